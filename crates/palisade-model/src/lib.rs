@@ -1,0 +1,546 @@
+//! Palisade's cluster model: plain values, no IO.
+//!
+//! A [`Model`] holds what the loader read: namespaces, pods (declared, or one representative
+//! pod per workload template), workloads, services and NetworkPolicies normalized to
+//! `networking.k8s.io/v1` semantics (defaults applied, `policyTypes` resolved), each node with
+//! the [`Span`] it came from so that explanations and diagnostics can point at `file:line`.
+//!
+//! ```
+//! use palisade_model::{LabelSelector, Labels, Model};
+//!
+//! let mut model = Model::default();
+//! let ns = model.ensure_namespace("shop");
+//! assert_eq!(model.namespaces[ns.index()].labels.get("kubernetes.io/metadata.name").map(String::as_str), Some("shop"));
+//! let selector = LabelSelector::match_labels([("app", "web")]);
+//! let labels: Labels = [("app".to_string(), "web".to_string())].into_iter().collect();
+//! assert!(selector.matches(&labels));
+//! ```
+
+mod ids;
+mod ports;
+mod selector;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+pub use ids::{NamespaceId, PodId, PolicyId, ServiceId, WorkloadId};
+pub use ipnet::IpNet;
+pub use palisade_diag::{SourceMap, Span};
+pub use ports::{PortRange, PortSet, ProtocolPorts};
+use rustc_hash::FxHashMap;
+pub use selector::{LabelSelector, Operator, Requirement};
+
+/// Labels or annotations of an object, sorted by key.
+pub type Labels = BTreeMap<String, String>;
+
+/// The label the API server sets on every namespace, holding the namespace's name.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// The annotation that suppresses lint findings on one object, e.g. `"NP005,NP012"`.
+pub const IGNORE_ANNOTATION: &str = "palisade.dev/ignore";
+
+/// A transport protocol NetworkPolicy can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    /// TCP, the default when a port does not name one.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// SCTP.
+    Sctp,
+}
+
+impl Protocol {
+    /// All protocols, in output order.
+    pub const ALL: [Protocol; 3] = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp];
+
+    /// The name as Kubernetes writes it (`TCP`, `UDP`, `SCTP`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        }
+    }
+
+    /// Parses the Kubernetes name; case-sensitive, as the API server is.
+    pub fn parse(s: &str) -> Option<Protocol> {
+        match s {
+            "TCP" => Some(Protocol::Tcp),
+            "UDP" => Some(Protocol::Udp),
+            "SCTP" => Some(Protocol::Sctp),
+            _ => None,
+        }
+    }
+
+    /// Parses ignoring case, for command-line flags.
+    pub fn parse_loose(s: &str) -> Option<Protocol> {
+        Protocol::parse(&s.to_ascii_uppercase())
+    }
+
+    /// Dense index 0..3, for per-protocol arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A traffic direction, as seen from the pod a policy selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Direction {
+    /// Traffic into the selected pod.
+    Ingress,
+    /// Traffic out of the selected pod.
+    Egress,
+}
+
+impl Direction {
+    /// `Ingress` or `Egress`, as in `policyTypes`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Ingress => "Ingress",
+            Direction::Egress => "Egress",
+        }
+    }
+}
+
+/// A namespace, declared in the input or created because something referenced it.
+#[derive(Clone, Debug)]
+pub struct Namespace {
+    /// Name.
+    pub name: String,
+    /// Labels, always including [`NAMESPACE_NAME_LABEL`].
+    pub labels: Labels,
+    /// Annotations.
+    pub annotations: Labels,
+    /// Whether a `Namespace` object declared it.
+    pub declared: bool,
+    /// The declaring object.
+    pub span: Option<Span>,
+}
+
+/// A container port a pod exposes; named ones are targets of named NetworkPolicy ports.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContainerPort {
+    /// `name`, if set (an IANA_SVC_NAME).
+    pub name: Option<String>,
+    /// `containerPort`.
+    pub port: u16,
+    /// `protocol`, default TCP.
+    pub protocol: Protocol,
+}
+
+/// Where a pod came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodOrigin {
+    /// A `Pod` object in the input.
+    Declared,
+    /// The representative pod of a workload's pod template (no pod of it was in the input).
+    Template,
+}
+
+/// A pod: the unit NetworkPolicies select.
+#[derive(Clone, Debug)]
+pub struct Pod {
+    /// Name; for template pods, the workload's name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: NamespaceId,
+    /// Labels.
+    pub labels: Labels,
+    /// Annotations.
+    pub annotations: Labels,
+    /// Container ports of all containers (and init containers).
+    pub ports: Vec<ContainerPort>,
+    /// Known IPs, from `status.podIP` / `status.podIPs` (IPv4 and IPv6).
+    pub ips: Vec<IpAddr>,
+    /// `spec.hostNetwork`: the pod uses its node's network, policies do not apply to it.
+    pub host_network: bool,
+    /// The top-level workload that owns it, if that workload is in the input.
+    pub workload: Option<WorkloadId>,
+    /// Declared or synthesized from a template.
+    pub origin: PodOrigin,
+    /// The declaring object (the workload's template for template pods).
+    pub span: Option<Span>,
+}
+
+/// The kind of a workload controller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WorkloadKind {
+    /// apps/v1 Deployment.
+    Deployment,
+    /// apps/v1 ReplicaSet.
+    ReplicaSet,
+    /// apps/v1 StatefulSet.
+    StatefulSet,
+    /// apps/v1 DaemonSet.
+    DaemonSet,
+    /// batch/v1 Job.
+    Job,
+    /// batch/v1 CronJob.
+    CronJob,
+    /// v1 ReplicationController.
+    ReplicationController,
+}
+
+impl WorkloadKind {
+    /// The Kubernetes kind name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "Deployment",
+            WorkloadKind::ReplicaSet => "ReplicaSet",
+            WorkloadKind::StatefulSet => "StatefulSet",
+            WorkloadKind::DaemonSet => "DaemonSet",
+            WorkloadKind::Job => "Job",
+            WorkloadKind::CronJob => "CronJob",
+            WorkloadKind::ReplicationController => "ReplicationController",
+        }
+    }
+
+    /// Parses a Kubernetes kind name.
+    pub fn parse(kind: &str) -> Option<WorkloadKind> {
+        Some(match kind {
+            "Deployment" => WorkloadKind::Deployment,
+            "ReplicaSet" => WorkloadKind::ReplicaSet,
+            "StatefulSet" => WorkloadKind::StatefulSet,
+            "DaemonSet" => WorkloadKind::DaemonSet,
+            "Job" => WorkloadKind::Job,
+            "CronJob" => WorkloadKind::CronJob,
+            "ReplicationController" => WorkloadKind::ReplicationController,
+            _ => return None,
+        })
+    }
+}
+
+/// A workload controller and the pods grouped under it.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: NamespaceId,
+    /// Kind.
+    pub kind: WorkloadKind,
+    /// Labels of the pod template.
+    pub template_labels: Labels,
+    /// Container ports of the pod template.
+    pub template_ports: Vec<ContainerPort>,
+    /// Annotations of the workload object.
+    pub annotations: Labels,
+    /// The workload that owns this one (a ReplicaSet's Deployment, a Job's CronJob).
+    pub owner: Option<WorkloadId>,
+    /// Pods grouped under it (declared pods it owns, or its one template pod). Empty for
+    /// workloads that have an owner: their pods are grouped under the top-level owner.
+    pub pods: Vec<PodId>,
+    /// The declaring object.
+    pub span: Option<Span>,
+}
+
+/// A Service: kept in the model for later analyses; NetworkPolicy ignores Services.
+#[derive(Clone, Debug)]
+pub struct Service {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    pub namespace: NamespaceId,
+    /// `spec.selector` (empty for services without a selector).
+    pub selector: Labels,
+    /// `spec.ports`.
+    pub ports: Vec<ServicePort>,
+    /// `spec.clusterIP`/`clusterIPs`, when set to addresses.
+    pub cluster_ips: Vec<IpAddr>,
+    /// The declaring object.
+    pub span: Option<Span>,
+}
+
+/// One port of a Service.
+#[derive(Clone, Debug)]
+pub struct ServicePort {
+    /// `name`.
+    pub name: Option<String>,
+    /// `port`.
+    pub port: u16,
+    /// `targetPort`: a number or a container port name; defaults to `port`.
+    pub target_port: PortRef,
+    /// `protocol`, default TCP.
+    pub protocol: Protocol,
+}
+
+/// How a list field was written, which matters for lint: a missing `from` and `from: []` both
+/// mean "all peers" to Kubernetes, but only one of them is usually intended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListForm {
+    /// The field is absent.
+    Missing,
+    /// The field is an empty list (or null).
+    Empty,
+    /// The field has at least one item.
+    Items,
+}
+
+/// A port by number or by container-port name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PortRef {
+    /// A port number.
+    Number(u16),
+    /// A named container port, resolved against the destination pod.
+    Name(String),
+}
+
+/// One entry of a rule's `ports`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortSpec {
+    /// `protocol`, default TCP.
+    pub protocol: Protocol,
+    /// `port`; `None` means every port of the protocol.
+    pub port: Option<PortRef>,
+    /// `endPort`: with a numeric `port`, the range `port..=end_port`.
+    pub end_port: Option<u16>,
+    /// The entry.
+    pub span: Option<Span>,
+}
+
+/// An `ipBlock` peer, normalized.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IpBlock {
+    /// `cidr` as written (host bits may be set; Kubernetes accepts that).
+    pub cidr_text: String,
+    /// `cidr` with host bits cleared.
+    pub cidr: IpNet,
+    /// `except`, host bits cleared, as written order.
+    pub except: Vec<IpNet>,
+    /// `except` as written, same order as `except`.
+    pub except_text: Vec<String>,
+}
+
+impl IpBlock {
+    /// Whether an address is in `cidr` and in none of the `except` ranges.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.cidr.contains(&ip) && !self.except.iter().any(|e| e.contains(&ip))
+    }
+}
+
+/// What one `from`/`to` entry selects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PeerKind {
+    /// `podSelector` and/or `namespaceSelector` (both present: AND). A missing
+    /// `namespaceSelector` means the policy's own namespace; a missing `podSelector` means
+    /// every pod of the selected namespaces.
+    Selector {
+        /// `namespaceSelector`.
+        namespace_selector: Option<LabelSelector>,
+        /// `podSelector`.
+        pod_selector: Option<LabelSelector>,
+    },
+    /// `ipBlock`.
+    IpBlock(IpBlock),
+}
+
+/// One entry of a rule's `from` (ingress) or `to` (egress).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    /// What it selects.
+    pub kind: PeerKind,
+    /// The entry.
+    pub span: Option<Span>,
+}
+
+/// One ingress or egress rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// `from`/`to`; empty means every peer (pods and IPs alike).
+    pub peers: Vec<Peer>,
+    /// How `from`/`to` was written.
+    pub peers_form: ListForm,
+    /// `ports`; empty means every port and protocol.
+    pub ports: Vec<PortSpec>,
+    /// How `ports` was written.
+    pub ports_form: ListForm,
+    /// The rule.
+    pub span: Option<Span>,
+}
+
+/// A NetworkPolicy with defaults applied.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Name.
+    pub name: String,
+    /// Namespace: the policy selects pods of this namespace only.
+    pub namespace: NamespaceId,
+    /// Annotations.
+    pub annotations: Labels,
+    /// `spec.podSelector`.
+    pub pod_selector: LabelSelector,
+    /// Effective: isolates selected pods for ingress (`policyTypes` resolved).
+    pub affects_ingress: bool,
+    /// Effective: isolates selected pods for egress (`policyTypes` resolved).
+    pub affects_egress: bool,
+    /// `policyTypes` as written, with the span of each entry; `None` when absent.
+    pub declared_policy_types: Option<Vec<(Direction, Option<Span>)>>,
+    /// `spec.ingress`.
+    pub ingress: Vec<Rule>,
+    /// How `spec.ingress` was written.
+    pub ingress_form: ListForm,
+    /// `spec.egress`.
+    pub egress: Vec<Rule>,
+    /// How `spec.egress` was written.
+    pub egress_form: ListForm,
+    /// The whole object.
+    pub span: Option<Span>,
+}
+
+impl Policy {
+    /// Whether the policy isolates its pods in a direction.
+    pub fn affects(&self, direction: Direction) -> bool {
+        match direction {
+            Direction::Ingress => self.affects_ingress,
+            Direction::Egress => self.affects_egress,
+        }
+    }
+
+    /// The rules of a direction (empty when the direction is not affected).
+    pub fn rules(&self, direction: Direction) -> &[Rule] {
+        match (direction, self.affects(direction)) {
+            (_, false) => &[],
+            (Direction::Ingress, true) => &self.ingress,
+            (Direction::Egress, true) => &self.egress,
+        }
+    }
+}
+
+/// Everything the loader read: the ground truth every analysis starts from.
+#[derive(Debug, Default)]
+pub struct Model {
+    /// The files the model was read from; every [`Span`] points into them.
+    pub sources: SourceMap,
+    /// Namespaces, indexed by [`NamespaceId`].
+    pub namespaces: Vec<Namespace>,
+    /// Pods, indexed by [`PodId`].
+    pub pods: Vec<Pod>,
+    /// Workloads, indexed by [`WorkloadId`].
+    pub workloads: Vec<Workload>,
+    /// NetworkPolicies, indexed by [`PolicyId`].
+    pub policies: Vec<Policy>,
+    /// Services, indexed by [`ServiceId`].
+    pub services: Vec<Service>,
+    namespace_index: FxHashMap<String, NamespaceId>,
+}
+
+impl Model {
+    /// The namespace with this name, if any.
+    pub fn namespace_id(&self, name: &str) -> Option<NamespaceId> {
+        self.namespace_index.get(name).copied()
+    }
+
+    /// The namespace with this name, created (undeclared, with the name label) if missing.
+    pub fn ensure_namespace(&mut self, name: &str) -> NamespaceId {
+        if let Some(id) = self.namespace_id(name) {
+            return id;
+        }
+        let id = NamespaceId::new(self.namespaces.len());
+        let mut labels = Labels::new();
+        labels.insert(NAMESPACE_NAME_LABEL.to_string(), name.to_string());
+        self.namespaces.push(Namespace {
+            name: name.to_string(),
+            labels,
+            annotations: Labels::new(),
+            declared: false,
+            span: None,
+        });
+        self.namespace_index.insert(name.to_string(), id);
+        id
+    }
+
+    /// Declares a namespace: sets its labels (plus the name label), annotations and span.
+    pub fn declare_namespace(
+        &mut self,
+        name: &str,
+        mut labels: Labels,
+        annotations: Labels,
+        span: Option<Span>,
+    ) -> NamespaceId {
+        let id = self.ensure_namespace(name);
+        labels.insert(NAMESPACE_NAME_LABEL.to_string(), name.to_string());
+        let ns = &mut self.namespaces[id.index()];
+        ns.labels = labels;
+        ns.annotations = annotations;
+        ns.declared = true;
+        ns.span = span;
+        id
+    }
+
+    /// Adds a pod and returns its id.
+    pub fn add_pod(&mut self, pod: Pod) -> PodId {
+        self.pods.push(pod);
+        PodId::new(self.pods.len() - 1)
+    }
+
+    /// Adds a workload and returns its id.
+    pub fn add_workload(&mut self, workload: Workload) -> WorkloadId {
+        self.workloads.push(workload);
+        WorkloadId::new(self.workloads.len() - 1)
+    }
+
+    /// Adds a policy and returns its id.
+    pub fn add_policy(&mut self, policy: Policy) -> PolicyId {
+        self.policies.push(policy);
+        PolicyId::new(self.policies.len() - 1)
+    }
+
+    /// Adds a service and returns its id.
+    pub fn add_service(&mut self, service: Service) -> ServiceId {
+        self.services.push(service);
+        ServiceId::new(self.services.len() - 1)
+    }
+
+    /// The namespace of an id.
+    pub fn namespace(&self, id: NamespaceId) -> &Namespace {
+        &self.namespaces[id.index()]
+    }
+
+    /// `namespace/name` of a pod.
+    pub fn pod_name(&self, id: PodId) -> String {
+        let pod = &self.pods[id.index()];
+        format!("{}/{}", self.namespace(pod.namespace).name, pod.name)
+    }
+
+    /// `namespace/name` of a workload.
+    pub fn workload_name(&self, id: WorkloadId) -> String {
+        let w = &self.workloads[id.index()];
+        format!("{}/{}", self.namespace(w.namespace).name, w.name)
+    }
+
+    /// `namespace/name` of a policy.
+    pub fn policy_name(&self, id: PolicyId) -> String {
+        let p = &self.policies[id.index()];
+        format!("{}/{}", self.namespace(p.namespace).name, p.name)
+    }
+
+    /// `namespace/name` of the workload a pod is grouped under, or of the pod itself.
+    pub fn pod_workload_name(&self, id: PodId) -> String {
+        match self.pods[id.index()].workload {
+            Some(w) => self.workload_name(w),
+            None => self.pod_name(id),
+        }
+    }
+
+    /// `file:line:col` of a span, if there is one.
+    pub fn location(&self, span: Option<Span>) -> Option<palisade_diag::Location> {
+        span.map(|s| self.sources.location(s))
+    }
+
+    /// Ids of all pods.
+    pub fn pod_ids(&self) -> impl Iterator<Item = PodId> + use<> {
+        (0..self.pods.len()).map(PodId::new)
+    }
+
+    /// Ids of all policies.
+    pub fn policy_ids(&self) -> impl Iterator<Item = PolicyId> + use<> {
+        (0..self.policies.len()).map(PolicyId::new)
+    }
+}

@@ -1,0 +1,217 @@
+//! Label selectors with `metav1.LabelSelector` semantics.
+
+use crate::{Labels, Span};
+
+/// A `matchExpressions` operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Operator {
+    /// The label exists and its value is one of the values.
+    In,
+    /// The label is absent, or its value is none of the values.
+    NotIn,
+    /// The label exists.
+    Exists,
+    /// The label is absent.
+    DoesNotExist,
+}
+
+impl Operator {
+    /// Parses the API name (case-sensitive).
+    pub fn parse(s: &str) -> Option<Operator> {
+        Some(match s {
+            "In" => Operator::In,
+            "NotIn" => Operator::NotIn,
+            "Exists" => Operator::Exists,
+            "DoesNotExist" => Operator::DoesNotExist,
+            _ => return None,
+        })
+    }
+
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operator::In => "In",
+            Operator::NotIn => "NotIn",
+            Operator::Exists => "Exists",
+            Operator::DoesNotExist => "DoesNotExist",
+        }
+    }
+}
+
+/// One `matchExpressions` entry.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Requirement {
+    /// The label key.
+    pub key: String,
+    /// The operator.
+    pub operator: Operator,
+    /// The values (sorted, deduplicated; empty for `Exists`/`DoesNotExist`).
+    pub values: Vec<String>,
+}
+
+impl Requirement {
+    /// Whether a label set satisfies the requirement.
+    pub fn matches(&self, labels: &Labels) -> bool {
+        let value = labels.get(&self.key);
+        match self.operator {
+            Operator::In => value.is_some_and(|v| self.values.iter().any(|x| x == v)),
+            Operator::NotIn => value.is_none_or(|v| !self.values.iter().any(|x| x == v)),
+            Operator::Exists => value.is_some(),
+            Operator::DoesNotExist => value.is_none(),
+        }
+    }
+}
+
+/// A label selector: `matchLabels` AND `matchExpressions`; empty selects everything.
+#[derive(Clone, Debug, Default)]
+pub struct LabelSelector {
+    /// `matchLabels`, sorted by key.
+    pub match_labels: Vec<(String, String)>,
+    /// `matchExpressions`, as written.
+    pub match_expressions: Vec<Requirement>,
+    /// The selector node.
+    pub span: Option<Span>,
+}
+
+impl PartialEq for LabelSelector {
+    /// Selectors are equal when they select the same sets by construction (spans ignored).
+    fn eq(&self, other: &Self) -> bool {
+        self.match_labels == other.match_labels && self.match_expressions == other.match_expressions
+    }
+}
+
+impl Eq for LabelSelector {}
+
+impl std::hash::Hash for LabelSelector {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.match_labels.hash(state);
+        self.match_expressions.hash(state);
+    }
+}
+
+impl LabelSelector {
+    /// A selector with only `matchLabels`.
+    pub fn match_labels<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut match_labels: Vec<(String, String)> = labels
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        match_labels.sort();
+        LabelSelector {
+            match_labels,
+            ..Default::default()
+        }
+    }
+
+    /// Whether the selector is empty (`{}`), which selects everything.
+    pub fn is_empty(&self) -> bool {
+        self.match_labels.is_empty() && self.match_expressions.is_empty()
+    }
+
+    /// Whether a label set is selected.
+    pub fn matches(&self, labels: &Labels) -> bool {
+        self.match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
+            && self.match_expressions.iter().all(|r| r.matches(labels))
+    }
+
+    /// All requirements, with `matchLabels` entries as `In` with one value.
+    pub fn requirements(&self) -> impl Iterator<Item = Requirement> + '_ {
+        self.match_labels
+            .iter()
+            .map(|(k, v)| Requirement {
+                key: k.clone(),
+                operator: Operator::In,
+                values: vec![v.clone()],
+            })
+            .chain(self.match_expressions.iter().cloned())
+    }
+}
+
+impl std::fmt::Display for LabelSelector {
+    /// kubectl's selector syntax: `app=web,tier in (a,b),!legacy`; `{}` for empty.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_empty() {
+            return f.write_str("{}");
+        }
+        let mut parts: Vec<String> = self
+            .match_labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        for r in &self.match_expressions {
+            parts.push(match r.operator {
+                Operator::In => format!("{} in ({})", r.key, r.values.join(",")),
+                Operator::NotIn => format!("{} notin ({})", r.key, r.values.join(",")),
+                Operator::Exists => r.key.clone(),
+                Operator::DoesNotExist => format!("!{}", r.key),
+            });
+        }
+        f.write_str(&parts.join(","))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn req(key: &str, operator: Operator, values: &[&str]) -> LabelSelector {
+        LabelSelector {
+            match_expressions: vec![Requirement {
+                key: key.into(),
+                operator,
+                values: values.iter().map(|v| v.to_string()).collect(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn empty_selector_matches_everything() {
+        assert!(LabelSelector::default().matches(&labels(&[])));
+        assert!(LabelSelector::default().matches(&labels(&[("a", "b")])));
+    }
+
+    #[test]
+    fn match_labels_needs_every_pair() {
+        let s = LabelSelector::match_labels([("app", "web"), ("tier", "fe")]);
+        assert!(s.matches(&labels(&[("app", "web"), ("tier", "fe"), ("x", "y")])));
+        assert!(!s.matches(&labels(&[("app", "web")])));
+        assert!(!s.matches(&labels(&[("app", "web"), ("tier", "be")])));
+    }
+
+    #[test]
+    fn operators_follow_the_api_reference() {
+        let l = labels(&[("env", "prod")]);
+        let none = labels(&[]);
+        assert!(req("env", Operator::In, &["prod", "dev"]).matches(&l));
+        assert!(!req("env", Operator::In, &["dev"]).matches(&l));
+        assert!(!req("env", Operator::In, &["prod"]).matches(&none));
+        // NotIn matches pods without the key at all.
+        assert!(req("env", Operator::NotIn, &["dev"]).matches(&l));
+        assert!(req("env", Operator::NotIn, &["prod"]).matches(&none));
+        assert!(!req("env", Operator::NotIn, &["prod"]).matches(&l));
+        assert!(req("env", Operator::Exists, &[]).matches(&l));
+        assert!(!req("env", Operator::Exists, &[]).matches(&none));
+        assert!(req("env", Operator::DoesNotExist, &[]).matches(&none));
+        assert!(!req("env", Operator::DoesNotExist, &[]).matches(&l));
+    }
+
+    #[test]
+    fn labels_and_expressions_are_anded() {
+        let mut s = req("env", Operator::NotIn, &["dev"]);
+        s.match_labels = vec![("app".into(), "web".into())];
+        assert!(s.matches(&labels(&[("app", "web")])));
+        assert!(!s.matches(&labels(&[("app", "web"), ("env", "dev")])));
+        assert!(!s.matches(&labels(&[("env", "prod")])));
+        assert_eq!(s.to_string(), "app=web,env notin (dev)");
+    }
+}
