@@ -1,0 +1,826 @@
+//! The compiled engine: pods folded into classes, rules resolved into peer sets, verdicts
+//! without allocation.
+//!
+//! Two pods are in one class when nothing in NetworkPolicy can tell them apart: same
+//! namespace, labels, named ports, hostNetwork flag and ipBlock atoms of their IPs. Every
+//! `from`/`to` peer is resolved once into the set of classes (and address atoms) it selects;
+//! each class records which sets it belongs to. A verdict is then two lookups (address to
+//! class or atom) and, per side, a scan of the subject's few rules with a binary search each.
+
+use crate::explain::SideOutcome;
+use crate::ipspace::IpSpace;
+use ipnet::IpNet;
+use palisade_model::{
+    Direction, LabelSelector, Labels, Model, NamespaceId, PeerKind, PodId, PolicyId, PortRef,
+    Protocol, Rule,
+};
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+use std::net::IpAddr;
+
+/// Something traffic comes from or goes to, as the compiled engine sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Entity {
+    /// A class of equivalent pods.
+    Class(u32),
+    /// A range of external addresses (an ipBlock atom).
+    Atom(u32),
+    /// An address of a family no ipBlock mentions (e.g. IPv6 in an IPv4-only model).
+    Unpartitioned,
+}
+
+/// A rule of a policy: which one, for reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RuleRef {
+    /// The policy.
+    pub policy: PolicyId,
+    /// Ingress or egress.
+    pub direction: Direction,
+    /// Index of the rule in that direction's list.
+    pub rule: u32,
+}
+
+/// The verdict for one connection, without explanation; `Copy`, built without allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// Allowed when both sides allow.
+    pub allowed: bool,
+    /// The source's egress.
+    pub egress: SideOutcome,
+    /// The destination's ingress.
+    pub ingress: SideOutcome,
+    /// The first egress rule that allowed it, if a rule decided.
+    pub egress_rule: Option<RuleRef>,
+    /// The first ingress rule that allowed it, if a rule decided.
+    pub ingress_rule: Option<RuleRef>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct CompiledPorts {
+    all: bool,
+    numeric: SmallVec<[(Protocol, u16, u16); 4]>,
+    named: SmallVec<[(Protocol, u32); 2]>,
+}
+
+#[derive(Clone, Debug)]
+struct CompiledRule {
+    at: RuleRef,
+    all_peers: bool,
+    sets: SmallVec<[u32; 4]>,
+    ports: CompiledPorts,
+}
+
+/// One class of equivalent pods.
+#[derive(Clone, Debug)]
+pub struct Class {
+    /// The namespace of its pods.
+    pub namespace: NamespaceId,
+    /// Whether its pods use the host network.
+    pub host_network: bool,
+    /// Selected by a policy that affects ingress.
+    pub ingress_isolated: bool,
+    /// Selected by a policy that affects egress.
+    pub egress_isolated: bool,
+    /// Its pods, in model order.
+    pub pods: Vec<PodId>,
+    egress_rules: Vec<u32>,
+    ingress_rules: Vec<u32>,
+    memberships: Vec<u32>,
+    /// (name id, protocol, port), sorted.
+    named_ports: Vec<(u32, Protocol, u16)>,
+    /// Address atoms of its pods' IPs.
+    atoms: SmallVec<[u32; 2]>,
+}
+
+#[derive(Clone, Debug)]
+enum PeerSet {
+    Classes(Vec<u32>),
+    Atoms(Vec<u32>),
+}
+
+/// The compiled form of a model.
+#[derive(Debug)]
+pub struct Engine {
+    classes: Vec<Class>,
+    pod_class: Vec<u32>,
+    ip_class: FxHashMap<IpAddr, u32>,
+    space: IpSpace,
+    atom_memberships: Vec<Vec<u32>>,
+    rules: Vec<CompiledRule>,
+    sets: Vec<PeerSet>,
+    port_names: FxHashMap<String, u32>,
+}
+
+/// Label index over a set of ids, to find selector candidates without scanning everything.
+struct LabelIndex<'m> {
+    by_pair: FxHashMap<(&'m str, &'m str), Vec<u32>>,
+    by_key: FxHashMap<&'m str, Vec<u32>>,
+    all: Vec<u32>,
+}
+
+impl<'m> LabelIndex<'m> {
+    fn new(items: impl Iterator<Item = (u32, &'m Labels)>) -> Self {
+        let mut index = LabelIndex {
+            by_pair: FxHashMap::default(),
+            by_key: FxHashMap::default(),
+            all: Vec::new(),
+        };
+        for (id, labels) in items {
+            index.all.push(id);
+            for (k, v) in labels {
+                index
+                    .by_pair
+                    .entry((k.as_str(), v.as_str()))
+                    .or_default()
+                    .push(id);
+                index.by_key.entry(k.as_str()).or_default().push(id);
+            }
+        }
+        index
+    }
+
+    /// A superset of the ids the selector matches: the smallest posting list of one of its
+    /// positive requirements, or everything.
+    fn candidates<'s>(&'s self, selector: &'s LabelSelector) -> &'s [u32] {
+        const EMPTY: &[u32] = &[];
+        let mut best: &[u32] = &self.all;
+        for (k, v) in &selector.match_labels {
+            let list = self
+                .by_pair
+                .get(&(k.as_str(), v.as_str()))
+                .map_or(EMPTY, Vec::as_slice);
+            if list.len() < best.len() {
+                best = list;
+            }
+        }
+        for req in &selector.match_expressions {
+            let list = match req.operator {
+                palisade_model::Operator::In if req.values.len() == 1 => self
+                    .by_pair
+                    .get(&(req.key.as_str(), req.values[0].as_str()))
+                    .map_or(EMPTY, Vec::as_slice),
+                palisade_model::Operator::In | palisade_model::Operator::Exists => self
+                    .by_key
+                    .get(req.key.as_str())
+                    .map_or(EMPTY, Vec::as_slice),
+                _ => continue,
+            };
+            if list.len() < best.len() {
+                best = list;
+            }
+        }
+        best
+    }
+}
+
+#[derive(PartialEq, Eq, Hash)]
+struct ClassKey<'m> {
+    namespace: NamespaceId,
+    labels: &'m Labels,
+    named_ports: Vec<(&'m str, Protocol, u16)>,
+    host_network: bool,
+    atoms: SmallVec<[u32; 2]>,
+}
+
+#[derive(PartialEq, Eq, Hash)]
+enum SetKey<'m> {
+    Selector {
+        own_namespace: Option<NamespaceId>,
+        namespace_selector: Option<&'m LabelSelector>,
+        pod_selector: Option<&'m LabelSelector>,
+    },
+    IpBlock {
+        cidr: IpNet,
+        except: &'m [IpNet],
+    },
+}
+
+impl Engine {
+    /// Compiles a model.
+    pub fn new(model: &Model) -> Engine {
+        let space = build_space(model);
+        let mut port_names: FxHashMap<String, u32> = FxHashMap::default();
+        let (classes, pod_class, class_labels) = build_classes(model, &space, &mut port_names);
+
+        let mut ip_class: FxHashMap<IpAddr, u32> = FxHashMap::default();
+        for (pod_index, pod) in model.pods.iter().enumerate() {
+            for &ip in &pod.ips {
+                let class = pod_class[pod_index];
+                // Several hostNetwork pods share their node's address; a real pod wins.
+                ip_class
+                    .entry(ip)
+                    .and_modify(|c| {
+                        if classes[*c as usize].host_network && !pod.host_network {
+                            *c = class;
+                        }
+                    })
+                    .or_insert(class);
+            }
+        }
+
+        let mut engine = Engine {
+            classes,
+            pod_class,
+            ip_class,
+            atom_memberships: vec![Vec::new(); space.atoms().len()],
+            space,
+            rules: Vec::new(),
+            sets: Vec::new(),
+            port_names,
+        };
+        engine.compile_policies(model, &class_labels);
+        engine
+    }
+
+    fn compile_policies(&mut self, model: &Model, class_labels: &[&Labels]) {
+        let mut classes_by_namespace: Vec<Vec<u32>> = vec![Vec::new(); model.namespaces.len()];
+        for (id, class) in self.classes.iter().enumerate() {
+            if !class.host_network {
+                classes_by_namespace[class.namespace.index()].push(id as u32);
+            }
+        }
+        let class_index = LabelIndex::new(
+            self.classes
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !c.host_network)
+                .map(|(i, _)| (i as u32, class_labels[i])),
+        );
+        let namespace_index = LabelIndex::new(
+            model
+                .namespaces
+                .iter()
+                .enumerate()
+                .map(|(i, ns)| (i as u32, &ns.labels)),
+        );
+        let mut set_ids: FxHashMap<SetKey<'_>, u32> = FxHashMap::default();
+        let mut namespace_mask = vec![false; model.namespaces.len()];
+
+        for policy_id in model.policy_ids() {
+            let policy = &model.policies[policy_id.index()];
+            let mut rule_ids: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
+            for (slot, direction) in [Direction::Egress, Direction::Ingress]
+                .into_iter()
+                .enumerate()
+            {
+                for (index, rule) in policy.rules(direction).iter().enumerate() {
+                    let compiled = CompiledRule {
+                        at: RuleRef {
+                            policy: policy_id,
+                            direction,
+                            rule: index as u32,
+                        },
+                        all_peers: rule.peers.is_empty(),
+                        sets: rule
+                            .peers
+                            .iter()
+                            .map(|peer| {
+                                let key = match &peer.kind {
+                                    PeerKind::IpBlock(block) => SetKey::IpBlock {
+                                        cidr: block.cidr,
+                                        except: &block.except,
+                                    },
+                                    PeerKind::Selector {
+                                        namespace_selector,
+                                        pod_selector,
+                                    } => SetKey::Selector {
+                                        own_namespace: namespace_selector
+                                            .is_none()
+                                            .then_some(policy.namespace),
+                                        namespace_selector: namespace_selector.as_ref(),
+                                        pod_selector: pod_selector.as_ref(),
+                                    },
+                                };
+                                if let Some(&id) = set_ids.get(&key) {
+                                    return id;
+                                }
+                                let set = self.resolve_peer(
+                                    &key,
+                                    model,
+                                    class_labels,
+                                    &classes_by_namespace,
+                                    &class_index,
+                                    &namespace_index,
+                                    &mut namespace_mask,
+                                );
+                                let id = self.sets.len() as u32;
+                                self.sets.push(set);
+                                set_ids.insert(key, id);
+                                id
+                            })
+                            .collect(),
+                        ports: self.compile_ports(rule),
+                    };
+                    rule_ids[slot].push(self.rules.len() as u32);
+                    self.rules.push(compiled);
+                }
+            }
+            for &class_id in &classes_by_namespace[policy.namespace.index()] {
+                if !policy.pod_selector.matches(class_labels[class_id as usize]) {
+                    continue;
+                }
+                let class = &mut self.classes[class_id as usize];
+                if policy.affects_egress {
+                    class.egress_isolated = true;
+                    class.egress_rules.extend_from_slice(&rule_ids[0]);
+                }
+                if policy.affects_ingress {
+                    class.ingress_isolated = true;
+                    class.ingress_rules.extend_from_slice(&rule_ids[1]);
+                }
+            }
+        }
+
+        for (set_id, set) in self.sets.iter().enumerate() {
+            match set {
+                PeerSet::Classes(members) => {
+                    for &c in members {
+                        self.classes[c as usize].memberships.push(set_id as u32);
+                    }
+                }
+                PeerSet::Atoms(atoms) => {
+                    for &a in atoms {
+                        self.atom_memberships[a as usize].push(set_id as u32);
+                    }
+                }
+            }
+        }
+        // Pods are matched by ipBlocks through the atoms of their IPs.
+        let atom_classes = self.atom_classes();
+        for (set_id, set) in self.sets.iter().enumerate() {
+            if let PeerSet::Atoms(atoms) = set {
+                for &a in atoms {
+                    for &c in &atom_classes[a as usize] {
+                        self.classes[c as usize].memberships.push(set_id as u32);
+                    }
+                }
+            }
+        }
+        for class in &mut self.classes {
+            class.memberships.sort_unstable();
+            class.memberships.dedup();
+        }
+    }
+
+    fn atom_classes(&self) -> Vec<Vec<u32>> {
+        let mut out = vec![Vec::new(); self.space.atoms().len()];
+        for (class_id, class) in self.classes.iter().enumerate() {
+            for &atom in &class.atoms {
+                out[atom as usize].push(class_id as u32);
+            }
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn resolve_peer(
+        &self,
+        key: &SetKey<'_>,
+        model: &Model,
+        class_labels: &[&Labels],
+        classes_by_namespace: &[Vec<u32>],
+        class_index: &LabelIndex<'_>,
+        namespace_index: &LabelIndex<'_>,
+        namespace_mask: &mut [bool],
+    ) -> PeerSet {
+        match key {
+            SetKey::IpBlock { cidr, except } => {
+                let mut atoms: Vec<u32> = self.space.atoms_in(cidr).collect();
+                for e in except.iter() {
+                    let out = self.space.atoms_in(e);
+                    atoms.retain(|a| !out.contains(a));
+                }
+                PeerSet::Atoms(atoms)
+            }
+            SetKey::Selector {
+                own_namespace,
+                namespace_selector,
+                pod_selector,
+            } => {
+                let matches_pod =
+                    |c: u32| pod_selector.is_none_or(|s| s.matches(class_labels[c as usize]));
+                let mut members: Vec<u32> = match (own_namespace, namespace_selector) {
+                    (Some(ns), _) => classes_by_namespace[ns.index()]
+                        .iter()
+                        .copied()
+                        .filter(|&c| matches_pod(c))
+                        .collect(),
+                    (None, Some(ns_selector)) => {
+                        let namespaces: Vec<u32> = namespace_index
+                            .candidates(ns_selector)
+                            .iter()
+                            .copied()
+                            .filter(|&n| ns_selector.matches(&model.namespaces[n as usize].labels))
+                            .collect();
+                        let in_namespaces: usize = namespaces
+                            .iter()
+                            .map(|&n| classes_by_namespace[n as usize].len())
+                            .sum();
+                        let pod_candidates = pod_selector
+                            .filter(|s| !s.is_empty())
+                            .map(|s| class_index.candidates(s));
+                        match pod_candidates {
+                            Some(candidates) if candidates.len() < in_namespaces => {
+                                for &n in &namespaces {
+                                    namespace_mask[n as usize] = true;
+                                }
+                                let out = candidates
+                                    .iter()
+                                    .copied()
+                                    .filter(|&c| {
+                                        namespace_mask[self.classes[c as usize].namespace.index()]
+                                            && matches_pod(c)
+                                    })
+                                    .collect();
+                                for &n in &namespaces {
+                                    namespace_mask[n as usize] = false;
+                                }
+                                out
+                            }
+                            _ => namespaces
+                                .iter()
+                                .flat_map(|&n| classes_by_namespace[n as usize].iter().copied())
+                                .filter(|&c| matches_pod(c))
+                                .collect(),
+                        }
+                    }
+                    (None, None) => {
+                        unreachable!("a peer without namespaceSelector has own_namespace")
+                    }
+                };
+                members.sort_unstable();
+                PeerSet::Classes(members)
+            }
+        }
+    }
+
+    fn compile_ports(&mut self, rule: &Rule) -> CompiledPorts {
+        let mut ports = CompiledPorts {
+            all: rule.ports.is_empty(),
+            ..Default::default()
+        };
+        for spec in &rule.ports {
+            match &spec.port {
+                None => ports.numeric.push((spec.protocol, 1, 65535)),
+                Some(PortRef::Number(n)) => {
+                    ports
+                        .numeric
+                        .push((spec.protocol, *n, spec.end_port.unwrap_or(*n)))
+                }
+                Some(PortRef::Name(name)) => {
+                    let next = self.port_names.len() as u32;
+                    let id = *self.port_names.entry(name.clone()).or_insert(next);
+                    ports.named.push((spec.protocol, id));
+                }
+            }
+        }
+        ports
+    }
+}
+
+fn build_space(model: &Model) -> IpSpace {
+    let nets: Vec<IpNet> = model
+        .policies
+        .iter()
+        .flat_map(|p| p.ingress.iter().chain(&p.egress))
+        .flat_map(|r| &r.peers)
+        .filter_map(|peer| match &peer.kind {
+            PeerKind::IpBlock(block) => Some(block),
+            PeerKind::Selector { .. } => None,
+        })
+        .flat_map(|b| std::iter::once(b.cidr).chain(b.except.iter().copied()))
+        .collect();
+    let any_v6_pod = model.pods.iter().flat_map(|p| &p.ips).any(IpAddr::is_ipv6);
+    IpSpace::new(&nets, any_v6_pod)
+}
+
+type Classes<'m> = (Vec<Class>, Vec<u32>, Vec<&'m Labels>);
+
+fn build_classes<'m>(
+    model: &'m Model,
+    space: &IpSpace,
+    port_names: &mut FxHashMap<String, u32>,
+) -> Classes<'m> {
+    let mut keys: FxHashMap<ClassKey<'m>, u32> = FxHashMap::default();
+    let mut classes: Vec<Class> = Vec::new();
+    let mut class_labels: Vec<&'m Labels> = Vec::new();
+    let mut pod_class = Vec::with_capacity(model.pods.len());
+    for (pod_index, pod) in model.pods.iter().enumerate() {
+        let mut named_ports: Vec<(&str, Protocol, u16)> = pod
+            .ports
+            .iter()
+            .filter_map(|p| p.name.as_deref().map(|n| (n, p.protocol, p.port)))
+            .collect();
+        named_ports.sort_unstable();
+        named_ports.dedup();
+        let mut atoms: SmallVec<[u32; 2]> =
+            pod.ips.iter().filter_map(|&ip| space.atom_of(ip)).collect();
+        atoms.sort_unstable();
+        atoms.dedup();
+        let key = ClassKey {
+            namespace: pod.namespace,
+            labels: &pod.labels,
+            named_ports,
+            host_network: pod.host_network,
+            atoms,
+        };
+        let next = classes.len() as u32;
+        let class_id = match keys.get(&key) {
+            Some(&id) => id,
+            None => {
+                let mut named: Vec<(u32, Protocol, u16)> = key
+                    .named_ports
+                    .iter()
+                    .map(|&(name, proto, port)| {
+                        let n = port_names.len() as u32;
+                        (
+                            *port_names.entry(name.to_string()).or_insert(n),
+                            proto,
+                            port,
+                        )
+                    })
+                    .collect();
+                named.sort_unstable();
+                classes.push(Class {
+                    namespace: pod.namespace,
+                    host_network: pod.host_network,
+                    ingress_isolated: false,
+                    egress_isolated: false,
+                    pods: Vec::new(),
+                    egress_rules: Vec::new(),
+                    ingress_rules: Vec::new(),
+                    memberships: Vec::new(),
+                    named_ports: named,
+                    atoms: key.atoms.clone(),
+                });
+                class_labels.push(&pod.labels);
+                keys.insert(key, next);
+                next
+            }
+        };
+        classes[class_id as usize].pods.push(PodId::new(pod_index));
+        pod_class.push(class_id);
+    }
+    (classes, pod_class, class_labels)
+}
+
+impl Engine {
+    /// The classes.
+    pub fn classes(&self) -> &[Class] {
+        &self.classes
+    }
+
+    /// The class of a pod.
+    pub fn class_of(&self, pod: PodId) -> u32 {
+        self.pod_class[pod.index()]
+    }
+
+    /// The address partition.
+    pub fn ip_space(&self) -> &IpSpace {
+        &self.space
+    }
+
+    /// What an address is: a pod's class (pod IPs from the model), else an external atom.
+    #[inline]
+    pub fn entity_of(&self, ip: IpAddr) -> Entity {
+        if let Some(&class) = self.ip_class.get(&ip) {
+            return Entity::Class(class);
+        }
+        match self.space.atom_of(ip) {
+            Some(atom) => Entity::Atom(atom),
+            None => Entity::Unpartitioned,
+        }
+    }
+
+    /// The verdict for traffic between two addresses. Does not allocate.
+    #[inline]
+    pub fn verdict_ips(&self, src: IpAddr, dst: IpAddr, protocol: Protocol, port: u16) -> Verdict {
+        self.verdict(self.entity_of(src), self.entity_of(dst), protocol, port)
+    }
+
+    /// The verdict for traffic between two entities. Does not allocate.
+    pub fn verdict(&self, src: Entity, dst: Entity, protocol: Protocol, port: u16) -> Verdict {
+        let dst_named = match dst {
+            Entity::Class(c) => self.classes[c as usize].named_ports.as_slice(),
+            _ => &[],
+        };
+        let (egress, egress_rule) = match src {
+            Entity::Class(c) => self.side(c, Direction::Egress, dst, dst_named, protocol, port),
+            _ => (SideOutcome::External, None),
+        };
+        let (ingress, ingress_rule) = match dst {
+            Entity::Class(c) => self.side(c, Direction::Ingress, src, dst_named, protocol, port),
+            _ => (SideOutcome::External, None),
+        };
+        Verdict {
+            allowed: egress.allows() && ingress.allows(),
+            egress,
+            ingress,
+            egress_rule,
+            ingress_rule,
+        }
+    }
+
+    #[inline]
+    fn side(
+        &self,
+        subject: u32,
+        direction: Direction,
+        peer: Entity,
+        dst_named: &[(u32, Protocol, u16)],
+        protocol: Protocol,
+        port: u16,
+    ) -> (SideOutcome, Option<RuleRef>) {
+        let class = &self.classes[subject as usize];
+        if class.host_network {
+            return (SideOutcome::HostNetwork, None);
+        }
+        let (isolated, rules) = match direction {
+            Direction::Egress => (class.egress_isolated, &class.egress_rules),
+            Direction::Ingress => (class.ingress_isolated, &class.ingress_rules),
+        };
+        if !isolated {
+            return (SideOutcome::NotIsolated, None);
+        }
+        for &r in rules {
+            let rule = &self.rules[r as usize];
+            if self.ports_match(&rule.ports, dst_named, protocol, port)
+                && (rule.all_peers || rule.sets.iter().any(|&s| self.in_set(peer, s)))
+            {
+                return (SideOutcome::Allowed, Some(rule.at));
+            }
+        }
+        (SideOutcome::Denied, None)
+    }
+
+    #[inline]
+    fn ports_match(
+        &self,
+        ports: &CompiledPorts,
+        dst_named: &[(u32, Protocol, u16)],
+        protocol: Protocol,
+        port: u16,
+    ) -> bool {
+        ports.all
+            || ports
+                .numeric
+                .iter()
+                .any(|&(p, lo, hi)| p == protocol && lo <= port && port <= hi)
+            || ports.named.iter().any(|&(p, name)| {
+                p == protocol && dst_named.binary_search(&(name, p, port)).is_ok()
+            })
+    }
+
+    #[inline]
+    fn in_set(&self, entity: Entity, set: u32) -> bool {
+        match entity {
+            Entity::Class(c) => self.classes[c as usize]
+                .memberships
+                .binary_search(&set)
+                .is_ok(),
+            Entity::Atom(a) => self.atom_memberships[a as usize]
+                .binary_search(&set)
+                .is_ok(),
+            Entity::Unpartitioned => false,
+        }
+    }
+}
+
+/// Entities numbered densely for connectivity: classes first, then atoms.
+pub(crate) type EntityIndex = u32;
+
+/// What one side of every connection of a subject allows.
+pub(crate) enum SideMap {
+    /// Not isolated (or hostNetwork): everything.
+    Open,
+    /// Isolated: the entities it may talk to, with ports, sorted by entity.
+    Restricted(Vec<(EntityIndex, palisade_model::PortSet)>),
+}
+
+impl Engine {
+    /// Number of classes plus atoms.
+    pub(crate) fn entity_count(&self) -> usize {
+        self.classes.len() + self.space.atoms().len()
+    }
+
+    /// Every entity and the ports one side of a class allows towards it (egress: the
+    /// destinations; ingress: the sources). `scratch` must be `entity_count()` long and empty.
+    pub(crate) fn side_map(
+        &self,
+        subject: u32,
+        direction: Direction,
+        atom_classes: &[Vec<u32>],
+        scratch: &mut [Option<palisade_model::PortSet>],
+    ) -> SideMap {
+        use palisade_model::PortSet;
+        let class = &self.classes[subject as usize];
+        let (isolated, rules) = match direction {
+            Direction::Egress => (class.egress_isolated, &class.egress_rules),
+            Direction::Ingress => (class.ingress_isolated, &class.ingress_rules),
+        };
+        if class.host_network || !isolated {
+            return SideMap::Open;
+        }
+        let class_count = self.classes.len() as u32;
+        let mut touched: Vec<EntityIndex> = Vec::new();
+        let mut add = |entity: EntityIndex, ports: &PortSet, touched: &mut Vec<EntityIndex>| {
+            let slot = &mut scratch[entity as usize];
+            match slot {
+                Some(existing) => existing.union_with(ports),
+                None => {
+                    *slot = Some(ports.clone());
+                    touched.push(entity);
+                }
+            }
+        };
+        for &r in rules {
+            let rule = &self.rules[r as usize];
+            let numeric = numeric_ports(&rule.ports);
+            // Named ports resolve on the destination: the peer for egress, the subject for
+            // ingress.
+            let ports_towards = |peer_class: Option<u32>| -> PortSet {
+                let dst_class = match direction {
+                    Direction::Egress => peer_class,
+                    Direction::Ingress => Some(subject),
+                };
+                let mut ports = numeric.clone();
+                if let Some(dst) = dst_class {
+                    for &(proto, name) in &rule.ports.named {
+                        for &(n, p, port) in &self.classes[dst as usize].named_ports {
+                            if n == name && p == proto {
+                                ports.insert(proto, palisade_model::PortRange::single(port));
+                            }
+                        }
+                    }
+                }
+                ports
+            };
+            let subject_fixed = rule.ports.named.is_empty() || direction == Direction::Ingress;
+            let fixed = subject_fixed.then(|| ports_towards(None));
+            let ports_for = |c: Option<u32>| match &fixed {
+                Some(p) => p.clone(),
+                None => ports_towards(c),
+            };
+            if rule.all_peers {
+                for e in 0..self.entity_count() as u32 {
+                    let c = (e < class_count).then_some(e);
+                    let ports = ports_for(c);
+                    if !ports.is_empty() {
+                        add(e, &ports, &mut touched);
+                    }
+                }
+                continue;
+            }
+            for &s in &rule.sets {
+                match &self.sets[s as usize] {
+                    PeerSet::Classes(members) => {
+                        for &c in members {
+                            let ports = ports_for(Some(c));
+                            if !ports.is_empty() {
+                                add(c, &ports, &mut touched);
+                            }
+                        }
+                    }
+                    PeerSet::Atoms(atoms) => {
+                        let atom_ports = ports_for(None);
+                        for &a in atoms {
+                            if !atom_ports.is_empty() {
+                                add(class_count + a, &atom_ports, &mut touched);
+                            }
+                            for &c in &atom_classes[a as usize] {
+                                let ports = ports_for(Some(c));
+                                if !ports.is_empty() {
+                                    add(c, &ports, &mut touched);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        touched.sort_unstable();
+        SideMap::Restricted(
+            touched
+                .into_iter()
+                .map(|e| (e, scratch[e as usize].take().expect("touched entry is set")))
+                .collect(),
+        )
+    }
+
+    /// For each atom, the classes whose pods have an IP in it.
+    pub(crate) fn classes_by_atom(&self) -> Vec<Vec<u32>> {
+        self.atom_classes()
+    }
+}
+
+fn numeric_ports(ports: &CompiledPorts) -> palisade_model::PortSet {
+    use palisade_model::{PortRange, PortSet};
+    if ports.all {
+        return PortSet::all();
+    }
+    let mut set = PortSet::none();
+    for &(proto, lo, hi) in &ports.numeric {
+        set.insert(proto, PortRange { lo, hi });
+    }
+    set
+}

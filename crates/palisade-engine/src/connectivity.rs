@@ -1,0 +1,383 @@
+//! Every pair's exact allowed protocol/port set.
+//!
+//! Computed on classes, sparsely: each isolated class's egress and ingress are resolved into
+//! "entity → ports" maps by walking its rules' peer sets, and a pair's ports are the egress
+//! map of the source intersected with the ingress map of the destination. Open (unisolated)
+//! sides stay symbolic until the pairs are expanded to pods or workloads, so the work is
+//! proportional to the rules and the output, never to a pods × pods matrix.
+//!
+//! External peers are the atoms of the ipBlock partition; adjacent atoms with identical
+//! connectivity are merged so the output names the ranges a reader would.
+
+use crate::Engine;
+use crate::compiled::{EntityIndex, SideMap};
+use crate::ipspace::Atom;
+use palisade_model::{Direction, Model, PodId, PortSet, WorkloadId};
+use rustc_hash::FxHashMap;
+
+/// The granularity of the endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Level {
+    /// Every pod (template pods for workloads without declared pods).
+    Pod,
+    /// Every top-level workload, and pods that belong to none.
+    Workload,
+}
+
+/// What an endpoint of the result is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PeerRef {
+    /// A pod.
+    Pod(PodId),
+    /// A workload.
+    Workload(WorkloadId),
+    /// A range of external addresses (one or more merged atoms).
+    External(String),
+}
+
+/// One endpoint of the result, with its display name (`ns/name` or a CIDR/range).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    /// Display name.
+    pub name: String,
+    /// What it is.
+    pub what: PeerRef,
+}
+
+/// One allowed connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Connection {
+    /// Index into [`Connectivity::peers`].
+    pub src: usize,
+    /// Index into [`Connectivity::peers`].
+    pub dst: usize,
+    /// What is allowed (never empty).
+    pub ports: PortSet,
+}
+
+/// All allowed connections, sorted by source then destination name.
+#[derive(Clone, Debug, Default)]
+pub struct Connectivity {
+    /// Every endpoint that appears, sorted by name.
+    pub peers: Vec<Peer>,
+    /// The connections, sorted by (src name, dst name).
+    pub connections: Vec<Connection>,
+}
+
+/// Class-level result: explicit pairs of dense entity indexes (classes, then atoms).
+struct ClassPairs {
+    pairs: Vec<(EntityIndex, EntityIndex, PortSet)>,
+}
+
+fn class_pairs(engine: &Engine) -> ClassPairs {
+    let class_count = engine.classes().len() as u32;
+    let entity_count = engine.entity_count();
+    let atom_classes = engine.classes_by_atom();
+    let mut scratch: Vec<Option<PortSet>> = vec![None; entity_count];
+    let egress: Vec<SideMap> = (0..class_count)
+        .map(|c| engine.side_map(c, Direction::Egress, &atom_classes, &mut scratch))
+        .collect();
+    let ingress: Vec<SideMap> = (0..class_count)
+        .map(|c| engine.side_map(c, Direction::Ingress, &atom_classes, &mut scratch))
+        .collect();
+    let lookup = |map: &SideMap, e: EntityIndex| -> Option<PortSet> {
+        match map {
+            SideMap::Open => Some(PortSet::all()),
+            SideMap::Restricted(entries) => entries
+                .binary_search_by_key(&e, |(k, _)| *k)
+                .ok()
+                .map(|i| entries[i].1.clone()),
+        }
+    };
+    let mut pairs = Vec::new();
+    let open_egress: Vec<u32> = (0..class_count)
+        .filter(|&c| matches!(egress[c as usize], SideMap::Open))
+        .collect();
+    // Class → class.
+    for d in 0..class_count {
+        match &ingress[d as usize] {
+            SideMap::Restricted(entries) => {
+                for (s, p) in entries {
+                    if *s >= class_count {
+                        continue;
+                    }
+                    if let Some(q) = lookup(&egress[*s as usize], d) {
+                        let ports = p.intersection(&q);
+                        if !ports.is_empty() {
+                            pairs.push((*s, d, ports));
+                        }
+                    }
+                }
+            }
+            SideMap::Open => {
+                for &s in &open_egress {
+                    pairs.push((s, d, PortSet::all()));
+                }
+            }
+        }
+    }
+    // Restricted egress towards open ingress (the open × open and restricted-ingress cases
+    // are covered above).
+    for s in 0..class_count {
+        if let SideMap::Restricted(entries) = &egress[s as usize] {
+            for (d, q) in entries {
+                if *d < class_count && matches!(ingress[*d as usize], SideMap::Open) {
+                    pairs.push((s, *d, q.clone()));
+                }
+            }
+        }
+    }
+    // Class → external: only the source's egress applies.
+    for s in 0..class_count {
+        match &egress[s as usize] {
+            SideMap::Open => {
+                for e in class_count..entity_count as u32 {
+                    pairs.push((s, e, PortSet::all()));
+                }
+            }
+            SideMap::Restricted(entries) => {
+                for (e, q) in entries {
+                    if *e >= class_count {
+                        pairs.push((s, *e, q.clone()));
+                    }
+                }
+            }
+        }
+    }
+    // External → class: only the destination's ingress applies.
+    for d in 0..class_count {
+        match &ingress[d as usize] {
+            SideMap::Open => {
+                for e in class_count..entity_count as u32 {
+                    pairs.push((e, d, PortSet::all()));
+                }
+            }
+            SideMap::Restricted(entries) => {
+                for (e, p) in entries {
+                    if *e >= class_count {
+                        pairs.push((*e, d, p.clone()));
+                    }
+                }
+            }
+        }
+    }
+    ClassPairs { pairs }
+}
+
+/// Computes every allowed connection at a level.
+pub fn compute(model: &Model, engine: &Engine, level: Level) -> Connectivity {
+    let class_count = engine.classes().len() as u32;
+    let ClassPairs { pairs } = class_pairs(engine);
+
+    // Merge adjacent atoms whose connectivity is identical.
+    let atoms = engine.ip_space().atoms();
+    let mut atom_rows: Vec<Vec<(bool, u32, &PortSet)>> = vec![Vec::new(); atoms.len()];
+    for (s, d, ports) in &pairs {
+        if *s >= class_count {
+            atom_rows[(*s - class_count) as usize].push((false, *d, ports));
+        } else if *d >= class_count {
+            atom_rows[(*d - class_count) as usize].push((true, *s, ports));
+        }
+    }
+    for row in &mut atom_rows {
+        row.sort_unstable();
+    }
+    let mut atom_group: Vec<usize> = Vec::with_capacity(atoms.len());
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    for i in 0..atoms.len() {
+        let joins =
+            i > 0 && atoms[i - 1].family == atoms[i].family && atom_rows[i - 1] == atom_rows[i];
+        if joins {
+            groups.last_mut().expect("a previous group").1 = i;
+        } else {
+            groups.push((i, i));
+        }
+        atom_group.push(groups.len() - 1);
+    }
+
+    // Endpoints: per level, each with the classes of its pods.
+    let mut peers: Vec<Peer> = Vec::new();
+    let mut endpoint_classes: Vec<Vec<u32>> = Vec::new();
+    let mut class_endpoints: Vec<Vec<usize>> = vec![Vec::new(); class_count as usize];
+    match level {
+        Level::Pod => {
+            for pod in model.pod_ids() {
+                peers.push(Peer {
+                    name: model.pod_name(pod),
+                    what: PeerRef::Pod(pod),
+                });
+                endpoint_classes.push(vec![engine.class_of(pod)]);
+            }
+        }
+        Level::Workload => {
+            let mut index: FxHashMap<WorkloadId, usize> = FxHashMap::default();
+            for pod in model.pod_ids() {
+                let class = engine.class_of(pod);
+                let slot = match model.pods[pod.index()].workload {
+                    Some(w) => *index.entry(w).or_insert_with(|| {
+                        peers.push(Peer {
+                            name: model.workload_name(w),
+                            what: PeerRef::Workload(w),
+                        });
+                        endpoint_classes.push(Vec::new());
+                        peers.len() - 1
+                    }),
+                    None => {
+                        peers.push(Peer {
+                            name: model.pod_name(pod),
+                            what: PeerRef::Pod(pod),
+                        });
+                        endpoint_classes.push(Vec::new());
+                        peers.len() - 1
+                    }
+                };
+                endpoint_classes[slot].push(class);
+            }
+            for classes in &mut endpoint_classes {
+                classes.sort_unstable();
+                classes.dedup();
+            }
+        }
+    }
+    for (e, classes) in endpoint_classes.iter().enumerate() {
+        if let Some(&first) = classes.first() {
+            class_endpoints[first as usize].push(e);
+        }
+    }
+    let pod_endpoints = peers.len();
+    for &(first, last) in &groups {
+        let (a, b) = (atoms[first], atoms[last]);
+        let name = Atom::display_range(a.family, a.lo, b.hi);
+        peers.push(Peer {
+            name: name.clone(),
+            what: PeerRef::External(name),
+        });
+    }
+    let endpoint_of_entity = |e: EntityIndex| -> Vec<usize> {
+        if e < class_count {
+            class_endpoints[e as usize].clone()
+        } else {
+            vec![pod_endpoints + atom_group[(e - class_count) as usize]]
+        }
+    };
+
+    // Endpoints made of several classes need every class pair; index the pairs they touch.
+    let multi: Vec<bool> = endpoint_classes.iter().map(|c| c.len() > 1).collect();
+    let any_multi = multi.iter().any(|&m| m);
+    let mut in_multi = vec![false; class_count as usize];
+    if any_multi {
+        for (e, classes) in endpoint_classes.iter().enumerate() {
+            if multi[e] {
+                for &c in classes {
+                    in_multi[c as usize] = true;
+                }
+            }
+        }
+    }
+    let mut pair_index: FxHashMap<(EntityIndex, EntityIndex), &PortSet> = FxHashMap::default();
+    if any_multi {
+        for (s, d, ports) in &pairs {
+            let touches = |e: &u32| *e < class_count && in_multi[*e as usize];
+            if touches(s) || touches(d) {
+                pair_index.insert((*s, *d), ports);
+            }
+        }
+    }
+    let entities_of = |endpoint: usize| -> Vec<EntityIndex> {
+        if endpoint < pod_endpoints {
+            endpoint_classes[endpoint].clone()
+        } else {
+            Vec::new()
+        }
+    };
+
+    let mut seen_atom_pairs: FxHashMap<(usize, usize), ()> = FxHashMap::default();
+    let mut connections = Vec::new();
+    for (s, d, ports) in &pairs {
+        for src in endpoint_of_entity(*s) {
+            for dst in endpoint_of_entity(*d) {
+                if src == dst {
+                    continue;
+                }
+                // Merged atoms repeat the same pair once per atom; keep the first.
+                let external = src >= pod_endpoints || dst >= pod_endpoints;
+                if external && seen_atom_pairs.insert((src, dst), ()).is_some() {
+                    continue;
+                }
+                let mut ports = ports.clone();
+                if any_multi && (multi.get(src) == Some(&true) || multi.get(dst) == Some(&true)) {
+                    let src_entities = if src < pod_endpoints {
+                        entities_of(src)
+                    } else {
+                        vec![*s]
+                    };
+                    let dst_entities = if dst < pod_endpoints {
+                        entities_of(dst)
+                    } else {
+                        vec![*d]
+                    };
+                    for &a in &src_entities {
+                        for &b in &dst_entities {
+                            match pair_index.get(&(a, b)) {
+                                Some(p) => ports = ports.intersection(p),
+                                None => ports = PortSet::none(),
+                            }
+                        }
+                    }
+                }
+                if !ports.is_empty() {
+                    connections.push(Connection { src, dst, ports });
+                }
+            }
+        }
+    }
+
+    // Sort peers by name and renumber.
+    let mut order: Vec<usize> = (0..peers.len()).collect();
+    order.sort_by(|&a, &b| peers[a].name.cmp(&peers[b].name));
+    let mut rank = vec![0usize; peers.len()];
+    for (new, &old) in order.iter().enumerate() {
+        rank[old] = new;
+    }
+    let used: Vec<bool> = {
+        let mut used = vec![false; peers.len()];
+        for c in &connections {
+            used[c.src] = true;
+            used[c.dst] = true;
+        }
+        used
+    };
+    for c in &mut connections {
+        c.src = rank[c.src];
+        c.dst = rank[c.dst];
+    }
+    let mut sorted_peers: Vec<Option<Peer>> = vec![None; peers.len()];
+    for (old, peer) in peers.into_iter().enumerate() {
+        // External ranges that nobody talks to are dropped below.
+        sorted_peers[rank[old]] = Some(peer);
+    }
+    let mut peers: Vec<Peer> = sorted_peers
+        .into_iter()
+        .map(|p| p.expect("every rank filled"))
+        .collect();
+    // Drop unused external peers, renumbering again.
+    let mut keep_rank = vec![usize::MAX; peers.len()];
+    let mut kept = Vec::new();
+    for (i, peer) in peers.drain(..).enumerate() {
+        let old = order[i];
+        let external = matches!(peer.what, PeerRef::External(_));
+        if !external || used[old] {
+            keep_rank[i] = kept.len();
+            kept.push(peer);
+        }
+    }
+    for c in &mut connections {
+        c.src = keep_rank[c.src];
+        c.dst = keep_rank[c.dst];
+    }
+    connections.sort_by_key(|c| (c.src, c.dst));
+    Connectivity {
+        peers: kept,
+        connections,
+    }
+}

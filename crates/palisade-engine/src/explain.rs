@@ -1,0 +1,420 @@
+//! The reference evaluator: the API reference transcribed rule by rule, with explanations.
+//!
+//! It works directly on the [`Model`] and is deliberately simple; the compiled engine
+//! ([`crate::Engine`]) must agree with it on every input (a property test checks that). It is
+//! also what `palisade check` uses: one explained query touches only the policies of the two
+//! endpoints' namespaces.
+
+use crate::tiers::{Tier, TierVerdict, decide};
+use crate::{Endpoint, Query};
+use palisade_model::{
+    Direction, LabelSelector, Labels, Model, Operator, PeerKind, Pod, PodId, PolicyId, PortRef,
+    PortSpec, Protocol, Rule,
+};
+
+/// The NetworkPolicy semantics over a model, with an index of policies per namespace.
+#[derive(Debug)]
+pub struct Reference<'m> {
+    model: &'m Model,
+    policies_by_namespace: Vec<Vec<PolicyId>>,
+}
+
+/// One rule that allowed the traffic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleMatch {
+    /// The policy.
+    pub policy: PolicyId,
+    /// Index of the rule in the policy's ingress or egress list.
+    pub rule: usize,
+    /// Index of the peer that matched; `None` when the rule has no peers (all peers).
+    pub peer: Option<usize>,
+    /// Index of the port entry that matched; `None` when the rule has no ports (all ports).
+    pub port: Option<usize>,
+}
+
+/// A rule that came close: it matched the peer but not the port, or the port but not the peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NearMiss {
+    /// The policy.
+    pub policy: PolicyId,
+    /// Index of the rule.
+    pub rule: usize,
+    /// Why the rule did not match, in words.
+    pub reason: String,
+}
+
+/// What decided one direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SideOutcome {
+    /// The endpoint is outside the cluster: no policy of this side applies.
+    External,
+    /// A hostNetwork pod: NetworkPolicy does not apply to it.
+    HostNetwork,
+    /// No policy isolates the endpoint in this direction: everything is allowed.
+    NotIsolated,
+    /// Isolated, and at least one rule allows the traffic.
+    Allowed,
+    /// Isolated, and no rule allows the traffic.
+    Denied,
+}
+
+impl SideOutcome {
+    /// Whether this side lets the traffic through.
+    pub fn allows(self) -> bool {
+        !matches!(self, SideOutcome::Denied)
+    }
+}
+
+/// The explanation of one direction: source egress or destination ingress.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SideExplanation {
+    /// Egress (of the source) or ingress (of the destination).
+    pub direction: Direction,
+    /// The verdict of this side.
+    pub outcome: SideOutcome,
+    /// The tier that decided (`None`: no tier decided, default allow).
+    pub decided_by: Option<Tier>,
+    /// Policies that select the endpoint for this direction (they isolate it), sorted.
+    pub isolating: Vec<PolicyId>,
+    /// Every rule that allowed the traffic.
+    pub matches: Vec<RuleMatch>,
+    /// Rules that almost allowed it (only collected when the side denies).
+    pub near_misses: Vec<NearMiss>,
+}
+
+/// A complete answer to "may SRC reach DST on PORT/PROTOCOL, and why".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    /// The question.
+    pub query: Query,
+    /// Allowed only when both sides allow.
+    pub allowed: bool,
+    /// The source's egress.
+    pub egress: SideExplanation,
+    /// The destination's ingress.
+    pub ingress: SideExplanation,
+}
+
+impl<'m> Reference<'m> {
+    /// Indexes the model's policies by namespace.
+    pub fn new(model: &'m Model) -> Self {
+        let mut policies_by_namespace = vec![Vec::new(); model.namespaces.len()];
+        for id in model.policy_ids() {
+            policies_by_namespace[model.policies[id.index()].namespace.index()].push(id);
+        }
+        Reference {
+            model,
+            policies_by_namespace,
+        }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &'m Model {
+        self.model
+    }
+
+    /// Whether the traffic is allowed (no explanation collected).
+    pub fn allowed(&self, query: &Query) -> bool {
+        self.side(query, Direction::Egress, false).outcome.allows()
+            && self.side(query, Direction::Ingress, false).outcome.allows()
+    }
+
+    /// Evaluates both sides and explains the verdict.
+    pub fn explain(&self, query: &Query) -> Explanation {
+        let egress = self.side(query, Direction::Egress, true);
+        let ingress = self.side(query, Direction::Ingress, true);
+        Explanation {
+            query: *query,
+            allowed: egress.outcome.allows() && ingress.outcome.allows(),
+            egress,
+            ingress,
+        }
+    }
+
+    /// Policies of the pod's namespace that select it for a direction.
+    pub fn isolating_policies(&self, pod: PodId, direction: Direction) -> Vec<PolicyId> {
+        let p = &self.model.pods[pod.index()];
+        if p.host_network {
+            return Vec::new();
+        }
+        self.policies_by_namespace[p.namespace.index()]
+            .iter()
+            .copied()
+            .filter(|&id| {
+                let policy = &self.model.policies[id.index()];
+                policy.affects(direction) && policy.pod_selector.matches(&p.labels)
+            })
+            .collect()
+    }
+
+    fn side(&self, query: &Query, direction: Direction, explain: bool) -> SideExplanation {
+        // Egress is the source's policies looking at the destination; ingress the reverse.
+        let (subject, peer) = match direction {
+            Direction::Egress => (query.src, query.dst),
+            Direction::Ingress => (query.dst, query.src),
+        };
+        let mut side = SideExplanation {
+            direction,
+            outcome: SideOutcome::External,
+            decided_by: None,
+            isolating: Vec::new(),
+            matches: Vec::new(),
+            near_misses: Vec::new(),
+        };
+        let Endpoint::Pod(subject) = subject else {
+            return side;
+        };
+        if self.model.pods[subject.index()].host_network {
+            side.outcome = SideOutcome::HostNetwork;
+            return side;
+        }
+        side.isolating = self.isolating_policies(subject, direction);
+        let (accepted, tier) = decide(|tier| match tier {
+            Tier::Admin | Tier::Baseline => TierVerdict::NoMatch,
+            Tier::NetworkPolicy => {
+                if side.isolating.is_empty() {
+                    return TierVerdict::NoMatch;
+                }
+                for &policy in &side.isolating {
+                    let rules = self.model.policies[policy.index()].rules(direction);
+                    for (rule_index, rule) in rules.iter().enumerate() {
+                        let peer_hit = self.rule_peer(policy, rule, peer);
+                        let port_hit = rule_port(rule, query, self.model);
+                        match (peer_hit, port_hit) {
+                            (Some(peer), Some(port)) => {
+                                side.matches.push(RuleMatch {
+                                    policy,
+                                    rule: rule_index,
+                                    peer,
+                                    port,
+                                });
+                                if !explain {
+                                    return TierVerdict::Accept;
+                                }
+                            }
+                            _ if !explain => {}
+                            (Some(_), None) => side.near_misses.push(NearMiss {
+                                policy,
+                                rule: rule_index,
+                                reason: format!(
+                                    "the peer matches, but {}/{} is not in the rule's ports",
+                                    query.port, query.protocol
+                                ),
+                            }),
+                            (None, Some(_)) => side.near_misses.push(NearMiss {
+                                policy,
+                                rule: rule_index,
+                                reason: self.peer_miss_reason(policy, rule, peer),
+                            }),
+                            (None, None) => {}
+                        }
+                    }
+                }
+                if side.matches.is_empty() {
+                    TierVerdict::Deny
+                } else {
+                    TierVerdict::Accept
+                }
+            }
+        });
+        side.decided_by = tier;
+        side.outcome = match (accepted, tier) {
+            (true, None) => SideOutcome::NotIsolated,
+            (true, Some(_)) => SideOutcome::Allowed,
+            (false, _) => SideOutcome::Denied,
+        };
+        if side.outcome.allows() {
+            side.near_misses.clear();
+        }
+        side
+    }
+
+    /// The index of the first peer of the rule that selects `other`; `Some(None)` when the rule
+    /// has no peers (every peer); `None` when no peer selects it.
+    fn rule_peer(&self, policy: PolicyId, rule: &Rule, other: Endpoint) -> Option<Option<usize>> {
+        if rule.peers.is_empty() {
+            return Some(None);
+        }
+        rule.peers
+            .iter()
+            .position(|peer| self.peer_matches(policy, &peer.kind, other))
+            .map(Some)
+    }
+
+    /// Whether one `from`/`to` entry selects an endpoint.
+    pub fn peer_matches(&self, policy: PolicyId, peer: &PeerKind, other: Endpoint) -> bool {
+        let policy = &self.model.policies[policy.index()];
+        match (peer, other) {
+            (PeerKind::IpBlock(block), Endpoint::External(ip)) => block.contains(ip),
+            // A pod is matched by an ipBlock through any of its known IPs; a pod without a
+            // known IP is never matched by an ipBlock.
+            (PeerKind::IpBlock(block), Endpoint::Pod(pod)) => self.model.pods[pod.index()]
+                .ips
+                .iter()
+                .any(|&ip| block.contains(ip)),
+            (PeerKind::Selector { .. }, Endpoint::External(_)) => false,
+            (
+                PeerKind::Selector {
+                    namespace_selector,
+                    pod_selector,
+                },
+                Endpoint::Pod(pod),
+            ) => {
+                let pod = &self.model.pods[pod.index()];
+                // hostNetwork pods send and receive with their node's address: selectors
+                // cannot see them.
+                if pod.host_network {
+                    return false;
+                }
+                let namespace_ok = match namespace_selector {
+                    Some(selector) => selector.matches(&self.model.namespace(pod.namespace).labels),
+                    None => pod.namespace == policy.namespace,
+                };
+                namespace_ok && pod_selector.as_ref().is_none_or(|s| s.matches(&pod.labels))
+            }
+        }
+    }
+
+    fn peer_miss_reason(&self, policy: PolicyId, rule: &Rule, other: Endpoint) -> String {
+        let reasons: Vec<String> = rule
+            .peers
+            .iter()
+            .enumerate()
+            .map(|(i, peer)| {
+                format!(
+                    "peer {i}: {}",
+                    self.peer_mismatch(policy, &peer.kind, other)
+                )
+            })
+            .collect();
+        format!(
+            "the port matches, but no peer selects the {}: {}",
+            match other {
+                Endpoint::Pod(_) => "pod",
+                Endpoint::External(_) => "address",
+            },
+            reasons.join("; ")
+        )
+    }
+
+    fn peer_mismatch(&self, policy_id: PolicyId, peer: &PeerKind, other: Endpoint) -> String {
+        let policy = &self.model.policies[policy_id.index()];
+        match (peer, other) {
+            (PeerKind::IpBlock(block), Endpoint::External(ip)) => {
+                format!("ipBlock {} does not contain {ip}", block.cidr_text)
+            }
+            (PeerKind::IpBlock(block), Endpoint::Pod(pod)) => {
+                let pod = &self.model.pods[pod.index()];
+                if pod.ips.is_empty() {
+                    format!(
+                        "ipBlock {} cannot match a pod without a known IP",
+                        block.cidr_text
+                    )
+                } else {
+                    format!("ipBlock {} does not contain the pod's IPs", block.cidr_text)
+                }
+            }
+            (PeerKind::Selector { .. }, Endpoint::External(_)) => {
+                "pod and namespace selectors never select external addresses".to_string()
+            }
+            (
+                PeerKind::Selector {
+                    namespace_selector,
+                    pod_selector,
+                },
+                Endpoint::Pod(pod_id),
+            ) => {
+                let pod = &self.model.pods[pod_id.index()];
+                if pod.host_network {
+                    return "selectors never select hostNetwork pods".to_string();
+                }
+                let ns = self.model.namespace(pod.namespace);
+                let mut why = Vec::new();
+                match namespace_selector {
+                    Some(selector) => {
+                        if let Some(miss) = selector_mismatch(selector, &ns.labels) {
+                            why.push(format!(
+                                "namespaceSelector {{{selector}}} does not match namespace {} ({miss})",
+                                ns.name
+                            ));
+                        }
+                    }
+                    None if pod.namespace != policy.namespace => why.push(format!(
+                        "without a namespaceSelector it selects pods in namespace {} only, not {}",
+                        self.model.namespace(policy.namespace).name,
+                        ns.name
+                    )),
+                    None => {}
+                }
+                if let Some(selector) = pod_selector
+                    && let Some(miss) = selector_mismatch(selector, &pod.labels)
+                {
+                    why.push(format!(
+                        "podSelector {{{selector}}} does not match {} ({miss})",
+                        self.model.pod_name(pod_id)
+                    ));
+                }
+                why.join(" and ")
+            }
+        }
+    }
+}
+
+/// The first requirement of a selector that a label set fails, in words; `None` if it matches.
+pub fn selector_mismatch(selector: &LabelSelector, labels: &Labels) -> Option<String> {
+    for req in selector.requirements() {
+        if req.matches(labels) {
+            continue;
+        }
+        let actual = match labels.get(&req.key) {
+            Some(v) => format!("it has {}={v}", req.key),
+            None => format!("it has no label {}", req.key),
+        };
+        let wanted = match req.operator {
+            Operator::In if req.values.len() == 1 => format!("needs {}={}", req.key, req.values[0]),
+            Operator::In => format!("needs {} in ({})", req.key, req.values.join(",")),
+            Operator::NotIn => format!("needs {} not in ({})", req.key, req.values.join(",")),
+            Operator::Exists => format!("needs label {}", req.key),
+            Operator::DoesNotExist => format!("needs no label {}", req.key),
+        };
+        return Some(format!("{wanted}, {actual}"));
+    }
+    None
+}
+
+/// The index of the first port entry of the rule that admits the query; `Some(None)` when the
+/// rule has no ports (every port); `None` when no entry does.
+fn rule_port(rule: &Rule, query: &Query, model: &Model) -> Option<Option<usize>> {
+    if rule.ports.is_empty() {
+        return Some(None);
+    }
+    let dst_pod = match query.dst {
+        Endpoint::Pod(p) => Some(&model.pods[p.index()]),
+        Endpoint::External(_) => None,
+    };
+    rule.ports
+        .iter()
+        .position(|spec| port_matches(spec, query.protocol, query.port, dst_pod))
+        .map(Some)
+}
+
+/// Whether one port entry admits a protocol/port to a destination. Named ports resolve against
+/// the destination pod's container ports of the same protocol; they never match an external
+/// destination.
+pub fn port_matches(spec: &PortSpec, protocol: Protocol, port: u16, dst: Option<&Pod>) -> bool {
+    if spec.protocol != protocol {
+        return false;
+    }
+    match &spec.port {
+        None => true,
+        Some(PortRef::Number(n)) => match spec.end_port {
+            Some(end) => *n <= port && port <= end,
+            None => *n == port,
+        },
+        Some(PortRef::Name(name)) => dst.is_some_and(|pod| {
+            pod.ports.iter().any(|cp| {
+                cp.protocol == protocol && cp.port == port && cp.name.as_deref() == Some(name)
+            })
+        }),
+    }
+}
