@@ -38,6 +38,7 @@ mod compiled;
 pub mod connectivity;
 mod explain;
 pub mod ipspace;
+pub mod matrix;
 pub mod tiers;
 
 pub use compiled::{Class, Engine, Entity, RuleRef, Verdict};

@@ -1,0 +1,318 @@
+//! `palisade check`: one verdict with its explanation, as text or JSON.
+
+use crate::{Style, to_json};
+use palisade_engine::{Endpoint, Explanation, SideExplanation, SideOutcome};
+use palisade_model::{Direction, Model, PolicyId, Span};
+use serde::Serialize;
+use std::fmt::Write;
+
+/// The name of an endpoint: `ns/pod` or the address.
+pub fn endpoint_name(model: &Model, endpoint: &Endpoint) -> String {
+    match endpoint {
+        Endpoint::Pod(p) => model.pod_name(*p),
+        Endpoint::External(ip) => ip.to_string(),
+    }
+}
+
+/// `ns/name`, with ` (file:line)` when the policy has a location.
+fn policy_with_location(model: &Model, id: PolicyId) -> String {
+    let policy = &model.policies[id.index()];
+    match model.location(policy.span) {
+        Some(loc) => format!("{} ({}:{})", model.policy_name(id), loc.file, loc.line),
+        None => model.policy_name(id),
+    }
+}
+
+fn location_of(model: &Model, span: Option<Span>) -> String {
+    model
+        .location(span)
+        .map(|l| format!(" ({}:{})", l.file, l.line))
+        .unwrap_or_default()
+}
+
+fn rule_span(model: &Model, policy: PolicyId, direction: Direction, rule: usize) -> Option<Span> {
+    let p = &model.policies[policy.index()];
+    let rules = match direction {
+        Direction::Ingress => &p.ingress,
+        Direction::Egress => &p.egress,
+    };
+    rules.get(rule).and_then(|r| r.span).or(p.span)
+}
+
+fn direction_word(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    }
+}
+
+/// The text rendering; `context` lines (e.g. "workload with 3 pods") go under the headline.
+pub fn text(model: &Model, explanation: &Explanation, context: &[String], style: Style) -> String {
+    let q = &explanation.query;
+    let src = endpoint_name(model, &q.src);
+    let dst = endpoint_name(model, &q.dst);
+    let mut out = String::new();
+    let verdict = if explanation.allowed {
+        style.green("ALLOWED")
+    } else {
+        style.red("DENIED")
+    };
+    let _ = writeln!(out, "{verdict}  {src} -> {dst}  {}/{}", q.port, q.protocol);
+    for line in context {
+        let _ = writeln!(out, "  {}", style.dim(line));
+    }
+    for side in [&explanation.egress, &explanation.ingress] {
+        out.push('\n');
+        side_text(&mut out, model, explanation, side, style);
+    }
+    out
+}
+
+fn side_text(
+    out: &mut String,
+    model: &Model,
+    explanation: &Explanation,
+    side: &SideExplanation,
+    style: Style,
+) {
+    let q = &explanation.query;
+    let (subject, peer) = match side.direction {
+        Direction::Egress => (&q.src, &q.dst),
+        Direction::Ingress => (&q.dst, &q.src),
+    };
+    let word = direction_word(side.direction);
+    let subject_name = endpoint_name(model, subject);
+    let peer_name = endpoint_name(model, peer);
+    let outcome = match side.outcome {
+        SideOutcome::Denied => style.red("denied"),
+        SideOutcome::Allowed => style.green("allowed"),
+        SideOutcome::NotIsolated => style.green("allowed (not isolated)"),
+        SideOutcome::External => "not applicable".to_string(),
+        SideOutcome::HostNetwork => style.green("allowed (hostNetwork)"),
+    };
+    let _ = writeln!(out, "{} of {subject_name}: {outcome}", style.bold(word));
+    match side.outcome {
+        SideOutcome::External => {
+            let _ = writeln!(
+                out,
+                "  {subject_name} is outside the cluster: no NetworkPolicy applies to its {word}"
+            );
+            return;
+        }
+        SideOutcome::HostNetwork => {
+            let _ = writeln!(
+                out,
+                "  {subject_name} uses the host network: NetworkPolicy does not apply to it"
+            );
+            return;
+        }
+        SideOutcome::NotIsolated => {
+            let _ = writeln!(
+                out,
+                "  no NetworkPolicy selects {subject_name} for {word}: all {word} traffic is allowed"
+            );
+            return;
+        }
+        SideOutcome::Allowed | SideOutcome::Denied => {}
+    }
+    let isolating: Vec<String> = side
+        .isolating
+        .iter()
+        .map(|&p| policy_with_location(model, p))
+        .collect();
+    let _ = writeln!(out, "  isolated by: {}", isolating.join(", "));
+    for m in &side.matches {
+        let policy = &model.policies[m.policy.index()];
+        let rule = &policy.rules(side.direction)[m.rule];
+        let peer_text = match m.peer {
+            None => format!(
+                "any peer ({} has no `{}`)",
+                "the rule",
+                peer_field(side.direction)
+            ),
+            Some(i) => format!("peer {i}{}", location_of(model, rule.peers[i].span)),
+        };
+        let port_text = match m.port {
+            None => "any port".to_string(),
+            Some(i) => format!("port entry {i}"),
+        };
+        let _ = writeln!(
+            out,
+            "  allowed by: {} {word} rule {}{}: {peer_text}, {port_text}",
+            model.policy_name(m.policy),
+            m.rule,
+            location_of(model, rule_span(model, m.policy, side.direction, m.rule)),
+        );
+    }
+    if side.outcome == SideOutcome::Denied {
+        let _ = writeln!(
+            out,
+            "  {}",
+            style.red(&format!(
+                "no {word} rule allows {peer_name} on {}/{}",
+                q.port, q.protocol
+            ))
+        );
+        for miss in &side.near_misses {
+            let _ = writeln!(
+                out,
+                "  closest: {} {word} rule {}{}: {}",
+                model.policy_name(miss.policy),
+                miss.rule,
+                location_of(
+                    model,
+                    rule_span(model, miss.policy, side.direction, miss.rule)
+                ),
+                miss.reason
+            );
+        }
+    }
+}
+
+fn peer_field(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Ingress => "from",
+        Direction::Egress => "to",
+    }
+}
+
+#[derive(Serialize)]
+struct JsonCheck {
+    verdict: &'static str,
+    allowed: bool,
+    src: String,
+    dst: String,
+    port: u16,
+    protocol: &'static str,
+    egress: JsonSide,
+    ingress: JsonSide,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct JsonSide {
+    endpoint: String,
+    outcome: &'static str,
+    allowed: bool,
+    isolated: bool,
+    isolated_by: Vec<JsonPolicyRef>,
+    allowed_by: Vec<JsonRuleRef>,
+    near_misses: Vec<JsonNearMiss>,
+}
+
+#[derive(Serialize)]
+struct JsonPolicyRef {
+    policy: String,
+    file: Option<String>,
+    line: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct JsonRuleRef {
+    policy: String,
+    rule: usize,
+    peer: Option<usize>,
+    port: Option<usize>,
+    file: Option<String>,
+    line: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct JsonNearMiss {
+    policy: String,
+    rule: usize,
+    reason: String,
+    file: Option<String>,
+    line: Option<u32>,
+}
+
+/// The name of a side outcome in JSON.
+pub fn outcome_name(outcome: SideOutcome) -> &'static str {
+    match outcome {
+        SideOutcome::External => "not-applicable",
+        SideOutcome::HostNetwork => "host-network",
+        SideOutcome::NotIsolated => "not-isolated",
+        SideOutcome::Allowed => "allowed",
+        SideOutcome::Denied => "denied",
+    }
+}
+
+fn json_side(model: &Model, explanation: &Explanation, side: &SideExplanation) -> JsonSide {
+    let q = &explanation.query;
+    let subject = match side.direction {
+        Direction::Egress => &q.src,
+        Direction::Ingress => &q.dst,
+    };
+    let loc = |span: Option<Span>| {
+        let l = model.location(span);
+        (l.as_ref().map(|l| l.file.clone()), l.map(|l| l.line))
+    };
+    JsonSide {
+        endpoint: endpoint_name(model, subject),
+        outcome: outcome_name(side.outcome),
+        allowed: side.outcome.allows(),
+        isolated: !side.isolating.is_empty(),
+        isolated_by: side
+            .isolating
+            .iter()
+            .map(|&p| {
+                let (file, line) = loc(model.policies[p.index()].span);
+                JsonPolicyRef {
+                    policy: model.policy_name(p),
+                    file,
+                    line,
+                }
+            })
+            .collect(),
+        allowed_by: side
+            .matches
+            .iter()
+            .map(|m| {
+                let (file, line) = loc(rule_span(model, m.policy, side.direction, m.rule));
+                JsonRuleRef {
+                    policy: model.policy_name(m.policy),
+                    rule: m.rule,
+                    peer: m.peer,
+                    port: m.port,
+                    file,
+                    line,
+                }
+            })
+            .collect(),
+        near_misses: side
+            .near_misses
+            .iter()
+            .map(|m| {
+                let (file, line) = loc(rule_span(model, m.policy, side.direction, m.rule));
+                JsonNearMiss {
+                    policy: model.policy_name(m.policy),
+                    rule: m.rule,
+                    reason: m.reason.clone(),
+                    file,
+                    line,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The JSON rendering.
+pub fn json(model: &Model, explanation: &Explanation, notes: &[String]) -> String {
+    let q = &explanation.query;
+    to_json(&JsonCheck {
+        verdict: if explanation.allowed {
+            "allowed"
+        } else {
+            "denied"
+        },
+        allowed: explanation.allowed,
+        src: endpoint_name(model, &q.src),
+        dst: endpoint_name(model, &q.dst),
+        port: q.port,
+        protocol: q.protocol.as_str(),
+        egress: json_side(model, explanation, &explanation.egress),
+        ingress: json_side(model, explanation, &explanation.ingress),
+        notes: notes.to_vec(),
+    })
+}

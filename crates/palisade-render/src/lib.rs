@@ -1,0 +1,83 @@
+//! Every output format, behind plain functions that write into a `String`.
+//!
+//! The JSON shapes here are public contracts that scripts depend on: fields may be added,
+//! never renamed or dropped. They are explicit structs in this crate (`#[derive(Serialize)]`
+//! on mirrors), so the engine's types stay free to change.
+//!
+//! ```
+//! use palisade_render::OutputFormat;
+//! assert_eq!("json".parse::<OutputFormat>().unwrap(), OutputFormat::Json);
+//! ```
+
+pub mod check;
+pub mod connectivity;
+pub mod diagnostics;
+pub mod matrix;
+mod style;
+
+pub use style::Style;
+
+use std::str::FromStr;
+
+/// An output format a command may support.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OutputFormat {
+    /// Human-readable text (the default).
+    Text,
+    /// JSON, one document.
+    Json,
+    /// CSV with a header line.
+    Csv,
+    /// A Markdown table.
+    Md,
+    /// Graphviz DOT.
+    Dot,
+    /// A tab-separated truth table, as the upstream e2e suite prints it.
+    Table,
+}
+
+impl OutputFormat {
+    /// The name used on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputFormat::Text => "txt",
+            OutputFormat::Json => "json",
+            OutputFormat::Csv => "csv",
+            OutputFormat::Md => "md",
+            OutputFormat::Dot => "dot",
+            OutputFormat::Table => "table",
+        }
+    }
+}
+
+impl FromStr for OutputFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "txt" | "text" => OutputFormat::Text,
+            "json" => OutputFormat::Json,
+            "csv" => OutputFormat::Csv,
+            "md" | "markdown" => OutputFormat::Md,
+            "dot" => OutputFormat::Dot,
+            "table" => OutputFormat::Table,
+            other => return Err(format!("unknown output format `{other}`")),
+        })
+    }
+}
+
+/// A JSON value pretty-printed with a trailing newline.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    let mut out = serde_json::to_string_pretty(value).expect("output structs serialize");
+    out.push('\n');
+    out
+}
+
+/// Quotes a CSV field when it needs it.
+pub(crate) fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

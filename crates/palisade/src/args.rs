@@ -1,0 +1,140 @@
+//! Every command-line flag, in one place.
+
+use crate::output::ColorChoice;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Make Kubernetes NetworkPolicies visible, testable and provable before they ship.
+#[derive(Debug, Parser)]
+#[command(
+    name = "palisade",
+    version,
+    about,
+    after_help = "Exit codes: 0 success, 1 findings (e.g. --expect not met), 2 usage or input errors."
+)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Walk through the bundled example app: load it, find the broken connection, explain it.
+    Demo(DemoArgs),
+    /// May SRC reach DST on a port? Prints ALLOWED or DENIED and why, for both sides.
+    Check(CheckArgs),
+    /// A truth table for one port/protocol ('.' allowed, 'X' denied).
+    Matrix(MatrixArgs),
+    /// Every pair of pods/workloads/external ranges with its exact allowed ports.
+    Connectivity(ConnectivityArgs),
+}
+
+/// Where manifests come from and how to read them.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Manifest files or directories (recursive: .yaml, .yml, .json); `-` for stdin.
+    #[arg(required = true, value_name = "PATHS")]
+    pub paths: Vec<String>,
+    /// Namespace for objects that do not name one.
+    #[arg(short = 'n', long = "namespace", default_value = "default")]
+    pub namespace: String,
+    /// Report objects the API server would reject, and continue without them.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Also print notes: skipped kinds with their counts.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// When to use colours.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Pod or workload granularity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LevelArg {
+    /// Every pod (one representative pod for a workload without declared pods).
+    Pod,
+    /// Every workload, and pods that belong to none.
+    Workload,
+}
+
+/// `--expect` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Expect {
+    /// The connection must be allowed.
+    Allow,
+    /// The connection must be denied.
+    Deny,
+}
+
+/// `palisade demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The example app's directory (default: the bundled examples/webshop).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<String>,
+    /// When to use colours.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// `palisade check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Manifests.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Source: `ns/pod`, `ns/workload` or an IP address.
+    #[arg(long, value_name = "SRC")]
+    pub from: String,
+    /// Destination: `ns/pod`, `ns/workload` or an IP address.
+    #[arg(long, value_name = "DST")]
+    pub to: String,
+    /// Destination port.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+    /// Protocol: TCP, UDP or SCTP.
+    #[arg(long, default_value = "TCP")]
+    pub protocol: String,
+    /// Exit with 1 when the verdict differs (for CI).
+    #[arg(long, value_enum)]
+    pub expect: Option<Expect>,
+    /// Output format: txt or json.
+    #[arg(short, long, default_value = "txt")]
+    pub output: String,
+}
+
+/// `palisade matrix`.
+#[derive(Debug, Args)]
+pub struct MatrixArgs {
+    /// Manifests.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Destination port.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+    /// Protocol: TCP, UDP or SCTP.
+    #[arg(long, default_value = "TCP")]
+    pub protocol: String,
+    /// Granularity.
+    #[arg(long, value_enum, default_value_t = LevelArg::Pod)]
+    pub level: LevelArg,
+    /// Output format: table, csv, md or json.
+    #[arg(short, long, default_value = "table")]
+    pub output: String,
+}
+
+/// `palisade connectivity`.
+#[derive(Debug, Args)]
+pub struct ConnectivityArgs {
+    /// Manifests.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Granularity.
+    #[arg(long, value_enum, default_value_t = LevelArg::Workload)]
+    pub level: LevelArg,
+    /// Output format: txt, csv, md, dot or json.
+    #[arg(short, long, default_value = "txt")]
+    pub output: String,
+}

@@ -1,0 +1,29 @@
+//! One file per command; each exposes `run(args) -> anyhow::Result<ExitCode>`.
+
+mod check;
+mod connectivity;
+mod demo;
+mod matrix;
+
+use crate::args::{Cli, Command, LevelArg};
+use palisade_engine::connectivity::Level;
+use std::process::ExitCode;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Matrix(args) => matrix::run(args),
+        Command::Connectivity(args) => connectivity::run(args),
+    }
+}
+
+impl From<LevelArg> for Level {
+    fn from(level: LevelArg) -> Level {
+        match level {
+            LevelArg::Pod => Level::Pod,
+            LevelArg::Workload => Level::Workload,
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Loading manifests for a command: read, report problems on stderr, decide whether to go on.
+
+use crate::args::InputArgs;
+use anyhow::bail;
+use palisade_load::{Input, LoadOptions, Loaded, load};
+use palisade_model::Protocol;
+use palisade_render::{OutputFormat, Style, diagnostics};
+
+/// Loads the inputs; prints errors and warnings (and notes with `-v`) to stderr. Fails when
+/// an object was rejected, unless `--keep-going`.
+pub fn load_inputs(args: &InputArgs) -> anyhow::Result<Loaded> {
+    let inputs: Vec<Input> = args
+        .paths
+        .iter()
+        .map(|p| {
+            if p == "-" {
+                Input::Stdin
+            } else {
+                Input::Path(p.into())
+            }
+        })
+        .collect();
+    let loaded = load(
+        &inputs,
+        &LoadOptions {
+            default_namespace: args.namespace.clone(),
+        },
+    );
+    let style = args.color.style(true);
+    report(&loaded, args.verbose, style);
+    if loaded.has_errors() && !args.keep_going {
+        let n = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
+        bail!(
+            "{n} input error{} (the objects were not used; fix them, or pass --keep-going to continue without them)",
+            if n == 1 { "" } else { "s" }
+        );
+    }
+    Ok(loaded)
+}
+
+/// Prints load diagnostics to stderr.
+pub fn report(loaded: &Loaded, verbose: bool, style: Style) {
+    for diag in &loaded.diagnostics {
+        if diag.severity == palisade_diag::Severity::Info && !verbose {
+            continue;
+        }
+        eprint!("{}", diagnostics::human(diag, &loaded.model.sources, style));
+    }
+    if verbose && !loaded.skipped.is_empty() {
+        let kinds: Vec<String> = loaded
+            .skipped
+            .iter()
+            .map(|(k, n)| format!("{k} ({n})"))
+            .collect();
+        eprintln!("skipped kinds: {}", kinds.join(", "));
+    }
+}
+
+/// Parses `--protocol` (any case).
+pub fn protocol(s: &str) -> anyhow::Result<Protocol> {
+    match Protocol::parse_loose(s) {
+        Some(p) => Ok(p),
+        None => bail!("unknown protocol `{s}`: expected TCP, UDP or SCTP"),
+    }
+}
+
+/// Parses `-o`, accepting only the formats a command supports.
+pub fn format(s: &str, supported: &[OutputFormat]) -> anyhow::Result<OutputFormat> {
+    let names = || {
+        supported
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match s.parse::<OutputFormat>() {
+        Ok(f) if supported.contains(&f) => Ok(f),
+        _ => bail!(
+            "unsupported output format `{s}`: expected one of {}",
+            names()
+        ),
+    }
+}

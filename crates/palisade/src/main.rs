@@ -1,0 +1,33 @@
+//! The `palisade` binary: parse arguments, run one command, turn the result into an exit code.
+//!
+//! Exit codes: 0 success, 1 findings (a verdict differing from `--expect`, lint findings, a
+//! diff that `--fail-on` rejects), 2 usage, input or internal errors. A closed stdout pipe
+//! (`palisade ... | head`) counts as success.
+
+// The binary is the one place that prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod args;
+mod commands;
+mod input;
+mod output;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            if output::is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("palisade: error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
