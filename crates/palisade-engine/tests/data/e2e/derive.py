@@ -8,6 +8,18 @@ Run: python3 derive.py <out-dir>
 """
 import os, sys, yaml
 
+
+class Dumper(yaml.SafeDumper):
+    """Quotes strings that YAML 1.1 would read as booleans (PyYAML leaves `y`/`n` plain)."""
+
+
+def _str(dumper, value):
+    style = '"' if value.lower() in ("y", "n", "yes", "no", "on", "off", "true", "false") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+Dumper.add_representer(str, _str)
+
 NS = ["x", "y", "z"]
 PODS = ["a", "b", "c"]
 ALL = [f"{n}/{p}" for n in NS for p in PODS]
@@ -488,7 +500,7 @@ def write_model(out):
             "# cont-<port>-<proto> exposing a container port named serve-<port>-<proto>.\n"
             "# Pod IPs are 10.244.<ns>.<pod> with x=1, y=2, z=3 and a=1, b=2, c=3.\n")
     with open(os.path.join(out, "model.yaml"), "w") as fh:
-        fh.write(head + "---\n" + "---\n".join(yaml.safe_dump(d, sort_keys=False) for d in docs))
+        fh.write(head + "---\n" + "---\n".join(yaml.dump(d, Dumper=Dumper, sort_keys=False) for d in docs))
 
 def main(out):
     write_model(out)
@@ -501,7 +513,7 @@ def main(out):
                   f"# upstream: It(\"{c['it']}\")"]
         if c["note"]:
             header.append(f"# note: {c['note']}")
-        body = "---\n".join(yaml.safe_dump(p, sort_keys=False, default_flow_style=False) for p in c["policies"])
+        body = "---\n".join(yaml.dump(p, Dumper=Dumper, sort_keys=False, default_flow_style=False) for p in c["policies"])
         with open(os.path.join(d, "policies.yaml"), "w") as fh:
             fh.write("\n".join(header) + "\n")
             if body:
