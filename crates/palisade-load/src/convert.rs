@@ -287,6 +287,16 @@ impl<'s> Converter<'s> {
         let Some(reading) = validate::yaml11_non_string(text) else {
             return;
         };
+        let consequence = if reading == "null" {
+            "kubectl sends null, which the API server stores as an empty value; Palisade reads \
+             it as the empty string"
+                .to_string()
+        } else {
+            format!(
+                "kubectl sends it as {reading} and the API server rejects it (label values must \
+                 be strings); Palisade keeps the text `{text}`"
+            )
+        };
         self.findings.push(
             Diagnostic::warning(format!(
                 "unquoted {what} `{text}` is {reading} in YAML 1.1 and JSON, not a string"
@@ -294,10 +304,7 @@ impl<'s> Converter<'s> {
             .with_code(YAML11_SCALAR)
             .with_span(self.span(node))
             .with_help(format!("quote it: \"{text}\""))
-            .with_note(format!(
-                "kubectl sends it as {reading} and the API server rejects it (label values \
-                 must be strings); Palisade keeps the text `{text}`"
-            )),
+            .with_note(consequence),
         );
     }
 
@@ -438,16 +445,6 @@ impl<'s> Converter<'s> {
         }
     }
 
-    /// Offsets of the duplicate keys of the current document.
-    pub(crate) fn duplicate_offsets(&self) -> &[u32] {
-        &self.duplicate_offsets
-    }
-
-    /// Sets the duplicate keys of the current document, reported by another converter.
-    pub(crate) fn set_duplicate_offsets(&mut self, offsets: &[u32]) {
-        self.duplicate_offsets = offsets.to_vec();
-    }
-
     /// Converts one item of a list whose own kind is `inherited` (for typed lists).
     pub(crate) fn list_item(&mut self, item: &Node<'_>, inherited: Option<(&str, Option<&str>)>) {
         self.object(item, inherited, 1);
@@ -527,6 +524,11 @@ impl<'s> Converter<'s> {
                 namespace,
                 ..
             }) => {
+                let name = if name.is_empty() {
+                    "<unnamed>".to_string()
+                } else {
+                    name
+                };
                 let note = match namespace {
                     Some(ns) => format!("{kind} `{ns}/{name}` is not loaded"),
                     None => format!("{kind} `{name}` is not loaded"),

@@ -16,12 +16,22 @@ struct JsonParser<'a> {
     duplicates: Vec<DuplicateKey>,
 }
 
+/// Receives the items of a top-level list as they are parsed, with the list's `kind` and
+/// `apiVersion` when they came before `items`.
+pub(crate) type ItemSink<'s, 'a> =
+    &'s mut dyn FnMut(Node<'a>, Vec<DuplicateKey>, Option<&str>, Option<&str>);
+
 /// Parses a stream of JSON values (usually one), calling `on_doc` for each with the duplicate
 /// keys found in it.
+///
+/// With `on_item`, the elements of the `items` array of a top-level object are handed to it
+/// one by one instead of being kept in the tree (their array is left empty), so that a large
+/// `kubectl get -o json` dump never exists as one tree and can be converted while it is read.
 pub(crate) fn parse_json<'a>(
     text: &'a str,
     base: u32,
     mut on_doc: impl FnMut(Node<'a>, Vec<DuplicateKey>),
+    mut on_item: Option<ItemSink<'_, 'a>>,
 ) -> Result<(), SyntaxError> {
     let mut p = JsonParser {
         text,
@@ -35,7 +45,10 @@ pub(crate) fn parse_json<'a>(
         if p.pos >= p.bytes.len() {
             return Ok(());
         }
-        let node = p.value(0)?;
+        let node = match (&mut on_item, p.bytes.get(p.pos)) {
+            (Some(sink), Some(b'{')) => p.object(0, Some(&mut **sink))?,
+            _ => p.value(0)?,
+        };
         on_doc(node, std::mem::take(&mut p.duplicates));
     }
 }
@@ -75,7 +88,7 @@ impl<'a> JsonParser<'a> {
         }
         let start = self.pos;
         match self.bytes.get(self.pos) {
-            Some(b'{') => self.object(depth),
+            Some(b'{') => self.object(depth, None),
             Some(b'[') => self.array(depth),
             Some(b'"') => {
                 let s = self.string()?;
@@ -103,7 +116,11 @@ impl<'a> JsonParser<'a> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<Node<'a>, SyntaxError> {
+    fn object(
+        &mut self,
+        depth: usize,
+        mut on_item: Option<ItemSink<'_, 'a>>,
+    ) -> Result<Node<'a>, SyntaxError> {
         let start = self.pos;
         self.pos += 1;
         let mut entries = Vec::new();
@@ -132,7 +149,12 @@ impl<'a> JsonParser<'a> {
             }
             self.pos += 1;
             self.skip_ws();
-            let value = self.value(depth + 1)?;
+            let streamed = key.scalar().is_some_and(|(k, _)| k == "items")
+                && self.bytes.get(self.pos) == Some(&b'[');
+            let value = match &mut on_item {
+                Some(sink) if streamed => self.stream_items(&entries, &mut **sink)?,
+                _ => self.value(depth + 1)?,
+            };
             entries.push((key, value));
             self.skip_ws();
             match self.bytes.get(self.pos) {
@@ -146,6 +168,51 @@ impl<'a> JsonParser<'a> {
                     return Err(self.err(
                         self.pos,
                         format!("expected `,` or `}}` in an object, found {}", self.found()),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Parses the `items` array, handing each element to `sink`; returns the emptied array.
+    fn stream_items(
+        &mut self,
+        entries: &[(Node<'a>, Node<'a>)],
+        sink: ItemSink<'_, 'a>,
+    ) -> Result<Node<'a>, SyntaxError> {
+        let field = |name: &str| {
+            entries
+                .iter()
+                .find(|(k, _)| k.scalar().is_some_and(|(t, _)| t == name))
+                .and_then(|(_, v)| v.scalar())
+                .map(|(t, _)| t.to_string())
+        };
+        let (kind, api) = (field("kind"), field("apiVersion"));
+        let start = self.pos;
+        self.pos += 1;
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&b']') {
+            self.pos += 1;
+            return Ok(self.node(Kind::Seq(Vec::new()), start));
+        }
+        let outer = std::mem::take(&mut self.duplicates);
+        loop {
+            self.skip_ws();
+            let item = self.value(2)?;
+            let dups = std::mem::take(&mut self.duplicates);
+            sink(item, dups, kind.as_deref(), api.as_deref());
+            self.skip_ws();
+            match self.bytes.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    self.duplicates = outer;
+                    return Ok(self.node(Kind::Seq(Vec::new()), start));
+                }
+                _ => {
+                    return Err(self.err(
+                        self.pos,
+                        format!("expected `,` or `]` in an array, found {}", self.found()),
                     ));
                 }
             }
@@ -324,7 +391,7 @@ mod tests {
     fn parses_with_spans_and_escapes() {
         let text = r#" {"a": [1, -2.5e3, true, null], "b": "x\"\u00e9\ud83d\ude00", "c": {}} "#;
         let mut docs = Vec::new();
-        parse_json(text, 0, |n, _| docs.push(n)).unwrap();
+        parse_json(text, 0, |n, _| docs.push(n), None).unwrap();
         let a = docs[0].get("a").unwrap();
         assert_eq!(
             &text[a.start as usize..a.end as usize],
@@ -342,7 +409,7 @@ mod tests {
             ("\"abc", 0),
             ("01", 0),
         ] {
-            let e = parse_json(text, 0, |_, _| {}).unwrap_err();
+            let e = parse_json(text, 0, |_, _| {}, None).unwrap_err();
             assert_eq!(e.offset, at, "{text}: {}", e.message);
         }
     }

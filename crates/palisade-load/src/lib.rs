@@ -65,7 +65,7 @@ use palisade_diag::{SourceFile, SourceId, Span};
 pub use palisade_model::Model;
 
 use crate::convert::{Converter, Item};
-use crate::tree::{Kind, Node};
+use crate::tree::Node;
 use crate::yaml::SyntaxError;
 
 /// The code of the unknown-field finding in [`Loaded::findings`].
@@ -129,8 +129,8 @@ impl Loaded {
 
 /// Files above this size are split at `---` lines and parsed in parallel.
 const CHUNK_BYTES: usize = 4 << 20;
-/// Lists with more items than this are converted in parallel.
-const PARALLEL_ITEMS: usize = 2000;
+/// JSON files above this size have their list items converted while they are parsed.
+const PARALLEL_BYTES: usize = 1 << 20;
 
 /// Loads manifests into a model. Never panics on bad input: every problem becomes a
 /// diagnostic, and rejected objects are left out of the model.
@@ -397,24 +397,14 @@ fn run_unit(model: &Model, unit: &Unit) -> UnitOut {
     let file = model.sources.get(unit.source);
     let text = &file.text[unit.start..unit.end];
     let base = unit.start as u32;
-    let mut out = UnitOut::default();
     if let Format::Json { fallback } = unit.format {
-        let mut docs = Vec::new();
-        let result = json::parse_json(text, base, |root, dups| docs.push((root, dups)));
-        match result {
-            Err(_) if fallback => {}
-            Err(e) => {
-                convert_json_docs(model, unit.source, &docs, &mut out);
-                out.diags.push(syntax_diag(file, unit.source, "JSON", &e));
-                out.syntax_error = true;
-                return out;
-            }
-            Ok(()) => {
-                convert_json_docs(model, unit.source, &docs, &mut out);
-                return out;
-            }
+        let out = run_json(model, unit);
+        // Content that merely starts like JSON (a YAML flow mapping) gets a second chance.
+        if !(out.syntax_error && fallback) {
+            return out;
         }
     }
+    let mut out = UnitOut::default();
     let mut conv = Converter::new(unit.source, file);
     let result = yaml::parse_yaml(text, base, |doc| conv.document(&doc.root, &doc.duplicates));
     out.absorb(conv);
@@ -425,62 +415,167 @@ fn run_unit(model: &Model, unit: &Unit) -> UnitOut {
     out
 }
 
-/// Converts JSON documents; the items of a large list are converted on several threads.
-fn convert_json_docs(
-    model: &Model,
+/// A run of list items converted together, in input order.
+struct Batch<'a> {
+    index: usize,
+    items: Vec<(Node<'a>, Vec<tree::DuplicateKey>)>,
+    inherited: Option<(String, Option<String>)>,
+}
+
+fn convert_batch<'m>(
     source: SourceId,
-    docs: &[(Node<'_>, Vec<tree::DuplicateKey>)],
-    out: &mut UnitOut,
-) {
-    let file = model.sources.get(source);
-    for (root, dups) in docs {
-        let items = match (root.get("kind").and_then(Node::scalar), root.get("items")) {
-            (
-                Some((kind, _)),
-                Some(Node {
-                    kind: Kind::Seq(items),
-                    ..
-                }),
-            ) if kind.ends_with("List") && items.len() > PARALLEL_ITEMS && threads() > 1 => items,
-            _ => {
-                let mut conv = Converter::new(source, file);
-                conv.document(root, dups);
-                out.absorb(conv);
-                continue;
+    file: &'m SourceFile,
+    batch: &Batch<'m>,
+) -> (usize, Converter<'m>) {
+    let mut conv = Converter::new(source, file);
+    let inherited = batch
+        .inherited
+        .as_ref()
+        .map(|(k, a)| (k.as_str(), a.as_deref()));
+    for (item, dups) in &batch.items {
+        conv.report_duplicates(dups);
+        conv.list_item(item, inherited);
+    }
+    (batch.index, conv)
+}
+
+/// An item whose list kind was not known when it was read.
+type Deferred<'m> = (usize, Node<'m>, Vec<tree::DuplicateKey>);
+
+/// Parses a JSON unit. The items of a large top-level list are converted on worker threads
+/// while the parser reads on, so that a whole dump never exists as one tree.
+///
+/// Should a top-level value with an `items` array turn out not to be a list (its `kind`
+/// written after `items` and not ending in `List`), the streamed items are dropped, as
+/// non-list objects' `items` mean nothing to Palisade.
+fn run_json<'m>(model: &'m Model, unit: &Unit) -> UnitOut {
+    let file = model.sources.get(unit.source);
+    let source = unit.source;
+    let text: &'m str = &file.text[unit.start..unit.end];
+    let base = unit.start as u32;
+    let mut out = UnitOut::default();
+    // Small files are converted on this thread, with the same streaming semantics.
+    let workers = if text.len() < PARALLEL_BYTES {
+        0
+    } else {
+        threads()
+    };
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch<'m>>(workers * 2 + 1);
+    let rx = std::sync::Mutex::new(rx);
+    let mut items_out: Vec<(usize, Converter<'m>)> = Vec::new();
+    let mut inline_out: Vec<(usize, Converter<'m>)> = Vec::new();
+    let mut roots: Vec<(Node<'m>, Vec<tree::DuplicateKey>)> = Vec::new();
+    let mut deferred: Vec<Deferred<'m>> = Vec::new();
+    let mut result = Ok(());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let rx = &rx;
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        let batch = match rx.lock() {
+                            Ok(guard) => guard.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok(batch) = batch else { break };
+                        done.push(convert_batch(source, file, &batch));
+                    }
+                    done
+                })
+            })
+            .collect();
+
+        let mut next_index = 0usize;
+        let mut batch: Vec<(Node<'m>, Vec<tree::DuplicateKey>)> = Vec::new();
+        let mut batch_inherited: Option<(String, Option<String>)> = None;
+        let mut send = |batch: &mut Vec<(Node<'m>, Vec<tree::DuplicateKey>)>,
+                        inherited: &Option<(String, Option<String>)>,
+                        next: &mut usize| {
+            if !batch.is_empty() {
+                let batch = Batch {
+                    index: *next,
+                    items: std::mem::take(batch),
+                    inherited: inherited.clone(),
+                };
+                *next += 1;
+                if workers == 0 {
+                    inline_out.push(convert_batch(source, file, &batch));
+                } else {
+                    let _ = tx.send(batch);
+                }
             }
         };
-        let mut head = Converter::new(source, file);
-        head.report_duplicates(dups);
-        let offsets = head.duplicate_offsets().to_vec();
-        out.absorb(head);
-        let kind = root.get("kind").and_then(Node::scalar).map(|(k, _)| k);
-        let api = root
-            .get("apiVersion")
+        let mut on_item = |item: Node<'m>,
+                           dups: Vec<tree::DuplicateKey>,
+                           kind: Option<&str>,
+                           api: Option<&str>| {
+            let has_kind = item.get("kind").is_some_and(|k| !k.is_null());
+            if !has_kind && kind.is_none() {
+                deferred.push((next_index, item, dups));
+                next_index += 1;
+                return;
+            }
+            let inherited = kind
+                .and_then(|k| k.strip_suffix("List"))
+                .filter(|k| !k.is_empty())
+                .map(|k| (k.to_string(), api.map(str::to_string)));
+            if inherited != batch_inherited || batch.len() >= 256 {
+                send(&mut batch, &batch_inherited, &mut next_index);
+                batch_inherited = inherited;
+            }
+            batch.push((item, dups));
+        };
+        result = json::parse_json(
+            text,
+            base,
+            |root, dups| roots.push((root, dups)),
+            Some(&mut on_item),
+        );
+        send(&mut batch, &batch_inherited, &mut next_index);
+        drop(send);
+        drop(tx);
+        items_out = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect();
+    });
+    items_out.append(&mut inline_out);
+
+    let root_field = |name: &str| {
+        roots
+            .iter()
+            .find_map(|(r, _)| r.get(name).and_then(Node::scalar).map(|(t, _)| t))
+    };
+    let all_lists = roots.iter().all(|(r, _)| {
+        r.get("kind")
             .and_then(Node::scalar)
-            .map(|(a, _)| a);
-        let item_kind = kind
-            .and_then(|k| k.strip_suffix("List"))
-            .filter(|k| !k.is_empty());
-        let per = items.len().div_ceil(threads());
-        let parts: Vec<Converter<'_>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = items
-                .chunks(per)
-                .map(|chunk| {
-                    let offsets = &offsets;
-                    scope.spawn(move || {
-                        let mut conv = Converter::new(source, file);
-                        conv.set_duplicate_offsets(offsets);
-                        for item in chunk {
-                            conv.list_item(item, item_kind.map(|k| (k, api)));
-                        }
-                        conv
-                    })
-                })
-                .collect();
-            handles.into_iter().filter_map(|h| h.join().ok()).collect()
-        });
-        for conv in parts {
+            .is_none_or(|(k, _)| k.ends_with("List"))
+    });
+    let inherited = root_field("kind")
+        .and_then(|k| k.strip_suffix("List"))
+        .filter(|k| !k.is_empty())
+        .map(|k| (k, root_field("apiVersion")));
+    for (index, item, dups) in &deferred {
+        let mut conv = Converter::new(source, file);
+        conv.report_duplicates(dups);
+        conv.list_item(item, inherited);
+        items_out.push((*index, conv));
+    }
+    if all_lists {
+        items_out.sort_by_key(|(i, _)| *i);
+        for (_, conv) in items_out {
             out.absorb(conv);
         }
     }
+    for (root, dups) in &roots {
+        let mut conv = Converter::new(source, file);
+        conv.document(root, dups);
+        out.absorb(conv);
+    }
+    if let Err(e) = result {
+        out.diags.push(syntax_diag(file, source, "JSON", &e));
+        out.syntax_error = true;
+    }
+    out
 }
