@@ -3,7 +3,7 @@
 use crate::args::{CheckArgs, Expect};
 use crate::input::{format, load_inputs, protocol};
 use crate::output::emit;
-use anyhow::{Context, bail};
+use anyhow::{anyhow, bail};
 use palisade_engine::{Endpoint, Explanation, Query, Reference};
 use palisade_model::{Model, PodId};
 use palisade_render::{OutputFormat, check};
@@ -15,8 +15,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let protocol = protocol(&args.protocol)?;
     let loaded = load_inputs(&args.input)?;
     let model = &loaded.model;
-    let src = resolve(model, &args.from).context("--from")?;
-    let dst = resolve(model, &args.to).context("--to")?;
+    let src = resolve(model, &args.from).map_err(|e| anyhow!("--from {}: {e}", args.from))?;
+    let dst = resolve(model, &args.to).map_err(|e| anyhow!("--to {}: {e}", args.to))?;
     let reference = Reference::new(model);
     let (explanation, notes) = explain_all(&reference, &src, &dst, protocol, args.port);
     let text = match output {

@@ -1,0 +1,264 @@
+//! check, matrix, connectivity and demo on the bundled example app.
+
+use crate::support::palisade;
+use insta::assert_snapshot;
+
+const SHOP: &str = "examples/webshop";
+
+#[test]
+fn check_explains_the_broken_connection() {
+    let run = palisade(
+        &[
+            "check",
+            SHOP,
+            "--from",
+            "shop/checkout",
+            "--to",
+            "payments/payments-api",
+            "--port",
+            "8080",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0);
+    assert_snapshot!(run.snapshot());
+}
+
+#[test]
+fn check_json_carries_the_same_explanation() {
+    let run = palisade(
+        &[
+            "check",
+            SHOP,
+            "--from",
+            "shop/checkout",
+            "--to",
+            "payments/payments-api",
+            "--port",
+            "8080",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0);
+    assert_snapshot!(run.stdout);
+}
+
+#[test]
+fn check_explains_an_allowed_connection_with_rule_and_peer() {
+    let run = palisade(
+        &[
+            "check",
+            SHOP,
+            "--from",
+            "shop/frontend",
+            "--to",
+            "shop/cart",
+            "--port",
+            "8080",
+        ],
+        None,
+    );
+    assert_snapshot!(run.snapshot());
+}
+
+#[test]
+fn check_external_and_udp() {
+    let run = palisade(
+        &[
+            "check",
+            SHOP,
+            "--from",
+            "payments/payments-api",
+            "--to",
+            "203.0.113.200",
+            "--port",
+            "443",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    assert_snapshot!(run.stdout);
+    let dns = palisade(
+        &[
+            "check",
+            SHOP,
+            "--from",
+            "shop/cart",
+            "--to",
+            "kube-system/coredns",
+            "--port",
+            "53",
+            "--protocol",
+            "udp",
+        ],
+        None,
+    );
+    assert!(dns.stdout.starts_with("ALLOWED"), "{}", dns.stdout);
+}
+
+#[test]
+fn expect_sets_the_exit_code() {
+    let args = |expect| {
+        palisade(
+            &[
+                "check",
+                SHOP,
+                "--from",
+                "shop/checkout",
+                "--to",
+                "payments/payments-api",
+                "--port",
+                "8080",
+                "--expect",
+                expect,
+            ],
+            None,
+        )
+        .code
+    };
+    assert_eq!(args("deny"), 0);
+    assert_eq!(args("allow"), 1);
+}
+
+#[test]
+fn unknown_endpoint_is_a_clear_error() {
+    let run = palisade(
+        &[
+            "check",
+            SHOP,
+            "--from",
+            "shop/chekout",
+            "--to",
+            "payments/payments-api",
+            "--port",
+            "8080",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 2);
+    assert_snapshot!(run.stderr);
+}
+
+#[test]
+fn matrix_formats() {
+    for (format, name) in [
+        ("table", "table"),
+        ("csv", "csv"),
+        ("md", "md"),
+        ("json", "json"),
+    ] {
+        let run = palisade(
+            &[
+                "matrix", SHOP, "--port", "8080", "--level", "workload", "-o", format,
+            ],
+            None,
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_snapshot!(format!("matrix_{name}"), run.stdout);
+    }
+}
+
+#[test]
+fn connectivity_formats() {
+    for format in ["txt", "csv", "md", "dot", "json"] {
+        let run = palisade(&["connectivity", SHOP, "-o", format], None);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_snapshot!(format!("connectivity_{format}"), run.stdout);
+    }
+}
+
+#[test]
+fn connectivity_pod_level_names_pods() {
+    let run = palisade(
+        &[
+            "connectivity",
+            "crates/palisade-engine/tests/data/e2e/model.yaml",
+            "crates/palisade-engine/tests/data/e2e/should-support-a-default-deny-ingress-policy/policies.yaml",
+            "--level",
+            "pod",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_snapshot!(run.stdout);
+}
+
+#[test]
+fn stdin_input_and_json() {
+    let manifest = r#"{"apiVersion": "v1", "kind": "List", "items": [
+      {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "namespace": "x", "labels": {"app": "a"}}},
+      {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b", "namespace": "x", "labels": {"app": "b"}}},
+      {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny", "namespace": "x"},
+       "spec": {"podSelector": {"matchLabels": {"app": "b"}}}}]}"#;
+    let run = palisade(
+        &["matrix", "-", "--port", "80", "-o", "json"],
+        Some(manifest),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_snapshot!(run.stdout, @r#"
+    {
+      "port": 80,
+      "protocol": "TCP",
+      "peers": [
+        "x/a",
+        "x/b"
+      ],
+      "allowed": [
+        [
+          true,
+          false
+        ],
+        [
+          true,
+          false
+        ]
+      ]
+    }
+    "#);
+}
+
+#[test]
+fn invalid_object_exits_2_with_location_unless_keep_going() {
+    let manifest = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: bad\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock:\n        cidr: 10.0.0.0/33\n";
+    let run = palisade(&["connectivity", "-"], Some(manifest));
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("<stdin>:10:"), "{}", run.stderr);
+    let kept = palisade(&["connectivity", "-", "--keep-going"], Some(manifest));
+    assert_eq!(kept.code, 0, "{}", kept.stderr);
+}
+
+#[test]
+fn yaml_syntax_error_has_a_code_frame() {
+    let run = palisade(
+        &["connectivity", "-", "--color", "never"],
+        Some("kind: Pod\nmetadata: {name: [\n"),
+    );
+    assert_eq!(run.code, 2);
+    assert_snapshot!(run.stderr);
+}
+
+#[test]
+fn demo_walks_through_the_example() {
+    let run = palisade(&["demo", "--color", "never"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("DENIED   shop/checkout -> payments/payments-api  8080/TCP")
+    );
+    assert!(
+        run.stdout
+            .contains("needs app=chekout, it has app=checkout")
+    );
+}
+
+#[test]
+fn unsupported_format_is_a_usage_error() {
+    let run = palisade(&["matrix", SHOP, "--port", "80", "-o", "dot"], None);
+    assert_eq!(run.code, 2);
+    assert_snapshot!(run.stderr, @"palisade: error: unsupported output format `dot`: expected one of table, csv, md, json");
+}
