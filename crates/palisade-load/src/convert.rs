@@ -627,7 +627,7 @@ impl<'s> Converter<'s> {
         }
     }
 
-    fn meta(&mut self, node: &Node<'_>, path: &Path<'_>, check: bool) -> Meta {
+    fn meta(&mut self, node: &Node<'_>, path: &Path<'_>, check: bool, label_name: bool) -> Meta {
         let mut meta = Meta {
             name: String::new(),
             namespace: None,
@@ -664,19 +664,36 @@ impl<'s> Converter<'s> {
                 "add `name:` under `metadata`",
             ),
         }
-        if meta.name.is_empty() && Self::opt(m, "name").is_some() {
-            let n = m.get("name").unwrap_or(m);
-            self.error(
-                n,
-                &mpath.key("name"),
-                "the name is empty",
-                "give the object a name",
-            );
+        if let Some(n) = Self::opt(m, "name") {
+            if meta.name.is_empty() {
+                self.error(
+                    n,
+                    &mpath.key("name"),
+                    "the name is empty",
+                    "give the object a name",
+                );
+            } else if let Err(e) = validate::object_name(&meta.name, label_name) {
+                let message = format!("invalid name `{}`: {e}", meta.name);
+                self.error(
+                    n,
+                    &mpath.key("name"),
+                    message,
+                    "rename the object, e.g. `my-policy`",
+                );
+            }
         }
         if let Some(ns) = Self::opt(m, "namespace")
             && let Some(s) = self.string(ns, &mpath.key("namespace"))
             && !s.is_empty()
         {
+            if let Err(e) = validate::object_name(s, true) {
+                self.error(
+                    ns,
+                    &mpath.key("namespace"),
+                    format!("invalid namespace `{s}`: {e}"),
+                    "namespace names are DNS labels, e.g. `shop`",
+                );
+            }
             meta.namespace = Some(s.to_string());
         }
         meta.labels = self.labels(Self::opt(m, "labels"), &mpath.key("labels"));
@@ -808,7 +825,7 @@ impl<'s> Converter<'s> {
         if let Some(entries) = node.entries() {
             self.check_keys(entries, OBJECT_KEYS, &Path::ROOT);
         }
-        let meta = self.meta(node, &Path::ROOT, true);
+        let meta = self.meta(node, &Path::ROOT, true, true);
         let object = Object::Namespace {
             labels: meta.labels,
             annotations: meta.annotations,
@@ -890,7 +907,7 @@ impl<'s> Converter<'s> {
         if let Some(entries) = node.entries() {
             self.check_keys(entries, OBJECT_KEYS, &Path::ROOT);
         }
-        let meta = self.meta(node, &Path::ROOT, true);
+        let meta = self.meta(node, &Path::ROOT, true, false);
         let mut ports = Vec::new();
         let mut host_network = false;
         if let Some(spec) = Self::opt(node, "spec") {
@@ -964,7 +981,7 @@ impl<'s> Converter<'s> {
         if let Some(entries) = node.entries() {
             self.check_keys(entries, OBJECT_KEYS, &Path::ROOT);
         }
-        let meta = self.meta(node, &Path::ROOT, true);
+        let meta = self.meta(node, &Path::ROOT, true, false);
         let spec_path = Path::ROOT.key("spec");
         let spec = Self::opt(node, "spec");
         if let Some(spec) = spec {
@@ -1062,7 +1079,7 @@ impl<'s> Converter<'s> {
     }
 
     fn service(&mut self, node: &Node<'_>) -> Option<Item> {
-        let meta = self.meta(node, &Path::ROOT, false);
+        let meta = self.meta(node, &Path::ROOT, false, true);
         let spath = Path::ROOT.key("spec");
         let mut service = Service {
             name: meta.name.clone(),
@@ -1194,7 +1211,7 @@ impl<'s> Converter<'s> {
         if let Some(entries) = node.entries() {
             self.check_keys(entries, OBJECT_KEYS, &Path::ROOT);
         }
-        let meta = self.meta(node, &Path::ROOT, true);
+        let meta = self.meta(node, &Path::ROOT, true, false);
         let spath = Path::ROOT.key("spec");
         let empty = Node {
             kind: crate::tree::Kind::Map(Vec::new()),

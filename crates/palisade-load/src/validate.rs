@@ -52,6 +52,24 @@ fn check_dns_subdomain(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Validates an object name: a DNS-1123 subdomain, or a DNS-1123 label (at most 63
+/// characters, no dots) for namespaces and services.
+pub(crate) fn object_name(name: &str, label: bool) -> Result<(), String> {
+    if label {
+        if name.len() > 63 {
+            return Err("must be no more than 63 characters".to_string());
+        }
+        if name.contains('.') {
+            return Err("must not contain dots".to_string());
+        }
+    }
+    check_dns_subdomain(name).map_err(|_| {
+        "must consist of lowercase alphanumeric characters, `-` or `.`, and start and end with \
+         an alphanumeric character (at most 253 characters)"
+            .to_string()
+    })
+}
+
 /// Validates a label key (a qualified name); the error says what is wrong.
 pub(crate) fn label_key(key: &str) -> Result<(), String> {
     let (prefix, name) = match key.split_once('/') {
@@ -227,6 +245,15 @@ mod tests {
         assert!(label_value("v1.2_3-x").is_ok());
         assert!(label_value("a b").is_err());
         assert!(label_value("-x").is_err());
+    }
+
+    #[test]
+    fn object_names() {
+        assert!(object_name("web-1.shop", false).is_ok());
+        assert!(object_name("web-1.shop", true).is_err());
+        assert!(object_name("metadata_name", false).is_err());
+        assert!(object_name(&"a".repeat(254), false).is_err());
+        assert!(object_name(&"a".repeat(64), true).is_err());
     }
 
     #[test]
