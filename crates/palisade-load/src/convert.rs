@@ -88,6 +88,8 @@ pub(crate) enum Object {
 }
 
 /// What one document (or list item) turned into.
+// Skipped items are rare; boxing objects would cost an allocation per object.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Item {
     Object {

@@ -533,7 +533,6 @@ fn run_json<'m>(model: &'m Model, unit: &Unit) -> UnitOut {
             Some(&mut on_item),
         );
         send(&mut batch, &batch_inherited, &mut next_index);
-        drop(send);
         drop(tx);
         items_out = handles
             .into_iter()
