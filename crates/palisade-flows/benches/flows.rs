@@ -1,0 +1,86 @@
+//! Throughput of the readers and the session builder on in-memory synthetic inputs.
+//!
+//! `cargo bench -p palisade-flows --features synth --bench flows`
+//! The inputs come from `palisade_flows::synth` with a fixed seed, so runs are comparable.
+
+use std::sync::LazyLock;
+
+use divan::counter::{BytesCount, ItemsCount};
+use divan::{Bencher, black_box};
+use palisade_flows::{FlowReader, ReadOptions, SessionConfig, Sessionizer, synth};
+
+const HUBBLE_FLOWS: u64 = 200_000;
+const PCAP_PACKETS: u64 = 2_000_000;
+
+static HUBBLE: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    let mut v = Vec::new();
+    synth::write_hubble(&mut v, HUBBLE_FLOWS, 42).expect("in-memory write");
+    v
+});
+
+static PCAP: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    let mut v = Vec::new();
+    synth::write_pcap(&mut v, PCAP_PACKETS, 42).expect("in-memory write");
+    v
+});
+
+fn main() {
+    divan::main();
+}
+
+fn read_only(data: &[u8]) -> u64 {
+    let mut reader = FlowReader::new("bench", data, &ReadOptions::default()).expect("valid input");
+    let mut n = 0u64;
+    reader
+        .read_flows(|ev| {
+            n += 1;
+            black_box(ev.dst_port);
+        })
+        .expect("readable");
+    n
+}
+
+fn read_and_sessionize(data: &[u8]) -> u64 {
+    let mut reader = FlowReader::new("bench", data, &ReadOptions::default()).expect("valid input");
+    let mut s = Sessionizer::new(SessionConfig::default());
+    let mut n = 0u64;
+    reader
+        .read(|r| s.push_record(r, &mut |_| n += 1))
+        .expect("readable");
+    s.finish(&mut |_| n += 1);
+    n
+}
+
+/// Hubble JSON lines parsed into events.
+#[divan::bench(sample_count = 10)]
+fn hubble_parse(b: Bencher) {
+    let data = &*HUBBLE;
+    b.counter(ItemsCount::new(HUBBLE_FLOWS))
+        .counter(BytesCount::new(data.len()))
+        .bench(|| read_only(data));
+}
+
+/// Hubble JSON lines parsed and sessionized.
+#[divan::bench(sample_count = 10)]
+fn hubble_sessionize(b: Bencher) {
+    let data = &*HUBBLE;
+    b.counter(ItemsCount::new(HUBBLE_FLOWS))
+        .bench(|| read_and_sessionize(data));
+}
+
+/// pcap packets decoded into events.
+#[divan::bench(sample_count = 10)]
+fn pcap_parse(b: Bencher) {
+    let data = &*PCAP;
+    b.counter(ItemsCount::new(PCAP_PACKETS))
+        .counter(BytesCount::new(data.len()))
+        .bench(|| read_only(data));
+}
+
+/// pcap packets decoded and sessionized.
+#[divan::bench(sample_count = 10)]
+fn pcap_sessionize(b: Bencher) {
+    let data = &*PCAP;
+    b.counter(ItemsCount::new(PCAP_PACKETS))
+        .bench(|| read_and_sessionize(data));
+}

@@ -1,0 +1,156 @@
+//! What a reader noticed about the data, reported next to the results rather than as errors.
+
+use palisade_diag::Diagnostic;
+
+use crate::{Error, Format};
+
+/// How many malformed lines and warnings are kept for display (all are counted).
+pub const DEFAULT_MAX_SAMPLES: usize = 10;
+
+/// One problem at a place in the input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line number for line formats; byte offset for pcap and pcapng.
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A gap in the record: events that were lost (Hubble `lost_events`) or a flow-log window
+/// without data (VPC `NODATA` / `SKIPDATA`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Gap {
+    /// When, if the record says (ns since the epoch).
+    pub time_ns: Option<i64>,
+    /// How many events were lost (0 when unknown, e.g. VPC).
+    pub lost: u64,
+    /// Where they were lost: `HUBBLE_RING_BUFFER`, `PERF_EVENT_RING_BUFFER`,
+    /// `OBSERVER_EVENTS_QUEUE`, or the VPC log status `NODATA` / `SKIPDATA`.
+    pub source: String,
+    /// The node (Hubble) or network interface (VPC) that reported it.
+    pub node: Option<String>,
+    /// The 1-based line it was reported on.
+    pub line: u64,
+}
+
+/// Everything a reader noticed about its input.
+#[derive(Clone, Debug, Default)]
+pub struct ReadReport {
+    /// The path as given.
+    pub path: String,
+    /// The format read.
+    pub format: Option<Format>,
+    /// Lines or capture records read (including skipped and malformed ones; excluding blank lines).
+    pub records: u64,
+    /// Flow events delivered.
+    pub events: u64,
+    /// Well-formed records that carry nothing to sessionize (non-IP frames, fragments,
+    /// headers, `node_status`, L7 flows without addresses ...).
+    pub skipped: u64,
+    /// Malformed records, skipped.
+    pub malformed: u64,
+    /// The first malformed records, for display.
+    pub malformed_samples: Vec<Problem>,
+    /// Gaps in the record, in input order (all of them: they are rare).
+    pub gaps: Vec<Gap>,
+    /// Sum of the events the gaps say were lost.
+    pub lost_events: u64,
+    /// Events whose time is earlier than an event before them.
+    pub out_of_order: u64,
+    /// The largest step back in time, in nanoseconds.
+    pub max_backstep_ns: i64,
+    /// Warnings about the file as a whole (truncation with its byte offset ...).
+    pub warnings: Vec<Problem>,
+    /// Time of the latest event so far.
+    pub last_time_ns: Option<i64>,
+    pub(crate) strict: bool,
+    pub(crate) max_samples: usize,
+}
+
+impl ReadReport {
+    /// Counts an event time, noticing steps back.
+    #[inline]
+    pub(crate) fn note_time(&mut self, t: i64) {
+        match self.last_time_ns {
+            Some(max) if t < max => {
+                self.out_of_order += 1;
+                self.max_backstep_ns = self.max_backstep_ns.max(max - t);
+            }
+            _ => self.last_time_ns = Some(t),
+        }
+    }
+
+    /// Counts a malformed record; fatal in strict mode.
+    pub(crate) fn malformed(&mut self, p: Problem) -> Result<(), Error> {
+        self.malformed += 1;
+        if self.strict {
+            return Err(Error::Malformed {
+                path: self.path.clone(),
+                line: p.line,
+                message: p.message,
+            });
+        }
+        if self.malformed_samples.len() < self.max_samples {
+            self.malformed_samples.push(p);
+        }
+        Ok(())
+    }
+
+    /// Whether nothing was wrong with the data.
+    pub fn is_clean(&self) -> bool {
+        self.malformed == 0 && self.gaps.is_empty() && self.warnings.is_empty()
+    }
+
+    /// The report as diagnostics for `palisade-render`: one warning per kind of problem, with
+    /// the first locations as notes (spans are not used: flow files are not in the `SourceMap`).
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        let unit = match self.format {
+            Some(Format::Pcap | Format::Pcapng) => "byte",
+            _ => "line",
+        };
+        let mut out = Vec::new();
+        if self.malformed > 0 {
+            let mut d = Diagnostic::warning(format!(
+                "{}: skipped {} malformed record{}",
+                self.path,
+                self.malformed,
+                if self.malformed == 1 { "" } else { "s" }
+            ));
+            for p in &self.malformed_samples {
+                d = d.with_note(format!("{unit} {}: {}", p.line, p.message));
+            }
+            out.push(d);
+        }
+        for w in &self.warnings {
+            out.push(Diagnostic::warning(format!("{}: {}", self.path, w.message)));
+        }
+        if !self.gaps.is_empty() {
+            let mut d = Diagnostic::warning(format!(
+                "{}: {} gap{} in the record ({} events lost); sessions around them may be misjudged",
+                self.path,
+                self.gaps.len(),
+                if self.gaps.len() == 1 { "" } else { "s" },
+                self.lost_events
+            ));
+            for g in self.gaps.iter().take(self.max_samples) {
+                d = d.with_note(format!(
+                    "line {}: {} lost {} at {}",
+                    g.line,
+                    g.node.as_deref().unwrap_or("?"),
+                    g.lost,
+                    g.source
+                ));
+            }
+            out.push(d);
+        }
+        if self.out_of_order > 0 {
+            out.push(Diagnostic::info(format!(
+                "{}: {} events out of time order (at most {} ms back); sessions are keyed by flow, so this is tolerated",
+                self.path,
+                self.out_of_order,
+                self.max_backstep_ns / 1_000_000
+            )));
+        }
+        out
+    }
+}

@@ -1,0 +1,1243 @@
+//! The session builder: turns flow events into connection attempts with an observed outcome.
+//!
+//! # Rules
+//!
+//! * **TCP**: a SYN starts an attempt; SYN-ACK from the peer → accepted; RST from the peer
+//!   while undecided → refused; SYNs on the same 4-tuple within the attempt window (`timeout`
+//!   after the first) are the same attempt (counted in [`Session::attempts`]); no answer
+//!   within `timeout`, or before the input ends → timed out. A 4-tuple first seen without a
+//!   SYN → unknown (one session per 4-tuple until it goes idle).
+//! * **UDP**: the first datagram of a 4-tuple starts a session; a datagram back within
+//!   `timeout` → accepted; an ICMP/ICMPv6 unreachable quoting it → refused; nothing → timed
+//!   out. A datagram after the session ended starts a new one.
+//! * **SCTP**: INIT → attempt; INIT ACK → accepted; ABORT → refused.
+//! * **Hubble**: the same rules on flows, plus verdicts: `FORWARDED` of the initial packet
+//!   → accepted, `DROPPED` → timed out (policy drops are silent) with `drop_reason_desc`; a
+//!   reply flow confirms accepted. The same connection reported by the source node (EGRESS)
+//!   and the destination node (INGRESS) is one session: the 5-tuple within the attempt window
+//!   is the key, and copies from a second node are not counted as retransmissions. A drop on
+//!   either side wins over a forward unless a reply was seen; the evidence says which side.
+//! * **VPC flow logs**: ACCEPT → accepted, REJECT → timed out; records of the same 4-tuple
+//!   (both directions, several windows) within `idle_timeout` merge; a REJECT wins unless
+//!   traffic came back.
+//! * **CSV / JSONL**: each row is one session, with its `outcome` column or unknown.
+//!
+//! # Memory and emission order
+//!
+//! State is kept only for open connections: an attempt lives until decided and its window
+//! passes; an established connection until FIN in both directions or RST (plus `timeout`
+//! to absorb stragglers) or `idle_timeout` without traffic. Time is the largest event time
+//! seen, minus `max_lateness` to tolerate slightly out-of-order input (e.g. two nodes'
+//! streams merged). Sessions are emitted **when they end**, not in start order, so nothing is
+//! buffered beyond open connections; each carries [`Session::start_ns`] for callers that sort.
+//! Emission order is deterministic for a given input.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use palisade_model::{Direction, Protocol};
+use rustc_hash::FxHashMap;
+
+use crate::Error;
+use crate::event::{
+    Action, EventKind, FlowEvent, HubbleInfo, L4, Observed, SctpChunk, TrafficDirection,
+    Unreachable,
+};
+use crate::reader::{FlowReader, Record};
+use crate::report::Gap;
+
+/// How sessions are built.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// How long an attempt waits for an answer before it is timed out (default 3 s, like
+    /// the e2e probe's connect timeout).
+    pub timeout: Duration,
+    /// How long an established connection may be silent before its session ends (default 60 s).
+    pub idle_timeout: Duration,
+    /// How far events may arrive behind the latest time seen without losing their session
+    /// (default 1 s).
+    pub max_lateness: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            timeout: Duration::from_secs(3),
+            idle_timeout: Duration::from_secs(60),
+            max_lateness: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A Kubernetes endpoint named by the input (Hubble `source` / `destination`, CSV columns).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EndpointName {
+    /// Namespace, empty for non-pod identities.
+    pub namespace: String,
+    /// Pod name, empty for non-pod identities.
+    pub pod_name: String,
+    /// Labels as Hubble writes them (`k8s:app=frontend`, `reserved:world`).
+    pub labels: Vec<String>,
+}
+
+/// A policy Hubble names as having denied a flow.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeniedBy {
+    /// Whether it denied at ingress (`ingress_denied_by`) or egress.
+    pub direction: Direction,
+    /// Policy kind, empty when not given.
+    pub kind: String,
+    /// Namespace, empty for cluster-wide policies.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+/// Where a drop happened.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum DropSide {
+    /// Leaving the source, reported by the source's node.
+    EgressOnSourceNode,
+    /// Entering the destination, reported by the destination's node.
+    IngressOnDestinationNode,
+    /// The flow did not say.
+    Unknown,
+}
+
+/// What decided a session's outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Evidence {
+    /// The peer answered the SYN with SYN-ACK.
+    SynAck,
+    /// The peer answered the SYN with RST.
+    RstToSyn,
+    /// The peer answered SCTP INIT with INIT ACK.
+    InitAck,
+    /// The peer answered SCTP INIT with ABORT.
+    AbortToInit,
+    /// Traffic came back from the peer (UDP reply, Hubble reply flow, data).
+    Reply,
+    /// An ICMP (`v6` false) or ICMPv6 unreachable quoting the attempt.
+    IcmpUnreachable {
+        /// ICMPv6 rather than ICMP.
+        v6: bool,
+        /// Which unreachable.
+        kind: Unreachable,
+    },
+    /// Nothing came back within the timeout.
+    NoAnswer {
+        /// The timeout, in milliseconds.
+        timeout_ms: u64,
+    },
+    /// The input ended before the timeout passed, with no answer.
+    CaptureEnded,
+    /// Hubble reported the initial packet `FORWARDED` and no drop.
+    HubbleForwarded,
+    /// Hubble reported a drop.
+    HubbleDropped {
+        /// `drop_reason_desc` (or the numeric reason), if given.
+        reason: Option<Arc<str>>,
+        /// Which side dropped.
+        side: DropSide,
+        /// The node that reported it.
+        node: Option<Arc<str>>,
+    },
+    /// A VPC flow log ACCEPT (and, with `reply`, traffic back too).
+    FlowLogAccept {
+        /// Whether a record of the reverse direction was seen.
+        reply: bool,
+    },
+    /// A VPC flow log REJECT and no traffic back.
+    FlowLogReject,
+    /// The input's `outcome` column said so.
+    Listed,
+    /// The input has no outcome for it.
+    NotListed,
+    /// The connection was first seen mid-stream (no SYN / INIT / first datagram).
+    MidStream,
+}
+
+/// Turns `POLICY_DENIED` into `Policy denied`.
+fn humanize(reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len());
+    for (i, c) in reason.chars().enumerate() {
+        match c {
+            '_' => out.push(' '),
+            c if i == 0 => out.push(c.to_ascii_uppercase()),
+            c => out.push(c.to_ascii_lowercase()),
+        }
+    }
+    out
+}
+
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Evidence::SynAck => f.write_str("SYN-ACK seen"),
+            Evidence::RstToSyn => f.write_str("RST to SYN"),
+            Evidence::InitAck => f.write_str("INIT-ACK seen"),
+            Evidence::AbortToInit => f.write_str("ABORT to INIT"),
+            Evidence::Reply => f.write_str("reply seen"),
+            Evidence::IcmpUnreachable { v6, kind } => {
+                write!(f, "{} {kind}", if *v6 { "ICMPv6" } else { "ICMP" })
+            }
+            Evidence::NoAnswer { timeout_ms } => {
+                if timeout_ms % 1000 == 0 {
+                    write!(f, "no answer within {}s", timeout_ms / 1000)
+                } else {
+                    write!(f, "no answer within {timeout_ms}ms")
+                }
+            }
+            Evidence::CaptureEnded => f.write_str("capture ended"),
+            Evidence::HubbleForwarded => f.write_str("Hubble FORWARDED"),
+            Evidence::HubbleDropped { reason, side, node } => {
+                f.write_str("Hubble DROPPED")?;
+                if let Some(r) = reason {
+                    write!(f, ": {}", humanize(r))?;
+                }
+                let node = node.as_deref().unwrap_or("?");
+                match side {
+                    DropSide::EgressOnSourceNode => {
+                        write!(f, " (egress on the source node {node})")
+                    }
+                    DropSide::IngressOnDestinationNode => {
+                        write!(f, " (ingress on the destination node {node})")
+                    }
+                    DropSide::Unknown => write!(f, " (on node {node})"),
+                }
+            }
+            Evidence::FlowLogAccept { reply: true } => f.write_str("flow log ACCEPT, traffic back"),
+            Evidence::FlowLogAccept { reply: false } => f.write_str("flow log ACCEPT"),
+            Evidence::FlowLogReject => f.write_str("flow log REJECT"),
+            Evidence::Listed => f.write_str("outcome given in the input"),
+            Evidence::NotListed => f.write_str("no outcome in the input"),
+            Evidence::MidStream => f.write_str("first seen mid-stream"),
+        }
+    }
+}
+
+/// One connection attempt with its observed outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// First event (ns since the epoch).
+    pub start_ns: i64,
+    /// Last event that belonged to it.
+    pub last_seen_ns: i64,
+    /// When the outcome was decided (the answer's time, or the timeout's end).
+    pub decided_ns: i64,
+    /// Protocol.
+    pub proto: Protocol,
+    /// The initiator.
+    pub src: SocketAddr,
+    /// The peer it tried to reach.
+    pub dst: SocketAddr,
+    /// The outcome.
+    pub observed: Observed,
+    /// What decided it.
+    pub evidence: Evidence,
+    /// Events from the initiator (packets; flow reports for Hubble; packets summed for flow logs).
+    pub packets_fwd: u64,
+    /// Events from the peer.
+    pub packets_rev: u64,
+    /// Initial packets (SYN, INIT, datagrams before an answer) from the initiator seen by one
+    /// observer; more than 1 means retransmissions.
+    pub attempts: u32,
+    /// The initiator's endpoint, when the input names it.
+    pub src_endpoint: Option<Arc<EndpointName>>,
+    /// The peer's endpoint.
+    pub dst_endpoint: Option<Arc<EndpointName>>,
+    /// The nodes that reported it (Hubble), at most two, in order of first report.
+    pub nodes: Vec<Arc<str>>,
+    /// Policies Hubble names as having denied it.
+    pub denied_by: Vec<DeniedBy>,
+    /// Whether a gap in the record (lost events) fell inside it; its outcome may be wrong.
+    pub during_gap: bool,
+}
+
+/// Counts kept by a [`Sessionizer`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Events pushed.
+    pub events: u64,
+    /// Sessions emitted.
+    pub sessions: u64,
+    /// Sessions by outcome, indexed accepted, refused, timed-out, unknown.
+    pub by_outcome: [u64; 4],
+    /// Events that cannot form sessions (ICMP other than quoting unreachables, other protocols).
+    pub ignored: u64,
+    /// ICMP unreachables whose quoted datagram matches no open attempt.
+    pub unmatched_icmp: u64,
+    /// Events older than the lateness window (their session may already have ended).
+    pub late_events: u64,
+    /// Open connections now.
+    pub open: usize,
+    /// The most open connections at any time: what memory is proportional to.
+    pub peak_open: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    a: u128,
+    b: u128,
+    pa: u16,
+    pb: u16,
+    proto: u8,
+}
+
+fn ip_bits(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(u32::from(v4)) | (0xFFFF << 32),
+        IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
+impl Key {
+    /// The direction-free key of a flow, and whether its source is side `a`.
+    fn new(src: IpAddr, sp: u16, dst: IpAddr, dp: u16, proto: u8) -> (Key, bool) {
+        let (s, d) = (ip_bits(src), ip_bits(dst));
+        if (s, sp) <= (d, dp) {
+            (
+                Key {
+                    a: s,
+                    b: d,
+                    pa: sp,
+                    pb: dp,
+                    proto,
+                },
+                true,
+            )
+        } else {
+            (
+                Key {
+                    a: d,
+                    b: s,
+                    pa: dp,
+                    pb: sp,
+                    proto,
+                },
+                false,
+            )
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    /// Waiting for an answer until `start + timeout`.
+    Attempt,
+    /// Decided (accepted) and still carrying traffic.
+    Open,
+    /// Closed (FIN both ways, RST); kept briefly to absorb stragglers.
+    Closing,
+    /// First seen without its opening packet.
+    MidStream,
+    /// Flow-log records being merged.
+    Aggregate,
+}
+
+struct Conn {
+    generation: u32,
+    key: Key,
+    client: SocketAddr,
+    server: SocketAddr,
+    client_is_a: bool,
+    proto: Protocol,
+    phase: Phase,
+    start_ns: i64,
+    last_ns: i64,
+    expires_ns: i64,
+    timer_ns: i64,
+    decided: Option<(Observed, Evidence, i64)>,
+    pkts_fwd: u64,
+    pkts_rev: u64,
+    attempts: u32,
+    nodes: Vec<Arc<str>>,
+    /// The observer of the first initial packet (`Some(None)`: one without a node name).
+    initial_node: Option<Option<Arc<str>>>,
+    forwarded: bool,
+    drop: Option<Evidence>,
+    answer_seen: bool,
+    fin_client: bool,
+    fin_server: bool,
+    src_endpoint: Option<Arc<EndpointName>>,
+    dst_endpoint: Option<Arc<EndpointName>>,
+    denied_by: Vec<DeniedBy>,
+    gap: bool,
+    agg_accept: bool,
+    agg_reject: bool,
+    agg_reply: bool,
+}
+
+/// Interns strings and endpoint names: a cluster has few distinct ones, sessions many.
+#[derive(Default)]
+struct Interner {
+    strings: FxHashMap<Box<str>, Arc<str>>,
+    endpoints: FxHashMap<Box<[u8]>, Arc<EndpointName>>,
+    scratch: Vec<u8>,
+}
+
+/// Above this many entries the interner starts over, bounding memory on hostile input.
+const INTERN_LIMIT: usize = 1 << 16;
+
+impl Interner {
+    fn str(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.strings.get(s) {
+            return a.clone();
+        }
+        if self.strings.len() >= INTERN_LIMIT {
+            self.strings.clear();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.strings.insert(s.into(), a.clone());
+        a
+    }
+
+    fn endpoint(&mut self, ep: &crate::event::Endpoint<'_>) -> Arc<EndpointName> {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(ep.namespace.as_bytes());
+        self.scratch.push(0);
+        self.scratch.extend_from_slice(ep.pod_name.as_bytes());
+        self.scratch.push(0);
+        self.scratch.extend_from_slice(ep.labels.raw());
+        if let Some(a) = self.endpoints.get(self.scratch.as_slice()) {
+            return a.clone();
+        }
+        if self.endpoints.len() >= INTERN_LIMIT {
+            self.endpoints.clear();
+        }
+        let a = Arc::new(EndpointName {
+            namespace: ep.namespace.to_string(),
+            pod_name: ep.pod_name.to_string(),
+            labels: ep.labels.iter().map(|l| l.into_owned()).collect(),
+        });
+        self.endpoints
+            .insert(self.scratch.as_slice().into(), a.clone());
+        a
+    }
+}
+
+/// Builds sessions from events pushed in (roughly) time order.
+///
+/// ```
+/// use palisade_flows::{FlowReader, ReadOptions, SessionConfig, Sessionizer, Record};
+///
+/// let csv = "time,src,dst,src_port,dst_port,protocol,outcome\n\
+///            2026-01-01T00:00:00Z,10.0.0.1,10.0.0.2,40000,80,TCP,refused\n";
+/// let mut reader = FlowReader::new("conns.csv", csv.as_bytes(), &ReadOptions::default())?;
+/// let mut sessionizer = Sessionizer::new(SessionConfig::default());
+/// let mut sessions = Vec::new();
+/// reader.read(|r| sessionizer.push_record(r, &mut |s| sessions.push(s)))?;
+/// sessionizer.finish(&mut |s| sessions.push(s));
+/// assert_eq!(sessions[0].observed.as_str(), "refused");
+/// # Ok::<(), palisade_flows::Error>(())
+/// ```
+pub struct Sessionizer {
+    timeout_ns: i64,
+    idle_ns: i64,
+    lateness_ns: i64,
+    now_ns: i64,
+    slots: Vec<Option<Conn>>,
+    free: Vec<u32>,
+    index: FxHashMap<Key, u32>,
+    timers: std::collections::BinaryHeap<std::cmp::Reverse<(i64, u32, u32)>>,
+    next_gen: u32,
+    interner: Interner,
+    stats: SessionStats,
+}
+
+impl fmt::Debug for Sessionizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sessionizer")
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+fn dur_ns(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX / 4)
+}
+
+fn outcome_index(o: Observed) -> usize {
+    match o {
+        Observed::Accepted => 0,
+        Observed::Refused => 1,
+        Observed::TimedOut => 2,
+        Observed::Unknown => 3,
+    }
+}
+
+/// Which side is the server when the input does not say: the lower port, when the other one
+/// looks ephemeral (≥ 1024).
+fn src_is_server_by_ports(src_port: u16, dst_port: u16) -> bool {
+    src_port < dst_port && dst_port >= 1024
+}
+
+impl Sessionizer {
+    /// A sessionizer with the given settings.
+    pub fn new(config: SessionConfig) -> Self {
+        Sessionizer {
+            timeout_ns: dur_ns(config.timeout).max(1),
+            idle_ns: dur_ns(config.idle_timeout).max(1),
+            lateness_ns: dur_ns(config.max_lateness),
+            now_ns: i64::MIN,
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: FxHashMap::default(),
+            timers: std::collections::BinaryHeap::new(),
+            next_gen: 0,
+            interner: Interner::default(),
+            stats: SessionStats::default(),
+        }
+    }
+
+    /// Counts so far.
+    pub fn stats(&self) -> &SessionStats {
+        &self.stats
+    }
+
+    /// Pushes a reader record: flows are sessionized, gaps mark the open sessions.
+    pub fn push_record(&mut self, record: Record<'_, '_>, out: &mut impl FnMut(Session)) {
+        match record {
+            Record::Flow(ev) => self.push(ev, out),
+            Record::Gap(g) => self.gap(g),
+        }
+    }
+
+    /// Notes a gap in the record: attempts undecided now may have lost their answer (or their
+    /// drop), so their sessions are flagged [`Session::during_gap`]. Decided ones keep their
+    /// outcome and are not flagged.
+    pub fn gap(&mut self, _gap: &Gap) {
+        for c in self.slots.iter_mut().flatten() {
+            if c.decided.is_none() && c.phase == Phase::Attempt {
+                c.gap = true;
+            }
+        }
+    }
+
+    /// Pushes one event; sessions that end because of it (or because time passed) go to `out`.
+    pub fn push(&mut self, ev: &FlowEvent<'_>, out: &mut impl FnMut(Session)) {
+        self.stats.events += 1;
+        let t = ev.time_ns;
+        if t > self.now_ns {
+            self.now_ns = t;
+            self.expire(t.saturating_sub(self.lateness_ns), out);
+        } else if t < self.now_ns.saturating_sub(self.lateness_ns) {
+            self.stats.late_events += 1;
+        }
+        match &ev.kind {
+            EventKind::Attempt { outcome } => self.attempt_row(ev, *outcome, out),
+            EventKind::Aggregate {
+                action,
+                packets,
+                end_ns,
+                ..
+            } => self.aggregate(ev, *action, *packets, *end_ns, out),
+            EventKind::Packet { .. } | EventKind::Hubble(_) => match ev.l4 {
+                L4::Tcp(_) | L4::Udp | L4::Sctp(_) => self.packet(ev, out),
+                L4::Icmp(icmp) => match (icmp.quoted, icmp.unreachable()) {
+                    (Some(q), Some(kind)) => {
+                        let Some(proto) = L4::protocol_number(q.ip_proto) else {
+                            self.stats.ignored += 1;
+                            return;
+                        };
+                        let (key, src_is_a) =
+                            Key::new(q.src, q.src_port, q.dst, q.dst_port, q.ip_proto);
+                        let idx = self.live(key, t, out);
+                        let refused = idx.is_some_and(|i| {
+                            let c = self.conn(i);
+                            src_is_a == c.client_is_a
+                                && c.phase == Phase::Attempt
+                                && c.decided.is_none()
+                        });
+                        match idx {
+                            Some(i) if refused => {
+                                let c = self.conn_mut(i);
+                                c.last_ns = c.last_ns.max(t);
+                                c.decided = Some((
+                                    Observed::Refused,
+                                    Evidence::IcmpUnreachable { v6: icmp.v6, kind },
+                                    t,
+                                ));
+                                let _ = proto;
+                                self.retire(i, false, out);
+                            }
+                            _ => self.stats.unmatched_icmp += 1,
+                        }
+                    }
+                    _ => self.stats.ignored += 1,
+                },
+                L4::Other(_) => self.stats.ignored += 1,
+            },
+        }
+    }
+
+    /// Ends every open session (the input is over) and returns the final counts.
+    pub fn finish(&mut self, out: &mut impl FnMut(Session)) -> SessionStats {
+        // Timers due by the last event time fire normally (a timeout that did pass is a
+        // timeout, not "capture ended").
+        self.expire(self.now_ns, out);
+        let mut open: Vec<(i64, u32, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.as_ref().map(|c| (c.start_ns, c.generation, i as u32)))
+            .collect();
+        open.sort_unstable();
+        for (_, _, i) in open {
+            self.retire(i, true, out);
+        }
+        self.timers.clear();
+        self.stats.clone()
+    }
+
+    fn conn(&self, i: u32) -> &Conn {
+        self.slots[i as usize].as_ref().expect("live slot")
+    }
+
+    fn conn_mut(&mut self, i: u32) -> &mut Conn {
+        self.slots[i as usize].as_mut().expect("live slot")
+    }
+
+    /// Fires the timers due at or before `upto`.
+    fn expire(&mut self, upto: i64, out: &mut impl FnMut(Session)) {
+        while let Some(&std::cmp::Reverse((at, idx, generation))) = self.timers.peek() {
+            if at > upto {
+                break;
+            }
+            self.timers.pop();
+            let Some(c) = self.slots.get(idx as usize).and_then(Option::as_ref) else {
+                continue;
+            };
+            if c.generation != generation || c.timer_ns != at {
+                continue;
+            }
+            if c.expires_ns > at {
+                // The deadline moved later (traffic arrived): re-arm lazily.
+                let e = c.expires_ns;
+                self.arm(idx, e);
+                continue;
+            }
+            self.fire(idx, out);
+        }
+    }
+
+    fn arm(&mut self, idx: u32, at: i64) {
+        let c = self.conn_mut(idx);
+        c.timer_ns = at;
+        let generation = c.generation;
+        self.timers.push(std::cmp::Reverse((at, idx, generation)));
+    }
+
+    /// Sets a connection's expiry, arming a timer only when it moves earlier than the armed one.
+    fn set_expiry(&mut self, idx: u32, at: i64) {
+        let c = self.conn_mut(idx);
+        c.expires_ns = at;
+        if at < c.timer_ns {
+            self.arm(idx, at);
+        }
+    }
+
+    /// The connection's time is up.
+    fn fire(&mut self, idx: u32, out: &mut impl FnMut(Session)) {
+        let timeout_ms = u64::try_from(self.timeout_ns / 1_000_000).unwrap_or(0);
+        let idle = self.idle_ns;
+        let c = self.conn_mut(idx);
+        match c.phase {
+            Phase::Attempt if c.decided.is_none() => {
+                let deadline = c.expires_ns;
+                if let Some(drop) = c.drop.clone() {
+                    c.decided = Some((Observed::TimedOut, drop, deadline));
+                    self.retire(idx, false, out);
+                } else if c.forwarded {
+                    c.decided = Some((Observed::Accepted, Evidence::HubbleForwarded, deadline));
+                    c.phase = Phase::Open;
+                    let e = c.last_ns.max(deadline) + idle;
+                    self.set_expiry(idx, e);
+                } else {
+                    c.decided = Some((
+                        Observed::TimedOut,
+                        Evidence::NoAnswer { timeout_ms },
+                        deadline,
+                    ));
+                    self.retire(idx, false, out);
+                }
+            }
+            Phase::Attempt => {
+                // Decided within the window; now an open connection.
+                c.phase = Phase::Open;
+                let e = c.last_ns + idle;
+                if e > c.expires_ns {
+                    c.expires_ns = e;
+                    self.arm(idx, e);
+                } else {
+                    self.retire(idx, false, out);
+                }
+            }
+            Phase::Open | Phase::Closing | Phase::MidStream | Phase::Aggregate => {
+                self.retire(idx, false, out)
+            }
+        }
+    }
+
+    /// The open connection of `key`, after ending it if its time passed before `t`.
+    fn live(&mut self, key: Key, t: i64, out: &mut impl FnMut(Session)) -> Option<u32> {
+        for _ in 0..3 {
+            let idx = *self.index.get(&key)?;
+            if t <= self.conn(idx).expires_ns {
+                return Some(idx);
+            }
+            self.fire(idx, out);
+        }
+        self.index.get(&key).copied()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        &mut self,
+        key: Key,
+        client: SocketAddr,
+        server: SocketAddr,
+        client_is_a: bool,
+        proto: Protocol,
+        phase: Phase,
+        t: i64,
+        expires: i64,
+    ) -> u32 {
+        self.next_gen = self.next_gen.wrapping_add(1);
+        let conn = Conn {
+            generation: self.next_gen,
+            key,
+            client,
+            server,
+            client_is_a,
+            proto,
+            phase,
+            start_ns: t,
+            last_ns: t,
+            expires_ns: expires,
+            timer_ns: i64::MAX,
+            decided: None,
+            pkts_fwd: 0,
+            pkts_rev: 0,
+            attempts: 0,
+            nodes: Vec::new(),
+            initial_node: None,
+            forwarded: false,
+            drop: None,
+            answer_seen: false,
+            fin_client: false,
+            fin_server: false,
+            src_endpoint: None,
+            dst_endpoint: None,
+            denied_by: Vec::new(),
+            gap: false,
+            agg_accept: false,
+            agg_reject: false,
+            agg_reply: false,
+        };
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(conn);
+                i
+            }
+            None => {
+                self.slots.push(Some(conn));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.index.insert(key, idx);
+        self.arm(idx, expires);
+        self.stats.open += 1;
+        self.stats.peak_open = self.stats.peak_open.max(self.stats.open);
+        idx
+    }
+
+    /// Ends a connection and emits its session.
+    fn retire(&mut self, idx: u32, input_ended: bool, out: &mut impl FnMut(Session)) {
+        let Some(c) = self.slots[idx as usize].take() else {
+            return;
+        };
+        self.free.push(idx);
+        if self.index.get(&c.key) == Some(&idx) {
+            self.index.remove(&c.key);
+        }
+        self.stats.open -= 1;
+        let (observed, evidence, decided_ns) = match c.decided {
+            Some(d) => d,
+            None => match c.phase {
+                Phase::MidStream => (Observed::Unknown, Evidence::MidStream, c.last_ns),
+                Phase::Aggregate => {
+                    if c.agg_reply && (c.agg_accept || !c.agg_reject) {
+                        (
+                            Observed::Accepted,
+                            Evidence::FlowLogAccept { reply: true },
+                            c.start_ns,
+                        )
+                    } else if c.agg_reject {
+                        (Observed::TimedOut, Evidence::FlowLogReject, c.start_ns)
+                    } else {
+                        (
+                            Observed::Accepted,
+                            Evidence::FlowLogAccept { reply: false },
+                            c.start_ns,
+                        )
+                    }
+                }
+                _ => {
+                    if let Some(drop) = c.drop {
+                        (Observed::TimedOut, drop, c.last_ns)
+                    } else if c.forwarded {
+                        (Observed::Accepted, Evidence::HubbleForwarded, c.last_ns)
+                    } else if input_ended {
+                        (Observed::TimedOut, Evidence::CaptureEnded, c.last_ns)
+                    } else {
+                        let timeout_ms = u64::try_from(self.timeout_ns / 1_000_000).unwrap_or(0);
+                        (
+                            Observed::TimedOut,
+                            Evidence::NoAnswer { timeout_ms },
+                            c.start_ns + self.timeout_ns,
+                        )
+                    }
+                }
+            },
+        };
+        self.stats.sessions += 1;
+        self.stats.by_outcome[outcome_index(observed)] += 1;
+        let mut denied_by = c.denied_by;
+        denied_by.sort();
+        denied_by.dedup();
+        out(Session {
+            start_ns: c.start_ns,
+            last_seen_ns: c.last_ns,
+            decided_ns,
+            proto: c.proto,
+            src: c.client,
+            dst: c.server,
+            observed,
+            evidence,
+            packets_fwd: c.pkts_fwd,
+            packets_rev: c.pkts_rev,
+            attempts: c.attempts,
+            src_endpoint: c.src_endpoint,
+            dst_endpoint: c.dst_endpoint,
+            nodes: c.nodes,
+            denied_by,
+            during_gap: c.gap,
+        });
+    }
+
+    /// Records names, nodes and Hubble verdict details carried by an event.
+    fn absorb(&mut self, idx: u32, ev: &FlowEvent<'_>, from_client: bool, initial: bool) {
+        let interner = &mut self.interner;
+        let c = self.slots[idx as usize].as_mut().expect("live slot");
+        let (client_ep, server_ep) = if from_client {
+            (&ev.src_endpoint, &ev.dst_endpoint)
+        } else {
+            (&ev.dst_endpoint, &ev.src_endpoint)
+        };
+        if c.src_endpoint.is_none()
+            && let Some(ep) = client_ep
+        {
+            c.src_endpoint = Some(interner.endpoint(ep));
+        }
+        if c.dst_endpoint.is_none()
+            && let Some(ep) = server_ep
+        {
+            c.dst_endpoint = Some(interner.endpoint(ep));
+        }
+        let mut node_arc = None;
+        if let Some(node) = ev.node.as_deref() {
+            node_arc = match c.nodes.iter().find(|n| &***n == node) {
+                Some(n) => Some(n.clone()),
+                None => {
+                    let a = interner.str(node);
+                    if c.nodes.len() < 2 {
+                        c.nodes.push(a.clone());
+                    }
+                    Some(a)
+                }
+            };
+        }
+        if initial && from_client {
+            // A copy of the initial packet from another node is the same attempt seen twice
+            // (egress on the source node, ingress on the destination's), not a retransmission.
+            match (&c.initial_node, &node_arc) {
+                (None, _) => {
+                    c.initial_node = Some(node_arc.clone());
+                    c.attempts += 1;
+                }
+                (Some(first), this) if first == this => c.attempts += 1,
+                _ => {}
+            }
+        }
+        let EventKind::Hubble(info) = &ev.kind else {
+            return;
+        };
+        if !from_client || c.decided.is_some() {
+            return;
+        }
+        if info.verdict.is_drop() {
+            if c.drop.is_none() {
+                c.drop = Some(drop_evidence(info, node_arc, interner));
+            }
+            for (direction, list) in [
+                (Direction::Ingress, &info.ingress_denied_by),
+                (Direction::Egress, &info.egress_denied_by),
+            ] {
+                for p in list.iter() {
+                    if c.denied_by.len() < 16 {
+                        c.denied_by.push(DeniedBy {
+                            direction,
+                            kind: p.kind.into_owned(),
+                            namespace: p.namespace.into_owned(),
+                            name: p.name.into_owned(),
+                        });
+                    }
+                }
+            }
+        } else if initial && info.verdict != crate::event::Verdict::Unknown {
+            c.forwarded = true;
+        }
+    }
+
+    /// TCP, UDP and SCTP packets and Hubble flows.
+    fn packet(&mut self, ev: &FlowEvent<'_>, out: &mut impl FnMut(Session)) {
+        let t = ev.time_ns;
+        let proto_num = ev.l4.ip_proto();
+        let (key, src_is_a) = Key::new(ev.src, ev.src_port, ev.dst, ev.dst_port, proto_num);
+        // What this packet means for a connection's life.
+        let (opening, answer, refusal, closing) = match ev.l4 {
+            L4::Tcp(fl) => (fl.is_syn(), fl.is_syn_ack(), fl.is_rst(), false),
+            L4::Sctp(ch) => (
+                ch == SctpChunk::Init,
+                ch == SctpChunk::InitAck,
+                ch == SctpChunk::Abort,
+                ch == SctpChunk::ShutdownComplete,
+            ),
+            // For UDP every datagram may open; answers are any datagram back.
+            _ => (true, false, false, false),
+        };
+        let proto = ev.l4.protocol().expect("only TCP, UDP and SCTP reach here");
+        let idx = match self.live(key, t, out) {
+            Some(i) => i,
+            None => {
+                let reply = ev.is_reply == Some(true);
+                let is_udp = proto == Protocol::Udp;
+                let src = SocketAddr::new(ev.src, ev.src_port);
+                let dst = SocketAddr::new(ev.dst, ev.dst_port);
+                if opening && !reply {
+                    let idx = self.open(
+                        key,
+                        src,
+                        dst,
+                        src_is_a,
+                        proto,
+                        Phase::Attempt,
+                        t,
+                        t + self.timeout_ns,
+                    );
+                    let c = self.conn_mut(idx);
+                    c.pkts_fwd = 1;
+                    self.absorb(idx, ev, true, true);
+                    return;
+                }
+                // Mid-stream: orient by what the input says, else by ports.
+                let src_is_server = reply
+                    || answer
+                    || (!is_udp
+                        && ev.is_reply.is_none()
+                        && src_is_server_by_ports(ev.src_port, ev.dst_port));
+                let (client, server, client_is_a) = if src_is_server {
+                    (dst, src, !src_is_a)
+                } else {
+                    (src, dst, src_is_a)
+                };
+                let idx = self.open(
+                    key,
+                    client,
+                    server,
+                    client_is_a,
+                    proto,
+                    Phase::MidStream,
+                    t,
+                    t + self.idle_ns,
+                );
+                let c = self.conn_mut(idx);
+                c.answer_seen = answer;
+                if src_is_server {
+                    c.pkts_rev = 1;
+                } else {
+                    c.pkts_fwd = 1;
+                }
+                self.absorb(idx, ev, !src_is_server, false);
+                return;
+            }
+        };
+        let timeout = self.timeout_ns;
+        let idle = self.idle_ns;
+        let c = self.conn_mut(idx);
+        let from_client = src_is_a == c.client_is_a;
+        let in_window = t <= c.start_ns + timeout && t >= c.start_ns - timeout;
+        let is_udp = c.proto == Protocol::Udp;
+        if from_client && opening && !is_udp && !in_window {
+            // A new attempt reusing the 4-tuple after the old one's window.
+            self.retire(idx, false, out);
+            self.packet(ev, out);
+            return;
+        }
+        c.last_ns = c.last_ns.max(t);
+        if from_client {
+            c.pkts_fwd += 1;
+        } else {
+            c.pkts_rev += 1;
+        }
+        let undecided = c.decided.is_none();
+        match c.phase {
+            Phase::MidStream if from_client && opening && !is_udp && in_window => {
+                // The opening packet arrived after its answer (out-of-order input): an attempt after all.
+                c.phase = Phase::Attempt;
+                c.start_ns = c.start_ns.min(t);
+                let answered = c.answer_seen;
+                if answered {
+                    let evidence = if proto == Protocol::Sctp {
+                        Evidence::InitAck
+                    } else {
+                        Evidence::SynAck
+                    };
+                    c.decided = Some((Observed::Accepted, evidence, t));
+                }
+                let e = c.start_ns + timeout;
+                self.set_expiry(idx, e.max(t));
+                self.absorb(idx, ev, true, true);
+            }
+            Phase::MidStream | Phase::Open => {
+                if answer && !from_client {
+                    c.answer_seen = true;
+                }
+                if let L4::Tcp(f) = ev.l4
+                    && f.is_fin()
+                {
+                    if from_client {
+                        c.fin_client = true;
+                    } else {
+                        c.fin_server = true;
+                    }
+                }
+                if refusal || closing || (c.fin_client && c.fin_server) {
+                    c.phase = Phase::Closing;
+                    self.set_expiry(idx, t + timeout);
+                } else {
+                    c.expires_ns = c.expires_ns.max(t + idle);
+                }
+                self.absorb(idx, ev, from_client, false);
+            }
+            Phase::Closing => self.absorb(idx, ev, from_client, false),
+            Phase::Attempt => {
+                if let L4::Tcp(f) = ev.l4
+                    && f.is_fin()
+                {
+                    if from_client {
+                        c.fin_client = true;
+                    } else {
+                        c.fin_server = true;
+                    }
+                    if c.fin_client && c.fin_server && c.decided.is_some() {
+                        c.phase = Phase::Closing;
+                        self.set_expiry(idx, t + timeout);
+                        self.absorb(idx, ev, from_client, false);
+                        return;
+                    }
+                }
+                if from_client {
+                    self.absorb(idx, ev, true, opening && undecided);
+                    return;
+                }
+                // From the peer.
+                if undecided {
+                    if refusal {
+                        let evidence = if proto == Protocol::Sctp {
+                            Evidence::AbortToInit
+                        } else {
+                            Evidence::RstToSyn
+                        };
+                        c.decided = Some((Observed::Refused, evidence, t));
+                        if proto == Protocol::Tcp {
+                            c.phase = Phase::Closing;
+                            self.set_expiry(idx, t + timeout);
+                        } else {
+                            self.absorb(idx, ev, false, false);
+                            self.retire(idx, false, out);
+                            return;
+                        }
+                    } else {
+                        let evidence = match (proto, answer) {
+                            (Protocol::Tcp, true) => Evidence::SynAck,
+                            (Protocol::Sctp, true) => Evidence::InitAck,
+                            _ => Evidence::Reply,
+                        };
+                        c.answer_seen = true;
+                        c.decided = Some((Observed::Accepted, evidence, t));
+                    }
+                } else if refusal {
+                    c.phase = Phase::Closing;
+                    self.set_expiry(idx, t + timeout);
+                }
+                self.absorb(idx, ev, false, false);
+            }
+            Phase::Aggregate => self.absorb(idx, ev, from_client, false),
+        }
+    }
+
+    /// A VPC flow-log record.
+    fn aggregate(
+        &mut self,
+        ev: &FlowEvent<'_>,
+        action: Action,
+        packets: u64,
+        end_ns: i64,
+        out: &mut impl FnMut(Session),
+    ) {
+        let Some(proto) = ev.l4.protocol() else {
+            self.stats.ignored += 1;
+            return;
+        };
+        let (key, src_is_a) = Key::new(ev.src, ev.src_port, ev.dst, ev.dst_port, ev.l4.ip_proto());
+        let t = ev.time_ns;
+        let end = end_ns.max(t);
+        let idx = match self.live(key, t, out) {
+            Some(i) if self.conn(i).phase == Phase::Aggregate => i,
+            Some(i) => {
+                // A packet-level connection on the same 4-tuple: end it, then start over.
+                self.retire(i, false, out);
+                self.aggregate(ev, action, packets, end_ns, out);
+                return;
+            }
+            None => {
+                let src = SocketAddr::new(ev.src, ev.src_port);
+                let dst = SocketAddr::new(ev.dst, ev.dst_port);
+                let (client, server, client_is_a) =
+                    if src_is_server_by_ports(ev.src_port, ev.dst_port) {
+                        (dst, src, !src_is_a)
+                    } else {
+                        (src, dst, src_is_a)
+                    };
+                self.open(
+                    key,
+                    client,
+                    server,
+                    client_is_a,
+                    proto,
+                    Phase::Aggregate,
+                    t,
+                    end + self.idle_ns,
+                )
+            }
+        };
+        let idle = self.idle_ns;
+        let c = self.conn_mut(idx);
+        let from_client = src_is_a == c.client_is_a;
+        c.start_ns = c.start_ns.min(t);
+        c.last_ns = c.last_ns.max(end);
+        c.expires_ns = c.expires_ns.max(end + idle);
+        match (from_client, action) {
+            (true, Action::Accept) => c.agg_accept = true,
+            (false, Action::Accept) => c.agg_reply = true,
+            (_, Action::Reject) => c.agg_reject = true,
+        }
+        if from_client {
+            c.pkts_fwd += packets;
+            c.attempts = c.attempts.saturating_add(1);
+        } else {
+            c.pkts_rev += packets;
+        }
+        self.absorb(idx, ev, from_client, false);
+    }
+
+    /// A CSV / JSONL row: a whole attempt.
+    fn attempt_row(
+        &mut self,
+        ev: &FlowEvent<'_>,
+        outcome: Option<Observed>,
+        out: &mut impl FnMut(Session),
+    ) {
+        let Some(proto) = ev.l4.protocol() else {
+            self.stats.ignored += 1;
+            return;
+        };
+        let (observed, evidence) = match outcome {
+            Some(o) => (o, Evidence::Listed),
+            None => (Observed::Unknown, Evidence::NotListed),
+        };
+        let src_endpoint = ev.src_endpoint.as_ref().map(|e| self.interner.endpoint(e));
+        let dst_endpoint = ev.dst_endpoint.as_ref().map(|e| self.interner.endpoint(e));
+        let nodes = ev
+            .node
+            .as_deref()
+            .map(|n| vec![self.interner.str(n)])
+            .unwrap_or_default();
+        self.stats.sessions += 1;
+        self.stats.by_outcome[outcome_index(observed)] += 1;
+        out(Session {
+            start_ns: ev.time_ns,
+            last_seen_ns: ev.time_ns,
+            decided_ns: ev.time_ns,
+            proto,
+            src: SocketAddr::new(ev.src, ev.src_port),
+            dst: SocketAddr::new(ev.dst, ev.dst_port),
+            observed,
+            evidence,
+            packets_fwd: 0,
+            packets_rev: 0,
+            attempts: 1,
+            src_endpoint,
+            dst_endpoint,
+            nodes,
+            denied_by: Vec::new(),
+            during_gap: false,
+        });
+    }
+}
+
+fn drop_evidence(
+    info: &HubbleInfo<'_>,
+    node: Option<Arc<str>>,
+    interner: &mut Interner,
+) -> Evidence {
+    let reason = match (&info.drop_reason, info.drop_reason_code) {
+        (Some(r), _) if !r.is_empty() => Some(interner.str(r)),
+        (_, 0) => None,
+        (_, code) => Some(interner.str(&format!("reason {code}"))),
+    };
+    let side = match info.direction {
+        Some(TrafficDirection::Egress) => DropSide::EgressOnSourceNode,
+        Some(TrafficDirection::Ingress) => DropSide::IngressOnDestinationNode,
+        None => DropSide::Unknown,
+    };
+    Evidence::HubbleDropped { reason, side, node }
+}
+
+impl L4 {
+    fn protocol_number(n: u8) -> Option<Protocol> {
+        match n {
+            6 => Some(Protocol::Tcp),
+            17 => Some(Protocol::Udp),
+            132 => Some(Protocol::Sctp),
+            _ => None,
+        }
+    }
+}
+
+/// Reads a whole input and builds its sessions: the usual pipeline in one call.
+///
+/// Returns the session counts; the reader keeps its [`ReadReport`](crate::ReadReport).
+pub fn sessionize(
+    reader: &mut FlowReader<'_>,
+    config: SessionConfig,
+    mut out: impl FnMut(Session),
+) -> Result<SessionStats, Error> {
+    let mut s = Sessionizer::new(config);
+    reader.read(|r| s.push_record(r, &mut out))?;
+    Ok(s.finish(&mut out))
+}
