@@ -104,6 +104,8 @@ pub struct Engine {
     classes: Vec<Class>,
     pod_class: Vec<u32>,
     ip_class: FxHashMap<IpAddr, u32>,
+    // The per-flow hot path hashes plain integers, not the `IpAddr` enum.
+    ipv4_class: FxHashMap<u32, u32>,
     space: IpSpace,
     atom_memberships: Vec<Vec<u32>>,
     rules: Vec<CompiledRule>,
@@ -218,10 +220,18 @@ impl Engine {
             }
         }
 
+        let ipv4_class = ip_class
+            .iter()
+            .filter_map(|(ip, &c)| match ip {
+                IpAddr::V4(v4) => Some((u32::from(*v4), c)),
+                IpAddr::V6(_) => None,
+            })
+            .collect();
         let mut engine = Engine {
             classes,
             pod_class,
             ip_class,
+            ipv4_class,
             atom_memberships: vec![Vec::new(); space.atoms().len()],
             space,
             rules: Vec::new(),
@@ -583,7 +593,11 @@ impl Engine {
     /// What an address is: a pod's class (pod IPs from the model), else an external atom.
     #[inline]
     pub fn entity_of(&self, ip: IpAddr) -> Entity {
-        if let Some(&class) = self.ip_class.get(&ip) {
+        let class = match ip {
+            IpAddr::V4(v4) => self.ipv4_class.get(&u32::from(v4)),
+            IpAddr::V6(_) => self.ip_class.get(&ip),
+        };
+        if let Some(&class) = class {
             return Entity::Class(class);
         }
         match self.space.atom_of(ip) {
@@ -689,6 +703,94 @@ impl Engine {
 /// Entities numbered densely for connectivity: classes first, then atoms.
 pub(crate) type EntityIndex = u32;
 
+/// Port sets interned to small ids, with memoized union and intersection: connectivity
+/// handles millions of pairs but only a few hundred distinct port sets.
+#[derive(Default)]
+pub(crate) struct PortSets {
+    sets: Vec<palisade_model::PortSet>,
+    ids: FxHashMap<palisade_model::PortSet, u32>,
+    unions: FxHashMap<(u32, u32), u32>,
+    intersections: FxHashMap<(u32, u32), u32>,
+}
+
+impl PortSets {
+    /// The id of the empty set.
+    pub(crate) const NONE: u32 = 0;
+    /// The id of the set of everything.
+    pub(crate) const ALL: u32 = 1;
+
+    pub(crate) fn new() -> Self {
+        let mut sets = PortSets::default();
+        sets.intern(palisade_model::PortSet::none());
+        sets.intern(palisade_model::PortSet::all());
+        sets
+    }
+
+    pub(crate) fn intern(&mut self, set: palisade_model::PortSet) -> u32 {
+        if let Some(&id) = self.ids.get(&set) {
+            return id;
+        }
+        let id = self.sets.len() as u32;
+        self.sets.push(set.clone());
+        self.ids.insert(set, id);
+        id
+    }
+
+    pub(crate) fn get(&self, id: u32) -> &palisade_model::PortSet {
+        &self.sets[id as usize]
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.sets.len()
+    }
+
+    pub(crate) fn union(&mut self, a: u32, b: u32) -> u32 {
+        if a == b || b == Self::NONE || a == Self::ALL {
+            return a;
+        }
+        if a == Self::NONE || b == Self::ALL {
+            return b;
+        }
+        let key = (a.min(b), a.max(b));
+        if let Some(&id) = self.unions.get(&key) {
+            return id;
+        }
+        let mut set = self.sets[a as usize].clone();
+        set.union_with(&self.sets[b as usize]);
+        let id = self.intern(set);
+        self.unions.insert(key, id);
+        id
+    }
+
+    pub(crate) fn intersection(&mut self, a: u32, b: u32) -> u32 {
+        if a == b || b == Self::ALL {
+            return a;
+        }
+        if a == Self::ALL {
+            return b;
+        }
+        if a == Self::NONE || b == Self::NONE {
+            return Self::NONE;
+        }
+        let key = (a.min(b), a.max(b));
+        if let Some(&id) = self.intersections.get(&key) {
+            return id;
+        }
+        let set = self.sets[a as usize].intersection(&self.sets[b as usize]);
+        let id = self.intern(set);
+        self.intersections.insert(key, id);
+        id
+    }
+}
+
+/// What one side of every connection of a subject allows, ports interned in a [`PortSets`].
+pub(crate) enum SideMapIds {
+    /// Not isolated (or hostNetwork): everything.
+    Open,
+    /// Isolated: the entities it may talk to, with interned ports, sorted by entity.
+    Restricted(Vec<(EntityIndex, u32)>),
+}
+
 /// What one side of every connection of a subject allows.
 pub(crate) enum SideMap {
     /// Not isolated (or hostNetwork): everything.
@@ -703,71 +805,92 @@ impl Engine {
         self.classes.len() + self.space.atoms().len()
     }
 
-    /// Every entity and the ports one side of a class allows towards it (egress: the
-    /// destinations; ingress: the sources). `scratch` must be `entity_count()` long and empty.
+    /// [`Engine::side_map_ids`] with plain port sets, for analyses that look at one class at a
+    /// time. `scratch` is unused and kept for callers written against the earlier signature.
     pub(crate) fn side_map(
         &self,
         subject: u32,
         direction: Direction,
         atom_classes: &[Vec<u32>],
-        scratch: &mut [Option<palisade_model::PortSet>],
+        _scratch: &mut [Option<palisade_model::PortSet>],
     ) -> SideMap {
-        use palisade_model::PortSet;
+        let mut ports = PortSets::new();
+        let mut ids = vec![PortSets::NONE; self.entity_count()];
+        match self.side_map_ids(subject, direction, atom_classes, &mut ports, &mut ids) {
+            SideMapIds::Open => SideMap::Open,
+            SideMapIds::Restricted(entries) => SideMap::Restricted(
+                entries
+                    .into_iter()
+                    .map(|(e, id)| (e, ports.get(id).clone()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Every entity and the ports one side of a class allows towards it (egress: the
+    /// destinations; ingress: the sources). `scratch` must be `entity_count()` long and hold
+    /// `PortSets::NONE` everywhere; it is left that way.
+    pub(crate) fn side_map_ids(
+        &self,
+        subject: u32,
+        direction: Direction,
+        atom_classes: &[Vec<u32>],
+        ports: &mut PortSets,
+        scratch: &mut [u32],
+    ) -> SideMapIds {
         let class = &self.classes[subject as usize];
         let (isolated, rules) = match direction {
             Direction::Egress => (class.egress_isolated, &class.egress_rules),
             Direction::Ingress => (class.ingress_isolated, &class.ingress_rules),
         };
         if class.host_network || !isolated {
-            return SideMap::Open;
+            return SideMapIds::Open;
         }
         let class_count = self.classes.len() as u32;
         let mut touched: Vec<EntityIndex> = Vec::new();
-        let mut add = |entity: EntityIndex, ports: &PortSet, touched: &mut Vec<EntityIndex>| {
-            let slot = &mut scratch[entity as usize];
-            match slot {
-                Some(existing) => existing.union_with(ports),
-                None => {
-                    *slot = Some(ports.clone());
-                    touched.push(entity);
-                }
+        let mut add = |entity: EntityIndex, id: u32, ports: &mut PortSets| {
+            if id == PortSets::NONE {
+                return;
             }
+            let slot = &mut scratch[entity as usize];
+            if *slot == PortSets::NONE {
+                touched.push(entity);
+            }
+            *slot = ports.union(*slot, id);
         };
         for &r in rules {
             let rule = &self.rules[r as usize];
-            let numeric = numeric_ports(&rule.ports);
+            let numeric = ports.intern(numeric_ports(&rule.ports));
             // Named ports resolve on the destination: the peer for egress, the subject for
             // ingress.
-            let ports_towards = |peer_class: Option<u32>| -> PortSet {
+            let towards = |peer_class: Option<u32>, ports: &mut PortSets| -> u32 {
                 let dst_class = match direction {
                     Direction::Egress => peer_class,
                     Direction::Ingress => Some(subject),
                 };
-                let mut ports = numeric.clone();
-                if let Some(dst) = dst_class {
-                    for &(proto, name) in &rule.ports.named {
-                        for &(n, p, port) in &self.classes[dst as usize].named_ports {
-                            if n == name && p == proto {
-                                ports.insert(proto, palisade_model::PortRange::single(port));
-                            }
+                let Some(dst) = dst_class.filter(|_| !rule.ports.named.is_empty()) else {
+                    return numeric;
+                };
+                let mut set = ports.get(numeric).clone();
+                for &(proto, name) in &rule.ports.named {
+                    for &(n, p, port) in &self.classes[dst as usize].named_ports {
+                        if n == name && p == proto {
+                            set.insert(proto, palisade_model::PortRange::single(port));
                         }
                     }
                 }
-                ports
+                ports.intern(set)
             };
-            let subject_fixed = rule.ports.named.is_empty() || direction == Direction::Ingress;
-            let fixed = subject_fixed.then(|| ports_towards(None));
-            let ports_for = |c: Option<u32>| match &fixed {
-                Some(p) => p.clone(),
-                None => ports_towards(c),
+            let fixed = (rule.ports.named.is_empty() || direction == Direction::Ingress)
+                .then(|| towards(None, ports));
+            let ports_for = |c: Option<u32>, ports: &mut PortSets| match fixed {
+                Some(id) => id,
+                None => towards(c, ports),
             };
             if rule.all_peers {
                 for e in 0..self.entity_count() as u32 {
-                    let c = (e < class_count).then_some(e);
-                    let ports = ports_for(c);
-                    if !ports.is_empty() {
-                        add(e, &ports, &mut touched);
-                    }
+                    let id = ports_for((e < class_count).then_some(e), ports);
+                    add(e, id, ports);
                 }
                 continue;
             }
@@ -775,23 +898,17 @@ impl Engine {
                 match &self.sets[s as usize] {
                     PeerSet::Classes(members) => {
                         for &c in members {
-                            let ports = ports_for(Some(c));
-                            if !ports.is_empty() {
-                                add(c, &ports, &mut touched);
-                            }
+                            let id = ports_for(Some(c), ports);
+                            add(c, id, ports);
                         }
                     }
                     PeerSet::Atoms(atoms) => {
-                        let atom_ports = ports_for(None);
+                        let atom_ports = ports_for(None, ports);
                         for &a in atoms {
-                            if !atom_ports.is_empty() {
-                                add(class_count + a, &atom_ports, &mut touched);
-                            }
+                            add(class_count + a, atom_ports, ports);
                             for &c in &atom_classes[a as usize] {
-                                let ports = ports_for(Some(c));
-                                if !ports.is_empty() {
-                                    add(c, &ports, &mut touched);
-                                }
+                                let id = ports_for(Some(c), ports);
+                                add(c, id, ports);
                             }
                         }
                     }
@@ -799,10 +916,15 @@ impl Engine {
             }
         }
         touched.sort_unstable();
-        SideMap::Restricted(
+        SideMapIds::Restricted(
             touched
                 .into_iter()
-                .map(|e| (e, scratch[e as usize].take().expect("touched entry is set")))
+                .map(|e| {
+                    (
+                        e,
+                        std::mem::replace(&mut scratch[e as usize], PortSets::NONE),
+                    )
+                })
                 .collect(),
         )
     }

@@ -10,7 +10,7 @@
 //! connectivity are merged so the output names the ranges a reader would.
 
 use crate::Engine;
-use crate::compiled::{EntityIndex, SideMap};
+use crate::compiled::{EntityIndex, PortSets, SideMapIds as SideMap};
 use crate::ipspace::Atom;
 use palisade_model::{Direction, Model, PodId, PortSet, WorkloadId};
 use rustc_hash::FxHashMap;
@@ -64,110 +64,155 @@ pub struct Connectivity {
     pub connections: Vec<Connection>,
 }
 
-/// Class-level result: explicit pairs of dense entity indexes (classes, then atoms).
-struct ClassPairs {
-    pairs: Vec<(EntityIndex, EntityIndex, PortSet)>,
+/// The complete connectivity on classes of equivalent pods, held compressed: explicit pairs
+/// where a side is isolated (ports as interned ids), and the block "every open-egress class
+/// may reach every open-ingress class on every port" kept as two lists instead of their
+/// product.
+pub struct ClassConnectivity {
+    /// (source, destination, port set id) over dense entity indexes (classes, then atoms).
+    pairs: Vec<(EntityIndex, EntityIndex, u32)>,
+    ports: PortSets,
+    /// Classes whose egress is not isolated.
+    open_egress: Vec<u32>,
+    /// Classes whose ingress is not isolated.
+    open_ingress: Vec<u32>,
 }
 
-fn class_pairs(engine: &Engine) -> ClassPairs {
+impl ClassConnectivity {
+    /// Number of explicit pairs.
+    pub fn explicit_pairs(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Number of classes with open egress.
+    pub fn open_egress(&self) -> usize {
+        self.open_egress.len()
+    }
+
+    /// Number of classes with open ingress.
+    pub fn open_ingress(&self) -> usize {
+        self.open_ingress.len()
+    }
+
+    /// Number of distinct port sets.
+    pub fn distinct_port_sets(&self) -> usize {
+        self.ports.len()
+    }
+}
+
+/// Computes the complete class-level connectivity without expanding the open × open block.
+pub fn class_connectivity(engine: &Engine) -> ClassConnectivity {
+    class_pairs(engine, false)
+}
+
+fn class_pairs(engine: &Engine, expand_open: bool) -> ClassConnectivity {
     let class_count = engine.classes().len() as u32;
     let entity_count = engine.entity_count();
     let atom_classes = engine.classes_by_atom();
-    let mut scratch: Vec<Option<PortSet>> = vec![None; entity_count];
+    let mut ports = PortSets::new();
+    let mut scratch: Vec<u32> = vec![PortSets::NONE; entity_count];
     let egress: Vec<SideMap> = (0..class_count)
-        .map(|c| engine.side_map(c, Direction::Egress, &atom_classes, &mut scratch))
+        .map(|c| {
+            engine.side_map_ids(
+                c,
+                Direction::Egress,
+                &atom_classes,
+                &mut ports,
+                &mut scratch,
+            )
+        })
         .collect();
-    let ingress: Vec<SideMap> = (0..class_count)
-        .map(|c| engine.side_map(c, Direction::Ingress, &atom_classes, &mut scratch))
-        .collect();
-    let lookup = |map: &SideMap, e: EntityIndex| -> Option<PortSet> {
+    let lookup = |map: &SideMap, e: EntityIndex| -> u32 {
         match map {
-            SideMap::Open => Some(PortSet::all()),
+            SideMap::Open => PortSets::ALL,
             SideMap::Restricted(entries) => entries
                 .binary_search_by_key(&e, |(k, _)| *k)
-                .ok()
-                .map(|i| entries[i].1.clone()),
+                .map_or(PortSets::NONE, |i| entries[i].1),
         }
     };
     let mut pairs = Vec::new();
     let open_egress: Vec<u32> = (0..class_count)
         .filter(|&c| matches!(egress[c as usize], SideMap::Open))
         .collect();
-    // Class → class.
+    let mut open_ingress = Vec::new();
+    // Ingress maps are used once each: computed, joined with the egress maps, dropped.
     for d in 0..class_count {
-        match &ingress[d as usize] {
+        match engine.side_map_ids(
+            d,
+            Direction::Ingress,
+            &atom_classes,
+            &mut ports,
+            &mut scratch,
+        ) {
             SideMap::Restricted(entries) => {
                 for (s, p) in entries {
-                    if *s >= class_count {
+                    if s >= class_count {
+                        // External → class: only the destination's ingress applies.
+                        pairs.push((s, d, p));
                         continue;
                     }
-                    if let Some(q) = lookup(&egress[*s as usize], d) {
-                        let ports = p.intersection(&q);
-                        if !ports.is_empty() {
-                            pairs.push((*s, d, ports));
-                        }
+                    let q = lookup(&egress[s as usize], d);
+                    let both = ports.intersection(p, q);
+                    if both != PortSets::NONE {
+                        pairs.push((s, d, both));
                     }
                 }
             }
             SideMap::Open => {
-                for &s in &open_egress {
-                    pairs.push((s, d, PortSet::all()));
+                open_ingress.push(d);
+                if expand_open {
+                    for &s in &open_egress {
+                        pairs.push((s, d, PortSets::ALL));
+                    }
+                }
+                for e in class_count..entity_count as u32 {
+                    pairs.push((e, d, PortSets::ALL));
                 }
             }
         }
     }
-    // Restricted egress towards open ingress (the open × open and restricted-ingress cases
-    // are covered above).
-    for s in 0..class_count {
-        if let SideMap::Restricted(entries) = &egress[s as usize] {
-            for (d, q) in entries {
-                if *d < class_count && matches!(ingress[*d as usize], SideMap::Open) {
-                    pairs.push((s, *d, q.clone()));
-                }
-            }
-        }
+    let mut is_open_ingress = vec![false; class_count as usize];
+    for &d in &open_ingress {
+        is_open_ingress[d as usize] = true;
     }
-    // Class → external: only the source's egress applies.
     for s in 0..class_count {
         match &egress[s as usize] {
-            SideMap::Open => {
-                for e in class_count..entity_count as u32 {
-                    pairs.push((s, e, PortSet::all()));
+            // Restricted egress towards open ingress, and towards external ranges.
+            SideMap::Restricted(entries) => {
+                for &(d, q) in entries {
+                    if d >= class_count || is_open_ingress[d as usize] {
+                        pairs.push((s, d, q));
+                    }
                 }
             }
-            SideMap::Restricted(entries) => {
-                for (e, q) in entries {
-                    if *e >= class_count {
-                        pairs.push((s, *e, q.clone()));
-                    }
+            // Class → external: only the source's egress applies.
+            SideMap::Open => {
+                for e in class_count..entity_count as u32 {
+                    pairs.push((s, e, PortSets::ALL));
                 }
             }
         }
     }
-    // External → class: only the destination's ingress applies.
-    for d in 0..class_count {
-        match &ingress[d as usize] {
-            SideMap::Open => {
-                for e in class_count..entity_count as u32 {
-                    pairs.push((e, d, PortSet::all()));
-                }
-            }
-            SideMap::Restricted(entries) => {
-                for (e, p) in entries {
-                    if *e >= class_count {
-                        pairs.push((*e, d, p.clone()));
-                    }
-                }
-            }
-        }
+    ClassConnectivity {
+        pairs,
+        ports,
+        open_egress,
+        open_ingress,
     }
-    ClassPairs { pairs }
 }
 
 /// Computes every allowed connection at a level.
 pub fn compute(model: &Model, engine: &Engine, level: Level) -> Connectivity {
     let class_count = engine.classes().len() as u32;
-    let ClassPairs { pairs } = class_pairs(engine);
+    let ClassConnectivity {
+        pairs: id_pairs,
+        ports: port_sets,
+        ..
+    } = class_pairs(engine, true);
+    let pairs: Vec<(EntityIndex, EntityIndex, &PortSet)> = id_pairs
+        .iter()
+        .map(|&(s, d, p)| (s, d, port_sets.get(p)))
+        .collect();
 
     // Merge adjacent atoms whose connectivity is identical.
     let atoms = engine.ip_space().atoms();
@@ -304,7 +349,7 @@ pub fn compute(model: &Model, engine: &Engine, level: Level) -> Connectivity {
                 if external && seen_atom_pairs.insert((src, dst), ()).is_some() {
                     continue;
                 }
-                let mut ports = ports.clone();
+                let mut ports = (*ports).clone();
                 if any_multi && (multi.get(src) == Some(&true) || multi.get(dst) == Some(&true)) {
                     let src_entities = if src < pod_endpoints {
                         entities_of(src)
