@@ -1,0 +1,143 @@
+//! Engine benchmarks on generated clusters (palisade-synth presets, seed 1).
+//!
+//! `cargo bench -p palisade-engine --bench engine` runs the `medium` preset (2,000 workloads,
+//! 50 namespaces, 250 policies). Set `PALISADE_BENCH_LARGE=1` to add the `large` preset
+//! (150,000 pods, 10,000 namespaces, 20,000 policies); end-to-end phase timings for that size
+//! come from `cargo run --release -p palisade-engine --example scale`.
+
+use divan::{Bencher, black_box};
+use palisade_engine::connectivity::{self, Level};
+use palisade_engine::{Endpoint, Engine, Query, Reference};
+use palisade_load::{Input, LoadOptions, Loaded, load};
+use palisade_model::{PodId, Protocol};
+use palisade_synth::{Format, Preset};
+use std::net::IpAddr;
+use std::sync::OnceLock;
+
+fn main() {
+    divan::main();
+}
+
+fn cluster(preset: Preset) -> Loaded {
+    let (text, _) = palisade_synth::generate(&preset.params(1), Format::Yaml).expect("preset");
+    let loaded = load(
+        &[Input::Text {
+            name: format!("{}.yaml", preset.name()),
+            text,
+        }],
+        &LoadOptions::default(),
+    );
+    assert!(!loaded.has_errors());
+    loaded
+}
+
+fn medium() -> &'static Loaded {
+    static MEDIUM: OnceLock<Loaded> = OnceLock::new();
+    MEDIUM.get_or_init(|| cluster(Preset::Medium))
+}
+
+fn presets() -> Vec<&'static str> {
+    let mut names = vec!["medium"];
+    if std::env::var_os("PALISADE_BENCH_LARGE").is_some() {
+        names.push("large");
+    }
+    names
+}
+
+fn by_name(name: &str) -> &'static Loaded {
+    static LARGE: OnceLock<Loaded> = OnceLock::new();
+    match name {
+        "large" => LARGE.get_or_init(|| cluster(Preset::Large)),
+        _ => medium(),
+    }
+}
+
+/// Loading the manifest text (YAML parse, validation, model).
+#[divan::bench(sample_count = 10)]
+fn load_medium(bencher: Bencher) {
+    let (text, _) = palisade_synth::generate(&Preset::Medium.params(1), Format::Yaml).unwrap();
+    bencher.bench(|| {
+        load(
+            &[Input::Text {
+                name: "medium.yaml".into(),
+                text: text.clone(),
+            }],
+            &LoadOptions::default(),
+        )
+    });
+}
+
+/// Compiling the model: classes, peer sets, rule lists.
+#[divan::bench(args = presets(), sample_count = 10)]
+fn compile(bencher: Bencher, preset: &str) {
+    let model = &by_name(preset).model;
+    bencher.bench(|| Engine::new(black_box(model)));
+}
+
+/// Every allowed workload pair with exact ports (what `connectivity -o json` renders).
+#[divan::bench(sample_count = 10)]
+fn connectivity_workloads_medium(bencher: Bencher) {
+    let model = &medium().model;
+    let engine = Engine::new(model);
+    bencher.bench(|| connectivity::compute(model, &engine, Level::Workload));
+}
+
+/// The complete class-level connectivity, open × open kept symbolic.
+#[divan::bench(args = presets(), sample_count = 5)]
+fn class_connectivity(bencher: Bencher, preset: &str) {
+    let model = &by_name(preset).model;
+    let engine = Engine::new(model);
+    bencher.bench(|| connectivity::class_connectivity(&engine));
+}
+
+/// One explained check between two pods (what `palisade check` computes).
+#[divan::bench(args = presets())]
+fn explained_check(bencher: Bencher, preset: &str) {
+    let model = &by_name(preset).model;
+    let reference = Reference::new(model);
+    let n = model.pods.len();
+    let mut i = 0usize;
+    bencher.bench_local(|| {
+        i = i.wrapping_add(7919);
+        let query = Query {
+            src: Endpoint::Pod(PodId::new(i % n)),
+            dst: Endpoint::Pod(PodId::new((i / 3) % n)),
+            protocol: Protocol::Tcp,
+            port: 8080,
+        };
+        reference.explain(black_box(&query))
+    });
+}
+
+/// Per-flow verdicts by address: 1,000 flows per iteration (divide by 1,000 for one).
+#[divan::bench(args = presets(), counter = divan::counter::ItemsCount::new(1000usize))]
+fn verdicts_by_ip(bencher: Bencher, preset: &str) {
+    let model = &by_name(preset).model;
+    let engine = Engine::new(model);
+    // Template pods have no IPs; give the medium preset's flows addresses of external atoms
+    // and of pods when they have them.
+    let ips: Vec<IpAddr> = model
+        .pods
+        .iter()
+        .filter_map(|p| p.ips.first().copied())
+        .chain((0..64).map(|i| IpAddr::from([203, 0, 113, i])))
+        .collect();
+    let mut x = 0x9e37_79b9u64;
+    let flows: Vec<(IpAddr, IpAddr, u16)> = (0..1000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let s = ips[(x % ips.len() as u64) as usize];
+            let d = ips[((x >> 20) % ips.len() as u64) as usize];
+            (s, d, [53, 80, 443, 8080][(x >> 40) as usize % 4])
+        })
+        .collect();
+    bencher.bench(|| {
+        let mut allowed = 0u32;
+        for &(s, d, port) in &flows {
+            allowed += u32::from(engine.verdict_ips(s, d, Protocol::Tcp, port).allowed);
+        }
+        allowed
+    });
+}
