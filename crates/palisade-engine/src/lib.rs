@@ -39,6 +39,7 @@ pub mod connectivity;
 mod explain;
 pub mod ipspace;
 pub mod matrix;
+pub mod rules;
 pub mod tiers;
 
 pub use compiled::{Class, Engine, Entity, RuleRef, Verdict};

@@ -28,6 +28,10 @@ pub enum Command {
     Matrix(MatrixArgs),
     /// Every pair of pods/workloads/external ranges with its exact allowed ports.
     Connectivity(ConnectivityArgs),
+    /// Find NetworkPolicy traps (NP001…): where, why, how to fix. Exit 1 on findings at or above --fail-on.
+    Lint(LintArgs),
+    /// Per-namespace report: policies, isolated workloads, workloads open to the cluster or the world.
+    Audit(AuditArgs),
 }
 
 /// Where manifests come from and how to read them.
@@ -136,5 +140,78 @@ pub struct ConnectivityArgs {
     pub level: LevelArg,
     /// Output format: txt, csv, md, dot or json.
     #[arg(short, long, default_value = "txt")]
+    pub output: String,
+}
+
+/// `palisade lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Manifests (omit with --explain).
+    #[command(flatten)]
+    pub input: LintInputArgs,
+    /// Output format: human, concise, json, sarif or github.
+    #[arg(short, long, default_value = "human")]
+    pub output: String,
+    /// Run only these rules (codes, names, code prefixes or ALL); comma-separated or repeated.
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub select: Vec<String>,
+    /// Do not run these rules; comma-separated or repeated.
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub ignore: Vec<String>,
+    /// Exit with 1 when a finding has at least this severity: error (default), warning or info.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
+    /// Configuration file (default: palisade.toml in the current directory or a parent).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<String>,
+    /// Print a rule's documentation (NP003 or peer-selects-nothing) and exit.
+    #[arg(long, value_name = "CODE", conflicts_with = "list_rules")]
+    pub explain: Option<String>,
+    /// List every rule: code, name, severity, status.
+    #[arg(long)]
+    pub list_rules: bool,
+}
+
+/// Manifest inputs of `palisade lint`: like [`InputArgs`], but optional for --explain.
+#[derive(Debug, Args)]
+pub struct LintInputArgs {
+    /// Manifest files or directories (recursive: .yaml, .yml, .json); `-` for stdin.
+    #[arg(value_name = "PATHS", required_unless_present_any = ["explain", "list_rules"])]
+    pub paths: Vec<String>,
+    /// Namespace for objects that do not name one.
+    #[arg(short = 'n', long = "namespace", default_value = "default")]
+    pub namespace: String,
+    /// Lint what loads even when some objects are rejected (the exit code is still 2).
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Also print notes: skipped kinds with their counts.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// When to use colours.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+impl LintInputArgs {
+    /// As the shared input arguments.
+    pub fn to_input_args(&self) -> InputArgs {
+        InputArgs {
+            paths: self.paths.clone(),
+            namespace: self.namespace.clone(),
+            keep_going: self.keep_going,
+            verbose: self.verbose,
+            color: self.color,
+        }
+    }
+}
+
+/// `palisade audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Manifests.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format: table, json or md.
+    #[arg(short, long, default_value = "table")]
     pub output: String,
 }

@@ -1,9 +1,11 @@
 //! One file per command; each exposes `run(args) -> anyhow::Result<ExitCode>`.
 
+mod audit;
 mod check;
 mod connectivity;
 mod demo;
 mod matrix;
+mod lint;
 
 use crate::args::{Cli, Command, LevelArg};
 use palisade_engine::connectivity::Level;
@@ -16,6 +18,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args),
         Command::Matrix(args) => matrix::run(args),
         Command::Connectivity(args) => connectivity::run(args),
+        Command::Lint(args) => lint::run(args),
+        Command::Audit(args) => audit::run(args),
     }
 }
 

@@ -1,0 +1,164 @@
+//! ## What it does
+//! Finds a named port in a rule (`port: metrics`) that no container port of the pods the
+//! rule can apply to defines with that protocol: the selected pods for ingress, the pods
+//! the peers select for egress.
+//!
+//! ## Why is this bad?
+//! A named port resolves on each destination pod. When no destination pod has a container
+//! port of that name and protocol, the port matches nothing and the rule allows nothing.
+//! Typos, renamed container ports and a UDP port named in a rule that defaults to TCP all
+//! end here.
+//!
+//! ## Example
+//! ```yaml
+//! ingress:
+//! - ports:
+//!   - port: metric      # the container port is named "metrics"
+//! ```
+//!
+//! Use instead:
+//! ```yaml
+//! ingress:
+//! - ports:
+//!   - port: metrics
+//! ```
+//!
+//! ## Notes
+//! Only runs when the input has pods or workloads.
+//!
+//! ## References
+//! - [Kubernetes API: NetworkPolicyPort](https://kubernetes.io/docs/reference/kubernetes-api/networking/network-policy-v1/#NetworkPolicySpec)
+
+use super::{Context, closest, finding};
+use palisade_diag::Diagnostic;
+use palisade_model::{Direction, PeerKind, PodId, PortRef};
+
+const CODE: &str = "NP004";
+
+/// NP004
+pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    if !ctx.has_pods {
+        return;
+    }
+    let model = ctx.model;
+    for id in model.policy_ids() {
+        let policy = &model.policies[id.index()];
+        let selected = ctx.selected_pods(policy.namespace, &policy.pod_selector);
+        for (direction, rules) in [
+            (Direction::Ingress, &policy.ingress),
+            (Direction::Egress, &policy.egress),
+        ] {
+            for (index, rule) in rules.iter().enumerate() {
+                if !rule
+                    .ports
+                    .iter()
+                    .any(|p| matches!(p.port, Some(PortRef::Name(_))))
+                {
+                    continue;
+                }
+                let destinations: Vec<PodId> = match direction {
+                    Direction::Ingress => selected.clone(),
+                    Direction::Egress if rule.peers.is_empty() => model
+                        .pod_ids()
+                        .filter(|p| !model.pods[p.index()].host_network)
+                        .collect(),
+                    Direction::Egress => {
+                        let mut pods = Vec::new();
+                        for peer in &rule.peers {
+                            match &peer.kind {
+                                PeerKind::Selector {
+                                    namespace_selector,
+                                    pod_selector,
+                                } => {
+                                    for (n, ns) in model.namespaces.iter().enumerate() {
+                                        let in_ns = match namespace_selector {
+                                            Some(s) => s.matches(&ns.labels),
+                                            None => n == policy.namespace.index(),
+                                        };
+                                        if !in_ns {
+                                            continue;
+                                        }
+                                        pods.extend(
+                                            ctx.pods_by_namespace[n].iter().copied().filter(|p| {
+                                                pod_selector.as_ref().is_none_or(|s| {
+                                                    s.matches(&model.pods[p.index()].labels)
+                                                })
+                                            }),
+                                        );
+                                    }
+                                }
+                                PeerKind::IpBlock(block) => {
+                                    pods.extend(model.pod_ids().filter(|p| {
+                                        model.pods[p.index()]
+                                            .ips
+                                            .iter()
+                                            .any(|ip| block.contains(*ip))
+                                    }))
+                                }
+                            }
+                        }
+                        pods
+                    }
+                };
+                if destinations.is_empty() {
+                    continue;
+                }
+                for spec in &rule.ports {
+                    let Some(PortRef::Name(name)) = &spec.port else {
+                        continue;
+                    };
+                    let ports = || {
+                        destinations
+                            .iter()
+                            .flat_map(|p| &model.pods[p.index()].ports)
+                    };
+                    if ports()
+                        .any(|cp| cp.name.as_deref() == Some(name) && cp.protocol == spec.protocol)
+                    {
+                        continue;
+                    }
+                    let whose = match direction {
+                        Direction::Ingress => "the pods it selects",
+                        Direction::Egress => "the destination pods",
+                    };
+                    let other_protocol = ports()
+                        .find(|cp| cp.name.as_deref() == Some(name))
+                        .map(|cp| cp.protocol);
+                    let help = match other_protocol {
+                        Some(p) => format!(
+                            "the container port `{name}` is {p}: set `protocol: {p}` on this port"
+                        ),
+                        None => {
+                            let names: Vec<&str> =
+                                ports().filter_map(|cp| cp.name.as_deref()).collect();
+                            match closest(name, names.iter().copied()) {
+                                Some(best) => format!("did you mean `{best}`?"),
+                                None => format!(
+                                    "name a container port `{name}` ({}) or use the port number",
+                                    spec.protocol
+                                ),
+                            }
+                        }
+                    };
+                    let span = spec
+                        .span
+                        .map(|s| ctx.find_in(s, Some("port"), name))
+                        .or(rule.span);
+                    out.push(
+                        finding(
+                            CODE,
+                            format!(
+                                "named port `{name}`/{} in {} rule {index} of {} is defined by none of {whose}: it matches nothing",
+                                spec.protocol,
+                                direction.as_str().to_lowercase(),
+                                ctx.policy_name(id)
+                            ),
+                        )
+                        .with_opt_span(span)
+                        .with_help(help),
+                    );
+                }
+            }
+        }
+    }
+}

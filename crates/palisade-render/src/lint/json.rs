@@ -1,0 +1,42 @@
+//! `-o json`: `{"diagnostics": [...]}`.
+
+use palisade_diag::{Diagnostic, SourceMap};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    diagnostics: Vec<Entry<'a>>,
+}
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    code: Option<&'a str>,
+    severity: &'static str,
+    file: Option<String>,
+    line: Option<u32>,
+    column: Option<u32>,
+    message: &'a str,
+    help: Option<&'a str>,
+}
+
+/// The JSON report.
+pub fn json(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
+    let report = Report {
+        diagnostics: diagnostics
+            .iter()
+            .map(|d| {
+                let region = super::region(d, sources);
+                Entry {
+                    code: d.code,
+                    severity: d.severity.as_str(),
+                    file: region.as_ref().map(|r| r.0.clone()),
+                    line: region.as_ref().map(|r| r.1),
+                    column: region.as_ref().map(|r| r.2),
+                    message: &d.message,
+                    help: d.help.as_deref(),
+                }
+            })
+            .collect(),
+    };
+    crate::to_json(&report)
+}

@@ -1,0 +1,106 @@
+//! `palisade lint`: run the rules, print the findings, exit 1 on findings at or above
+//! `--fail-on`.
+
+use crate::args::LintArgs;
+use crate::input::load_inputs;
+use crate::output::emit;
+use anyhow::{Context, bail};
+use palisade_lint::{LintConfig, RULES, Settings, lint, rule};
+use palisade_render::lint::{LintFormat, RuleMeta, render};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The rule metadata SARIF output carries.
+pub fn rule_meta() -> Vec<RuleMeta> {
+    RULES
+        .iter()
+        .map(|r| RuleMeta {
+            code: r.code,
+            name: r.name,
+            summary: r.summary(),
+            doc: r.doc(),
+            severity: r.severity,
+        })
+        .collect()
+}
+
+/// `palisade.toml` in the current directory or the nearest parent that has one.
+fn find_config() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .map(|d| d.join("palisade.toml"))
+        .find(|p| p.is_file())
+}
+
+fn read_config(path: &Path) -> anyhow::Result<LintConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    LintConfig::from_toml(&text).with_context(|| format!("in `{}`", path.display()))
+}
+
+pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
+    if let Some(code) = &args.explain {
+        let Some(info) = rule(code) else {
+            bail!("unknown rule `{code}`: `palisade lint --list-rules` lists them");
+        };
+        emit(&format!(
+            "# {} {}\n\nSeverity: {}. Status: {} since {}.\n\n{}",
+            info.code,
+            info.name,
+            info.severity,
+            info.status.as_str(),
+            info.since,
+            info.doc()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.list_rules {
+        let mut out = String::new();
+        for r in RULES {
+            out.push_str(&format!(
+                "{}  {:<28} {:<8} {}\n",
+                r.code,
+                r.name,
+                r.severity.as_str(),
+                r.status.as_str()
+            ));
+        }
+        emit(&out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let format: LintFormat = args.output.parse().map_err(anyhow::Error::msg)?;
+    let config = match args
+        .config
+        .as_deref()
+        .map(PathBuf::from)
+        .or_else(find_config)
+    {
+        Some(path) => Some(read_config(&path)?),
+        None => None,
+    };
+    let settings = Settings::resolve(
+        config.as_ref(),
+        &args.select,
+        &args.ignore,
+        args.fail_on.as_deref(),
+    )?;
+    let input = args.input.to_input_args();
+    let loaded = load_inputs(&input)?;
+    let findings = lint(&loaded.model, &loaded.findings, &settings);
+    let style = input.color.style(false);
+    emit(&render(
+        &findings,
+        &loaded.model.sources,
+        format,
+        &rule_meta(),
+        style,
+    ))?;
+    if loaded.has_errors() {
+        return Ok(ExitCode::from(2));
+    }
+    Ok(if settings.fails(&findings) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
