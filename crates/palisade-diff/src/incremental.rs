@@ -1,0 +1,239 @@
+//! The incremental path: both sides share namespaces, pods and workloads, so only the pods
+//! a policy edit selects as subject can change, and only towards the peers its rules name.
+
+use crate::eval::{Side, Target, rule_admits};
+use crate::policies::{Edit, dir_index};
+use crate::{Diff, End, Endpoints, Raw, Sides, external, policies};
+use palisade_engine::connectivity::Level;
+use palisade_model::{Direction, Model, PodId, PortSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+/// Pods of the model grouped for fast peer enumeration.
+struct PodIndex {
+    by_namespace: Vec<Vec<PodId>>,
+    with_ips: Vec<PodId>,
+    all: Vec<PodId>,
+}
+
+impl PodIndex {
+    fn new(model: &Model) -> Self {
+        let mut by_namespace = vec![Vec::new(); model.namespaces.len()];
+        let mut with_ips = Vec::new();
+        for pod in model.pod_ids() {
+            let p = &model.pods[pod.index()];
+            by_namespace[p.namespace.index()].push(pod);
+            if !p.ips.is_empty() {
+                with_ips.push(pod);
+            }
+        }
+        PodIndex {
+            by_namespace,
+            with_ips,
+            all: model.pod_ids().collect(),
+        }
+    }
+}
+
+/// The version of an edit on one side, as (side, policy id).
+fn versions<'a, 'm>(
+    edit: &Edit,
+    old: &'a Side<'m>,
+    new: &'a Side<'m>,
+) -> impl Iterator<Item = (&'a Side<'m>, palisade_model::PolicyId)> {
+    edit.old
+        .map(|p| (old, p))
+        .into_iter()
+        .chain(edit.new.map(|p| (new, p)))
+}
+
+/// Pods a peer-less or selector/ipBlock rule of `policy` admits; `None` means every pod.
+fn admitted_pods(
+    side: &Side<'_>,
+    index: &PodIndex,
+    policy: palisade_model::PolicyId,
+    direction: Direction,
+    out: &mut FxHashSet<PodId>,
+) -> bool {
+    let model = side.model;
+    let p = &model.policies[policy.index()];
+    for rule in p.rules(direction) {
+        if rule.peers.is_empty() {
+            return false;
+        }
+        for peer in &rule.peers {
+            let candidates: Vec<PodId> = match &peer.kind {
+                palisade_model::PeerKind::Selector {
+                    namespace_selector: None,
+                    ..
+                } => index.by_namespace[p.namespace.index()].clone(),
+                palisade_model::PeerKind::Selector {
+                    namespace_selector: Some(sel),
+                    ..
+                } => model
+                    .namespaces
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, ns)| sel.matches(&ns.labels))
+                    .flat_map(|(i, _)| index.by_namespace[i].iter().copied())
+                    .collect(),
+                palisade_model::PeerKind::IpBlock(_) => index.with_ips.clone(),
+            };
+            let single = palisade_model::Rule {
+                peers: vec![peer.clone()],
+                ..rule.clone()
+            };
+            for pod in candidates {
+                if rule_admits(model, p, &single, Target::Pod(pod)) {
+                    out.insert(pod);
+                }
+            }
+        }
+    }
+    true
+}
+
+pub(crate) fn diff(old: &Model, new: &Model, level: Level) -> Diff {
+    let edits = policies::edits(old, new);
+    let eps = Endpoints::new(old, level);
+    let sides = Sides {
+        old: Side::new(old),
+        new: Side::new(new),
+        old_eps: eps.clone(),
+        new_eps: eps,
+        level,
+    };
+    if edits.is_empty() {
+        return sides.finish(Vec::new(), &edits, Vec::new(), Vec::new(), true);
+    }
+    let index = PodIndex::new(old);
+
+    // Subjects per direction: pods an edited policy version selects.
+    let mut subjects: [FxHashSet<PodId>; 2] = [FxHashSet::default(), FxHashSet::default()];
+    for edit in &edits {
+        for direction in [Direction::Egress, Direction::Ingress] {
+            if !edit.touches(direction) {
+                continue;
+            }
+            for (side, policy) in versions(edit, &sides.old, &sides.new) {
+                let ns = side.model.policies[policy.index()].namespace;
+                let ns_name = &side.model.namespace(ns).name;
+                let Some(ns) = old.namespace_id(ns_name) else {
+                    continue;
+                };
+                for &pod in &index.by_namespace[ns.index()] {
+                    if side.selects(policy, pod, direction) {
+                        subjects[dir_index(direction)].insert(pod);
+                    }
+                }
+            }
+        }
+    }
+
+    // Candidate pod pairs: each subject towards the peers its edited rules name (every pod
+    // when the subject's isolation differs between the sides).
+    let mut candidates: FxHashSet<(PodId, PodId)> = FxHashSet::default();
+    for direction in [Direction::Egress, Direction::Ingress] {
+        let mut sorted: Vec<PodId> = subjects[dir_index(direction)].iter().copied().collect();
+        sorted.sort_unstable();
+        for subject in sorted {
+            let flips =
+                sides.old.isolated(subject, direction) != sides.new.isolated(subject, direction);
+            let mut peers: FxHashSet<PodId> = FxHashSet::default();
+            let mut every = flips;
+            if !every {
+                for edit in &edits {
+                    if !edit.touches(direction) {
+                        continue;
+                    }
+                    for (side, policy) in versions(edit, &sides.old, &sides.new) {
+                        if side.selects(policy, subject, direction)
+                            && !admitted_pods(side, &index, policy, direction, &mut peers)
+                        {
+                            every = true;
+                        }
+                    }
+                }
+            }
+            let peers: Vec<PodId> = if every {
+                index.all.clone()
+            } else {
+                peers.into_iter().collect()
+            };
+            for peer in peers {
+                if peer == subject {
+                    continue;
+                }
+                candidates.insert(match direction {
+                    Direction::Egress => (subject, peer),
+                    Direction::Ingress => (peer, subject),
+                });
+            }
+        }
+    }
+
+    let eps = &sides.new_eps;
+    let mut raws = Vec::new();
+    let mut changed_eps: FxHashSet<(u32, u32)> = FxHashSet::default();
+    let mut sorted: Vec<(PodId, PodId)> = candidates.into_iter().collect();
+    sorted.sort_unstable();
+    for (s, d) in sorted {
+        let (es, ed) = (eps.of_pod[s.index()], eps.of_pod[d.index()]);
+        if es == ed || changed_eps.contains(&(es, ed)) {
+            continue;
+        }
+        if sides.old.pair(s, d) != sides.new.pair(s, d) {
+            changed_eps.insert((es, ed));
+        }
+    }
+    let mut changed_eps: Vec<(u32, u32)> = changed_eps.into_iter().collect();
+    changed_eps.sort_unstable();
+    let mut cache: FxHashMap<(PodId, PodId), (PortSet, PortSet)> = FxHashMap::default();
+    for (es, ed) in changed_eps {
+        let (mut before, mut after): (Option<PortSet>, Option<PortSet>) = (None, None);
+        for &s in &eps.pods[es as usize] {
+            for &d in &eps.pods[ed as usize] {
+                let (b, a) = cache
+                    .entry((s, d))
+                    .or_insert_with(|| (sides.old.pair(s, d), sides.new.pair(s, d)));
+                before = Some(before.map_or_else(|| b.clone(), |x| x.intersection(b)));
+                after = Some(after.map_or_else(|| a.clone(), |x| x.intersection(a)));
+            }
+        }
+        raws.push(Raw {
+            src: End::Ep {
+                old: Some(es),
+                new: Some(es),
+            },
+            dst: End::Ep {
+                old: Some(ed),
+                new: Some(ed),
+            },
+            before: before.unwrap_or_default(),
+            after: after.unwrap_or_default(),
+        });
+    }
+
+    // External ranges of every endpoint holding a subject.
+    for direction in [Direction::Egress, Direction::Ingress] {
+        let mut touched: Vec<u32> = subjects[dir_index(direction)]
+            .iter()
+            .map(|p| eps.of_pod[p.index()])
+            .collect();
+        touched.sort_unstable();
+        touched.dedup();
+        for e in touched {
+            let pods = eps.pods[e as usize].as_slice();
+            external::rows(
+                Some((&sides.old, pods)),
+                Some((&sides.new, pods)),
+                direction,
+                End::Ep {
+                    old: Some(e),
+                    new: Some(e),
+                },
+                &mut raws,
+            );
+        }
+    }
+    sides.finish(raws, &edits, Vec::new(), Vec::new(), true)
+}

@@ -1,0 +1,378 @@
+//! Semantic diff of two NetworkPolicy models: which connections a change opens, closes or
+//! alters, and which policy edit caused each of them.
+//!
+//! For every pair of endpoints (pods or workloads, and external address ranges) the exact
+//! allowed protocol/port sets of both sides are compared; a pair whose set differs is a
+//! [`Change`]: `added` (nothing was allowed before), `removed` (nothing is allowed after)
+//! or `changed`. Each change names its [`Cause`]s: the policies added, removed or modified
+//! that select one of the pair's endpoints (the source for egress, the destination for
+//! ingress) in a direction the edit touched, with `file:line` on the side where the policy
+//! lives (the new side for added and modified policies, the old side for removed ones).
+//!
+//! Two paths compute the same result:
+//! - [`diff_incremental`], when both sides have the same namespaces, pods and workloads
+//!   (a policy-only change, the usual pull request): only the pods a changed policy selects
+//!   as subject can change, and only towards the peers the changed rules mention (or every
+//!   peer, when the pod's isolation flips). Nothing else is evaluated.
+//! - [`diff_full`]: both sides' complete connectivity, compared pair by pair.
+//!
+//! [`diff`] picks the incremental path when it applies. External ranges are compared on the
+//! common refinement of both sides' ipBlock boundaries, then adjacent ranges with the same
+//! before/after are merged, so the ranges reported do not depend on how either side split
+//! the address space.
+//!
+//! The crate does no IO: the command line reads files and git revisions.
+//!
+//! ```
+//! use palisade_diff::diff;
+//! use palisade_engine::connectivity::Level;
+//! use palisade_model::Model;
+//!
+//! let d = diff(&Model::default(), &Model::default(), Level::Workload);
+//! assert!(d.changes.is_empty());
+//! assert_eq!(d.headline(), "no connectivity change; no policy edited");
+//! ```
+
+mod causes;
+mod eval;
+mod external;
+mod full;
+mod incremental;
+mod merge;
+mod policies;
+
+use palisade_engine::connectivity::Level;
+use palisade_model::{Direction, Model, PodId, PortSet, WorkloadId};
+
+pub use merge::{same_workloads, with_workloads_from};
+
+/// How a connection changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ChangeKind {
+    /// Nothing was allowed before; something is now.
+    Added,
+    /// Something was allowed before; nothing is now.
+    Removed,
+    /// Allowed on both sides, with different protocol/port sets.
+    Changed,
+}
+
+impl ChangeKind {
+    /// `added`, `removed` or `changed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Added => "added",
+            ChangeKind::Removed => "removed",
+            ChangeKind::Changed => "changed",
+        }
+    }
+}
+
+/// What happened to a policy between the sides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum What {
+    /// Only on the new side.
+    Added,
+    /// Only on the old side.
+    Removed,
+    /// On both sides, with different content (spans, formatting and annotations ignored).
+    Modified,
+}
+
+impl What {
+    /// `added`, `removed` or `modified`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            What::Added => "added",
+            What::Removed => "removed",
+            What::Modified => "modified",
+        }
+    }
+}
+
+/// A policy edit that can explain a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cause {
+    /// `namespace/name` of the policy.
+    pub policy: String,
+    /// Added, removed or modified.
+    pub what: What,
+    /// The file of the side where the policy lives (new side unless removed).
+    pub file: Option<String>,
+    /// The line of the responsible rule, or of the policy when no single rule is.
+    pub line: Option<u32>,
+    /// The responsible rule: direction and 0-based index in that direction's list.
+    pub rule: Option<(Direction, usize)>,
+}
+
+/// One connection whose allowed set differs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// Source: `ns/name` or an address range.
+    pub src: String,
+    /// Destination: `ns/name` or an address range.
+    pub dst: String,
+    /// Added, removed or changed.
+    pub change: ChangeKind,
+    /// What the old side allows.
+    pub before: PortSet,
+    /// What the new side allows.
+    pub after: PortSet,
+    /// The policy edits that select an endpoint in a direction they touched; empty when the
+    /// change comes from workloads, labels or named ports rather than policies.
+    pub causes: Vec<Cause>,
+}
+
+impl Change {
+    /// What the new side allows and the old did not.
+    pub fn gained(&self) -> PortSet {
+        self.after.difference(&self.before)
+    }
+
+    /// What the old side allowed and the new does not.
+    pub fn lost(&self) -> PortSet {
+        self.before.difference(&self.after)
+    }
+}
+
+/// A policy that differs between the sides, whether or not it changed connectivity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyEdit {
+    /// `namespace/name`.
+    pub policy: String,
+    /// Added, removed or modified.
+    pub what: What,
+    /// The file of the side where the policy lives.
+    pub file: Option<String>,
+    /// The line of the policy object.
+    pub line: Option<u32>,
+}
+
+/// Counts of changes per kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Added connections.
+    pub added: usize,
+    /// Removed connections.
+    pub removed: usize,
+    /// Changed connections.
+    pub changed: usize,
+}
+
+/// The semantic difference between two models.
+#[derive(Clone, Debug)]
+pub struct Diff {
+    /// The granularity of the endpoints.
+    pub level: Level,
+    /// Every changed connection, sorted by source then destination.
+    pub changes: Vec<Change>,
+    /// Endpoints only on the new side (their connections are `added`).
+    pub appeared: Vec<String>,
+    /// Endpoints only on the old side (their connections are `removed`).
+    pub disappeared: Vec<String>,
+    /// Every policy edit, sorted by name.
+    pub edits: Vec<PolicyEdit>,
+    /// Whether the incremental path computed it.
+    pub incremental: bool,
+}
+
+impl Diff {
+    /// Counts per kind.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.change {
+                ChangeKind::Added => s.added += 1,
+                ChangeKind::Removed => s.removed += 1,
+                ChangeKind::Changed => s.changed += 1,
+            }
+        }
+        s
+    }
+
+    /// No connection differs (the policy sets are equivalent, whatever was edited).
+    pub fn is_equivalent(&self) -> bool {
+        self.changes.is_empty() && self.appeared.is_empty() && self.disappeared.is_empty()
+    }
+
+    /// One line: `1 added, 0 removed, 0 changed; 1 policy edited`, or
+    /// `no connectivity change; N policies edited`.
+    pub fn headline(&self) -> String {
+        let edited = match self.edits.len() {
+            0 => "no policy edited".to_string(),
+            1 => "1 policy edited".to_string(),
+            n => format!("{n} policies edited"),
+        };
+        if self.is_equivalent() {
+            return format!("no connectivity change; {edited}");
+        }
+        let s = self.summary();
+        format!(
+            "{} added, {} removed, {} changed; {edited}",
+            s.added, s.removed, s.changed
+        )
+    }
+}
+
+/// Diffs two models, incrementally when they share namespaces, pods and workloads.
+pub fn diff(old: &Model, new: &Model, level: Level) -> Diff {
+    diff_incremental(old, new, level).unwrap_or_else(|| diff_full(old, new, level))
+}
+
+/// Diffs two models by computing both sides' complete connectivity.
+pub fn diff_full(old: &Model, new: &Model, level: Level) -> Diff {
+    full::diff(old, new, level)
+}
+
+/// Diffs two models evaluating only what the policy edits can affect; `None` when the sides
+/// differ in namespaces, pods or workloads (use [`diff_full`]).
+pub fn diff_incremental(old: &Model, new: &Model, level: Level) -> Option<Diff> {
+    if !same_workloads(old, new) {
+        return None;
+    }
+    Some(incremental::diff(old, new, level))
+}
+
+/// The endpoints of one side at a level: each with its pods.
+#[derive(Clone)]
+pub(crate) struct Endpoints {
+    pub(crate) ids: Vec<EndpointId>,
+    pub(crate) pods: Vec<Vec<PodId>>,
+    pub(crate) of_pod: Vec<u32>,
+}
+
+/// What an endpoint is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum EndpointId {
+    Workload(WorkloadId),
+    Pod(PodId),
+}
+
+impl Endpoints {
+    pub(crate) fn new(model: &Model, level: Level) -> Self {
+        let mut ids = Vec::new();
+        let mut pods: Vec<Vec<PodId>> = Vec::new();
+        let mut of_pod = Vec::with_capacity(model.pods.len());
+        let mut workload_slot = vec![u32::MAX; model.workloads.len()];
+        for pod in model.pod_ids() {
+            let slot = match (level, model.pods[pod.index()].workload) {
+                (Level::Workload, Some(w)) => {
+                    if workload_slot[w.index()] == u32::MAX {
+                        workload_slot[w.index()] = ids.len() as u32;
+                        ids.push(EndpointId::Workload(w));
+                        pods.push(Vec::new());
+                    }
+                    workload_slot[w.index()]
+                }
+                _ => {
+                    ids.push(EndpointId::Pod(pod));
+                    pods.push(Vec::new());
+                    ids.len() as u32 - 1
+                }
+            };
+            pods[slot as usize].push(pod);
+            of_pod.push(slot);
+        }
+        Endpoints { ids, pods, of_pod }
+    }
+
+    pub(crate) fn name(&self, model: &Model, e: u32) -> String {
+        match self.ids[e as usize] {
+            EndpointId::Workload(w) => model.workload_name(w),
+            EndpointId::Pod(p) => model.pod_name(p),
+        }
+    }
+}
+
+/// One end of a raw change: an endpoint (its index on each side where it exists) or a range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum End {
+    Ep { old: Option<u32>, new: Option<u32> },
+    Range(palisade_engine::ipspace::Family, u128, u128),
+}
+
+/// A change before naming and attribution.
+#[derive(Clone, Debug)]
+pub(crate) struct Raw {
+    pub(crate) src: End,
+    pub(crate) dst: End,
+    pub(crate) before: PortSet,
+    pub(crate) after: PortSet,
+}
+
+/// Everything both paths share to turn raw changes into a [`Diff`].
+pub(crate) struct Sides<'m> {
+    pub(crate) old: eval::Side<'m>,
+    pub(crate) new: eval::Side<'m>,
+    pub(crate) old_eps: Endpoints,
+    pub(crate) new_eps: Endpoints,
+    pub(crate) level: Level,
+}
+
+impl Sides<'_> {
+    fn end_name(&self, end: End) -> String {
+        match end {
+            End::Ep { old: Some(e), .. } => self.old_eps.name(self.old.model, e),
+            End::Ep { new: Some(e), .. } => self.new_eps.name(self.new.model, e),
+            End::Ep { .. } => String::new(),
+            End::Range(f, lo, hi) => palisade_engine::ipspace::Atom::display_range(f, lo, hi),
+        }
+    }
+
+    pub(crate) fn finish(
+        &self,
+        raws: Vec<Raw>,
+        edits: &[policies::Edit],
+        appeared: Vec<String>,
+        disappeared: Vec<String>,
+        incremental: bool,
+    ) -> Diff {
+        let mut changes: Vec<Change> = raws
+            .into_iter()
+            .filter(|r| r.before != r.after)
+            .map(|r| {
+                let change = if r.before.is_empty() {
+                    ChangeKind::Added
+                } else if r.after.is_empty() {
+                    ChangeKind::Removed
+                } else {
+                    ChangeKind::Changed
+                };
+                Change {
+                    src: self.end_name(r.src),
+                    dst: self.end_name(r.dst),
+                    change,
+                    causes: causes::attribute(self, &r, edits),
+                    before: r.before,
+                    after: r.after,
+                }
+            })
+            .collect();
+        changes.sort_by(|a, b| (&a.src, &a.dst).cmp(&(&b.src, &b.dst)));
+        let edits = edits
+            .iter()
+            .map(|e| {
+                let (model, id) = match (e.new, e.old) {
+                    (Some(n), _) => (self.new.model, n),
+                    (None, Some(o)) => (self.old.model, o),
+                    (None, None) => unreachable!("an edit has a side"),
+                };
+                let loc = model.location(model.policies[id.index()].span);
+                PolicyEdit {
+                    policy: e.key.clone(),
+                    what: e.what,
+                    file: loc.as_ref().map(|l| l.file.clone()),
+                    line: loc.map(|l| l.line),
+                }
+            })
+            .collect();
+        Diff {
+            level: self.level,
+            changes,
+            appeared,
+            disappeared,
+            edits,
+            incremental,
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Comparing and combining the non-policy parts of models.
+
+use palisade_model::{Model, Span};
+
+/// Whether two models have the same namespaces (names and labels), pods (name, namespace,
+/// labels, ports, IPs, hostNetwork, workload) and workloads (name, namespace), in the same
+/// order: then only policies differ and [`crate::diff_incremental`] applies.
+pub fn same_workloads(a: &Model, b: &Model) -> bool {
+    a.namespaces.len() == b.namespaces.len()
+        && a.pods.len() == b.pods.len()
+        && a.workloads.len() == b.workloads.len()
+        && a.namespaces
+            .iter()
+            .zip(&b.namespaces)
+            .all(|(x, y)| x.name == y.name && x.labels == y.labels)
+        && a.workloads
+            .iter()
+            .zip(&b.workloads)
+            .all(|(x, y)| x.name == y.name && x.namespace == y.namespace && x.pods == y.pods)
+        && a.pods.iter().zip(&b.pods).all(|(x, y)| {
+            x.name == y.name
+                && x.namespace == y.namespace
+                && x.workload == y.workload
+                && x.host_network == y.host_network
+                && x.labels == y.labels
+                && x.ports == y.ports
+                && x.ips == y.ips
+        })
+}
+
+fn shift(span: Option<Span>, by: u32) -> Option<Span> {
+    span.map(|mut s| {
+        s.source.0 += by;
+        s
+    })
+}
+
+/// A model with the policies of `policies` and everything else (namespaces, pods,
+/// workloads, services) from `workloads`: how one side of a diff reuses the other side's
+/// workloads. Policy spans keep pointing into the policy files; the workload files follow
+/// them in [`Model::sources`].
+pub fn with_workloads_from(policies: &Model, workloads: &Model) -> Model {
+    let mut model = Model::default();
+    for (_, file) in policies.sources.iter() {
+        model.sources.add(file.path.clone(), file.text.clone());
+    }
+    let offset = model.sources.len() as u32;
+    for (_, file) in workloads.sources.iter() {
+        model.sources.add(file.path.clone(), file.text.clone());
+    }
+    for ns in &workloads.namespaces {
+        if ns.declared {
+            model.declare_namespace(
+                &ns.name,
+                ns.labels.clone(),
+                ns.annotations.clone(),
+                shift(ns.span, offset),
+            );
+        } else {
+            let id = model.ensure_namespace(&ns.name);
+            model.namespaces[id.index()].labels = ns.labels.clone();
+        }
+    }
+    for pod in &workloads.pods {
+        let mut pod = pod.clone();
+        pod.span = shift(pod.span, offset);
+        model.add_pod(pod);
+    }
+    for w in &workloads.workloads {
+        let mut w = w.clone();
+        w.span = shift(w.span, offset);
+        model.add_workload(w);
+    }
+    for s in &workloads.services {
+        let mut s = s.clone();
+        s.span = shift(s.span, offset);
+        model.add_service(s);
+    }
+    for policy in &policies.policies {
+        let mut policy = policy.clone();
+        policy.namespace = model.ensure_namespace(&policies.namespace(policy.namespace).name);
+        model.add_policy(policy);
+    }
+    model
+}

@@ -1,0 +1,105 @@
+//! Matching policies between the two sides and deciding what changed in them.
+
+use crate::What;
+use palisade_model::{Direction, Model, PeerKind, Policy, PolicyId, Rule};
+use rustc_hash::FxHashMap;
+
+/// A policy that differs between the sides: added, removed, or modified.
+#[derive(Clone, Debug)]
+pub(crate) struct Edit {
+    pub(crate) key: String,
+    pub(crate) what: What,
+    pub(crate) old: Option<PolicyId>,
+    pub(crate) new: Option<PolicyId>,
+    /// Whether the edit can change each direction: `[egress, ingress]`.
+    pub(crate) directions: [bool; 2],
+}
+
+impl Edit {
+    pub(crate) fn touches(&self, direction: Direction) -> bool {
+        self.directions[dir_index(direction)]
+    }
+}
+
+pub(crate) fn dir_index(direction: Direction) -> usize {
+    match direction {
+        Direction::Egress => 0,
+        Direction::Ingress => 1,
+    }
+}
+
+/// Rules equal in meaning as written: spans, list forms and the CIDR spelling ignored.
+pub(crate) fn rule_eq(a: &Rule, b: &Rule) -> bool {
+    a.peers.len() == b.peers.len()
+        && a.ports.len() == b.ports.len()
+        && a.peers
+            .iter()
+            .zip(&b.peers)
+            .all(|(x, y)| match (&x.kind, &y.kind) {
+                (PeerKind::IpBlock(p), PeerKind::IpBlock(q)) => {
+                    p.cidr == q.cidr && p.except == q.except
+                }
+                (k1, k2) => k1 == k2,
+            })
+        && a.ports
+            .iter()
+            .zip(&b.ports)
+            .all(|(x, y)| x.protocol == y.protocol && x.port == y.port && x.end_port == y.end_port)
+}
+
+fn rules_eq(a: &[Rule], b: &[Rule]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| rule_eq(x, y))
+}
+
+/// Which directions differ between two versions of a policy (`[egress, ingress]`).
+fn changed_directions(a: &Policy, b: &Policy) -> [bool; 2] {
+    let selector = a.pod_selector != b.pod_selector;
+    [Direction::Egress, Direction::Ingress].map(|d| {
+        (selector && (a.affects(d) || b.affects(d)))
+            || a.affects(d) != b.affects(d)
+            || !rules_eq(a.rules(d), b.rules(d))
+    })
+}
+
+/// Every policy edit between two models, sorted by `namespace/name`.
+pub(crate) fn edits(old: &Model, new: &Model) -> Vec<Edit> {
+    let mut by_key: FxHashMap<String, (Option<PolicyId>, Option<PolicyId>)> = FxHashMap::default();
+    for id in old.policy_ids() {
+        by_key.entry(old.policy_name(id)).or_default().0 = Some(id);
+    }
+    for id in new.policy_ids() {
+        by_key.entry(new.policy_name(id)).or_default().1 = Some(id);
+    }
+    let mut out: Vec<Edit> = by_key
+        .into_iter()
+        .filter_map(|(key, (o, n))| {
+            let (what, directions) = match (o, n) {
+                (Some(o), Some(n)) => {
+                    let d = changed_directions(&old.policies[o.index()], &new.policies[n.index()]);
+                    if d == [false, false] {
+                        return None;
+                    }
+                    (What::Modified, d)
+                }
+                (Some(o), None) => {
+                    let p = &old.policies[o.index()];
+                    (What::Removed, [p.affects_egress, p.affects_ingress])
+                }
+                (None, Some(n)) => {
+                    let p = &new.policies[n.index()];
+                    (What::Added, [p.affects_egress, p.affects_ingress])
+                }
+                (None, None) => return None,
+            };
+            Some(Edit {
+                key,
+                what,
+                old: o,
+                new: n,
+                directions,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    out
+}
