@@ -382,9 +382,10 @@ fn run_units(model: &Model, units: &[Unit]) -> Vec<UnitOut> {
 fn syntax_diag(file: &SourceFile, source: SourceId, lang: &str, e: &SyntaxError) -> Diagnostic {
     let len = file.text.len() as u32;
     let start = e.offset.min(len);
-    let end = file.text[start as usize..]
-        .chars()
-        .next()
+    let end = file
+        .text
+        .get(start as usize..)
+        .and_then(|t| t.chars().next())
         .filter(|c| *c != '\n')
         .map_or(start, |c| start + c.len_utf8() as u32);
     Diagnostic::error(format!("{lang} syntax error: {}", e.message))
