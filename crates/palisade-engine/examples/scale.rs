@@ -144,7 +144,21 @@ fn main() {
         let secs = t.elapsed().as_secs_f64();
         let total = (flows.len() * rounds) as f64;
         println!(
-            "per-flow verdicts: {:.1} M/s on one core ({:.0} ns each; {:.1}% allowed)",
+            "per-flow verdicts (both sides, rules named): {:.1} M/s on one core ({:.0} ns each; {:.1}% allowed)",
+            total / secs / 1e6,
+            secs / total * 1e9,
+            allowed as f64 / total * 100.0
+        );
+        let t = Instant::now();
+        let mut allowed = 0u64;
+        for _ in 0..rounds {
+            for &(s, d, port) in &flows {
+                allowed += u64::from(engine.allows_ips(s, d, Protocol::Tcp, port));
+            }
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "per-flow allowed/denied only: {:.1} M/s on one core ({:.0} ns each; {:.1}% allowed)",
             total / secs / 1e6,
             secs / total * 1e9,
             allowed as f64 / total * 100.0

@@ -92,6 +92,58 @@ pub struct Class {
     atoms: SmallVec<[u32; 2]>,
 }
 
+/// The per-flow view of a class: one small record, ranges into the flat arrays below.
+#[derive(Clone, Copy, Debug, Default)]
+struct HotClass {
+    host_network: bool,
+    egress_isolated: bool,
+    ingress_isolated: bool,
+    egress_rules: (u32, u32),
+    ingress_rules: (u32, u32),
+    memberships: (u32, u32),
+    named_ports: (u32, u32),
+}
+
+/// Flat arrays behind [`HotClass`], so a verdict touches few cache lines.
+#[derive(Clone, Debug, Default)]
+struct Hot {
+    classes: Vec<HotClass>,
+    rule_ids: Vec<u32>,
+    memberships: Vec<u32>,
+    named_ports: Vec<(u32, Protocol, u16)>,
+}
+
+impl Hot {
+    fn build(classes: &[Class]) -> Hot {
+        let mut hot = Hot::default();
+        fn push<T: Copy>(out: &mut Vec<T>, items: &[T]) -> (u32, u32) {
+            let start = out.len() as u32;
+            out.extend_from_slice(items);
+            (start, out.len() as u32)
+        }
+        for class in classes {
+            let egress_rules = push(&mut hot.rule_ids, &class.egress_rules);
+            let ingress_rules = push(&mut hot.rule_ids, &class.ingress_rules);
+            let memberships = push(&mut hot.memberships, &class.memberships);
+            let named_ports = push(&mut hot.named_ports, &class.named_ports);
+            hot.classes.push(HotClass {
+                host_network: class.host_network,
+                egress_isolated: class.egress_isolated,
+                ingress_isolated: class.ingress_isolated,
+                egress_rules,
+                ingress_rules,
+                memberships,
+                named_ports,
+            });
+        }
+        hot
+    }
+}
+
+fn range<T>(items: &[T], (start, end): (u32, u32)) -> &[T] {
+    &items[start as usize..end as usize]
+}
+
 #[derive(Clone, Debug)]
 enum PeerSet {
     Classes(Vec<u32>),
@@ -111,6 +163,7 @@ pub struct Engine {
     rules: Vec<CompiledRule>,
     sets: Vec<PeerSet>,
     port_names: FxHashMap<String, u32>,
+    hot: Hot,
 }
 
 /// Label index over a set of ids, to find selector candidates without scanning everything.
@@ -237,8 +290,10 @@ impl Engine {
             rules: Vec::new(),
             sets: Vec::new(),
             port_names,
+            hot: Hot::default(),
         };
         engine.compile_policies(model, &class_labels);
+        engine.hot = Hot::build(&engine.classes);
         engine
     }
 
@@ -614,10 +669,7 @@ impl Engine {
 
     /// The verdict for traffic between two entities. Does not allocate.
     pub fn verdict(&self, src: Entity, dst: Entity, protocol: Protocol, port: u16) -> Verdict {
-        let dst_named = match dst {
-            Entity::Class(c) => self.classes[c as usize].named_ports.as_slice(),
-            _ => &[],
-        };
+        let dst_named = self.named_ports_of(dst);
         let (egress, egress_rule) = match src {
             Entity::Class(c) => self.side(c, Direction::Egress, dst, dst_named, protocol, port),
             _ => (SideOutcome::External, None),
@@ -635,6 +687,33 @@ impl Engine {
         }
     }
 
+    /// Only whether traffic between two addresses is allowed: the cheapest question, for
+    /// bulk replay. Stops at the first side that denies. Does not allocate.
+    #[inline]
+    pub fn allows_ips(&self, src: IpAddr, dst: IpAddr, protocol: Protocol, port: u16) -> bool {
+        let (src, dst) = (self.entity_of(src), self.entity_of(dst));
+        let dst_named = self.named_ports_of(dst);
+        let side_allows = |subject: Entity, direction, peer| match subject {
+            Entity::Class(c) => self
+                .side(c, direction, peer, dst_named, protocol, port)
+                .0
+                .allows(),
+            _ => true,
+        };
+        side_allows(dst, Direction::Ingress, src) && side_allows(src, Direction::Egress, dst)
+    }
+
+    #[inline]
+    fn named_ports_of(&self, entity: Entity) -> &[(u32, Protocol, u16)] {
+        match entity {
+            Entity::Class(c) => range(
+                &self.hot.named_ports,
+                self.hot.classes[c as usize].named_ports,
+            ),
+            _ => &[],
+        }
+    }
+
     #[inline]
     fn side(
         &self,
@@ -645,21 +724,29 @@ impl Engine {
         protocol: Protocol,
         port: u16,
     ) -> (SideOutcome, Option<RuleRef>) {
-        let class = &self.classes[subject as usize];
+        let class = &self.hot.classes[subject as usize];
         if class.host_network {
             return (SideOutcome::HostNetwork, None);
         }
         let (isolated, rules) = match direction {
-            Direction::Egress => (class.egress_isolated, &class.egress_rules),
-            Direction::Ingress => (class.ingress_isolated, &class.ingress_rules),
+            Direction::Egress => (class.egress_isolated, class.egress_rules),
+            Direction::Ingress => (class.ingress_isolated, class.ingress_rules),
         };
         if !isolated {
             return (SideOutcome::NotIsolated, None);
         }
-        for &r in rules {
+        let peer_sets: &[u32] = match peer {
+            Entity::Class(c) => range(
+                &self.hot.memberships,
+                self.hot.classes[c as usize].memberships,
+            ),
+            Entity::Atom(a) => &self.atom_memberships[a as usize],
+            Entity::Unpartitioned => &[],
+        };
+        for &r in range(&self.hot.rule_ids, rules) {
             let rule = &self.rules[r as usize];
             if self.ports_match(&rule.ports, dst_named, protocol, port)
-                && (rule.all_peers || rule.sets.iter().any(|&s| self.in_set(peer, s)))
+                && (rule.all_peers || rule.sets.iter().any(|s| peer_sets.binary_search(s).is_ok()))
             {
                 return (SideOutcome::Allowed, Some(rule.at));
             }
@@ -683,20 +770,6 @@ impl Engine {
             || ports.named.iter().any(|&(p, name)| {
                 p == protocol && dst_named.binary_search(&(name, p, port)).is_ok()
             })
-    }
-
-    #[inline]
-    fn in_set(&self, entity: Entity, set: u32) -> bool {
-        match entity {
-            Entity::Class(c) => self.classes[c as usize]
-                .memberships
-                .binary_search(&set)
-                .is_ok(),
-            Entity::Atom(a) => self.atom_memberships[a as usize]
-                .binary_search(&set)
-                .is_ok(),
-            Entity::Unpartitioned => false,
-        }
     }
 }
 

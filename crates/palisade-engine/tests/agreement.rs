@@ -362,6 +362,7 @@ proptest! {
                             if let (Some(&si), Some(&di)) = (sp.ips.first(), dp.ips.first()) {
                                 let by_ip = engine.verdict_ips(si, di, protocol, port);
                                 prop_assert_eq!(by_ip.allowed, expected.allowed, "by ip {:?}", query);
+                                prop_assert_eq!(engine.allows_ips(si, di, protocol, port), expected.allowed);
                             }
                         }
                     }
