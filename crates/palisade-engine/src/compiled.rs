@@ -864,40 +864,10 @@ pub(crate) enum SideMapIds {
     Restricted(Vec<(EntityIndex, u32)>),
 }
 
-/// What one side of every connection of a subject allows.
-pub(crate) enum SideMap {
-    /// Not isolated (or hostNetwork): everything.
-    Open,
-    /// Isolated: the entities it may talk to, with ports, sorted by entity.
-    Restricted(Vec<(EntityIndex, palisade_model::PortSet)>),
-}
-
 impl Engine {
     /// Number of classes plus atoms.
     pub(crate) fn entity_count(&self) -> usize {
         self.classes.len() + self.space.atoms().len()
-    }
-
-    /// [`Engine::side_map_ids`] with plain port sets, for analyses that look at one class at a
-    /// time. `scratch` is unused and kept for callers written against the earlier signature.
-    pub(crate) fn side_map(
-        &self,
-        subject: u32,
-        direction: Direction,
-        atom_classes: &[Vec<u32>],
-        _scratch: &mut [Option<palisade_model::PortSet>],
-    ) -> SideMap {
-        let mut ports = PortSets::new();
-        let mut ids = vec![PortSets::NONE; self.entity_count()];
-        match self.side_map_ids(subject, direction, atom_classes, &mut ports, &mut ids) {
-            SideMapIds::Open => SideMap::Open,
-            SideMapIds::Restricted(entries) => SideMap::Restricted(
-                entries
-                    .into_iter()
-                    .map(|(e, id)| (e, ports.get(id).clone()))
-                    .collect(),
-            ),
-        }
     }
 
     /// Every entity and the ports one side of a class allows towards it (egress: the
