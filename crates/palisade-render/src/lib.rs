@@ -12,6 +12,7 @@
 pub mod check;
 pub mod connectivity;
 pub mod diagnostics;
+pub mod diff;
 pub mod lint;
 pub mod matrix;
 mod style;

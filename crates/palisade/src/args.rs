@@ -32,6 +32,8 @@ pub enum Command {
     Lint(LintArgs),
     /// Per-namespace report: policies, isolated workloads, workloads open to the cluster or the world.
     Audit(AuditArgs),
+    /// What a policy change opens and closes: added/removed/changed connections, with the edit that caused each.
+    Diff(DiffArgs),
 }
 
 /// Where manifests come from and how to read them.
@@ -214,4 +216,61 @@ pub struct AuditArgs {
     /// Output format: table, json or md.
     #[arg(short, long, default_value = "table")]
     pub output: String,
+}
+
+/// `--fail-on` values of `palisade diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// A connection removed, or a changed one that lost ports.
+    Removed,
+    /// A connection added, or a changed one that gained ports.
+    Added,
+    /// Any change.
+    Any,
+}
+
+/// `palisade diff`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Sides: a file, a directory, `git:REV` (the other side's paths, or PATHS after --, at REV) or `git:REV:PATH`.\n\
+Examples:\n  palisade diff examples/webshop examples/webshop-fixed --overlay\n  palisade diff git:main k8s/\n  palisade diff --git origin/main..HEAD -- k8s/ -o md\n\
+Exit codes: 0 success, 1 a change that --fail-on rejects, 2 usage or input errors."
+)]
+pub struct DiffArgs {
+    /// OLD and NEW.
+    #[arg(value_name = "SIDE", num_args = 0..=2)]
+    pub sides: Vec<String>,
+    /// Both sides from git revisions of the current repository: `BASE..HEAD` (`BASE..` means `BASE..HEAD`).
+    #[arg(long, value_name = "BASE..HEAD")]
+    pub git: Option<String>,
+    /// Paths read at git revisions (after `--`); default: the other side's path, or `.`.
+    #[arg(last = true, value_name = "PATHS")]
+    pub paths: Vec<String>,
+    /// Namespaces, pods and workloads for both sides from `old`, `new`, or another side (file, directory, git:REV[:PATH]).
+    #[arg(long, value_name = "old|new|SIDE")]
+    pub workloads_from: Option<String>,
+    /// NEW holds only the changed files: lay them over OLD at the same relative paths.
+    #[arg(long)]
+    pub overlay: bool,
+    /// Granularity.
+    #[arg(long, value_enum, default_value_t = LevelArg::Workload)]
+    pub level: LevelArg,
+    /// Output format: txt, md, csv or json.
+    #[arg(short, long, default_value = "txt")]
+    pub output: String,
+    /// Exit with 1 when the diff has such a change (for CI).
+    #[arg(long, value_enum, value_name = "removed|added|any")]
+    pub fail_on: Option<FailOn>,
+    /// Namespace for objects that do not name one.
+    #[arg(short = 'n', long = "namespace", default_value = "default")]
+    pub namespace: String,
+    /// Report objects the API server would reject, and continue without them.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Also print notes: skipped kinds with their counts.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// When to use colours.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }

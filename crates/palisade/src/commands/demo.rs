@@ -137,6 +137,82 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
         out.push('\n');
     }
+    lint_step(&loaded, &shown, style, &mut out);
+    fix_step(&dir, &shown, model, style, &mut out)?;
     emit(&out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Step 4: the correction in `webshop-fixed/` (next to the example), shown as a diff.
+fn fix_step(
+    dir: &std::path::Path,
+    shown: &str,
+    model: &palisade_model::Model,
+    style: palisade_render::Style,
+    out: &mut String,
+) -> anyhow::Result<()> {
+    let Some(fixed) = dir
+        .file_name()
+        .and_then(|name| {
+            dir.parent()
+                .map(|p| p.join(format!("{}-fixed", name.to_string_lossy())))
+        })
+        .filter(|p| p.is_dir())
+    else {
+        return Ok(());
+    };
+    let fixed_shown = format!("{shown}-fixed");
+    let inputs =
+        crate::commands::diff::overlay_inputs(&dir.to_string_lossy(), &fixed.to_string_lossy())?;
+    let loaded = load(&inputs, &LoadOptions::default());
+    if loaded.has_errors() {
+        bail!("the fixed example app failed to load");
+    }
+    let diff = palisade_diff::diff(
+        model,
+        &loaded.model,
+        palisade_engine::connectivity::Level::Workload,
+    );
+    let _ = writeln!(
+        out,
+        "{} The fix, shown as a diff before it is applied:\n   $ palisade diff {shown} {fixed_shown} --overlay\n",
+        style.blue("4."),
+    );
+    for line in palisade_render::diff::text(&diff, style).lines() {
+        if line.is_empty() {
+            out.push('\n');
+        } else {
+            let _ = writeln!(out, "   {line}");
+        }
+    }
+    out.push('\n');
+    Ok(())
+}
+
+/// The lint step: the linter points at the typo before anything is deployed.
+fn lint_step(
+    loaded: &palisade_load::Loaded,
+    shown: &str,
+    style: palisade_render::Style,
+    out: &mut String,
+) {
+    let settings = palisade_lint::Settings::resolve(None, &["NP003".to_string()], &[], None)
+        .expect("NP003 is a known rule");
+    let findings = palisade_lint::lint(&loaded.model, &loaded.findings, &settings);
+    if findings.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "   The linter would have caught it before deploying (NP003 peer-selects-nothing):\n   $ palisade lint {shown}\n"
+    );
+    for d in &findings {
+        for line in diagnostics::human(d, &loaded.model.sources, style).lines() {
+            let _ = writeln!(out, "   {line}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n   (`palisade lint {shown}` runs every rule; the example's full list of findings is in its README.)\n"
+    );
 }

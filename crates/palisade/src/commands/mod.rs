@@ -4,6 +4,7 @@ mod audit;
 mod check;
 mod connectivity;
 mod demo;
+mod diff;
 mod matrix;
 mod lint;
 
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Connectivity(args) => connectivity::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Diff(args) => diff::run(args),
     }
 }
 

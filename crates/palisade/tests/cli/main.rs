@@ -2,4 +2,5 @@
 //! One test binary for all commands (ripgrep's layout); one module per command.
 
 mod core;
+mod diff;
 mod support;

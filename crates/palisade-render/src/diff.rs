@@ -1,0 +1,328 @@
+//! `palisade diff`: the semantic difference of two policy sets in txt, md, csv and JSON.
+//!
+//! The JSON shape is a public contract:
+//! `{"changes": [{"src", "dst", "change", "before", "after", "causes": [{"policy", "file",
+//! "line", "what"}]}], "summary": {"added", "removed", "changed"}}`, with `before`/`after`
+//! in the notation of `connectivity -o json`.
+
+use crate::connectivity::{JsonAllowed, json_allowed};
+use crate::{OutputFormat, Style, csv_field, to_json};
+use palisade_diff::{Cause, Change, ChangeKind, Diff};
+use palisade_model::{Direction, PortSet};
+use serde::Serialize;
+use std::fmt::Write;
+
+/// Markdown tables stop after this many rows (pull-request comments have a size limit).
+pub const MD_MAX_ROWS: usize = 200;
+
+#[derive(Serialize)]
+struct JsonDiff<'a> {
+    changes: Vec<JsonChange<'a>>,
+    summary: JsonSummary,
+}
+
+#[derive(Serialize)]
+struct JsonChange<'a> {
+    src: &'a str,
+    dst: &'a str,
+    change: &'static str,
+    before: Vec<JsonAllowed>,
+    after: Vec<JsonAllowed>,
+    causes: Vec<JsonCause<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonCause<'a> {
+    policy: &'a str,
+    file: Option<&'a str>,
+    line: Option<u32>,
+    what: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonSummary {
+    added: usize,
+    removed: usize,
+    changed: usize,
+}
+
+fn ports_text(p: &PortSet) -> String {
+    if p.is_empty() {
+        "-".to_string()
+    } else {
+        p.to_string()
+    }
+}
+
+fn rule_text(cause: &Cause) -> Option<String> {
+    cause.rule.map(|(direction, i)| {
+        let d = match direction {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        };
+        format!("{d} rule {i}")
+    })
+}
+
+fn location(cause_file: Option<&str>, line: Option<u32>) -> Option<String> {
+    match (cause_file, line) {
+        (Some(f), Some(l)) => Some(format!("{f}:{l}")),
+        (Some(f), None) => Some(f.to_string()),
+        _ => None,
+    }
+}
+
+/// One cause in words: `payments/payments-api modified (ingress rule 1) at file:line`.
+pub fn cause_text(cause: &Cause) -> String {
+    let mut s = format!("{} {}", cause.policy, cause.what.as_str());
+    if let Some(rule) = rule_text(cause) {
+        let _ = write!(s, " ({rule})");
+    }
+    if let Some(loc) = location(cause.file.as_deref(), cause.line) {
+        let _ = write!(s, " at {loc}");
+    }
+    s
+}
+
+/// What a change did to the ports, in words: `TCP 8080`, or `TCP 80 => TCP 80,443 (+TCP 443)`.
+pub fn change_ports_text(c: &Change) -> String {
+    match c.change {
+        ChangeKind::Added => c.after.to_string(),
+        ChangeKind::Removed => c.before.to_string(),
+        ChangeKind::Changed => {
+            let mut delta = Vec::new();
+            let gained = c.gained();
+            let lost = c.lost();
+            if !gained.is_empty() {
+                delta.push(format!("+{gained}"));
+            }
+            if !lost.is_empty() {
+                delta.push(format!("-{lost}"));
+            }
+            format!("{} => {} ({})", c.before, c.after, delta.join(", "))
+        }
+    }
+}
+
+/// Renders a diff in a format (`Text`, `Md`, `Csv` or `Json`).
+pub fn render(diff: &Diff, format: OutputFormat, style: Style) -> String {
+    match format {
+        OutputFormat::Json => json(diff),
+        OutputFormat::Csv => csv(diff),
+        OutputFormat::Md => md(diff),
+        _ => text(diff, style),
+    }
+}
+
+/// The public JSON document.
+pub fn json(diff: &Diff) -> String {
+    let s = diff.summary();
+    to_json(&JsonDiff {
+        changes: diff
+            .changes
+            .iter()
+            .map(|c| JsonChange {
+                src: &c.src,
+                dst: &c.dst,
+                change: c.change.as_str(),
+                before: json_allowed(&c.before),
+                after: json_allowed(&c.after),
+                causes: c
+                    .causes
+                    .iter()
+                    .map(|k| JsonCause {
+                        policy: &k.policy,
+                        file: k.file.as_deref(),
+                        line: k.line,
+                        what: k.what.as_str(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        summary: JsonSummary {
+            added: s.added,
+            removed: s.removed,
+            changed: s.changed,
+        },
+    })
+}
+
+/// CSV: `change,src,dst,before,after,causes` (causes joined with `; `).
+pub fn csv(diff: &Diff) -> String {
+    let mut out = String::from("change,src,dst,before,after,causes\n");
+    for c in &diff.changes {
+        let causes: Vec<String> = c.causes.iter().map(cause_text).collect();
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{}",
+            c.change.as_str(),
+            csv_field(&c.src),
+            csv_field(&c.dst),
+            csv_field(&ports_text(&c.before)),
+            csv_field(&ports_text(&c.after)),
+            csv_field(&causes.join("; "))
+        );
+    }
+    out
+}
+
+fn edits_line(diff: &Diff) -> String {
+    let names: Vec<String> = diff
+        .edits
+        .iter()
+        .map(|e| format!("{} {}", e.policy, e.what.as_str()))
+        .collect();
+    names.join(", ")
+}
+
+/// Markdown for a pull-request comment: a heading, a summary line and a table.
+pub fn md(diff: &Diff) -> String {
+    let mut out = String::from("### Palisade: connectivity diff\n\n");
+    let s = diff.summary();
+    if diff.is_equivalent() {
+        let _ = writeln!(out, "**No connectivity change** ({}).", diff.headline());
+    } else {
+        let _ = writeln!(
+            out,
+            "**{} added, {} removed, {} changed** connection{} ({} level).",
+            s.added,
+            s.removed,
+            s.changed,
+            if diff.changes.len() == 1 { "" } else { "s" },
+            level_name(diff)
+        );
+    }
+    if !diff.edits.is_empty() {
+        let edited: Vec<String> = diff
+            .edits
+            .iter()
+            .map(|e| {
+                let loc = location(e.file.as_deref(), e.line)
+                    .map(|l| format!(" ({l})"))
+                    .unwrap_or_default();
+                format!("`{}` {}{loc}", e.policy, e.what.as_str())
+            })
+            .collect();
+        let _ = writeln!(out, "\nPolicies edited: {}.", edited.join(", "));
+    }
+    for (title, list) in [("Appear", &diff.appeared), ("Disappear", &diff.disappeared)] {
+        if !list.is_empty() {
+            let names: Vec<String> = list.iter().map(|n| format!("`{n}`")).collect();
+            let _ = writeln!(out, "\n{title}: {}.", names.join(", "));
+        }
+    }
+    if diff.changes.is_empty() {
+        return out;
+    }
+    out.push_str("\n| change | source | destination | before | after | caused by |\n|---|---|---|---|---|---|\n");
+    for c in diff.changes.iter().take(MD_MAX_ROWS) {
+        let mark = match c.change {
+            ChangeKind::Added => "🟢 added",
+            ChangeKind::Removed => "🔴 removed",
+            ChangeKind::Changed => "🟡 changed",
+        };
+        let causes: Vec<String> = c
+            .causes
+            .iter()
+            .map(|k| {
+                let mut s = format!("`{}` {}", k.policy, k.what.as_str());
+                if let Some(rule) = rule_text(k) {
+                    let _ = write!(s, ", {rule}");
+                }
+                if let Some(loc) = location(k.file.as_deref(), k.line) {
+                    let _ = write!(s, " (`{loc}`)");
+                }
+                s
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {mark} | `{}` | `{}` | {} | {} | {} |",
+            c.src,
+            c.dst,
+            ports_text(&c.before),
+            ports_text(&c.after),
+            if causes.is_empty() {
+                "workloads or labels".to_string()
+            } else {
+                causes.join("<br>")
+            }
+        );
+    }
+    if diff.changes.len() > MD_MAX_ROWS {
+        let _ = writeln!(
+            out,
+            "\n… and {} more (run `palisade diff -o csv` for all).",
+            diff.changes.len() - MD_MAX_ROWS
+        );
+    }
+    out
+}
+
+fn level_name(diff: &Diff) -> &'static str {
+    match diff.level {
+        palisade_engine::connectivity::Level::Pod => "pod",
+        palisade_engine::connectivity::Level::Workload => "workload",
+    }
+}
+
+/// Grouped, readable text: added, removed, changed, each change with its causes.
+pub fn text(diff: &Diff, style: Style) -> String {
+    let mut out = String::new();
+    if diff.is_equivalent() {
+        let _ = writeln!(out, "{}", style.green(&diff.headline()));
+        if !diff.edits.is_empty() {
+            let _ = writeln!(out, "  edited: {}", edits_line(diff));
+        }
+        return out;
+    }
+    let _ = writeln!(out, "{}", style.bold(&diff.headline()));
+    for (title, list) in [
+        ("appear (new side only)", &diff.appeared),
+        ("disappear (old side only)", &diff.disappeared),
+    ] {
+        if !list.is_empty() {
+            let _ = writeln!(out, "\n{} {title}:", list.len());
+            for name in list.iter() {
+                let _ = writeln!(out, "  {name}");
+            }
+        }
+    }
+    for (kind, title, mark) in [
+        (ChangeKind::Added, "added", "+"),
+        (ChangeKind::Removed, "removed", "-"),
+        (ChangeKind::Changed, "changed", "~"),
+    ] {
+        let list: Vec<&Change> = diff.changes.iter().filter(|c| c.change == kind).collect();
+        if list.is_empty() {
+            continue;
+        }
+        let heading = format!("{title} ({}):", list.len());
+        let heading = match kind {
+            ChangeKind::Added => style.green(&heading),
+            ChangeKind::Removed => style.red(&heading),
+            ChangeKind::Changed => style.yellow(&heading),
+        };
+        let _ = writeln!(out, "\n{heading}");
+        for c in list {
+            let _ = writeln!(
+                out,
+                "  {mark} {} -> {}  {}",
+                c.src,
+                c.dst,
+                change_ports_text(c)
+            );
+            if c.causes.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "      {}",
+                    style.dim("no policy edit selects these endpoints: workloads, labels or named ports changed")
+                );
+            }
+            for cause in &c.causes {
+                let _ = writeln!(out, "      caused by {}", cause_text(cause));
+            }
+        }
+    }
+    out
+}
