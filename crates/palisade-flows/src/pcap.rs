@@ -25,8 +25,10 @@ pub(crate) struct ByteBuf<'r> {
 impl<'r> ByteBuf<'r> {
     pub fn new(prefix: Vec<u8>, input: Box<dyn Read + 'r>) -> Self {
         let end = prefix.len();
-        let mut buf = prefix;
-        buf.resize(BUF_SIZE.max(end), 0);
+        // A fresh zeroed allocation (calloc) leaves untouched pages unmapped, unlike resizing
+        // the prefix: small inputs (tests, fuzzing) then cost little.
+        let mut buf = vec![0u8; BUF_SIZE.max(end)];
+        buf[..end].copy_from_slice(&prefix);
         ByteBuf {
             input,
             buf,

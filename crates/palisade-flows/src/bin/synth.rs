@@ -37,10 +37,10 @@ fn main() -> ExitCode {
         w.flush()?;
         Ok(summary)
     })();
-    #[allow(clippy::print_stderr, clippy::print_stdout)]
+    #[allow(clippy::print_stderr)]
     match result {
         Ok(s) => {
-            println!(
+            eprintln!(
                 "{out}: {} records, {} connections, {} bytes",
                 s.records, s.connections, s.bytes
             );
