@@ -65,9 +65,10 @@ pub struct Connectivity {
 }
 
 /// The complete connectivity on classes of equivalent pods, held compressed: explicit pairs
-/// where a side is isolated (ports as interned ids), and the block "every open-egress class
-/// may reach every open-ingress class on every port" kept as two lists instead of their
-/// product.
+/// where a side is isolated (ports as interned ids); the blocks where both sides are open —
+/// open-egress classes to open-ingress classes, open-egress classes to every external range,
+/// every external range to open-ingress classes, all on every port — kept as lists instead
+/// of their products.
 pub struct ClassConnectivity {
     /// (source, destination, port set id) over dense entity indexes (classes, then atoms).
     pairs: Vec<(EntityIndex, EntityIndex, u32)>,
@@ -164,9 +165,9 @@ fn class_pairs(engine: &Engine, expand_open: bool) -> ClassConnectivity {
                     for &s in &open_egress {
                         pairs.push((s, d, PortSets::ALL));
                     }
-                }
-                for e in class_count..entity_count as u32 {
-                    pairs.push((e, d, PortSets::ALL));
+                    for e in class_count..entity_count as u32 {
+                        pairs.push((e, d, PortSets::ALL));
+                    }
                 }
             }
         }
@@ -186,11 +187,12 @@ fn class_pairs(engine: &Engine, expand_open: bool) -> ClassConnectivity {
                 }
             }
             // Class → external: only the source's egress applies.
-            SideMap::Open => {
+            SideMap::Open if expand_open => {
                 for e in class_count..entity_count as u32 {
                     pairs.push((s, e, PortSets::ALL));
                 }
             }
+            SideMap::Open => {}
         }
     }
     ClassConnectivity {
