@@ -53,6 +53,9 @@ pub struct Redundancy {
     /// admit at least one peer (a rule admitting nothing is a broken selector or port, not a
     /// redundancy).
     pub rules: Vec<RedundantRule>,
+    /// Rules (of policies that select pods) that admit nothing at all: removing them changes
+    /// nothing either, but the cause is a selector or port that matches nothing.
+    pub inert_rules: Vec<RuleRef>,
 }
 
 type EntityIndex = u32;
@@ -563,7 +566,13 @@ pub fn redundancy(model: &Model, engine: &Engine) -> Redundancy {
                 break;
             }
         }
-        if needed || !any {
+        if needed {
+            continue;
+        }
+        if !any {
+            if !rule_subjects[r].is_empty() {
+                out.inert_rules.push(rule.at);
+            }
             continue;
         }
         let mut covered_by: Vec<RuleRef> = covered_by

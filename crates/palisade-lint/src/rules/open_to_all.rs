@@ -41,14 +41,14 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let policy = &model.policies[id.index()];
         for direction in [Direction::Ingress, Direction::Egress] {
             let (side, who) = match direction {
-                Direction::Ingress => ("ingress", "from"),
-                Direction::Egress => ("egress", "to"),
+                Direction::Ingress => ("ingress", "admits traffic from"),
+                Direction::Egress => ("egress", "allows traffic to"),
             };
             for (index, rule) in policy.rules(direction).iter().enumerate() {
                 let ports = if rule.ports.is_empty() {
                     "on every port"
                 } else {
-                    "on its ports"
+                    "on the rule's ports"
                 };
                 for peer in &rule.peers {
                     let (what, span, help) = match &peer.kind {
@@ -84,7 +84,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                         finding(
                             CODE,
                             format!(
-                                "{side} rule {index} of {} admits {what} {who} its pods {ports}",
+                                "{side} rule {index} of {} {who} {what} {ports}",
                                 ctx.policy_name(id)
                             ),
                         )

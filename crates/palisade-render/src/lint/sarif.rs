@@ -41,7 +41,7 @@ pub fn sarif(diagnostics: &[Diagnostic], sources: &SourceMap, rules: &[RuleMeta]
                 "shortDescription": {"text": r.summary},
                 "fullDescription": {"text": r.summary},
                 "help": {"text": r.doc, "markdown": r.doc},
-                "helpUri": format!("{HELP_URI}#{}", r.code.to_lowercase()),
+                "helpUri": format!("{HELP_URI}#{}-{}", r.code.to_lowercase(), r.name.replace('.', "")),
                 "defaultConfiguration": {"level": level(r.severity)},
                 "properties": {"tags": ["kubernetes", "networkpolicy"]},
             })

@@ -3,4 +3,5 @@
 
 mod core;
 mod diff;
+mod lint;
 mod support;
