@@ -767,7 +767,11 @@ impl Sessionizer {
         let (observed, evidence, decided_ns) = match c.decided {
             Some(d) => d,
             None => match c.phase {
-                Phase::MidStream => (Observed::Unknown, Evidence::MidStream, c.last_ns),
+                // Closing without a decision: a mid-stream connection that closed (FIN both
+                // ways or RST); attempts only start closing once decided.
+                Phase::MidStream | Phase::Closing => {
+                    (Observed::Unknown, Evidence::MidStream, c.last_ns)
+                }
                 Phase::Aggregate => {
                     if c.agg_reply && (c.agg_accept || !c.agg_reject) {
                         (

@@ -15,6 +15,7 @@ pub mod diagnostics;
 pub mod diff;
 pub mod lint;
 pub mod matrix;
+pub mod replay;
 mod style;
 
 pub use style::Style;

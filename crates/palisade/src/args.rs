@@ -34,6 +34,8 @@ pub enum Command {
     Audit(AuditArgs),
     /// What a policy change opens and closes: added/removed/changed connections, with the edit that caused each.
     Diff(DiffArgs),
+    /// Replay recorded traffic (Hubble, pcap, VPC flow logs, CSV/JSONL) against the policies: observed vs predicted per connection, what-if, deny spikes.
+    Replay(ReplayArgs),
 }
 
 /// Where manifests come from and how to read them.
@@ -264,6 +266,117 @@ pub struct DiffArgs {
     /// Namespace for objects that do not name one.
     #[arg(short = 'n', long = "namespace", default_value = "default")]
     pub namespace: String,
+    /// Report objects the API server would reject, and continue without them.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Also print notes: skipped kinds with their counts.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// When to use colours.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// `--deny-action` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DenyActionArg {
+    /// Denied traffic is dropped: clients time out (most dataplanes).
+    Drop,
+    /// Denied traffic is rejected: clients see a RST / ICMP unreachable (refused).
+    Reject,
+}
+
+/// `--spike-on` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SpikeOnArg {
+    /// Sessions observed refused or timed out.
+    Observed,
+    /// Sessions the policies deny.
+    Predicted,
+}
+
+/// `palisade replay`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  palisade replay capture.pcap --cluster k8s/\n  palisade replay flows.json.gz --cluster k8s/ --from shop/ --outcome timed-out\n  palisade replay flows.json --cluster k8s/ --proposed k8s-new/ --fail-on-break\n  palisade replay examples/webshop-traffic/capture.pcap --cluster examples/webshop examples/webshop-traffic/cluster --proposed examples/webshop-fixed --overlay\n\
+Exit codes: 0 success, 1 a session would break under --proposed with --fail-on-break, 2 usage or input errors."
+)]
+pub struct ReplayArgs {
+    /// The recorded traffic: Hubble JSON (hubble observe -o json, exporter files), pcap/pcapng, AWS VPC flow logs, CSV or JSONL; gzip is read transparently; `-` for stdin.
+    #[arg(value_name = "CAPTURE")]
+    pub capture: String,
+    /// The cluster's manifests (files or directories), including pods with their IPs (`status.podIP`).
+    #[arg(long, value_name = "PATHS", num_args = 1.., required = true)]
+    pub cluster: Vec<String>,
+    /// A proposed policy set: every session is also evaluated under it (what breaks, what opens).
+    #[arg(long, value_name = "PATHS", num_args = 1..)]
+    pub proposed: Vec<String>,
+    /// The --proposed directory holds only the changed files: lay them over the first --cluster directory at the same relative paths (the other --cluster paths are kept).
+    #[arg(long, requires = "proposed")]
+    pub overlay: bool,
+    /// Exit with 1 when a session would break under --proposed (for CI on a policy pull request).
+    #[arg(long, requires = "proposed")]
+    pub fail_on_break: bool,
+    /// Input format instead of detecting it: hubble, pcap, pcapng, vpc, csv or jsonl.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Make malformed records fatal instead of skipping and counting them.
+    #[arg(long)]
+    pub strict: bool,
+    /// How long an attempt waits for an answer before it counts as timed out.
+    #[arg(long, default_value = "3s", value_name = "DURATION")]
+    pub timeout: String,
+    /// What the dataplane does with denied traffic: drop (predicted timed-out) or reject (predicted refused).
+    #[arg(long, value_enum, default_value_t = DenyActionArg::Drop)]
+    pub deny_action: DenyActionArg,
+    /// Only sessions from these: IP, CIDR, `namespace/`, or `namespace/name` (workload, or pod name prefix); repeatable.
+    #[arg(long, value_name = "PEER")]
+    pub from: Vec<String>,
+    /// Only sessions to these (same forms as --from); repeatable.
+    #[arg(long, value_name = "PEER")]
+    pub to: Vec<String>,
+    /// Only sessions with either end in this namespace; repeatable.
+    #[arg(long, value_name = "NAMESPACE")]
+    pub namespace: Vec<String>,
+    /// Only sessions to this destination port; repeatable.
+    #[arg(long, value_name = "PORT")]
+    pub port: Vec<u16>,
+    /// Only sessions of this protocol (TCP, UDP, SCTP); repeatable.
+    #[arg(long, value_name = "PROTOCOL")]
+    pub protocol: Vec<String>,
+    /// Only sessions with this observed outcome: accepted, refused, timed-out, unknown; or `mismatch` for flagged sessions; repeatable or comma-separated.
+    #[arg(long, value_name = "OUTCOME", value_delimiter = ',')]
+    pub outcome: Vec<String>,
+    /// Only sessions starting at or after this: RFC 3339, or a duration after the capture's first event (90s, 5m).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only sessions starting before this: RFC 3339, or a duration after the capture's first event.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Detect deny spikes: windows with many more denied sessions than the windows before them.
+    #[arg(long)]
+    pub spikes: bool,
+    /// Spike window length.
+    #[arg(long, default_value = "1m", value_name = "DURATION")]
+    pub spike_window: String,
+    /// Which denials count for spikes.
+    #[arg(long, value_enum, default_value_t = SpikeOnArg::Observed)]
+    pub spike_on: SpikeOnArg,
+    /// A window is a spike above median + K·MAD of the earlier windows.
+    #[arg(long, default_value_t = 3.0, value_name = "K")]
+    pub spike_k: f64,
+    /// A window is a spike with at least this many denials (instead of the baseline).
+    #[arg(long, value_name = "N")]
+    pub spike_threshold: Option<u64>,
+    /// Print the summary (and what-if, spikes) without one line per session (txt, md).
+    #[arg(long)]
+    pub summary: bool,
+    /// Output format: txt, json, jsonl (one session per line, streamed), csv or md.
+    #[arg(short, long, default_value = "txt")]
+    pub output: String,
+    /// Namespace for manifest objects that do not name one.
+    #[arg(long, default_value = "default", value_name = "NAMESPACE")]
+    pub default_namespace: String,
     /// Report objects the API server would reject, and continue without them.
     #[arg(long)]
     pub keep_going: bool,

@@ -5,8 +5,9 @@ mod check;
 mod connectivity;
 mod demo;
 mod diff;
-mod matrix;
 mod lint;
+mod matrix;
+mod replay;
 
 use crate::args::{Cli, Command, LevelArg};
 use palisade_engine::connectivity::Level;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lint(args) => lint::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Replay(args) => replay::run(args),
     }
 }
 

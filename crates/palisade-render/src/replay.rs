@@ -1,0 +1,1123 @@
+//! `palisade replay`: the session timeline, summary, what-if changes and deny spikes as
+//! text, JSON, JSON lines, CSV and Markdown.
+//!
+//! The JSON shape is a public contract:
+//! `{"sessions": [{"start", "src", "src_ip", "src_port", "dst", "dst_ip", "dst_port",
+//! "protocol", "observed", "predicted", "decided_by", ...}], "gaps": [...], "summary": {...}}`,
+//! plus `"proposed"` per session and `"changes"` with a proposal, and `"spikes"` with spike
+//! detection. JSON lines carry one session object per line.
+
+use std::fmt::Write;
+
+use palisade_engine::SideOutcome;
+use palisade_flows::{Gap, ReadReport, format_rfc3339};
+use palisade_model::Direction;
+use palisade_replay::{
+    ChangeGroup, Decision, MismatchKind, PairKey, PairStat, Prediction, Replayed, SpikeReport,
+    Summary, WhatIf,
+};
+use serde::Serialize;
+
+use crate::{Style, csv_field, to_json};
+
+/// Everything a replay report shows.
+#[derive(Clone, Copy, Debug)]
+pub struct Report<'a> {
+    /// The sessions to list, in start order (after filters).
+    pub sessions: &'a [Replayed],
+    /// Their summary.
+    pub summary: &'a Summary,
+    /// What the reader noticed about each input.
+    pub inputs: &'a [ReadReport],
+    /// With a proposal: what breaks and opens.
+    pub whatif: Option<&'a WhatIf>,
+    /// With `--spikes`: the spike report.
+    pub spikes: Option<&'a SpikeReport>,
+    /// Whether to list every session (the timeline) in text and Markdown.
+    pub timeline: bool,
+}
+
+/// RFC 3339 with millisecond precision: `2026-09-20T14:56:45.779Z`.
+pub fn time(ns: i64) -> String {
+    let full = format_rfc3339(ns);
+    format!("{}Z", &full[..23])
+}
+
+/// `HH:MM:SS.mmm` (UTC).
+fn clock(ns: i64) -> String {
+    format_rfc3339(ns)[11..23].to_string()
+}
+
+fn short(name: &str) -> &str {
+    name.split_once('/').map_or(name, |(_, n)| n)
+}
+
+fn pair_text(p: &PairKey) -> String {
+    format!("{} → {} :{}/{}", p.src, p.dst, p.port, p.protocol)
+}
+
+/// The deciding policies of a prediction, in words:
+/// `ingress: payments/default-deny isolates ledger; no rule allows`.
+pub fn reason(r: &Replayed, prediction: &Prediction) -> String {
+    let mut parts = Vec::new();
+    let denied = !prediction.predicted.allowed();
+    for (direction, outcome, subject) in [
+        (Direction::Egress, prediction.egress, &r.src),
+        (Direction::Ingress, prediction.ingress, &r.dst),
+    ] {
+        let ds: Vec<&Decision> = prediction
+            .decided_by
+            .iter()
+            .filter(|d| d.direction == direction)
+            .collect();
+        let word = dir_name(direction);
+        match outcome {
+            SideOutcome::Denied => {
+                let ip = match direction {
+                    Direction::Egress => r.session.src.ip(),
+                    Direction::Ingress => r.session.dst.ip(),
+                };
+                let label = subject.label(ip);
+                let names: Vec<&str> = ds.iter().map(|d| d.policy.as_str()).collect();
+                let verb = if names.len() == 1 {
+                    "isolates"
+                } else {
+                    "isolate"
+                };
+                parts.push(format!(
+                    "{word}: {} {verb} {}; no rule allows",
+                    names.join(", "),
+                    short(&label)
+                ));
+            }
+            SideOutcome::Allowed if !denied => {
+                let rules: Vec<String> = ds
+                    .iter()
+                    .map(|d| match d.rule {
+                        Some(i) => format!("{} rule {i}", d.policy),
+                        None => d.policy.clone(),
+                    })
+                    .collect();
+                parts.push(format!("{word}: {}", rules.join(", ")));
+            }
+            SideOutcome::NotIsolated if !denied => parts.push(format!("{word}: not isolated")),
+            SideOutcome::HostNetwork if !denied => {
+                parts.push(format!("{word}: hostNetwork pod, not subject to policies"));
+            }
+            _ => {}
+        }
+    }
+    if parts.is_empty() {
+        "no policy applies".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn dir_name(d: Direction) -> &'static str {
+    match d {
+        Direction::Egress => "egress",
+        Direction::Ingress => "ingress",
+    }
+}
+
+fn verdict_word(allowed: bool) -> &'static str {
+    if allowed { "allowed" } else { "denied" }
+}
+
+fn outcome_counts(counts: &[u64], names: &[&str]) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .zip(names)
+        .filter(|(n, _)| **n > 0)
+        .map(|(n, name)| format!("{n} {name}"))
+        .collect();
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+const OBSERVED: [&str; 4] = ["accepted", "refused", "timed-out", "unknown"];
+const PREDICTED: [&str; 3] = ["accepted", "refused", "timed-out"];
+
+/// The input problems worth a line in the text report (the CLI also prints them to stderr).
+fn input_lines(inputs: &[ReadReport]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in inputs {
+        if r.malformed > 0 {
+            out.push(format!(
+                "{}: {} malformed record{} skipped",
+                r.path,
+                r.malformed,
+                if r.malformed == 1 { "" } else { "s" }
+            ));
+        }
+        for w in &r.warnings {
+            out.push(format!("{}: {}", r.path, w.message));
+        }
+        if !r.gaps.is_empty() {
+            out.push(format!(
+                "{}: {} gap{} in the record ({} events lost)",
+                r.path,
+                r.gaps.len(),
+                if r.gaps.len() == 1 { "" } else { "s" },
+                r.lost_events
+            ));
+        }
+        if r.out_of_order > 0 {
+            out.push(format!(
+                "{}: {} events out of time order (at most {} ms back)",
+                r.path,
+                r.out_of_order,
+                r.max_backstep_ns / 1_000_000
+            ));
+        }
+    }
+    out
+}
+
+/// The human report: timeline, what-if, spikes, summary.
+pub fn text(report: &Report<'_>, style: Style) -> String {
+    let mut out = String::new();
+    let total = &report.summary.total;
+    let inputs: Vec<String> = report
+        .inputs
+        .iter()
+        .map(|r| format!("{} ({})", r.path, r.format.map_or("?", |f| f.as_str())))
+        .collect();
+    let span = if total.sessions > 0 {
+        format!(
+            " from {} to {} UTC",
+            format_rfc3339(total.first_ns)[..19].replace('T', " "),
+            clock(total.last_ns)
+        )
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "{}",
+        style.bold(&format!(
+            "Replay of {}: {} session{}{span}",
+            inputs.join(", "),
+            total.sessions,
+            if total.sessions == 1 { "" } else { "s" }
+        ))
+    );
+    if report.timeline && !report.sessions.is_empty() {
+        out.push('\n');
+        let heads: Vec<String> = report
+            .sessions
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} → {} :{}/{}",
+                    r.src.label(r.session.src.ip()),
+                    r.dst.label(r.session.dst.ip()),
+                    r.session.dst.port(),
+                    r.session.proto
+                )
+            })
+            .collect();
+        let width = heads.iter().map(|h| h.chars().count()).max().unwrap_or(0);
+        for (r, head) in report.sessions.iter().zip(&heads) {
+            let pad = width - head.chars().count();
+            let observed = r.session.observed.as_str();
+            let observed = match r.session.observed {
+                palisade_flows::Observed::Accepted => style.green(observed),
+                palisade_flows::Observed::Unknown => style.dim(observed),
+                _ => style.red(observed),
+            };
+            let allowed = r.predicted.allowed();
+            let predicted = if allowed {
+                style.green(verdict_word(true))
+            } else {
+                style.red(verdict_word(false))
+            };
+            let _ = write!(
+                out,
+                "{}  {head}{:pad$}  observed {observed}{:w$}  predicted {predicted}{:p$}  ({})",
+                clock(r.session.start_ns),
+                "",
+                "",
+                "",
+                reason(r, &r.current),
+                w = 9 - r.session.observed.as_str().len(),
+                p = 7 - verdict_word(allowed).len(),
+            );
+            if let (Some(p), Some(change)) = (&r.proposed, r.change) {
+                let _ = write!(
+                    out,
+                    "  {} under the proposal: {} ({})",
+                    match change {
+                        palisade_replay::Change::Break => style.red("BREAKS"),
+                        palisade_replay::Change::Open => style.green("OPENS"),
+                    },
+                    verdict_word(p.predicted.allowed()),
+                    reason(r, p)
+                );
+            }
+            out.push('\n');
+            if let Some(m) = &r.mismatch {
+                let _ = writeln!(
+                    out,
+                    "              {} {}: {}",
+                    style.yellow("! mismatch"),
+                    m.kind.as_str(),
+                    m.reason
+                );
+            }
+            if r.session.during_gap {
+                let _ = writeln!(
+                    out,
+                    "              {} events were lost while this attempt was open; its observed outcome may be wrong",
+                    style.yellow("! gap:")
+                );
+            }
+        }
+    }
+    if let Some(w) = report.whatif {
+        out.push('\n');
+        whatif_text(&mut out, w, style);
+    }
+    if let Some(s) = report.spikes {
+        out.push('\n');
+        spikes_text(&mut out, s, style);
+    }
+    out.push('\n');
+    summary_text(&mut out, report.summary, style);
+    let problems = input_lines(report.inputs);
+    if !problems.is_empty() {
+        let _ = writeln!(out, "\n{}", style.bold("Input:"));
+        for p in problems {
+            let _ = writeln!(out, "  {p}");
+        }
+    }
+    out
+}
+
+fn summary_text(out: &mut String, s: &Summary, style: Style) {
+    let t = &s.total;
+    let _ = writeln!(
+        out,
+        "{} {} session{}",
+        style.bold("Summary:"),
+        t.sessions,
+        if t.sessions == 1 { "" } else { "s" }
+    );
+    let _ = writeln!(
+        out,
+        "  observed:   {}",
+        outcome_counts(&t.observed, &OBSERVED)
+    );
+    let _ = writeln!(
+        out,
+        "  predicted:  {}",
+        outcome_counts(&t.predicted, &PREDICTED)
+    );
+    let kinds: Vec<String> = MismatchKind::ALL
+        .iter()
+        .zip(s.mismatch_kinds)
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{n} {}", k.as_str()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "  mismatches: {}{}",
+        t.mismatches,
+        if kinds.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", kinds.join(", "))
+        }
+    );
+    if s.during_gap > 0 {
+        let _ = writeln!(
+            out,
+            "  during gaps: {} (outcome may be wrong)",
+            s.during_gap
+        );
+    }
+    let pairs = s.pairs_sorted();
+    if pairs.is_empty() {
+        return;
+    }
+    let heads: Vec<String> = pairs.iter().map(|(k, _)| pair_text(k)).collect();
+    let width = heads
+        .iter()
+        .map(|h| h.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let _ = writeln!(
+        out,
+        "\n  {:width$}  sessions  accepted  refused  timed-out  unknown  mismatches",
+        "pair"
+    );
+    let row = |out: &mut String, head: &str, p: &PairStat| {
+        let pad = width - head.chars().count();
+        let _ = writeln!(
+            out,
+            "  {head}{:pad$}  {:>8}  {:>8}  {:>7}  {:>9}  {:>7}  {:>10}",
+            "",
+            p.sessions,
+            p.observed[0],
+            p.observed[1],
+            p.observed[2],
+            p.observed[3],
+            p.mismatches
+        );
+    };
+    for (head, (_, p)) in heads.iter().zip(&pairs) {
+        row(out, head, p);
+    }
+    if s.other_pairs.sessions > 0 {
+        row(out, "(other pairs)", &s.other_pairs);
+    }
+}
+
+fn whatif_text(out: &mut String, w: &WhatIf, style: Style) {
+    let _ = writeln!(
+        out,
+        "{} {} session{} would break, {} would open (of {})",
+        style.bold("What-if (proposed policies):"),
+        w.breaks,
+        if w.breaks == 1 { "" } else { "s" },
+        w.opens,
+        w.sessions
+    );
+    let groups = w.groups();
+    if groups.is_empty() {
+        let _ = writeln!(out, "  no session changes its verdict");
+        return;
+    }
+    for g in groups {
+        let word = match g.change {
+            palisade_replay::Change::Break => style.red("BREAK"),
+            palisade_replay::Change::Open => style.green("OPEN "),
+        };
+        let _ = writeln!(
+            out,
+            "  {word}  {}  {} session{} ({}), {} – {}",
+            pair_text(&g.pair),
+            g.sessions,
+            if g.sessions == 1 { "" } else { "s" },
+            outcome_counts(&g.observed, &OBSERVED).replace(", ", " / "),
+            clock(g.first_ns),
+            clock(g.last_ns)
+        );
+    }
+}
+
+fn spikes_text(out: &mut String, s: &SpikeReport, style: Style) {
+    let c = &s.config;
+    let rule = match c.threshold {
+        Some(t) => format!("at least {t} denied"),
+        None => format!(
+            "above median + {}·MAD of up to {} earlier windows",
+            c.k, c.baseline_windows
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "{} {} in {} window{} of {} ({} denials, {rule}; {} denied sessions)",
+        style.bold("Deny spikes:"),
+        s.spikes.len(),
+        s.windows,
+        if s.windows == 1 { "" } else { "s" },
+        duration_text(c.window_ns),
+        c.basis.as_str(),
+        s.denied
+    );
+    for sp in &s.spikes {
+        let base = match (sp.median, sp.mad) {
+            (Some(m), Some(d)) => format!(
+                ", baseline median {m:.1}, MAD {d:.1}, threshold {:.1}",
+                sp.threshold
+            ),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {} – {}  {} denied of {} session{}{base}",
+            clock(sp.start_ns),
+            clock(sp.end_ns),
+            style.red(&sp.denied.to_string()),
+            sp.sessions,
+            if sp.sessions == 1 { "" } else { "s" }
+        );
+        for (pair, n) in &sp.top {
+            let _ = writeln!(out, "      {n:>6}  {}", pair_text(pair));
+        }
+    }
+}
+
+fn duration_text(ns: i64) -> String {
+    if ns % 3_600_000_000_000 == 0 {
+        format!("{}h", ns / 3_600_000_000_000)
+    } else if ns % 60_000_000_000 == 0 {
+        format!("{}m", ns / 60_000_000_000)
+    } else if ns % 1_000_000_000 == 0 {
+        format!("{}s", ns / 1_000_000_000)
+    } else {
+        format!("{}ms", ns / 1_000_000)
+    }
+}
+
+// ---- JSON ---------------------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct JsonDecision<'a> {
+    direction: &'static str,
+    policy: &'a str,
+    rule: Option<u32>,
+    effect: &'static str,
+    file: Option<&'a str>,
+    line: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct JsonMismatch<'a> {
+    kind: &'static str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonSession<'a> {
+    start: String,
+    src: String,
+    src_ip: String,
+    src_port: u16,
+    dst: String,
+    dst_ip: String,
+    dst_port: u16,
+    protocol: &'static str,
+    observed: &'static str,
+    predicted: &'static str,
+    decided_by: Vec<JsonDecision<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proposed: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proposed_decided_by: Option<Vec<JsonDecision<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    change: Option<Option<&'static str>>,
+    evidence: String,
+    attempts: u32,
+    during_gap: bool,
+    mismatch: Option<JsonMismatch<'a>>,
+}
+
+fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
+    ds.iter()
+        .map(|d| JsonDecision {
+            direction: dir_name(d.direction),
+            policy: &d.policy,
+            rule: d.rule,
+            effect: if d.allows { "allows" } else { "isolates" },
+            file: d.location.as_ref().map(|(f, _)| f.as_str()),
+            line: d.location.as_ref().map(|(_, l)| *l),
+        })
+        .collect()
+}
+
+fn json_session(r: &Replayed) -> JsonSession<'_> {
+    let s = &r.session;
+    JsonSession {
+        start: time(s.start_ns),
+        src: r.src.label(s.src.ip()),
+        src_ip: s.src.ip().to_string(),
+        src_port: s.src.port(),
+        dst: r.dst.label(s.dst.ip()),
+        dst_ip: s.dst.ip().to_string(),
+        dst_port: s.dst.port(),
+        protocol: s.proto.as_str(),
+        observed: s.observed.as_str(),
+        predicted: r.predicted.as_str(),
+        decided_by: json_decisions(&r.current.decided_by),
+        proposed: r.proposed.as_ref().map(|p| p.predicted.as_str()),
+        proposed_decided_by: r.proposed.as_ref().map(|p| json_decisions(&p.decided_by)),
+        change: r.proposed.as_ref().map(|_| r.change.map(|c| c.as_str())),
+        evidence: s.evidence.to_string(),
+        attempts: s.attempts,
+        during_gap: s.during_gap,
+        mismatch: r.mismatch.as_ref().map(|m| JsonMismatch {
+            kind: m.kind.as_str(),
+            reason: &m.reason,
+        }),
+    }
+}
+
+#[derive(Serialize)]
+struct JsonGap<'a> {
+    input: &'a str,
+    time: Option<String>,
+    lost: u64,
+    source: &'a str,
+    node: Option<&'a str>,
+    line: u64,
+}
+
+fn json_gap<'a>(input: &'a str, g: &'a Gap) -> JsonGap<'a> {
+    JsonGap {
+        input,
+        time: g.time_ns.map(time),
+        lost: g.lost,
+        source: &g.source,
+        node: g.node.as_deref(),
+        line: g.line,
+    }
+}
+
+#[derive(Serialize)]
+struct Observed4 {
+    accepted: u64,
+    refused: u64,
+    #[serde(rename = "timed-out")]
+    timed_out: u64,
+    unknown: u64,
+}
+
+#[derive(Serialize)]
+struct Predicted3 {
+    accepted: u64,
+    refused: u64,
+    #[serde(rename = "timed-out")]
+    timed_out: u64,
+}
+
+fn o4(c: &[u64; 4]) -> Observed4 {
+    Observed4 {
+        accepted: c[0],
+        refused: c[1],
+        timed_out: c[2],
+        unknown: c[3],
+    }
+}
+
+fn p3(c: &[u64; 3]) -> Predicted3 {
+    Predicted3 {
+        accepted: c[0],
+        refused: c[1],
+        timed_out: c[2],
+    }
+}
+
+#[derive(Serialize)]
+struct JsonMismatches {
+    total: u64,
+    drift: u64,
+    address: u64,
+    #[serde(rename = "deny-action")]
+    deny_action: u64,
+    #[serde(rename = "no-listener")]
+    no_listener: u64,
+}
+
+#[derive(Serialize)]
+struct JsonPair<'a> {
+    src: &'a str,
+    dst: &'a str,
+    protocol: &'static str,
+    port: u16,
+    sessions: u64,
+    observed: Observed4,
+    predicted: Predicted3,
+    mismatches: u64,
+    first: String,
+    last: String,
+}
+
+#[derive(Serialize)]
+struct JsonProblem<'a> {
+    at: u64,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonInput<'a> {
+    path: &'a str,
+    format: Option<&'static str>,
+    records: u64,
+    events: u64,
+    skipped: u64,
+    malformed: u64,
+    malformed_samples: Vec<JsonProblem<'a>>,
+    lost_events: u64,
+    out_of_order: u64,
+    max_backstep_ms: i64,
+    warnings: Vec<JsonProblem<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonWhatIfTotals {
+    breaks: u64,
+    opens: u64,
+}
+
+#[derive(Serialize)]
+struct JsonSummary<'a> {
+    sessions: u64,
+    first: Option<String>,
+    last: Option<String>,
+    observed: Observed4,
+    predicted: Predicted3,
+    mismatches: JsonMismatches,
+    during_gap: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    whatif: Option<JsonWhatIfTotals>,
+    pairs: Vec<JsonPair<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    other_pairs: Option<u64>,
+    inputs: Vec<JsonInput<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonChange<'a> {
+    change: &'static str,
+    src: &'a str,
+    dst: &'a str,
+    protocol: &'static str,
+    port: u16,
+    sessions: u64,
+    observed: Observed4,
+    first: String,
+    last: String,
+}
+
+#[derive(Serialize)]
+struct JsonTop<'a> {
+    src: &'a str,
+    dst: &'a str,
+    protocol: &'static str,
+    port: u16,
+    denied: u64,
+}
+
+#[derive(Serialize)]
+struct JsonSpike<'a> {
+    start: String,
+    end: String,
+    denied: u64,
+    sessions: u64,
+    median: Option<f64>,
+    mad: Option<f64>,
+    threshold: f64,
+    top: Vec<JsonTop<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonSpikes<'a> {
+    window_s: f64,
+    basis: &'static str,
+    k: f64,
+    threshold: Option<u64>,
+    baseline_windows: usize,
+    windows: u64,
+    denied: u64,
+    spikes: Vec<JsonSpike<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    sessions: Vec<JsonSession<'a>>,
+    gaps: Vec<JsonGap<'a>>,
+    summary: JsonSummary<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<Vec<JsonChange<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spikes: Option<JsonSpikes<'a>>,
+}
+
+fn json_summary<'a>(report: &Report<'a>) -> JsonSummary<'a> {
+    let s = report.summary;
+    let t = &s.total;
+    let k = s.mismatch_kinds;
+    JsonSummary {
+        sessions: t.sessions,
+        first: (t.sessions > 0).then(|| time(t.first_ns)),
+        last: (t.sessions > 0).then(|| time(t.last_ns)),
+        observed: o4(&t.observed),
+        predicted: p3(&t.predicted),
+        mismatches: JsonMismatches {
+            total: t.mismatches,
+            drift: k[0],
+            address: k[1],
+            deny_action: k[2],
+            no_listener: k[3],
+        },
+        during_gap: s.during_gap,
+        whatif: report.whatif.map(|w| JsonWhatIfTotals {
+            breaks: w.breaks,
+            opens: w.opens,
+        }),
+        pairs: s
+            .pairs_sorted()
+            .into_iter()
+            .map(|(k, p)| JsonPair {
+                src: &k.src,
+                dst: &k.dst,
+                protocol: k.protocol.as_str(),
+                port: k.port,
+                sessions: p.sessions,
+                observed: o4(&p.observed),
+                predicted: p3(&p.predicted),
+                mismatches: p.mismatches,
+                first: time(p.first_ns),
+                last: time(p.last_ns),
+            })
+            .collect(),
+        other_pairs: (s.other_pairs.sessions > 0).then_some(s.other_pairs.sessions),
+        inputs: report
+            .inputs
+            .iter()
+            .map(|r| JsonInput {
+                path: &r.path,
+                format: r.format.map(|f| f.as_str()),
+                records: r.records,
+                events: r.events,
+                skipped: r.skipped,
+                malformed: r.malformed,
+                malformed_samples: r
+                    .malformed_samples
+                    .iter()
+                    .map(|p| JsonProblem {
+                        at: p.line,
+                        message: &p.message,
+                    })
+                    .collect(),
+                lost_events: r.lost_events,
+                out_of_order: r.out_of_order,
+                max_backstep_ms: r.max_backstep_ns / 1_000_000,
+                warnings: r
+                    .warnings
+                    .iter()
+                    .map(|p| JsonProblem {
+                        at: p.line,
+                        message: &p.message,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+fn json_change(g: &ChangeGroup) -> JsonChange<'_> {
+    JsonChange {
+        change: g.change.as_str(),
+        src: &g.pair.src,
+        dst: &g.pair.dst,
+        protocol: g.pair.protocol.as_str(),
+        port: g.pair.port,
+        sessions: g.sessions,
+        observed: o4(&g.observed),
+        first: time(g.first_ns),
+        last: time(g.last_ns),
+    }
+}
+
+fn json_spikes(s: &SpikeReport) -> JsonSpikes<'_> {
+    JsonSpikes {
+        window_s: s.config.window_ns as f64 / 1e9,
+        basis: s.config.basis.as_str(),
+        k: s.config.k,
+        threshold: s.config.threshold,
+        baseline_windows: s.config.baseline_windows,
+        windows: s.windows,
+        denied: s.denied,
+        spikes: s
+            .spikes
+            .iter()
+            .map(|sp| JsonSpike {
+                start: time(sp.start_ns),
+                end: time(sp.end_ns),
+                denied: sp.denied,
+                sessions: sp.sessions,
+                median: sp.median,
+                mad: sp.mad.map(|m| (m * 1000.0).round() / 1000.0),
+                threshold: (sp.threshold * 1000.0).round() / 1000.0,
+                top: sp
+                    .top
+                    .iter()
+                    .map(|(p, n)| JsonTop {
+                        src: &p.src,
+                        dst: &p.dst,
+                        protocol: p.protocol.as_str(),
+                        port: p.port,
+                        denied: *n,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// The whole report as one JSON document.
+pub fn json(report: &Report<'_>) -> String {
+    let doc = JsonReport {
+        sessions: report.sessions.iter().map(json_session).collect(),
+        gaps: report
+            .inputs
+            .iter()
+            .flat_map(|r| r.gaps.iter().map(move |g| json_gap(&r.path, g)))
+            .collect(),
+        summary: json_summary(report),
+        changes: report
+            .whatif
+            .map(|w| w.groups().into_iter().map(json_change).collect()),
+        spikes: report.spikes.map(json_spikes),
+    };
+    to_json(&doc)
+}
+
+/// One session as a single JSON line (with the newline), the same object as in `json`.
+pub fn jsonl_line(r: &Replayed) -> String {
+    let mut s = serde_json::to_string(&json_session(r)).expect("output structs serialize");
+    s.push('\n');
+    s
+}
+
+// ---- CSV and Markdown ---------------------------------------------------------------------
+
+/// The CSV header (`proposed` and `change` columns with a proposal).
+pub fn csv_header(proposed: bool) -> String {
+    let mut h =
+        String::from("start,src,src_ip,src_port,dst,dst_ip,dst_port,protocol,observed,predicted");
+    if proposed {
+        h.push_str(",proposed,change");
+    }
+    h.push_str(",mismatch,decided_by,evidence\n");
+    h
+}
+
+fn decided_text(ds: &[Decision]) -> String {
+    ds.iter()
+        .map(|d| {
+            let mut s = format!("{} {}", dir_name(d.direction), d.policy);
+            match d.rule {
+                Some(r) => {
+                    let _ = write!(s, " rule {r}");
+                }
+                None => s.push_str(" (isolates)"),
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One CSV row (with the newline).
+pub fn csv_row(r: &Replayed, proposed: bool) -> String {
+    let s = &r.session;
+    let mut fields = vec![
+        time(s.start_ns),
+        csv_field(&r.src.label(s.src.ip())),
+        s.src.ip().to_string(),
+        s.src.port().to_string(),
+        csv_field(&r.dst.label(s.dst.ip())),
+        s.dst.ip().to_string(),
+        s.dst.port().to_string(),
+        s.proto.as_str().to_string(),
+        s.observed.as_str().to_string(),
+        r.predicted.as_str().to_string(),
+    ];
+    if proposed {
+        fields.push(
+            r.proposed
+                .as_ref()
+                .map_or("", |p| p.predicted.as_str())
+                .to_string(),
+        );
+        fields.push(r.change.map_or("", |c| c.as_str()).to_string());
+    }
+    fields.push(
+        r.mismatch
+            .as_ref()
+            .map_or("", |m| m.kind.as_str())
+            .to_string(),
+    );
+    fields.push(csv_field(&decided_text(&r.current.decided_by)));
+    fields.push(csv_field(&s.evidence.to_string()));
+    let mut line = fields.join(",");
+    line.push('\n');
+    line
+}
+
+/// Every session as CSV.
+pub fn csv(report: &Report<'_>) -> String {
+    let proposed = report.whatif.is_some();
+    let mut out = csv_header(proposed);
+    for r in report.sessions {
+        out.push_str(&csv_row(r, proposed));
+    }
+    out
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+/// The report as Markdown: summary, changes, spikes, then the sessions.
+pub fn md(report: &Report<'_>) -> String {
+    let mut out = String::new();
+    let s = report.summary;
+    let t = &s.total;
+    let _ = writeln!(out, "# Replay\n");
+    let inputs: Vec<String> = report
+        .inputs
+        .iter()
+        .map(|r| format!("`{}` ({})", r.path, r.format.map_or("?", |f| f.as_str())))
+        .collect();
+    let _ = writeln!(
+        out,
+        "{} session{} from {}.\n",
+        t.sessions,
+        if t.sessions == 1 { "" } else { "s" },
+        inputs.join(", ")
+    );
+    let _ = writeln!(out, "| | accepted | refused | timed-out | unknown |");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "| observed | {} | {} | {} | {} |",
+        t.observed[0], t.observed[1], t.observed[2], t.observed[3]
+    );
+    let _ = writeln!(
+        out,
+        "| predicted | {} | {} | {} | |",
+        t.predicted[0], t.predicted[1], t.predicted[2]
+    );
+    let _ = writeln!(out, "\nMismatches: {}.", t.mismatches);
+    if let Some(w) = report.whatif {
+        let _ = writeln!(
+            out,
+            "\n## What-if\n\n{} session{} would break, {} would open.\n",
+            w.breaks,
+            if w.breaks == 1 { "" } else { "s" },
+            w.opens
+        );
+        let groups = w.groups();
+        if !groups.is_empty() {
+            let _ = writeln!(
+                out,
+                "| change | from | to | port | sessions | first | last |\n|---|---|---|---|---:|---|---|"
+            );
+            for g in groups {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {}/{} | {} | {} | {} |",
+                    g.change.as_str(),
+                    md_cell(&g.pair.src),
+                    md_cell(&g.pair.dst),
+                    g.pair.port,
+                    g.pair.protocol,
+                    g.sessions,
+                    time(g.first_ns),
+                    time(g.last_ns)
+                );
+            }
+        }
+    }
+    if let Some(sp) = report.spikes {
+        let _ = writeln!(
+            out,
+            "\n## Deny spikes\n\n{} spike{} in {} window{} of {} ({} denials).\n",
+            sp.spikes.len(),
+            if sp.spikes.len() == 1 { "" } else { "s" },
+            sp.windows,
+            if sp.windows == 1 { "" } else { "s" },
+            duration_text(sp.config.window_ns),
+            sp.config.basis.as_str()
+        );
+        if !sp.spikes.is_empty() {
+            let _ = writeln!(
+                out,
+                "| window | denied | sessions | threshold | top pairs |\n|---|---:|---:|---:|---|"
+            );
+            for x in &sp.spikes {
+                let top: Vec<String> = x
+                    .top
+                    .iter()
+                    .map(|(p, n)| format!("{} ({n})", md_cell(&pair_text(p))))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "| {} – {} | {} | {} | {:.1} | {} |",
+                    time(x.start_ns),
+                    clock(x.end_ns),
+                    x.denied,
+                    x.sessions,
+                    x.threshold,
+                    top.join("<br>")
+                );
+            }
+        }
+    }
+    let pairs = s.pairs_sorted();
+    if !pairs.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## Pairs\n\n| from | to | port | sessions | accepted | refused | timed-out | unknown | mismatches |\n|---|---|---|---:|---:|---:|---:|---:|---:|"
+        );
+        for (k, p) in pairs {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {}/{} | {} | {} | {} | {} | {} | {} |",
+                md_cell(&k.src),
+                md_cell(&k.dst),
+                k.port,
+                k.protocol,
+                p.sessions,
+                p.observed[0],
+                p.observed[1],
+                p.observed[2],
+                p.observed[3],
+                p.mismatches
+            );
+        }
+    }
+    if report.timeline && !report.sessions.is_empty() {
+        let proposed = report.whatif.is_some();
+        let _ = writeln!(
+            out,
+            "\n## Sessions\n\n| start | from | to | port | observed | predicted |{} decided by | mismatch |\n|---|---|---|---|---|---|{}---|---|",
+            if proposed { " proposed |" } else { "" },
+            if proposed { "---|" } else { "" }
+        );
+        for r in report.sessions {
+            let se = &r.session;
+            let proposed_cell = match (&r.proposed, r.change) {
+                (Some(p), Some(c)) => format!(" {} ({}) |", p.predicted.as_str(), c.as_str()),
+                (Some(p), None) => format!(" {} |", p.predicted.as_str()),
+                (None, _) if proposed => " |".to_string(),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {}/{} | {} | {} |{proposed_cell} {} | {} |",
+                time(se.start_ns),
+                md_cell(&r.src.label(se.src.ip())),
+                md_cell(&r.dst.label(se.dst.ip())),
+                se.dst.port(),
+                se.proto,
+                se.observed.as_str(),
+                r.predicted.as_str(),
+                md_cell(&reason(r, &r.current)),
+                r.mismatch.as_ref().map_or(String::new(), |m| format!(
+                    "**{}**: {}",
+                    m.kind.as_str(),
+                    md_cell(&m.reason)
+                ))
+            );
+        }
+    }
+    let problems = input_lines(report.inputs);
+    if !problems.is_empty() {
+        let _ = writeln!(out, "\n## Input\n");
+        for p in problems {
+            let _ = writeln!(out, "- {}", md_cell(&p));
+        }
+    }
+    out
+}

@@ -1,0 +1,231 @@
+//! Session filters in the spirit of `hubble observe`'s flags.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use palisade_flows::Observed;
+use palisade_model::Protocol;
+
+use crate::{Peer, Replayed};
+
+/// A bad filter value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilterError(pub String);
+
+impl fmt::Display for FilterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FilterError {}
+
+/// What `--from` / `--to` match.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PeerMatch {
+    /// One address.
+    Ip(IpAddr),
+    /// A CIDR range.
+    Net(IpNet),
+    /// Every endpoint of a namespace (`shop/`).
+    Namespace(String),
+    /// `namespace/name`: the workload of that name, or pods whose name starts with it
+    /// (as `hubble observe --from-pod` matches prefixes); Hubble's names count too.
+    Name(String, String),
+}
+
+impl PeerMatch {
+    /// Parses `10.0.0.1`, `10.0.0.0/8`, `shop/` or `shop/frontend`.
+    pub fn parse(s: &str) -> Result<PeerMatch, FilterError> {
+        let s = s.trim();
+        if let Ok(ip) = s.parse::<IpAddr>() {
+            return Ok(PeerMatch::Ip(ip));
+        }
+        if let Ok(net) = s.parse::<IpNet>() {
+            return Ok(PeerMatch::Net(net));
+        }
+        match s.split_once('/') {
+            Some((ns, "")) if !ns.is_empty() => Ok(PeerMatch::Namespace(ns.to_string())),
+            Some((ns, name)) if !ns.is_empty() && !name.contains('/') => {
+                Ok(PeerMatch::Name(ns.to_string(), name.to_string()))
+            }
+            _ => Err(FilterError(format!(
+                "`{s}` is not an IP, a CIDR, `namespace/` or `namespace/name`"
+            ))),
+        }
+    }
+
+    /// Whether a mapped endpoint matches.
+    pub fn matches(&self, peer: &Peer, ip: IpAddr) -> bool {
+        match self {
+            PeerMatch::Ip(a) => *a == ip,
+            PeerMatch::Net(n) => n.contains(&ip),
+            PeerMatch::Namespace(ns) => peer.namespace.as_deref() == Some(ns.as_str()),
+            PeerMatch::Name(ns, name) => {
+                let full = |s: &str| {
+                    s.split_once('/')
+                        .is_some_and(|(n, rest)| n == ns && rest.starts_with(name.as_str()))
+                };
+                peer.name.as_deref().is_some_and(|w| {
+                    w.split_once('/')
+                        .is_some_and(|(n, rest)| n == ns && rest == name)
+                }) || peer.pod_name.as_deref().is_some_and(full)
+                    || peer.named.as_deref().is_some_and(|e| {
+                        e.namespace == *ns && e.pod_name.starts_with(name.as_str())
+                    })
+            }
+        }
+    }
+}
+
+/// A time bound: absolute, or relative to the first event of the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeBound {
+    /// Nanoseconds since the epoch.
+    At(i64),
+    /// Nanoseconds after the input's first event.
+    AfterStart(i64),
+}
+
+impl TimeBound {
+    fn resolve(self, first_ns: Option<i64>) -> i64 {
+        match self {
+            TimeBound::At(t) => t,
+            TimeBound::AfterStart(d) => first_ns.unwrap_or(0).saturating_add(d),
+        }
+    }
+
+    /// Parses RFC 3339 (`2026-09-20T14:56:00Z`) or a duration after the input's start
+    /// (`90s`, `5m`, `1h30m`, `250ms`).
+    pub fn parse(s: &str) -> Result<TimeBound, FilterError> {
+        if let Some(t) = palisade_flows::parse_rfc3339(s.trim().as_bytes()) {
+            return Ok(TimeBound::At(t));
+        }
+        parse_duration_ns(s).map(TimeBound::AfterStart).ok_or_else(|| {
+            FilterError(format!(
+                "`{s}` is neither an RFC 3339 time (2026-09-20T14:56:00Z) nor a duration (90s, 5m, 1h30m)"
+            ))
+        })
+    }
+}
+
+/// Parses `250ms`, `90s`, `5m`, `1h30m`, `2d` into nanoseconds.
+pub fn parse_duration_ns(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let mut total: i64 = 0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let value: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" | "" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            "d" => 86_400e9,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total = total.checked_add((value * unit) as i64)?;
+    }
+    Some(total)
+}
+
+/// Which sessions to keep; empty lists match everything.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// The source matches one of these.
+    pub from: Vec<PeerMatch>,
+    /// The destination matches one of these.
+    pub to: Vec<PeerMatch>,
+    /// Either end is in one of these namespaces.
+    pub namespace: Vec<String>,
+    /// The destination port is one of these.
+    pub port: Vec<u16>,
+    /// The protocol is one of these.
+    pub protocol: Vec<Protocol>,
+    /// The observed outcome is one of these.
+    pub outcome: Vec<Observed>,
+    /// Only sessions flagged with a mismatch.
+    pub mismatch_only: bool,
+    /// Sessions starting at or after this.
+    pub since: Option<TimeBound>,
+    /// Sessions starting before this.
+    pub until: Option<TimeBound>,
+}
+
+impl Filter {
+    /// Whether nothing is filtered.
+    pub fn is_empty(&self) -> bool {
+        self.from.is_empty()
+            && self.to.is_empty()
+            && self.namespace.is_empty()
+            && self.port.is_empty()
+            && self.protocol.is_empty()
+            && self.outcome.is_empty()
+            && !self.mismatch_only
+            && self.since.is_none()
+            && self.until.is_none()
+    }
+
+    /// Whether a replayed session passes. `first_ns` is the input's first event time, for
+    /// relative `since` / `until`.
+    pub fn matches(&self, r: &Replayed, first_ns: Option<i64>) -> bool {
+        let s = &r.session;
+        (self.from.is_empty() || self.from.iter().any(|m| m.matches(&r.src, s.src.ip())))
+            && (self.to.is_empty() || self.to.iter().any(|m| m.matches(&r.dst, s.dst.ip())))
+            && (self.namespace.is_empty()
+                || self.namespace.iter().any(|ns| {
+                    r.src.namespace.as_deref() == Some(ns.as_str())
+                        || r.dst.namespace.as_deref() == Some(ns.as_str())
+                }))
+            && (self.port.is_empty() || self.port.contains(&s.dst.port()))
+            && (self.protocol.is_empty() || self.protocol.contains(&s.proto))
+            && (self.outcome.is_empty() || self.outcome.contains(&s.observed))
+            && (!self.mismatch_only || r.mismatch.is_some())
+            && self.since.is_none_or(|b| s.start_ns >= b.resolve(first_ns))
+            && self.until.is_none_or(|b| s.start_ns < b.resolve(first_ns))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ns("90s"), Some(90_000_000_000));
+        assert_eq!(parse_duration_ns("1h30m"), Some(5_400_000_000_000));
+        assert_eq!(parse_duration_ns("250ms"), Some(250_000_000));
+        assert_eq!(parse_duration_ns("5x"), None);
+        assert_eq!(parse_duration_ns(""), None);
+    }
+
+    #[test]
+    fn peer_matches_parse() {
+        assert_eq!(
+            PeerMatch::parse("shop/"),
+            Ok(PeerMatch::Namespace("shop".into()))
+        );
+        assert!(matches!(
+            PeerMatch::parse("10.0.0.0/8"),
+            Ok(PeerMatch::Net(_))
+        ));
+        assert!(PeerMatch::parse("a/b/c").is_err());
+    }
+}

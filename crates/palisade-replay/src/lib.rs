@@ -1,0 +1,566 @@
+//! Replays recorded connection attempts against NetworkPolicies.
+//!
+//! The flows crate ([`palisade_flows`]) turns a capture into [`Session`]s with an **observed**
+//! outcome; this crate puts each one next to the outcome the policies **predict**:
+//!
+//! * [`Replayer`] maps both addresses to pods and workloads of the cluster model (Hubble's
+//!   `namespace/pod` names first, then pod IPs; unmapped addresses stay IPs), asks the
+//!   compiled [`Engine`] for the verdict, names the deciding policies and rules
+//!   ([`Decision`], with `file:line`), and classifies a disagreement between observation and
+//!   prediction ([`Mismatch`]: drift, a mis-mapped address, the dataplane's deny action, or
+//!   nothing listening).
+//! * With a proposed policy set ([`Replayer::with_proposed`]) each session is also evaluated
+//!   under the proposal: [`Change::Break`] (allowed now, denied then) or [`Change::Open`].
+//! * [`Summary`], [`WhatIf`] and [`Spikes`] aggregate replayed sessions in bounded memory;
+//!   [`Filter`] selects sessions like `hubble observe`'s flags.
+//!
+//! The crate does no IO: callers feed sessions (usually from [`palisade_flows::sessionize`]).
+//!
+//! ```
+//! use palisade_flows::{sessionize, FlowReader, ReadOptions, SessionConfig};
+//! use palisade_model::Model;
+//! use palisade_replay::{DenyAction, Predicted, Replayer};
+//!
+//! let model = Model::default(); // no policies: everything is allowed
+//! let mut replayer = Replayer::new(&model, DenyAction::Drop);
+//! let csv = "time,src,dst,src_port,dst_port,protocol,outcome\n\
+//!            2026-01-01T00:00:00Z,10.0.0.1,10.0.0.2,40000,80,TCP,timed-out\n";
+//! let mut reader = FlowReader::new("conns.csv", csv.as_bytes(), &ReadOptions::default())?;
+//! let mut out = Vec::new();
+//! sessionize(&mut reader, SessionConfig::default(), |s| out.push(replayer.replay(s)))?;
+//! assert_eq!(out[0].predicted, Predicted::Accepted);
+//! // Observed timed out on a path the policies allow: flagged.
+//! assert!(out[0].mismatch.is_some());
+//! # Ok::<(), palisade_flows::Error>(())
+//! ```
+
+mod filter;
+mod map;
+mod spikes;
+mod summary;
+mod whatif;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use palisade_engine::{Endpoint, Engine, Entity, Reference, SideOutcome, Verdict};
+use palisade_flows::{Observed, Session};
+use palisade_model::{Direction, Model, PodId, Protocol};
+use rustc_hash::FxHashMap;
+
+pub use filter::{Filter, FilterError, PeerMatch, TimeBound, parse_duration_ns};
+pub use map::{MapSource, Mapper, Peer};
+pub use spikes::{Spike, SpikeBasis, SpikeConfig, SpikeReport, Spikes, WindowStat, median_mad};
+pub use summary::{PAIR_LIMIT, PairKey, PairStat, Summary, observed_index, predicted_index};
+pub use whatif::{ChangeGroup, WhatIf};
+
+/// What a dataplane does with traffic the policies deny.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum DenyAction {
+    /// Drop silently: the client times out (Cilium, Calico by default, most dataplanes).
+    #[default]
+    Drop,
+    /// Reject: the client sees a TCP RST or ICMP unreachable (refused).
+    Reject,
+}
+
+/// The outcome the policies predict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Predicted {
+    /// Allowed.
+    Accepted,
+    /// Denied, on a dataplane that rejects.
+    Refused,
+    /// Denied, on a dataplane that drops.
+    TimedOut,
+}
+
+impl Predicted {
+    /// `accepted`, `refused` or `timed-out`, like [`Observed::as_str`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Predicted::Accepted => "accepted",
+            Predicted::Refused => "refused",
+            Predicted::TimedOut => "timed-out",
+        }
+    }
+
+    /// Whether the policies allow it.
+    pub fn allowed(self) -> bool {
+        self == Predicted::Accepted
+    }
+
+    fn from_verdict(allowed: bool, deny: DenyAction) -> Predicted {
+        match (allowed, deny) {
+            (true, _) => Predicted::Accepted,
+            (false, DenyAction::Drop) => Predicted::TimedOut,
+            (false, DenyAction::Reject) => Predicted::Refused,
+        }
+    }
+}
+
+impl fmt::Display for Predicted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a policy did to a session, on one side.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Decision {
+    /// Egress of the source or ingress of the destination.
+    pub direction: Direction,
+    /// The policy, `namespace/name`.
+    pub policy: String,
+    /// The rule that allowed it (index in the direction's list); `None` for a policy that
+    /// isolates the endpoint without a rule allowing the traffic.
+    pub rule: Option<u32>,
+    /// Whether this decision lets the traffic through on its side.
+    pub allows: bool,
+    /// File and line of the rule (or of the policy when no rule), if known.
+    pub location: Option<(String, u32)>,
+}
+
+/// How the policies decided one session: the verdict and the decisions behind it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prediction {
+    /// The predicted outcome.
+    pub predicted: Predicted,
+    /// Egress of the source.
+    pub egress: SideOutcome,
+    /// Ingress of the destination.
+    pub ingress: SideOutcome,
+    /// The deciding policies and rules, egress first.
+    pub decided_by: Arc<[Decision]>,
+}
+
+/// A session's fate under a proposed policy set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Change {
+    /// Allowed under the current policies, denied under the proposal.
+    Break,
+    /// Denied now, allowed under the proposal.
+    Open,
+}
+
+impl Change {
+    /// `break` or `open`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Break => "break",
+            Change::Open => "open",
+        }
+    }
+}
+
+/// Why the observed outcome differs from the predicted one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MismatchKind {
+    /// The cluster and the manifests disagree: a policy in the cluster that the manifests
+    /// lack (or the reverse), or one the dataplane does not enforce.
+    Drift,
+    /// An address was probably mapped to the wrong endpoint (or to none): the verdict was
+    /// computed for something else than what was on the wire.
+    Address,
+    /// Denied as predicted, but the dataplane rejects where the prediction assumed it drops
+    /// (or the reverse): see `--deny-action`.
+    DenyAction,
+    /// Refused on a path the policies allow: nothing was listening on the port.
+    NoListener,
+}
+
+impl MismatchKind {
+    /// `drift`, `address`, `deny-action`, `no-listener`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MismatchKind::Drift => "drift",
+            MismatchKind::Address => "address",
+            MismatchKind::DenyAction => "deny-action",
+            MismatchKind::NoListener => "no-listener",
+        }
+    }
+
+    /// All kinds, in report order.
+    pub const ALL: [MismatchKind; 4] = [
+        MismatchKind::Drift,
+        MismatchKind::Address,
+        MismatchKind::DenyAction,
+        MismatchKind::NoListener,
+    ];
+}
+
+/// A flagged disagreement between observation and prediction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// What it most likely means.
+    pub kind: MismatchKind,
+    /// One sentence for a human.
+    pub reason: String,
+}
+
+/// A session with its prediction.
+#[derive(Clone, Debug)]
+pub struct Replayed {
+    /// The session as observed.
+    pub session: Session,
+    /// The initiator, mapped.
+    pub src: Peer,
+    /// The peer it tried to reach, mapped.
+    pub dst: Peer,
+    /// Under the current policies.
+    pub current: Prediction,
+    /// The predicted outcome under the current policies (`current.predicted`).
+    pub predicted: Predicted,
+    /// Set when observed and predicted disagree.
+    pub mismatch: Option<Mismatch>,
+    /// Under the proposed policies, when replaying a what-if.
+    pub proposed: Option<Prediction>,
+    /// Break or open, when the proposal changes the verdict.
+    pub change: Option<Change>,
+}
+
+impl Replayed {
+    /// The observed outcome.
+    pub fn observed(&self) -> Observed {
+        self.session.observed
+    }
+
+    /// Whether the session was denied: by observation (refused or timed out) or prediction.
+    pub fn denied(&self, basis: SpikeBasis) -> bool {
+        match basis {
+            SpikeBasis::Observed => {
+                matches!(
+                    self.session.observed,
+                    Observed::Refused | Observed::TimedOut
+                )
+            }
+            SpikeBasis::Predicted => !self.predicted.allowed(),
+        }
+    }
+}
+
+/// A policy set compiled for replay, with its caches.
+struct Side<'m> {
+    model: &'m Model,
+    engine: Engine,
+    reference: Reference<'m>,
+    /// Current pod id → this side's pod id, when this side is another model.
+    translate: Option<Vec<Option<PodId>>>,
+    cache: FxHashMap<(Entity, Entity, Protocol, u16), Prediction>,
+}
+
+/// Above this many cached predictions the cache starts over (bounded memory).
+const CACHE_LIMIT: usize = 1 << 16;
+
+impl<'m> Side<'m> {
+    fn new(model: &'m Model) -> Self {
+        Side {
+            model,
+            engine: Engine::new(model),
+            reference: Reference::new(model),
+            translate: None,
+            cache: FxHashMap::default(),
+        }
+    }
+
+    fn entity(&self, peer: &Peer, ip: IpAddr) -> Entity {
+        // Pods are looked up by name in this side's model (the proposal is loaded
+        // separately, with its own pod ids).
+        let pod = match (&self.translate, peer.pod) {
+            (None, pod) => pod,
+            (Some(t), Some(p)) => t.get(p.index()).copied().flatten(),
+            (Some(_), None) => None,
+        };
+        match pod {
+            Some(pod) => self.engine.entity(&Endpoint::Pod(pod)),
+            None => self.engine.entity_of(ip),
+        }
+    }
+
+    fn predict(
+        &mut self,
+        src: Entity,
+        dst: Entity,
+        proto: Protocol,
+        port: u16,
+        deny: DenyAction,
+    ) -> Prediction {
+        let key = (src, dst, proto, port);
+        if let Some(p) = self.cache.get(&key) {
+            return p.clone();
+        }
+        let v = self.engine.verdict(src, dst, proto, port);
+        let p = Prediction {
+            predicted: Predicted::from_verdict(v.allowed, deny),
+            egress: v.egress,
+            ingress: v.ingress,
+            decided_by: self.decisions(src, dst, &v).into(),
+        };
+        if self.cache.len() >= CACHE_LIMIT {
+            self.cache.clear();
+        }
+        self.cache.insert(key, p.clone());
+        p
+    }
+
+    /// The decisions behind a verdict: the allowing rule of each isolated side that allows,
+    /// the isolating policies of each side that denies.
+    fn decisions(&self, src: Entity, dst: Entity, v: &Verdict) -> Vec<Decision> {
+        let mut out = Vec::new();
+        for (direction, outcome, rule, subject) in [
+            (Direction::Egress, v.egress, v.egress_rule, src),
+            (Direction::Ingress, v.ingress, v.ingress_rule, dst),
+        ] {
+            match outcome {
+                SideOutcome::Allowed => {
+                    if let Some(r) = rule {
+                        let policy = &self.model.policies[r.policy.index()];
+                        let span = policy
+                            .rules(direction)
+                            .get(r.rule as usize)
+                            .and_then(|rule| rule.span)
+                            .or(policy.span);
+                        out.push(Decision {
+                            direction,
+                            policy: self.model.policy_name(r.policy),
+                            rule: Some(r.rule),
+                            allows: true,
+                            location: self.location(span),
+                        });
+                    }
+                }
+                SideOutcome::Denied => {
+                    let Entity::Class(c) = subject else { continue };
+                    let Some(&pod) = self.engine.classes()[c as usize].pods.first() else {
+                        continue;
+                    };
+                    for policy in self.reference.isolating_policies(pod, direction) {
+                        out.push(Decision {
+                            direction,
+                            policy: self.model.policy_name(policy),
+                            rule: None,
+                            allows: false,
+                            location: self.location(self.model.policies[policy.index()].span),
+                        });
+                    }
+                }
+                SideOutcome::External | SideOutcome::HostNetwork | SideOutcome::NotIsolated => {}
+            }
+        }
+        out
+    }
+
+    fn location(&self, span: Option<palisade_model::Span>) -> Option<(String, u32)> {
+        self.model.location(span).map(|l| (l.file, l.line))
+    }
+}
+
+/// Replays sessions against a cluster model (and optionally a proposed one).
+pub struct Replayer<'m> {
+    mapper: Mapper<'m>,
+    current: Side<'m>,
+    proposed: Option<Side<'m>>,
+    deny: DenyAction,
+}
+
+impl fmt::Debug for Replayer<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Replayer")
+            .field("deny", &self.deny)
+            .field("proposed", &self.proposed.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'m> Replayer<'m> {
+    /// Compiles the model's policies and indexes its pods by IP and name.
+    pub fn new(model: &'m Model, deny: DenyAction) -> Self {
+        Replayer {
+            mapper: Mapper::new(model),
+            current: Side::new(model),
+            proposed: None,
+            deny,
+        }
+    }
+
+    /// Also evaluates every session under `proposed` (a what-if). Endpoints are still mapped
+    /// through the current model; pods are found in the proposal by `namespace/name`.
+    pub fn with_proposed(mut self, proposed: &'m Model) -> Self {
+        let mut side = Side::new(proposed);
+        if !std::ptr::eq(proposed, self.current.model) {
+            side.translate = Some(self.mapper.translation(proposed));
+        }
+        self.proposed = Some(side);
+        self
+    }
+
+    /// Whether a proposal is being evaluated.
+    pub fn has_proposed(&self) -> bool {
+        self.proposed.is_some()
+    }
+
+    /// The current model.
+    pub fn model(&self) -> &'m Model {
+        self.current.model
+    }
+
+    /// The address mapper.
+    pub fn mapper(&self) -> &Mapper<'m> {
+        &self.mapper
+    }
+
+    /// Replays one session.
+    pub fn replay(&mut self, session: Session) -> Replayed {
+        let src = self
+            .mapper
+            .peer(session.src.ip(), session.src_endpoint.as_ref());
+        let dst = self
+            .mapper
+            .peer(session.dst.ip(), session.dst_endpoint.as_ref());
+        let (proto, port) = (session.proto, session.dst.port());
+        let (se, de) = (
+            self.current.entity(&src, session.src.ip()),
+            self.current.entity(&dst, session.dst.ip()),
+        );
+        let current = self.current.predict(se, de, proto, port, self.deny);
+        let proposed = self.proposed.as_mut().map(|side| {
+            let se = side.entity(&src, session.src.ip());
+            let de = side.entity(&dst, session.dst.ip());
+            side.predict(se, de, proto, port, self.deny)
+        });
+        let change = proposed.as_ref().and_then(|p| {
+            match (current.predicted.allowed(), p.predicted.allowed()) {
+                (true, false) => Some(Change::Break),
+                (false, true) => Some(Change::Open),
+                _ => None,
+            }
+        });
+        let mismatch = classify(&session, &src, &dst, &current, self.deny);
+        Replayed {
+            predicted: current.predicted,
+            session,
+            src,
+            dst,
+            current,
+            mismatch,
+            proposed,
+            change,
+        }
+    }
+}
+
+fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_private() || v4.octets()[0] == 100 && v4.octets()[1] & 0xC0 == 64,
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xfe00) == 0xfc00,
+    }
+}
+
+/// Classifies a disagreement between what was observed and what the policies predict.
+///
+/// Address problems are checked first (a verdict about the wrong endpoint explains any
+/// disagreement): Hubble naming a pod the model maps elsewhere, Hubble naming a pod the model
+/// lacks, or a private (cluster-looking) address the model does not know. Then by outcome:
+/// accepted but predicted denied → drift (the cluster is looser than the manifests, or does
+/// not enforce them); timed out but predicted allowed → drift (the cluster is stricter) or a
+/// network problem; refused but predicted allowed → nothing listening; refused vs a predicted
+/// drop (or timed out vs a predicted reject) → the dataplane's deny action.
+pub fn classify(
+    session: &Session,
+    src: &Peer,
+    dst: &Peer,
+    prediction: &Prediction,
+    deny: DenyAction,
+) -> Option<Mismatch> {
+    let observed = session.observed;
+    let predicted = prediction.predicted;
+    let agree = match observed {
+        Observed::Unknown => true,
+        Observed::Accepted => predicted == Predicted::Accepted,
+        Observed::Refused => predicted == Predicted::Refused,
+        Observed::TimedOut => predicted == Predicted::TimedOut,
+    };
+    if agree {
+        return None;
+    }
+    // A verdict about the wrong endpoint explains any disagreement.
+    for (peer, ip, what) in [
+        (src, session.src.ip(), "source"),
+        (dst, session.dst.ip(), "destination"),
+    ] {
+        if let Some(reason) = peer.mapping_problem(ip) {
+            return Some(Mismatch {
+                kind: MismatchKind::Address,
+                reason: format!("{what} {reason}"),
+            });
+        }
+    }
+    for (peer, ip, what) in [
+        (src, session.src.ip(), "source"),
+        (dst, session.dst.ip(), "destination"),
+    ] {
+        if peer.pod.is_none() && is_private(ip) && !predicted.allowed() {
+            return Some(Mismatch {
+                kind: MismatchKind::Address,
+                reason: format!(
+                    "{what} {ip} is a private address but no pod of the cluster model has it (pod IPs change: export the cluster state again); the verdict treats it as external"
+                ),
+            });
+        }
+    }
+    let m = |kind, reason: &str| {
+        Some(Mismatch {
+            kind,
+            reason: reason.to_string(),
+        })
+    };
+    match (observed, predicted) {
+        (Observed::Accepted, _) => m(
+            MismatchKind::Drift,
+            "accepted, but the manifests deny it: the cluster's policies are looser than the manifests (a policy missing or changed there), or the dataplane does not enforce them",
+        ),
+        (Observed::TimedOut, Predicted::Accepted) => {
+            let hubble_policy = session.denied_by.first().map(|d| {
+                if d.namespace.is_empty() {
+                    d.name.clone()
+                } else {
+                    format!("{}/{}", d.namespace, d.name)
+                }
+            });
+            let dropped = matches!(
+                session.evidence,
+                palisade_flows::Evidence::HubbleDropped { .. }
+            );
+            match hubble_policy {
+                Some(p) => Some(Mismatch {
+                    kind: MismatchKind::Drift,
+                    reason: format!(
+                        "the cluster dropped it (denied by {p}) but the manifests allow it: the cluster has a stricter policy than the manifests"
+                    ),
+                }),
+                None if dropped => m(
+                    MismatchKind::Drift,
+                    "the dataplane dropped it but the manifests allow it: the cluster's policies are stricter than the manifests",
+                ),
+                None => m(
+                    MismatchKind::Drift,
+                    "timed out, but the manifests allow it: the cluster's policies are stricter than the manifests, or a network problem (no route, the peer down)",
+                ),
+            }
+        }
+        (Observed::Refused, Predicted::Accepted) => m(
+            MismatchKind::NoListener,
+            "refused on a path the policies allow: nothing listens on the port (not a policy matter)",
+        ),
+        (Observed::Refused, _) if deny == DenyAction::Drop => m(
+            MismatchKind::DenyAction,
+            "denied as predicted, but refused rather than dropped: this dataplane rejects denied traffic (pass --deny-action reject)",
+        ),
+        (Observed::TimedOut, _) => m(
+            MismatchKind::DenyAction,
+            "denied as predicted, but dropped rather than refused: this dataplane drops denied traffic (omit --deny-action reject)",
+        ),
+        _ => None,
+    }
+}

@@ -1,0 +1,345 @@
+//! `palisade replay`: recorded traffic against the current (and a proposed) policy set.
+
+use crate::args::{DenyActionArg, InputArgs, ReplayArgs, SpikeOnArg};
+use crate::input::{load_inputs, protocol, report};
+use anyhow::{Context, bail};
+use palisade_flows::{
+    FlowReader, Format, Observed, ReadOptions, ReadReport, SessionConfig, Sessionizer,
+};
+use palisade_load::{Input, LoadOptions, load};
+use palisade_model::Model;
+use palisade_render::Style;
+use palisade_render::replay::{self as render, Report};
+use palisade_replay::{
+    DenyAction, Filter, PeerMatch, Replayed, Replayer, SpikeBasis, SpikeConfig, Spikes, Summary,
+    TimeBound, WhatIf, parse_duration_ns,
+};
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Output formats of `replay`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Output {
+    Text,
+    Json,
+    Jsonl,
+    Csv,
+    Md,
+}
+
+fn output(s: &str) -> anyhow::Result<Output> {
+    Ok(match s {
+        "txt" | "text" => Output::Text,
+        "json" => Output::Json,
+        "jsonl" | "ndjson" => Output::Jsonl,
+        "csv" => Output::Csv,
+        "md" | "markdown" => Output::Md,
+        other => {
+            bail!("unsupported output format `{other}`: expected one of txt, json, jsonl, csv, md")
+        }
+    })
+}
+
+fn duration(flag: &str, s: &str) -> anyhow::Result<i64> {
+    match parse_duration_ns(s) {
+        Some(ns) if ns > 0 => Ok(ns),
+        _ => bail!("{flag}: `{s}` is not a duration (e.g. 3s, 500ms, 1m)"),
+    }
+}
+
+fn filter(args: &ReplayArgs) -> anyhow::Result<Filter> {
+    let peers = |flag: &str, v: &[String]| -> anyhow::Result<Vec<PeerMatch>> {
+        v.iter()
+            .map(|s| PeerMatch::parse(s).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
+            .collect()
+    };
+    let mut f = Filter {
+        from: peers("--from", &args.from)?,
+        to: peers("--to", &args.to)?,
+        namespace: args.namespace.clone(),
+        port: args.port.clone(),
+        protocol: args
+            .protocol
+            .iter()
+            .map(|p| protocol(p))
+            .collect::<anyhow::Result<_>>()?,
+        ..Filter::default()
+    };
+    for o in &args.outcome {
+        if o.eq_ignore_ascii_case("mismatch") {
+            f.mismatch_only = true;
+        } else {
+            match Observed::parse(o) {
+                Some(v) => f.outcome.push(v),
+                None => bail!(
+                    "--outcome: unknown outcome `{o}`: expected accepted, refused, timed-out, unknown or mismatch"
+                ),
+            }
+        }
+    }
+    let bound = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<TimeBound>> {
+        v.as_deref()
+            .map(|s| TimeBound::parse(s).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
+            .transpose()
+    };
+    f.since = bound("--since", &args.since)?;
+    f.until = bound("--until", &args.until)?;
+    Ok(f)
+}
+
+fn input_args(args: &ReplayArgs, paths: Vec<String>) -> InputArgs {
+    InputArgs {
+        paths,
+        namespace: args.default_namespace.clone(),
+        keep_going: args.keep_going,
+        verbose: args.verbose,
+        color: args.color,
+    }
+}
+
+/// The proposed model: the --proposed paths, or (with --overlay) them laid over the cluster.
+fn load_proposed(args: &ReplayArgs) -> anyhow::Result<Model> {
+    let inputs: Vec<Input> = if args.overlay {
+        if args.proposed.len() != 1 {
+            bail!("--overlay takes one --proposed directory (the changed files)");
+        }
+        let mut inputs = super::diff::overlay_inputs(&args.cluster[0], &args.proposed[0])
+            .context("--proposed")?;
+        inputs.extend(args.cluster[1..].iter().map(|p| Input::Path(p.into())));
+        inputs
+    } else {
+        args.proposed
+            .iter()
+            .map(|p| {
+                if p == "-" {
+                    Input::Stdin
+                } else {
+                    Input::Path(p.into())
+                }
+            })
+            .collect()
+    };
+    for p in &args.proposed {
+        if p != "-" && !std::path::Path::new(p).exists() {
+            bail!("--proposed: `{p}` does not exist");
+        }
+    }
+    let loaded = load(
+        &inputs,
+        &LoadOptions {
+            default_namespace: args.default_namespace.clone(),
+        },
+    );
+    report(&loaded, args.verbose, args.color.style(true));
+    if loaded.has_errors() && !args.keep_going {
+        bail!("the proposed policies (--proposed) failed to load");
+    }
+    Ok(loaded.model)
+}
+
+/// Everything collected while reading.
+struct Collected {
+    sessions: Vec<Replayed>,
+    summary: Summary,
+    whatif: Option<WhatIf>,
+    spikes: Option<Spikes>,
+    read: ReadReport,
+}
+
+pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let out_format = output(&args.output)?;
+    let filter = filter(&args)?;
+    let timeout = duration("--timeout", &args.timeout)?;
+    let window = duration("--spike-window", &args.spike_window)?;
+    let format = match &args.format {
+        None => None,
+        Some(f) => match Format::parse(f) {
+            Some(f) => Some(f),
+            None => bail!(
+                "--format: unknown format `{f}`: expected hubble, pcap, pcapng, vpc, csv or jsonl"
+            ),
+        },
+    };
+    let loaded = load_inputs(&input_args(&args, args.cluster.clone())).context("--cluster")?;
+    let model = &loaded.model;
+    if !model.pods.iter().any(|p| !p.ips.is_empty()) {
+        eprintln!(
+            "palisade: note: no pod in the cluster manifests has an IP (status.podIP); endpoints are mapped by Hubble's pod names only, other addresses count as external"
+        );
+    }
+    let proposed = if args.proposed.is_empty() {
+        None
+    } else {
+        Some(load_proposed(&args)?)
+    };
+    let deny = match args.deny_action {
+        DenyActionArg::Drop => DenyAction::Drop,
+        DenyActionArg::Reject => DenyAction::Reject,
+    };
+    let mut replayer = Replayer::new(model, deny);
+    if let Some(p) = &proposed {
+        replayer = replayer.with_proposed(p);
+    }
+
+    // The capture, with a progress bar on a terminal.
+    let (raw, size): (Box<dyn Read>, Option<u64>) = if args.capture == "-" {
+        (Box::new(std::io::stdin().lock()), None)
+    } else {
+        let file = std::fs::File::open(&args.capture)
+            .with_context(|| format!("cannot open `{}`", args.capture))?;
+        let size = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), size)
+    };
+    let progress = match size {
+        Some(len) if std::io::stderr().is_terminal() && len > (8 << 20) => {
+            let pb = indicatif::ProgressBar::new(len);
+            pb.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} replaying {bytes}/{total_bytes} [{wide_bar}] {msg} {eta}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            Some(pb)
+        }
+        _ => None,
+    };
+    let input: Box<dyn Read> = match &progress {
+        Some(pb) => Box::new(pb.wrap_read(raw)),
+        None => raw,
+    };
+    let mut reader = FlowReader::new(
+        args.capture.clone(),
+        std::io::BufReader::with_capacity(1 << 20, input),
+        &ReadOptions {
+            format,
+            strict: args.strict,
+            ..ReadOptions::default()
+        },
+    )?;
+
+    let stream = out_format == Output::Jsonl;
+    let keep = !stream && (!args.summary || matches!(out_format, Output::Json | Output::Csv));
+    let mut collected = Collected {
+        sessions: Vec::new(),
+        summary: Summary::default(),
+        whatif: proposed.as_ref().map(|_| WhatIf::default()),
+        spikes: args.spikes.then(|| {
+            Spikes::new(SpikeConfig {
+                window_ns: window,
+                basis: match args.spike_on {
+                    SpikeOnArg::Observed => SpikeBasis::Observed,
+                    SpikeOnArg::Predicted => SpikeBasis::Predicted,
+                },
+                k: args.spike_k,
+                threshold: args.spike_threshold,
+                ..SpikeConfig::default()
+            })
+        }),
+        read: ReadReport::default(),
+    };
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut write_err: Option<std::io::Error> = None;
+    let first_ns: std::cell::Cell<Option<i64>> = std::cell::Cell::new(None);
+    let mut sessionizer = Sessionizer::new(SessionConfig {
+        timeout: Duration::from_nanos(timeout as u64),
+        ..SessionConfig::default()
+    });
+    let mut seen: u64 = 0;
+    {
+        let mut on_session = |s: palisade_flows::Session| {
+            seen += 1;
+            if let Some(pb) = &progress
+                && seen % 65_536 == 0
+            {
+                pb.set_message(format!("{seen} sessions"));
+            }
+            let r = replayer.replay(s);
+            if !filter.is_empty() && !filter.matches(&r, first_ns.get()) {
+                return;
+            }
+            collected.summary.add(&r);
+            if let Some(w) = &mut collected.whatif {
+                w.add(&r);
+            }
+            if let Some(sp) = &mut collected.spikes {
+                sp.add(&r);
+            }
+            if stream {
+                if write_err.is_none()
+                    && let Err(e) = stdout.write_all(render::jsonl_line(&r).as_bytes())
+                {
+                    write_err = Some(e);
+                }
+            } else if keep {
+                collected.sessions.push(r);
+            }
+        };
+        let result = reader.read(|record| {
+            if let palisade_flows::Record::Flow(ev) = record
+                && first_ns.get().is_none()
+            {
+                first_ns.set(Some(ev.time_ns));
+            }
+            sessionizer.push_record(record, &mut on_session);
+        });
+        if let Err(e) = result {
+            if let Some(pb) = &progress {
+                pb.finish_and_clear();
+            }
+            return Err(e.into());
+        }
+        sessionizer.finish(&mut on_session);
+    }
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    collected.read = reader.into_report();
+    let err_style = args.color.style(true);
+    for d in collected.read.diagnostics() {
+        eprint!(
+            "{}",
+            palisade_render::diagnostics::human(&d, &model.sources, err_style)
+        );
+    }
+    if let Some(e) = write_err {
+        return Err(e.into());
+    }
+    collected.sessions.sort_by(|a, b| {
+        (a.session.start_ns, a.session.src, a.session.dst).cmp(&(
+            b.session.start_ns,
+            b.session.src,
+            b.session.dst,
+        ))
+    });
+    let spike_report = collected.spikes.as_ref().map(|s| s.report());
+    let inputs = [collected.read];
+    let report = Report {
+        sessions: &collected.sessions,
+        summary: &collected.summary,
+        inputs: &inputs,
+        whatif: collected.whatif.as_ref(),
+        spikes: spike_report.as_ref(),
+        timeline: !args.summary,
+    };
+    let style: Style = args.color.style(false);
+    let text = match out_format {
+        Output::Text => render::text(&report, style),
+        Output::Json => render::json(&report),
+        Output::Csv => render::csv(&report),
+        Output::Md => render::md(&report),
+        Output::Jsonl => String::new(),
+    };
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    let breaks = collected.whatif.as_ref().map_or(0, |w| w.breaks);
+    if args.fail_on_break && breaks > 0 {
+        eprintln!(
+            "palisade: {breaks} session{} would break under the proposed policies",
+            if breaks == 1 { "" } else { "s" }
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
