@@ -208,75 +208,7 @@ pub fn text(report: &Report<'_>, style: Style) -> String {
     );
     if report.timeline && !report.sessions.is_empty() {
         out.push('\n');
-        let heads: Vec<String> = report
-            .sessions
-            .iter()
-            .map(|r| {
-                format!(
-                    "{} → {} :{}/{}",
-                    r.src.label(r.session.src.ip()),
-                    r.dst.label(r.session.dst.ip()),
-                    r.session.dst.port(),
-                    r.session.proto
-                )
-            })
-            .collect();
-        let width = heads.iter().map(|h| h.chars().count()).max().unwrap_or(0);
-        for (r, head) in report.sessions.iter().zip(&heads) {
-            let pad = width - head.chars().count();
-            let observed = r.session.observed.as_str();
-            let observed = match r.session.observed {
-                palisade_flows::Observed::Accepted => style.green(observed),
-                palisade_flows::Observed::Unknown => style.dim(observed),
-                _ => style.red(observed),
-            };
-            let allowed = r.predicted.allowed();
-            let predicted = if allowed {
-                style.green(verdict_word(true))
-            } else {
-                style.red(verdict_word(false))
-            };
-            let _ = write!(
-                out,
-                "{}  {head}{:pad$}  observed {observed}{:w$}  predicted {predicted}{:p$}  ({})",
-                clock(r.session.start_ns),
-                "",
-                "",
-                "",
-                reason(r, &r.current),
-                w = 9 - r.session.observed.as_str().len(),
-                p = 7 - verdict_word(allowed).len(),
-            );
-            if let (Some(p), Some(change)) = (&r.proposed, r.change) {
-                let _ = write!(
-                    out,
-                    "  {} under the proposal: {} ({})",
-                    match change {
-                        palisade_replay::Change::Break => style.red("BREAKS"),
-                        palisade_replay::Change::Open => style.green("OPENS"),
-                    },
-                    verdict_word(p.predicted.allowed()),
-                    reason(r, p)
-                );
-            }
-            out.push('\n');
-            if let Some(m) = &r.mismatch {
-                let _ = writeln!(
-                    out,
-                    "              {} {}: {}",
-                    style.yellow("! mismatch"),
-                    m.kind.as_str(),
-                    m.reason
-                );
-            }
-            if r.session.during_gap {
-                let _ = writeln!(
-                    out,
-                    "              {} events were lost while this attempt was open; its observed outcome may be wrong",
-                    style.yellow("! gap:")
-                );
-            }
-        }
+        out.push_str(&timeline(report.sessions, style));
     }
     if let Some(w) = report.whatif {
         out.push('\n');
@@ -293,6 +225,80 @@ pub fn text(report: &Report<'_>, style: Style) -> String {
         let _ = writeln!(out, "\n{}", style.bold("Input:"));
         for p in problems {
             let _ = writeln!(out, "  {p}");
+        }
+    }
+    out
+}
+
+/// The timeline: one line per session (plus a line for a mismatch or a gap).
+pub fn timeline(sessions: &[Replayed], style: Style) -> String {
+    let mut out = String::new();
+    let heads: Vec<String> = sessions
+        .iter()
+        .map(|r| {
+            format!(
+                "{} → {} :{}/{}",
+                r.src.label(r.session.src.ip()),
+                r.dst.label(r.session.dst.ip()),
+                r.session.dst.port(),
+                r.session.proto
+            )
+        })
+        .collect();
+    let width = heads.iter().map(|h| h.chars().count()).max().unwrap_or(0);
+    for (r, head) in sessions.iter().zip(&heads) {
+        let pad = width - head.chars().count();
+        let observed = r.session.observed.as_str();
+        let observed = match r.session.observed {
+            palisade_flows::Observed::Accepted => style.green(observed),
+            palisade_flows::Observed::Unknown => style.dim(observed),
+            _ => style.red(observed),
+        };
+        let allowed = r.predicted.allowed();
+        let predicted = if allowed {
+            style.green(verdict_word(true))
+        } else {
+            style.red(verdict_word(false))
+        };
+        let _ = write!(
+            out,
+            "{}  {head}{:pad$}  observed {observed}{:w$}  predicted {predicted}{:p$}  ({})",
+            clock(r.session.start_ns),
+            "",
+            "",
+            "",
+            reason(r, &r.current),
+            w = 9 - r.session.observed.as_str().len(),
+            p = 7 - verdict_word(allowed).len(),
+        );
+        if let (Some(p), Some(change)) = (&r.proposed, r.change) {
+            let _ = write!(
+                out,
+                "  {} under the proposal: {} ({})",
+                match change {
+                    palisade_replay::Change::Break => style.red("BREAKS"),
+                    palisade_replay::Change::Open => style.green("OPENS"),
+                },
+                verdict_word(p.predicted.allowed()),
+                reason(r, p)
+            );
+        }
+        out.push('\n');
+        if let Some(m) = &r.mismatch {
+            let _ = writeln!(
+                out,
+                "              {} {}: {}",
+                style.yellow("! mismatch"),
+                m.kind.as_str(),
+                m.reason
+            );
+        }
+        if r.session.during_gap {
+            let _ = writeln!(
+                out,
+                "              {} events were lost while this attempt was open; its observed outcome may be wrong",
+                style.yellow("! gap:")
+            );
         }
     }
     out
@@ -376,6 +382,13 @@ fn summary_text(out: &mut String, s: &Summary, style: Style) {
     if s.other_pairs.sessions > 0 {
         row(out, "(other pairs)", &s.other_pairs);
     }
+}
+
+/// The what-if section alone.
+pub fn whatif(w: &WhatIf, style: Style) -> String {
+    let mut out = String::new();
+    whatif_text(&mut out, w, style);
+    out
 }
 
 fn whatif_text(out: &mut String, w: &WhatIf, style: Style) {

@@ -564,3 +564,184 @@ pub fn classify(
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_flows::{EndpointName, Evidence};
+    use std::net::SocketAddr;
+
+    const CLUSTER: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, namespace: shop, labels: {app: web}}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-1, namespace: shop, labels: {app: db}}
+status: {podIP: 10.0.0.2}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: web}}}]
+    ports: [{port: 5432}]
+"#;
+
+    fn model() -> Model {
+        let loaded = palisade_load::load(
+            &[palisade_load::Input::Text {
+                name: "cluster.yaml".into(),
+                text: CLUSTER.into(),
+            }],
+            &palisade_load::LoadOptions::default(),
+        );
+        assert!(!loaded.has_errors());
+        loaded.model
+    }
+
+    fn session(src: &str, dst: &str, port: u16, observed: Observed) -> Session {
+        Session {
+            start_ns: 0,
+            last_seen_ns: 0,
+            decided_ns: 0,
+            proto: Protocol::Tcp,
+            src: SocketAddr::new(src.parse().unwrap(), 40000),
+            dst: SocketAddr::new(dst.parse().unwrap(), port),
+            observed,
+            evidence: Evidence::Listed,
+            packets_fwd: 1,
+            packets_rev: 0,
+            attempts: 1,
+            src_endpoint: None,
+            dst_endpoint: None,
+            nodes: vec![],
+            denied_by: vec![],
+            during_gap: false,
+        }
+    }
+
+    fn kind(r: &Replayed) -> Option<MismatchKind> {
+        r.mismatch.as_ref().map(|m| m.kind)
+    }
+
+    #[test]
+    fn agreement_is_not_flagged() {
+        let m = model();
+        let mut rp = Replayer::new(&m, DenyAction::Drop);
+        let r = rp.replay(session("10.0.0.1", "10.0.0.2", 5432, Observed::Accepted));
+        assert_eq!(r.predicted, Predicted::Accepted);
+        assert_eq!(kind(&r), None);
+        assert_eq!(r.src.name.as_deref(), Some("shop/web-1"));
+        let r = rp.replay(session("10.0.0.1", "10.0.0.2", 22, Observed::TimedOut));
+        assert_eq!(r.predicted, Predicted::TimedOut);
+        assert_eq!(kind(&r), None);
+        assert_eq!(r.current.decided_by.len(), 1);
+        assert_eq!(r.current.decided_by[0].policy, "shop/db");
+        assert!(!r.current.decided_by[0].allows);
+        let r = rp.replay(session("10.0.0.1", "10.0.0.2", 9, Observed::Unknown));
+        assert_eq!(kind(&r), None);
+    }
+
+    #[test]
+    fn outcome_disagreements_are_classified() {
+        let m = model();
+        let mut rp = Replayer::new(&m, DenyAction::Drop);
+        // The cluster let through what the manifests deny.
+        let r = rp.replay(session("10.0.0.1", "10.0.0.2", 22, Observed::Accepted));
+        assert_eq!(kind(&r), Some(MismatchKind::Drift));
+        // The cluster dropped what the manifests allow.
+        let r = rp.replay(session("10.0.0.1", "10.0.0.2", 5432, Observed::TimedOut));
+        assert_eq!(kind(&r), Some(MismatchKind::Drift));
+        // Refused on an allowed path: nothing listening.
+        let r = rp.replay(session("10.0.0.1", "10.0.0.2", 5432, Observed::Refused));
+        assert_eq!(kind(&r), Some(MismatchKind::NoListener));
+        // Denied either way, but rejected instead of dropped.
+        let r = rp.replay(session("10.0.0.1", "10.0.0.2", 22, Observed::Refused));
+        assert_eq!(kind(&r), Some(MismatchKind::DenyAction));
+        let mut reject = Replayer::new(&m, DenyAction::Reject);
+        let r = reject.replay(session("10.0.0.1", "10.0.0.2", 22, Observed::Refused));
+        assert_eq!((r.predicted, kind(&r)), (Predicted::Refused, None));
+        let r = reject.replay(session("10.0.0.1", "10.0.0.2", 22, Observed::TimedOut));
+        assert_eq!(kind(&r), Some(MismatchKind::DenyAction));
+    }
+
+    #[test]
+    fn doubtful_addresses_are_classified_as_address() {
+        let m = model();
+        let mut rp = Replayer::new(&m, DenyAction::Drop);
+        // A private address no pod has, denied: probably a pod the export lacks.
+        let r = rp.replay(session("10.0.0.9", "10.0.0.2", 5432, Observed::Accepted));
+        assert_eq!(kind(&r), Some(MismatchKind::Address));
+        // A public address denied and accepted: drift, not mapping.
+        let r = rp.replay(session(
+            "198.51.100.1",
+            "10.0.0.2",
+            5432,
+            Observed::Accepted,
+        ));
+        assert_eq!(kind(&r), Some(MismatchKind::Drift));
+        // Hubble names the source db-1 while the address is web-1's: the name wins for the
+        // verdict (db may not reach db) and the disagreement is an address problem.
+        let mut s = session("10.0.0.1", "10.0.0.2", 5432, Observed::Accepted);
+        s.src_endpoint = Some(Arc::new(EndpointName {
+            namespace: "shop".into(),
+            pod_name: "db-1".into(),
+            labels: vec![],
+        }));
+        let r = rp.replay(s);
+        assert_eq!(r.src.source, MapSource::HubbleName);
+        assert_eq!(r.predicted, Predicted::TimedOut);
+        assert_eq!(kind(&r), Some(MismatchKind::Address));
+        assert!(r.mismatch.unwrap().reason.contains("shop/web-1"));
+    }
+
+    #[test]
+    fn hubble_names_map_generated_pod_names_to_workloads() {
+        let loaded = palisade_load::load(
+            &[palisade_load::Input::Text {
+                name: "app.yaml".into(),
+                text: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: x}]}\n".into(),
+            }],
+            &palisade_load::LoadOptions::default(),
+        );
+        let m = loaded.model;
+        let mut rp = Replayer::new(&m, DenyAction::Drop);
+        let mut s = session("10.9.9.9", "198.51.100.1", 443, Observed::Accepted);
+        s.src_endpoint = Some(Arc::new(EndpointName {
+            namespace: "shop".into(),
+            pod_name: "web-7d9c6b5f4-x2mzq".into(),
+            labels: vec![],
+        }));
+        let r = rp.replay(s);
+        assert_eq!(r.src.source, MapSource::HubbleWorkload);
+        assert_eq!(r.src.name.as_deref(), Some("shop/web"));
+        assert_eq!(kind(&r), None);
+    }
+
+    #[test]
+    fn whatif_marks_breaks_and_opens() {
+        let m = model();
+        let open: String =
+            CLUSTER.replace("ports: [{port: 5432}]", "ports: [{port: 5432}, {port: 22}]");
+        let proposed = palisade_load::load(
+            &[palisade_load::Input::Text {
+                name: "proposed.yaml".into(),
+                text: open.replace("{port: 5432}, ", ""),
+            }],
+            &palisade_load::LoadOptions::default(),
+        )
+        .model;
+        let mut rp = Replayer::new(&m, DenyAction::Drop).with_proposed(&proposed);
+        let r = rp.replay(session("10.0.0.1", "10.0.0.2", 5432, Observed::Accepted));
+        assert_eq!(r.change, Some(Change::Break));
+        let r = rp.replay(session("10.0.0.1", "10.0.0.2", 22, Observed::TimedOut));
+        assert_eq!(r.change, Some(Change::Open));
+        let r = rp.replay(session("10.0.0.2", "10.0.0.1", 80, Observed::Accepted));
+        assert_eq!(r.change, None);
+    }
+}

@@ -35,7 +35,7 @@ pub enum Command {
     /// What a policy change opens and closes: added/removed/changed connections, with the edit that caused each.
     Diff(DiffArgs),
     /// Replay recorded traffic (Hubble, pcap, VPC flow logs, CSV/JSONL) against the policies: observed vs predicted per connection, what-if, deny spikes.
-    Replay(ReplayArgs),
+    Replay(Box<ReplayArgs>),
 }
 
 /// Where manifests come from and how to read them.

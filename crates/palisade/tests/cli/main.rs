@@ -4,4 +4,5 @@
 mod core;
 mod diff;
 mod lint;
+mod replay;
 mod support;
