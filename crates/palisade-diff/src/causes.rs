@@ -6,15 +6,15 @@ use crate::{Cause, End, Raw, Sides, What};
 use palisade_model::{Direction, PodId, PolicyId};
 
 /// The pods of an end on one side (`None` for ranges and for endpoints absent there).
-fn pods<'a>(sides: &'a Sides<'_>, end: End, new: bool) -> Option<&'a [PodId]> {
+fn pods<'a>(sides: &'a Sides<'_>, end: End, new: bool) -> Option<std::borrow::Cow<'a, [PodId]>> {
     match end {
         End::Ep { old, new: n } => {
-            let (eps, e) = if new {
-                (&sides.new_eps, n?)
+            let (eps, model, e) = if new {
+                (&sides.new_eps, sides.new.model, n?)
             } else {
-                (&sides.old_eps, old?)
+                (&sides.old_eps, sides.old.model, old?)
             };
-            Some(eps.pods[e as usize].as_slice())
+            Some(eps.pods(model, e))
         }
         End::Range(..) => None,
     }
@@ -25,8 +25,8 @@ fn target(sides: &Sides<'_>, end: End, new: bool) -> Option<Target> {
     match end {
         End::Range(f, lo, _) => Some(Target::Range(f, lo)),
         ep => pods(sides, ep, new)
-            .and_then(|p| p.first())
-            .map(|&p| Target::Pod(p)),
+            .and_then(|p| p.first().copied())
+            .map(Target::Pod),
     }
 }
 

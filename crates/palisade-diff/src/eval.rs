@@ -90,10 +90,16 @@ pub(crate) fn rule_ports(model: &Model, rule: &Rule, dst: Option<PodId>) -> Port
 
 /// Whether a rule's `from`/`to` admits a target.
 pub(crate) fn rule_admits(model: &Model, policy: &Policy, rule: &Rule, target: Target) -> bool {
-    if rule.peers.is_empty() {
-        return true;
-    }
-    rule.peers.iter().any(|peer| match (&peer.kind, target) {
+    rule.peers.is_empty()
+        || rule
+            .peers
+            .iter()
+            .any(|peer| peer_admits(model, policy, &peer.kind, target))
+}
+
+/// Whether one `from`/`to` entry admits a target.
+pub(crate) fn peer_admits(model: &Model, policy: &Policy, peer: &PeerKind, target: Target) -> bool {
+    match (peer, target) {
         (
             PeerKind::Selector {
                 namespace_selector,
@@ -119,7 +125,18 @@ pub(crate) fn rule_admits(model: &Model, policy: &Policy, rule: &Rule, target: T
         (PeerKind::IpBlock(block), Target::Range(family, lo)) => {
             block_contains(block, addr(family, lo))
         }
-    })
+    }
+}
+
+/// An address on the engine's numeric line (IPv4-mapped IPv6 addresses are IPv4).
+pub(crate) fn ip_key(ip: IpAddr) -> (Family, u128) {
+    match ip {
+        IpAddr::V4(v4) => (Family::V4, u128::from(u32::from(v4))),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => (Family::V4, u128::from(u32::from(v4))),
+            None => (Family::V6, u128::from(v6)),
+        },
+    }
 }
 
 fn block_contains(block: &palisade_model::IpBlock, ip: IpAddr) -> bool {

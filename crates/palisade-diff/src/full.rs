@@ -17,7 +17,7 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level) -> Diff {
     };
     let edits = policies::edits(old, new);
     let names = |model: &Model, eps: &Endpoints| -> FxHashMap<String, u32> {
-        (0..eps.ids.len() as u32)
+        (0..eps.len() as u32)
             .map(|e| (eps.name(model, e), e))
             .collect()
     };
@@ -69,8 +69,10 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level) -> Diff {
             (Some(_), None) => disappeared.push(name.clone()),
             _ => {}
         }
-        let old_side = o.map(|e| (&sides.old, sides.old_eps.pods[e as usize].as_slice()));
-        let new_side = n.map(|e| (&sides.new, sides.new_eps.pods[e as usize].as_slice()));
+        let old_pods = o.map(|e| sides.old_eps.pods(old, e));
+        let new_pods = n.map(|e| sides.new_eps.pods(new, e));
+        let old_side = old_pods.as_deref().map(|p| (&sides.old, p));
+        let new_side = new_pods.as_deref().map(|p| (&sides.new, p));
         for direction in [Direction::Egress, Direction::Ingress] {
             external::rows(
                 old_side,

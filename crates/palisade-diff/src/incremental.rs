@@ -1,36 +1,50 @@
 //! The incremental path: both sides share namespaces, pods and workloads, so only the pods
 //! a policy edit selects as subject can change, and only towards the peers its rules name.
 
-use crate::eval::{Side, Target, rule_admits};
+use crate::eval::{Side, Target, ip_key, net_bounds, peer_admits};
 use crate::policies::{Edit, dir_index};
 use crate::{Diff, End, Endpoints, Raw, Sides, external, policies};
 use palisade_engine::connectivity::Level;
+use palisade_engine::ipspace::Family;
+use palisade_model::PeerKind;
 use palisade_model::{Direction, Model, PodId, PortSet};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Pods of the model grouped for fast peer enumeration.
 struct PodIndex {
     by_namespace: Vec<Vec<PodId>>,
-    with_ips: Vec<PodId>,
+    /// Pods by IP on the numeric line, sorted (built on first use).
+    by_ip: std::cell::OnceCell<Vec<(Family, u128, PodId)>>,
     all: Vec<PodId>,
 }
 
 impl PodIndex {
     fn new(model: &Model) -> Self {
         let mut by_namespace = vec![Vec::new(); model.namespaces.len()];
-        let mut with_ips = Vec::new();
         for pod in model.pod_ids() {
-            let p = &model.pods[pod.index()];
-            by_namespace[p.namespace.index()].push(pod);
-            if !p.ips.is_empty() {
-                with_ips.push(pod);
-            }
+            by_namespace[model.pods[pod.index()].namespace.index()].push(pod);
         }
         PodIndex {
             by_namespace,
-            with_ips,
+            by_ip: std::cell::OnceCell::new(),
             all: model.pod_ids().collect(),
         }
+    }
+
+    fn by_ip(&self, model: &Model) -> &[(Family, u128, PodId)] {
+        self.by_ip.get_or_init(|| {
+            let mut v: Vec<(Family, u128, PodId)> = model
+                .pod_ids()
+                .flat_map(|p| {
+                    model.pods[p.index()].ips.iter().map(move |&ip| {
+                        let (f, k) = ip_key(ip);
+                        (f, k, p)
+                    })
+                })
+                .collect();
+            v.sort_unstable();
+            v
+        })
     }
 }
 
@@ -46,7 +60,8 @@ fn versions<'a, 'm>(
         .chain(edit.new.map(|p| (new, p)))
 }
 
-/// Pods a peer-less or selector/ipBlock rule of `policy` admits; `None` means every pod.
+/// Adds the pods the rules of `policy` (one direction) admit; `false` when a rule admits
+/// every peer.
 fn admitted_pods(
     side: &Side<'_>,
     index: &PodIndex,
@@ -61,30 +76,38 @@ fn admitted_pods(
             return false;
         }
         for peer in &rule.peers {
-            let candidates: Vec<PodId> = match &peer.kind {
-                palisade_model::PeerKind::Selector {
+            let mut consider = |pod: PodId| {
+                if peer_admits(model, p, &peer.kind, Target::Pod(pod)) {
+                    out.insert(pod);
+                }
+            };
+            match &peer.kind {
+                PeerKind::Selector {
                     namespace_selector: None,
                     ..
-                } => index.by_namespace[p.namespace.index()].clone(),
-                palisade_model::PeerKind::Selector {
+                } => index.by_namespace[p.namespace.index()]
+                    .iter()
+                    .for_each(|&pod| consider(pod)),
+                PeerKind::Selector {
                     namespace_selector: Some(sel),
                     ..
-                } => model
-                    .namespaces
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, ns)| sel.matches(&ns.labels))
-                    .flat_map(|(i, _)| index.by_namespace[i].iter().copied())
-                    .collect(),
-                palisade_model::PeerKind::IpBlock(_) => index.with_ips.clone(),
-            };
-            let single = palisade_model::Rule {
-                peers: vec![peer.clone()],
-                ..rule.clone()
-            };
-            for pod in candidates {
-                if rule_admits(model, p, &single, Target::Pod(pod)) {
-                    out.insert(pod);
+                } => {
+                    for (i, ns) in model.namespaces.iter().enumerate() {
+                        if sel.matches(&ns.labels) {
+                            index.by_namespace[i].iter().for_each(|&pod| consider(pod));
+                        }
+                    }
+                }
+                PeerKind::IpBlock(block) => {
+                    let (family, lo, hi) = net_bounds(&block.cidr);
+                    let by_ip = index.by_ip(model);
+                    let start = by_ip.partition_point(|&(f, k, _)| (f, k) < (family, lo));
+                    for &(f, k, pod) in &by_ip[start..] {
+                        if (f, k) > (family, hi) {
+                            break;
+                        }
+                        consider(pod);
+                    }
                 }
             }
         }
@@ -94,12 +117,11 @@ fn admitted_pods(
 
 pub(crate) fn diff(old: &Model, new: &Model, level: Level) -> Diff {
     let edits = policies::edits(old, new);
-    let eps = Endpoints::new(old, level);
     let sides = Sides {
         old: Side::new(old),
         new: Side::new(new),
-        old_eps: eps.clone(),
-        new_eps: eps,
+        old_eps: Endpoints::Direct(level),
+        new_eps: Endpoints::Direct(level),
         level,
     };
     if edits.is_empty() {
@@ -132,6 +154,8 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level) -> Diff {
     // Candidate pod pairs: each subject towards the peers its edited rules name (every pod
     // when the subject's isolation differs between the sides).
     let mut candidates: FxHashSet<(PodId, PodId)> = FxHashSet::default();
+    type AdmittedKey = (bool, palisade_model::PolicyId, usize);
+    let mut admitted_cache: FxHashMap<AdmittedKey, Option<Vec<PodId>>> = FxHashMap::default();
     for direction in [Direction::Egress, Direction::Ingress] {
         let mut sorted: Vec<PodId> = subjects[dir_index(direction)].iter().copied().collect();
         sorted.sort_unstable();
@@ -145,11 +169,24 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level) -> Diff {
                     if !edit.touches(direction) {
                         continue;
                     }
-                    for (side, policy) in versions(edit, &sides.old, &sides.new) {
-                        if side.selects(policy, subject, direction)
-                            && !admitted_pods(side, &index, policy, direction, &mut peers)
-                        {
-                            every = true;
+                    for (is_new, (side, policy)) in
+                        versions(edit, &sides.old, &sides.new).enumerate()
+                    {
+                        if !side.selects(policy, subject, direction) {
+                            continue;
+                        }
+                        // The peers a version admits do not depend on the subject.
+                        let is_new = is_new == 1 || edit.old.is_none();
+                        let admitted = admitted_cache
+                            .entry((is_new, policy, dir_index(direction)))
+                            .or_insert_with(|| {
+                                let mut set = FxHashSet::default();
+                                admitted_pods(side, &index, policy, direction, &mut set)
+                                    .then(|| set.into_iter().collect::<Vec<PodId>>())
+                            });
+                        match admitted {
+                            Some(list) => peers.extend(list.iter().copied()),
+                            None => every = true,
                         }
                     }
                 }
@@ -177,7 +214,7 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level) -> Diff {
     let mut sorted: Vec<(PodId, PodId)> = candidates.into_iter().collect();
     sorted.sort_unstable();
     for (s, d) in sorted {
-        let (es, ed) = (eps.of_pod[s.index()], eps.of_pod[d.index()]);
+        let (es, ed) = (eps.of_pod(old, s), eps.of_pod(old, d));
         if es == ed || changed_eps.contains(&(es, ed)) {
             continue;
         }
@@ -190,8 +227,9 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level) -> Diff {
     let mut cache: FxHashMap<(PodId, PodId), (PortSet, PortSet)> = FxHashMap::default();
     for (es, ed) in changed_eps {
         let (mut before, mut after): (Option<PortSet>, Option<PortSet>) = (None, None);
-        for &s in &eps.pods[es as usize] {
-            for &d in &eps.pods[ed as usize] {
+        let (src_pods, dst_pods) = (eps.pods(old, es), eps.pods(old, ed));
+        for &s in src_pods.iter() {
+            for &d in dst_pods.iter() {
                 let (b, a) = cache
                     .entry((s, d))
                     .or_insert_with(|| (sides.old.pair(s, d), sides.new.pair(s, d)));
@@ -217,15 +255,15 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level) -> Diff {
     for direction in [Direction::Egress, Direction::Ingress] {
         let mut touched: Vec<u32> = subjects[dir_index(direction)]
             .iter()
-            .map(|p| eps.of_pod[p.index()])
+            .map(|&p| eps.of_pod(old, p))
             .collect();
         touched.sort_unstable();
         touched.dedup();
         for e in touched {
-            let pods = eps.pods[e as usize].as_slice();
+            let pods = eps.pods(old, e);
             external::rows(
-                Some((&sides.old, pods)),
-                Some((&sides.new, pods)),
+                Some((&sides.old, &pods)),
+                Some((&sides.new, &pods)),
                 direction,
                 End::Ep {
                     old: Some(e),

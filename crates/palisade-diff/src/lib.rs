@@ -234,11 +234,18 @@ pub fn diff_incremental(old: &Model, new: &Model, level: Level) -> Option<Diff> 
 }
 
 /// The endpoints of one side at a level: each with its pods.
-#[derive(Clone)]
-pub(crate) struct Endpoints {
-    pub(crate) ids: Vec<EndpointId>,
-    pub(crate) pods: Vec<Vec<PodId>>,
-    pub(crate) of_pod: Vec<u32>,
+///
+/// `Built` numbers them densely (the full path needs names for all of them); `Direct`
+/// computes them from the model on demand (the incremental path touches only a few): a
+/// workload is its index, a pod without workload is `workloads.len() + pod index`, and at
+/// pod level every pod is its own index.
+pub(crate) enum Endpoints {
+    Built {
+        ids: Vec<EndpointId>,
+        pods: Vec<Vec<PodId>>,
+        of_pod: Vec<u32>,
+    },
+    Direct(Level),
 }
 
 /// What an endpoint is.
@@ -273,11 +280,73 @@ impl Endpoints {
             pods[slot as usize].push(pod);
             of_pod.push(slot);
         }
-        Endpoints { ids, pods, of_pod }
+        Endpoints::Built { ids, pods, of_pod }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Endpoints::Built { ids, .. } => ids.len(),
+            Endpoints::Direct(_) => unreachable!("direct endpoints are not enumerated"),
+        }
+    }
+
+    fn id(&self, model: &Model, e: u32) -> EndpointId {
+        match self {
+            Endpoints::Built { ids, .. } => ids[e as usize],
+            Endpoints::Direct(Level::Pod) => EndpointId::Pod(PodId::new(e as usize)),
+            Endpoints::Direct(Level::Workload) => {
+                let w = model.workloads.len();
+                if (e as usize) < w {
+                    EndpointId::Workload(WorkloadId::new(e as usize))
+                } else {
+                    EndpointId::Pod(PodId::new(e as usize - w))
+                }
+            }
+        }
+    }
+
+    pub(crate) fn of_pod(&self, model: &Model, pod: PodId) -> u32 {
+        match self {
+            Endpoints::Built { of_pod, .. } => of_pod[pod.index()],
+            Endpoints::Direct(Level::Pod) => pod.index() as u32,
+            Endpoints::Direct(Level::Workload) => match model.pods[pod.index()].workload {
+                Some(w) => w.index() as u32,
+                None => (model.workloads.len() + pod.index()) as u32,
+            },
+        }
+    }
+
+    pub(crate) fn pods<'a>(&'a self, model: &'a Model, e: u32) -> std::borrow::Cow<'a, [PodId]> {
+        match self {
+            Endpoints::Built { pods, .. } => {
+                std::borrow::Cow::Borrowed(pods[e as usize].as_slice())
+            }
+            Endpoints::Direct(_) => match self.id(model, e) {
+                EndpointId::Workload(w) => {
+                    // The pods grouped under the workload, as the connectivity grouping
+                    // sees them (pods whose top-level workload is `w`).
+                    let listed = &model.workloads[w.index()].pods;
+                    if listed
+                        .iter()
+                        .all(|p| model.pods[p.index()].workload == Some(w))
+                    {
+                        std::borrow::Cow::Borrowed(listed.as_slice())
+                    } else {
+                        std::borrow::Cow::Owned(
+                            model
+                                .pod_ids()
+                                .filter(|p| model.pods[p.index()].workload == Some(w))
+                                .collect(),
+                        )
+                    }
+                }
+                EndpointId::Pod(p) => std::borrow::Cow::Owned(vec![p]),
+            },
+        }
     }
 
     pub(crate) fn name(&self, model: &Model, e: u32) -> String {
-        match self.ids[e as usize] {
+        match self.id(model, e) {
             EndpointId::Workload(w) => model.workload_name(w),
             EndpointId::Pod(p) => model.pod_name(p),
         }

@@ -63,19 +63,31 @@ fn changed_directions(a: &Policy, b: &Policy) -> [bool; 2] {
 
 /// Every policy edit between two models, sorted by `namespace/name`.
 pub(crate) fn edits(old: &Model, new: &Model) -> Vec<Edit> {
-    let mut by_key: FxHashMap<String, (Option<PolicyId>, Option<PolicyId>)> = FxHashMap::default();
-    for id in old.policy_ids() {
-        by_key.entry(old.policy_name(id)).or_default().0 = Some(id);
-    }
-    for id in new.policy_ids() {
-        by_key.entry(new.policy_name(id)).or_default().1 = Some(id);
+    type Key<'a> = (&'a str, &'a str);
+    let mut by_key: FxHashMap<Key<'_>, (Option<PolicyId>, Option<PolicyId>)> = FxHashMap::default();
+    for (model, is_new) in [(old, false), (new, true)] {
+        for id in model.policy_ids() {
+            let p = &model.policies[id.index()];
+            let slot = by_key
+                .entry((model.namespace(p.namespace).name.as_str(), p.name.as_str()))
+                .or_default();
+            if is_new {
+                slot.1 = Some(id);
+            } else {
+                slot.0 = Some(id);
+            }
+        }
     }
     let mut out: Vec<Edit> = by_key
         .into_iter()
-        .filter_map(|(key, (o, n))| {
+        .filter_map(|((ns, name), (o, n))| {
             let (what, directions) = match (o, n) {
                 (Some(o), Some(n)) => {
-                    let d = changed_directions(&old.policies[o.index()], &new.policies[n.index()]);
+                    let (a, b) = (&old.policies[o.index()], &new.policies[n.index()]);
+                    if crate::merge::same_text(old, a.span, new, b.span) {
+                        return None;
+                    }
+                    let d = changed_directions(a, b);
                     if d == [false, false] {
                         return None;
                     }
@@ -92,7 +104,7 @@ pub(crate) fn edits(old: &Model, new: &Model) -> Vec<Edit> {
                 (None, None) => return None,
             };
             Some(Edit {
-                key,
+                key: format!("{ns}/{name}"),
                 what,
                 old: o,
                 new: n,
