@@ -35,6 +35,8 @@ pub enum OutputFormat {
     Md,
     /// Graphviz DOT.
     Dot,
+    /// A standalone SVG drawing (no Graphviz needed).
+    Svg,
     /// A tab-separated truth table, as the upstream e2e suite prints it.
     Table,
 }
@@ -48,6 +50,7 @@ impl OutputFormat {
             OutputFormat::Csv => "csv",
             OutputFormat::Md => "md",
             OutputFormat::Dot => "dot",
+            OutputFormat::Svg => "svg",
             OutputFormat::Table => "table",
         }
     }
@@ -63,6 +66,7 @@ impl FromStr for OutputFormat {
             "csv" => OutputFormat::Csv,
             "md" | "markdown" => OutputFormat::Md,
             "dot" => OutputFormat::Dot,
+            "svg" => OutputFormat::Svg,
             "table" => OutputFormat::Table,
             other => return Err(format!("unknown output format `{other}`")),
         })

@@ -15,6 +15,7 @@ pub fn run(args: ConnectivityArgs) -> anyhow::Result<ExitCode> {
             OutputFormat::Csv,
             OutputFormat::Md,
             OutputFormat::Dot,
+            OutputFormat::Svg,
             OutputFormat::Json,
         ],
     )?;

@@ -163,7 +163,7 @@ fn matrix_formats() {
 
 #[test]
 fn connectivity_formats() {
-    for format in ["txt", "csv", "md", "dot", "json"] {
+    for format in ["txt", "csv", "md", "dot", "svg", "json"] {
         let run = palisade(&["connectivity", SHOP, "-o", format], None);
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert_snapshot!(format!("connectivity_{format}"), run.stdout);
