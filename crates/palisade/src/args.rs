@@ -142,7 +142,7 @@ pub struct ConnectivityArgs {
     /// Granularity.
     #[arg(long, value_enum, default_value_t = LevelArg::Workload)]
     pub level: LevelArg,
-    /// Output format: txt, csv, md, dot or json.
+    /// Output format: txt, csv, md, dot, svg or json.
     #[arg(short, long, default_value = "txt")]
     pub output: String,
 }
