@@ -111,7 +111,7 @@ fn responsible_rule(
         _ => &[],
     };
     let changed = |i: usize| before.get(i).is_none_or(|b| !rule_eq(b, &rules[i]));
-    let admits = |i: usize| peer.is_some_and(|t| crate::eval::rule_admits(model, p, &rules[i], t));
+    let admits = |i: usize| peer.is_some_and(|t| side.rule_admits(policy, &rules[i], t));
     (0..rules.len())
         .find(|&i| changed(i) && admits(i))
         .or_else(|| (0..rules.len()).find(|&i| changed(i)))

@@ -1,15 +1,12 @@
-//! A pod-level evaluator over one side: the exact ports one direction of a pod allows towards
-//! one peer, straight from the policies (no compilation), so that only what a change can
-//! affect is ever evaluated.
-//!
-//! Semantics mirror the compiled engine: hostNetwork subjects are never isolated,
-//! hostNetwork pods are never selected by `podSelector`/`namespaceSelector` peers but are
-//! matched by `ipBlock`s through their IPs, named ports resolve on the destination pod.
+//! Pod-level questions about one side — the exact ports one direction of a pod allows towards
+//! one peer — answered by the engine's reference evaluator straight from the policies (no
+//! compilation), so that only what a change can affect is ever evaluated. The semantics live
+//! in `palisade_engine::Reference`, which the engine's property tests tie to the compiled
+//! engine; this module only adapts targets (pods and external ranges) to it.
 
 use palisade_engine::ipspace::Family;
-use palisade_model::{
-    Direction, IpNet, Model, PeerKind, PodId, Policy, PolicyId, PortRange, PortRef, PortSet, Rule,
-};
+use palisade_engine::{Endpoint, Reference};
+use palisade_model::{Direction, IpNet, Model, PeerKind, PodId, PolicyId, PortSet, Rule};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// What a side of a connection looks at: a pod, or a range of external addresses that no
@@ -22,10 +19,10 @@ pub(crate) enum Target {
     Range(Family, u128),
 }
 
-/// One side of the diff with its policies indexed by namespace.
+/// One side of the diff: its model and the engine's reference evaluator over it.
 pub(crate) struct Side<'m> {
     pub(crate) model: &'m Model,
-    by_namespace: Vec<Vec<PolicyId>>,
+    reference: Reference<'m>,
 }
 
 pub(crate) fn addr(family: Family, k: u128) -> IpAddr {
@@ -58,76 +55,6 @@ pub(crate) fn net_bounds(net: &IpNet) -> (Family, u128, u128) {
     }
 }
 
-/// The ports a rule allows towards a destination pod (`None`: an external address).
-pub(crate) fn rule_ports(model: &Model, rule: &Rule, dst: Option<PodId>) -> PortSet {
-    if rule.ports.is_empty() {
-        return PortSet::all();
-    }
-    let mut set = PortSet::none();
-    for spec in &rule.ports {
-        match &spec.port {
-            None => set.insert(spec.protocol, PortRange::ALL),
-            Some(PortRef::Number(n)) => set.insert(
-                spec.protocol,
-                PortRange {
-                    lo: *n,
-                    hi: spec.end_port.unwrap_or(*n).max(*n),
-                },
-            ),
-            Some(PortRef::Name(name)) => {
-                if let Some(dst) = dst {
-                    for p in &model.pods[dst.index()].ports {
-                        if p.protocol == spec.protocol && p.name.as_deref() == Some(name.as_str()) {
-                            set.insert(spec.protocol, PortRange::single(p.port));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    set
-}
-
-/// Whether a rule's `from`/`to` admits a target.
-pub(crate) fn rule_admits(model: &Model, policy: &Policy, rule: &Rule, target: Target) -> bool {
-    rule.peers.is_empty()
-        || rule
-            .peers
-            .iter()
-            .any(|peer| peer_admits(model, policy, &peer.kind, target))
-}
-
-/// Whether one `from`/`to` entry admits a target.
-pub(crate) fn peer_admits(model: &Model, policy: &Policy, peer: &PeerKind, target: Target) -> bool {
-    match (peer, target) {
-        (
-            PeerKind::Selector {
-                namespace_selector,
-                pod_selector,
-            },
-            Target::Pod(pod),
-        ) => {
-            let pod = &model.pods[pod.index()];
-            if pod.host_network {
-                return false;
-            }
-            let ns_ok = match namespace_selector {
-                None => pod.namespace == policy.namespace,
-                Some(sel) => sel.matches(&model.namespace(pod.namespace).labels),
-            };
-            ns_ok && pod_selector.as_ref().is_none_or(|s| s.matches(&pod.labels))
-        }
-        (PeerKind::Selector { .. }, Target::Range(..)) => false,
-        (PeerKind::IpBlock(block), Target::Pod(pod)) => model.pods[pod.index()]
-            .ips
-            .iter()
-            .any(|&ip| block_contains(block, ip)),
-        (PeerKind::IpBlock(block), Target::Range(family, lo)) => {
-            block_contains(block, addr(family, lo))
-        }
-    }
-}
-
 /// An address on the engine's numeric line (IPv4-mapped IPv6 addresses are IPv4).
 pub(crate) fn ip_key(ip: IpAddr) -> (Family, u128) {
     match ip {
@@ -139,58 +66,43 @@ pub(crate) fn ip_key(ip: IpAddr) -> (Family, u128) {
     }
 }
 
-fn block_contains(block: &palisade_model::IpBlock, ip: IpAddr) -> bool {
-    // The engine puts IPv4-mapped IPv6 addresses on the IPv4 line.
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    };
-    block.contains(ip)
+impl Target {
+    /// The endpoint the engine evaluates: a pod, or the first address of the range (no
+    /// relevant ipBlock boundary cuts the range, so it speaks for all of it).
+    pub(crate) fn endpoint(self) -> Endpoint {
+        match self {
+            Target::Pod(p) => Endpoint::Pod(p),
+            Target::Range(family, lo) => Endpoint::External(addr(family, lo)),
+        }
+    }
 }
 
 impl<'m> Side<'m> {
     pub(crate) fn new(model: &'m Model) -> Self {
-        let mut by_namespace = vec![Vec::new(); model.namespaces.len()];
-        for id in model.policy_ids() {
-            by_namespace[model.policies[id.index()].namespace.index()].push(id);
-        }
         Side {
             model,
-            by_namespace,
+            reference: Reference::new(model),
         }
     }
 
     /// Whether a policy (of this side) selects a pod as its subject for a direction.
     pub(crate) fn selects(&self, policy: PolicyId, pod: PodId, direction: Direction) -> bool {
-        let p = &self.model.pods[pod.index()];
-        let policy = &self.model.policies[policy.index()];
-        !p.host_network
-            && policy.affects(direction)
-            && policy.namespace == p.namespace
-            && policy.pod_selector.matches(&p.labels)
-    }
-
-    /// The policies that isolate a pod in a direction.
-    pub(crate) fn selecting(
-        &self,
-        pod: PodId,
-        direction: Direction,
-    ) -> impl Iterator<Item = PolicyId> + '_ {
-        let p = &self.model.pods[pod.index()];
-        let list: &[PolicyId] = if p.host_network {
-            &[]
-        } else {
-            &self.by_namespace[p.namespace.index()]
-        };
-        list.iter().copied().filter(move |&id| {
-            let policy = &self.model.policies[id.index()];
-            policy.affects(direction) && policy.pod_selector.matches(&p.labels)
-        })
+        self.reference.selects(policy, pod, direction)
     }
 
     /// Whether a pod is isolated in a direction.
     pub(crate) fn isolated(&self, pod: PodId, direction: Direction) -> bool {
-        self.selecting(pod, direction).next().is_some()
+        !self.reference.isolating_policies(pod, direction).is_empty()
+    }
+
+    /// Whether one `from`/`to` entry of a policy admits a target.
+    pub(crate) fn peer_admits(&self, policy: PolicyId, peer: &PeerKind, target: Target) -> bool {
+        self.reference.peer_matches(policy, peer, target.endpoint())
+    }
+
+    /// Whether a rule of a policy admits a target.
+    pub(crate) fn rule_admits(&self, policy: PolicyId, rule: &Rule, target: Target) -> bool {
+        self.reference.rule_admits(policy, rule, target.endpoint())
     }
 
     /// What one direction of `subject` allows towards `target` (everything when not isolated).
@@ -200,26 +112,8 @@ impl<'m> Side<'m> {
         direction: Direction,
         target: Target,
     ) -> PortSet {
-        let mut isolated = false;
-        let mut out = PortSet::none();
-        let dst = match (direction, target) {
-            (Direction::Ingress, _) => Some(subject),
-            (Direction::Egress, Target::Pod(p)) => Some(p),
-            (Direction::Egress, Target::Range(..)) => None,
-        };
-        for id in self.selecting(subject, direction) {
-            isolated = true;
-            let policy = &self.model.policies[id.index()];
-            for rule in policy.rules(direction) {
-                if rule_admits(self.model, policy, rule, target) {
-                    out.union_with(&rule_ports(self.model, rule, dst));
-                    if out.is_all() {
-                        return out;
-                    }
-                }
-            }
-        }
-        if isolated { out } else { PortSet::all() }
+        self.reference
+            .allowed_ports(subject, direction, target.endpoint())
     }
 
     /// The exact ports `src` may use towards `dst` (both pods).
@@ -235,7 +129,7 @@ impl<'m> Side<'m> {
     /// The ipBlock boundaries of the policies that isolate a pod in a direction, pushed as
     /// cut points (the first address of each piece).
     pub(crate) fn cuts(&self, pod: PodId, direction: Direction, out: &mut Vec<(Family, u128)>) {
-        for id in self.selecting(pod, direction) {
+        for id in self.reference.isolating_policies(pod, direction) {
             for rule in self.model.policies[id.index()].rules(direction) {
                 for peer in &rule.peers {
                     if let PeerKind::IpBlock(block) = &peer.kind {

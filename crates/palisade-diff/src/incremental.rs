@@ -1,7 +1,7 @@
 //! The incremental path: both sides share namespaces, pods and workloads, so only the pods
 //! a policy edit selects as subject can change, and only towards the peers its rules name.
 
-use crate::eval::{Side, Target, ip_key, net_bounds, peer_admits};
+use crate::eval::{Side, Target, ip_key, net_bounds};
 use crate::policies::{Edit, dir_index};
 use crate::{Diff, End, Endpoints, Raw, Sides, external, policies};
 use palisade_engine::connectivity::Level;
@@ -77,7 +77,7 @@ fn admitted_pods(
         }
         for peer in &rule.peers {
             let mut consider = |pod: PodId| {
-                if peer_admits(model, p, &peer.kind, Target::Pod(pod)) {
+                if side.peer_admits(policy, &peer.kind, Target::Pod(pod)) {
                     out.insert(pod);
                 }
             };

@@ -8,8 +8,8 @@
 use crate::tiers::{Tier, TierVerdict, decide};
 use crate::{Endpoint, Query};
 use palisade_model::{
-    Direction, LabelSelector, Labels, Model, Operator, PeerKind, Pod, PodId, PolicyId, PortRef,
-    PortSpec, Protocol, Rule,
+    Direction, LabelSelector, Labels, Model, Operator, PeerKind, Pod, PodId, PolicyId, PortRange,
+    PortRef, PortSet, PortSpec, Protocol, Rule,
 };
 
 /// The NetworkPolicy semantics over a model, with an index of policies per namespace.
@@ -131,20 +131,90 @@ impl<'m> Reference<'m> {
         }
     }
 
+    /// Whether a policy selects a pod as its subject for a direction: same namespace,
+    /// `podSelector` matches, the direction is affected. hostNetwork pods are never selected.
+    pub fn selects(&self, policy: PolicyId, pod: PodId, direction: Direction) -> bool {
+        let p = &self.model.pods[pod.index()];
+        let policy = &self.model.policies[policy.index()];
+        !p.host_network
+            && policy.namespace == p.namespace
+            && policy.affects(direction)
+            && policy.pod_selector.matches(&p.labels)
+    }
+
     /// Policies of the pod's namespace that select it for a direction.
     pub fn isolating_policies(&self, pod: PodId, direction: Direction) -> Vec<PolicyId> {
         let p = &self.model.pods[pod.index()];
-        if p.host_network {
-            return Vec::new();
-        }
         self.policies_by_namespace[p.namespace.index()]
             .iter()
             .copied()
-            .filter(|&id| {
-                let policy = &self.model.policies[id.index()];
-                policy.affects(direction) && policy.pod_selector.matches(&p.labels)
-            })
+            .filter(|&id| self.selects(id, pod, direction))
             .collect()
+    }
+
+    /// Whether a rule's `from`/`to` admits an endpoint (a rule without peers admits all).
+    pub fn rule_admits(&self, policy: PolicyId, rule: &Rule, other: Endpoint) -> bool {
+        self.rule_peer(policy, rule, other).is_some()
+    }
+
+    /// The exact ports a rule allows towards a destination: named ports resolve on the
+    /// destination pod (by name and protocol) and never match an external destination.
+    pub fn rule_ports(&self, rule: &Rule, dst: Endpoint) -> PortSet {
+        if rule.ports.is_empty() {
+            return PortSet::all();
+        }
+        let dst_pod = match dst {
+            Endpoint::Pod(p) => Some(&self.model.pods[p.index()]),
+            Endpoint::External(_) => None,
+        };
+        let mut set = PortSet::none();
+        for spec in &rule.ports {
+            match &spec.port {
+                None => set.insert(spec.protocol, PortRange::ALL),
+                Some(PortRef::Number(n)) => set.insert(
+                    spec.protocol,
+                    PortRange {
+                        lo: *n,
+                        hi: spec.end_port.unwrap_or(*n).max(*n),
+                    },
+                ),
+                Some(PortRef::Name(name)) => {
+                    for cp in dst_pod.iter().flat_map(|p| &p.ports) {
+                        if cp.protocol == spec.protocol && cp.name.as_deref() == Some(name) {
+                            set.insert(spec.protocol, PortRange::single(cp.port));
+                        }
+                    }
+                }
+            }
+        }
+        set
+    }
+
+    /// Everything one direction of a pod allows towards a peer: the union of the ports of
+    /// its rules that admit the peer, or every port when no policy isolates the pod in that
+    /// direction. The connection's ports are the source's egress towards the destination
+    /// intersected with the destination's ingress from the source.
+    pub fn allowed_ports(&self, subject: PodId, direction: Direction, peer: Endpoint) -> PortSet {
+        let isolating = self.isolating_policies(subject, direction);
+        if isolating.is_empty() {
+            return PortSet::all();
+        }
+        let dst = match direction {
+            Direction::Ingress => Endpoint::Pod(subject),
+            Direction::Egress => peer,
+        };
+        let mut out = PortSet::none();
+        for policy in isolating {
+            for rule in self.model.policies[policy.index()].rules(direction) {
+                if self.rule_admits(policy, rule, peer) {
+                    out.union_with(&self.rule_ports(rule, dst));
+                    if out.is_all() {
+                        return out;
+                    }
+                }
+            }
+        }
+        out
     }
 
     fn side(&self, query: &Query, direction: Direction, explain: bool) -> SideExplanation {

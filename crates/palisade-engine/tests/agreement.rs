@@ -4,8 +4,9 @@
 use palisade_engine::connectivity::{self, Level, PeerRef};
 use palisade_engine::{Endpoint, Engine, Query, Reference, SideOutcome};
 use palisade_model::{
-    ContainerPort, IpBlock, IpNet, LabelSelector, Labels, ListForm, Model, Operator, Peer,
-    PeerKind, Pod, PodOrigin, Policy, PortRef, PortSpec, Protocol, Requirement, Rule,
+    ContainerPort, Direction, IpBlock, IpNet, LabelSelector, Labels, ListForm, Model, Operator,
+    Peer, PeerKind, Pod, PodOrigin, Policy, PortRef, PortSet, PortSpec, Protocol, Requirement,
+    Rule,
 };
 use proptest::prelude::*;
 use std::net::IpAddr;
@@ -391,6 +392,11 @@ proptest! {
                         .map(|c| c.ports.clone()),
                     _ => None,
                 };
+                // The reference's port-set answer is the same exact set.
+                let by_sides = reference
+                    .allowed_ports(src, Direction::Egress, Endpoint::Pod(dst))
+                    .intersection(&reference.allowed_ports(dst, Direction::Ingress, Endpoint::Pod(src)));
+                prop_assert_eq!(by_sides, ports.clone().unwrap_or_else(PortSet::none));
                 for protocol in Protocol::ALL {
                     for port in PORTS {
                         let query = Query { src: Endpoint::Pod(src), dst: Endpoint::Pod(dst), protocol, port };

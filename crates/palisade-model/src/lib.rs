@@ -319,8 +319,13 @@ pub struct IpBlock {
 }
 
 impl IpBlock {
-    /// Whether an address is in `cidr` and in none of the `except` ranges.
+    /// Whether an address is in `cidr` and in none of the `except` ranges. An IPv4-mapped
+    /// IPv6 address (`::ffff:10.0.0.1`) counts as its IPv4 address.
     pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
         self.cidr.contains(&ip) && !self.except.iter().any(|e| e.contains(&ip))
     }
 }
