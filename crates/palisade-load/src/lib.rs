@@ -49,6 +49,7 @@
 //! ```
 
 mod assemble;
+mod block;
 mod convert;
 mod json;
 mod tree;
@@ -407,7 +408,9 @@ fn run_unit(model: &Model, unit: &Unit) -> UnitOut {
     }
     let mut out = UnitOut::default();
     let mut conv = Converter::new(unit.source, file);
-    let result = yaml::parse_yaml(text, base, |doc| conv.document(&doc.root, &doc.duplicates));
+    // The block subset that generators and kubectl emit has a fast path; the stream from the
+    // first other document on (including every syntax error) goes through saphyr.
+    let result = block::parse(text, base, |doc| conv.document(&doc.root, &doc.duplicates));
     out.absorb(conv);
     if let Err(e) = result {
         out.diags.push(syntax_diag(file, unit.source, "YAML", &e));

@@ -150,32 +150,57 @@ pub(crate) fn parse_cidr(s: &str) -> Option<IpNet> {
 
 /// How YAML 1.1 (kubectl's YAML decoder) or JSON would read an unquoted scalar, when that is
 /// not a string.
+///
+/// Called for every unquoted label value, so it does not allocate unless the text looks like
+/// a decimal number.
 pub(crate) fn yaml11_non_string(text: &str) -> Option<&'static str> {
-    let lower = text.to_ascii_lowercase();
-    match lower.as_str() {
-        "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" => return Some("a boolean"),
-        "~" | "null" => return Some("null"),
-        ".inf" | "-.inf" | "+.inf" | ".nan" => return Some("a number"),
-        _ => {}
+    const WORDS: [(&str, &str); 14] = [
+        ("y", "a boolean"),
+        ("n", "a boolean"),
+        ("yes", "a boolean"),
+        ("no", "a boolean"),
+        ("on", "a boolean"),
+        ("off", "a boolean"),
+        ("true", "a boolean"),
+        ("false", "a boolean"),
+        ("~", "null"),
+        ("null", "null"),
+        (".inf", "a number"),
+        ("-.inf", "a number"),
+        ("+.inf", "a number"),
+        (".nan", "a number"),
+    ];
+    if text.len() <= 5
+        && let Some(&(_, reading)) = WORDS.iter().find(|(w, _)| text.eq_ignore_ascii_case(w))
+    {
+        return Some(reading);
     }
-    let digits = lower.trim_start_matches(['+', '-']);
-    if digits.is_empty() {
+    let digits = text.trim_start_matches(['+', '-']);
+    let b = digits.as_bytes();
+    if b.is_empty() {
         return None;
     }
-    let number = if let Some(hex) = digits.strip_prefix("0x") {
-        !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit() || b == b'_')
-    } else if let Some(bin) = digits.strip_prefix("0b") {
-        !bin.is_empty() && bin.bytes().all(|b| matches!(b, b'0' | b'1' | b'_'))
-    } else if let Some(oct) = digits.strip_prefix("0o") {
-        !oct.is_empty() && oct.bytes().all(|b| matches!(b, b'0'..=b'7' | b'_'))
+    let radix = |prefix: u8| {
+        (b.len() >= 2 && b[0] == b'0' && b[1].eq_ignore_ascii_case(&prefix)).then(|| &b[2..])
+    };
+    let number = if let Some(hex) = radix(b'x') {
+        !hex.is_empty() && hex.iter().all(|c| c.is_ascii_hexdigit() || *c == b'_')
+    } else if let Some(bin) = radix(b'b') {
+        !bin.is_empty() && bin.iter().all(|c| matches!(c, b'0' | b'1' | b'_'))
+    } else if let Some(oct) = radix(b'o') {
+        !oct.is_empty() && oct.iter().all(|c| matches!(c, b'0'..=b'7' | b'_'))
     } else {
-        let plain: String = digits.chars().filter(|&c| c != '_').collect();
-        digits.as_bytes()[0] != b'_'
-            && plain.bytes().any(|b| b.is_ascii_digit())
-            && plain
-                .bytes()
-                .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-'))
-            && plain.parse::<f64>().is_ok()
+        b[0] != b'_'
+            && b.iter().any(u8::is_ascii_digit)
+            && b.iter()
+                .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-' | b'_'))
+            && digits
+                .chars()
+                .filter(|&c| c != '_')
+                .map(|c| c.to_ascii_lowercase())
+                .collect::<String>()
+                .parse::<f64>()
+                .is_ok()
     };
     number.then_some("a number")
 }
@@ -222,7 +247,64 @@ pub(crate) fn closest<'k>(unknown: &str, known: &[&'k str]) -> Option<&'k str> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// The straightforward definition `yaml11_non_string` must agree with.
+    fn yaml11_reference(text: &str) -> Option<&'static str> {
+        let lower = text.to_ascii_lowercase();
+        match lower.as_str() {
+            "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" => return Some("a boolean"),
+            "~" | "null" => return Some("null"),
+            ".inf" | "-.inf" | "+.inf" | ".nan" => return Some("a number"),
+            _ => {}
+        }
+        let digits = lower.trim_start_matches(['+', '-']);
+        if digits.is_empty() {
+            return None;
+        }
+        let number = if let Some(hex) = digits.strip_prefix("0x") {
+            !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit() || b == b'_')
+        } else if let Some(bin) = digits.strip_prefix("0b") {
+            !bin.is_empty() && bin.bytes().all(|b| matches!(b, b'0' | b'1' | b'_'))
+        } else if let Some(oct) = digits.strip_prefix("0o") {
+            !oct.is_empty() && oct.bytes().all(|b| matches!(b, b'0'..=b'7' | b'_'))
+        } else {
+            let plain: String = digits.chars().filter(|&c| c != '_').collect();
+            digits.as_bytes()[0] != b'_'
+                && plain.bytes().any(|b| b.is_ascii_digit())
+                && plain
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-'))
+                && plain.parse::<f64>().is_ok()
+        };
+        number.then_some("a number")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 5000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn yaml11_reading_matches_reference(
+            text in "[-+._0-9eExXbBoOaAfFnNyYtTuUlLsS~ é]{0,8}",
+        ) {
+            prop_assert_eq!(yaml11_non_string(&text), yaml11_reference(&text), "{}", text);
+        }
+    }
+
+    #[test]
+    fn yaml11_reading_matches_reference_on_samples() {
+        for t in [
+            "", "y", "Y", "yes", "YES", "No", "oN", "OFF", "True", "fAlse", "~", "NULL", ".inf",
+            "-.Inf", "+.INF", ".NaN", "0x", "0x1F", "0X1f", "-0x_1", "0b101", "0B2", "0o17", "0O8",
+            "1", "+1", "-1.5", "1e5", "1E5", "1_000", "_1", "1_", "+-1", "--", "+", "e5", ".5",
+            "5.", "1.2.3", "inf", "nan", "infinity", "1e", "0xg", "é", "1é", "prod", "backend",
+            "v1.2", "8080",
+        ] {
+            assert_eq!(yaml11_non_string(t), yaml11_reference(t), "{t}");
+        }
+    }
 
     #[test]
     fn label_keys_and_values() {
