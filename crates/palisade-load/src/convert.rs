@@ -560,6 +560,7 @@ impl<'s> Converter<'s> {
         match kind {
             "NetworkPolicy" => {
                 if !in_group(&["networking.k8s.io/v1", "extensions/v1beta1"]) {
+                    self.suspicious_policy_api(node, api.unwrap_or_default());
                     return Some(Item::Skipped {
                         key: format!("{}/{kind}", api.unwrap_or_default()),
                         note: Some(
@@ -602,6 +603,26 @@ impl<'s> Converter<'s> {
     }
 
     /// Warns when a skipped kind looks like a misspelled kind Palisade reads.
+    /// A NetworkPolicy whose apiVersion is no API group's (`k8sV1`, `v1`) or a version of
+    /// networking.k8s.io that does not exist is almost certainly a typo for
+    /// `networking.k8s.io/v1`: warn, since skipping it silently would drop the policy. Other
+    /// groups' NetworkPolicy kinds (Calico, Cilium, …) are skipped with a note only.
+    fn suspicious_policy_api(&mut self, node: &Node<'_>, api: &str) {
+        if api.contains('/') && !api.starts_with("networking.k8s.io/") {
+            return;
+        }
+        let span = node
+            .get("apiVersion")
+            .map_or(self.span(node), |a| self.span(a));
+        self.diags.push(
+            Diagnostic::warning(format!(
+                "NetworkPolicy with apiVersion `{api}` is skipped: no such API version serves NetworkPolicy"
+            ))
+            .with_span(span)
+            .with_help("use `apiVersion: networking.k8s.io/v1`"),
+        );
+    }
+
     fn unknown_kind(&mut self, node: &Node<'_>, kind: &str) {
         const KNOWN: &[&str] = &[
             "NetworkPolicy",

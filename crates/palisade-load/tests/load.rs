@@ -379,3 +379,28 @@ fn default_namespace_option() {
     assert_eq!(loaded.model.pod_name(palisade_model::PodId(0)), "dev/p");
     assert!(!loaded.model.namespaces[0].declared);
 }
+
+#[test]
+fn network_policy_with_a_mistyped_api_version_warns_and_other_groups_only_note() {
+    let loaded = load_text(
+        "np.yaml",
+        "apiVersion: k8sV1\nkind: NetworkPolicy\nmetadata: {name: a, namespace: x}\nspec: {podSelector: {}}\n---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: b, namespace: x}\nspec: {selector: all()}\n",
+    );
+    assert!(!loaded.has_errors());
+    assert!(loaded.model.policies.is_empty());
+    let warnings: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .map(|d| {
+            let (line, col) = loaded.model.sources.line_col(d.span.unwrap());
+            format!("{line}:{col} {}", d.message)
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "1:13 NetworkPolicy with apiVersion `k8sV1` is skipped: no such API version serves NetworkPolicy"
+        ]
+    );
+}
