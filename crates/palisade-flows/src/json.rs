@@ -98,14 +98,6 @@ fn bytes_equal(w: u64, c: u8) -> u64 {
     x.wrapping_sub(ONES) & !x & HIGHS
 }
 
-/// Marks (high bit) exactly the bytes of `w` equal to `c`.
-#[inline(always)]
-fn exact_equal(w: u64, c: u8) -> u64 {
-    let x = w ^ (ONES * u64::from(c));
-    let low7 = 0x7F7F_7F7F_7F7F_7F7F;
-    !(((x & low7) + low7) | x | low7)
-}
-
 /// The position of the first `"` or `\` at or after `i`. Eight bytes at a time: Hubble strings
 /// are short (10–40 bytes), where memchr's setup costs more than it saves.
 #[inline]
@@ -174,7 +166,12 @@ impl<'a> Cursor<'a> {
     /// Reads a string; the cursor must be at its opening quote (after whitespace).
     #[inline]
     pub fn string(&mut self) -> JResult<RawStr<'a>> {
-        self.eat(b'"')?;
+        if self.b.get(self.i) == Some(&b'"') {
+            // Compact JSON: no whitespace before the quote.
+            self.i += 1;
+        } else {
+            self.eat(b'"')?;
+        }
         let start = self.i;
         let mut escaped = false;
         loop {
@@ -264,78 +261,38 @@ impl<'a> Cursor<'a> {
 
     /// Skips a whole object or array by counting brackets outside strings.
     ///
-    /// Eight bytes at a time: the structural bytes (quotes, brackets) of a word are found with
-    /// exact SWAR masks and walked in order, so a skipped label array costs a few operations
-    /// per word instead of a branch per string. Words holding a backslash take the byte loop.
+    /// Outside strings a byte at a time (structural bytes are dense there: keys, colons,
+    /// commas, short numbers); each string is jumped over in one step with the eight-bytes-
+    /// at-a-time quote search, so a skipped label array costs about one word operation per
+    /// eight bytes of label text.
     fn skip_nested(&mut self) -> JResult<()> {
         let b = self.b;
         let mut i = self.i;
         let mut depth = 0usize;
-        let mut in_str = false;
-        let mut escaped = false;
-        loop {
-            if !escaped && let Some(chunk) = b.get(i..i + 8) {
-                let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-                if exact_equal(w, b'\\') == 0 {
-                    let q = exact_equal(w, b'"');
-                    // `[`/`]` differ from `{`/`}` by bit 0x20 only.
-                    let folded = w | (ONES * 0x20);
-                    let open = exact_equal(folded, b'{');
-                    let close = exact_equal(folded, b'}');
-                    let mut m = q | open | close;
-                    while m != 0 {
-                        let bit = m & m.wrapping_neg();
-                        m &= m - 1;
-                        if q & bit != 0 {
-                            in_str = !in_str;
-                        } else if !in_str {
-                            if open & bit != 0 {
-                                depth += 1;
-                            } else {
-                                depth = depth.checked_sub(1).ok_or("unbalanced brackets")?;
-                                if depth == 0 {
-                                    self.i = i + (bit.trailing_zeros() / 8) as usize + 1;
-                                    return Ok(());
-                                }
-                            }
-                        }
+        while let Some(&c) = b.get(i) {
+            i += 1;
+            match c {
+                b'"' => loop {
+                    let at = find_quote_or_backslash(b, i).ok_or("unterminated object or array")?;
+                    if b[at] == b'"' {
+                        i = at + 1;
+                        break;
                     }
-                    i += 8;
-                    continue;
-                }
-            }
-            // Byte at a time: near a backslash, or in the last few bytes.
-            let end = (i + 8).min(b.len());
-            if i >= end {
-                return Err("unterminated object or array");
-            }
-            while i < end {
-                let c = b[i];
-                i += 1;
-                if escaped {
-                    escaped = false;
-                } else if in_str {
-                    match c {
-                        b'\\' => escaped = true,
-                        b'"' => in_str = false,
-                        _ => {}
-                    }
-                } else {
-                    match c {
-                        b'"' => in_str = true,
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth = depth.checked_sub(1).ok_or("unbalanced brackets")?;
-                            if depth == 0 {
-                                self.i = i;
-                                return Ok(());
-                            }
-                        }
-                        _ => {}
+                    // A backslash: skip it and the byte it escapes.
+                    i = at + 2;
+                },
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1).ok_or("unbalanced brackets")?;
+                    if depth == 0 {
+                        self.i = i;
+                        return Ok(());
                     }
                 }
+                _ => {}
             }
         }
+        Err("unterminated object or array")
     }
 
     /// Returns the raw text of the next value (skipping it).
