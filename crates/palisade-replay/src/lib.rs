@@ -489,10 +489,10 @@ pub fn classify(
         (src, session.src.ip(), "source"),
         (dst, session.dst.ip(), "destination"),
     ] {
-        if let Some(reason) = peer.mapping_problem(ip) {
+        if let Some(reason) = peer.mapping_problem_after(what, ip) {
             return Some(Mismatch {
                 kind: MismatchKind::Address,
-                reason: format!("{what} {reason}"),
+                reason,
             });
         }
     }

@@ -54,29 +54,57 @@ impl Peer {
 
     /// When the mapping is doubtful, why (starting with the address).
     pub fn mapping_problem(&self, ip: IpAddr) -> Option<String> {
+        self.mapping_problem_after("", ip)
+    }
+
+    /// [`Peer::mapping_problem`] after `prefix` and a space (none when `prefix` is empty),
+    /// built in one allocation: classifying a session whose Hubble names the model lacks
+    /// does this for every session.
+    pub(crate) fn mapping_problem_after(&self, prefix: &str, ip: IpAddr) -> Option<String> {
+        use std::fmt::Write as _;
         let named = self.named.as_deref()?;
         if named.namespace.is_empty() || named.pod_name.is_empty() {
             return None;
         }
-        let hubble = format!("{}/{}", named.namespace, named.pod_name);
-        match (self.source, &self.ip_pod_name) {
-            (MapSource::HubbleName, Some(other)) => Some(format!(
-                "{ip}: Hubble names it {hubble}, but the cluster model gives that address to {other}"
-            )),
-            (MapSource::Ip, Some(_)) | (MapSource::Ip, None) => {
-                let mapped = self.pod_name.as_deref().unwrap_or("?");
-                Some(format!(
-                    "{ip}: Hubble names it {hubble}, which the cluster model lacks; the address maps to {mapped}"
-                ))
-            }
-            (MapSource::Unmapped, _) => Some(format!(
-                "{ip}: Hubble names it {hubble}, which the cluster model lacks (and no pod has the address); the verdict treats it as external"
-            )),
-            (MapSource::HubbleWorkload, Some(other)) => Some(format!(
-                "{ip}: Hubble names it {hubble}, but the cluster model gives that address to {other}"
-            )),
-            (MapSource::HubbleName | MapSource::HubbleWorkload, None) => None,
+        enum Tail<'a> {
+            GivenTo(&'a str),
+            Lacks(&'a str),
+            LacksNoPod,
         }
+        let tail = match (self.source, &self.ip_pod_name) {
+            (MapSource::HubbleName | MapSource::HubbleWorkload, Some(other)) => {
+                Tail::GivenTo(other)
+            }
+            (MapSource::Ip, _) => Tail::Lacks(self.pod_name.as_deref().unwrap_or("?")),
+            (MapSource::Unmapped, _) => Tail::LacksNoPod,
+            (MapSource::HubbleName | MapSource::HubbleWorkload, None) => return None,
+        };
+        let mut s = String::with_capacity(
+            prefix.len() + named.namespace.len() + named.pod_name.len() + 192,
+        );
+        if !prefix.is_empty() {
+            s.push_str(prefix);
+            s.push(' ');
+        }
+        let _ = write!(s, "{ip}");
+        s.push_str(": Hubble names it ");
+        s.push_str(&named.namespace);
+        s.push('/');
+        s.push_str(&named.pod_name);
+        match tail {
+            Tail::GivenTo(other) => {
+                s.push_str(", but the cluster model gives that address to ");
+                s.push_str(other);
+            }
+            Tail::Lacks(mapped) => {
+                s.push_str(", which the cluster model lacks; the address maps to ");
+                s.push_str(mapped);
+            }
+            Tail::LacksNoPod => s.push_str(
+                ", which the cluster model lacks (and no pod has the address); the verdict treats it as external",
+            ),
+        }
+        Some(s)
     }
 }
 
@@ -266,5 +294,84 @@ impl<'m> Mapper<'m> {
                 .or_insert(id);
         }
         by_name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages as they were first written, with `format!`, for comparison.
+    fn reference(peer: &Peer, ip: IpAddr) -> Option<String> {
+        let named = peer.named.as_deref()?;
+        if named.namespace.is_empty() || named.pod_name.is_empty() {
+            return None;
+        }
+        let hubble = format!("{}/{}", named.namespace, named.pod_name);
+        match (peer.source, &peer.ip_pod_name) {
+            (MapSource::HubbleName, Some(other)) => Some(format!(
+                "{ip}: Hubble names it {hubble}, but the cluster model gives that address to {other}"
+            )),
+            (MapSource::Ip, _) => {
+                let mapped = peer.pod_name.as_deref().unwrap_or("?");
+                Some(format!(
+                    "{ip}: Hubble names it {hubble}, which the cluster model lacks; the address maps to {mapped}"
+                ))
+            }
+            (MapSource::Unmapped, _) => Some(format!(
+                "{ip}: Hubble names it {hubble}, which the cluster model lacks (and no pod has the address); the verdict treats it as external"
+            )),
+            (MapSource::HubbleWorkload, Some(other)) => Some(format!(
+                "{ip}: Hubble names it {hubble}, but the cluster model gives that address to {other}"
+            )),
+            (MapSource::HubbleName | MapSource::HubbleWorkload, None) => None,
+        }
+    }
+
+    #[test]
+    fn mapping_problems_read_as_before() {
+        let names = [("", ""), ("shop", ""), ("shop", "cart-7d9c6b5f4-x2mzq")];
+        let ips: [IpAddr; 2] = ["10.0.3.7".parse().unwrap(), "fd00::1:7".parse().unwrap()];
+        let arcs: [Option<Arc<str>>; 2] = [None, Some(Arc::from("shop/cart-0"))];
+        for source in [
+            MapSource::HubbleName,
+            MapSource::HubbleWorkload,
+            MapSource::Ip,
+            MapSource::Unmapped,
+        ] {
+            for (ns, pod) in names {
+                for named in [
+                    None,
+                    Some(Arc::new(EndpointName {
+                        namespace: ns.into(),
+                        pod_name: pod.into(),
+                        labels: vec![],
+                    })),
+                ] {
+                    for pod_name in arcs.clone() {
+                        for ip_pod_name in arcs.clone() {
+                            let peer = Peer {
+                                pod: None,
+                                name: None,
+                                namespace: None,
+                                source,
+                                named: named.clone(),
+                                ip_pod: None,
+                                pod_name: pod_name.clone(),
+                                ip_pod_name,
+                            };
+                            for ip in ips {
+                                let want = reference(&peer, ip);
+                                assert_eq!(peer.mapping_problem(ip), want);
+                                assert_eq!(
+                                    peer.mapping_problem_after("source", ip),
+                                    want.map(|w| format!("source {w}"))
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
