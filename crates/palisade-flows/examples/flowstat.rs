@@ -1,6 +1,6 @@
 //! Reads one input, builds its sessions and prints counts and throughput:
 //! `cargo run --release -p palisade-flows --example flowstat -- FILE [--read-only]`.
-//! Used for the whole-file figures in docs/benchmarks-flows.md (with `/usr/bin/time -v`).
+//! Used for the whole-file figures in docs/benchmarks.md ("Traffic readers and sessions") (with `/usr/bin/time -v`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 

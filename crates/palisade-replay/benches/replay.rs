@@ -2,7 +2,7 @@
 //! crate's synthetic Hubble and pcap traffic against a 2 048-pod cluster owning its addresses.
 //!
 //! `cargo bench -p palisade-replay --bench replay`. The ≥ 10 M-flow figures and peak memory
-//! come from the CLI on generated files: see docs/benchmarks-replay.md.
+//! come from the CLI on generated files: see docs/benchmarks.md ("Replay end to end").
 
 mod cluster;
 
