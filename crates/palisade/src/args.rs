@@ -38,15 +38,9 @@ pub enum Command {
     Replay(Box<ReplayArgs>),
 }
 
-/// Where manifests come from and how to read them.
-#[derive(Debug, Args)]
-pub struct InputArgs {
-    /// Manifest files or directories (recursive: .yaml, .yml, .json); `-` for stdin.
-    #[arg(required = true, value_name = "PATHS")]
-    pub paths: Vec<String>,
-    /// Namespace for objects that do not name one.
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    pub namespace: String,
+/// How manifests are loaded and problems reported; shared by every command that loads them.
+#[derive(Clone, Debug, Args)]
+pub struct LoadArgs {
     /// Report objects the API server would reject, and continue without them.
     #[arg(long)]
     pub keep_going: bool,
@@ -56,6 +50,20 @@ pub struct InputArgs {
     /// When to use colours.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+/// Where manifests come from and how to read them.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Manifest files or directories (recursive: .yaml, .yml, .json); `-` for stdin.
+    #[arg(required = true, value_name = "PATHS")]
+    pub paths: Vec<String>,
+    /// Namespace for objects that do not name one.
+    #[arg(short = 'n', long = "namespace", default_value = "default")]
+    pub namespace: String,
+    /// How to load them.
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 /// Pod or workload granularity.
@@ -185,15 +193,9 @@ pub struct LintInputArgs {
     /// Namespace for objects that do not name one.
     #[arg(short = 'n', long = "namespace", default_value = "default")]
     pub namespace: String,
-    /// Lint what loads even when some objects are rejected (the exit code is still 2).
-    #[arg(long)]
-    pub keep_going: bool,
-    /// Also print notes: skipped kinds with their counts.
-    #[arg(short, long)]
-    pub verbose: bool,
-    /// When to use colours.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    /// How to load them.
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 impl LintInputArgs {
@@ -202,9 +204,7 @@ impl LintInputArgs {
         InputArgs {
             paths: self.paths.clone(),
             namespace: self.namespace.clone(),
-            keep_going: self.keep_going,
-            verbose: self.verbose,
-            color: self.color,
+            load: self.load.clone(),
         }
     }
 }
@@ -266,15 +266,9 @@ pub struct DiffArgs {
     /// Namespace for objects that do not name one.
     #[arg(short = 'n', long = "namespace", default_value = "default")]
     pub namespace: String,
-    /// Report objects the API server would reject, and continue without them.
-    #[arg(long)]
-    pub keep_going: bool,
-    /// Also print notes: skipped kinds with their counts.
-    #[arg(short, long)]
-    pub verbose: bool,
-    /// When to use colours.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    /// How to load them.
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 /// `--deny-action` values.
@@ -377,13 +371,7 @@ pub struct ReplayArgs {
     /// Namespace for manifest objects that do not name one.
     #[arg(long, default_value = "default", value_name = "NAMESPACE")]
     pub default_namespace: String,
-    /// Report objects the API server would reject, and continue without them.
-    #[arg(long)]
-    pub keep_going: bool,
-    /// Also print notes: skipped kinds with their counts.
-    #[arg(short, long)]
-    pub verbose: bool,
-    /// When to use colours.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    /// How to load them.
+    #[command(flatten)]
+    pub load: LoadArgs,
 }

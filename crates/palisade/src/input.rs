@@ -1,6 +1,6 @@
 //! Loading manifests for a command: read, report problems on stderr, decide whether to go on.
 
-use crate::args::InputArgs;
+use crate::args::{InputArgs, LoadArgs};
 use anyhow::bail;
 use palisade_load::{Input, LoadOptions, Loaded, load};
 use palisade_model::Protocol;
@@ -9,31 +9,45 @@ use palisade_render::{OutputFormat, Style, diagnostics};
 /// Loads the inputs; prints errors and warnings (and notes with `-v`) to stderr. Fails when
 /// an object was rejected, unless `--keep-going`.
 pub fn load_inputs(args: &InputArgs) -> anyhow::Result<Loaded> {
-    let inputs: Vec<Input> = args
-        .paths
-        .iter()
-        .map(|p| {
-            if p == "-" {
-                Input::Stdin
-            } else {
-                Input::Path(p.into())
-            }
-        })
-        .collect();
+    let inputs: Vec<Input> = args.paths.iter().map(|p| input(p)).collect();
+    load_checked(&inputs, &args.namespace, &args.load, None)
+}
+
+/// A path argument as a loader input (`-` is stdin).
+pub fn input(path: &str) -> Input {
+    if path == "-" {
+        Input::Stdin
+    } else {
+        Input::Path(path.into())
+    }
+}
+
+/// Loads, reports problems on stderr, and fails on rejected objects unless `--keep-going`;
+/// `what` names the input set in that error (e.g. "old side (`git:main`)").
+pub fn load_checked(
+    inputs: &[Input],
+    default_namespace: &str,
+    args: &LoadArgs,
+    what: Option<&str>,
+) -> anyhow::Result<Loaded> {
     let loaded = load(
-        &inputs,
+        inputs,
         &LoadOptions {
-            default_namespace: args.namespace.clone(),
+            default_namespace: default_namespace.to_string(),
         },
     );
-    let style = args.color.style(true);
-    report(&loaded, args.verbose, style);
+    report(&loaded, args.verbose, args.color.style(true));
     if loaded.has_errors() && !args.keep_going {
         let n = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
-        bail!(
-            "{n} input error{} (the objects were not used; fix them, or pass --keep-going to continue without them)",
-            if n == 1 { "" } else { "s" }
-        );
+        let errors = format!("{n} input error{}", if n == 1 { "" } else { "s" });
+        match what {
+            Some(what) => bail!(
+                "{what} failed to load: {errors} (fix them, or pass --keep-going to continue without them)"
+            ),
+            None => bail!(
+                "{errors} (the objects were not used; fix them, or pass --keep-going to continue without them)"
+            ),
+        }
     }
     Ok(loaded)
 }

@@ -21,7 +21,12 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let (explanation, notes) = explain_all(&reference, &src, &dst, protocol, args.port);
     let text = match output {
         OutputFormat::Json => check::json(model, &explanation, &notes),
-        _ => check::text(model, &explanation, &notes, args.input.color.style(false)),
+        _ => check::text(
+            model,
+            &explanation,
+            &notes,
+            args.input.load.color.style(false),
+        ),
     };
     emit(&text)?;
     let met = match args.expect {

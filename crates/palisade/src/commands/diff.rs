@@ -3,11 +3,11 @@
 mod git;
 
 use crate::args::{DiffArgs, FailOn};
-use crate::input::{format, report};
+use crate::input::{format, load_checked};
 use crate::output::emit;
 use anyhow::{Context, bail};
 use palisade_diff::{ChangeKind, Diff};
-use palisade_load::{Input, LoadOptions, load};
+use palisade_load::Input;
 use palisade_model::Model;
 use palisade_render::OutputFormat;
 use std::path::{Path, PathBuf};
@@ -117,21 +117,8 @@ pub(crate) fn overlay_inputs(old: &str, new: &str) -> anyhow::Result<Vec<Input>>
 }
 
 fn load_side(label: &str, shown: &str, inputs: &[Input], args: &DiffArgs) -> anyhow::Result<Model> {
-    let loaded = load(
-        inputs,
-        &LoadOptions {
-            default_namespace: args.namespace.clone(),
-        },
-    );
-    report(&loaded, args.verbose, args.color.style(true));
-    if loaded.has_errors() && !args.keep_going {
-        let n = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
-        bail!(
-            "{label} side (`{shown}`) failed to load: {n} input error{} (fix them, or pass --keep-going to continue without them)",
-            if n == 1 { "" } else { "s" }
-        );
-    }
-    Ok(loaded.model)
+    let what = format!("{label} side (`{shown}`)");
+    Ok(load_checked(inputs, &args.namespace, &args.load, Some(&what))?.model)
 }
 
 /// The inputs of a side; `other` is the other side's path (for `git:REV` without a path).
@@ -232,7 +219,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     emit(&palisade_render::diff::render(
         &diff,
         output,
-        args.color.style(false),
+        args.load.color.style(false),
     ))?;
     Ok(match args.fail_on {
         Some(f) if fails(&diff, f) => ExitCode::from(1),

@@ -87,7 +87,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     let input = args.input.to_input_args();
     let loaded = load_inputs(&input)?;
     let findings = lint(&loaded.model, &loaded.findings, &settings);
-    let style = input.color.style(false);
+    let style = input.load.color.style(false);
     emit(&render(
         &findings,
         &loaded.model.sources,

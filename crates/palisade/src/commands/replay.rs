@@ -1,7 +1,7 @@
 //! `palisade replay`: recorded traffic against the current (and a proposed) policy set.
 
 use crate::args::{DenyActionArg, InputArgs, ReplayArgs, SpikeOnArg};
-use crate::input::{load_inputs, protocol, report};
+use crate::input::{input, load_checked, load_inputs, protocol};
 use anyhow::{Context, bail};
 use palisade_flows::{
     FlowReader, Format, Observed, ReadOptions, ReadReport, SessionConfig, Sessionizer,
@@ -92,9 +92,7 @@ fn input_args(args: &ReplayArgs, paths: Vec<String>) -> InputArgs {
     InputArgs {
         paths,
         namespace: args.default_namespace.clone(),
-        keep_going: args.keep_going,
-        verbose: args.verbose,
-        color: args.color,
+        load: args.load.clone(),
     }
 }
 
@@ -109,33 +107,15 @@ fn load_proposed(args: &ReplayArgs) -> anyhow::Result<Model> {
         inputs.extend(args.cluster[1..].iter().map(|p| Input::Path(p.into())));
         inputs
     } else {
-        args.proposed
-            .iter()
-            .map(|p| {
-                if p == "-" {
-                    Input::Stdin
-                } else {
-                    Input::Path(p.into())
-                }
-            })
-            .collect()
+        args.proposed.iter().map(|p| input(p)).collect()
     };
     for p in &args.proposed {
         if p != "-" && !std::path::Path::new(p).exists() {
             bail!("--proposed: `{p}` does not exist");
         }
     }
-    let loaded = load(
-        &inputs,
-        &LoadOptions {
-            default_namespace: args.default_namespace.clone(),
-        },
-    );
-    report(&loaded, args.verbose, args.color.style(true));
-    if loaded.has_errors() && !args.keep_going {
-        bail!("the proposed policies (--proposed) failed to load");
-    }
-    Ok(loaded.model)
+    let what = "the proposed policies (--proposed)";
+    Ok(load_checked(&inputs, &args.default_namespace, &args.load, Some(what))?.model)
 }
 
 /// Everything collected while reading.
@@ -296,7 +276,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         pb.finish_and_clear();
     }
     collected.read = reader.into_report();
-    let err_style = args.color.style(true);
+    let err_style = args.load.color.style(true);
     for d in collected.read.diagnostics() {
         eprint!(
             "{}",
@@ -323,7 +303,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         spikes: spike_report.as_ref(),
         timeline: !args.summary,
     };
-    let style: Style = args.color.style(false);
+    let style: Style = args.load.color.style(false);
     let text = match out_format {
         Output::Text => render::text(&report, style),
         Output::Json => render::json(&report),
