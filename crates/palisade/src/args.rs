@@ -139,6 +139,9 @@ pub struct MatrixArgs {
     /// Output format: table, csv, md or json.
     #[arg(short, long, default_value = "table")]
     pub output: String,
+    /// Refuse tables with more rows than this (a table grows with the square of it).
+    #[arg(long, default_value_t = 5000, value_name = "N")]
+    pub max_peers: usize,
 }
 
 /// `palisade connectivity`.

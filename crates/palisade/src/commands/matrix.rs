@@ -3,6 +3,7 @@
 use crate::args::MatrixArgs;
 use crate::input::{format, load_inputs, protocol};
 use crate::output::emit;
+use anyhow::bail;
 use palisade_engine::{Engine, matrix};
 use palisade_render::OutputFormat;
 use std::process::ExitCode;
@@ -19,6 +20,22 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<ExitCode> {
     )?;
     let protocol = protocol(&args.protocol)?;
     let loaded = load_inputs(&args.input)?;
+    let model = &loaded.model;
+    let rows = match args.level {
+        crate::args::LevelArg::Pod => model.pods.len(),
+        crate::args::LevelArg::Workload => {
+            let mut workloads: Vec<_> = model.pods.iter().filter_map(|p| p.workload).collect();
+            workloads.sort_unstable();
+            workloads.dedup();
+            workloads.len() + model.pods.iter().filter(|p| p.workload.is_none()).count()
+        }
+    };
+    if rows > args.max_peers {
+        bail!(
+            "the matrix would have {rows} rows and {rows} columns (--max-peers {}): use --level workload, `palisade connectivity` (which stays sparse), or raise --max-peers",
+            args.max_peers
+        );
+    }
     let engine = Engine::new(&loaded.model);
     let result = matrix::compute(
         &loaded.model,

@@ -262,3 +262,22 @@ fn unsupported_format_is_a_usage_error() {
     assert_eq!(run.code, 2);
     assert_snapshot!(run.stderr, @"palisade: error: unsupported output format `dot`: expected one of table, csv, md, json");
 }
+
+#[test]
+fn matrix_refuses_tables_too_large_to_be_useful() {
+    let run = palisade(
+        &[
+            "matrix",
+            SHOP,
+            "--port",
+            "80",
+            "--level",
+            "pod",
+            "--max-peers",
+            "5",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 2);
+    assert_snapshot!(run.stderr, @"palisade: error: the matrix would have 12 rows and 12 columns (--max-peers 5): use --level workload, `palisade connectivity` (which stays sparse), or raise --max-peers");
+}
