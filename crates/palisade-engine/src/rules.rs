@@ -42,6 +42,8 @@ pub struct RedundantPolicy {
     pub policy: PolicyId,
     /// Other policies that isolate the same pods or admit the same peers, in model order.
     pub covered_by: Vec<PolicyId>,
+    /// Some of what it admits is never allowed by the other side (the peers' own policies).
+    pub masked_by_other_side: bool,
 }
 
 /// The redundant rules and policies of a model.
@@ -476,6 +478,7 @@ pub fn redundancy(model: &Model, engine: &Engine) -> Redundancy {
         let policy_id = PolicyId::new(p);
         let mut covered: FxHashSet<PolicyId> = FxHashSet::default();
         let mut needed = false;
+        let mut masked = false;
         'subjects: for &c in subjects {
             for direction in [Direction::Egress, Direction::Ingress] {
                 if !model.policies[p].affects(direction) {
@@ -510,7 +513,7 @@ pub fn redundancy(model: &Model, engine: &Engine) -> Redundancy {
                 let own = |r: &u32| a.rules[*r as usize].at.policy == policy_id;
                 let mine = a.union(c, direction, rules.iter().copied().filter(|r| own(r)));
                 let theirs = a.union(c, direction, rules.iter().copied().filter(|r| !own(r)));
-                if a.adds_something(c, direction, &mine, &theirs, &mut false) {
+                if a.adds_something(c, direction, &mine, &theirs, &mut masked) {
                     needed = true;
                     break 'subjects;
                 }
@@ -523,6 +526,7 @@ pub fn redundancy(model: &Model, engine: &Engine) -> Redundancy {
             out.policies.push(RedundantPolicy {
                 policy: policy_id,
                 covered_by,
+                masked_by_other_side: masked,
             });
         }
     }

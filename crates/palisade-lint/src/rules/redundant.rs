@@ -68,13 +68,16 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             format!("policy {} is redundant: removing it changes no connection", ctx.policy_name(p.policy)),
         )
         .with_opt_span(policy.pod_selector.span.or(policy.span))
-        .with_help(if others.is_empty() {
-            "remove it, or annotate it `palisade.dev/ignore: \"NP011\"` if it is deliberate".to_string()
-        } else {
-            format!(
-                "the pods it selects are isolated by {}, which allow the same traffic; remove it, or annotate it `palisade.dev/ignore: \"NP011\"` if it is deliberate defence in depth",
+        .with_help(match (others.is_empty(), p.masked_by_other_side) {
+            (true, _) => "remove it, or annotate it `palisade.dev/ignore: \"NP011\"` if it is deliberate".to_string(),
+            (false, false) => format!(
+                "the pods it selects are isolated by {} anyway, and those policies allow the same traffic; remove it, or annotate it `palisade.dev/ignore: \"NP011\"` if it is deliberate defence in depth",
                 names(&others, 3)
-            )
+            ),
+            (false, true) => format!(
+                "the pods it selects are isolated by {} anyway, and what it allows beyond those policies is denied by the peers' own policies (check whether the peers' egress/ingress is what is wrong); remove it, or annotate it `palisade.dev/ignore: \"NP011\"`",
+                names(&others, 3)
+            ),
         });
         for &q in p.covered_by.iter().take(2) {
             if let Some(s) = model.policies[q.index()].span {
