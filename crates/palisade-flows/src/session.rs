@@ -278,7 +278,8 @@ pub struct SessionStats {
 }
 
 /// The direction-free 5-tuple: each address as 128 bits (IPv4 mapped into IPv6), split in
-/// 64-bit halves so that an index entry is 48 bytes, not 64, and hashes in five words.
+/// 64-bit halves so that it hashes in five words. It lives in the connection state only; the
+/// index holds slot numbers.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Key {
     a_hi: u64,
@@ -309,6 +310,15 @@ fn ip_bits(ip: IpAddr) -> u128 {
 }
 
 impl Key {
+    /// The key's hash for the index (FxHash of five words).
+    #[inline]
+    fn hash(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = rustc_hash::FxHasher::default();
+        Hash::hash(self, &mut h);
+        h.finish()
+    }
+
     /// The direction-free key of a flow, and whether its source is side `a`.
     fn new(src: IpAddr, sp: u16, dst: IpAddr, dp: u16, proto: u8) -> (Key, bool) {
         let (s, d) = (ip_bits(src), ip_bits(dst));
@@ -421,15 +431,28 @@ const TIMER_SHIFT: u32 = 27;
 /// A timer: (due time, slot, generation). Ordered by all three, as a binary heap of them was.
 type Timer = (i64, u32, u32);
 
+/// Far buckets kept in the ring: 1 024 × 134 ms ≈ 137 s, more than the default idle timeout
+/// plus attempt window, so only unusual settings (or flow-log records far in the future)
+/// reach the overflow map.
+const RING: usize = 1024;
+
 /// The connection timers, popped in exactly the order of one min-heap of all of them, but
 /// with only the current ≈ 134 ms in the heap: later timers wait unsorted in buckets (a
-/// vector push each) and enter the heap when time reaches their bucket. The heap stays
-/// small enough to live in cache however many connections are open.
+/// vector push each, in a ring indexed by bucket number) and enter the heap when time reaches
+/// their bucket. The heap stays small enough to live in cache however many connections are
+/// open, and asking whether anything is due is two comparisons.
 struct Timers {
     near: std::collections::BinaryHeap<std::cmp::Reverse<Timer>>,
-    /// Every timer in `near` is due before this, every one in `far` at or after it.
-    near_limit: i128,
-    far: std::collections::BTreeMap<i64, Vec<Timer>>,
+    /// Bucket number of `ring[0]`; every timer in `near` is due before `base << TIMER_SHIFT`,
+    /// every one in `ring` or `overflow` at or after it.
+    base: i64,
+    /// Buckets `base .. base + RING`.
+    ring: std::collections::VecDeque<Vec<Timer>>,
+    /// Timers in `ring`.
+    in_ring: usize,
+    /// Buckets from `base + RING` on.
+    overflow: std::collections::BTreeMap<i64, Vec<Timer>>,
+    /// Drained bucket vectors for reuse (few: memory stays that of the buckets in use).
     spare: Vec<Vec<Timer>>,
 }
 
@@ -437,22 +460,38 @@ impl Timers {
     fn new() -> Self {
         Timers {
             near: std::collections::BinaryHeap::new(),
-            near_limit: i128::MIN,
-            far: std::collections::BTreeMap::new(),
+            base: i64::MIN >> TIMER_SHIFT,
+            ring: (0..RING).map(|_| Vec::new()).collect(),
+            in_ring: 0,
+            overflow: std::collections::BTreeMap::new(),
             spare: Vec::new(),
         }
     }
 
     #[inline]
     fn push(&mut self, t: Timer) {
-        if i128::from(t.0) < self.near_limit {
+        let bucket = t.0 >> TIMER_SHIFT;
+        if bucket < self.base {
             self.near.push(std::cmp::Reverse(t));
+            return;
+        }
+        if self.in_ring == 0 && self.overflow.is_empty() {
+            // Nothing waits in buckets: start the ring at this one (everything in `near` is
+            // earlier still).
+            self.base = bucket;
+        }
+        let offset = (bucket - self.base) as u64;
+        if offset < RING as u64 {
+            let slot = &mut self.ring[offset as usize];
+            if slot.capacity() == 0
+                && let Some(v) = self.spare.pop()
+            {
+                *slot = v;
+            }
+            slot.push(t);
+            self.in_ring += 1;
         } else {
-            let spare = &mut self.spare;
-            self.far
-                .entry(t.0 >> TIMER_SHIFT)
-                .or_insert_with(|| spare.pop().unwrap_or_default())
-                .push(t);
+            self.overflow.entry(bucket).or_default().push(t);
         }
     }
 
@@ -462,29 +501,59 @@ impl Timers {
         loop {
             if let Some(&std::cmp::Reverse(t)) = self.near.peek() {
                 if t.0 > upto {
-                    // Far timers are later still.
+                    // Bucketed timers are later still.
                     return None;
                 }
                 self.near.pop();
                 return Some(t);
             }
-            let (&bucket, _) = self.far.first_key_value()?;
-            if i128::from(bucket) << TIMER_SHIFT > i128::from(upto) {
+            if upto >> TIMER_SHIFT < self.base {
                 return None;
             }
-            let (_, mut v) = self.far.pop_first().expect("a first bucket");
+            if self.in_ring == 0 {
+                // Skip the empty stretch in one step.
+                let (&first, _) = self.overflow.first_key_value()?;
+                if upto >> TIMER_SHIFT < first {
+                    return None;
+                }
+                self.base = first;
+                while let Some(entry) = self.overflow.first_entry() {
+                    let offset = (*entry.key() - self.base) as usize;
+                    if offset >= RING {
+                        break;
+                    }
+                    let v = entry.remove();
+                    self.in_ring += v.len();
+                    self.ring[offset] = v;
+                }
+            }
+            // Move bucket `base` into the heap.
+            let mut v = self.ring.pop_front().expect("a full ring");
+            self.in_ring -= v.len();
             self.near.extend(v.drain(..).map(std::cmp::Reverse));
-            if self.spare.len() < 64 {
+            if self.spare.len() < 64 && v.capacity() > 0 {
                 self.spare.push(v);
             }
-            self.near_limit = (i128::from(bucket) + 1) << TIMER_SHIFT;
+            self.ring.push_back(Vec::new());
+            self.base += 1;
+            let last = self.base + RING as i64 - 1;
+            if let Some(entry) = self.overflow.first_entry()
+                && *entry.key() == last
+            {
+                let v = entry.remove();
+                self.in_ring += v.len();
+                self.ring[RING - 1] = v;
+            }
         }
     }
 
     fn clear(&mut self) {
         self.near.clear();
-        self.far.clear();
-        self.near_limit = i128::MIN;
+        for v in &mut self.ring {
+            v.clear();
+        }
+        self.in_ring = 0;
+        self.overflow.clear();
     }
 }
 
@@ -558,7 +627,10 @@ pub struct Sessionizer {
     now_ns: i64,
     slots: Vec<Option<Conn>>,
     free: Vec<u32>,
-    index: FxHashMap<Key, u32>,
+    /// Open connections by key: slot numbers only (4 bytes each, plus hashbrown's control
+    /// byte), compared against the key in the slot, so a probe touches little memory beyond
+    /// the connection itself.
+    index: hashbrown::HashTable<u32>,
     timers: Timers,
     next_gen: u32,
     interner: Interner,
@@ -602,7 +674,7 @@ impl Sessionizer {
             now_ns: i64::MIN,
             slots: Vec::new(),
             free: Vec::new(),
-            index: FxHashMap::default(),
+            index: hashbrown::HashTable::new(),
             timers: Timers::new(),
             next_gen: 0,
             interner: Interner::default(),
@@ -797,14 +869,26 @@ impl Sessionizer {
 
     /// The open connection of `key`, after ending it if its time passed before `t`.
     fn live(&mut self, key: Key, t: i64, out: &mut impl FnMut(Session)) -> Option<u32> {
+        let hash = key.hash();
         for _ in 0..3 {
-            let idx = *self.index.get(&key)?;
+            let idx = self.lookup(&key, hash)?;
             if t <= self.conn(idx).expires_ns {
                 return Some(idx);
             }
             self.fire(idx, out);
         }
-        self.index.get(&key).copied()
+        self.lookup(&key, hash)
+    }
+
+    /// The slot of `key`'s open connection, if any.
+    #[inline]
+    fn lookup(&self, key: &Key, hash: u64) -> Option<u32> {
+        let slots = &self.slots;
+        self.index
+            .find(hash, |&i| {
+                slots[i as usize].as_ref().is_some_and(|c| c.key == *key)
+            })
+            .copied()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -859,7 +943,10 @@ impl Sessionizer {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.index.insert(key, idx);
+        let slots = &self.slots;
+        self.index.insert_unique(key.hash(), idx, |&i| {
+            slots[i as usize].as_ref().map_or(0, |c| c.key.hash())
+        });
         self.arm(idx, expires);
         self.stats.open += 1;
         self.stats.peak_open = self.stats.peak_open.max(self.stats.open);
@@ -872,8 +959,10 @@ impl Sessionizer {
             return;
         };
         self.free.push(idx);
-        if self.index.get(&c.key) == Some(&idx) {
-            self.index.remove(&c.key);
+        // The index maps a key to at most one slot, and slot `idx` held `c`, so the entry
+        // holding `idx` (if any) is `c.key`'s: found without touching other slots.
+        if let Ok(entry) = self.index.find_entry(c.key.hash(), |&i| i == idx) {
+            entry.remove();
         }
         self.stats.open -= 1;
         let (observed, evidence, decided_ns) = match c.decided {
