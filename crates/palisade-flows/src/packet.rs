@@ -53,7 +53,7 @@ fn be16(b: &[u8], at: usize) -> Option<u16> {
 
 /// Decodes a frame; `None` for frames that are not IP, non-first fragments or too short to
 /// hold the headers they announce.
-#[inline]
+#[inline(always)]
 pub fn decode(
     link: LinkType,
     frame: &[u8],
