@@ -373,39 +373,91 @@ enum Phase {
     Aggregate,
 }
 
-/// An open connection: the per-packet state only (≈ 180 bytes, three cache lines). What
-/// only named inputs (Hubble, flow logs with names) carry lives in [`Names`], allocated on
-/// first use, so packet captures never pay for it.
+/// An open connection: the per-packet state only, 128 bytes in exactly two cache lines (the
+/// key and times a packet checks first, then counters, phase and flags). What only named
+/// inputs (Hubble, flow logs with names) carry lives in [`Names`], allocated on first use, so
+/// packet captures never pay for it; the decided outcome is kept as a one-byte [`Decided`] and
+/// turned into an [`Evidence`] when the session is emitted.
+#[repr(C, align(64))]
 struct Conn {
     key: Key,
-    start_ns: i64,
-    last_ns: i64,
     expires_ns: i64,
-    timer_ns: i64,
+    last_ns: i64,
+    start_ns: i64,
     pkts_fwd: u64,
     pkts_rev: u64,
-    decided: Option<(Observed, Evidence, i64)>,
+    decided_ns: i64,
+    timer_ns: i64,
     names: Option<Box<Names>>,
     generation: u32,
     attempts: u32,
+    decided: Option<(Observed, Decided)>,
     proto: Protocol,
     phase: Phase,
     client_is_a: bool,
-    /// The initiator's and the peer's address families as the input gave them (the key maps
-    /// IPv4 into IPv6).
-    client_v6: bool,
-    server_v6: bool,
     /// An initial packet was seen; its observer, if named, is [`Names::initial_node`].
     initial_seen: bool,
     forwarded: bool,
     answer_seen: bool,
     fin_client: bool,
     fin_server: bool,
-    gap: bool,
-    agg_accept: bool,
-    agg_reject: bool,
-    agg_reply: bool,
+    /// Rarely touched flags: [`CLIENT_V6`], [`SERVER_V6`], [`GAP`], [`AGG_ACCEPT`],
+    /// [`AGG_REJECT`], [`AGG_REPLY`].
+    rare: u8,
 }
+
+/// The initiator's address family as the input gave it (the key maps IPv4 into IPv6).
+const CLIENT_V6: u8 = 1;
+/// The peer's address family as the input gave it.
+const SERVER_V6: u8 = 2;
+/// A gap in the record fell inside the attempt.
+const GAP: u8 = 4;
+/// Flow-log ACCEPT from the initiator.
+const AGG_ACCEPT: u8 = 8;
+/// Flow-log REJECT.
+const AGG_REJECT: u8 = 16;
+/// Flow-log ACCEPT from the peer.
+const AGG_REPLY: u8 = 32;
+
+/// What decided a connection's outcome, compactly; [`Decided::evidence`] rebuilds the
+/// [`Evidence`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Decided {
+    SynAck,
+    RstToSyn,
+    InitAck,
+    AbortToInit,
+    Reply,
+    Icmp {
+        v6: bool,
+        kind: Unreachable,
+    },
+    NoAnswer,
+    HubbleForwarded,
+    /// [`Names::drop`] holds the evidence.
+    HubbleDropped,
+}
+
+impl Decided {
+    fn evidence(self, timeout_ms: u64, names: &mut Option<Box<Names>>) -> Evidence {
+        match self {
+            Decided::SynAck => Evidence::SynAck,
+            Decided::RstToSyn => Evidence::RstToSyn,
+            Decided::InitAck => Evidence::InitAck,
+            Decided::AbortToInit => Evidence::AbortToInit,
+            Decided::Reply => Evidence::Reply,
+            Decided::Icmp { v6, kind } => Evidence::IcmpUnreachable { v6, kind },
+            Decided::NoAnswer => Evidence::NoAnswer { timeout_ms },
+            Decided::HubbleForwarded => Evidence::HubbleForwarded,
+            Decided::HubbleDropped => names
+                .as_mut()
+                .and_then(|n| n.drop.take())
+                .expect("a drop decided by Hubble keeps its evidence"),
+        }
+    }
+}
+
+const _: () = assert!(std::mem::size_of::<Option<Conn>>() == 128);
 
 /// The named parts of a connection.
 #[derive(Default)]
@@ -422,6 +474,17 @@ struct Names {
 impl Conn {
     fn names(&mut self) -> &mut Names {
         self.names.get_or_insert_with(Box::default)
+    }
+
+    #[inline]
+    fn has(&self, flag: u8) -> bool {
+        self.rare & flag != 0
+    }
+
+    #[inline]
+    fn decide(&mut self, observed: Observed, decided: Decided, at: i64) {
+        self.decided = Some((observed, decided));
+        self.decided_ns = at;
     }
 }
 
@@ -701,7 +764,7 @@ impl Sessionizer {
     pub fn gap(&mut self, _gap: &Gap) {
         for c in self.slots.iter_mut().flatten() {
             if c.decided.is_none() && c.phase == Phase::Attempt {
-                c.gap = true;
+                c.rare |= GAP;
             }
         }
     }
@@ -745,11 +808,7 @@ impl Sessionizer {
                             Some(i) if refused => {
                                 let c = self.conn_mut(i);
                                 c.last_ns = c.last_ns.max(t);
-                                c.decided = Some((
-                                    Observed::Refused,
-                                    Evidence::IcmpUnreachable { v6: icmp.v6, kind },
-                                    t,
-                                ));
+                                c.decide(Observed::Refused, Decided::Icmp { v6: icmp.v6, kind }, t);
                                 let _ = proto;
                                 self.retire(i, false, out);
                             }
@@ -782,10 +841,12 @@ impl Sessionizer {
         self.stats.clone()
     }
 
+    #[inline]
     fn conn(&self, i: u32) -> &Conn {
         self.slots[i as usize].as_ref().expect("live slot")
     }
 
+    #[inline]
     fn conn_mut(&mut self, i: u32) -> &mut Conn {
         self.slots[i as usize].as_mut().expect("live slot")
     }
@@ -809,6 +870,7 @@ impl Sessionizer {
         }
     }
 
+    #[inline]
     fn arm(&mut self, idx: u32, at: i64) {
         let c = self.conn_mut(idx);
         c.timer_ns = at;
@@ -817,6 +879,7 @@ impl Sessionizer {
     }
 
     /// Sets a connection's expiry, arming a timer only when it moves earlier than the armed one.
+    #[inline]
     fn set_expiry(&mut self, idx: u32, at: i64) {
         let c = self.conn_mut(idx);
         c.expires_ns = at;
@@ -827,26 +890,21 @@ impl Sessionizer {
 
     /// The connection's time is up.
     fn fire(&mut self, idx: u32, out: &mut impl FnMut(Session)) {
-        let timeout_ms = u64::try_from(self.timeout_ns / 1_000_000).unwrap_or(0);
         let idle = self.idle_ns;
         let c = self.conn_mut(idx);
         match c.phase {
             Phase::Attempt if c.decided.is_none() => {
                 let deadline = c.expires_ns;
-                if let Some(drop) = c.names.as_ref().and_then(|n| n.drop.clone()) {
-                    c.decided = Some((Observed::TimedOut, drop, deadline));
+                if c.names.as_ref().is_some_and(|n| n.drop.is_some()) {
+                    c.decide(Observed::TimedOut, Decided::HubbleDropped, deadline);
                     self.retire(idx, false, out);
                 } else if c.forwarded {
-                    c.decided = Some((Observed::Accepted, Evidence::HubbleForwarded, deadline));
+                    c.decide(Observed::Accepted, Decided::HubbleForwarded, deadline);
                     c.phase = Phase::Open;
                     let e = c.last_ns.max(deadline) + idle;
                     self.set_expiry(idx, e);
                 } else {
-                    c.decided = Some((
-                        Observed::TimedOut,
-                        Evidence::NoAnswer { timeout_ms },
-                        deadline,
-                    ));
+                    c.decide(Observed::TimedOut, Decided::NoAnswer, deadline);
                     self.retire(idx, false, out);
                 }
             }
@@ -914,6 +972,7 @@ impl Sessionizer {
             timer_ns: i64::MAX,
             pkts_fwd: 0,
             pkts_rev: 0,
+            decided_ns: 0,
             decided: None,
             names: None,
             generation: self.next_gen,
@@ -921,17 +980,13 @@ impl Sessionizer {
             proto,
             phase,
             client_is_a,
-            client_v6: client.is_ipv6(),
-            server_v6: server.is_ipv6(),
+            rare: if client.is_ipv6() { CLIENT_V6 } else { 0 }
+                | if server.is_ipv6() { SERVER_V6 } else { 0 },
             initial_seen: false,
             forwarded: false,
             answer_seen: false,
             fin_client: false,
             fin_server: false,
-            gap: false,
-            agg_accept: false,
-            agg_reject: false,
-            agg_reply: false,
         };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -966,7 +1021,14 @@ impl Sessionizer {
         }
         self.stats.open -= 1;
         let (observed, evidence, decided_ns) = match c.decided {
-            Some(d) => d,
+            Some((observed, decided)) => {
+                let timeout_ms = u64::try_from(self.timeout_ns / 1_000_000).unwrap_or(0);
+                (
+                    observed,
+                    decided.evidence(timeout_ms, &mut c.names),
+                    c.decided_ns,
+                )
+            }
             None => match c.phase {
                 // Closing without a decision: a mid-stream connection that closed (FIN both
                 // ways or RST); attempts only start closing once decided.
@@ -974,13 +1036,13 @@ impl Sessionizer {
                     (Observed::Unknown, Evidence::MidStream, c.last_ns)
                 }
                 Phase::Aggregate => {
-                    if c.agg_reply && (c.agg_accept || !c.agg_reject) {
+                    if c.has(AGG_REPLY) && (c.has(AGG_ACCEPT) || !c.has(AGG_REJECT)) {
                         (
                             Observed::Accepted,
                             Evidence::FlowLogAccept { reply: true },
                             c.start_ns,
                         )
-                    } else if c.agg_reject {
+                    } else if c.has(AGG_REJECT) {
                         (Observed::TimedOut, Evidence::FlowLogReject, c.start_ns)
                     } else {
                         (
@@ -1010,6 +1072,11 @@ impl Sessionizer {
         };
         self.stats.sessions += 1;
         self.stats.by_outcome[outcome_index(observed)] += 1;
+        let (src, dst, during_gap) = (
+            c.key.side(c.client_is_a, c.has(CLIENT_V6)),
+            c.key.side(!c.client_is_a, c.has(SERVER_V6)),
+            c.has(GAP),
+        );
         let names = c.names.map(|n| *n).unwrap_or_default();
         let mut denied_by = names.denied_by;
         denied_by.sort();
@@ -1019,8 +1086,8 @@ impl Sessionizer {
             last_seen_ns: c.last_ns,
             decided_ns,
             proto: c.proto,
-            src: c.key.side(c.client_is_a, c.client_v6),
-            dst: c.key.side(!c.client_is_a, c.server_v6),
+            src,
+            dst,
             observed,
             evidence,
             packets_fwd: c.pkts_fwd,
@@ -1030,7 +1097,7 @@ impl Sessionizer {
             dst_endpoint: names.dst_endpoint,
             nodes: names.nodes,
             denied_by,
-            during_gap: c.gap,
+            during_gap,
         });
     }
 
@@ -1223,11 +1290,11 @@ impl Sessionizer {
                 let answered = c.answer_seen;
                 if answered {
                     let evidence = if proto == Protocol::Sctp {
-                        Evidence::InitAck
+                        Decided::InitAck
                     } else {
-                        Evidence::SynAck
+                        Decided::SynAck
                     };
-                    c.decided = Some((Observed::Accepted, evidence, t));
+                    c.decide(Observed::Accepted, evidence, t);
                 }
                 let e = c.start_ns + timeout;
                 self.set_expiry(idx, e.max(t));
@@ -1279,11 +1346,11 @@ impl Sessionizer {
                 if undecided {
                     if refusal {
                         let evidence = if proto == Protocol::Sctp {
-                            Evidence::AbortToInit
+                            Decided::AbortToInit
                         } else {
-                            Evidence::RstToSyn
+                            Decided::RstToSyn
                         };
-                        c.decided = Some((Observed::Refused, evidence, t));
+                        c.decide(Observed::Refused, evidence, t);
                         if proto == Protocol::Tcp {
                             c.phase = Phase::Closing;
                             self.set_expiry(idx, t + timeout);
@@ -1294,12 +1361,12 @@ impl Sessionizer {
                         }
                     } else {
                         let evidence = match (proto, answer) {
-                            (Protocol::Tcp, true) => Evidence::SynAck,
-                            (Protocol::Sctp, true) => Evidence::InitAck,
-                            _ => Evidence::Reply,
+                            (Protocol::Tcp, true) => Decided::SynAck,
+                            (Protocol::Sctp, true) => Decided::InitAck,
+                            _ => Decided::Reply,
                         };
                         c.answer_seen = true;
-                        c.decided = Some((Observed::Accepted, evidence, t));
+                        c.decide(Observed::Accepted, evidence, t);
                     }
                 } else if refusal {
                     c.phase = Phase::Closing;
@@ -1363,9 +1430,9 @@ impl Sessionizer {
         c.last_ns = c.last_ns.max(end);
         c.expires_ns = c.expires_ns.max(end + idle);
         match (from_client, action) {
-            (true, Action::Accept) => c.agg_accept = true,
-            (false, Action::Accept) => c.agg_reply = true,
-            (_, Action::Reject) => c.agg_reject = true,
+            (true, Action::Accept) => c.rare |= AGG_ACCEPT,
+            (false, Action::Accept) => c.rare |= AGG_REPLY,
+            (_, Action::Reject) => c.rare |= AGG_REJECT,
         }
         if from_client {
             c.pkts_fwd += packets;
