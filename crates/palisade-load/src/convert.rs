@@ -946,21 +946,9 @@ impl<'s> Converter<'s> {
         if let Some(status) = Self::opt(node, "status") {
             let path = Path::ROOT.key("status");
             if self.map(status, &path).is_some() {
-                let mut add = |this: &mut Self, n: &Node<'_>, p: &Path<'_>| {
-                    let Some(s) = this.string(n, p) else { return };
-                    match validate::parse_ip(s) {
-                        Some(ip) if !ips.contains(&ip) => ips.push(ip),
-                        Some(_) => {}
-                        None => this.error(
-                            n,
-                            p,
-                            format!("`{s}` is not an IP address"),
-                            "write an IPv4 or IPv6 address",
-                        ),
-                    }
-                };
+                const HELP: &str = "write an IPv4 or IPv6 address";
                 if let Some(ip) = Self::opt(status, "podIP") {
-                    add(self, ip, &path.key("podIP"));
+                    self.push_ip(ip, &path.key("podIP"), &mut ips, HELP);
                 }
                 if let Some(list) = Self::opt(status, "podIPs") {
                     let lpath = path.key("podIPs");
@@ -975,7 +963,7 @@ impl<'s> Converter<'s> {
                             continue;
                         }
                         if let Some(ip) = Self::opt(item, "ip") {
-                            add(self, ip, &ipath.key("ip"));
+                            self.push_ip(ip, &ipath.key("ip"), &mut ips, HELP);
                         }
                     }
                 }
@@ -1160,29 +1148,18 @@ impl<'s> Converter<'s> {
                     });
                 }
             }
-            let mut add_ip = |this: &mut Self, n: &Node<'_>, p: &Path<'_>| {
-                let Some(s) = this.string(n, p) else { return };
-                if s.is_empty() || s == "None" {
-                    return;
-                }
-                match validate::parse_ip(s) {
-                    Some(ip) if !service.cluster_ips.contains(&ip) => service.cluster_ips.push(ip),
-                    Some(_) => {}
-                    None => this.error(
-                        n,
-                        p,
-                        format!("`{s}` is not an IP address"),
-                        "write an IP address, or `None` for a headless service",
-                    ),
-                }
-            };
-            if let Some(ip) = Self::opt(spec, "clusterIP") {
-                add_ip(self, ip, &spath.key("clusterIP"));
+            // A headless service writes `None` (or nothing) where the address would be.
+            const HELP: &str = "write an IP address, or `None` for a headless service";
+            let headless = |n: &Node<'_>| matches!(n.scalar(), Some(("" | "None", _)));
+            if let Some(ip) = Self::opt(spec, "clusterIP").filter(|n| !headless(n)) {
+                self.push_ip(ip, &spath.key("clusterIP"), &mut service.cluster_ips, HELP);
             }
             if let Some(ips) = Self::opt(spec, "clusterIPs") {
                 let lpath = spath.key("clusterIPs");
                 for (i, ip) in self.seq(ips, &lpath).unwrap_or_default().iter().enumerate() {
-                    add_ip(self, ip, &lpath.index(i));
+                    if !headless(ip) {
+                        self.push_ip(ip, &lpath.index(i), &mut service.cluster_ips, HELP);
+                    }
                 }
             }
         }
@@ -1193,6 +1170,25 @@ impl<'s> Converter<'s> {
             meta.namespace,
             Object::Service(service),
         ))
+    }
+
+    /// Adds the address of a string field to `out` (once); anything else is an error on the
+    /// field with `help`.
+    fn push_ip(
+        &mut self,
+        node: &Node<'_>,
+        path: &Path<'_>,
+        out: &mut Vec<std::net::IpAddr>,
+        help: &str,
+    ) {
+        let Some(s) = self.string(node, path) else {
+            return;
+        };
+        match validate::parse_ip(s) {
+            Some(ip) if !out.contains(&ip) => out.push(ip),
+            Some(_) => {}
+            None => self.error(node, path, format!("`{s}` is not an IP address"), help),
+        }
     }
 
     /// An IntOrString port: an unquoted integer is a number, anything else a port name.
