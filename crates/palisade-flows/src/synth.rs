@@ -44,7 +44,9 @@ pub struct SynthSummary {
     pub bytes: u64,
 }
 
-const NAMESPACES: [&str; 8] = [
+/// The namespaces the generated endpoints live in (a cluster for replaying generated traffic
+/// uses the same names, so addresses map to pods).
+pub const NAMESPACES: [&str; 8] = [
     "shop",
     "payments",
     "auth",
@@ -54,7 +56,8 @@ const NAMESPACES: [&str; 8] = [
     "monitoring",
     "kube-system",
 ];
-const APPS: [&str; 8] = [
+/// The app of each namespace, same index as [`NAMESPACES`].
+pub const APPS: [&str; 8] = [
     "frontend",
     "ledger",
     "login",

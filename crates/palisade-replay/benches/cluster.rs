@@ -2,26 +2,8 @@
 
 use std::fmt::Write;
 
-const NAMESPACES: [&str; 8] = [
-    "shop",
-    "payments",
-    "auth",
-    "search",
-    "catalog",
-    "mail",
-    "monitoring",
-    "kube-system",
-];
-const APPS: [&str; 8] = [
-    "frontend",
-    "ledger",
-    "login",
-    "indexer",
-    "api",
-    "smtp",
-    "prometheus",
-    "coredns",
-];
+// The flow generator's own tables, so every generated address maps to a pod here.
+use palisade_flows::synth::{APPS, NAMESPACES};
 
 /// Pods for 10.0.n.m (n < 8, every m), grouped by the generator's namespace of the address,
 /// and per-namespace policies.
