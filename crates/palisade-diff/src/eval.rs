@@ -4,10 +4,9 @@
 //! in `palisade_engine::Reference`, which the engine's property tests tie to the compiled
 //! engine; this module only adapts targets (pods and external ranges) to it.
 
-use palisade_engine::ipspace::Family;
+use palisade_engine::ipspace::{Family, addr, family_max, net_bounds};
 use palisade_engine::{Endpoint, Reference};
-use palisade_model::{Direction, IpNet, Model, PeerKind, PodId, PolicyId, PortSet, Rule};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use palisade_model::{Direction, Model, PeerKind, PodId, PolicyId, PortSet, Rule};
 
 /// What a side of a connection looks at: a pod, or a range of external addresses that no
 /// relevant ipBlock boundary cuts.
@@ -23,47 +22,6 @@ pub(crate) enum Target {
 pub(crate) struct Side<'m> {
     pub(crate) model: &'m Model,
     reference: Reference<'m>,
-}
-
-pub(crate) fn addr(family: Family, k: u128) -> IpAddr {
-    match family {
-        Family::V4 => IpAddr::V4(Ipv4Addr::from(k as u32)),
-        Family::V6 => IpAddr::V6(Ipv6Addr::from(k)),
-    }
-}
-
-pub(crate) fn family_max(family: Family) -> u128 {
-    match family {
-        Family::V4 => u128::from(u32::MAX),
-        Family::V6 => u128::MAX,
-    }
-}
-
-/// First and last address of a network, on the engine's numeric line.
-pub(crate) fn net_bounds(net: &IpNet) -> (Family, u128, u128) {
-    match net {
-        IpNet::V4(n) => (
-            Family::V4,
-            u128::from(u32::from(n.network())),
-            u128::from(u32::from(n.broadcast())),
-        ),
-        IpNet::V6(n) => (
-            Family::V6,
-            u128::from(n.network()),
-            u128::from(n.broadcast()),
-        ),
-    }
-}
-
-/// An address on the engine's numeric line (IPv4-mapped IPv6 addresses are IPv4).
-pub(crate) fn ip_key(ip: IpAddr) -> (Family, u128) {
-    match ip {
-        IpAddr::V4(v4) => (Family::V4, u128::from(u32::from(v4))),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => (Family::V4, u128::from(u32::from(v4))),
-            None => (Family::V6, u128::from(v6)),
-        },
-    }
 }
 
 impl Target {

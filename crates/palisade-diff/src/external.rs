@@ -1,9 +1,10 @@
 //! Changes between an endpoint and external address ranges, on the common refinement of
 //! both sides' ipBlock boundaries.
 
-use crate::eval::{Side, Target, family_max};
+use crate::eval::{Side, Target};
 use crate::{End, Raw};
 use palisade_engine::ipspace::Family;
+use palisade_engine::ipspace::family_max;
 use palisade_model::{Direction, PodId, PortSet};
 
 /// The changed ranges of one endpoint in one direction (egress: endpoint → range; ingress:

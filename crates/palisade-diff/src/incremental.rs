@@ -1,11 +1,12 @@
 //! The incremental path: both sides share namespaces, pods and workloads, so only the pods
 //! a policy edit selects as subject can change, and only towards the peers its rules name.
 
-use crate::eval::{Side, Target, ip_key, net_bounds};
+use crate::eval::{Side, Target};
 use crate::policies::{Edit, dir_index};
 use crate::{Diff, End, Endpoints, Raw, Sides, external, policies};
 use palisade_engine::connectivity::Level;
 use palisade_engine::ipspace::Family;
+use palisade_engine::ipspace::{key as ip_key, net_bounds};
 use palisade_model::PeerKind;
 use palisade_model::{Direction, Model, PodId, PortSet};
 use rustc_hash::{FxHashMap, FxHashSet};

@@ -17,7 +17,7 @@ pub enum Family {
 }
 
 /// An address on the ordered line: IPv4 first, then IPv6.
-pub(crate) fn key(ip: IpAddr) -> (Family, u128) {
+pub fn key(ip: IpAddr) -> (Family, u128) {
     match ip {
         IpAddr::V4(v4) => (Family::V4, u128::from(u32::from(v4))),
         // IPv4-mapped IPv6 addresses are the IPv4 addresses themselves.
@@ -28,14 +28,24 @@ pub(crate) fn key(ip: IpAddr) -> (Family, u128) {
     }
 }
 
-fn family_max(family: Family) -> u128 {
+/// The address of a number on the ordered line.
+pub fn addr(family: Family, k: u128) -> IpAddr {
+    match family {
+        Family::V4 => IpAddr::V4(Ipv4Addr::from(k as u32)),
+        Family::V6 => IpAddr::V6(Ipv6Addr::from(k)),
+    }
+}
+
+/// The last address of a family, as a number.
+pub fn family_max(family: Family) -> u128 {
     match family {
         Family::V4 => u128::from(u32::MAX),
         Family::V6 => u128::MAX,
     }
 }
 
-fn net_bounds(net: &IpNet) -> (Family, u128, u128) {
+/// The first and last address of a network, on the ordered line.
+pub fn net_bounds(net: &IpNet) -> (Family, u128, u128) {
     match net {
         IpNet::V4(n) => (
             Family::V4,
@@ -62,19 +72,9 @@ pub struct Atom {
 }
 
 impl Atom {
-    fn addr(family: Family, k: u128) -> IpAddr {
-        match family {
-            Family::V4 => IpAddr::V4(Ipv4Addr::from(k as u32)),
-            Family::V6 => IpAddr::V6(Ipv6Addr::from(k)),
-        }
-    }
-
     /// The first and last address.
     pub fn bounds(&self) -> (IpAddr, IpAddr) {
-        (
-            Self::addr(self.family, self.lo),
-            Self::addr(self.family, self.hi),
-        )
+        (addr(self.family, self.lo), addr(self.family, self.hi))
     }
 
     /// A range as one CIDR when it is one, else `first-last`.
@@ -91,9 +91,9 @@ impl Atom {
             } else {
                 bits - size.trailing_zeros()
             };
-            format!("{}/{}", Self::addr(family, lo), prefix)
+            format!("{}/{}", addr(family, lo), prefix)
         } else {
-            format!("{}-{}", Self::addr(family, lo), Self::addr(family, hi))
+            format!("{}-{}", addr(family, lo), addr(family, hi))
         }
     }
 }
