@@ -155,9 +155,9 @@ enum PeerSet {
 pub struct Engine {
     classes: Vec<Class>,
     pod_class: Vec<u32>,
-    ip_class: FxHashMap<IpAddr, u32>,
-    // The per-flow hot path hashes plain integers, not the `IpAddr` enum.
+    // Pod addresses by family: the per-flow hot path hashes plain integers, not `IpAddr`.
     ipv4_class: FxHashMap<u32, u32>,
+    ipv6_class: FxHashMap<u128, u32>,
     space: IpSpace,
     atom_memberships: Vec<Vec<u32>>,
     rules: Vec<CompiledRule>,
@@ -257,34 +257,34 @@ impl Engine {
         let mut port_names: FxHashMap<String, u32> = FxHashMap::default();
         let (classes, pod_class, class_labels) = build_classes(model, &space, &mut port_names);
 
-        let mut ip_class: FxHashMap<IpAddr, u32> = FxHashMap::default();
+        let mut ipv4_class: FxHashMap<u32, u32> = FxHashMap::default();
+        let mut ipv6_class: FxHashMap<u128, u32> = FxHashMap::default();
         for (pod_index, pod) in model.pods.iter().enumerate() {
+            let class = pod_class[pod_index];
+            // Several hostNetwork pods share their node's address; a real pod wins.
+            let prefer = |c: &mut u32| {
+                if classes[*c as usize].host_network && !pod.host_network {
+                    *c = class;
+                }
+            };
             for &ip in &pod.ips {
-                let class = pod_class[pod_index];
-                // Several hostNetwork pods share their node's address; a real pod wins.
-                ip_class
-                    .entry(ip)
-                    .and_modify(|c| {
-                        if classes[*c as usize].host_network && !pod.host_network {
-                            *c = class;
-                        }
-                    })
-                    .or_insert(class);
+                match ip {
+                    IpAddr::V4(v4) => ipv4_class
+                        .entry(u32::from(v4))
+                        .and_modify(prefer)
+                        .or_insert(class),
+                    IpAddr::V6(v6) => ipv6_class
+                        .entry(u128::from(v6))
+                        .and_modify(prefer)
+                        .or_insert(class),
+                };
             }
         }
-
-        let ipv4_class = ip_class
-            .iter()
-            .filter_map(|(ip, &c)| match ip {
-                IpAddr::V4(v4) => Some((u32::from(*v4), c)),
-                IpAddr::V6(_) => None,
-            })
-            .collect();
         let mut engine = Engine {
             classes,
             pod_class,
-            ip_class,
             ipv4_class,
+            ipv6_class,
             atom_memberships: vec![Vec::new(); space.atoms().len()],
             space,
             rules: Vec::new(),
@@ -650,7 +650,7 @@ impl Engine {
     pub fn entity_of(&self, ip: IpAddr) -> Entity {
         let class = match ip {
             IpAddr::V4(v4) => self.ipv4_class.get(&u32::from(v4)),
-            IpAddr::V6(_) => self.ip_class.get(&ip),
+            IpAddr::V6(v6) => self.ipv6_class.get(&u128::from(v6)),
         };
         if let Some(&class) = class {
             return Entity::Class(class);
