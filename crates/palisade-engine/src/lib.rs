@@ -86,14 +86,15 @@ impl Engine {
     }
 }
 
-/// Resolves a user's name for an endpoint: `ns/pod`, `ns/workload` (its first pod) or an IP.
-/// An IP that belongs to a pod of the model resolves to that pod.
-pub fn resolve_endpoint(model: &Model, name: &str) -> Option<Endpoint> {
+/// Resolves a user's name for endpoints: `ns/pod` (that pod), `ns/workload` (every pod grouped
+/// under it) or an IP (the pod that has it, else an external address). `None` when nothing
+/// has that name.
+pub fn resolve_endpoints(model: &Model, name: &str) -> Option<Vec<Endpoint>> {
     if let Ok(ip) = name.parse::<IpAddr>() {
         let pod = model
             .pod_ids()
             .find(|&p| model.pods[p.index()].ips.contains(&ip));
-        return Some(pod.map_or(Endpoint::External(ip), Endpoint::Pod));
+        return Some(vec![pod.map_or(Endpoint::External(ip), Endpoint::Pod)]);
     }
     let (ns, rest) = name.split_once('/')?;
     let ns = model.namespace_id(ns)?;
@@ -101,12 +102,11 @@ pub fn resolve_endpoint(model: &Model, name: &str) -> Option<Endpoint> {
         .pod_ids()
         .find(|&p| model.pods[p.index()].namespace == ns && model.pods[p.index()].name == rest);
     if let Some(pod) = pod {
-        return Some(Endpoint::Pod(pod));
+        return Some(vec![Endpoint::Pod(pod)]);
     }
     model
         .workloads
         .iter()
-        .find(|w| w.namespace == ns && w.name == rest)
-        .and_then(|w| w.pods.first().copied())
-        .map(Endpoint::Pod)
+        .find(|w| w.namespace == ns && w.name == rest && !w.pods.is_empty())
+        .map(|w| w.pods.iter().copied().map(Endpoint::Pod).collect())
 }

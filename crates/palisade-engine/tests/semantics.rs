@@ -7,7 +7,7 @@
 //! `# expect: SRC -> DST PORT/PROTO allow|deny`, SRC/DST being `ns/pod` or an IP; all cases
 //! share the pods of `_pods.yaml`.
 
-use palisade_engine::{Endpoint, Engine, Query, Reference, resolve_endpoint};
+use palisade_engine::{Endpoint, Engine, Query, Reference, resolve_endpoints};
 use palisade_load::{Input, LoadOptions, load};
 use palisade_model::Protocol;
 use std::path::{Path, PathBuf};
@@ -56,8 +56,8 @@ fn api_reference_cases() {
             assert_eq!(arrow, "->", "{line}");
             let (port, proto) = port_proto.split_once('/').unwrap();
             let query = Query {
-                src: resolve_endpoint(model, src).unwrap_or_else(|| panic!("{src}")),
-                dst: resolve_endpoint(model, dst).unwrap_or_else(|| panic!("{dst}")),
+                src: resolve_endpoints(model, src).unwrap_or_else(|| panic!("{src}"))[0],
+                dst: resolve_endpoints(model, dst).unwrap_or_else(|| panic!("{dst}"))[0],
                 protocol: Protocol::parse(proto).unwrap(),
                 port: port.parse().unwrap(),
             };

@@ -4,10 +4,9 @@ use crate::args::{CheckArgs, Expect};
 use crate::input::{format, load_inputs, protocol};
 use crate::output::emit;
 use anyhow::{anyhow, bail};
-use palisade_engine::{Endpoint, Explanation, Query, Reference};
-use palisade_model::{Model, PodId};
+use palisade_engine::{Endpoint, Explanation, Query, Reference, resolve_endpoints};
+use palisade_model::Model;
 use palisade_render::{OutputFormat, check};
-use std::net::IpAddr;
 use std::process::ExitCode;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
@@ -92,15 +91,13 @@ pub fn explain_all(
     (chosen.expect("at least one endpoint on each side"), notes)
 }
 
-/// Resolves `ns/pod`, `ns/workload` or an IP against the model.
+/// Resolves `ns/pod`, `ns/workload` or an IP against the model; explains what exists when
+/// nothing has that name.
 pub fn resolve(model: &Model, name: &str) -> anyhow::Result<Resolved> {
-    if let Ok(ip) = name.parse::<IpAddr>() {
-        let pod = model
-            .pod_ids()
-            .find(|&p| model.pods[p.index()].ips.contains(&ip));
+    if let Some(endpoints) = resolve_endpoints(model, name) {
         return Ok(Resolved {
             name: name.to_string(),
-            endpoints: vec![pod.map_or(Endpoint::External(ip), Endpoint::Pod)],
+            endpoints,
         });
     }
     let Some((ns, rest)) = name.split_once('/') else {
@@ -113,26 +110,6 @@ pub fn resolve(model: &Model, name: &str) -> anyhow::Result<Resolved> {
             known.join(", ")
         );
     };
-    let pod = model.pod_ids().find(|&p| {
-        let pod = &model.pods[p.index()];
-        pod.namespace == ns_id && pod.name == rest
-    });
-    if let Some(pod) = pod {
-        return Ok(Resolved {
-            name: name.to_string(),
-            endpoints: vec![Endpoint::Pod(pod)],
-        });
-    }
-    if let Some(w) = model
-        .workloads
-        .iter()
-        .find(|w| w.namespace == ns_id && w.name == rest && !w.pods.is_empty())
-    {
-        return Ok(Resolved {
-            name: name.to_string(),
-            endpoints: w.pods.iter().map(|&p: &PodId| Endpoint::Pod(p)).collect(),
-        });
-    }
     let mut names: Vec<String> = model
         .pods
         .iter()
