@@ -2,7 +2,7 @@
 //! 20,000 policies; about 200 MB of YAML): `cargo bench -p palisade-load --bench load`.
 //! The text is generated once, outside the measurement.
 
-#[path = "../tests/common/cluster.rs"]
+#[path = "../tests/support/cluster.rs"]
 mod cluster;
 
 use divan::{Bencher, black_box};

@@ -3,9 +3,10 @@
 //! pods, 20,000 policies) is the `load` benchmark:
 //! `cargo bench -p palisade-load --bench load` (see docs/benchmarks.md).
 
-mod common;
+#[path = "support/cluster.rs"]
+mod cluster;
 
-use common::cluster::{Size, json_cluster, yaml_cluster};
+use cluster::{Size, json_cluster, yaml_cluster};
 use palisade_load::{Input, LoadOptions, Loaded, load};
 use palisade_model::{Direction, PeerKind, PortRef};
 
