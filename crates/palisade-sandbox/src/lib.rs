@@ -10,6 +10,7 @@
 //! [`install_signal_cleanup`] covers Ctrl-C/SIGTERM and [`sweep`] what a killed run left.
 
 pub mod compile;
+pub mod fuzz;
 pub mod matrix;
 pub mod netns;
 pub mod plan;
