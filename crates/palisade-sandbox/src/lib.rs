@@ -22,7 +22,8 @@ pub use plan::{AddressPlan, PlanError, PodPlan};
 pub use probe::Outcome;
 pub use sandbox::{
     NETNS_PREFIX, Probe, RunId, Sandbox, SandboxOptions, Source, Sweep, check_environment,
-    cleanup_live_runs, install_signal_cleanup, sweep,
+    STATE_DIR, StatePod, cleanup_live_runs, install_signal_cleanup, probe_from, read_state,
+    recorded_runs, sweep,
 };
 
 /// Why a sandbox could not do its work.

@@ -367,11 +367,37 @@ impl Sandbox {
         self.teardown()
     }
 
+    /// Writes the run's state (pods, namespaces, addresses) for `sandbox probe` in another
+    /// process; removed on teardown.
+    pub fn write_state(&self, model: &Model) -> Result<std::path::PathBuf, SandboxError> {
+        let mut text = String::new();
+        for plan in &self.plan.pods {
+            let ips: Vec<String> = plan.ips.iter().map(IpAddr::to_string).collect();
+            text.push_str(&format!(
+                "{}\t{}\t{}\n",
+                model.pod_name(plan.pod),
+                self.pod_netns(plan.pod),
+                ips.join(",")
+            ));
+        }
+        let path = state_path(&self.run.prefix());
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(STATE_DIR)?;
+            std::fs::write(&path, text)
+        };
+        write().map_err(|e| SandboxError::Tool {
+            tool: format!("write {}", path.display()),
+            message: e.to_string(),
+        })?;
+        Ok(path)
+    }
+
     fn teardown(&mut self) -> Result<(), SandboxError> {
         if self.torn_down {
             return Ok(());
         }
         self.torn_down = true;
+        let _ = std::fs::remove_file(state_path(&self.run.prefix()));
         // Close the listeners first: open sockets keep a namespace alive.
         self.server = None;
         let result = netns::delete(&self.namespaces);
@@ -411,7 +437,82 @@ pub fn cleanup_live_runs() {
         .drain(..)
         .flatten()
         .collect();
+    for name in &live {
+        if let Some(run) = RunId::of_netns(name) {
+            let _ = std::fs::remove_file(state_path(&run.prefix()));
+        }
+    }
     let _ = netns::delete(&live);
+}
+
+/// Where `sandbox up` records its runs for `sandbox probe`.
+pub const STATE_DIR: &str = "/run/palisade-sandbox";
+
+fn state_path(prefix: &str) -> std::path::PathBuf {
+    std::path::Path::new(STATE_DIR).join(prefix)
+}
+
+/// One pod of a recorded run: `ns/name`, its namespace, its addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatePod {
+    /// `ns/name`.
+    pub name: String,
+    /// The network namespace.
+    pub netns: String,
+    /// Addresses.
+    pub ips: Vec<IpAddr>,
+}
+
+/// Runs recorded by `sandbox up` whose namespaces still exist (prefixes).
+pub fn recorded_runs() -> Vec<String> {
+    let existing = netns::list();
+    let Ok(dir) = std::fs::read_dir(STATE_DIR) else {
+        return Vec::new();
+    };
+    let mut runs: Vec<String> = dir
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|p| existing.iter().any(|n| n.starts_with(&format!("{p}-"))))
+        .collect();
+    runs.sort();
+    runs
+}
+
+/// The pods of a recorded run.
+pub fn read_state(prefix: &str) -> Result<Vec<StatePod>, SandboxError> {
+    let text = std::fs::read_to_string(state_path(prefix)).map_err(|e| {
+        SandboxError::Unavailable(format!(
+            "no running sandbox {prefix} ({e}): start one with `palisade sandbox up`"
+        ))
+    })?;
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split('\t');
+            Some(StatePod {
+                name: parts.next()?.to_string(),
+                netns: parts.next()?.to_string(),
+                ips: parts
+                    .next()?
+                    .split(',')
+                    .filter_map(|ip| ip.parse().ok())
+                    .collect(),
+            })
+        })
+        .collect())
+}
+
+/// One probe from a namespace of any run (for `sandbox probe` against a run served by
+/// another process).
+pub fn probe_from(
+    netns: &str,
+    dst: SocketAddr,
+    protocol: Protocol,
+    timeout: Duration,
+) -> Result<Outcome, SandboxError> {
+    let targets = vec![Target { dst, protocol }];
+    let for_thread = targets.clone();
+    let prepared = in_netns(netns, move || Ok(probe::prepare(&for_thread)))?;
+    Ok(probe::run(prepared, &targets, timeout)[0])
 }
 
 /// Installs a Ctrl-C / SIGTERM handler that removes this process's sandboxes, then exits
@@ -446,6 +547,7 @@ pub fn sweep(only: Option<&str>) -> Result<Sweep, SandboxError> {
             None => !process_alive(run.pid),
         };
         if selected {
+            let _ = std::fs::remove_file(state_path(&run.prefix()));
             result.deleted.push(name);
         } else if only.is_none() {
             result.live.push(name);
