@@ -81,19 +81,27 @@ pub fn render_matrix(m: &KernelMatrix, format: OutputFormat) -> String {
         }
     };
     let mark = |b: bool| if b { "." } else { "X" };
-    table(&mut out, "expected (engine)", &|i, j| mark(m.predicted[i][j]));
-    table(&mut out, "observed (kernel)", &|i, j| match m.observed[i][j] {
-        Outcome::Accepted => ".",
-        Outcome::Refused | Outcome::TimedOut => "X",
-        Outcome::Unsupported => "?",
+    table(&mut out, "expected (engine)", &|i, j| {
+        mark(m.predicted[i][j])
     });
-    table(&mut out, "comparison ('.' agree, 'X' differ, '?' unsupported)", &|i, j| {
-        match m.observed[i][j].allowed() {
+    table(
+        &mut out,
+        "observed (kernel)",
+        &|i, j| match m.observed[i][j] {
+            Outcome::Accepted => ".",
+            Outcome::Refused | Outcome::TimedOut => "X",
+            Outcome::Unsupported => "?",
+        },
+    );
+    table(
+        &mut out,
+        "comparison ('.' agree, 'X' differ, '?' unsupported)",
+        &|i, j| match m.observed[i][j].allowed() {
             None => "?",
             Some(a) if a == m.predicted[i][j] => ".",
             Some(_) => "X",
-        }
-    });
+        },
+    );
     let mismatches = m.mismatches();
     if mismatches.is_empty() {
         let _ = writeln!(out, "kernel and engine agree on every probe");

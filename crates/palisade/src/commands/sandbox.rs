@@ -222,7 +222,11 @@ fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
         out.push_str(&format!(
             "\n# addresses: {}{}\n",
             ips.join(", "),
-            if p.assigned { " (assigned by the sandbox)" } else { "" }
+            if p.assigned {
+                " (assigned by the sandbox)"
+            } else {
+                ""
+            }
         ));
         out.push_str(&r.text);
     }
@@ -390,7 +394,10 @@ fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
             match runs.as_slice() {
                 [one] => one.clone(),
                 [] => bail!("no sandbox is running: start one with `palisade sandbox up PATHS`"),
-                _ => bail!("several sandboxes are running ({}): pick one with --run", runs.join(", ")),
+                _ => bail!(
+                    "several sandboxes are running ({}): pick one with --run",
+                    runs.join(", ")
+                ),
             }
         }
     };
@@ -472,7 +479,11 @@ fn fuzz_run(args: FuzzArgs) -> anyhow::Result<ExitCode> {
             std::fs::write(dir.join("original.yaml"), &text)?;
             let lines: Vec<String> = report.mismatches.iter().map(|m| format!("{m}\n")).collect();
             std::fs::write(dir.join("mismatches.txt"), lines.concat())?;
-            eprintln!("seed {seed}: {} mismatch(es), saved to {}", report.mismatches.len(), dir.display());
+            eprintln!(
+                "seed {seed}: {} mismatch(es), saved to {}",
+                report.mismatches.len(),
+                dir.display()
+            );
         }
     }
     emit(&format!(
