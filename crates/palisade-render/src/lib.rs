@@ -16,6 +16,7 @@ pub mod diff;
 pub mod lint;
 pub mod matrix;
 pub mod replay;
+pub mod sandbox;
 mod style;
 
 pub use style::Style;
