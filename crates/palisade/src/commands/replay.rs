@@ -2,6 +2,7 @@
 
 use crate::args::{DenyActionArg, InputArgs, ReplayArgs, SpikeOnArg};
 use crate::input::{input, load_checked, load_inputs, protocol};
+use crate::output::emit_err;
 use anyhow::{Context, bail};
 use palisade_flows::{
     FlowReader, Format, Observed, ReadOptions, ReadReport, SessionConfig, Sessionizer,
@@ -248,7 +249,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             }
             if stream {
                 if write_err.is_none()
-                    && let Err(e) = stdout.write_all(render::jsonl_line(&r).as_bytes())
+                    && let Err(e) = stdout.write_all(
+                        palisade_render::escape::sanitize_output(&render::jsonl_line(&r), false)
+                            .as_bytes(),
+                    )
                 {
                     write_err = Some(e);
                 }
@@ -277,12 +281,16 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     collected.read = reader.into_report();
     let err_style = args.load.color.style(true);
-    for d in collected.read.diagnostics() {
-        eprint!(
-            "{}",
-            palisade_render::diagnostics::human(&d, &model.sources, err_style)
-        );
-    }
+    let read_diagnostics = collected.read.diagnostics();
+    emit_err(
+        &palisade_render::diagnostics::human_bounded(
+            &read_diagnostics,
+            &model.sources,
+            err_style,
+            "",
+        ),
+        err_style,
+    );
     if let Some(e) = write_err {
         return Err(e.into());
     }
@@ -311,7 +319,11 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         Output::Md => render::md(&report),
         Output::Jsonl => String::new(),
     };
-    stdout.write_all(text.as_bytes())?;
+    let printed = match out_format {
+        Output::Text => palisade_render::escape::sanitize_output(&text, style.color),
+        _ => palisade_render::escape::sanitize_output(&text, false),
+    };
+    stdout.write_all(printed.as_bytes())?;
     stdout.flush()?;
     let breaks = collected.whatif.as_ref().map_or(0, |w| w.breaks);
     if args.fail_on_break && breaks > 0 {
