@@ -55,6 +55,16 @@ impl Format {
         }
     }
 
+    /// The coarsest timestamp step the format may have, in nanoseconds: VPC flow logs count
+    /// seconds; the others can carry nanoseconds. A time window shorter than this cannot
+    /// tell events apart.
+    pub fn timestamp_resolution_ns(self) -> i64 {
+        match self {
+            Format::VpcFlowLog => 1_000_000_000,
+            Format::Hubble | Format::Pcap | Format::Pcapng | Format::Csv | Format::Jsonl => 1,
+        }
+    }
+
     /// Parses [`Format::as_str`] names, ignoring case.
     pub fn parse(s: &str) -> Option<Format> {
         Format::ALL

@@ -42,8 +42,16 @@ fn output(s: &str) -> anyhow::Result<Output> {
     })
 }
 
+/// The longest duration a flag accepts: a year. Anything longer is a typo, and times are
+/// nanoseconds in an `i64` (about 292 years), so refusing here keeps every deadline
+/// (timestamp + duration) far from overflowing.
+const MAX_DURATION_NS: i64 = 366 * 86_400 * 1_000_000_000;
+
 fn duration(flag: &str, s: &str) -> anyhow::Result<i64> {
     match parse_duration_ns(s) {
+        Some(ns) if ns > MAX_DURATION_NS => {
+            bail!("{flag}: `{s}` is longer than a year; give a duration such as 3s, 500ms or 1m")
+        }
         Some(ns) if ns > 0 => Ok(ns),
         _ => bail!("{flag}: `{s}` is not a duration (e.g. 3s, 500ms, 1m)"),
     }
@@ -133,6 +141,12 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let filter = filter(&args)?;
     let timeout = duration("--timeout", &args.timeout)?;
     let window = duration("--spike-window", &args.spike_window)?;
+    if !(args.spike_k.is_finite() && args.spike_k >= 0.0) {
+        bail!(
+            "--spike-k: `{}` is not a finite number ≥ 0 (e.g. 3 or 4.5)",
+            args.spike_k
+        );
+    }
     let format = match &args.format {
         None => None,
         Some(f) => match Format::parse(f) {
@@ -199,6 +213,15 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             ..ReadOptions::default()
         },
     )?;
+    let resolution = reader.format().timestamp_resolution_ns();
+    if args.spikes && window < resolution {
+        bail!(
+            "--spike-window: `{}` is finer than the capture's timestamps ({} has {}s resolution)",
+            args.spike_window,
+            reader.format().as_str(),
+            resolution / 1_000_000_000
+        );
+    }
 
     let stream = out_format == Output::Jsonl;
     let keep = !stream && (!args.summary || matches!(out_format, Output::Json | Output::Csv));

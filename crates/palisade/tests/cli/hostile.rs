@@ -189,3 +189,78 @@ fn a_symlinked_secret_in_the_tree_is_not_read() {
         followed.stderr
     );
 }
+
+fn replay_example(extra: &[&str], stdin: Option<&str>) -> crate::support::Run {
+    let mut args = vec![
+        "replay",
+        "examples/webshop-traffic/capture.jsonl",
+        "--cluster",
+        "examples/webshop",
+        "examples/webshop-traffic/cluster",
+        "--color",
+        "never",
+    ];
+    if stdin.is_some() {
+        args[1] = "-";
+    }
+    args.extend(extra);
+    palisade(&args, stdin)
+}
+
+#[test]
+fn absurd_durations_and_factors_are_refused() {
+    for (flag, value, says) in [
+        ("--timeout", "2500000h", "longer than a year"),
+        ("--spike-window", "400d", "longer than a year"),
+        ("--spike-k", "NaN", "not a finite number"),
+        ("--spike-k", "-1", "not a finite number"),
+        ("--spike-k", "inf", "not a finite number"),
+    ] {
+        let run = replay_example(&["--spikes", &format!("{flag}={value}")], None);
+        assert_eq!(run.code, 2, "{flag} {value}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{flag} {value}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn spikes_cost_does_not_grow_with_the_span() {
+    // The example with one flow moved to 1900 and a 1 ns window: ~4e18 windows between
+    // them, which must not be walked one by one (this test would not finish).
+    let capture = std::fs::read_to_string(
+        crate::support::root().join("examples/webshop-traffic/capture.jsonl"),
+    )
+    .unwrap();
+    let mut lines: Vec<String> = capture.lines().map(str::to_string).collect();
+    lines[0] = lines[0].replace("2026-09-20T", "1900-09-20T");
+    let old = lines.join("\n") + "\n";
+    for window in ["1ns", "1m"] {
+        let run = replay_example(
+            &[
+                "--format",
+                "hubble",
+                "--spikes",
+                "--spike-window",
+                window,
+                "--summary",
+            ],
+            Some(&old),
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+}
+
+#[test]
+fn windows_finer_than_the_timestamps_are_refused() {
+    let vpc = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n\
+               2 123456789012 eni-1 10.0.1.11 10.0.1.31 40000 8080 6 1 60 1789862400 1789862401 ACCEPT OK\n";
+    let run = replay_example(
+        &["--format", "vpc", "--spikes", "--spike-window", "500ms"],
+        Some(vpc),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("finer than the capture's timestamps"),
+        "{}",
+        run.stderr
+    );
+}
