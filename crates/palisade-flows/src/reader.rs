@@ -156,6 +156,8 @@ pub struct FlowReader<'r> {
     input: ByteBuf<'r>,
     report: ReadReport,
     done: bool,
+    /// Set when the input is gzip: where the stream broke off, if it did.
+    gzip: Option<std::rc::Rc<crate::gzip::GzipEnd>>,
 }
 
 impl fmt::Debug for FlowReader<'_> {
@@ -227,9 +229,12 @@ impl<'r> FlowReader<'r> {
         };
         let mut input: Box<dyn Read + 'r> = Box::new(input);
         let mut prefix = read_prefix(&mut input, 64 << 10).map_err(io_err)?;
+        let mut gzip = None;
         if prefix.starts_with(&[0x1f, 0x8b]) {
-            let raw = io::Cursor::new(prefix).chain(input);
-            input = Box::new(flate2::read::MultiGzDecoder::new(raw));
+            let raw: Box<dyn Read + 'r> = Box::new(io::Cursor::new(prefix).chain(input));
+            let (decoder, end) = crate::gzip::TolerantGz::new(raw);
+            input = Box::new(decoder);
+            gzip = Some(end);
             prefix = read_prefix(&mut input, 64 << 10).map_err(io_err)?;
         }
         let format = match opts.format {
@@ -251,6 +256,7 @@ impl<'r> FlowReader<'r> {
             input: ByteBuf::new(prefix, input),
             report,
             done: false,
+            gzip,
         })
     }
 
@@ -296,6 +302,12 @@ impl<'r> FlowReader<'r> {
             Format::Hubble | Format::VpcFlowLog | Format::Csv | Format::Jsonl => {
                 self.read_lines(&mut f)?
             }
+        }
+        if let Some((offset, message)) = self.gzip.as_ref().and_then(|g| g.warning()) {
+            self.report.warnings.push(Problem {
+                line: offset,
+                message,
+            });
         }
         Ok(&self.report)
     }

@@ -264,3 +264,60 @@ fn windows_finer_than_the_timestamps_are_refused() {
         run.stderr
     );
 }
+
+#[test]
+fn a_truncated_or_corrupt_gzip_keeps_the_sessions_read() {
+    use std::io::Write;
+    let capture =
+        std::fs::read(crate::support::root().join("examples/webshop-traffic/capture.jsonl"))
+            .unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&capture).unwrap();
+    let gz = enc.finish().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.json.gz");
+    std::fs::write(&cut, &gz[..gz.len() * 2 / 3]).unwrap();
+    let mut bad = gz.clone();
+    let n = bad.len();
+    bad[n - 6] ^= 0xff; // the CRC/length trailer
+    let corrupt = dir.path().join("corrupt.json.gz");
+    std::fs::write(&corrupt, &bad).unwrap();
+    let whole = replay_example(&["--summary"], None);
+    let whole_sessions = whole
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Summary:"))
+        .unwrap();
+    for (path, all) in [(&cut, false), (&corrupt, true)] {
+        let run = palisade(
+            &[
+                "replay",
+                path.to_str().unwrap(),
+                "--cluster",
+                "examples/webshop",
+                "examples/webshop-traffic/cluster",
+                "--summary",
+                "--color",
+                "never",
+            ],
+            None,
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("compressed input ends early or is corrupt at byte "),
+            "{}",
+            run.stderr
+        );
+        let summary = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("Summary:"))
+            .unwrap();
+        if all {
+            assert_eq!(summary, whole_sessions);
+        } else {
+            assert_ne!(summary, "Summary: 0 sessions");
+        }
+    }
+}
