@@ -321,3 +321,18 @@ fn a_truncated_or_corrupt_gzip_keeps_the_sessions_read() {
         }
     }
 }
+
+#[test]
+fn malformed_cidr_filters_are_errors_not_names() {
+    for (bad, why) in [
+        ("10.0.0.0/33", "prefix length 33 is longer than 32"),
+        ("10.0.0.0/8junk", "`8junk` is not a prefix length"),
+    ] {
+        for flag in ["--from", "--to"] {
+            let run = replay_example(&[flag, bad], None);
+            assert_eq!(run.code, 2, "{flag} {bad}");
+            assert!(run.stdout.is_empty());
+            assert!(run.stderr.contains(why), "{}", run.stderr);
+        }
+    }
+}
