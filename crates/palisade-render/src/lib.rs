@@ -13,6 +13,7 @@ pub mod check;
 pub mod connectivity;
 pub mod diagnostics;
 pub mod diff;
+pub mod escape;
 pub mod lint;
 pub mod matrix;
 pub mod replay;

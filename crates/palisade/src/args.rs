@@ -52,6 +52,10 @@ pub struct LoadArgs {
     /// When to use colours.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Follow symbolic links met while scanning directories, wherever they point (by default
+    /// only links to files inside the scanned directory are read).
+    #[arg(long, short = 'L')]
+    pub follow_symlinks: bool,
 }
 
 /// Where manifests come from and how to read them.
