@@ -4,11 +4,10 @@
 
 use crate::args::InputArgs;
 use crate::input::{format, load_inputs, protocol};
-use crate::output::emit;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use palisade_model::{Model, Protocol};
-use palisade_render::OutputFormat;
+use palisade_render::{OutputFormat, Style};
 use palisade_sandbox::fuzz::{self, Rng};
 use palisade_sandbox::matrix::probe_matrices;
 use palisade_sandbox::{AddressPlan, CompileOptions, DenyAction, Sandbox, SandboxOptions};
@@ -493,4 +492,9 @@ fn fuzz_run(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         started.elapsed()
     ))?;
     Ok(exit(failing == 0))
+}
+
+/// Sandbox reports carry no colour of their own; everything printed is still sanitized.
+fn emit(text: &str) -> anyhow::Result<()> {
+    crate::output::emit(text, Style::PLAIN)
 }
