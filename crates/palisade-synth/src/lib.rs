@@ -21,6 +21,7 @@ mod node;
 mod plan;
 mod policies;
 mod rng;
+pub mod traffic;
 
 use std::fmt;
 use std::io;
