@@ -60,7 +60,7 @@ pub(crate) struct OwnerRef {
 }
 
 /// The pod template of a workload, beyond what [`Workload`] stores.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Template {
     pub annotations: Labels,
     pub host_network: bool,
@@ -77,6 +77,8 @@ pub(crate) enum Object {
     Pod {
         pod: Pod,
         owners: Vec<OwnerRef>,
+        /// `metadata.generateName`, which names the owner when `ownerReferences` are missing.
+        generate_name: Option<String>,
     },
     Workload {
         workload: Workload,
@@ -202,6 +204,7 @@ struct Meta {
     labels: Labels,
     annotations: Labels,
     owners: Vec<OwnerRef>,
+    generate_name: Option<String>,
 }
 
 impl<'s> Converter<'s> {
@@ -657,6 +660,7 @@ impl<'s> Converter<'s> {
             labels: Labels::new(),
             annotations: Labels::new(),
             owners: Vec::new(),
+            generate_name: None,
         };
         let mpath = path.key("metadata");
         let Some(m) = Self::opt(node, "metadata") else {
@@ -718,6 +722,11 @@ impl<'s> Converter<'s> {
                 );
             }
             meta.namespace = Some(s.to_string());
+        }
+        if let Some(g) = Self::opt(m, "generateName")
+            && let Some((text, _)) = g.scalar()
+        {
+            meta.generate_name = Some(text.to_string());
         }
         meta.labels = self.labels(Self::opt(m, "labels"), &mpath.key("labels"));
         meta.annotations = self.annotations(Self::opt(m, "annotations"), &mpath.key("annotations"));
@@ -984,6 +993,7 @@ impl<'s> Converter<'s> {
         let object = Object::Pod {
             pod,
             owners: meta.owners,
+            generate_name: meta.generate_name,
         };
         Some(self.item(node, "Pod", meta.name, meta.namespace, object))
     }

@@ -52,6 +52,7 @@ mod assemble;
 mod block;
 mod convert;
 mod json;
+mod owners;
 mod tree;
 mod validate;
 mod yaml;

@@ -404,3 +404,10 @@ fn network_policy_with_a_mistyped_api_version_warns_and_other_groups_only_note()
         ]
     );
 }
+
+#[test]
+fn dump_pods_are_grouped_under_owners_missing_from_the_input() {
+    let loaded = load_data(&["dump_without_owners.yaml"]);
+    assert!(!loaded.has_errors(), "{}", render_diags(&loaded));
+    insta::assert_snapshot!(summary(&loaded));
+}

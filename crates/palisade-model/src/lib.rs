@@ -237,7 +237,8 @@ pub struct Workload {
     /// Pods grouped under it (declared pods it owns, or its one template pod). Empty for
     /// workloads that have an owner: their pods are grouped under the top-level owner.
     pub pods: Vec<PodId>,
-    /// The declaring object.
+    /// The declaring object; `None` for a workload the loader inferred from its pods'
+    /// `ownerReferences`/`generateName` because the object itself was not in the input.
     pub span: Option<Span>,
 }
 
