@@ -195,6 +195,10 @@ pub(crate) struct Converter<'s> {
     errors: usize,
     /// Second-occurrence offsets of duplicate keys in the current document.
     duplicate_offsets: Vec<u32>,
+    /// Documents (and list items) that are Kubernetes objects: they have a `kind`.
+    pub objects: usize,
+    /// Documents that are not: a mapping without `kind`, a list, a scalar.
+    pub not_objects: usize,
 }
 
 /// The object-level fields every kind shares.
@@ -216,6 +220,8 @@ impl<'s> Converter<'s> {
             diags: Vec::new(),
             findings: Vec::new(),
             errors: 0,
+            objects: 0,
+            not_objects: 0,
             duplicate_offsets: Vec::new(),
         }
     }
@@ -338,6 +344,19 @@ impl<'s> Converter<'s> {
         }
         match &node.kind {
             crate::tree::Kind::Seq(items) => Some(items),
+            // Hand-written and tool-made dumps write `{}` for "no items"; the API server would
+            // refuse it, but it holds nothing, so rejecting the whole object would lose more
+            // than it protects.
+            crate::tree::Kind::Map(entries) if entries.is_empty() => {
+                self.diags.push(
+                    Diagnostic::warning(format!(
+                        "{path}: expected a list, found an empty mapping; read as an empty list"
+                    ))
+                    .with_span(self.span(node))
+                    .with_help("write `[]`: the API server rejects `{}` where a list belongs"),
+                );
+                Some(&[])
+            }
             _ => {
                 self.type_error(node, path, "a list");
                 None
@@ -460,6 +479,7 @@ impl<'s> Converter<'s> {
             return;
         }
         let Some(_) = node.entries() else {
+            self.not_objects += 1;
             let message = format!(
                 "expected a Kubernetes object (a mapping with `apiVersion` and `kind`), found {}",
                 node.describe()
@@ -483,6 +503,7 @@ impl<'s> Converter<'s> {
             },
             (None, Some((kind, _))) => kind,
             (None, None) => {
+                self.not_objects += 1;
                 self.error(
                     node,
                     &Path::ROOT,
@@ -493,6 +514,7 @@ impl<'s> Converter<'s> {
                 return;
             }
         };
+        self.objects += 1;
         let api: Option<&str> = match Self::opt(node, "apiVersion") {
             Some(a) => a.scalar().map(|(t, _)| t),
             None => inherited.and_then(|(_, api)| api),

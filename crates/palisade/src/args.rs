@@ -47,6 +47,10 @@ pub struct LoadArgs {
     /// Also print notes: skipped kinds with their counts.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Do not read files or directories matching this glob (repeatable), e.g. `charts/**`
+    /// or `*-values.yaml`; directories are also filtered by their `.palisadeignore`.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
     /// When to use colours.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

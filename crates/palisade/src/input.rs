@@ -34,6 +34,7 @@ pub fn load_checked(
         inputs,
         &LoadOptions {
             default_namespace: default_namespace.to_string(),
+            exclude: args.exclude.clone(),
         },
     );
     report(&loaded, args.verbose, args.color.style(true));
