@@ -199,6 +199,8 @@ pub(crate) struct Converter<'s> {
     pub objects: usize,
     /// Documents that are not: a mapping without `kind`, a list, a scalar.
     pub not_objects: usize,
+    /// NetworkPolicies rejected for an error, as far as they were read (namespace as written).
+    pub rejected: Vec<(Option<String>, Policy)>,
 }
 
 /// The object-level fields every kind shares.
@@ -222,6 +224,7 @@ impl<'s> Converter<'s> {
             errors: 0,
             objects: 0,
             not_objects: 0,
+            rejected: Vec::new(),
             duplicate_offsets: Vec::new(),
         }
     }
@@ -549,6 +552,7 @@ impl<'s> Converter<'s> {
                 kind,
                 name,
                 namespace,
+                object,
                 ..
             }) => {
                 let name = if name.is_empty() {
@@ -556,7 +560,7 @@ impl<'s> Converter<'s> {
                 } else {
                     name
                 };
-                let note = match namespace {
+                let note = match &namespace {
                     Some(ns) => format!("{kind} `{ns}/{name}` is not loaded"),
                     None => format!("{kind} `{name}` is not loaded"),
                 };
@@ -564,6 +568,9 @@ impl<'s> Converter<'s> {
                     if d.is_error() {
                         d.notes.push(note.clone());
                     }
+                }
+                if let Object::Policy(policy) = object {
+                    self.rejected.push((namespace, policy));
                 }
             }
             Some(skipped @ Item::Skipped { .. }) => self.items.push(skipped),

@@ -126,6 +126,10 @@ pub struct Loaded {
     pub findings: Vec<Diagnostic>,
     /// Kinds that were skipped, as `kind` or `apiVersion/kind`, with their counts.
     pub skipped: BTreeMap<String, usize>,
+    /// NetworkPolicies rejected for an error, with their namespace, as far as they could be
+    /// read (a rejected peer or port is missing). Not in the model: lint judges what it can of
+    /// them, so that one invalid field does not hide the other mistakes of the policy.
+    pub rejected_policies: Vec<(String, palisade_model::Policy)>,
 }
 
 impl Loaded {
@@ -195,6 +199,7 @@ pub fn load(inputs: &[Input], options: &LoadOptions) -> Loaded {
     let sources = std::mem::take(&mut model.sources);
     let mut findings = Vec::new();
     let mut items = Vec::new();
+    let mut rejected_policies = Vec::new();
     let mut outputs = outputs.into_iter();
     let mut i = 0;
     while i < units.len() {
@@ -216,6 +221,11 @@ pub fn load(inputs: &[Input], options: &LoadOptions) -> Loaded {
                 diagnostics.extend(file.diags);
                 findings.extend(file.findings);
                 items.extend(file.items);
+                rejected_policies.extend(
+                    file.rejected.into_iter().map(|(ns, p)| {
+                        (ns.unwrap_or_else(|| options.default_namespace.clone()), p)
+                    }),
+                );
             }
         }
     }
@@ -231,6 +241,7 @@ pub fn load(inputs: &[Input], options: &LoadOptions) -> Loaded {
         diagnostics,
         findings,
         skipped,
+        rejected_policies,
     }
 }
 
@@ -415,6 +426,7 @@ struct UnitOut {
     diags: Vec<Diagnostic>,
     findings: Vec<Diagnostic>,
     syntax_error: bool,
+    rejected: Vec<(Option<String>, palisade_model::Policy)>,
     /// Documents with a `kind`, and documents that are not Kubernetes objects at all.
     objects: usize,
     not_objects: usize,
@@ -427,6 +439,7 @@ impl UnitOut {
         self.findings.extend(conv.findings);
         self.objects += conv.objects;
         self.not_objects += conv.not_objects;
+        self.rejected.extend(conv.rejected);
     }
 
     fn merge(&mut self, other: UnitOut) {
@@ -434,6 +447,7 @@ impl UnitOut {
         self.diags.extend(other.diags);
         self.findings.extend(other.findings);
         self.syntax_error |= other.syntax_error;
+        self.rejected.extend(other.rejected);
         self.objects += other.objects;
         self.not_objects += other.not_objects;
     }

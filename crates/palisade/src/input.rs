@@ -53,10 +53,37 @@ pub fn load_checked(
     Ok(loaded)
 }
 
+/// Loads for `lint`, which never stops on input errors: they become findings. Warnings
+/// (and notes with `-v`) go to stderr; errors too when `print_errors` (NP017 disabled).
+pub fn load_for_lint(args: &InputArgs, print_errors: bool) -> Loaded {
+    let inputs: Vec<Input> = args.paths.iter().map(|p| input(p)).collect();
+    let loaded = load(
+        &inputs,
+        &LoadOptions {
+            default_namespace: args.namespace.clone(),
+            exclude: args.load.exclude.clone(),
+        },
+    );
+    report_filtered(
+        &loaded,
+        args.load.verbose,
+        args.load.color.style(true),
+        print_errors,
+    );
+    loaded
+}
+
 /// Prints load diagnostics to stderr.
 pub fn report(loaded: &Loaded, verbose: bool, style: Style) {
+    report_filtered(loaded, verbose, style, true);
+}
+
+fn report_filtered(loaded: &Loaded, verbose: bool, style: Style, errors: bool) {
     for diag in &loaded.diagnostics {
         if diag.severity == palisade_diag::Severity::Info && !verbose {
+            continue;
+        }
+        if diag.is_error() && !errors {
             continue;
         }
         eprint!("{}", diagnostics::human(diag, &loaded.model.sources, style));

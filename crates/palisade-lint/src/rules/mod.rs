@@ -5,6 +5,7 @@ mod cidr_suspicious;
 mod dns_egress_blocked;
 mod empty_rule_allows_all;
 mod host_network_selected;
+mod invalid_object;
 mod named_port_unresolved;
 mod namespace_without_policy;
 mod open_to_all;
@@ -188,6 +189,7 @@ const CHECKS: &[(&str, Check)] = &[
     ("NP014", policy_in_empty_namespace::check),
     ("NP015", unprotected_workload::check),
     ("NP016", host_network_selected::check),
+    ("NP017", invalid_object::check),
 ];
 
 /// Runs every enabled rule.

@@ -1,0 +1,69 @@
+//! Real-world inputs (#16): cluster dumps whose owners are missing, Services, policies of
+//! other CNIs, repositories with Helm charts and kustomize overlays, invalid objects in lint.
+
+use crate::support::palisade;
+use insta::assert_snapshot;
+
+const DUMP: &str = "crates/palisade/tests/cli/data/realworld/dump.yaml";
+const REPO: &str = "crates/palisade/tests/cli/data/repo";
+const ONE_INVALID: &str = "crates/palisade/tests/cli/data/lint/one-invalid.yaml";
+
+#[test]
+fn lint_report_is_complete_with_one_invalid_object() {
+    for format in ["human", "json", "sarif"] {
+        let run = palisade(&["lint", ONE_INVALID, "-o", format], None);
+        assert_eq!(run.code, 1, "{}", run.snapshot());
+        // The invalid object, and the other rules' findings on it and on its neighbours.
+        for code in ["NP017", "NP010", "NP003", "NP006"] {
+            assert!(run.stdout.contains(code), "{format} lacks {code}");
+        }
+        assert_snapshot!(format!("lint_one_invalid_{format}"), run.snapshot());
+    }
+}
+
+#[test]
+fn repository_with_chart_overlay_and_tool_files() {
+    let run = palisade(&["lint", REPO, "-v", "-o", "concise"], None);
+    assert_eq!(run.code, 1, "{}", run.snapshot());
+    assert_snapshot!(run.snapshot());
+}
+
+#[test]
+fn keep_going_keeps_every_valid_document_and_exclude_and_palisadeignore_filter() {
+    // `generated/` (an allow-all policy) is in the repository's .palisadeignore; `charts/**`
+    // is excluded, so its files are not even looked at. The rejected NetworkPolicy and the
+    // document with a syntax error are left out; the documents after them are kept (the
+    // `worker` and `api` Deployments).
+    let run = palisade(
+        &[
+            "connectivity",
+            REPO,
+            "--keep-going",
+            "--exclude",
+            "charts/**",
+            "-v",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.snapshot());
+    assert!(!run.stderr.contains("charts/api"), "{}", run.stderr);
+    for workload in ["shop/web", "shop/worker", "shop/api"] {
+        assert!(run.stdout.contains(workload), "{workload}: {}", run.stdout);
+    }
+    assert_snapshot!(run.snapshot());
+}
+
+#[test]
+fn dump_groups_pods_under_missing_owners() {
+    let run = palisade(&["connectivity", DUMP, "-o", "json"], None);
+    assert_eq!(run.code, 0, "{}", run.snapshot());
+    assert_snapshot!(run.snapshot());
+    let check = palisade(
+        &[
+            "check", DUMP, "--from", "shop/web", "--to", "shop/api", "--port", "9090",
+        ],
+        None,
+    );
+    assert_eq!(check.code, 0, "{}", check.snapshot());
+    assert_snapshot!("dump_check_by_workload", check.snapshot());
+}
