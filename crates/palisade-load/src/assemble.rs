@@ -62,7 +62,10 @@ impl<'o> Assembler<'o> {
             } => (kind, name, namespace, span, object),
         };
         let ns_name = match &object {
-            Object::Namespace { .. } => String::new(),
+            Object::Namespace { .. }
+            | Object::Unevaluated {
+                cluster_wide: true, ..
+            } => String::new(),
             _ => namespace.unwrap_or_else(|| self.default_namespace.to_string()),
         };
         let key = (kind, ns_name, name);
@@ -128,6 +131,13 @@ impl<'o> Assembler<'o> {
             Object::Policy(mut policy) => {
                 policy.namespace = ns_id;
                 self.model.add_policy(policy);
+            }
+            Object::Unevaluated {
+                mut policy,
+                cluster_wide,
+            } => {
+                policy.namespace = (!cluster_wide).then_some(ns_id);
+                self.model.unevaluated.push(policy);
             }
         }
     }

@@ -9,7 +9,7 @@ use palisade_diag::{Diagnostic, SourceFile, SourceId, Span};
 use palisade_model::{
     ContainerPort, Direction, IpBlock, LabelSelector, Labels, ListForm, NamespaceId, Operator,
     Peer, PeerKind, Pod, PodOrigin, Policy, PortRef, PortSpec, Protocol, Requirement, Rule,
-    Service, ServicePort, Workload, WorkloadKind,
+    Service, ServicePort, UnevaluatedPolicy, Workload, WorkloadKind,
 };
 
 use crate::tree::{DuplicateKey, Node};
@@ -87,6 +87,12 @@ pub(crate) enum Object {
     },
     Service(Service),
     Policy(Policy),
+    /// A policy of another kind (Cilium, Calico, AdminNetworkPolicy, Istio, …); `cluster_wide`
+    /// kinds have no namespace.
+    Unevaluated {
+        policy: UnevaluatedPolicy,
+        cluster_wide: bool,
+    },
 }
 
 /// What one document (or list item) turned into.
@@ -589,6 +595,14 @@ impl<'s> Converter<'s> {
             key: format!("{}/{kind}", api.unwrap_or_default()),
             note: None,
         };
+        if let Some((static_kind, cluster_wide)) = foreign_policy_kind(kind, api) {
+            return Some(self.unevaluated(
+                node,
+                static_kind,
+                api.unwrap_or_default(),
+                cluster_wide,
+            ));
+        }
         match kind {
             "NetworkPolicy" => {
                 if !in_group(&["networking.k8s.io/v1", "extensions/v1beta1"]) {
@@ -632,6 +646,60 @@ impl<'s> Converter<'s> {
                 })
             }
         }
+    }
+
+    /// A policy of a kind Palisade does not evaluate: kept with what it may select, and a
+    /// warning (always shown) that answers about those pods are uncertain. Never an error:
+    /// its schema is not Palisade's to check.
+    fn unevaluated(
+        &mut self,
+        node: &Node<'_>,
+        kind: &'static str,
+        api: &str,
+        cluster_wide: bool,
+    ) -> Item {
+        let meta = self.meta(node, &Path::ROOT, false, false);
+        let spec = Self::opt(node, "spec");
+        let pod_labels = spec.and_then(|spec| foreign_selector(spec, api));
+        let span = node.get("kind").map_or(self.span(node), |k| self.span(k));
+        let what = match (&meta.namespace, cluster_wide) {
+            (Some(ns), false) => format!("{kind} `{ns}/{}`", meta.name),
+            _ => format!("{kind} `{}`", meta.name),
+        };
+        let scope = if cluster_wide {
+            "pods of every namespace"
+        } else {
+            "pods of its namespace"
+        };
+        self.diags.push(
+            Diagnostic::warning(format!(
+                "{what} is not evaluated: answers about the {scope} it may select are marked uncertain"
+            ))
+            .with_span(span)
+            .with_note(
+                "Palisade evaluates networking.k8s.io/v1 NetworkPolicies only; this policy may \
+                 allow or deny traffic they do not",
+            ),
+        );
+        let policy = UnevaluatedPolicy {
+            kind: kind.to_string(),
+            api_version: api.to_string(),
+            name: meta.name.clone(),
+            namespace: None,
+            pod_labels,
+            span: Some(self.span(node)),
+        };
+        let namespace = if cluster_wide { None } else { meta.namespace };
+        self.item(
+            node,
+            kind,
+            meta.name,
+            namespace,
+            Object::Unevaluated {
+                policy,
+                cluster_wide,
+            },
+        )
     }
 
     /// Warns when a skipped kind looks like a misspelled kind Palisade reads.
@@ -1142,6 +1210,13 @@ impl<'s> Converter<'s> {
         if let Some(spec) = Self::opt(node, "spec") {
             self.map(spec, &spath)?;
             service.selector = self.labels(Self::opt(spec, "selector"), &spath.key("selector"));
+            // An ExternalName service is a DNS alias: it has no backends and no address.
+            let external_name = Self::opt(spec, "type")
+                .and_then(Node::scalar)
+                .is_some_and(|(t, _)| t == "ExternalName");
+            if external_name {
+                service.selector.clear();
+            }
             if let Some(ports) = Self::opt(spec, "ports") {
                 let ppath = spath.key("ports");
                 for (i, p) in self
@@ -1719,4 +1794,143 @@ impl<'s> Converter<'s> {
             span: Some(self.span(node)),
         })
     }
+}
+
+/// The policy kinds of other projects that change what traffic flows, as
+/// `(kind, cluster-wide)`; `None` for everything else.
+fn foreign_policy_kind(kind: &str, api: Option<&str>) -> Option<(&'static str, bool)> {
+    let group = api?.split('/').next().unwrap_or_default();
+    let table: &[(&str, &[&str], &'static str, bool)] = &[
+        (
+            "CiliumNetworkPolicy",
+            &["cilium.io"],
+            "CiliumNetworkPolicy",
+            false,
+        ),
+        (
+            "CiliumClusterwideNetworkPolicy",
+            &["cilium.io"],
+            "CiliumClusterwideNetworkPolicy",
+            true,
+        ),
+        (
+            "NetworkPolicy",
+            &["projectcalico.org", "crd.projectcalico.org"],
+            "Calico NetworkPolicy",
+            false,
+        ),
+        (
+            "StagedNetworkPolicy",
+            &["projectcalico.org", "crd.projectcalico.org"],
+            "Calico StagedNetworkPolicy",
+            false,
+        ),
+        (
+            "GlobalNetworkPolicy",
+            &["projectcalico.org", "crd.projectcalico.org"],
+            "Calico GlobalNetworkPolicy",
+            true,
+        ),
+        (
+            "StagedGlobalNetworkPolicy",
+            &["projectcalico.org", "crd.projectcalico.org"],
+            "Calico StagedGlobalNetworkPolicy",
+            true,
+        ),
+        (
+            "AdminNetworkPolicy",
+            &["policy.networking.k8s.io"],
+            "AdminNetworkPolicy",
+            true,
+        ),
+        (
+            "BaselineAdminNetworkPolicy",
+            &["policy.networking.k8s.io"],
+            "BaselineAdminNetworkPolicy",
+            true,
+        ),
+        (
+            "ClusterNetworkPolicy",
+            &["policy.networking.k8s.io"],
+            "ClusterNetworkPolicy",
+            true,
+        ),
+        (
+            "AuthorizationPolicy",
+            &["security.istio.io"],
+            "Istio AuthorizationPolicy",
+            false,
+        ),
+        (
+            "NetworkPolicy",
+            &["crd.antrea.io"],
+            "Antrea NetworkPolicy",
+            false,
+        ),
+        (
+            "ClusterNetworkPolicy",
+            &["crd.antrea.io"],
+            "Antrea ClusterNetworkPolicy",
+            true,
+        ),
+    ];
+    table
+        .iter()
+        .find(|(k, groups, _, _)| *k == kind && groups.contains(&group))
+        .map(|(_, _, name, cluster)| (*name, *cluster))
+}
+
+/// The labels a foreign policy's pods must have, when its selector says no more than that:
+/// Cilium `endpointSelector.matchLabels` (`k8s:`/`any:` prefixes dropped), Istio
+/// `selector.matchLabels`, Calico `key == 'value' && …`. `None` when the selector is absent,
+/// empty or anything else: the policy may then select every pod of its scope.
+fn foreign_selector(spec: &Node<'_>, api: &str) -> Option<Labels> {
+    let simple_match_labels = |selector: &Node<'_>| -> Option<Labels> {
+        let entries = selector.entries()?;
+        if entries
+            .iter()
+            .any(|(k, _)| k.scalar().is_none_or(|(k, _)| k != "matchLabels"))
+        {
+            return None;
+        }
+        let mut out = Labels::new();
+        for (k, v) in selector.get("matchLabels")?.entries()? {
+            let key = k.scalar()?.0;
+            let key = key
+                .strip_prefix("k8s:")
+                .or_else(|| key.strip_prefix("any:"))
+                .unwrap_or(key);
+            // Cilium's own labels (namespace, service account) are not pod labels.
+            if key.starts_with("io.kubernetes.") || key.starts_with("io.cilium.") {
+                return None;
+            }
+            out.insert(key.to_string(), v.scalar()?.0.to_string());
+        }
+        (!out.is_empty()).then_some(out)
+    };
+    if api.starts_with("cilium.io/") {
+        return simple_match_labels(spec.get("endpointSelector")?);
+    }
+    if api.starts_with("security.istio.io/") {
+        return simple_match_labels(spec.get("selector")?);
+    }
+    if api.contains("projectcalico.org/") {
+        let text = spec.get("selector")?.scalar()?.0;
+        let mut out = Labels::new();
+        for term in text.split("&&") {
+            let (k, v) = term.split_once("==")?;
+            let k = k.trim();
+            let v = v.trim();
+            let v = v
+                .strip_prefix('\'')
+                .and_then(|v| v.strip_suffix('\''))
+                .or_else(|| v.strip_prefix('"').and_then(|v| v.strip_suffix('"')))?;
+            if k.is_empty() || k.contains(['(', ')', '!', '|', ' ']) {
+                return None;
+            }
+            out.insert(k.to_string(), v.to_string());
+        }
+        return (!out.is_empty()).then_some(out);
+    }
+    None
 }
