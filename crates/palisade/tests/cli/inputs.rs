@@ -67,3 +67,108 @@ fn dump_groups_pods_under_missing_owners() {
     assert_eq!(check.code, 0, "{}", check.snapshot());
     assert_snapshot!("dump_check_by_workload", check.snapshot());
 }
+
+#[test]
+fn check_a_service_evaluates_every_backend_on_the_target_port() {
+    // ClusterIP:port, and the named targetPort `http` resolved to 8080 on each backend.
+    let run = palisade(
+        &["check", DUMP, "--from", "shop/db", "--to", "10.96.12.34:80"],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.snapshot());
+    assert!(run.stdout.starts_with("ALLOWED"), "{}", run.stdout);
+    assert!(run.stdout.contains("8080/TCP"), "{}", run.stdout);
+    assert_snapshot!("check_service_cluster_ip", run.stdout);
+    // By name, JSON: the Service is named, and the Calico policy selecting `api` makes the
+    // verdict uncertain.
+    let json = palisade(
+        &[
+            "check",
+            DUMP,
+            "--from",
+            "shop/web",
+            "--to",
+            "svc/shop/api",
+            "--port",
+            "9090",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(json.code, 0, "{}", json.snapshot());
+    assert_snapshot!("check_service_by_name_json", json.stdout);
+    // A service port that does not exist, and an ExternalName service, are clear errors.
+    let wrong_port = palisade(
+        &[
+            "check", DUMP, "--from", "shop/web", "--to", "svc/web", "--port", "8080",
+        ],
+        None,
+    );
+    assert_eq!(wrong_port.code, 2);
+    assert!(
+        wrong_port
+            .stderr
+            .contains("has no port 8080/TCP (its ports: 80/TCP)"),
+        "{}",
+        wrong_port.stderr
+    );
+    let external = palisade(
+        &[
+            "check",
+            DUMP,
+            "--from",
+            "shop/web",
+            "--to",
+            "svc/stripe",
+            "--port",
+            "443",
+        ],
+        None,
+    );
+    assert_eq!(external.code, 2);
+}
+
+#[test]
+fn unevaluated_policies_make_answers_uncertain_in_every_format() {
+    let check = palisade(
+        &[
+            "check",
+            DUMP,
+            "--from",
+            "shop/web",
+            "--to",
+            "payments/payments-api",
+            "--port",
+            "8443",
+        ],
+        None,
+    );
+    assert_eq!(check.code, 0);
+    assert!(
+        check
+            .stdout
+            .contains("UNCERTAIN: not evaluated by Palisade and may select these pods: CiliumNetworkPolicy payments/payments-l7"),
+        "{}",
+        check.stdout
+    );
+    // The warning is shown without -v.
+    assert!(
+        check
+            .stderr
+            .contains("warning: CiliumNetworkPolicy `payments/payments-l7` is not evaluated")
+    );
+    for format in ["txt", "md", "csv"] {
+        let run = palisade(&["connectivity", DUMP, "-o", format], None);
+        assert_eq!(run.code, 0);
+        assert_snapshot!(format!("dump_connectivity_{format}"), run.stdout);
+    }
+    // A pair no unevaluated policy may touch stays certain.
+    let certain = palisade(
+        &[
+            "check", DUMP, "--from", "shop/db", "--to", "shop/web", "--port", "8080", "-o", "json",
+        ],
+        None,
+    );
+    assert!(!certain.stdout.contains("uncertain"), "{}", certain.stdout);
+}
