@@ -172,3 +172,35 @@ fn unevaluated_policies_make_answers_uncertain_in_every_format() {
     );
     assert!(!certain.stdout.contains("uncertain"), "{}", certain.stdout);
 }
+
+#[test]
+fn an_address_excluded_by_except_is_explained_as_such() {
+    const EXCEPT: &str = "crates/palisade/tests/cli/data/realworld/except.yaml";
+    let run = palisade(
+        &[
+            "check", EXCEPT, "--from", "shop/web", "--to", "10.1.2.3", "--port", "443",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.snapshot());
+    assert!(
+        run.stdout
+            .contains("10.1.2.3 is in ipBlock 0.0.0.0/0 but excluded by except 10.0.0.0/8"),
+        "{}",
+        run.stdout
+    );
+    assert_snapshot!(run.stdout);
+    // An address outside the cidr still reads "does not contain".
+    let json = palisade(
+        &[
+            "check", EXCEPT, "--from", "shop/web", "--to", "10.1.2.3", "--port", "443", "-o",
+            "json",
+        ],
+        None,
+    );
+    assert!(
+        json.stdout.contains("excluded by except 10.0.0.0/8"),
+        "{}",
+        json.stdout
+    );
+}
