@@ -204,3 +204,20 @@ fn an_address_excluded_by_except_is_explained_as_such() {
         json.stdout
     );
 }
+
+#[test]
+fn audit_and_lint_mark_namespaces_with_unevaluated_policies() {
+    for format in ["table", "json"] {
+        let run = palisade(&["audit", DUMP, "-o", format], None);
+        assert_eq!(run.code, 0, "{}", run.snapshot());
+        assert!(
+            run.stdout
+                .contains("CiliumNetworkPolicy payments/payments-l7")
+        );
+        assert_snapshot!(format!("dump_audit_{format}"), run.stdout);
+    }
+    let lint = palisade(&["lint", DUMP, "-o", "json"], None);
+    assert_eq!(lint.code, 0, "{}", lint.snapshot());
+    assert!(lint.stdout.contains("NP018"));
+    assert_snapshot!("dump_lint_json", lint.stdout);
+}
