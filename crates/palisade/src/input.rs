@@ -1,6 +1,7 @@
 //! Loading manifests for a command: read, report problems on stderr, decide whether to go on.
 
 use crate::args::{InputArgs, LoadArgs};
+use crate::output::emit_err;
 use anyhow::bail;
 use palisade_load::{Input, LoadOptions, Loaded, load};
 use palisade_model::Protocol;
@@ -35,6 +36,7 @@ pub fn load_checked(
         &LoadOptions {
             default_namespace: default_namespace.to_string(),
             exclude: args.exclude.clone(),
+            follow_symlinks: args.follow_symlinks,
         },
     );
     report(&loaded, args.verbose, args.color.style(true));
@@ -62,6 +64,7 @@ pub fn load_for_lint(args: &InputArgs, print_errors: bool) -> Loaded {
         &LoadOptions {
             default_namespace: args.namespace.clone(),
             exclude: args.load.exclude.clone(),
+            follow_symlinks: args.load.follow_symlinks,
         },
     );
     report_filtered(
@@ -79,22 +82,20 @@ pub fn report(loaded: &Loaded, verbose: bool, style: Style) {
 }
 
 fn report_filtered(loaded: &Loaded, verbose: bool, style: Style, errors: bool) {
-    for diag in &loaded.diagnostics {
-        if diag.severity == palisade_diag::Severity::Info && !verbose {
-            continue;
-        }
-        if diag.is_error() && !errors {
-            continue;
-        }
-        eprint!("{}", diagnostics::human(diag, &loaded.model.sources, style));
-    }
+    let shown = loaded.diagnostics.iter().filter(|d| {
+        (verbose || d.severity != palisade_diag::Severity::Info) && (errors || !d.is_error())
+    });
+    emit_err(
+        &diagnostics::human_bounded(shown, &loaded.model.sources, style, ""),
+        style,
+    );
     if verbose && !loaded.skipped.is_empty() {
         let kinds: Vec<String> = loaded
             .skipped
             .iter()
             .map(|(k, n)| format!("{k} ({n})"))
             .collect();
-        eprintln!("skipped kinds: {}", kinds.join(", "));
+        emit_err(&format!("skipped kinds: {}\n", kinds.join(", ")), style);
     }
 }
 

@@ -9,7 +9,7 @@ use palisade_engine::{
 };
 use palisade_model::{Model, PortRef, Protocol, ServiceId};
 use palisade_render::check::CheckContext;
-use palisade_render::{OutputFormat, check};
+use palisade_render::{OutputFormat, Style, check};
 use std::net::IpAddr;
 use std::process::ExitCode;
 
@@ -44,16 +44,15 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             Endpoint::External(_) => None,
         });
     ctx.uncertain = uncertainty.names(model, pods);
+    let style = match output {
+        OutputFormat::Json => Style::PLAIN,
+        _ => args.input.load.color.style(false),
+    };
     let text = match output {
         OutputFormat::Json => check::json_with(model, &explanation, &ctx),
-        _ => check::text_with(
-            model,
-            &explanation,
-            &ctx,
-            args.input.load.color.style(false),
-        ),
+        _ => check::text_with(model, &explanation, &ctx, style),
     };
-    emit(&text)?;
+    emit(&text, style)?;
     let met = match args.expect {
         None => true,
         Some(Expect::Allow) => explanation.allowed,

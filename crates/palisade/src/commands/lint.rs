@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use palisade_lint::{
     INVALID_OBJECT, LintConfig, RULES, Settings, input_errors, lint, lint_rejected, rule, sort,
 };
+use palisade_render::Style;
 use palisade_render::lint::{LintFormat, RuleMeta, render};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -45,15 +46,18 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
         let Some(info) = rule(code) else {
             bail!("unknown rule `{code}`: `palisade lint --list-rules` lists them");
         };
-        emit(&format!(
-            "# {} {}\n\nSeverity: {}. Status: {} since {}.\n\n{}",
-            info.code,
-            info.name,
-            info.severity,
-            info.status.as_str(),
-            info.since,
-            info.doc()
-        ))?;
+        emit(
+            &format!(
+                "# {} {}\n\nSeverity: {}. Status: {} since {}.\n\n{}",
+                info.code,
+                info.name,
+                info.severity,
+                info.status.as_str(),
+                info.since,
+                info.doc()
+            ),
+            Style::PLAIN,
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     if args.list_rules {
@@ -67,7 +71,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
                 r.status.as_str()
             ));
         }
-        emit(&out)?;
+        emit(&out, Style::PLAIN)?;
         return Ok(ExitCode::SUCCESS);
     }
     let format: LintFormat = args.output.parse().map_err(anyhow::Error::msg)?;
@@ -97,13 +101,16 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     findings.extend(lint_rejected(&mut loaded.model, rejected, &settings));
     sort(&mut findings);
     let style = input.load.color.style(false);
-    emit(&render(
-        &findings,
-        &loaded.model.sources,
-        format,
-        &rule_meta(),
+    emit(
+        &render(
+            &findings,
+            &loaded.model.sources,
+            format,
+            &rule_meta(),
+            style,
+        ),
         style,
-    ))?;
+    )?;
     if loaded.has_errors() && !invalid_enabled {
         return Ok(ExitCode::from(2));
     }

@@ -3,6 +3,7 @@
 
 mod core;
 mod diff;
+mod hostile;
 mod inputs;
 mod lint;
 mod replay;
