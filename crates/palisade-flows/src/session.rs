@@ -509,6 +509,9 @@ struct Names {
     nodes: Vec<Arc<str>>,
     /// The named observer of the first initial packet.
     initial_node: Option<Arc<str>>,
+    /// Its Hubble `traffic_direction`: when both pods are on one node, that node reports the
+    /// packet twice, once EGRESS (leaving the client) and once INGRESS (reaching the server).
+    initial_direction: Option<TrafficDirection>,
     drop: Option<Evidence>,
     src_endpoint: Option<Arc<EndpointName>>,
     dst_endpoint: Option<Arc<EndpointName>>,
@@ -1289,15 +1292,32 @@ impl Sessionizer {
         }
         if initial && from_client {
             // A copy of the initial packet from another node is the same attempt seen twice
-            // (egress on the source node, ingress on the destination's), not a retransmission.
+            // (egress on the source node, ingress on the destination's), not a retransmission;
+            // so is the copy from the same node in the other traffic direction (both pods on
+            // that node).
+            let direction = match &ev.kind {
+                EventKind::Hubble(info) => info.direction,
+                _ => None,
+            };
             if !c.initial_seen {
                 c.initial_seen = true;
                 if let Some(n) = &node_arc {
                     c.names().initial_node = Some(n.clone());
                 }
+                if direction.is_some() {
+                    c.names().initial_direction = direction;
+                }
                 c.attempts += 1;
-            } else if c.names.as_ref().and_then(|n| n.initial_node.as_ref()) == node_arc.as_ref() {
-                c.attempts += 1;
+            } else {
+                let (first_node, first_direction) = c.names.as_ref().map_or((None, None), |n| {
+                    (n.initial_node.as_ref(), n.initial_direction)
+                });
+                let other_direction = direction.is_some()
+                    && first_direction.is_some()
+                    && direction != first_direction;
+                if first_node == node_arc.as_ref() && !other_direction {
+                    c.attempts += 1;
+                }
             }
         }
         let EventKind::Hubble(info) = &ev.kind else {

@@ -368,3 +368,55 @@ fn hubble_icmp_port_unreachable_refuses_the_udp_datagram_it_answers() {
         .expect("the first datagram's session");
     assert!(first.contains("refused"), "{out}");
 }
+
+#[test]
+fn hubble_same_node_egress_and_ingress_copies_are_one_attempt() {
+    // Both pods on worker-1: it reports the SYN leaving the client (EGRESS) and reaching the
+    // server (INGRESS). One attempt, not a retransmission; a real retransmission counts.
+    let syn = r#""SYN":true"#;
+    let mut input = String::new();
+    input += &flow(
+        0,
+        "FORWARDED",
+        (FE, 41000),
+        (LEDGER, 8080),
+        &tcp_l4(41000, 8080, syn),
+        "w1",
+        "EGRESS",
+        "",
+    );
+    input += &flow(
+        1,
+        "FORWARDED",
+        (FE, 41000),
+        (LEDGER, 8080),
+        &tcp_l4(41000, 8080, syn),
+        "w1",
+        "INGRESS",
+        "",
+    );
+    input += &flow(
+        1000,
+        "FORWARDED",
+        (FE, 41000),
+        (LEDGER, 8080),
+        &tcp_l4(41000, 8080, syn),
+        "w1",
+        "EGRESS",
+        "",
+    );
+    input += &flow(
+        1001,
+        "FORWARDED",
+        (FE, 41000),
+        (LEDGER, 8080),
+        &tcp_l4(41000, 8080, syn),
+        "w1",
+        "INGRESS",
+        "",
+    );
+    input += &reply(1002, r#""SYN":true,"ACK":true"#, 41000, "w1");
+    let out = lines_of(&input, &ReadOptions::default());
+    assert!(out.contains("accepted [SYN-ACK seen]"), "{out}");
+    assert!(out.contains("attempts=2"), "{out}");
+}
