@@ -520,6 +520,9 @@ struct JsonSession<'a> {
     attempts: u32,
     during_gap: bool,
     mismatch: Option<JsonMismatch<'a>>,
+    /// The Service whose ClusterIP the session was addressed to, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<String>,
 }
 
 fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
@@ -559,6 +562,7 @@ fn json_session(r: &Replayed) -> JsonSession<'_> {
             kind: m.kind.as_str(),
             reason: &m.reason,
         }),
+        service: r.service.as_ref().map(|v| v.note()),
     }
 }
 
