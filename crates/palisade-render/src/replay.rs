@@ -523,6 +523,10 @@ struct JsonSession<'a> {
     /// The Service whose ClusterIP the session was addressed to, when it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     service: Option<String>,
+    /// Policies Palisade does not evaluate that may select an end: the prediction may be
+    /// wrong.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    uncertain: &'a [String],
 }
 
 fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
@@ -563,6 +567,7 @@ fn json_session(r: &Replayed) -> JsonSession<'_> {
             reason: &m.reason,
         }),
         service: r.service.as_ref().map(|v| v.note()),
+        uncertain: &r.uncertain,
     }
 }
 

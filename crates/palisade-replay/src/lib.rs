@@ -221,6 +221,9 @@ pub struct Replayed {
     /// When the destination was a Service's ClusterIP (a capture before kube-proxy's DNAT):
     /// the Service, its backends, and whether their verdicts differ.
     pub service: Option<ServiceVia>,
+    /// Policies Palisade does not evaluate that may select the source or destination pod:
+    /// the prediction may be wrong (see `palisade_engine::uncertain`).
+    pub uncertain: Vec<String>,
 }
 
 /// A session addressed to a Service's ClusterIP, evaluated against its backends.
@@ -392,6 +395,7 @@ impl<'m> Side<'m> {
 /// Replays sessions against a cluster model (and optionally a proposed one).
 pub struct Replayer<'m> {
     mapper: Mapper<'m>,
+    uncertainty: palisade_engine::Uncertainty,
     current: Side<'m>,
     proposed: Option<Side<'m>>,
     deny: DenyAction,
@@ -411,6 +415,7 @@ impl<'m> Replayer<'m> {
     pub fn new(model: &'m Model, deny: DenyAction) -> Self {
         Replayer {
             mapper: Mapper::new(model),
+            uncertainty: palisade_engine::Uncertainty::new(model),
             current: Side::new(model),
             proposed: None,
             deny,
@@ -497,6 +502,12 @@ impl<'m> Replayer<'m> {
             }
         });
         let mismatch = classify(&session, &src, &dst, &current, self.deny);
+        let uncertain = if self.uncertainty.any() {
+            self.uncertainty
+                .names(self.current.model, src.pod.into_iter().chain(dst.pod))
+        } else {
+            Vec::new()
+        };
         Replayed {
             predicted: current.predicted,
             session,
@@ -507,6 +518,7 @@ impl<'m> Replayer<'m> {
             proposed,
             change,
             service,
+            uncertain,
         }
     }
 
@@ -739,6 +751,27 @@ spec:
         // A port the Service does not have stays an unmapped address.
         let r = replayer.replay(session("10.0.0.1", "10.96.0.20", 9999, Observed::TimedOut));
         assert!(r.service.is_none());
+    }
+
+    #[test]
+    fn sessions_touching_pods_of_unevaluated_policies_are_uncertain() {
+        let text = format!(
+            "{CLUSTER}---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: db-l7, namespace: shop}}\nspec: {{endpointSelector: {{matchLabels: {{app: db}}}}}}\n"
+        );
+        let loaded = palisade_load::load(
+            &[palisade_load::Input::Text {
+                name: "cluster.yaml".into(),
+                text,
+            }],
+            &palisade_load::LoadOptions::default(),
+        );
+        let m = loaded.model;
+        let mut replayer = Replayer::new(&m, DenyAction::Drop);
+        let r = replayer.replay(session("10.0.0.1", "10.0.0.2", 5432, Observed::Accepted));
+        assert_eq!(r.uncertain, ["CiliumNetworkPolicy shop/db-l7"]);
+        // web -> an external address: the Cilium policy selects neither end.
+        let r = replayer.replay(session("10.0.0.1", "192.0.2.1", 443, Observed::Accepted));
+        assert!(r.uncertain.is_empty());
     }
 
     fn kind(r: &Replayed) -> Option<MismatchKind> {
