@@ -487,6 +487,20 @@ impl<'s> Converter<'s> {
         if node.is_null() {
             return;
         }
+        // A bare list of objects (what some tools write instead of a `List`): each item is
+        // read as a document of its own.
+        if let crate::tree::Kind::Seq(items) = &node.kind
+            && depth < 4
+            && !items.is_empty()
+            && items
+                .iter()
+                .all(|i| i.get("kind").is_some_and(|k| !k.is_null()))
+        {
+            for item in items {
+                self.object(item, inherited, depth + 1);
+            }
+            return;
+        }
         let Some(_) = node.entries() else {
             self.not_objects += 1;
             let message = format!(

@@ -520,6 +520,13 @@ struct JsonSession<'a> {
     attempts: u32,
     during_gap: bool,
     mismatch: Option<JsonMismatch<'a>>,
+    /// The Service whose ClusterIP the session was addressed to, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<String>,
+    /// Policies Palisade does not evaluate that may select an end: the prediction may be
+    /// wrong.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    uncertain: &'a [String],
 }
 
 fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
@@ -559,6 +566,8 @@ fn json_session(r: &Replayed) -> JsonSession<'_> {
             kind: m.kind.as_str(),
             reason: &m.reason,
         }),
+        service: r.service.as_ref().map(|v| v.note()),
+        uncertain: &r.uncertain,
     }
 }
 

@@ -19,6 +19,8 @@ pub enum MapSource {
     Ip,
     /// Neither: the peer stays an IP address (an external peer, or a pod the model lacks).
     Unmapped,
+    /// The address is a Service's ClusterIP: mapped to one of its backends.
+    Service,
 }
 
 /// One end of a session, mapped to the cluster model.
@@ -77,7 +79,9 @@ impl Peer {
             }
             (MapSource::Ip, _) => Tail::Lacks(self.pod_name.as_deref().unwrap_or("?")),
             (MapSource::Unmapped, _) => Tail::LacksNoPod,
-            (MapSource::HubbleName | MapSource::HubbleWorkload, None) => return None,
+            (MapSource::HubbleName | MapSource::HubbleWorkload, None) | (MapSource::Service, _) => {
+                return None;
+            }
         };
         let mut s = String::with_capacity(
             prefix.len() + named.namespace.len() + named.pod_name.len() + 192,
@@ -210,6 +214,20 @@ impl<'m> Mapper<'m> {
         &self.workload[pod.index()]
     }
 
+    /// A peer that is a known pod, found another way than by its address (`source`).
+    pub fn peer_of_pod(&self, pod: PodId, source: MapSource) -> Peer {
+        Peer {
+            pod: Some(pod),
+            name: Some(self.workload[pod.index()].clone()),
+            namespace: Some(self.namespace[pod.index()].clone()),
+            source,
+            named: None,
+            ip_pod: None,
+            pod_name: Some(self.pod_name[pod.index()].clone()),
+            ip_pod_name: None,
+        }
+    }
+
     /// Maps one end of a session.
     pub fn peer(&self, ip: IpAddr, named: Option<&Arc<EndpointName>>) -> Peer {
         let ip_pod = self.pod_of_ip(ip);
@@ -324,7 +342,9 @@ mod tests {
             (MapSource::HubbleWorkload, Some(other)) => Some(format!(
                 "{ip}: Hubble names it {hubble}, but the cluster model gives that address to {other}"
             )),
-            (MapSource::HubbleName | MapSource::HubbleWorkload, None) => None,
+            (MapSource::HubbleName | MapSource::HubbleWorkload, None) | (MapSource::Service, _) => {
+                None
+            }
         }
     }
 
