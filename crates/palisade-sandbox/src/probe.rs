@@ -218,6 +218,8 @@ fn serve(listeners: Vec<Listener>, stop: &AtomicBool) {
 /// One connection attempt: from the namespace whose sockets are given, to `dst`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Target {
+    /// The source address to bind, when the namespace has several.
+    pub src: Option<IpAddr>,
     /// Destination address and port.
     pub dst: SocketAddr,
     /// Protocol.
@@ -232,7 +234,18 @@ pub struct PreparedProbe(Option<Socket>);
 pub fn prepare(targets: &[Target]) -> Vec<PreparedProbe> {
     targets
         .iter()
-        .map(|t| PreparedProbe(socket_for(t.dst.ip(), t.protocol).ok()))
+        .map(|t| {
+            let socket = socket_for(t.dst.ip(), t.protocol)
+                .ok()
+                .and_then(|s| match t.src {
+                    Some(ip) => s
+                        .bind(&SockAddr::from(SocketAddr::new(ip, 0)))
+                        .ok()
+                        .map(|()| s),
+                    None => Some(s),
+                });
+            PreparedProbe(socket)
+        })
         .collect()
 }
 

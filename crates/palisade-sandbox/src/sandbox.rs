@@ -99,8 +99,8 @@ impl Default for SandboxOptions {
 pub enum Source {
     /// A pod.
     Pod(PodId),
-    /// The external namespace (its source address is its first address of the family).
-    External,
+    /// The external namespace, sending from this one of its addresses.
+    External(IpAddr),
 }
 
 /// One probe: from a source to an address, port and protocol.
@@ -301,7 +301,16 @@ impl Sandbox {
                         })
                         .collect()
                 }
-                None => Vec::new(),
+                // The external namespace listens on the extra ports (tests towards a CIDR).
+                None => ips
+                    .iter()
+                    .flat_map(|&ip| {
+                        self.options
+                            .extra_ports
+                            .iter()
+                            .map(move |&(port, proto)| (ip, port, proto))
+                    })
+                    .collect(),
             };
             let opened = in_netns(ns, move || {
                 // Reject answers are ICMP errors: never rate-limit them, or busy probes would
@@ -323,7 +332,7 @@ impl Sandbox {
     fn source_netns(&self, src: Source) -> Option<&str> {
         match src {
             Source::Pod(pod) => Some(self.pod_netns(pod)),
-            Source::External => self.external_netns(),
+            Source::External(_) => self.external_netns(),
         }
     }
 
@@ -345,6 +354,10 @@ impl Sandbox {
             let targets: Vec<Target> = indexes
                 .iter()
                 .map(|&i| Target {
+                    src: match src {
+                        Source::External(ip) => Some(ip),
+                        Source::Pod(_) => None,
+                    },
                     dst: SocketAddr::new(probes[i].dst, probes[i].port),
                     protocol: probes[i].protocol,
                 })
@@ -509,7 +522,11 @@ pub fn probe_from(
     protocol: Protocol,
     timeout: Duration,
 ) -> Result<Outcome, SandboxError> {
-    let targets = vec![Target { dst, protocol }];
+    let targets = vec![Target {
+        src: None,
+        dst,
+        protocol,
+    }];
     let for_thread = targets.clone();
     let prepared = in_netns(netns, move || Ok(probe::prepare(&for_thread)))?;
     Ok(probe::run(prepared, &targets, timeout)[0])

@@ -3,6 +3,7 @@
 mod audit;
 mod check;
 mod connectivity;
+pub mod conntest;
 mod demo;
 mod diff;
 mod lint;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diff(args) => diff::run(args),
         Command::Replay(args) => replay::run(*args),
         Command::Sandbox(args) => sandbox::run(*args),
+        Command::Test(args) => conntest::run(*args),
     }
 }
 
