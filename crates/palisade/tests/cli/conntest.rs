@@ -93,6 +93,7 @@ fn sandbox_compile_webshop_payments() {
     assert_snapshot!(run.stdout);
 }
 
+#[allow(clippy::print_stderr)] // the skip reason belongs in the test output
 fn kernel_available() -> bool {
     let ok = nix_like_root()
         && ["ip", "bridge", "nft"].iter().all(|t| {
