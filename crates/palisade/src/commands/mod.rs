@@ -10,6 +10,7 @@ mod lint;
 mod matrix;
 mod replay;
 pub mod sandbox;
+mod sandbox_replay;
 
 use crate::args::{Cli, Command, LevelArg};
 use palisade_engine::connectivity::Level;

@@ -42,6 +42,8 @@ pub enum SandboxCommand {
     Down(DownArgs),
     /// Random clusters and policies: kernel vs engine; mismatches saved as reproducers.
     Fuzz(FuzzArgs),
+    /// Re-enact recorded sessions with real packets: kernel outcome next to the recorded one and the engine's prediction.
+    Replay(Box<super::sandbox_replay::SandboxReplayArgs>),
 }
 
 /// `--deny-action` values.
@@ -197,6 +199,7 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         SandboxCommand::Probe(a) => probe(a),
         SandboxCommand::Down(a) => down(a),
         SandboxCommand::Fuzz(a) => fuzz_run(a),
+        SandboxCommand::Replay(a) => super::sandbox_replay::run(*a),
     }
 }
 

@@ -175,3 +175,37 @@ fn sandbox_matrix_json_has_the_matrix_shape_and_no_mismatch() {
     assert_eq!(v["mismatches"], serde_json::json!([]));
     assert!(v["observed"][0][0].is_string());
 }
+
+#[test]
+fn sandbox_replay_reenacts_every_session_and_agrees_with_the_engine() {
+    if !kernel_available() {
+        return;
+    }
+    let run = palisade(
+        &[
+            "sandbox",
+            "replay",
+            "examples/webshop-traffic/capture.pcap",
+            "--cluster",
+            "examples/webshop",
+            "examples/webshop-traffic/cluster",
+            "--deny-action",
+            "reject",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let sessions = v["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 23);
+    assert_eq!(v["disagreements"], 0);
+    // The typo's session: recorded as timed out, predicted and re-enacted as denied.
+    let typo = sessions
+        .iter()
+        .find(|s| s["src"] == "shop/checkout" && s["dst"] == "payments/payments-api")
+        .unwrap();
+    assert_eq!(typo["recorded"], "timed-out");
+    assert_eq!(typo["kernel"], "refused");
+}
