@@ -229,14 +229,13 @@ pub fn render_replay(rows: &[KernelReplayRow], json: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<40} {:<40} {:>11} {:<10} {:<10} {}{}",
+        "{:<40} {:<40} {:>11} {:<10} {:<10} {}kernel",
         "from",
         "to",
         "port",
         "recorded",
         "predicted",
         if with_proposed { "proposed   " } else { "" },
-        "kernel"
     );
     for r in rows {
         let _ = writeln!(
