@@ -209,3 +209,21 @@ fn sandbox_replay_reenacts_every_session_and_agrees_with_the_engine() {
     assert_eq!(typo["recorded"], "timed-out");
     assert_eq!(typo["kernel"], "refused");
 }
+
+#[test]
+fn demo_has_a_kernel_step() {
+    let run = palisade(&["demo", "--color", "never"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("7. Proof on a real kernel"));
+    if kernel_available() {
+        assert!(
+            run.stdout
+                .contains("shop/checkout -> payments/payments-api 8080/TCP: timed-out"),
+            "{}",
+            run.stdout
+        );
+        assert!(run.stdout.contains("agrees with the engine on 13 of 13"));
+    } else {
+        assert!(run.stdout.contains("Run `sudo palisade demo`"));
+    }
+}
