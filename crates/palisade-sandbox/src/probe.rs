@@ -276,6 +276,10 @@ fn start(probe: PreparedProbe, target: &Target) -> InFlight {
             let udp: UdpSocket = socket.into();
             match udp.send(PAYLOAD) {
                 Ok(_) => InFlight::Datagram(udp),
+                // Stopped by the client's own egress rule. A reject also queued an ICMP
+                // port unreachable on the socket (`recv` then says ECONNREFUSED: refused); a
+                // drop queued nothing (timed-out at the deadline). Wait and see which.
+                Err(e) if e.kind() == ErrorKind::PermissionDenied => InFlight::Datagram(udp),
                 Err(e) => InFlight::Done(classify(&e)),
             }
         }

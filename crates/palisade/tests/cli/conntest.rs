@@ -227,3 +227,46 @@ fn demo_has_a_kernel_step() {
         assert!(run.stdout.contains("Run `sudo palisade demo`"));
     }
 }
+
+#[test]
+fn sigterm_tears_a_running_sandbox_down() {
+    if !kernel_available() {
+        return;
+    }
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["sandbox", "up", "examples/webshop/shop"])
+        .current_dir(crate::support::root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    let run = first
+        .split_whitespace()
+        .nth(1)
+        .expect("`sandbox RUN is up`")
+        .to_string();
+    let namespaces = || {
+        std::fs::read_dir("/run/netns")
+            .map(|d| {
+                d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .filter(|n| n.starts_with(&format!("{run}-")))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert!(namespaces() > 1, "{first}");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(130));
+    assert_eq!(namespaces(), 0, "SIGTERM removed every namespace of {run}");
+}
