@@ -55,6 +55,8 @@ impl Outcome {
 }
 
 const IPPROTO_SCTP: i32 = 132;
+/// Threads starting probes at once.
+const START_THREADS: usize = 4;
 const PAYLOAD: &[u8] = b"palisade-probe";
 
 fn socket_for(ip: IpAddr, protocol: Protocol) -> std::io::Result<Socket> {
@@ -301,11 +303,34 @@ fn classify(e: &std::io::Error) -> Outcome {
 
 /// Runs prepared probes (all at once) and waits at most `timeout` for their answers.
 pub fn run(prepared: Vec<PreparedProbe>, targets: &[Target], timeout: Duration) -> Vec<Outcome> {
-    let mut flights: Vec<InFlight> = prepared
-        .into_iter()
-        .zip(targets)
-        .map(|(p, t)| start(p, t))
-        .collect();
+    // Starting a probe runs the whole transmit path (both namespaces' rules, the bridge,
+    // the answer) in this thread: spread it over the cores.
+    let mut prepared: Vec<(PreparedProbe, &Target)> = prepared.into_iter().zip(targets).collect();
+    let chunk = prepared.len().div_ceil(START_THREADS).max(1);
+    let mut flights: Vec<InFlight> = Vec::with_capacity(prepared.len());
+    std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        while !prepared.is_empty() {
+            let rest = prepared.split_off(chunk.min(prepared.len()));
+            let part = std::mem::replace(&mut prepared, rest);
+            let len = part.len();
+            handles.push((
+                len,
+                scope.spawn(move || {
+                    part.into_iter()
+                        .map(|(p, t)| start(p, t))
+                        .collect::<Vec<_>>()
+                }),
+            ));
+        }
+        for (len, h) in handles {
+            // Keep outcomes aligned with targets even if a thread died.
+            match h.join() {
+                Ok(started) => flights.extend(started),
+                Err(_) => flights.extend((0..len).map(|_| InFlight::Done(Outcome::Unsupported))),
+            }
+        }
+    });
     let deadline = Instant::now() + timeout;
     let mut buf = [0u8; 64];
     loop {

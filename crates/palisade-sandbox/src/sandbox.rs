@@ -13,7 +13,7 @@
 
 use crate::SandboxError;
 use crate::compile::{CompileOptions, DenyAction, compile};
-use crate::netns::{self, bridge_batch, in_netns, ip_batch, nft_load, write_sysctl};
+use crate::netns::{self, bridge_batch, in_netns, ip_batch, write_sysctl};
 use crate::plan::AddressPlan;
 use crate::probe::{self, Listeners, Outcome, Server, Target};
 use palisade_model::{Model, PodId, Protocol};
@@ -27,6 +27,9 @@ use std::time::Duration;
 pub const NETNS_PREFIX: &str = "palisade-";
 
 static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+
+/// Threads configuring endpoint namespaces at once.
+const CONFIGURE_WORKERS: usize = 8;
 
 /// Namespaces of live runs of this process, deleted by the signal handler.
 static LIVE: Mutex<Vec<Vec<String>>> = Mutex::new(Vec::new());
@@ -264,8 +267,10 @@ impl Sandbox {
                 deny: self.options.deny,
             },
         );
-        let mut listeners = Listeners::default();
-        for (i, (ns, _, ips)) in endpoints.iter().enumerate() {
+        // Endpoints are configured in parallel: most of the time goes to spawning `ip` and
+        // `nft` and waiting for the kernel, not to this process.
+        let configure = |i: usize| -> Result<Listeners, SandboxError> {
+            let (ns, _, ips) = &endpoints[i];
             let mut lines = format!("link set lo up\nlink set {pod_link} up\n");
             for ip in ips {
                 let (len, nodad) = if ip.is_ipv6() {
@@ -312,17 +317,51 @@ impl Sandbox {
                     })
                     .collect(),
             };
-            let opened = in_netns(ns, move || {
+            let ruleset = rulesets.get(i).map(|r| r.text.clone());
+            in_netns(ns, move || {
                 // Reject answers are ICMP errors: never rate-limit them, or busy probes would
                 // read as timeouts.
                 write_sysctl("net/ipv4/icmp_ratelimit", "0")?;
                 write_sysctl("net/ipv6/icmp/ratelimit", "0")?;
-                probe::open_listeners(&ports)
-            })?;
-            listeners.extend(opened);
-            if let Some(ruleset) = rulesets.get(i) {
-                nft_load(ns, ruleset.text.clone())?;
-            }
+                let listeners = probe::open_listeners(&ports)?;
+                if let Some(ruleset) = ruleset {
+                    // `nft` inherits this thread's namespace.
+                    netns::run_with_input("nft", &["-f", "-"], &ruleset)?;
+                }
+                Ok(listeners)
+            })
+        };
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: Vec<Result<Listeners, SandboxError>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..CONFIGURE_WORKERS.min(endpoints.len()))
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut out = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            if i >= endpoints.len() {
+                                return out;
+                            }
+                            out.push(configure(i));
+                        }
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| {
+                    w.join().unwrap_or_else(|_| {
+                        vec![Err(SandboxError::Namespace {
+                            netns: self.run.prefix(),
+                            message: "a configuration thread panicked".into(),
+                        })]
+                    })
+                })
+                .collect()
+        });
+        let mut listeners = Listeners::default();
+        for result in results {
+            listeners.extend(result?);
         }
         self.server = Some(Server::start(listeners));
         Ok(())
