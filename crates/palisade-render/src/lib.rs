@@ -14,6 +14,7 @@ pub mod connectivity;
 pub mod conntest;
 pub mod diagnostics;
 pub mod diff;
+pub mod escape;
 pub mod lint;
 pub mod matrix;
 pub mod replay;

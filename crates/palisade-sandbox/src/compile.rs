@@ -10,6 +10,7 @@
 //! when it isolates the pod, and returns otherwise: unisolated directions stay open.
 
 use ipnet::IpNet;
+use palisade_engine::semantics::{self, SpecPorts};
 use palisade_model::{
     Direction, IpBlock, Model, PeerKind, Pod, PodId, PolicyId, PortRef, PortSpec, Protocol, Rule,
 };
@@ -181,17 +182,20 @@ impl Compiler<'_> {
         deny: DenyAction,
     ) -> Option<TierChain> {
         let subject = &self.model.pods[pod.index()];
-        if subject.host_network {
+        if !semantics::policy_applies_to(subject.host_network) {
             return None;
         }
         let isolating: Vec<PolicyId> = self
             .model
             .policy_ids()
             .filter(|&id| {
-                let p = &self.model.policies[id.index()];
-                p.namespace == subject.namespace
-                    && p.affects(direction)
-                    && p.pod_selector.matches(&subject.labels)
+                semantics::isolates(
+                    &self.model.policies[id.index()],
+                    direction,
+                    subject.namespace,
+                    &subject.labels,
+                    subject.host_network,
+                )
             })
             .collect();
         if isolating.is_empty() {
@@ -304,7 +308,13 @@ impl Compiler<'_> {
                         }
                         pairs
                     }
-                    (None, _) => vec![(self.peer_addresses(policy, *peer), port_match(*port))],
+                    (None, _) => match port_match(*port) {
+                        Some(port) => vec![(self.peer_addresses(policy, *peer), port)],
+                        None => {
+                            out.push(format!("# {label}: endPort below port, matches nothing"));
+                            continue;
+                        }
+                    },
                 };
                 for (addr, port) in pairs {
                     let before = out.len();
@@ -328,14 +338,13 @@ impl Compiler<'_> {
         self.model
             .pod_ids()
             .filter(|&id| {
-                let pod = &self.model.pods[id.index()];
-                let ns_ok = match namespace_selector {
-                    Some(s) => s.matches(&self.model.namespace(pod.namespace).labels),
-                    None => pod.namespace == policy_ns,
-                };
-                !pod.host_network
-                    && ns_ok
-                    && pod_selector.as_ref().is_none_or(|s| s.matches(&pod.labels))
+                semantics::selector_peer_selects(
+                    self.model,
+                    policy_ns,
+                    namespace_selector.as_ref(),
+                    pod_selector.as_ref(),
+                    &self.model.pods[id.index()],
+                )
             })
             .collect()
     }
@@ -357,12 +366,7 @@ impl Compiler<'_> {
     fn block_pods(&self, block: &IpBlock) -> Vec<PodId> {
         self.model
             .pod_ids()
-            .filter(|&id| {
-                self.model.pods[id.index()]
-                    .ips
-                    .iter()
-                    .any(|&ip| block_contains(block, ip))
-            })
+            .filter(|&id| semantics::ip_block_selects_pod(block, &self.model.pods[id.index()]))
             .collect()
     }
 
@@ -419,22 +423,23 @@ fn named_ports(pod: &Pod, protocol: Protocol, name: &str) -> Vec<(u16, u16)> {
     let set: BTreeSet<u16> = pod
         .ports
         .iter()
-        .filter(|cp| cp.protocol == protocol && cp.name.as_deref() == Some(name))
+        .filter(|cp| semantics::named_port_resolves(name, protocol, cp))
         .map(|cp| cp.port)
         .collect();
     set.into_iter().map(|p| (p, p)).collect()
 }
 
-fn port_match(spec: Option<&PortSpec>) -> PortMatch {
+/// The nft port match of a numeric port entry; `None` when it matches nothing.
+fn port_match(spec: Option<&PortSpec>) -> Option<PortMatch> {
     let Some(spec) = spec else {
-        return PortMatch::Any;
+        return Some(PortMatch::Any);
     };
-    match &spec.port {
-        None => PortMatch::Protocol(spec.protocol),
-        Some(PortRef::Number(n)) => {
-            PortMatch::Ports(spec.protocol, vec![(*n, spec.end_port.unwrap_or(*n))])
-        }
-        Some(PortRef::Name(_)) => unreachable!("named ports are resolved by the caller"),
+    match semantics::spec_ports(spec) {
+        // An absent `port` is the whole protocol: say so rather than list 1-65535.
+        SpecPorts::Range(_) if spec.port.is_none() => Some(PortMatch::Protocol(spec.protocol)),
+        SpecPorts::Range(r) => Some(PortMatch::Ports(spec.protocol, vec![(r.lo, r.hi)])),
+        SpecPorts::Nothing => None,
+        SpecPorts::Named(_) => unreachable!("named ports are resolved by the caller"),
     }
 }
 

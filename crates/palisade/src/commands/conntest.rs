@@ -73,7 +73,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
         spec_errors.extend(e);
     }
     for e in &spec_errors {
-        eprintln!("palisade: {e}");
+        crate::output::emit_err(&format!("palisade: {e}\n"), args.load.color.style(true));
     }
     if tests.is_empty() {
         bail!("no test to run in {}", args.specs.join(", "));
@@ -120,13 +120,11 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let mode = if args.sandbox { "sandbox" } else { "static" };
-    emit(&palisade_render::conntest::render(
-        model,
-        &results,
-        format,
-        mode,
-        args.load.color.style(false),
-    ))?;
+    let style = args.load.color.style(false);
+    emit(
+        &palisade_render::conntest::render(model, &results, format, mode, style),
+        style,
+    )?;
     let failed = results.iter().any(TestResult::is_failure) || !spec_errors.is_empty();
     Ok(if failed {
         ExitCode::from(1)

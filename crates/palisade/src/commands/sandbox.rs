@@ -4,11 +4,10 @@
 
 use crate::args::InputArgs;
 use crate::input::{format, load_inputs, protocol};
-use crate::output::emit;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use palisade_model::{Model, Protocol};
-use palisade_render::OutputFormat;
+use palisade_render::{OutputFormat, Style};
 use palisade_sandbox::fuzz::{self, Rng};
 use palisade_sandbox::matrix::probe_matrices;
 use palisade_sandbox::{AddressPlan, CompileOptions, DenyAction, Sandbox, SandboxOptions};
@@ -286,7 +285,7 @@ fn matrix(args: SandboxMatrixArgs) -> anyhow::Result<ExitCode> {
     let note = assigned_note(model, &sandbox);
     sandbox.down()?;
     if output != OutputFormat::Json {
-        eprint!("{note}");
+        crate::output::emit_err(&note, Style::PLAIN);
     }
     emit(&palisade_render::sandbox::render_matrix(&tables[0], output))?;
     Ok(exit(tables[0].mismatches().is_empty()))
@@ -346,7 +345,7 @@ fn run_all(args: RunArgs) -> anyhow::Result<ExitCode> {
     let note = assigned_note(model, &sandbox);
     sandbox.down()?;
     if output != OutputFormat::Json {
-        eprint!("{note}");
+        crate::output::emit_err(&note, Style::PLAIN);
         eprintln!(
             "{} pods, {} port(s), up + probes + down in {:.1?}",
             model.pods.len(),
@@ -482,10 +481,13 @@ fn fuzz_run(args: FuzzArgs) -> anyhow::Result<ExitCode> {
             std::fs::write(dir.join("original.yaml"), &text)?;
             let lines: Vec<String> = report.mismatches.iter().map(|m| format!("{m}\n")).collect();
             std::fs::write(dir.join("mismatches.txt"), lines.concat())?;
-            eprintln!(
-                "seed {seed}: {} mismatch(es), saved to {}",
-                report.mismatches.len(),
-                dir.display()
+            crate::output::emit_err(
+                &format!(
+                    "seed {seed}: {} mismatch(es), saved to {}\n",
+                    report.mismatches.len(),
+                    dir.display()
+                ),
+                Style::PLAIN,
             );
         }
     }
@@ -590,4 +592,9 @@ pub fn demo_step(
         pairs.len()
     );
     Ok(())
+}
+
+/// Sandbox reports carry no colour of their own; everything printed is still sanitized.
+fn emit(text: &str) -> anyhow::Result<()> {
+    crate::output::emit(text, Style::PLAIN)
 }

@@ -197,7 +197,7 @@ pub fn run(args: SandboxReplayArgs) -> anyhow::Result<ExitCode> {
             }
         })
         .collect();
-    emit(&render_replay(&rows, json))?;
+    emit(&render_replay(&rows, json), palisade_render::Style::PLAIN)?;
     let disagree = rows.iter().any(KernelReplayRow::disagrees);
     Ok(if disagree {
         ExitCode::from(1)

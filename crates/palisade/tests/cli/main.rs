@@ -4,6 +4,8 @@
 mod conntest;
 mod core;
 mod diff;
+mod hostile;
+mod inputs;
 mod lint;
 mod replay;
 mod support;
