@@ -414,6 +414,33 @@ impl Sandbox {
         Ok(outcomes)
     }
 
+    /// Probes like [`Sandbox::probe`], then asks again — up to twice, waiting 3 s and then
+    /// 6 s — for every probe whose verdict differs from `expected` (allowed?). On a loaded
+    /// machine the kernel's receive processing can be deferred for seconds; a disagreement
+    /// caused by the rules persists, one caused by the machine does not.
+    pub fn probe_confirmed(
+        &self,
+        probes: &[Probe],
+        timeout: Duration,
+        expected: &[bool],
+    ) -> Result<Vec<Outcome>, SandboxError> {
+        let mut outcomes = self.probe(probes, timeout)?;
+        for patience in [3, 6] {
+            let retry: Vec<usize> = (0..probes.len())
+                .filter(|&i| outcomes[i].allowed().is_some_and(|a| a != expected[i]))
+                .collect();
+            if retry.is_empty() {
+                break;
+            }
+            let again: Vec<Probe> = retry.iter().map(|&i| probes[i]).collect();
+            let wait = timeout.max(Duration::from_secs(patience));
+            for (i, outcome) in retry.into_iter().zip(self.probe(&again, wait)?) {
+                outcomes[i] = outcome;
+            }
+        }
+        Ok(outcomes)
+    }
+
     /// Tears the sandbox down (also done on drop).
     pub fn down(mut self) -> Result<(), SandboxError> {
         self.teardown()

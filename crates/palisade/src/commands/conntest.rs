@@ -199,7 +199,9 @@ fn kernel_verdicts(
         }
     };
     let mut probes = Vec::new();
+    let mut expect = Vec::new();
     let mut slots = Vec::new();
+    let engine = palisade_engine::Engine::new(model);
     for (t, checks) in expanded.iter().enumerate() {
         let Ok(checks) = checks else { continue };
         for (k, c) in checks.iter().enumerate() {
@@ -214,11 +216,23 @@ fn kernel_verdicts(
                     port: c.port,
                     protocol: c.protocol,
                 });
+                expect.push(
+                    engine
+                        .verdict(
+                            engine.entity(&c.src),
+                            engine.entity(&c.dst),
+                            c.protocol,
+                            c.port,
+                        )
+                        .allowed,
+                );
                 slots.push((t, k));
             }
         }
     }
-    let outcomes = sandbox.probe(&probes, Duration::from_millis(args.timeout_ms))?;
+    // Disagreements with the engine are asked again, patiently: a loaded machine is not a verdict.
+    let outcomes =
+        sandbox.probe_confirmed(&probes, Duration::from_millis(args.timeout_ms), &expect)?;
     sandbox.down()?;
     let mut verdicts: Vec<Option<Verdicts>> = expanded
         .iter()

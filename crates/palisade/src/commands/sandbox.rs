@@ -69,8 +69,8 @@ pub struct ProbeOptions {
     /// How denied connections behave.
     #[arg(long, value_enum, default_value_t = DenyArg::Drop)]
     pub deny_action: DenyArg,
-    /// How long a probe waits for an answer, in milliseconds (timeouts the engine did not
-    /// predict are re-probed once with at least 3 s).
+    /// How long a probe waits for an answer, in milliseconds (probes that disagree with the
+    /// engine are re-probed, waiting 3 s and then 6 s, before they count as mismatches).
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub timeout_ms: u64,
 }
@@ -549,35 +549,49 @@ pub fn demo_step(
             extra_ports: external_ports,
         },
     )?;
-    let probes: Vec<palisade_sandbox::Probe> = pairs
-        .iter()
-        .filter_map(|&(_, _, src, dst, port, protocol)| {
-            let dst = match dst {
+    // Pairs without a shared address family cannot be probed: left out.
+    let pairs: Vec<_> = pairs
+        .into_iter()
+        .filter_map(|(from, to, src, dst, port, protocol)| {
+            let address = match dst {
                 Endpoint::Pod(p) => palisade_sandbox::matrix::probe_address(&sandbox, src, p)?,
                 Endpoint::External(ip) => ip,
             };
-            Some(palisade_sandbox::Probe {
+            Some((from, to, src, dst, address, port, protocol))
+        })
+        .collect();
+    let engine = palisade_engine::Engine::new(model);
+    let predicted: Vec<bool> = pairs
+        .iter()
+        .map(|&(_, _, src, dst, _, port, protocol)| {
+            engine
+                .verdict(
+                    engine.entity(&Endpoint::Pod(src)),
+                    engine.entity(&dst),
+                    protocol,
+                    port,
+                )
+                .allowed
+        })
+        .collect();
+    let probes: Vec<palisade_sandbox::Probe> = pairs
+        .iter()
+        .map(
+            |&(_, _, src, _, dst, port, protocol)| palisade_sandbox::Probe {
                 src: palisade_sandbox::Source::Pod(src),
                 dst,
                 port,
                 protocol,
-            })
-        })
+            },
+        )
         .collect();
-    let outcomes = sandbox.probe(&probes, Duration::from_secs(1))?;
+    let outcomes = sandbox.probe_confirmed(&probes, Duration::from_secs(1), &predicted)?;
     sandbox.down()?;
-    let engine = palisade_engine::Engine::new(model);
     let mut agree = 0;
-    for ((from, to, src, dst, port, protocol), outcome) in pairs.iter().zip(&outcomes) {
-        let predicted = engine
-            .verdict(
-                engine.entity(&Endpoint::Pod(*src)),
-                engine.entity(dst),
-                *protocol,
-                *port,
-            )
-            .allowed;
-        if outcome.allowed() == Some(predicted) {
+    for ((from, to, _, _, _, port, protocol), (outcome, predicted)) in
+        pairs.iter().zip(outcomes.iter().zip(&predicted))
+    {
+        if outcome.allowed() == Some(*predicted) {
             agree += 1;
         }
         let shown_outcome = match outcome {

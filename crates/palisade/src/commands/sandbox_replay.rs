@@ -140,6 +140,7 @@ pub fn run(args: SandboxReplayArgs) -> anyhow::Result<ExitCode> {
     // One probe per distinct (source, destination address, port, protocol).
     let mut index: HashMap<(Source, IpAddr, u16, Protocol), usize> = HashMap::new();
     let mut probes = Vec::new();
+    let mut expect = Vec::new();
     let mut slot = Vec::new();
     for r in &sessions {
         let src = match kernel_pod(r.src.pod) {
@@ -155,6 +156,10 @@ pub fn run(args: SandboxReplayArgs) -> anyhow::Result<ExitCode> {
                 .or_else(|| sandbox.plan().pod(p).ip(!v6)),
             None => Some(r.session.dst.ip()),
         };
+        let expected = match &r.proposed {
+            Some(p) => p.predicted.allowed(),
+            None => r.predicted.allowed(),
+        };
         slot.push(dst.map(|dst| {
             let key = (src, dst, r.session.dst.port(), r.session.proto);
             *index.entry(key).or_insert_with(|| {
@@ -164,11 +169,13 @@ pub fn run(args: SandboxReplayArgs) -> anyhow::Result<ExitCode> {
                     port: key.2,
                     protocol: key.3,
                 });
+                expect.push(expected);
                 probes.len() - 1
             })
         }));
     }
-    let outcomes = sandbox.probe(&probes, Duration::from_millis(args.timeout_ms))?;
+    let outcomes =
+        sandbox.probe_confirmed(&probes, Duration::from_millis(args.timeout_ms), &expect)?;
     sandbox.down()?;
     let rows: Vec<KernelReplayRow> = sessions
         .iter()
