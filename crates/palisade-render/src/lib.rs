@@ -11,6 +11,7 @@
 
 pub mod check;
 pub mod connectivity;
+pub mod conntest;
 pub mod diagnostics;
 pub mod diff;
 pub mod escape;

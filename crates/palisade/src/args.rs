@@ -38,6 +38,8 @@ pub enum Command {
     Replay(Box<ReplayArgs>),
     /// Prove policies on a real kernel dataplane: pods as network namespaces, policies as nftables, real probes (root, Linux).
     Sandbox(Box<crate::commands::sandbox::SandboxArgs>),
+    /// Declarative connectivity tests (palisade or netassert v2 specs): checked by the engine, or on the kernel with --sandbox. JUnit output for CI.
+    Test(Box<crate::commands::conntest::TestArgs>),
 }
 
 /// How manifests are loaded and problems reported; shared by every command that loads them.

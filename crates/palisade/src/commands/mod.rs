@@ -3,12 +3,14 @@
 mod audit;
 mod check;
 mod connectivity;
+pub mod conntest;
 mod demo;
 mod diff;
 mod lint;
 mod matrix;
 mod replay;
 pub mod sandbox;
+mod sandbox_replay;
 
 use crate::args::{Cli, Command, LevelArg};
 use palisade_engine::connectivity::Level;
@@ -26,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diff(args) => diff::run(args),
         Command::Replay(args) => replay::run(*args),
         Command::Sandbox(args) => sandbox::run(*args),
+        Command::Test(args) => conntest::run(*args),
     }
 }
 
