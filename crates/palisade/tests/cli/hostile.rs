@@ -336,3 +336,38 @@ fn malformed_cidr_filters_are_errors_not_names() {
         }
     }
 }
+
+#[test]
+fn scalars_the_api_server_rejects_fail_every_command() {
+    let manifest = "\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: 5}}
+  ingress:
+  - ports: [{port: true}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+";
+    for args in [
+        &[
+            "check", "-", "--from", "shop/web", "--to", "shop/web", "--port", "80",
+        ][..],
+        &["connectivity", "-"],
+        &["lint", "-"],
+        &["audit", "-"],
+    ] {
+        let run = palisade(args, Some(manifest));
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("<stdin>:5:36"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("help: quote it: \"5\""),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("<stdin>:7:20"), "{}", run.stderr);
+    }
+}
