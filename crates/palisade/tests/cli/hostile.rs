@@ -371,3 +371,53 @@ metadata: {name: web, namespace: shop, labels: {app: web}}
         assert!(run.stderr.contains("<stdin>:7:20"), "{}", run.stderr);
     }
 }
+
+#[test]
+fn a_palisade_toml_above_the_repository_is_not_applied() {
+    let top = tempfile::tempdir().unwrap();
+    let t = top.path();
+    std::fs::write(t.join("palisade.toml"), "[lint]\nignore = [\"ALL\"]\n").unwrap();
+    let repo = t.join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::fs::create_dir_all(repo.join("k8s")).unwrap();
+    std::fs::write(
+        repo.join("k8s/np.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a, namespace: shop}\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - namespaceSelector: {}\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .args(args)
+            .current_dir(repo.join("k8s"))
+            .env("HOME", t.join("nohome"))
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (_, stdout, stderr) = run(&["lint", ".", "-o", "json", "-v"]);
+    assert!(stderr.contains("no lint configuration file"), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        !v["diagnostics"].as_array().unwrap().is_empty(),
+        "the /tmp config silenced lint"
+    );
+    assert!(v.get("config").is_none());
+    // The repository's own file applies, and is named.
+    std::fs::write(repo.join("palisade.toml"), "[lint]\nignore = [\"NP001\"]\n").unwrap();
+    let (_, stdout, stderr) = run(&["lint", ".", "-o", "json", "-v"]);
+    let used = repo.join("palisade.toml");
+    let used = used.to_str().unwrap();
+    assert!(
+        stderr.contains(&format!("lint configuration from `{used}`")),
+        "{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["config"], used);
+    let (_, stdout, _) = run(&["lint", ".", "-o", "sarif"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["runs"][0]["properties"]["config"], used);
+}
