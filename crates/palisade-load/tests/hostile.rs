@@ -198,3 +198,19 @@ spec: {containers: [{name: c, ports: [{containerPort: 80, name: http}]}]}
     assert!(errors[0].starts_with("2:68 "), "{errors:#?}");
     assert!(errors[1].contains("port: expected a port number or name, found a boolean"));
 }
+
+#[test]
+fn non_utf8_input_is_located_by_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.yaml");
+    std::fs::write(&path, b"kind: Namespace\nmetadata: {name: caf\xe9}\n").unwrap();
+    let loaded = load(&[Input::Path(path.clone())], &LoadOptions::default());
+    let message = &loaded.diagnostics[0].message;
+    assert!(
+        message.starts_with(&format!(
+            "{}:2:21: not UTF-8 text (invalid byte 0xe9 at byte offset 36)",
+            path.display()
+        )),
+        "{message}"
+    );
+}

@@ -132,9 +132,8 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
         ),
         style,
     )?;
-    if loaded.has_errors() {
-        return Ok(ExitCode::from(2));
-    }
+    // Input errors reach this point only with --keep-going (without it, loading failed with
+    // exit 2): as in every other command, the exit code then reflects the results.
     Ok(if settings.fails(&findings) {
         ExitCode::from(1)
     } else {

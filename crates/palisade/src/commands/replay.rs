@@ -138,6 +138,14 @@ struct Collected {
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let out_format = output(&args.output)?;
+    let stdin_users = usize::from(args.capture == "-")
+        + args.cluster.iter().filter(|p| *p == "-").count()
+        + args.proposed.iter().filter(|p| *p == "-").count();
+    if stdin_users > 1 {
+        bail!(
+            "standard input (`-`) is given {stdin_users} times (capture, --cluster, --proposed); it can be read only once: save all but one to files"
+        );
+    }
     let filter = filter(&args)?;
     let timeout = duration("--timeout", &args.timeout)?;
     let window = duration("--spike-window", &args.spike_window)?;
@@ -297,7 +305,17 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             }
             return Err(e.into());
         }
-        sessionizer.finish(&mut on_session);
+        let stats = sessionizer.finish(&mut on_session);
+        if stats.ignored > 0 {
+            emit_err(
+                &format!(
+                    "palisade: note: {} event{} formed no connection attempt and were not replayed (ICMP other than unreachables, such as VPC flow log ICMP rows and pings; protocols other than TCP, UDP and SCTP)\n",
+                    stats.ignored,
+                    if stats.ignored == 1 { "" } else { "s" }
+                ),
+                args.load.color.style(true),
+            );
+        }
     }
     if let Some(pb) = &progress {
         pb.finish_and_clear();

@@ -421,3 +421,61 @@ fn a_palisade_toml_above_the_repository_is_not_applied() {
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["runs"][0]["properties"]["config"], used);
 }
+
+#[test]
+fn lint_keep_going_exits_by_findings_like_every_command() {
+    let manifest = "apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name, namespace: shop}\n---\nkind: Namespace\nmetadata: {name: shop}\n";
+    let run = palisade(
+        &["lint", "-", "--keep-going", "-o", "concise"],
+        Some(manifest),
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("invalid name `Bad_Name`"));
+    let connectivity = palisade(&["connectivity", "-", "--keep-going"], Some(manifest));
+    assert_eq!(connectivity.code, 0);
+}
+
+#[test]
+fn stdin_cannot_be_both_capture_and_cluster() {
+    let run = palisade(&["replay", "-", "--cluster", "-"], Some("x"));
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("standard input (`-`) is given 2 times"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn vpc_icmp_rows_are_counted() {
+    let vpc = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n\
+               2 123456789012 eni-1 10.0.1.11 10.0.1.31 0 0 1 1 84 1789862400 1789862401 ACCEPT OK\n\
+               2 123456789012 eni-1 10.0.1.11 10.0.1.31 0 0 1 1 84 1789862402 1789862403 ACCEPT OK\n\
+               2 123456789012 eni-1 10.0.1.11 10.0.1.31 40000 8080 6 1 60 1789862400 1789862401 ACCEPT OK\n";
+    let run = replay_example(&["--format", "vpc", "--summary"], Some(vpc));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("1 session"), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("note: 2 events formed no connection attempt"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn long_captures_and_small_backsteps_are_described_exactly() {
+    let csv = "time,src,dst,src_port,dst_port,protocol\n\
+               2026-09-20T00:00:00.000500Z,10.0.1.11,10.0.1.31,40000,8080,TCP\n\
+               2026-09-20T00:00:00.000250Z,10.0.1.11,10.0.1.31,40001,8080,TCP\n\
+               2200-01-01T00:00:00Z,10.0.1.11,10.0.1.31,40002,8080,TCP\n";
+    let run = replay_example(&["--format", "csv", "--summary"], Some(csv));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("from 2026-09-20 00:00:00 to 2200-01-01 00:00:00.000 UTC"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("at most 250 µs back"), "{}", run.stdout);
+}
