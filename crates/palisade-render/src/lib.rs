@@ -17,6 +17,7 @@ pub mod escape;
 pub mod lint;
 pub mod matrix;
 pub mod replay;
+pub mod sandbox;
 mod style;
 
 pub use style::Style;

@@ -36,6 +36,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Replay recorded traffic (Hubble, pcap, VPC flow logs, CSV/JSONL) against the policies: observed vs predicted per connection, what-if, deny spikes.
     Replay(Box<ReplayArgs>),
+    /// Prove policies on a real kernel dataplane: pods as network namespaces, policies as nftables, real probes (root, Linux).
+    Sandbox(Box<crate::commands::sandbox::SandboxArgs>),
 }
 
 /// How manifests are loaded and problems reported; shared by every command that loads them.

@@ -8,6 +8,7 @@ mod diff;
 mod lint;
 mod matrix;
 mod replay;
+pub mod sandbox;
 
 use crate::args::{Cli, Command, LevelArg};
 use palisade_engine::connectivity::Level;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => audit::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Replay(args) => replay::run(*args),
+        Command::Sandbox(args) => sandbox::run(*args),
     }
 }
 
