@@ -167,8 +167,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_inputs(&input_args(&args, args.cluster.clone())).context("--cluster")?;
     let model = &loaded.model;
     if !model.pods.iter().any(|p| !p.ips.is_empty()) {
-        eprintln!(
-            "palisade: note: no pod in the cluster manifests has an IP (status.podIP); endpoints are mapped by Hubble's pod names only, other addresses count as external"
+        emit_err(
+            "palisade: note: no pod in the cluster manifests has an IP (status.podIP); endpoints are mapped by Hubble's pod names only, other addresses count as external\n",
+            Style::PLAIN,
         );
     }
     let proposed = if args.proposed.is_empty() {
@@ -368,9 +369,12 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     stdout.flush()?;
     let breaks = collected.whatif.as_ref().map_or(0, |w| w.breaks);
     if args.fail_on_break && breaks > 0 {
-        eprintln!(
-            "palisade: {breaks} session{} would break under the proposed policies",
-            if breaks == 1 { "" } else { "s" }
+        emit_err(
+            &format!(
+                "palisade: {breaks} session{} would break under the proposed policies\n",
+                if breaks == 1 { "" } else { "s" }
+            ),
+            Style::PLAIN,
         );
         return Ok(ExitCode::from(1));
     }

@@ -282,7 +282,7 @@ fn matrix(args: SandboxMatrixArgs) -> anyhow::Result<ExitCode> {
     let note = assigned_note(model, &sandbox);
     sandbox.down()?;
     if output != OutputFormat::Json {
-        eprint!("{note}");
+        crate::output::emit_err(&note, Style::PLAIN);
     }
     emit(&palisade_render::sandbox::render_matrix(&tables[0], output))?;
     Ok(exit(tables[0].mismatches().is_empty()))
@@ -342,12 +342,14 @@ fn run_all(args: RunArgs) -> anyhow::Result<ExitCode> {
     let note = assigned_note(model, &sandbox);
     sandbox.down()?;
     if output != OutputFormat::Json {
-        eprint!("{note}");
-        eprintln!(
-            "{} pods, {} port(s), up + probes + down in {:.1?}",
-            model.pods.len(),
-            ports.len(),
-            started.elapsed()
+        crate::output::emit_err(
+            &format!(
+                "{note}{} pods, {} port(s), up + probes + down in {:.1?}\n",
+                model.pods.len(),
+                ports.len(),
+                started.elapsed()
+            ),
+            Style::PLAIN,
         );
     }
     emit(&palisade_render::sandbox::render_run(&tables, output))?;
@@ -478,10 +480,13 @@ fn fuzz_run(args: FuzzArgs) -> anyhow::Result<ExitCode> {
             std::fs::write(dir.join("original.yaml"), &text)?;
             let lines: Vec<String> = report.mismatches.iter().map(|m| format!("{m}\n")).collect();
             std::fs::write(dir.join("mismatches.txt"), lines.concat())?;
-            eprintln!(
-                "seed {seed}: {} mismatch(es), saved to {}",
-                report.mismatches.len(),
-                dir.display()
+            crate::output::emit_err(
+                &format!(
+                    "seed {seed}: {} mismatch(es), saved to {}\n",
+                    report.mismatches.len(),
+                    dir.display()
+                ),
+                Style::PLAIN,
             );
         }
     }
