@@ -70,7 +70,7 @@ fn findings_have_exact_positions() {
             .all(|f| f.severity == Severity::Warning)
     );
     let policy = &loaded.model.policies[0];
-    assert_eq!(policy.pod_selector.to_string(), "enabled=yes,version=1.5");
+    assert_eq!(policy.pod_selector.to_string(), "enabled=yes,version=1_5");
     assert_eq!(loaded.model.pods[0].labels["empty"], "");
 }
 

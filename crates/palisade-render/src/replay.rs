@@ -168,10 +168,10 @@ fn input_lines(inputs: &[ReadReport]) -> Vec<String> {
         }
         if r.out_of_order > 0 {
             out.push(format!(
-                "{}: {} events out of time order (at most {} ms back)",
+                "{}: {} events out of time order (at most {} back)",
                 r.path,
                 r.out_of_order,
-                r.max_backstep_ns / 1_000_000
+                r.max_backstep_text()
             ));
         }
     }
@@ -188,11 +188,18 @@ pub fn text(report: &Report<'_>, style: Style) -> String {
         .map(|r| format!("{} ({})", r.path, r.format.map_or("?", |f| f.as_str())))
         .collect();
     let span = if total.sessions > 0 {
-        format!(
-            " from {} to {} UTC",
-            format_rfc3339(total.first_ns)[..19].replace('T', " "),
+        let (first, last) = (
+            format_rfc3339(total.first_ns),
+            format_rfc3339(total.last_ns),
+        );
+        // The end's date too when it is another day (a capture ending in 2200 is not
+        // "to 00:00:00.000").
+        let end = if first[..10] == last[..10] {
             clock(total.last_ns)
-        )
+        } else {
+            last[..23].replace('T', " ")
+        };
+        format!(" from {} to {end} UTC", first[..19].replace('T', " "),)
     } else {
         String::new()
     };

@@ -191,7 +191,8 @@ pub struct LintArgs {
     /// Exit with 1 when a finding has at least this severity: error (default), warning or info.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<String>,
-    /// Configuration file (default: palisade.toml in the current directory or a parent).
+    /// Configuration file (default: palisade.toml in the current directory or a parent, up to
+    /// the repository root or the home directory).
     #[arg(long, value_name = "FILE")]
     pub config: Option<String>,
     /// Print a rule's documentation (NP003 or peer-selects-nothing) and exit.

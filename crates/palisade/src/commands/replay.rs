@@ -141,8 +141,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_inputs(&input_args(&args, args.cluster.clone())).context("--cluster")?;
     let model = &loaded.model;
     if !model.pods.iter().any(|p| !p.ips.is_empty()) {
-        eprintln!(
-            "palisade: note: no pod in the cluster manifests has an IP (status.podIP); endpoints are mapped by Hubble's pod names only, other addresses count as external"
+        emit_err(
+            "palisade: note: no pod in the cluster manifests has an IP (status.podIP); endpoints are mapped by Hubble's pod names only, other addresses count as external\n",
+            Style::PLAIN,
         );
     }
     let proposed = if args.proposed.is_empty() {
@@ -224,6 +225,14 @@ struct Settings {
 impl Settings {
     fn from_args(args: &ReplayArgs) -> anyhow::Result<Settings> {
         let output = output(&args.output)?;
+        let stdin_users = usize::from(args.capture == "-")
+            + args.cluster.iter().filter(|p| *p == "-").count()
+            + args.proposed.iter().filter(|p| *p == "-").count();
+        if stdin_users > 1 {
+            bail!(
+                "standard input (`-`) is given {stdin_users} times (capture, --cluster, --proposed); it can be read only once: save all but one to files"
+            );
+        }
         let filter = filter(args)?;
         let timeout = duration("--timeout", &args.timeout)?;
         let window = duration("--spike-window", &args.spike_window)?;
@@ -369,7 +378,17 @@ fn stream_sessions(
         }
         sessionizer.push_record(record, &mut on_session);
     })?;
-    sessionizer.finish(&mut on_session);
+    let stats = sessionizer.finish(&mut on_session);
+    if stats.ignored > 0 {
+        emit_err(
+            &format!(
+                "palisade: note: {} event{} formed no connection attempt and were not replayed (ICMP other than unreachables, such as VPC flow log ICMP rows and pings; protocols other than TCP, UDP and SCTP)\n",
+                stats.ignored,
+                if stats.ignored == 1 { "" } else { "s" }
+            ),
+            args.load.color.style(true),
+        );
+    }
     Ok(write_err)
 }
 
@@ -413,9 +432,12 @@ fn print_report(
     stdout.flush()?;
     let breaks = collected.whatif.as_ref().map_or(0, |w| w.breaks);
     if args.fail_on_break && breaks > 0 {
-        eprintln!(
-            "palisade: {breaks} session{} would break under the proposed policies",
-            if breaks == 1 { "" } else { "s" }
+        emit_err(
+            &format!(
+                "palisade: {breaks} session{} would break under the proposed policies\n",
+                if breaks == 1 { "" } else { "s" }
+            ),
+            Style::PLAIN,
         );
         return Ok(ExitCode::from(1));
     }
