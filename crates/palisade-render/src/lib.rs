@@ -13,6 +13,7 @@ pub mod check;
 pub mod connectivity;
 pub mod diagnostics;
 pub mod diff;
+mod graph;
 pub mod lint;
 pub mod matrix;
 pub mod replay;
