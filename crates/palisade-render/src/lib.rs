@@ -13,8 +13,10 @@ pub mod check;
 pub mod connectivity;
 pub mod diagnostics;
 pub mod diff;
+pub mod generate;
 mod graph;
 pub mod lint;
+pub mod map;
 pub mod matrix;
 pub mod replay;
 mod style;
@@ -38,6 +40,8 @@ pub enum OutputFormat {
     Dot,
     /// A standalone SVG drawing (no Graphviz needed).
     Svg,
+    /// A Mermaid flowchart.
+    Mermaid,
     /// A tab-separated truth table, as the upstream e2e suite prints it.
     Table,
 }
@@ -52,6 +56,7 @@ impl OutputFormat {
             OutputFormat::Md => "md",
             OutputFormat::Dot => "dot",
             OutputFormat::Svg => "svg",
+            OutputFormat::Mermaid => "mermaid",
             OutputFormat::Table => "table",
         }
     }
@@ -68,6 +73,7 @@ impl FromStr for OutputFormat {
             "md" | "markdown" => OutputFormat::Md,
             "dot" => OutputFormat::Dot,
             "svg" => OutputFormat::Svg,
+            "mermaid" | "mmd" => OutputFormat::Mermaid,
             "table" => OutputFormat::Table,
             other => return Err(format!("unknown output format `{other}`")),
         })

@@ -482,7 +482,7 @@ fn duration_text(ns: i64) -> String {
 // ---- JSON ---------------------------------------------------------------------------------
 
 #[derive(Serialize)]
-struct JsonDecision<'a> {
+pub(crate) struct JsonDecision<'a> {
     direction: &'static str,
     policy: &'a str,
     rule: Option<u32>,
@@ -522,7 +522,7 @@ struct JsonSession<'a> {
     mismatch: Option<JsonMismatch<'a>>,
 }
 
-fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
+pub(crate) fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
     ds.iter()
         .map(|d| JsonDecision {
             direction: dir_name(d.direction),
