@@ -54,6 +54,9 @@ pub struct Plan {
     pub stages: Vec<Stage>,
     /// A stage left out because learned sessions would break under it, with the proof.
     pub refused: Option<(Scope, Proof)>,
+    /// Stages left out because they would open connections the set before them denies
+    /// (every stage but the last), with the number of connections.
+    pub widening: Vec<(Scope, usize)>,
 }
 
 fn risks(obs: &Observation, scope: Scope) -> Vec<Risk> {
@@ -81,10 +84,15 @@ fn risks(obs: &Observation, scope: Scope) -> Vec<Risk> {
 }
 
 /// Builds the staged plan. `options.scope` is ignored: every scope is tried, widest first.
+/// `opens(before, after)` counts the connections `after` allows that `before` does not (the
+/// caller's connectivity diff): a stage other than the last that opens any is skipped, since
+/// a hardening step never widens (it happens when the current policies are already tighter
+/// in some direction than a wide early stage).
 pub fn harden(
     model: &Model,
     obs: &Observation,
     options: &GenerateOptions,
+    opens: &dyn Fn(&Model, &Model) -> usize,
 ) -> Result<Plan, ReloadError> {
     let mut plan = Plan::default();
     let mut previous: BTreeMap<String, Vec<String>> =
@@ -105,6 +113,14 @@ pub fn harden(
         if !proof.holds() {
             plan.refused = Some((scope, proof));
             break;
+        }
+        let before = plan.stages.last().map_or(model, |s: &Stage| &s.model);
+        if scope != Scope::Full {
+            let n = opens(before, &proposed);
+            if n > 0 {
+                plan.widening.push((scope, n));
+                continue;
+            }
         }
         let mut delete: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut now: BTreeMap<String, Vec<String>> = previous.clone();

@@ -3,8 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use palisade_discover::{
-    GenerateOptions, LearnMode, Learner, MapOptions, Observation, generate,
-    proposed_model, prove,
+    GenerateOptions, LearnMode, Learner, MapOptions, Observation, generate, proposed_model, prove,
 };
 use palisade_flows::{FlowReader, ReadOptions, SessionConfig, sessionize};
 use palisade_load::{Input, LoadOptions, load};
@@ -73,8 +72,13 @@ pub fn lint_findings(proposed: &Model) -> Vec<String> {
         .into_iter()
         .filter(|d| d.severity >= palisade_diag::Severity::Warning)
         .filter(|d| {
-            d.span
-                .is_some_and(|s| proposed.sources.get(s.source).path.starts_with("generated/"))
+            d.span.is_some_and(|s| {
+                proposed
+                    .sources
+                    .get(s.source)
+                    .path
+                    .starts_with("generated/")
+            })
         })
         .map(|d| format!("{}: {}", d.code.unwrap_or("-"), d.message))
         .collect()

@@ -233,10 +233,11 @@ pub fn text(r: &GenerateReport<'_>) -> String {
         );
     }
     let namespaces = r.generated.files.len();
+    let n = r.generated.policies.len();
     let _ = writeln!(
         out,
-        "  {} in {}",
-        plural(r.generated.policies.len() as u64, "policy"),
+        "  {n} polic{} in {}",
+        if n == 1 { "y" } else { "ies" },
         plural(namespaces as u64, "namespace")
     );
     for n in &r.generated.notes {
@@ -260,11 +261,7 @@ pub fn text(r: &GenerateReport<'_>) -> String {
         r.diff.opens
     );
     for p in &r.diff.opened {
-        let _ = writeln!(
-            out,
-            "    opens {} → {} : {} (pods the current policies isolate and the replaced set did not cover)",
-            p.src, p.dst, p.ports
-        );
+        let _ = writeln!(out, "    opens {} → {} : {}", p.src, p.dst, p.ports);
     }
     for (ns, names) in &r.generated.replaced {
         let _ = writeln!(
@@ -526,7 +523,11 @@ pub fn plan_md(
             let _ = writeln!(out, "  - {} → {}: {}", p.src, p.dst, p.ports);
         }
         if s.diff.closes > s.diff.closed.len() {
-            let _ = writeln!(out, "  - … and {} more", s.diff.closes - s.diff.closed.len());
+            let _ = writeln!(
+                out,
+                "  - … and {} more",
+                s.diff.closes - s.diff.closed.len()
+            );
         }
         for p in &s.diff.opened {
             let _ = writeln!(out, "  - opens {} → {}: {}", p.src, p.dst, p.ports);
@@ -558,12 +559,25 @@ pub fn plan_md(
         out.push_str("- **Check and apply:**\n\n  ```sh\n");
         let _ = writeln!(out, "  palisade lint {}/", st.dir);
         for (ns, names) in &st.delete {
-            let _ = writeln!(out, "  kubectl delete networkpolicy -n {ns} {}", names.join(" "));
+            let _ = writeln!(
+                out,
+                "  kubectl delete networkpolicy -n {ns} {}",
+                names.join(" ")
+            );
         }
         let _ = writeln!(out, "  kubectl apply -f {}/", st.dir);
         let _ = writeln!(
             out,
             "  # then export the cluster again and replay new traffic against it:\n  {check}\n  ```\n"
+        );
+    }
+    for (scope, opens) in &plan.widening {
+        let _ = writeln!(
+            out,
+            "## Skipped: {}\n\nIt would open {opens} connection{} that the {} denies: a hardening step never widens, so the plan goes on with the next, narrower stage.\n",
+            scope.as_str(),
+            if *opens == 1 { "" } else { "s" },
+            "policy set before it"
         );
     }
     if let Some((scope, proof)) = &plan.refused {

@@ -218,12 +218,7 @@ pub fn text(map: &Map) -> String {
             ]
         })
         .collect();
-    let width = |i: usize| {
-        rows.iter()
-            .map(|r| r[i].chars().count())
-            .max()
-            .unwrap_or(0)
-    };
+    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
     let (w0, w1, w2, w3) = (
         width(0).max(4),
         width(1).max(8),

@@ -80,7 +80,9 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     d = d.with_label(s, "policyTypes listed here");
                 }
                 out.push(d);
-            } else if listed(direction) && form == ListForm::Missing && other_form == ListForm::Items
+            } else if listed(direction)
+                && form == ListForm::Missing
+                && other_form == ListForm::Items
             {
                 let span = types
                     .iter()

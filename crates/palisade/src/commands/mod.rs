@@ -5,7 +5,11 @@ mod check;
 mod connectivity;
 mod demo;
 mod diff;
+mod discover;
+mod generate;
+mod harden;
 mod lint;
+mod map;
 mod matrix;
 mod replay;
 
@@ -24,6 +28,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => audit::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Replay(args) => replay::run(*args),
+        Command::Map(args) => map::run(*args),
+        Command::Generate(args) => generate::run(*args),
+        Command::Harden(args) => harden::run(*args),
     }
 }
 

@@ -1,0 +1,115 @@
+//! `palisade generate`: least-privilege policies from observed traffic, proven by replay
+//! before they are written.
+
+use crate::commands::discover::{generate_options, load_cluster, map_options, read_captures};
+use crate::discover_args::GenerateArgs;
+use anyhow::{Context, bail};
+use palisade_discover::{Learner, Observation, generate, proposed_model, prove};
+use palisade_engine::connectivity::Level;
+use palisade_render::generate::{DiffSummary, GenerateReport, json, md, text};
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Why nothing can be generated, or `None`.
+pub(crate) fn nothing_to_learn(obs: &Observation) -> Option<String> {
+    if obs.sessions == 0 {
+        return Some("the capture holds no session: there is nothing to learn from".into());
+    }
+    if obs.learned == 0 {
+        let reasons: Vec<String> = obs
+            .skipped
+            .reasons
+            .iter()
+            .map(|(r, (n, _))| format!("{n} {}", r.as_str()))
+            .collect();
+        return Some(format!(
+            "none of the {} sessions could be learned ({}): no policy generated",
+            obs.sessions,
+            reasons.join(", ")
+        ));
+    }
+    None
+}
+
+pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
+    let report_format = match args.report.as_deref() {
+        None => None,
+        Some(f) if f.ends_with(".json") => Some(true),
+        Some(f) if f.ends_with(".md") => Some(false),
+        Some(f) => bail!("--report: `{f}` must end in .json or .md"),
+    };
+    let options = map_options(&args.input)?;
+    let (learn, gen_options) = generate_options(&args.generate, &args.input.captures);
+    let loaded = load_cluster(&args.input)?;
+    let model = &loaded.model;
+    let mut learner = Learner::new(model, options, learn);
+    read_captures(&args.input, model, None, |r, keep| {
+        if keep {
+            learner.add(r);
+        } else {
+            learner.filtered(r);
+        }
+    })?;
+    let obs = learner.finish();
+    if let Some(why) = nothing_to_learn(&obs) {
+        eprintln!("palisade: {why}");
+        for (reason, (n, examples)) in &obs.skipped.reasons {
+            eprintln!(
+                "  skipped {n} {}: {} (e.g. {})",
+                reason.as_str(),
+                reason.explain(),
+                examples.join("; ")
+            );
+        }
+        return Ok(ExitCode::from(1));
+    }
+    let generated = generate(model, &obs, &gen_options);
+    let proposed = proposed_model(model, &generated, gen_options.mode)?;
+    let proof = prove(&proposed, &obs);
+    let diff = DiffSummary::of(&palisade_diff::diff(model, &proposed, Level::Workload));
+    let mut written = Vec::new();
+    if proof.holds() {
+        if args.output == "-" {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(generated.concatenated().as_bytes())?;
+            stdout.flush()?;
+        } else {
+            let dir = Path::new(&args.output);
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create `{}`", dir.display()))?;
+            for (ns, text) in &generated.files {
+                let path = dir.join(format!("{ns}.yaml"));
+                std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write `{}`", path.display()))?;
+                written.push(path.display().to_string());
+            }
+        }
+    }
+    let report = GenerateReport {
+        captures: &args.input.captures,
+        observation: &obs,
+        generated: &generated,
+        proof: &proof,
+        diff: &diff,
+        written: &written,
+    };
+    eprint!("{}", text(&report));
+    if let (Some(path), Some(is_json)) = (&args.report, report_format) {
+        let body = if is_json { json(&report) } else { md(&report) };
+        std::fs::write(path, body).with_context(|| format!("--report: cannot write `{path}`"))?;
+    }
+    if !proof.holds() {
+        eprintln!(
+            "palisade: refusing to write: the generated policies would break {} learned session{}",
+            proof.sessions - proof.accepted,
+            if proof.sessions - proof.accepted == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
