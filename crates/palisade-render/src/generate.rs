@@ -494,8 +494,9 @@ pub fn plan_md(
     {
         let _ = writeln!(
             out,
-            "**Risk:** {} involve cluster addresses no pod of the model has: their peers get no rule. Export the pods again and re-run.\n",
-            plural(*n, "session")
+            "**Risk:** {} involve{} cluster addresses no pod of the model has: their peers get no rule. Export the pods again and re-run.\n",
+            plural(*n, "session"),
+            if *n == 1 { "s" } else { "" }
         );
     }
     for s in stages {

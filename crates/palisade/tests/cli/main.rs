@@ -3,6 +3,7 @@
 
 mod core;
 mod diff;
+mod discover;
 mod lint;
 mod replay;
 mod support;
