@@ -297,3 +297,12 @@ fn harden_skips_widening_stages() {
     assert!(r.stderr.contains("stage namespace-ingress skipped"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn demo_maps_generates_and_proves() {
+    let run = palisade(&["demo", "--color", "never"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let step = &run.stdout[run.stdout.find("7. From traffic").expect("generate step")..];
+    assert!(step.contains("replay proof: 17/17 learned sessions still accepted"));
+    assert_snapshot!(step);
+}

@@ -287,5 +287,7 @@ fn demo_replays_the_example_traffic() {
     let run = palisade(&["demo", "--color", "never"], None);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let step = &run.stdout[run.stdout.find("5. Replaying").expect("replay step")..];
+    // Step 7 (map and generate) has its own snapshot in discover.rs.
+    let step = step.split("7. From traffic").next().unwrap_or(step);
     assert_snapshot!(step);
 }
