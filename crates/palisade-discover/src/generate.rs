@@ -485,7 +485,9 @@ pub fn generate(model: &Model, obs: &Observation, options: &GenerateOptions) -> 
         if ingress_side {
             let s = subjects.entry(t.dst_node).or_default();
             s.count(t);
-            if is_dns && options.dns == DnsMode::All {
+            // The open DNS rule admits pods only: DNS from outside the cluster is learned
+            // like any other session.
+            if is_dns && options.dns == DnsMode::All && is_subject(src) {
                 s.served.add(t);
             } else {
                 s.ingress.entry(t.src_node).or_default().add(t);
@@ -560,13 +562,19 @@ pub fn generate(model: &Model, obs: &Observation, options: &GenerateOptions) -> 
                 ns,
                 &[(GENERATED_FROM, options.generated_from.clone())],
             );
-            text.push_str("spec:\n  podSelector: {}\n  policyTypes:\n  - Ingress\n  - Egress\n  ingress: []\n");
-            let dns = options.dns == DnsMode::All && !ctx.dns.is_empty();
+            // Stages before the last leave egress open: their default deny is ingress only.
+            let full = options.scope == Scope::Full;
+            text.push_str(if full {
+                "spec:\n  podSelector: {}\n  policyTypes:\n  - Ingress\n  - Egress\n  ingress: []\n"
+            } else {
+                "spec:\n  podSelector: {}\n  policyTypes:\n  - Ingress\n  ingress: []\n"
+            });
+            let dns = full && options.dns == DnsMode::All && !ctx.dns.is_empty();
             if dns {
                 text.push_str("  egress:\n  # DNS stays open for every pod: a pod that resolved nothing during the capture may resolve tomorrow.\n  - to:\n");
                 text.push_str(&ctx.dns_items(ns, 4));
                 dns_ports(&mut text);
-            } else {
+            } else if full {
                 text.push_str("  egress: []\n");
             }
             out.policies.push(GeneratedPolicy {
@@ -700,8 +708,8 @@ fn subject_policy(
             if dns_ingress {
                 let _ = writeln!(
                     text,
-                    "  # DNS for every pod of the cluster ({} learned sessions).\n  - from:\n    - namespaceSelector: {{}}",
-                    s.served.sessions
+                    "  # DNS for every pod of the cluster ({} learned).\n  - from:\n    - namespaceSelector: {{}}",
+                    plural(s.served.sessions, "session")
                 );
                 dns_ports(text);
                 ingress_rules += 1;
@@ -898,4 +906,165 @@ fn rule_comment(text: &mut String, dir: &str, peer: &str, acc: &RuleAcc) {
         time(acc.first_ns),
         time(acc.last_ns)
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learn::{LearnMode, Learner};
+    use crate::map::MapOptions;
+    use crate::networks::KnownNetworks;
+    use crate::proof::{proposed_model, prove};
+    use palisade_flows::{FlowReader, ReadOptions, SessionConfig, sessionize};
+    use palisade_load::{Input, LoadOptions, load};
+    use palisade_replay::{DenyAction, Replayer};
+
+    const CLUSTER: &str = "
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web, name: web, version: v1}}
+    spec: {containers: [{name: c, image: x, ports: [{name: http, containerPort: 80}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web-canary, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web, name: web-canary, version: v1}}
+    spec: {containers: [{name: c, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-6d5f7c9b8-a1, namespace: shop, labels: {app: web, name: web, version: v1, pod-template-hash: 6d5f7c9b8}, ownerReferences: [{kind: ReplicaSet, name: web-6d5f7c9b8, apiVersion: apps/v1}]}
+spec: {containers: [{name: c, image: x, ports: [{name: http, containerPort: 80}]}]}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-canary-7d5f7c9b8-b1, namespace: shop, labels: {app: web, name: web-canary, version: v1, pod-template-hash: 7d5f7c9b8}, ownerReferences: [{kind: ReplicaSet, name: web-canary-7d5f7c9b8, apiVersion: apps/v1}]}
+spec: {containers: [{name: c, image: x}]}
+status: {podIP: 10.0.0.2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: data, labels: {role: db}}
+spec: {containers: [{name: c, image: x}]}
+status: {podIP: 198.51.100.77}
+";
+
+    fn run(csv_rows: &str, options: GenerateOptions, map: MapOptions) -> (Generated, String) {
+        let model = load(
+            &[Input::Text {
+                name: "c.yaml".into(),
+                text: CLUSTER.into(),
+            }],
+            &LoadOptions::default(),
+        )
+        .model;
+        let csv = format!("time,src,dst,src_port,dst_port,protocol,outcome\n{csv_rows}");
+        let mut reader = FlowReader::new("c.csv", csv.as_bytes(), &ReadOptions::default()).unwrap();
+        let mut replayer = Replayer::new(&model, DenyAction::Drop);
+        let mut learner = Learner::new(&model, map, LearnMode::Accepted);
+        sessionize(&mut reader, SessionConfig::default(), |s| {
+            learner.add(&replayer.replay(s))
+        })
+        .unwrap();
+        let obs = learner.finish();
+        let generated = generate(&model, &obs, &options);
+        let proposed = proposed_model(&model, &generated, options.mode).unwrap();
+        assert!(prove(&proposed, &obs).holds());
+        let text = generated.concatenated();
+        (generated, text)
+    }
+
+    const T: &str = "2026-01-01T00:00:00Z";
+
+    #[test]
+    fn coinciding_selectors_are_narrowed_and_said() {
+        let (g, text) = run(
+            &format!("{T},10.0.0.2,10.0.0.1,40000,80,TCP,accepted\n"),
+            GenerateOptions::default(),
+            MapOptions::default(),
+        );
+        // `app: web` selects both Deployments: `name` tells them apart.
+        assert!(text.contains("matchLabels:\n      name: web\n"), "{text}");
+        assert!(
+            text.contains("- podSelector:\n        matchLabels:\n          name: web-canary\n"),
+            "{text}"
+        );
+        assert!(!text.contains("pod-template-hash"));
+        assert!(!text.contains("version"));
+        assert!(
+            g.notes
+                .iter()
+                .any(|n| n.contains("shop/web ({app: web}) also match shop/web-canary")),
+            "{:?}",
+            g.notes
+        );
+        // The named port of the destination.
+        assert!(text.contains("port: http"));
+    }
+
+    #[test]
+    fn external_blocks_aggregate_and_except_pod_addresses() {
+        let rows = format!(
+            "{T},10.0.0.1,198.51.100.10,40000,443,TCP,accepted\n{T},10.0.0.1,198.51.100.11,40001,443,TCP,accepted\n{T},10.0.0.1,203.0.113.9,40002,443,TCP,accepted\n"
+        );
+        let (_, text) = run(&rows, GenerateOptions::default(), MapOptions::default());
+        // One /24 per network, not one /32 per address; the pod at 198.51.100.77 excepted.
+        assert!(
+            text.contains("cidr: 198.51.100.0/24\n        except:\n        - 198.51.100.77/32\n"),
+            "{text}"
+        );
+        assert!(text.contains("cidr: 203.0.113.0/24\n"));
+        assert!(!text.contains("cidr: 198.51.100.10/32"));
+        let (_, text) = run(
+            &rows,
+            GenerateOptions::default(),
+            MapOptions {
+                cidr_prefix_v4: 32,
+                ..MapOptions::default()
+            },
+        );
+        assert!(text.contains("cidr: 198.51.100.10/32"));
+        let known = KnownNetworks::parse("partner: [198.51.100.0/25, 203.0.113.0/24]").unwrap();
+        let (_, text) = run(
+            &rows,
+            GenerateOptions::default(),
+            MapOptions {
+                known,
+                ..MapOptions::default()
+            },
+        );
+        assert!(text.contains("# to partner: 3 sessions"), "{text}");
+        assert!(text.contains("cidr: 198.51.100.0/25"));
+    }
+
+    #[test]
+    fn ports_merge_only_when_asked_and_dns_needs_dns_pods() {
+        let rows = format!(
+            "{T},10.0.0.1,203.0.113.9,40000,8080,TCP,accepted\n{T},10.0.0.1,203.0.113.9,40001,8081,TCP,accepted\n{T},10.0.0.1,203.0.113.9,40002,8083,TCP,accepted\n"
+        );
+        let (g, text) = run(&rows, GenerateOptions::default(), MapOptions::default());
+        assert!(!text.contains("endPort"));
+        assert!(text.contains("port: 8081\n"));
+        // No DNS pods in this cluster: no DNS rule, and the report says why.
+        assert!(!text.contains("port: 53"));
+        assert!(g.notes.iter().any(|n| n.contains("no cluster DNS pods")));
+        let (_, text) = run(
+            &rows,
+            GenerateOptions {
+                merge_ports: true,
+                ..GenerateOptions::default()
+            },
+            MapOptions::default(),
+        );
+        assert!(text.contains("port: 8080\n      endPort: 8081\n"), "{text}");
+        assert!(text.contains("port: 8083\n"));
+    }
 }

@@ -13,7 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use palisade_discover::generate::is_dns_pod;
 use palisade_discover::{
     DnsMode, GenerateOptions, LearnMode, Learner, MapOptions, NodeKey, Observation, generate,
-    proposed_model, prove,
+    harden, proposed_model, prove,
 };
 use palisade_engine::{Endpoint, Engine, SideOutcome};
 use palisade_flows::{Evidence, Observed, Session};
@@ -320,7 +320,7 @@ fn check_minimal(model: &Model, proposed: &Model, obs: &Observation) -> Result<(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn generated_sets_keep_learned_sessions_and_allow_nothing_else(
@@ -361,5 +361,10 @@ proptest! {
         reversed.reverse();
         let again = generate(&model, &observe(&model, &reversed, learn), &options);
         prop_assert_eq!(again.files, generated.files);
+        // Every stage of the hardening plan holds too (widening is not checked here).
+        let plan = harden(&model, &obs, &options, &|_, _| 0)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(plan.refused.is_none(), "{:?}", plan.refused);
+        prop_assert_eq!(plan.stages.len(), 4);
     }
 }

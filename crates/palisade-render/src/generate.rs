@@ -575,10 +575,9 @@ pub fn plan_md(
     for (scope, opens) in &plan.widening {
         let _ = writeln!(
             out,
-            "## Skipped: {}\n\nIt would open {opens} connection{} that the {} denies: a hardening step never widens, so the plan goes on with the next, narrower stage.\n",
+            "## Skipped: {}\n\nIt would open {opens} connection{} that the policy set before it denies: a hardening step never widens, so the plan goes on with the next, narrower stage.\n",
             scope.as_str(),
             if *opens == 1 { "" } else { "s" },
-            "policy set before it"
         );
     }
     if let Some((scope, proof)) = &plan.refused {
