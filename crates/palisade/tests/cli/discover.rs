@@ -306,3 +306,46 @@ fn demo_maps_generates_and_proves() {
     assert!(step.contains("replay proof: 17/17 learned sessions still accepted"));
     assert_snapshot!(step);
 }
+
+#[test]
+fn generate_reads_stdin_gzip_and_several_captures() {
+    let hubble = std::fs::read_to_string(root().join(HUBBLE)).unwrap();
+    let expected = run("generate", HUBBLE, &[]).stdout;
+    // stdin.
+    let mut args = vec!["generate", "-"];
+    args.extend(CLUSTER);
+    let r = palisade(&args, Some(&hubble));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .replace("\"<stdin>\"", "capture.jsonl")
+            .replace("<stdin>", "capture.jsonl")
+            == expected,
+        "stdin differs"
+    );
+    // gzip, detected from the content.
+    let dir = temp_dir("gzip");
+    std::fs::create_dir_all(&dir).unwrap();
+    let gz = dir.join("capture.jsonl.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut enc, hubble.as_bytes()).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let r = run("generate", gz.to_str().unwrap(), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.replace("capture.jsonl.gz", "capture.jsonl") == expected,
+        "gzip differs"
+    );
+    // Two captures are merged: the map counts both.
+    let r = run("map", PCAP, &[HUBBLE, "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let sessions: u64 = v["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["sessions"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sessions, 46);
+    let _ = std::fs::remove_dir_all(&dir);
+}
