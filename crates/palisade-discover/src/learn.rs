@@ -199,14 +199,14 @@ impl<'m> Learner<'m> {
     /// Adds a session: to the map, and learned unless a [`SkipReason`] applies.
     pub fn add(&mut self, r: &Replayed) {
         self.sessions += 1;
-        self.builder.add(r);
-        match self.reason(r) {
+        let (src_node, dst_node) = self.builder.add(r);
+        match self.reason(r, src_node, dst_node) {
             Some(reason) => self.skipped.add(reason, r),
-            None => self.learn(r),
+            None => self.learn(r, src_node, dst_node),
         }
     }
 
-    fn reason(&self, r: &Replayed) -> Option<SkipReason> {
+    fn reason(&self, r: &Replayed, src_node: usize, dst_node: usize) -> Option<SkipReason> {
         let s = &r.session;
         if s.during_gap {
             return Some(SkipReason::DuringGap);
@@ -218,29 +218,22 @@ impl<'m> Learner<'m> {
             }
             _ => {}
         }
-        let sk = self.builder.workload_key(&r.src, s.src.ip());
-        let dk = self.builder.workload_key(&r.dst, s.dst.ip());
+        let (sk, dk) = (self.builder.key_of(src_node), self.builder.key_of(dst_node));
         if matches!(sk, NodeKey::Unknown(_)) || matches!(dk, NodeKey::Unknown(_)) {
             return Some(SkipReason::UnmappedAddress);
         }
-        if r.src.mapping_problem(s.src.ip()).is_some()
-            || r.dst.mapping_problem(s.dst.ip()).is_some()
-        {
+        if r.src.has_mapping_problem() || r.dst.has_mapping_problem() {
             return Some(SkipReason::DoubtfulMapping);
         }
         let cluster = |k: &NodeKey| matches!(k, NodeKey::Workload(_) | NodeKey::Pod(_));
-        if !cluster(&sk) && !cluster(&dk) {
+        if !cluster(sk) && !cluster(dk) {
             return Some(SkipReason::NoClusterEnd);
         }
         None
     }
 
-    fn learn(&mut self, r: &Replayed) {
+    fn learn(&mut self, r: &Replayed, src_node: usize, dst_node: usize) {
         let s = &r.session;
-        let sk = self.builder.workload_key(&r.src, s.src.ip());
-        let dk = self.builder.workload_key(&r.dst, s.dst.ip());
-        let src_node = self.builder.node_index(sk, &r.src);
-        let dst_node = self.builder.node_index(dk, &r.dst);
         let key = TupleKey {
             src: End {
                 pod: r.src.pod,

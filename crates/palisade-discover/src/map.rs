@@ -356,8 +356,13 @@ impl<'m> MapBuilder<'m> {
         node
     }
 
-    /// Adds one replayed session.
-    pub fn add(&mut self, r: &Replayed) {
+    /// The key of a node index.
+    pub fn key_of(&self, node: usize) -> &NodeKey {
+        &self.nodes[node].key
+    }
+
+    /// Adds one replayed session; returns the source and destination node indexes.
+    pub fn add(&mut self, r: &Replayed) -> (usize, usize) {
         let s = &r.session;
         let sk = self.key(&r.src, s.src.ip());
         let dk = self.key(&r.dst, s.dst.ip());
@@ -410,6 +415,7 @@ impl<'m> MapBuilder<'m> {
         }
         edge.first_ns = edge.first_ns.min(s.start_ns);
         edge.last_ns = edge.last_ns.max(s.start_ns);
+        (src as usize, dst as usize)
     }
 
     /// The keys of the nodes so far, by node index (before [`MapBuilder::finish`] sorts them).
