@@ -320,7 +320,7 @@ fn check_minimal(model: &Model, proposed: &Model, obs: &Observation) -> Result<(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
     fn generated_sets_keep_learned_sessions_and_allow_nothing_else(
