@@ -53,5 +53,5 @@ pub use harden::{Plan, Risk, Stage, harden};
 pub use learn::{End, LearnMode, Learner, Observation, SkipReason, Skipped, Tuple};
 pub use map::{Edge, Map, MapBuilder, MapLevel, MapOptions, Node, NodeKey, NodeKind};
 pub use networks::{KnownNetworks, NetworksError};
-pub use proof::{Broken, Proof, ReloadError, proposed_model, prove};
+pub use proof::{Broken, Proof, ReloadError, newly_isolated, proposed_model, prove};
 pub use selectors::{StableSelector, UNSTABLE_LABELS, stable_selector};

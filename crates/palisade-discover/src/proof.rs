@@ -210,3 +210,34 @@ pub fn prove(proposed: &Model, obs: &Observation) -> Proof {
     }
     proof
 }
+
+/// Workloads (top-level, or bare pods) a policy change isolates that were not isolated
+/// before, per direction `[ingress, egress]`: the part of "what it closes" that stays cheap
+/// on any cluster size (the pairwise connectivity diff grows with the square of it).
+pub fn newly_isolated(before: &Model, after: &Model) -> [usize; 2] {
+    use palisade_engine::Reference;
+    use palisade_model::Direction;
+    let (b, a) = (Reference::new(before), Reference::new(after));
+    let mut out = [0usize; 2];
+    for id in before.pod_ids() {
+        let pod = &before.pods[id.index()];
+        if pod.host_network {
+            continue;
+        }
+        // One pod stands for its workload: the first one grouped under it.
+        if let Some(w) = pod.workload
+            && before.workloads[w.index()].pods.first() != Some(&id)
+        {
+            continue;
+        }
+        for (i, d) in [Direction::Ingress, Direction::Egress]
+            .into_iter()
+            .enumerate()
+        {
+            if b.isolating_policies(id, d).is_empty() && !a.isolating_policies(id, d).is_empty() {
+                out[i] += 1;
+            }
+        }
+    }
+    out
+}

@@ -24,6 +24,11 @@ pub struct DiffSummary {
     pub closed: Vec<DiffPair>,
     /// The first [`TOP`] opened.
     pub opened: Vec<DiffPair>,
+    /// Workloads newly isolated, `[ingress, egress]`.
+    pub newly_isolated: [usize; 2],
+    /// Why the pairwise diff was not computed (the counts above are then 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 /// A connection in a [`DiffSummary`].
@@ -38,6 +43,15 @@ pub struct DiffPair {
 }
 
 impl DiffSummary {
+    /// Only the isolation counts: the pairwise diff was skipped for `reason`.
+    pub fn isolation_only(newly_isolated: [usize; 2], reason: String) -> DiffSummary {
+        DiffSummary {
+            newly_isolated,
+            skipped: Some(reason),
+            ..DiffSummary::default()
+        }
+    }
+
     /// Summarizes a diff (old = before, new = after).
     pub fn of(diff: &Diff) -> DiffSummary {
         let mut s = DiffSummary::default();
@@ -255,11 +269,29 @@ pub fn text(r: &GenerateReport<'_>) -> String {
     }
     let _ = writeln!(
         out,
-        "  current → generated: closes {} connection{}, opens {}",
-        r.diff.closes,
-        if r.diff.closes == 1 { "" } else { "s" },
-        r.diff.opens
+        "  current → generated: isolates {} workload{} for ingress and {} for egress that were open",
+        r.diff.newly_isolated[0],
+        if r.diff.newly_isolated[0] == 1 {
+            ""
+        } else {
+            "s"
+        },
+        r.diff.newly_isolated[1]
     );
+    match &r.diff.skipped {
+        Some(why) => {
+            let _ = writeln!(out, "  connectivity diff skipped: {why}");
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  current → generated: closes {} connection{}, opens {}",
+                r.diff.closes,
+                if r.diff.closes == 1 { "" } else { "s" },
+                r.diff.opens
+            );
+        }
+    }
     for p in &r.diff.opened {
         let _ = writeln!(out, "    opens {} → {} : {}", p.src, p.dst, p.ports);
     }
@@ -349,7 +381,18 @@ pub fn md(r: &GenerateReport<'_>) -> String {
 fn diff_md(out: &mut String, title: &str, d: &DiffSummary) {
     let _ = writeln!(
         out,
-        "\n{title}\n\nCloses {} connection{}, opens {}.\n",
+        "\n{title}\n\nIsolates {} workload{} for ingress and {} for egress that were open.\n",
+        d.newly_isolated[0],
+        if d.newly_isolated[0] == 1 { "" } else { "s" },
+        d.newly_isolated[1]
+    );
+    if let Some(why) = &d.skipped {
+        let _ = writeln!(out, "Connectivity diff skipped: {why}.");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Closes {} connection{}, opens {}.\n",
         d.closes,
         if d.closes == 1 { "" } else { "s" },
         d.opens

@@ -6,6 +6,7 @@ use crate::discover_args::GenerateArgs;
 use anyhow::{Context, bail};
 use palisade_discover::{Learner, Observation, generate, proposed_model, prove};
 use palisade_engine::connectivity::Level;
+use palisade_model::Model;
 use palisade_render::generate::{DiffSummary, GenerateReport, json, md, text};
 use std::io::Write;
 use std::path::Path;
@@ -30,6 +31,28 @@ pub(crate) fn nothing_to_learn(obs: &Observation) -> Option<String> {
         ));
     }
     None
+}
+
+/// Above this many workload-level endpoints the pairwise connectivity diff (quadratic in
+/// them) is skipped; the report keeps the per-workload isolation counts.
+pub(crate) const DIFF_LIMIT: usize = 500;
+
+/// What `proposed` closes against `model`: the pairwise diff when the cluster is small enough.
+pub(crate) fn diff_summary(model: &Model, proposed: &Model) -> DiffSummary {
+    let isolated = palisade_discover::newly_isolated(model, proposed);
+    let endpoints = model.workloads.iter().filter(|w| w.owner.is_none()).count()
+        + model.pods.iter().filter(|p| p.workload.is_none()).count();
+    if endpoints > DIFF_LIMIT {
+        return DiffSummary::isolation_only(
+            isolated,
+            format!(
+                "{endpoints} workloads, above {DIFF_LIMIT} the pairwise diff grows too large; run `palisade diff` on the written files for it"
+            ),
+        );
+    }
+    let mut d = DiffSummary::of(&palisade_diff::diff(model, proposed, Level::Workload));
+    d.newly_isolated = isolated;
+    d
 }
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
@@ -67,7 +90,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let generated = generate(model, &obs, &gen_options);
     let proposed = proposed_model(model, &generated, gen_options.mode)?;
     let proof = prove(&proposed, &obs);
-    let diff = DiffSummary::of(&palisade_diff::diff(model, &proposed, Level::Workload));
+    let diff = diff_summary(model, &proposed);
     let mut written = Vec::new();
     if proof.holds() {
         if args.output == "-" {
@@ -183,7 +206,7 @@ pub(crate) fn demo_step(
     );
     let proposed = proposed_model(model, &generated, Default::default())?;
     let proof = prove(&proposed, &obs);
-    let diff = DiffSummary::of(&palisade_diff::diff(model, &proposed, Level::Workload));
+    let diff = diff_summary(model, &proposed);
     let report = GenerateReport {
         captures: &[format!("{shown}-traffic/capture.pcap")],
         observation: &obs,

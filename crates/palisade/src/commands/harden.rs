@@ -5,8 +5,7 @@ use crate::commands::generate::nothing_to_learn;
 use crate::discover_args::HardenArgs;
 use anyhow::Context;
 use palisade_discover::{Learner, harden};
-use palisade_engine::connectivity::Level;
-use palisade_render::generate::{DiffSummary, StageReport, plan_json, plan_md};
+use palisade_render::generate::{StageReport, plan_json, plan_md};
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -29,22 +28,19 @@ pub fn run(args: HardenArgs) -> anyhow::Result<ExitCode> {
         eprintln!("palisade: {why}");
         return Ok(ExitCode::from(1));
     }
+    // Widening is judged by the pairwise diff, within its size limit (above it, stages are
+    // kept and the plan says the diff was skipped).
     let opens = |before: &palisade_model::Model, after: &palisade_model::Model| {
-        palisade_diff::diff(before, after, Level::Workload)
-            .changes
-            .iter()
-            .filter(|c| !c.gained().is_empty())
-            .count()
+        crate::commands::generate::diff_summary(before, after).opens
     };
     let plan = harden(model, &obs, &gen_options, &opens)?;
     let mut diffs = Vec::new();
     let mut before = model;
     for stage in &plan.stages {
-        diffs.push(DiffSummary::of(&palisade_diff::diff(
+        diffs.push(crate::commands::generate::diff_summary(
             before,
             &stage.model,
-            Level::Workload,
-        )));
+        ));
         before = &stage.model;
     }
     let stages: Vec<StageReport<'_>> = plan
