@@ -13,12 +13,14 @@ pub mod check;
 pub mod connectivity;
 pub mod diagnostics;
 pub mod diff;
+pub mod escape;
 pub mod generate;
 mod graph;
 pub mod lint;
 pub mod map;
 pub mod matrix;
 pub mod replay;
+pub mod sandbox;
 mod style;
 
 pub use style::Style;

@@ -42,6 +42,8 @@ pub enum Command {
     Generate(Box<crate::discover_args::GenerateArgs>),
     /// A staged hardening plan from the current policies to least privilege, each stage proven by replay.
     Harden(Box<crate::discover_args::HardenArgs>),
+    /// Prove policies on a real kernel dataplane: pods as network namespaces, policies as nftables, real probes (root, Linux).
+    Sandbox(Box<crate::commands::sandbox::SandboxArgs>),
 }
 
 /// How manifests are loaded and problems reported; shared by every command that loads them.
@@ -53,9 +55,17 @@ pub struct LoadArgs {
     /// Also print notes: skipped kinds with their counts.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Do not read files or directories matching this glob (repeatable), e.g. `charts/**`
+    /// or `*-values.yaml`; directories are also filtered by their `.palisadeignore`.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
     /// When to use colours.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Follow symbolic links met while scanning directories, wherever they point (by default
+    /// only links to files inside the scanned directory are read).
+    #[arg(long, short = 'L')]
+    pub follow_symlinks: bool,
 }
 
 /// Where manifests come from and how to read them.
@@ -110,12 +120,15 @@ pub struct CheckArgs {
     /// Source: `ns/pod`, `ns/workload` or an IP address.
     #[arg(long, value_name = "SRC")]
     pub from: String,
-    /// Destination: `ns/pod`, `ns/workload` or an IP address.
+    /// Destination: `ns/pod`, `ns/workload`, an IP address, or a Service: `svc/NAME`,
+    /// `svc/NS/NAME`, `NS/svc/NAME` or its ClusterIP (`10.96.0.10` or `10.96.0.10:80`);
+    /// a Service is evaluated on every backend pod, on the target port.
     #[arg(long, value_name = "DST")]
     pub to: String,
-    /// Destination port.
+    /// Destination port (for a Service: the service port). Optional when `--to` ends in
+    /// `:PORT`.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: u16,
+    pub port: Option<u16>,
     /// Protocol: TCP, UDP or SCTP.
     #[arg(long, default_value = "TCP")]
     pub protocol: String,

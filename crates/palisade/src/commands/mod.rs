@@ -12,6 +12,7 @@ mod lint;
 mod map;
 mod matrix;
 mod replay;
+pub mod sandbox;
 
 use crate::args::{Cli, Command, LevelArg};
 use palisade_engine::connectivity::Level;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Map(args) => map::run(*args),
         Command::Generate(args) => generate::run(*args),
         Command::Harden(args) => harden::run(*args),
+        Command::Sandbox(args) => sandbox::run(*args),
     }
 }
 

@@ -4,6 +4,8 @@
 mod core;
 mod diff;
 mod discover;
+mod hostile;
+mod inputs;
 mod lint;
 mod replay;
 mod support;
