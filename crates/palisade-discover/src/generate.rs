@@ -1067,4 +1067,63 @@ status: {podIP: 198.51.100.77}
         assert!(text.contains("port: 8080\n      endPort: 8081\n"), "{text}");
         assert!(text.contains("port: 8083\n"));
     }
+
+    #[test]
+    fn a_peer_no_rule_can_express_fails_the_proof() {
+        use palisade_flows::{EndpointName, Evidence, Observed, Session};
+        use std::sync::Arc;
+        let cluster = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {app: web}}\nstatus: {podIP: 10.0.0.1}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: agent, namespace: infra, labels: {app: agent}}\nspec: {hostNetwork: true}\n";
+        let model = load(
+            &[Input::Text {
+                name: "c.yaml".into(),
+                text: cluster.into(),
+            }],
+            &LoadOptions::default(),
+        )
+        .model;
+        // Hubble names the host-network agent, which has no IP in the export: an ingress
+        // rule for it can be neither a selector (policies do not select host-network pods)
+        // nor an ipBlock.
+        let session = Session {
+            start_ns: 0,
+            last_seen_ns: 0,
+            decided_ns: 0,
+            proto: Protocol::Tcp,
+            src: "192.0.2.50:40000".parse().unwrap(),
+            dst: "10.0.0.1:80".parse().unwrap(),
+            observed: Observed::Accepted,
+            evidence: Evidence::Listed,
+            packets_fwd: 1,
+            packets_rev: 1,
+            attempts: 1,
+            src_endpoint: Some(Arc::new(EndpointName {
+                namespace: "infra".into(),
+                pod_name: "agent".into(),
+                labels: vec![],
+            })),
+            dst_endpoint: None,
+            nodes: vec![],
+            denied_by: vec![],
+            during_gap: false,
+        };
+        let mut replayer = Replayer::new(&model, DenyAction::Drop);
+        let mut learner = Learner::new(&model, MapOptions::default(), LearnMode::Accepted);
+        learner.add(&replayer.replay(session));
+        let obs = learner.finish();
+        assert_eq!(obs.learned, 1);
+        let generated = generate(&model, &obs, &GenerateOptions::default());
+        assert!(
+            generated
+                .notes
+                .iter()
+                .any(|n| n.contains("infra/agent uses the host network")),
+            "{:?}",
+            generated.notes
+        );
+        let proposed = proposed_model(&model, &generated, GenerateMode::Replace).unwrap();
+        let proof = prove(&proposed, &obs);
+        assert!(!proof.holds());
+        assert_eq!(proof.broken[0].what, "infra/agent → shop/web :80/TCP");
+        assert_eq!(proof.broken[0].denied_on, "ingress");
+    }
 }
