@@ -1224,11 +1224,18 @@ impl<'s> Converter<'s> {
                 self.container_ports(s, &spath, &mut ports);
             }
         }
+        // The controller's own selector: the labels that survive rollouts (a CronJob has none
+        // of its own; its Jobs' selectors are generated).
+        let selector = spec
+            .and_then(|s| Self::opt(s, "selector"))
+            .filter(|_| kind != WorkloadKind::CronJob)
+            .map(|s| self.selector(s, &spec_path.key("selector")));
         let workload = Workload {
             name: meta.name.clone(),
             namespace: NamespaceId(0),
             kind,
             template_labels: labels,
+            selector,
             template_ports: ports,
             annotations: meta.annotations,
             owner: None,

@@ -228,6 +228,10 @@ pub struct Workload {
     pub kind: WorkloadKind,
     /// Labels of the pod template.
     pub template_labels: Labels,
+    /// `spec.selector` (apps/v1 workloads and Jobs that set it): the labels the controller
+    /// itself relies on, which stay the same across rollouts. `None` when absent (CronJob,
+    /// a Job with a generated selector).
+    pub selector: Option<LabelSelector>,
     /// Container ports of the pod template.
     pub template_ports: Vec<ContainerPort>,
     /// Annotations of the workload object.
@@ -804,6 +808,7 @@ mod tests {
             namespace: ns,
             kind: WorkloadKind::Deployment,
             template_labels: Labels::new(),
+            selector: None,
             template_ports: vec![],
             annotations: Labels::new(),
             owner: None,

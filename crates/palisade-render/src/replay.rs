@@ -489,7 +489,7 @@ fn duration_text(ns: i64) -> String {
 // ---- JSON ---------------------------------------------------------------------------------
 
 #[derive(Serialize)]
-struct JsonDecision<'a> {
+pub(crate) struct JsonDecision<'a> {
     direction: &'static str,
     policy: &'a str,
     rule: Option<u32>,
@@ -536,7 +536,7 @@ struct JsonSession<'a> {
     uncertain: &'a [String],
 }
 
-fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
+pub(crate) fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
     ds.iter()
         .map(|d| JsonDecision {
             direction: dir_name(d.direction),
