@@ -55,7 +55,7 @@ impl<'o> Assembler<'o> {
             } => (kind, name, namespace, span, object),
         };
         let ns_name = match &object {
-            Object::Namespace { .. } => String::new(),
+            Object::Namespace { .. } | Object::AdminPolicy(_) | Object::Node(_) => String::new(),
             _ => namespace.unwrap_or_else(|| self.default_namespace.to_string()),
         };
         let key = (kind, ns_name, name);
@@ -113,6 +113,8 @@ impl<'o> Assembler<'o> {
                 policy.namespace = ns_id;
                 self.model.add_policy(policy);
             }
+            Object::AdminPolicy(policy) => self.model.admin_policies.push(policy),
+            Object::Node(node) => self.model.nodes.push(node),
         }
     }
 

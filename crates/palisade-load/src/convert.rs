@@ -20,6 +20,8 @@ pub(crate) const UNKNOWN_FIELD: &str = "NP008";
 /// Code of the YAML 1.1 scalar finding.
 pub(crate) const YAML11_SCALAR: &str = "NP009";
 
+mod admin;
+
 const OBJECT_KEYS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
 /// `ObjectMeta`; `clusterName` was dropped in 1.25 but old dumps still carry it.
 const META_KEYS: &[&str] = &[
@@ -85,6 +87,8 @@ pub(crate) enum Object {
     },
     Service(Service),
     Policy(Policy),
+    AdminPolicy(palisade_model::AdminPolicy),
+    Node(palisade_model::Node),
 }
 
 /// What one document (or list item) turned into.
@@ -570,6 +574,34 @@ impl<'s> Converter<'s> {
                     });
                 }
                 self.policy(node)
+            }
+            "ClusterNetworkPolicy" | "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" => {
+                let version = if kind == "ClusterNetworkPolicy" {
+                    "policy.networking.k8s.io/v1alpha2"
+                } else {
+                    "policy.networking.k8s.io/v1alpha1"
+                };
+                if api != Some(version) {
+                    return Some(Item::Skipped {
+                        key: format!("{}/{kind}", api.unwrap_or_default()),
+                        note: Some(
+                            "admin policies are read as ClusterNetworkPolicy \
+                             policy.networking.k8s.io/v1alpha2 and AdminNetworkPolicy / \
+                             BaselineAdminNetworkPolicy policy.networking.k8s.io/v1alpha1",
+                        ),
+                    });
+                }
+                match kind {
+                    "ClusterNetworkPolicy" => self.cluster_network_policy(node),
+                    "AdminNetworkPolicy" => self.admin_network_policy(node),
+                    _ => self.baseline_admin_network_policy(node),
+                }
+            }
+            "Node" => {
+                if !in_group(&["v1"]) {
+                    return Some(skipped_other_group());
+                }
+                self.node(node)
             }
             "Namespace" | "Pod" | "Service" => {
                 if !in_group(&["v1"]) {
