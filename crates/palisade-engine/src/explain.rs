@@ -108,6 +108,18 @@ pub struct Explanation {
     pub ingress: SideExplanation,
 }
 
+impl Explanation {
+    /// The third verdict: denied, but only because a `domainNames` rule was not known to
+    /// match. Were the address one of its names' DNS answers, the rule would accept it, so
+    /// the answer depends on DNS (the ingress side, if it applies, allows).
+    pub fn depends_on_dns(&self) -> bool {
+        !self.allowed
+            && self.egress.depends_on_dns
+            && !self.egress.outcome.allows()
+            && self.ingress.outcome.allows()
+    }
+}
+
 impl<'m> Reference<'m> {
     /// Indexes the model's policies by namespace.
     pub fn new(model: &'m Model) -> Self {
