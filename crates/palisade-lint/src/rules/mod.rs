@@ -1,6 +1,10 @@
 //! The rules, one file each, and what they share: [`Context`] (the model, its compiled
 //! engine and indexes) and helpers to build findings.
 
+mod admin_equal_priority;
+mod admin_pass_without_networkpolicy;
+mod admin_rule_shadowed;
+mod admin_subject_selects_nothing;
 mod cidr_suspicious;
 mod dns_egress_blocked;
 mod empty_rule_allows_all;
@@ -191,6 +195,10 @@ const CHECKS: &[(&str, Check)] = &[
     ("NP014", policy_in_empty_namespace::check),
     ("NP015", unprotected_workload::check),
     ("NP016", host_network_selected::check),
+    ("NP017", admin_equal_priority::check),
+    ("NP018", admin_subject_selects_nothing::check),
+    ("NP019", admin_pass_without_networkpolicy::check),
+    ("NP020", admin_rule_shadowed::check),
 ];
 
 /// Runs every enabled rule.
