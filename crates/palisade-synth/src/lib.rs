@@ -17,6 +17,7 @@
 //! assert!(text.starts_with("---\napiVersion: v1\nkind: Namespace\n"));
 //! ```
 
+mod admin;
 mod node;
 mod plan;
 mod policies;
@@ -25,6 +26,7 @@ mod rng;
 use std::fmt;
 use std::io;
 
+pub use admin::cluster_network_policies;
 pub use rng::SplitMix64;
 
 use node::{Node, int, list, map, s};
