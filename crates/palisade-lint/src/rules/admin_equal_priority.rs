@@ -28,9 +28,9 @@ use palisade_diag::Diagnostic;
 use palisade_engine::admin;
 use palisade_model::AdminTier;
 
-const CODE: &str = "NP017";
+const CODE: &str = "NP019";
 
-/// NP017
+/// NP019
 pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let model = ctx.model;
     for tier in [AdminTier::Admin, AdminTier::Baseline] {

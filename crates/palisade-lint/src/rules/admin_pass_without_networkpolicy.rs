@@ -26,9 +26,9 @@ use palisade_diag::Diagnostic;
 use palisade_engine::{Reference, admin};
 use palisade_model::{AdminAction, AdminTier, Direction};
 
-const CODE: &str = "NP019";
+const CODE: &str = "NP021";
 
-/// NP019
+/// NP021
 pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     if !ctx.has_pods {
         return;

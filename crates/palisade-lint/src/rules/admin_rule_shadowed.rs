@@ -32,7 +32,7 @@ use palisade_model::{
     PortSet,
 };
 
-const CODE: &str = "NP020";
+const CODE: &str = "NP022";
 
 fn pod_based(rule: &AdminRule) -> bool {
     rule.peers.iter().all(|p| {
@@ -67,7 +67,7 @@ fn subjects(model: &Model, policy: &AdminPolicy) -> Vec<PodId> {
         .collect()
 }
 
-/// NP020
+/// NP022
 pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     if !ctx.has_pods {
         return;

@@ -22,9 +22,9 @@ use super::{Context, finding};
 use palisade_diag::Diagnostic;
 use palisade_engine::admin;
 
-const CODE: &str = "NP018";
+const CODE: &str = "NP020";
 
-/// NP018
+/// NP020
 pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     if !ctx.has_pods {
         return;

@@ -195,10 +195,10 @@ const CHECKS: &[(&str, Check)] = &[
     ("NP014", policy_in_empty_namespace::check),
     ("NP015", unprotected_workload::check),
     ("NP016", host_network_selected::check),
-    ("NP017", admin_equal_priority::check),
-    ("NP018", admin_subject_selects_nothing::check),
-    ("NP019", admin_pass_without_networkpolicy::check),
-    ("NP020", admin_rule_shadowed::check),
+    ("NP019", admin_equal_priority::check),
+    ("NP020", admin_subject_selects_nothing::check),
+    ("NP021", admin_pass_without_networkpolicy::check),
+    ("NP022", admin_rule_shadowed::check),
 ];
 
 /// Runs every enabled rule.
