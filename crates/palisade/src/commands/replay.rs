@@ -137,25 +137,7 @@ struct Collected {
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let out_format = output(&args.output)?;
-    let filter = filter(&args)?;
-    let timeout = duration("--timeout", &args.timeout)?;
-    let window = duration("--spike-window", &args.spike_window)?;
-    if !(args.spike_k.is_finite() && args.spike_k >= 0.0) {
-        bail!(
-            "--spike-k: `{}` is not a finite number ≥ 0 (e.g. 3 or 4.5)",
-            args.spike_k
-        );
-    }
-    let format = match &args.format {
-        None => None,
-        Some(f) => match Format::parse(f) {
-            Some(f) => Some(f),
-            None => bail!(
-                "--format: unknown format `{f}`: expected hubble, pcap, pcapng, vpc, csv or jsonl"
-            ),
-        },
-    };
+    let settings = Settings::from_args(&args)?;
     let loaded = load_inputs(&input_args(&args, args.cluster.clone())).context("--cluster")?;
     let model = &loaded.model;
     if !model.pods.iter().any(|p| !p.ips.is_empty()) {
@@ -176,8 +158,104 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = &proposed {
         replayer = replayer.with_proposed(p);
     }
+    let (input, progress) = open_capture(&args)?;
+    let mut reader = FlowReader::new(
+        args.capture.clone(),
+        std::io::BufReader::with_capacity(1 << 20, input),
+        &ReadOptions {
+            format: settings.format,
+            strict: args.strict,
+            ..ReadOptions::default()
+        },
+    )?;
+    let resolution = reader.format().timestamp_resolution_ns();
+    if args.spikes && settings.window < resolution {
+        bail!(
+            "--spike-window: `{}` is finer than the capture's timestamps ({} has {}s resolution)",
+            args.spike_window,
+            reader.format().as_str(),
+            resolution / 1_000_000_000
+        );
+    }
+    let mut collected = Collected::new(&args, proposed.is_some(), settings.window);
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let streamed = stream_sessions(
+        &args,
+        &settings,
+        &mut reader,
+        &mut replayer,
+        progress.as_ref(),
+        &mut collected,
+        &mut stdout,
+    );
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    let write_err = streamed?;
+    collected.read = reader.into_report();
+    let err_style = args.load.color.style(true);
+    let read_diagnostics = collected.read.diagnostics();
+    emit_err(
+        &palisade_render::diagnostics::human_bounded(
+            &read_diagnostics,
+            &model.sources,
+            err_style,
+            "",
+        ),
+        err_style,
+    );
+    if let Some(e) = write_err {
+        return Err(e.into());
+    }
+    print_report(&args, settings.output, collected, &mut stdout)
+}
 
-    // The capture, with a progress bar on a terminal.
+/// What the arguments ask for, checked before anything is read.
+struct Settings {
+    output: Output,
+    filter: Filter,
+    /// `--timeout`, in nanoseconds.
+    timeout: i64,
+    /// `--spike-window`, in nanoseconds.
+    window: i64,
+    format: Option<Format>,
+}
+
+impl Settings {
+    fn from_args(args: &ReplayArgs) -> anyhow::Result<Settings> {
+        let output = output(&args.output)?;
+        let filter = filter(args)?;
+        let timeout = duration("--timeout", &args.timeout)?;
+        let window = duration("--spike-window", &args.spike_window)?;
+        if !(args.spike_k.is_finite() && args.spike_k >= 0.0) {
+            bail!(
+                "--spike-k: `{}` is not a finite number ≥ 0 (e.g. 3 or 4.5)",
+                args.spike_k
+            );
+        }
+        let format = match &args.format {
+            None => None,
+            Some(f) => match Format::parse(f) {
+                Some(f) => Some(f),
+                None => bail!(
+                    "--format: unknown format `{f}`: expected hubble, pcap, pcapng, vpc, csv or jsonl"
+                ),
+            },
+        };
+        Ok(Settings {
+            output,
+            filter,
+            timeout,
+            window,
+            format,
+        })
+    }
+}
+
+/// The capture (a file or stdin), with a progress bar on a terminal for large files.
+fn open_capture(
+    args: &ReplayArgs,
+) -> anyhow::Result<(Box<dyn Read>, Option<indicatif::ProgressBar>)> {
     let (raw, size): (Box<dyn Read>, Option<u64>) = if args.capture == "-" {
         (Box::new(std::io::stdin().lock()), None)
     } else {
@@ -204,119 +282,104 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         Some(pb) => Box::new(pb.wrap_read(raw)),
         None => raw,
     };
-    let mut reader = FlowReader::new(
-        args.capture.clone(),
-        std::io::BufReader::with_capacity(1 << 20, input),
-        &ReadOptions {
-            format,
-            strict: args.strict,
-            ..ReadOptions::default()
-        },
-    )?;
-    let resolution = reader.format().timestamp_resolution_ns();
-    if args.spikes && window < resolution {
-        bail!(
-            "--spike-window: `{}` is finer than the capture's timestamps ({} has {}s resolution)",
-            args.spike_window,
-            reader.format().as_str(),
-            resolution / 1_000_000_000
-        );
-    }
+    Ok((input, progress))
+}
 
-    let stream = out_format == Output::Jsonl;
-    let keep = !stream && (!args.summary || matches!(out_format, Output::Json | Output::Csv));
-    let mut collected = Collected {
-        sessions: Vec::new(),
-        summary: Summary::default(),
-        whatif: proposed.as_ref().map(|_| WhatIf::default()),
-        spikes: args.spikes.then(|| {
-            Spikes::new(SpikeConfig {
-                window_ns: window,
-                basis: match args.spike_on {
-                    SpikeOnArg::Observed => SpikeBasis::Observed,
-                    SpikeOnArg::Predicted => SpikeBasis::Predicted,
-                },
-                k: args.spike_k,
-                threshold: args.spike_threshold,
-                ..SpikeConfig::default()
-            })
-        }),
-        read: ReadReport::default(),
-    };
-    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+impl Collected {
+    fn new(args: &ReplayArgs, what_if: bool, window: i64) -> Collected {
+        Collected {
+            sessions: Vec::new(),
+            summary: Summary::default(),
+            whatif: what_if.then(WhatIf::default),
+            spikes: args.spikes.then(|| {
+                Spikes::new(SpikeConfig {
+                    window_ns: window,
+                    basis: match args.spike_on {
+                        SpikeOnArg::Observed => SpikeBasis::Observed,
+                        SpikeOnArg::Predicted => SpikeBasis::Predicted,
+                    },
+                    k: args.spike_k,
+                    threshold: args.spike_threshold,
+                    ..SpikeConfig::default()
+                })
+            }),
+            read: ReadReport::default(),
+        }
+    }
+}
+
+/// Reads the capture into sessions, replays each one as it completes and either streams it
+/// (jsonl) or collects it; the summaries always see it. Returns the first error writing to
+/// stdout, if any (reading goes on so that the summary stays complete).
+fn stream_sessions(
+    args: &ReplayArgs,
+    settings: &Settings,
+    reader: &mut FlowReader<'_>,
+    replayer: &mut Replayer<'_>,
+    progress: Option<&indicatif::ProgressBar>,
+    collected: &mut Collected,
+    stdout: &mut impl Write,
+) -> anyhow::Result<Option<std::io::Error>> {
+    let filter = &settings.filter;
+    let stream = settings.output == Output::Jsonl;
+    let keep = !stream && (!args.summary || matches!(settings.output, Output::Json | Output::Csv));
     let mut write_err: Option<std::io::Error> = None;
     let first_ns: std::cell::Cell<Option<i64>> = std::cell::Cell::new(None);
     let mut sessionizer = Sessionizer::new(SessionConfig {
-        timeout: Duration::from_nanos(timeout as u64),
+        timeout: Duration::from_nanos(settings.timeout as u64),
         ..SessionConfig::default()
     });
     let mut seen: u64 = 0;
-    {
-        let mut on_session = |s: palisade_flows::Session| {
-            seen += 1;
-            if let Some(pb) = &progress
-                && seen.is_multiple_of(65_536)
-            {
-                pb.set_message(format!("{seen} sessions"));
-            }
-            let r = replayer.replay(s);
-            if !filter.is_empty() && !filter.matches(&r, first_ns.get()) {
-                return;
-            }
-            collected.summary.add(&r);
-            if let Some(w) = &mut collected.whatif {
-                w.add(&r);
-            }
-            if let Some(sp) = &mut collected.spikes {
-                sp.add(&r);
-            }
-            if stream {
-                if write_err.is_none()
-                    && let Err(e) = stdout.write_all(
-                        palisade_render::escape::sanitize_output(&render::jsonl_line(&r), false)
-                            .as_bytes(),
-                    )
-                {
-                    write_err = Some(e);
-                }
-            } else if keep {
-                collected.sessions.push(r);
-            }
-        };
-        let result = reader.read(|record| {
-            if let palisade_flows::Record::Flow(ev) = record
-                && first_ns.get().is_none()
-            {
-                first_ns.set(Some(ev.time_ns));
-            }
-            sessionizer.push_record(record, &mut on_session);
-        });
-        if let Err(e) = result {
-            if let Some(pb) = &progress {
-                pb.finish_and_clear();
-            }
-            return Err(e.into());
+    let mut on_session = |s: palisade_flows::Session| {
+        seen += 1;
+        if let Some(pb) = progress
+            && seen.is_multiple_of(65_536)
+        {
+            pb.set_message(format!("{seen} sessions"));
         }
-        sessionizer.finish(&mut on_session);
-    }
-    if let Some(pb) = &progress {
-        pb.finish_and_clear();
-    }
-    collected.read = reader.into_report();
-    let err_style = args.load.color.style(true);
-    let read_diagnostics = collected.read.diagnostics();
-    emit_err(
-        &palisade_render::diagnostics::human_bounded(
-            &read_diagnostics,
-            &model.sources,
-            err_style,
-            "",
-        ),
-        err_style,
-    );
-    if let Some(e) = write_err {
-        return Err(e.into());
-    }
+        let r = replayer.replay(s);
+        if !filter.is_empty() && !filter.matches(&r, first_ns.get()) {
+            return;
+        }
+        collected.summary.add(&r);
+        if let Some(w) = &mut collected.whatif {
+            w.add(&r);
+        }
+        if let Some(sp) = &mut collected.spikes {
+            sp.add(&r);
+        }
+        if stream {
+            if write_err.is_none()
+                && let Err(e) = stdout.write_all(
+                    palisade_render::escape::sanitize_output(&render::jsonl_line(&r), false)
+                        .as_bytes(),
+                )
+            {
+                write_err = Some(e);
+            }
+        } else if keep {
+            collected.sessions.push(r);
+        }
+    };
+    reader.read(|record| {
+        if let palisade_flows::Record::Flow(ev) = record
+            && first_ns.get().is_none()
+        {
+            first_ns.set(Some(ev.time_ns));
+        }
+        sessionizer.push_record(record, &mut on_session);
+    })?;
+    sessionizer.finish(&mut on_session);
+    Ok(write_err)
+}
+
+/// Renders the collected report and decides the exit code (`--fail-on-break`).
+fn print_report(
+    args: &ReplayArgs,
+    out_format: Output,
+    mut collected: Collected,
+    stdout: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
     collected.sessions.sort_by(|a, b| {
         (a.session.start_ns, a.session.src, a.session.dst).cmp(&(
             b.session.start_ns,
