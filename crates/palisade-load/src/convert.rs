@@ -20,6 +20,8 @@ pub(crate) const UNKNOWN_FIELD: &str = "NP008";
 /// Code of the YAML 1.1 scalar finding.
 pub(crate) const YAML11_SCALAR: &str = "NP009";
 
+mod admin;
+
 const OBJECT_KEYS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
 /// `ObjectMeta`; `clusterName` was dropped in 1.25 but old dumps still carry it.
 const META_KEYS: &[&str] = &[
@@ -87,6 +89,8 @@ pub(crate) enum Object {
     },
     Service(Service),
     Policy(Policy),
+    AdminPolicy(palisade_model::AdminPolicy),
+    Node(palisade_model::Node),
     /// A policy of another kind (Cilium, Calico, AdminNetworkPolicy, Istio, …); `cluster_wide`
     /// kinds have no namespace.
     Unevaluated {
@@ -638,6 +642,20 @@ impl<'s> Converter<'s> {
             key: format!("{}/{kind}", api.unwrap_or_default()),
             note: None,
         };
+        // The admin-tier versions Palisade evaluates; other versions of these kinds stay
+        // unevaluated (answers they may affect are marked uncertain).
+        match (kind, api) {
+            ("ClusterNetworkPolicy", Some("policy.networking.k8s.io/v1alpha2")) => {
+                return self.cluster_network_policy(node);
+            }
+            ("AdminNetworkPolicy", Some("policy.networking.k8s.io/v1alpha1")) => {
+                return self.admin_network_policy(node);
+            }
+            ("BaselineAdminNetworkPolicy", Some("policy.networking.k8s.io/v1alpha1")) => {
+                return self.baseline_admin_network_policy(node);
+            }
+            _ => {}
+        }
         if let Some((static_kind, cluster_wide)) = foreign_policy_kind(kind, api) {
             return Some(self.unevaluated(
                 node,
@@ -659,6 +677,12 @@ impl<'s> Converter<'s> {
                     });
                 }
                 self.policy(node)
+            }
+            "Node" => {
+                if !in_group(&["v1"]) {
+                    return Some(skipped_other_group());
+                }
+                self.node(node)
             }
             "Namespace" | "Pod" | "Service" => {
                 if !in_group(&["v1"]) {

@@ -16,6 +16,7 @@
 //! assert!(selector.matches(&labels));
 //! ```
 
+mod admin;
 mod ids;
 mod ports;
 mod selector;
@@ -23,6 +24,10 @@ mod selector;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+pub use admin::{
+    AdminAction, AdminKind, AdminPeer, AdminPeerKind, AdminPolicy, AdminPort, AdminPortKind,
+    AdminRule, AdminSubject, AdminTier, Node,
+};
 pub use ids::{NamespaceId, PodId, PolicyId, ServiceId, WorkloadId};
 pub use ipnet::IpNet;
 pub use palisade_diag::{SourceMap, Span};
@@ -474,6 +479,12 @@ pub struct Model {
     pub policies: Vec<Policy>,
     /// Services, indexed by [`ServiceId`].
     pub services: Vec<Service>,
+    /// Cluster-scoped admin policies (ClusterNetworkPolicy, AdminNetworkPolicy,
+    /// BaselineAdminNetworkPolicy), in input order; evaluation orders them by tier, priority
+    /// and name.
+    pub admin_policies: Vec<AdminPolicy>,
+    /// `Node` objects (their IPs are what `nodes` peers select).
+    pub nodes: Vec<Node>,
     /// Policy objects of other kinds that Palisade does not evaluate.
     pub unevaluated: Vec<UnevaluatedPolicy>,
     namespace_index: FxHashMap<String, NamespaceId>,

@@ -17,6 +17,7 @@
 //! assert!(text.starts_with("---\napiVersion: v1\nkind: Namespace\n"));
 //! ```
 
+mod admin;
 mod node;
 mod plan;
 mod policies;
@@ -26,6 +27,7 @@ pub mod traffic;
 use std::fmt;
 use std::io;
 
+pub use admin::cluster_network_policies;
 pub use rng::SplitMix64;
 
 use node::{Node, int, list, map, s};

@@ -186,7 +186,7 @@ pub(crate) fn demo_step(
     let _ = writeln!(
         out,
         "{} From traffic to policies: the map of who talks to whom, then least-privilege policies learned from it, proven by replay before they are written:\n   $ palisade map {args}\n",
-        style.blue("7."),
+        style.blue("8."),
     );
     for line in palisade_render::map::text(&obs.map).lines().take(12) {
         if line.is_empty() {

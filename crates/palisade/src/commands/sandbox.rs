@@ -516,7 +516,7 @@ pub fn demo_step(
     let _ = writeln!(
         out,
         "{} Proof on a real kernel: every pod a network namespace, the policies compiled to nftables, real handshakes:\n   $ sudo palisade sandbox run {shown}\n",
-        style.blue("8.")
+        style.blue("9.")
     );
     if let Err(e) = palisade_sandbox::check_environment() {
         let _ = writeln!(

@@ -302,9 +302,9 @@ fn harden_skips_widening_stages() {
 fn demo_maps_generates_and_proves() {
     let run = palisade(&["demo", "--color", "never"], None);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let step = &run.stdout[run.stdout.find("7. From traffic").expect("generate step")..];
+    let step = &run.stdout[run.stdout.find("8. From traffic").expect("generate step")..];
     // Up to the kernel step, which depends on the machine (tested in cli/conntest.rs).
-    let step = step.split("8. Proof on a real kernel").next().unwrap_or(step);
+    let step = step.split("9. Proof on a real kernel").next().unwrap_or(step);
     assert!(step.contains("replay proof: 17/17 learned sessions still accepted"));
     assert_snapshot!(step);
 }
