@@ -51,7 +51,7 @@ fn namespaced_pod_selects(
 ) -> bool {
     semantics::policy_applies_to(pod.host_network)
         && namespace_selector.matches(&model.namespace(pod.namespace).labels)
-        && pod_selector.is_none_or(|s| s.matches(&pod.labels))
+        && semantics::peer_pod_selected(pod_selector, &pod.labels)
 }
 
 /// Whether an admin policy's `subject` selects a pod (never a hostNetwork pod).
@@ -157,7 +157,8 @@ pub fn depends_on_dns(rule: &AdminRule, other: Endpoint) -> bool {
 /// Whether a named port resolves on a destination container port: same name, and the
 /// container port's protocol is the traffic's (admin named ports carry no protocol).
 pub fn named_port_resolves(name: &str, protocol: Protocol, port: &ContainerPort) -> bool {
-    port.protocol == protocol && port.name.as_deref() == Some(name)
+    // The NetworkPolicy rule, applied with the traffic's protocol.
+    semantics::named_port_resolves(name, protocol, port)
 }
 
 /// The index of the first port entry admitting the traffic; `Some(None)` when the rule has
