@@ -345,12 +345,14 @@ fn run_all(args: RunArgs) -> anyhow::Result<ExitCode> {
     let note = assigned_note(model, &sandbox);
     sandbox.down()?;
     if output != OutputFormat::Json {
-        crate::output::emit_err(&note, Style::PLAIN);
-        eprintln!(
-            "{} pods, {} port(s), up + probes + down in {:.1?}",
-            model.pods.len(),
-            ports.len(),
-            started.elapsed()
+        crate::output::emit_err(
+            &format!(
+                "{note}{} pods, {} port(s), up + probes + down in {:.1?}\n",
+                model.pods.len(),
+                ports.len(),
+                started.elapsed()
+            ),
+            Style::PLAIN,
         );
     }
     emit(&palisade_render::sandbox::render_run(&tables, output))?;
@@ -514,7 +516,7 @@ pub fn demo_step(
     let _ = writeln!(
         out,
         "{} Proof on a real kernel: every pod a network namespace, the policies compiled to nftables, real handshakes:\n   $ sudo palisade sandbox run {shown}\n",
-        style.blue("7.")
+        style.blue("9.")
     );
     if let Err(e) = palisade_sandbox::check_environment() {
         let _ = writeln!(

@@ -214,7 +214,7 @@ fn sandbox_replay_reenacts_every_session_and_agrees_with_the_engine() {
 fn demo_has_a_kernel_step() {
     let run = palisade(&["demo", "--color", "never"], None);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("7. Proof on a real kernel"));
+    assert!(run.stdout.contains("9. Proof on a real kernel"));
     if kernel_available() {
         assert!(
             run.stdout

@@ -4,6 +4,7 @@
 mod conntest;
 mod core;
 mod diff;
+mod discover;
 mod hostile;
 mod inputs;
 mod lint;
