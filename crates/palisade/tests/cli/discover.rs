@@ -304,7 +304,10 @@ fn demo_maps_generates_and_proves() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let step = &run.stdout[run.stdout.find("8. From traffic").expect("generate step")..];
     // Up to the kernel step, which depends on the machine (tested in cli/conntest.rs).
-    let step = step.split("9. Proof on a real kernel").next().unwrap_or(step);
+    let step = step
+        .split("9. Proof on a real kernel")
+        .next()
+        .unwrap_or(step);
     assert!(step.contains("replay proof: 17/17 learned sessions still accepted"));
     assert_snapshot!(step);
 }
