@@ -25,14 +25,14 @@ pub fn rule_meta() -> Vec<RuleMeta> {
 }
 
 /// `palisade.toml` in the current directory or the nearest parent that has one.
-fn find_config() -> Option<PathBuf> {
+pub(crate) fn find_config() -> Option<PathBuf> {
     let cwd = std::env::current_dir().ok()?;
     cwd.ancestors()
         .map(|d| d.join("palisade.toml"))
         .find(|p| p.is_file())
 }
 
-fn read_config(path: &Path) -> anyhow::Result<LintConfig> {
+pub(crate) fn read_config(path: &Path) -> anyhow::Result<LintConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read `{}`", path.display()))?;
     LintConfig::from_toml(&text).with_context(|| format!("in `{}`", path.display()))

@@ -8,10 +8,15 @@ mod diff;
 mod lint;
 mod matrix;
 mod replay;
+mod report;
+mod serve;
 
 use crate::args::{Cli, Command, LevelArg};
 use palisade_engine::connectivity::Level;
 use std::process::ExitCode;
+
+pub use report::ReportArgs;
+pub use serve::ServeArgs;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -24,6 +29,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => audit::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Replay(args) => replay::run(*args),
+        Command::Serve(args) => serve::run(*args),
+        Command::Report(args) => report::run(*args),
     }
 }
 

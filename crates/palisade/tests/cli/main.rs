@@ -6,3 +6,4 @@ mod diff;
 mod lint;
 mod replay;
 mod support;
+mod ui;

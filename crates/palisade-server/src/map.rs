@@ -1,0 +1,201 @@
+//! The map document: workloads grouped by namespace, external ranges, and edges with their
+//! verdict — from the policies alone (workload-level connectivity) and, with a capture, the
+//! observed workload pairs with outcome counts and the predicted verdict.
+//!
+//! [`map_json`] is the one place that builds it; when `palisade map` (the discover crate's
+//! observed traffic map) lands, this function switches to it and the page stays as it is.
+
+use std::collections::BTreeMap;
+
+use palisade_engine::connectivity::{Connectivity, PeerRef};
+use palisade_model::{Labels, Model};
+use serde::Serialize;
+
+use crate::snapshot::Capture;
+
+/// The map's JSON shape (`GET /api/map`).
+#[derive(Serialize)]
+struct MapDoc<'a> {
+    /// Shape version.
+    version: u32,
+    /// `policies` (connectivity only) or `capture` (observed pairs too).
+    source: &'static str,
+    namespaces: Vec<MapNamespace<'a>>,
+    nodes: Vec<MapNode<'a>>,
+    edges: Vec<MapEdge>,
+}
+
+#[derive(Serialize)]
+struct MapNamespace<'a> {
+    name: &'a str,
+    labels: &'a Labels,
+    policies: usize,
+    workloads: usize,
+}
+
+#[derive(Serialize)]
+struct MapNode<'a> {
+    id: String,
+    /// `workload`, `pod` or `external`.
+    kind: &'static str,
+    namespace: Option<String>,
+    labels: Option<&'a Labels>,
+}
+
+#[derive(Serialize)]
+struct Outcomes {
+    accepted: u64,
+    refused: u64,
+    #[serde(rename = "timed-out")]
+    timed_out: u64,
+    unknown: u64,
+}
+
+#[derive(Serialize)]
+struct MapFlow {
+    protocol: &'static str,
+    port: u16,
+    sessions: u64,
+    observed: Outcomes,
+    /// Sessions the current policies allow / deny.
+    predicted_allowed: u64,
+    predicted_denied: u64,
+    mismatches: u64,
+}
+
+#[derive(Serialize)]
+struct MapEdge {
+    src: String,
+    dst: String,
+    /// What the policies allow between the two (connectivity's notation); empty when nothing.
+    allowed: Vec<palisade_render::connectivity::JsonAllowed>,
+    /// `allowed`, `denied` (observed traffic the policies deny) or `mismatch` (observed and
+    /// predicted outcomes disagree).
+    verdict: &'static str,
+    /// Observed sessions per (port, protocol), with a capture.
+    flows: Vec<MapFlow>,
+}
+
+fn outcomes(c: &[u64; 4]) -> Outcomes {
+    Outcomes {
+        accepted: c[0],
+        refused: c[1],
+        timed_out: c[2],
+        unknown: c[3],
+    }
+}
+
+/// Builds the map document as pretty JSON.
+pub fn map_json(model: &Model, connectivity: &Connectivity, capture: Option<&Capture>) -> String {
+    let mut namespaces: Vec<MapNamespace<'_>> = model
+        .namespaces
+        .iter()
+        .map(|n| MapNamespace {
+            name: &n.name,
+            labels: &n.labels,
+            policies: 0,
+            workloads: 0,
+        })
+        .collect();
+    for p in &model.policies {
+        namespaces[p.namespace.index()].policies += 1;
+    }
+    let mut nodes: BTreeMap<String, MapNode<'_>> = BTreeMap::new();
+    for peer in &connectivity.peers {
+        let (kind, namespace, labels) = match &peer.what {
+            PeerRef::Workload(w) => {
+                let w = &model.workloads[w.index()];
+                ("workload", Some(w.namespace), Some(&w.template_labels))
+            }
+            PeerRef::Pod(p) => {
+                let p = &model.pods[p.index()];
+                ("pod", Some(p.namespace), Some(&p.labels))
+            }
+            PeerRef::External(_) => ("external", None, None),
+        };
+        if let Some(ns) = namespace {
+            namespaces[ns.index()].workloads += 1;
+        }
+        nodes.insert(
+            peer.name.clone(),
+            MapNode {
+                id: peer.name.clone(),
+                kind,
+                namespace: namespace.map(|ns| model.namespace(ns).name.clone()),
+                labels,
+            },
+        );
+    }
+    let mut edges: BTreeMap<(String, String), MapEdge> = BTreeMap::new();
+    for c in &connectivity.connections {
+        let (src, dst) = (
+            &connectivity.peers[c.src].name,
+            &connectivity.peers[c.dst].name,
+        );
+        edges.insert(
+            (src.clone(), dst.clone()),
+            MapEdge {
+                src: src.clone(),
+                dst: dst.clone(),
+                allowed: palisade_render::connectivity::json_allowed(&c.ports),
+                verdict: "allowed",
+                flows: Vec::new(),
+            },
+        );
+    }
+    if let Some(capture) = capture {
+        for (key, stat) in capture.summary.pairs_sorted() {
+            for name in [&*key.src, &*key.dst] {
+                if !nodes.contains_key(name) {
+                    let external = name.parse::<std::net::IpAddr>().is_ok();
+                    nodes.insert(
+                        name.to_string(),
+                        MapNode {
+                            id: name.to_string(),
+                            kind: if external { "external" } else { "workload" },
+                            namespace: (!external)
+                                .then(|| name.split_once('/').map(|(ns, _)| ns.to_string()))
+                                .flatten(),
+                            labels: None,
+                        },
+                    );
+                }
+            }
+            let edge = edges
+                .entry((key.src.to_string(), key.dst.to_string()))
+                .or_insert_with(|| MapEdge {
+                    src: key.src.to_string(),
+                    dst: key.dst.to_string(),
+                    allowed: Vec::new(),
+                    verdict: "allowed",
+                    flows: Vec::new(),
+                });
+            let denied = stat.predicted[1] + stat.predicted[2];
+            edge.flows.push(MapFlow {
+                protocol: key.protocol.as_str(),
+                port: key.port,
+                sessions: stat.sessions,
+                observed: outcomes(&stat.observed),
+                predicted_allowed: stat.predicted[0],
+                predicted_denied: denied,
+                mismatches: stat.mismatches,
+            });
+            edge.verdict = match (edge.verdict, stat.mismatches > 0, denied > 0) {
+                ("mismatch", _, _) | (_, true, _) => "mismatch",
+                ("denied", _, _) | (_, _, true) => "denied",
+                _ => "allowed",
+            };
+        }
+    }
+    crate::to_json(&MapDoc {
+        version: 1,
+        source: if capture.is_some() {
+            "capture"
+        } else {
+            "policies"
+        },
+        namespaces,
+        nodes: nodes.into_values().collect(),
+        edges: edges.into_values().collect(),
+    })
+}
