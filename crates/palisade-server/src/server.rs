@@ -207,7 +207,12 @@ fn watch_loop(state: &AppState, paths: &[PathBuf], inputs: &InputsFn, options: &
                 *state.reload_error.write().expect("not poisoned") = None;
             }
             Err(e) => {
-                *state.reload_error.write().expect("not poisoned") = Some(e.to_string());
+                let mut text = e.to_string();
+                if let Error::Load { problems, .. } = &e {
+                    text.push('\n');
+                    text.push_str(&problems.concat());
+                }
+                *state.reload_error.write().expect("not poisoned") = Some(text);
             }
         }
         state.generation.fetch_add(1, Ordering::SeqCst);
