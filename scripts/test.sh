@@ -1,16 +1,29 @@
 #!/usr/bin/env bash
 # The full test suite, as CI runs it: formatting, lints, every test of every crate.
-# Installs the system packages the tests need (none beyond the Rust toolchain yet; the
-# kernel dataplane will need nftables and iproute2) when run as root on Debian.
+# Installs what the tests need when run as root on Debian (CI): Chromium, Node.js and npm
+# for the UI's browser test, and its npm packages (`npm ci`, pinned by a lockfile). Each
+# only when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in git; do
-    command -v "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+for cmd in git:git chromium:chromium node:nodejs npm:npm; do
+    command -v "${cmd%%:*}" >/dev/null 2>&1 || need+=("${cmd#*:}")
 done
 if [ "${#need[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq "${need[@]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
+
+# The browser test's driver (playwright-core) and the pinned front-end packages it checks
+# the embedded copies against; no browser download (Debian's Chromium is used).
+ui=crates/palisade-server/ui
+if [ ! -d "$ui/node_modules/playwright-core" ] && command -v npm >/dev/null; then
+    (cd "$ui" && npm ci --no-audit --no-fund)
+fi
+# As root (CI) the browser test must run; elsewhere it skips with a reason when something
+# is missing.
+if [ "$(id -u)" = 0 ]; then
+    export PALISADE_BROWSER_TESTS=1
 fi
 
 cargo fmt --all --check
