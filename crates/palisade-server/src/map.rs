@@ -22,6 +22,9 @@ struct MapDoc<'a> {
     source: &'static str,
     namespaces: Vec<MapNamespace<'a>>,
     nodes: Vec<MapNode<'a>>,
+    /// The distinct allowed-port lists, which edges point into (thousands of edges share a
+    /// handful).
+    port_sets: Vec<Vec<palisade_render::connectivity::JsonAllowed>>,
     edges: Vec<MapEdge>,
 }
 
@@ -65,16 +68,23 @@ struct MapFlow {
 
 #[derive(Serialize)]
 struct MapEdge {
-    src: String,
-    dst: String,
-    /// What the policies allow between the two (connectivity's notation); empty when nothing.
-    allowed: Vec<palisade_render::connectivity::JsonAllowed>,
+    /// Index into `nodes`.
+    src: usize,
+    /// Index into `nodes`.
+    dst: usize,
+    /// What the policies allow between the two: an index into `port_sets`, or null when
+    /// they allow nothing.
+    allowed: Option<usize>,
     /// `allowed`, `denied` (observed traffic the policies deny) or `mismatch` (observed and
     /// predicted outcomes disagree).
     verdict: &'static str,
-    /// Observed sessions per (port, protocol), with a capture.
+    /// Observed sessions per (port, protocol), with a capture; omitted when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     flows: Vec<MapFlow>,
 }
+
+/// An edge while collecting: allowed port set, verdict, observed flows.
+type EdgeDraft = (Option<usize>, &'static str, Vec<MapFlow>);
 
 fn outcomes(c: &[u64; 4]) -> Outcomes {
     Outcomes {
@@ -126,21 +136,22 @@ pub fn map_json(model: &Model, connectivity: &Connectivity, capture: Option<&Cap
             },
         );
     }
-    let mut edges: BTreeMap<(String, String), MapEdge> = BTreeMap::new();
+    // Edges keyed by names while collecting; the document refers to nodes by index.
+    let mut sets: Vec<Vec<palisade_render::connectivity::JsonAllowed>> = Vec::new();
+    let mut set_index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut edges: BTreeMap<(String, String), EdgeDraft> = BTreeMap::new();
     for c in &connectivity.connections {
         let (src, dst) = (
             &connectivity.peers[c.src].name,
             &connectivity.peers[c.dst].name,
         );
+        let set = *set_index.entry(c.ports.to_string()).or_insert_with(|| {
+            sets.push(palisade_render::connectivity::json_allowed(&c.ports));
+            sets.len() - 1
+        });
         edges.insert(
             (src.clone(), dst.clone()),
-            MapEdge {
-                src: src.clone(),
-                dst: dst.clone(),
-                allowed: palisade_render::connectivity::json_allowed(&c.ports),
-                verdict: "allowed",
-                flows: Vec::new(),
-            },
+            (Some(set), "allowed", Vec::new()),
         );
     }
     if let Some(capture) = capture {
@@ -163,15 +174,9 @@ pub fn map_json(model: &Model, connectivity: &Connectivity, capture: Option<&Cap
             }
             let edge = edges
                 .entry((key.src.to_string(), key.dst.to_string()))
-                .or_insert_with(|| MapEdge {
-                    src: key.src.to_string(),
-                    dst: key.dst.to_string(),
-                    allowed: Vec::new(),
-                    verdict: "allowed",
-                    flows: Vec::new(),
-                });
+                .or_insert((None, "allowed", Vec::new()));
             let denied = stat.predicted[1] + stat.predicted[2];
-            edge.flows.push(MapFlow {
+            edge.2.push(MapFlow {
                 protocol: key.protocol.as_str(),
                 port: key.port,
                 sessions: stat.sessions,
@@ -180,14 +185,29 @@ pub fn map_json(model: &Model, connectivity: &Connectivity, capture: Option<&Cap
                 predicted_denied: denied,
                 mismatches: stat.mismatches,
             });
-            edge.verdict = match (edge.verdict, stat.mismatches > 0, denied > 0) {
+            edge.1 = match (edge.1, stat.mismatches > 0, denied > 0) {
                 ("mismatch", _, _) | (_, true, _) => "mismatch",
                 ("denied", _, _) | (_, _, true) => "denied",
                 _ => "allowed",
             };
         }
     }
-    crate::to_json(&MapDoc {
+    let index: BTreeMap<&str, usize> = nodes
+        .keys()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), i))
+        .collect();
+    let edges: Vec<MapEdge> = edges
+        .into_iter()
+        .map(|((src, dst), (allowed, verdict, flows))| MapEdge {
+            src: index[src.as_str()],
+            dst: index[dst.as_str()],
+            allowed,
+            verdict,
+            flows,
+        })
+        .collect();
+    let doc = MapDoc {
         version: 1,
         source: if capture.is_some() {
             "capture"
@@ -196,6 +216,11 @@ pub fn map_json(model: &Model, connectivity: &Connectivity, capture: Option<&Cap
         },
         namespaces,
         nodes: nodes.into_values().collect(),
-        edges: edges.into_values().collect(),
-    })
+        port_sets: sets,
+        edges,
+    };
+    // Compact: a 2,000-workload cluster has ~90,000 edges.
+    let mut out = serde_json::to_string(&doc).expect("output structs serialize");
+    out.push('\n');
+    out
 }

@@ -223,14 +223,38 @@ fn replay_and_map_with_a_capture() {
     );
     let map: serde_json::Value = serde_json::from_str(&get(&s, "/api/map").body).unwrap();
     assert_eq!(map["source"], "capture");
+    let node = |name: &str| {
+        map["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|n| n["id"] == name)
+            .unwrap_or_else(|| panic!("{name} is not on the map"))
+    };
+    let (checkout, payments_api) = (node("shop/checkout"), node("payments/payments-api"));
     let edge = map["edges"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["src"] == "shop/checkout" && e["dst"] == "payments/payments-api")
+        .find(|e| e["src"] == checkout && e["dst"] == payments_api)
         .expect("the broken edge is on the map");
     assert_eq!(edge["verdict"], "denied");
-    assert_eq!(edge["allowed"], serde_json::json!([]));
+    assert_eq!(edge["allowed"], serde_json::Value::Null);
+    // An allowed edge points at its ports in `port_sets`.
+    let frontend = node("shop/frontend");
+    let catalog = node("shop/catalog");
+    let ok = map["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["src"] == frontend && e["dst"] == catalog)
+        .unwrap();
+    assert_eq!(ok["verdict"], "allowed");
+    let set = ok["allowed"].as_u64().unwrap() as usize;
+    assert_eq!(
+        map["port_sets"][set],
+        serde_json::json!([{"protocol": "TCP", "ports": "8080"}])
+    );
     assert_eq!(edge["flows"][0]["observed"]["timed-out"], 2);
     let status: serde_json::Value = serde_json::from_str(&get(&s, "/api/status").body).unwrap();
     assert_eq!(status["capture"], true);
