@@ -437,10 +437,10 @@
     keyed.sort((a, b) => b[0] - a[0] || b[1] - a[1]);
     const sorted = keyed.map((k) => k[2]);
     for (const e of sorted.slice(0, MAX_EDGE_ROWS)) {
-      const word = { allowed: '✓ allowed', denied: '✕ denied', mismatch: '! observed ≠ predicted' }[e.verdict];
+      const word = { allowed: '✓ allowed', denied: '✕ denied', mismatch: '! mismatch' }[e.verdict];
       tbody.append(el('tr', { tabindex: 0, 'data-src': e.src, 'data-dst': e.dst, onclick: () => openExplainForEdge(e) },
-        el('td', { text: e.src }), el('td', { text: e.dst }),
-        el('td', { class: 'v-' + e.verdict, text: word }), el('td', { text: edgeSummary(e) })));
+        el('td', { class: 'v-' + e.verdict, text: word }), el('td', { text: e.src }), el('td', { text: e.dst }),
+        el('td', { text: edgeSummary(e) })));
     }
     if (sorted.length > MAX_EDGE_ROWS) tbody.append(el('tr', {}, el('td', { colspan: 4, class: 'note', text: `${sorted.length - MAX_EDGE_ROWS} more: narrow with the search or filters` })));
     void nodeById;
@@ -698,7 +698,7 @@
     const yaml = el('div', { class: 'yaml' });
     const decisions = (ds) => el('ul', {}, ds.map((d) => el('li', {}, `${d.direction}: ${d.policy}${d.rule === null ? '' : ' rule ' + d.rule} ${d.effect}`, ' ', locButton(d.file, d.line, yaml))));
     const detail = $('session-detail');
-    detail.replaceChildren(
+    const parts = [
       el('h2', { text: `${s.src} → ${s.dst}` }),
       el('p', {}, `${s.start} · ${s.src_ip}:${s.src_port} → ${s.dst_ip}:${s.dst_port}/${s.protocol}`),
       el('p', {}, 'Observed ', el('strong', { class: 'o-' + s.observed, text: s.observed }), `, predicted ${s.predicted}`, s.proposed ? ` (proposed: ${s.proposed}${s.change ? ', ' + s.change : ''})` : ''),
@@ -707,7 +707,8 @@
       el('div', {}, 'Deciding rules:', s.decided_by.length ? decisions(s.decided_by) : el('p', { class: 'note', text: 'no policy applies on either side' })),
       s.proposed_decided_by ? el('div', {}, 'Under the proposal:', decisions(s.proposed_decided_by)) : null,
       el('button', { type: 'button', text: 'Explain this connection', onclick: () => openExplain(checkable(s.src), checkable(s.dst), s.dst_port, s.protocol) }),
-      yaml);
+      yaml];
+    detail.replaceChildren(...parts.filter(Boolean));
     for (const tr of $('timeline-sessions').tBodies[0].rows) tr.classList.toggle('selected', Number(tr.dataset.index) === idx);
     for (const m of $('timeline-chart').querySelectorAll('.session')) m.classList.toggle('sel', Number(m.dataset.index) === idx);
   }
