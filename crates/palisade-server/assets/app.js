@@ -17,6 +17,7 @@
   const MAX_MAP_EDGES = 4000;
   const MAX_SESSION_ROWS = 1000;
   const MAX_LANES = 60;
+  const MAX_MARKS = 5000;
   const DAGRE_MAX_EDGES = 150;
 
   // ---- small helpers ---------------------------------------------------------------------
@@ -640,7 +641,18 @@
       t.textContent = k.length > 52 ? k.slice(0, 51) + '…' : k;
       svg.append(t);
     });
-    for (const [s, idx] of rows) {
+    // Past MAX_MARKS sessions, draw every flagged or not-accepted one and a sample of the rest.
+    let marks = rows;
+    if (rows.length > MAX_MARKS) {
+      const notable = rows.filter(([s]) => s.mismatch || s.observed !== 'accepted');
+      const rest = rows.filter(([s]) => !(s.mismatch || s.observed !== 'accepted'));
+      const room = Math.max(0, MAX_MARKS - notable.length);
+      const step = rest.length / Math.max(1, room);
+      const sample = [];
+      for (let i = 0; i < room && Math.floor(i * step) < rest.length; i++) sample.push(rest[Math.floor(i * step)]);
+      marks = notable.slice(0, MAX_MARKS).concat(sample);
+    }
+    for (const [s, idx] of marks) {
       const cx = x(Date.parse(s.start)), cy = top + laneOf.get(`${s.src} → ${s.dst} :${s.dst_port}/${s.protocol}`) * laneH + 8;
       const cls = 's-' + s.observed + (idx === S.selectedSession ? ' sel' : '');
       let mark;
@@ -673,7 +685,8 @@
     svg.addEventListener('mouseup', finish);
     svg.addEventListener('mouseleave', finish);
     chart.replaceChildren(svg);
-    $('timeline-range').textContent = S.range ? `Time range: ${new Date(S.range[0]).toISOString().slice(11, 23)} – ${new Date(S.range[1]).toISOString().slice(11, 23)} (every view is filtered)` : 'All of the capture';
+    const sampled = marks.length < rows.length ? ` · ${marks.length} of ${rows.length} sessions drawn (every flagged or not-accepted one)` : '';
+    $('timeline-range').textContent = (S.range ? `Time range: ${new Date(S.range[0]).toISOString().slice(11, 23)} – ${new Date(S.range[1]).toISOString().slice(11, 23)} (every view is filtered)` : 'All of the capture') + sampled;
     renderSessionTable(rows);
     renderChanges();
   }
