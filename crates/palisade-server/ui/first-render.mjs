@@ -10,11 +10,9 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
 });
 const times = [];
-const log = [];
 for (let i = 0; i < runs; i++) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
-  page.on('console', (m) => { if (m.text().startsWith('T ')) console.log('  ', m.text()); });
   await page.goto(url);
   await page.waitForSelector('body[data-first-render-ms]', { timeout: 120000 });
   const ms = Number(await page.getAttribute('body', 'data-first-render-ms'));
