@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # The full test suite, as CI runs it: formatting, lints, every test of every crate.
-# Installs what the tests need when run as root on Debian (CI): Chromium, Node.js and npm
-# for the UI's browser test, and its npm packages (`npm ci`, pinned by a lockfile). Each
-# only when missing.
+# Installs the system packages the tests need when run as root on Debian: git; for the
+# kernel sandbox tests (palisade-sandbox) iproute2 (`ip`, `bridge`) and nftables (`nft`);
+# for the UI's browser test Chromium, Node.js and npm, and its npm packages (`npm ci`,
+# pinned by a lockfile). Each only when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 for cmd in git:git chromium:chromium node:nodejs npm:npm; do
     command -v "${cmd%%:*}" >/dev/null 2>&1 || need+=("${cmd#*:}")
+done
+# package:command pairs for the kernel sandbox tests.
+for pair in iproute2:ip iproute2:bridge nftables:nft; do
+    pkg="${pair%%:*}" cmd="${pair##*:}"
+    if ! command -v "$cmd" >/dev/null 2>&1 && [[ ! " ${need[*]-} " =~ " $pkg " ]]; then
+        need+=("$pkg")
+    fi
 done
 if [ "${#need[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

@@ -41,6 +41,8 @@ pub struct Options {
     pub deny_action: DenyAction,
     /// Use a model with rejected objects left out instead of failing (`--keep-going`).
     pub keep_going: bool,
+    /// Follow every symbolic link in scanned directories (`--follow-symlinks`).
+    pub follow_symlinks: bool,
 }
 
 impl Default for Options {
@@ -50,6 +52,7 @@ impl Default for Options {
             lint: palisade_lint::Settings::default(),
             deny_action: DenyAction::Drop,
             keep_going: false,
+            follow_symlinks: false,
         }
     }
 }
@@ -104,6 +107,7 @@ fn load_model(inputs: &[Input], options: &Options, what: &str) -> Result<LoadedM
         inputs,
         &LoadOptions {
             default_namespace: options.default_namespace.clone(),
+            follow_symlinks: options.follow_symlinks,
         },
     );
     let problems: Vec<String> = loaded

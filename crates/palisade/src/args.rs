@@ -40,6 +40,8 @@ pub enum Command {
     Serve(Box<crate::commands::ServeArgs>),
     /// The UI's views in one self-contained HTML file (no network), e.g. for a pull request or a ticket.
     Report(Box<crate::commands::ReportArgs>),
+    /// Prove policies on a real kernel dataplane: pods as network namespaces, policies as nftables, real probes (root, Linux).
+    Sandbox(Box<crate::commands::sandbox::SandboxArgs>),
 }
 
 /// How manifests are loaded and problems reported; shared by every command that loads them.
@@ -54,6 +56,10 @@ pub struct LoadArgs {
     /// When to use colours.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Follow symbolic links met while scanning directories, wherever they point (by default
+    /// only links to files inside the scanned directory are read).
+    #[arg(long, short = 'L')]
+    pub follow_symlinks: bool,
 }
 
 /// Where manifests come from and how to read them.

@@ -9,6 +9,7 @@ mod lint;
 mod matrix;
 mod replay;
 mod report;
+pub mod sandbox;
 mod serve;
 
 use crate::args::{Cli, Command, LevelArg};
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => replay::run(*args),
         Command::Serve(args) => serve::run(*args),
         Command::Report(args) => report::run(*args),
+        Command::Sandbox(args) => sandbox::run(*args),
     }
 }
 

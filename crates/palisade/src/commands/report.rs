@@ -26,12 +26,12 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let snapshot = Snapshot::build(&inputs, &options).map_err(explain_error)?;
     if args.input.load.verbose {
         for p in &snapshot.problems {
-            eprint!("{p}");
+            crate::output::emit_err(p, args.input.load.color.style(true));
         }
     }
     let html = palisade_server::report_html(&snapshot);
     if args.output == "-" {
-        crate::output::emit(&html)?;
+        crate::output::emit(&html, args.input.load.color.style(false))?;
     } else {
         std::fs::write(&args.output, &html)
             .with_context(|| format!("cannot write `{}`", args.output))?;

@@ -119,6 +119,7 @@ pub fn options(args: &UiInputArgs) -> anyhow::Result<Options> {
             crate::args::DenyActionArg::Reject => palisade_replay::DenyAction::Reject,
         },
         keep_going: args.load.keep_going,
+        follow_symlinks: args.load.follow_symlinks,
     })
 }
 
@@ -126,7 +127,7 @@ pub fn options(args: &UiInputArgs) -> anyhow::Result<Options> {
 pub fn explain_error(err: palisade_server::Error) -> anyhow::Error {
     if let palisade_server::Error::Load { problems, .. } = &err {
         for p in problems {
-            eprint!("{p}");
+            crate::output::emit_err(p, crate::output::ColorChoice::Never.style(true));
         }
         return anyhow::anyhow!(
             "{err} (fix them, or pass --keep-going to continue without the rejected objects)"
@@ -173,7 +174,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     .map_err(explain_error)?;
     if args.input.load.verbose {
         for p in server.problems() {
-            eprint!("{p}");
+            crate::output::emit_err(&p, args.input.load.color.style(true));
         }
     }
     println!("palisade: serving {} (Ctrl-C to stop)", server.url());
