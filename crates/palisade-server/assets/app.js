@@ -363,7 +363,8 @@
       });
       S.mapEdgeMembers[i] = x.members.map((m) => edges[m]);
     });
-    $('map-count').textContent = `(${edges.length}${capped ? `; ${capped} aggregated edges not drawn` : ''})`;
+    const omitted = S.map.policy_edges_omitted ? `; ${S.map.policy_edges_omitted} more allowed pairs not loaded (palisade connectivity lists them)` : '';
+    $('map-count').textContent = `(${edges.length}${capped ? `; ${capped} aggregated edges not drawn` : ''}${omitted})`;
     drawGraph(els, t0);
     renderEdgeList(edges, nodeById);
   }
@@ -407,11 +408,12 @@
     cy.add(els);
     cy.endBatch();
     // dagre draws traffic left to right; on dense graphs (namespace level of a large cluster:
-    // hundreds of edges between a few dozen nodes) its crossing reduction takes seconds, so
-    // those get cytoscape's force-directed layout instead.
+    // hundreds of edges between a few dozen nodes) its crossing reduction takes seconds, and
+    // a force-directed layout about one, so those get rings by degree (the most connected
+    // in the middle), which costs nothing.
     const dense = cy.edges().length > DAGRE_MAX_EDGES;
     const layout = cy.layout(dense
-      ? { name: 'cose', animate: false, fit: true, padding: 20, randomize: false, numIter: 600, nodeRepulsion: () => 400000, idealEdgeLength: () => 120 }
+      ? { name: 'concentric', animate: false, fit: true, padding: 20, minNodeSpacing: 12, concentric: (n) => n.degree(false), levelWidth: (nodes) => Math.max(1, nodes.maxDegree(false) / 4), avoidOverlap: true }
       : { name: 'dagre', rankDir: 'LR', nodeSep: 14, rankSep: 70, edgeSep: 6, fit: true, padding: 20, animate: false });
     layout.one('layoutstop', () => {
       if (S.firstRenderMs === null) {

@@ -26,7 +26,14 @@ struct MapDoc<'a> {
     /// handful).
     port_sets: Vec<Vec<palisade_render::connectivity::JsonAllowed>>,
     edges: Vec<MapEdge>,
+    /// Allowed pairs left out of `edges` past [`MAX_POLICY_EDGES`] (observed pairs are
+    /// always kept); `palisade connectivity` lists them all.
+    policy_edges_omitted: usize,
 }
+
+/// The most policy (connectivity) edges the document carries: past this the browser spends
+/// seconds on the document alone, and nobody reads the picture.
+pub const MAX_POLICY_EDGES: usize = 200_000;
 
 #[derive(Serialize)]
 struct MapNamespace<'a> {
@@ -140,11 +147,26 @@ pub fn map_json(model: &Model, connectivity: &Connectivity, capture: Option<&Cap
     let mut sets: Vec<Vec<palisade_render::connectivity::JsonAllowed>> = Vec::new();
     let mut set_index: BTreeMap<String, usize> = BTreeMap::new();
     let mut edges: BTreeMap<(String, String), EdgeDraft> = BTreeMap::new();
+    // With a capture, observed pairs keep their policy edge even past the limit.
+    let observed: std::collections::HashSet<(String, String)> = capture
+        .map(|c| {
+            c.summary
+                .pairs_sorted()
+                .into_iter()
+                .map(|(k, _)| (k.src.to_string(), k.dst.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut omitted = 0usize;
     for c in &connectivity.connections {
         let (src, dst) = (
             &connectivity.peers[c.src].name,
             &connectivity.peers[c.dst].name,
         );
+        if edges.len() >= MAX_POLICY_EDGES && !observed.contains(&(src.clone(), dst.clone())) {
+            omitted += 1;
+            continue;
+        }
         let set = *set_index.entry(c.ports.to_string()).or_insert_with(|| {
             sets.push(palisade_render::connectivity::json_allowed(&c.ports));
             sets.len() - 1
@@ -218,6 +240,7 @@ pub fn map_json(model: &Model, connectivity: &Connectivity, capture: Option<&Cap
         nodes: nodes.into_values().collect(),
         port_sets: sets,
         edges,
+        policy_edges_omitted: omitted,
     };
     // Compact: a 2,000-workload cluster has ~90,000 edges.
     let mut out = serde_json::to_string(&doc).expect("output structs serialize");
