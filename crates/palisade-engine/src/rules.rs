@@ -304,7 +304,7 @@ pub fn redundancy(model: &Model, engine: &Engine) -> Redundancy {
         }
     }
 
-    for (r, subjects) in rule_subjects.iter().enumerate().take(engine.rule_count()) {
+    for (r, subjects) in rule_subjects.iter().enumerate() {
         let at = engine.rule_at(r as u32);
         if redundant_policy[at.policy.index()] {
             continue;

@@ -11,9 +11,14 @@
 //!   `timeout` → accepted; an ICMP/ICMPv6 unreachable quoting it → refused; nothing → timed
 //!   out. A datagram after the session ended starts a new one.
 //! * **SCTP**: INIT → attempt; INIT ACK → accepted; ABORT → refused.
-//! * **Hubble**: the same rules on flows, plus verdicts: `FORWARDED` of the initial packet
-//!   → accepted, `DROPPED` → timed out (policy drops are silent) with `drop_reason_desc`; a
-//!   reply flow confirms accepted. The same connection reported by the source node (EGRESS)
+//! * **Hubble**: the same rules on flows, plus verdicts. The outcome is what the client got,
+//!   never the datapath's verdict alone: a reply flow → accepted; `DROPPED` → timed out
+//!   (policy drops are silent) with `drop_reason_desc`; `FORWARDED` and no answer within
+//!   `timeout` → timed out when the capture shows reply-direction flows for the address pair
+//!   or on the connection's nodes, unknown (with the reason) when it does not (a capture filtered to one direction);
+//!   an ICMP/ICMPv6 unreachable from B to A (Hubble quotes no inner header) refuses the
+//!   latest undecided UDP attempt from A to B; a connection first seen mid-stream or at L7
+//!   that Hubble forwarded → accepted (established before the capture). The same connection reported by the source node (EGRESS)
 //!   and the destination node (INGRESS) is one session: the 5-tuple within the attempt window
 //!   is the key, and copies from a second node are not counted as retransmissions. A drop on
 //!   either side wins over a forward unless a reply was seen; the evidence says which side.
@@ -133,8 +138,22 @@ pub enum Evidence {
     },
     /// The input ended before the timeout passed, with no answer.
     CaptureEnded,
-    /// Hubble reported the initial packet `FORWARDED` and no drop.
+    /// Hubble reported the initial packet `FORWARDED` and no drop. Kept for compatibility:
+    /// a forward alone no longer decides an outcome (see [`Evidence::HubbleForwardedNoAnswer`]).
     HubbleForwarded,
+    /// Hubble reported the initial packet `FORWARDED`, and nothing came back within the
+    /// timeout: `replies_captured` says whether the capture shows reply-direction traffic on
+    /// the connection's nodes (then the client saw a timeout) or not (a capture filtered to
+    /// one direction cannot tell).
+    HubbleForwardedNoAnswer {
+        /// The timeout, in milliseconds.
+        timeout_ms: u64,
+        /// Whether replies were captured on the connection's nodes at all.
+        replies_captured: bool,
+    },
+    /// A connection first seen mid-stream (or at L7) that Hubble forwarded: it was
+    /// established before the capture started.
+    HubbleMidStreamForwarded,
     /// Hubble reported a drop.
     HubbleDropped {
         /// `drop_reason_desc` (or the numeric reason), if given.
@@ -192,6 +211,22 @@ impl fmt::Display for Evidence {
             }
             Evidence::CaptureEnded => f.write_str("capture ended"),
             Evidence::HubbleForwarded => f.write_str("Hubble FORWARDED"),
+            Evidence::HubbleForwardedNoAnswer {
+                timeout_ms,
+                replies_captured: true,
+            } => write!(f, "Hubble FORWARDED, but no answer within {timeout_ms}ms"),
+            Evidence::HubbleForwardedNoAnswer {
+                timeout_ms,
+                replies_captured: false,
+            } => write!(
+                f,
+                "Hubble FORWARDED, no answer within {timeout_ms}ms, and the capture shows no \
+                 reply-direction traffic for this pair or on its nodes (filtered to one \
+                 direction?): the client's outcome cannot be told"
+            ),
+            Evidence::HubbleMidStreamForwarded => f.write_str(
+                "first seen mid-stream, Hubble FORWARDED: established before the capture",
+            ),
             Evidence::HubbleDropped { reason, side, node } => {
                 f.write_str("Hubble DROPPED")?;
                 if let Some(r) = reason {
@@ -373,6 +408,60 @@ enum Phase {
     Aggregate,
 }
 
+/// What one packet means for a connection's life.
+#[derive(Clone, Copy, Debug)]
+struct Meaning {
+    /// It opens an attempt (TCP SYN, SCTP INIT; every UDP datagram may).
+    opening: bool,
+    /// It answers an opening (TCP SYN-ACK, SCTP INIT-ACK).
+    answer: bool,
+    /// It refuses (TCP RST, SCTP ABORT).
+    refusal: bool,
+    /// It ends the association (SCTP SHUTDOWN-COMPLETE).
+    closing: bool,
+}
+
+impl Meaning {
+    fn of(l4: L4) -> Meaning {
+        let (opening, answer, refusal, closing) = match l4 {
+            L4::Tcp(fl) => (fl.is_syn(), fl.is_syn_ack(), fl.is_rst(), false),
+            L4::Sctp(ch) => (
+                ch == SctpChunk::Init,
+                ch == SctpChunk::InitAck,
+                ch == SctpChunk::Abort,
+                ch == SctpChunk::ShutdownComplete,
+            ),
+            // For UDP every datagram may open; answers are any datagram back.
+            _ => (true, false, false, false),
+        };
+        Meaning {
+            opening,
+            answer,
+            refusal,
+            closing,
+        }
+    }
+}
+
+/// The evidence an accepted attempt is decided on: the handshake answer of TCP and SCTP,
+/// else any reply.
+fn accepted_evidence(proto: Protocol, answer: bool) -> Decided {
+    match (proto, answer) {
+        (Protocol::Tcp, true) => Decided::SynAck,
+        (Protocol::Sctp, true) => Decided::InitAck,
+        _ => Decided::Reply,
+    }
+}
+
+/// The evidence a refused attempt is decided on.
+fn refused_evidence(proto: Protocol) -> Decided {
+    if proto == Protocol::Sctp {
+        Decided::AbortToInit
+    } else {
+        Decided::RstToSyn
+    }
+}
+
 /// An open connection: the per-packet state only, 128 bytes in exactly two cache lines (the
 /// key and times a packet checks first, then counters, phase and flags). What only named
 /// inputs (Hubble, flow logs with names) carry lives in [`Names`], allocated on first use, so
@@ -418,6 +507,8 @@ const AGG_ACCEPT: u8 = 8;
 const AGG_REJECT: u8 = 16;
 /// Flow-log ACCEPT from the peer.
 const AGG_REPLY: u8 = 32;
+/// Hubble reported some flow of the connection `FORWARDED` (a mid-stream or L7 flow too).
+const HUBBLE_FWD: u8 = 64;
 
 /// What decided a connection's outcome, compactly; [`Decided::evidence`] rebuilds the
 /// [`Evidence`].
@@ -433,7 +524,9 @@ enum Decided {
         kind: Unreachable,
     },
     NoAnswer,
-    HubbleForwarded,
+    HubbleForwardedNoAnswer {
+        replies_captured: bool,
+    },
     /// [`Names::drop`] holds the evidence.
     HubbleDropped,
 }
@@ -448,7 +541,12 @@ impl Decided {
             Decided::Reply => Evidence::Reply,
             Decided::Icmp { v6, kind } => Evidence::IcmpUnreachable { v6, kind },
             Decided::NoAnswer => Evidence::NoAnswer { timeout_ms },
-            Decided::HubbleForwarded => Evidence::HubbleForwarded,
+            Decided::HubbleForwardedNoAnswer { replies_captured } => {
+                Evidence::HubbleForwardedNoAnswer {
+                    timeout_ms,
+                    replies_captured,
+                }
+            }
             Decided::HubbleDropped => names
                 .as_mut()
                 .and_then(|n| n.drop.take())
@@ -465,6 +563,9 @@ struct Names {
     nodes: Vec<Arc<str>>,
     /// The named observer of the first initial packet.
     initial_node: Option<Arc<str>>,
+    /// Its Hubble `traffic_direction`: when both pods are on one node, that node reports the
+    /// packet twice, once EGRESS (leaving the client) and once INGRESS (reaching the server).
+    initial_direction: Option<TrafficDirection>,
     drop: Option<Evidence>,
     src_endpoint: Option<Arc<EndpointName>>,
     dst_endpoint: Option<Arc<EndpointName>>,
@@ -472,6 +573,22 @@ struct Names {
 }
 
 impl Conn {
+    /// Records a TCP FIN from one side; whether the packet was one.
+    fn note_fin(&mut self, l4: L4, from_client: bool) -> bool {
+        let L4::Tcp(f) = l4 else {
+            return false;
+        };
+        if !f.is_fin() {
+            return false;
+        }
+        if from_client {
+            self.fin_client = true;
+        } else {
+            self.fin_server = true;
+        }
+        true
+    }
+
     fn names(&mut self) -> &mut Names {
         self.names.get_or_insert_with(Box::default)
     }
@@ -698,7 +815,18 @@ pub struct Sessionizer {
     next_gen: u32,
     interner: Interner,
     stats: SessionStats,
+    /// Nodes on which Hubble reported reply-direction flows (`is_reply: true`), and whether
+    /// any such flow named no node: a forwarded attempt without answer is a timeout only
+    /// where replies are captured at all. Bounded by the number of nodes.
+    reply_nodes: Vec<Box<str>>,
+    reply_unnamed: bool,
+    /// (server, client) address pairs with a reply-direction flow, up to
+    /// [`MAX_REPLY_PAIRS`] (beyond, only the nodes decide, so memory stays bounded).
+    reply_pairs: rustc_hash::FxHashSet<(u128, u128)>,
 }
+
+/// The most address pairs [`Sessionizer`] remembers reply flows for.
+const MAX_REPLY_PAIRS: usize = 1 << 16;
 
 impl fmt::Debug for Sessionizer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -742,6 +870,9 @@ impl Sessionizer {
             next_gen: 0,
             interner: Interner::default(),
             stats: SessionStats::default(),
+            reply_nodes: Vec::new(),
+            reply_unnamed: false,
+            reply_pairs: rustc_hash::FxHashSet::default(),
         }
     }
 
@@ -779,6 +910,18 @@ impl Sessionizer {
         } else if t < self.now_ns.saturating_sub(self.lateness_ns) {
             self.stats.late_events += 1;
         }
+        if matches!(ev.kind, EventKind::Hubble(_)) && ev.is_reply == Some(true) {
+            match ev.node.as_deref() {
+                Some(node) if !self.reply_nodes.iter().any(|n| &**n == node) => {
+                    self.reply_nodes.push(node.into())
+                }
+                Some(_) => {}
+                None => self.reply_unnamed = true,
+            }
+            if self.reply_pairs.len() < MAX_REPLY_PAIRS {
+                self.reply_pairs.insert((ip_bits(ev.src), ip_bits(ev.dst)));
+            }
+        }
         match &ev.kind {
             EventKind::Attempt { outcome } => self.attempt_row(ev, *outcome, out),
             EventKind::Aggregate {
@@ -815,6 +958,19 @@ impl Sessionizer {
                             _ => self.stats.unmatched_icmp += 1,
                         }
                     }
+                    // Hubble reports an ICMP error without the datagram it quotes: it answers
+                    // the open UDP attempt from its destination to its source.
+                    (None, Some(kind)) if matches!(ev.kind, EventKind::Hubble(_)) => {
+                        match self.udp_attempt_between(ev.dst, ev.src, t) {
+                            Some(i) => {
+                                let c = self.conn_mut(i);
+                                c.last_ns = c.last_ns.max(t);
+                                c.decide(Observed::Refused, Decided::Icmp { v6: icmp.v6, kind }, t);
+                                self.retire(i, false, out);
+                            }
+                            None => self.stats.unmatched_icmp += 1,
+                        }
+                    }
                     _ => self.stats.ignored += 1,
                 },
                 L4::Other(_) => self.stats.ignored += 1,
@@ -839,6 +995,48 @@ impl Sessionizer {
         }
         self.timers.clear();
         self.stats.clone()
+    }
+
+    /// Whether the capture shows reply-direction traffic where a connection was observed.
+    fn replies_captured(&self, idx: u32) -> bool {
+        let c = self.conn(idx);
+        let a = u128::from(c.key.a_hi) << 64 | u128::from(c.key.a_lo);
+        let b = u128::from(c.key.b_hi) << 64 | u128::from(c.key.b_lo);
+        let (client, server) = if c.client_is_a { (a, b) } else { (b, a) };
+        if self.reply_pairs.contains(&(server, client)) {
+            return true;
+        }
+        match c.names.as_ref().map(|n| &n.nodes) {
+            Some(nodes) if !nodes.is_empty() => nodes
+                .iter()
+                .any(|n| self.reply_nodes.iter().any(|r| **r == **n)),
+            _ => self.reply_unnamed || !self.reply_nodes.is_empty(),
+        }
+    }
+
+    /// The undecided UDP attempt from `client` to `server` (any ports) that started last, at
+    /// or before `t`. A scan of the open connections: only for Hubble's ICMP errors, which
+    /// are rare and quote nothing to look up by.
+    fn udp_attempt_between(&self, client: IpAddr, server: IpAddr, t: i64) -> Option<u32> {
+        let (client, server) = (ip_bits(client), ip_bits(server));
+        let bits = |hi: u64, lo: u64| u128::from(hi) << 64 | u128::from(lo);
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| Some((i as u32, c.as_ref()?)))
+            .filter(|(_, c)| {
+                let a = bits(c.key.a_hi, c.key.a_lo);
+                let b = bits(c.key.b_hi, c.key.b_lo);
+                let (cl, sv) = if c.client_is_a { (a, b) } else { (b, a) };
+                c.proto == Protocol::Udp
+                    && c.phase == Phase::Attempt
+                    && c.decided.is_none()
+                    && c.start_ns <= t
+                    && cl == client
+                    && sv == server
+            })
+            .max_by_key(|(_, c)| c.start_ns)
+            .map(|(i, _)| i)
     }
 
     #[inline]
@@ -891,6 +1089,7 @@ impl Sessionizer {
     /// The connection's time is up.
     fn fire(&mut self, idx: u32, out: &mut impl FnMut(Session)) {
         let idle = self.idle_ns;
+        let replies_captured = self.replies_captured(idx);
         let c = self.conn_mut(idx);
         match c.phase {
             Phase::Attempt if c.decided.is_none() => {
@@ -899,10 +1098,19 @@ impl Sessionizer {
                     c.decide(Observed::TimedOut, Decided::HubbleDropped, deadline);
                     self.retire(idx, false, out);
                 } else if c.forwarded {
-                    c.decide(Observed::Accepted, Decided::HubbleForwarded, deadline);
-                    c.phase = Phase::Open;
-                    let e = c.last_ns.max(deadline).saturating_add(idle);
-                    self.set_expiry(idx, e);
+                    // The datapath's verdict is not what the client saw: with no answer, it
+                    // saw a timeout, if answers would have been captured at all.
+                    let observed = if replies_captured {
+                        Observed::TimedOut
+                    } else {
+                        Observed::Unknown
+                    };
+                    c.decide(
+                        observed,
+                        Decided::HubbleForwardedNoAnswer { replies_captured },
+                        deadline,
+                    );
+                    self.retire(idx, false, out);
                 } else {
                     c.decide(Observed::TimedOut, Decided::NoAnswer, deadline);
                     self.retire(idx, false, out);
@@ -1032,6 +1240,11 @@ impl Sessionizer {
             None => match c.phase {
                 // Closing without a decision: a mid-stream connection that closed (FIN both
                 // ways or RST); attempts only start closing once decided.
+                Phase::MidStream | Phase::Closing if c.has(HUBBLE_FWD) => (
+                    Observed::Accepted,
+                    Evidence::HubbleMidStreamForwarded,
+                    c.last_ns,
+                ),
                 Phase::MidStream | Phase::Closing => {
                     (Observed::Unknown, Evidence::MidStream, c.last_ns)
                 }
@@ -1056,7 +1269,8 @@ impl Sessionizer {
                     if let Some(drop) = c.names.as_mut().and_then(|n| n.drop.take()) {
                         (Observed::TimedOut, drop, c.last_ns)
                     } else if c.forwarded {
-                        (Observed::Accepted, Evidence::HubbleForwarded, c.last_ns)
+                        // The input ended before the timeout: the answer may have come after.
+                        (Observed::Unknown, Evidence::CaptureEnded, c.last_ns)
                     } else if input_ended {
                         (Observed::TimedOut, Evidence::CaptureEnded, c.last_ns)
                     } else {
@@ -1148,20 +1362,40 @@ impl Sessionizer {
         }
         if initial && from_client {
             // A copy of the initial packet from another node is the same attempt seen twice
-            // (egress on the source node, ingress on the destination's), not a retransmission.
+            // (egress on the source node, ingress on the destination's), not a retransmission;
+            // so is the copy from the same node in the other traffic direction (both pods on
+            // that node).
+            let direction = match &ev.kind {
+                EventKind::Hubble(info) => info.direction,
+                _ => None,
+            };
             if !c.initial_seen {
                 c.initial_seen = true;
                 if let Some(n) = &node_arc {
                     c.names().initial_node = Some(n.clone());
                 }
+                if direction.is_some() {
+                    c.names().initial_direction = direction;
+                }
                 c.attempts += 1;
-            } else if c.names.as_ref().and_then(|n| n.initial_node.as_ref()) == node_arc.as_ref() {
-                c.attempts += 1;
+            } else {
+                let (first_node, first_direction) = c.names.as_ref().map_or((None, None), |n| {
+                    (n.initial_node.as_ref(), n.initial_direction)
+                });
+                let other_direction = direction.is_some()
+                    && first_direction.is_some()
+                    && direction != first_direction;
+                if first_node == node_arc.as_ref() && !other_direction {
+                    c.attempts += 1;
+                }
             }
         }
         let EventKind::Hubble(info) = &ev.kind else {
             return;
         };
+        if info.verdict == crate::event::Verdict::Forwarded {
+            c.rare |= HUBBLE_FWD;
+        }
         if !from_client || c.decided.is_some() {
             return;
         }
@@ -1195,82 +1429,19 @@ impl Sessionizer {
         let t = ev.time_ns;
         let proto_num = ev.l4.ip_proto();
         let (key, src_is_a) = Key::new(ev.src, ev.src_port, ev.dst, ev.dst_port, proto_num);
-        // What this packet means for a connection's life.
-        let (opening, answer, refusal, closing) = match ev.l4 {
-            L4::Tcp(fl) => (fl.is_syn(), fl.is_syn_ack(), fl.is_rst(), false),
-            L4::Sctp(ch) => (
-                ch == SctpChunk::Init,
-                ch == SctpChunk::InitAck,
-                ch == SctpChunk::Abort,
-                ch == SctpChunk::ShutdownComplete,
-            ),
-            // For UDP every datagram may open; answers are any datagram back.
-            _ => (true, false, false, false),
-        };
+        let meaning = Meaning::of(ev.l4);
         let proto = ev.l4.protocol().expect("only TCP, UDP and SCTP reach here");
-        let idx = match self.live(key, t, out) {
-            Some(i) => i,
-            None => {
-                let reply = ev.is_reply == Some(true);
-                let is_udp = proto == Protocol::Udp;
-                let src = SocketAddr::new(ev.src, ev.src_port);
-                let dst = SocketAddr::new(ev.dst, ev.dst_port);
-                if opening && !reply {
-                    let idx = self.open(
-                        key,
-                        src,
-                        dst,
-                        src_is_a,
-                        proto,
-                        Phase::Attempt,
-                        t,
-                        t.saturating_add(self.timeout_ns),
-                    );
-                    let c = self.conn_mut(idx);
-                    c.pkts_fwd = 1;
-                    self.absorb(idx, ev, true, true);
-                    return;
-                }
-                // Mid-stream: orient by what the input says, else by ports.
-                let src_is_server = reply
-                    || answer
-                    || (!is_udp
-                        && ev.is_reply.is_none()
-                        && src_is_server_by_ports(ev.src_port, ev.dst_port));
-                let (client, server, client_is_a) = if src_is_server {
-                    (dst, src, !src_is_a)
-                } else {
-                    (src, dst, src_is_a)
-                };
-                let idx = self.open(
-                    key,
-                    client,
-                    server,
-                    client_is_a,
-                    proto,
-                    Phase::MidStream,
-                    t,
-                    t.saturating_add(self.idle_ns),
-                );
-                let c = self.conn_mut(idx);
-                c.answer_seen = answer;
-                if src_is_server {
-                    c.pkts_rev = 1;
-                } else {
-                    c.pkts_fwd = 1;
-                }
-                self.absorb(idx, ev, !src_is_server, false);
-                return;
-            }
+        let Some(idx) = self.live(key, t, out) else {
+            self.first_packet(key, src_is_a, ev, proto, meaning);
+            return;
         };
         let timeout = self.timeout_ns;
-        let idle = self.idle_ns;
         let c = self.conn_mut(idx);
         let from_client = src_is_a == c.client_is_a;
         let in_window =
             t <= c.start_ns.saturating_add(timeout) && t >= c.start_ns.saturating_sub(timeout);
         let is_udp = c.proto == Protocol::Udp;
-        if from_client && opening && !is_udp && !in_window {
+        if from_client && meaning.opening && !is_udp && !in_window {
             // A new attempt reusing the 4-tuple after the old one's window.
             self.retire(idx, false, out);
             self.packet(ev, out);
@@ -1282,101 +1453,162 @@ impl Sessionizer {
         } else {
             c.pkts_rev += 1;
         }
-        let undecided = c.decided.is_none();
         match c.phase {
-            Phase::MidStream if from_client && opening && !is_udp && in_window => {
+            Phase::MidStream if from_client && meaning.opening && !is_udp && in_window => {
                 // The opening packet arrived after its answer (out-of-order input): an attempt after all.
                 c.phase = Phase::Attempt;
                 c.start_ns = c.start_ns.min(t);
-                let answered = c.answer_seen;
-                if answered {
-                    let evidence = if proto == Protocol::Sctp {
-                        Decided::InitAck
-                    } else {
-                        Decided::SynAck
-                    };
-                    c.decide(Observed::Accepted, evidence, t);
+                if c.answer_seen {
+                    c.decide(Observed::Accepted, accepted_evidence(proto, true), t);
                 }
                 let e = c.start_ns.saturating_add(timeout);
                 self.set_expiry(idx, e.max(t));
                 self.absorb(idx, ev, true, true);
             }
             Phase::MidStream | Phase::Open => {
-                if answer && !from_client {
-                    c.answer_seen = true;
-                }
-                if let L4::Tcp(f) = ev.l4
-                    && f.is_fin()
-                {
-                    if from_client {
-                        c.fin_client = true;
-                    } else {
-                        c.fin_server = true;
-                    }
-                }
-                if refusal || closing || (c.fin_client && c.fin_server) {
+                self.established_packet(idx, ev, from_client, meaning)
+            }
+            Phase::Closing => self.absorb(idx, ev, from_client, false),
+            Phase::Attempt => self.attempt_packet(idx, ev, from_client, proto, meaning, out),
+            Phase::Aggregate => self.absorb(idx, ev, from_client, false),
+        }
+    }
+
+    /// The first packet of a connection Palisade has not seen: an attempt when it opens one
+    /// (and is not a reply), else a connection already under way (mid-stream).
+    fn first_packet(
+        &mut self,
+        key: Key,
+        src_is_a: bool,
+        ev: &FlowEvent<'_>,
+        proto: Protocol,
+        meaning: Meaning,
+    ) {
+        let t = ev.time_ns;
+        let reply = ev.is_reply == Some(true);
+        let is_udp = proto == Protocol::Udp;
+        let src = SocketAddr::new(ev.src, ev.src_port);
+        let dst = SocketAddr::new(ev.dst, ev.dst_port);
+        if meaning.opening && !reply {
+            let idx = self.open(
+                key,
+                src,
+                dst,
+                src_is_a,
+                proto,
+                Phase::Attempt,
+                t,
+                t.saturating_add(self.timeout_ns),
+            );
+            let c = self.conn_mut(idx);
+            c.pkts_fwd = 1;
+            self.absorb(idx, ev, true, true);
+            return;
+        }
+        // Mid-stream: orient by what the input says, else by ports.
+        let src_is_server = reply
+            || meaning.answer
+            || (!is_udp
+                && ev.is_reply.is_none()
+                && src_is_server_by_ports(ev.src_port, ev.dst_port));
+        let (client, server, client_is_a) = if src_is_server {
+            (dst, src, !src_is_a)
+        } else {
+            (src, dst, src_is_a)
+        };
+        let idx = self.open(
+            key,
+            client,
+            server,
+            client_is_a,
+            proto,
+            Phase::MidStream,
+            t,
+            t.saturating_add(self.idle_ns),
+        );
+        let c = self.conn_mut(idx);
+        c.answer_seen = meaning.answer;
+        if src_is_server {
+            c.pkts_rev = 1;
+        } else {
+            c.pkts_fwd = 1;
+        }
+        self.absorb(idx, ev, !src_is_server, false);
+    }
+
+    /// A packet of a connection that is open or was first seen mid-stream.
+    fn established_packet(
+        &mut self,
+        idx: u32,
+        ev: &FlowEvent<'_>,
+        from_client: bool,
+        meaning: Meaning,
+    ) {
+        let t = ev.time_ns;
+        let (timeout, idle) = (self.timeout_ns, self.idle_ns);
+        let c = self.conn_mut(idx);
+        if meaning.answer && !from_client {
+            c.answer_seen = true;
+        }
+        c.note_fin(ev.l4, from_client);
+        if meaning.refusal || meaning.closing || (c.fin_client && c.fin_server) {
+            c.phase = Phase::Closing;
+            self.set_expiry(idx, t.saturating_add(timeout));
+        } else {
+            c.expires_ns = c.expires_ns.max(t.saturating_add(idle));
+        }
+        self.absorb(idx, ev, from_client, false);
+    }
+
+    /// A packet of an attempt: the peer's first answer or refusal decides it.
+    fn attempt_packet(
+        &mut self,
+        idx: u32,
+        ev: &FlowEvent<'_>,
+        from_client: bool,
+        proto: Protocol,
+        meaning: Meaning,
+        out: &mut impl FnMut(Session),
+    ) {
+        let t = ev.time_ns;
+        let timeout = self.timeout_ns;
+        let c = self.conn_mut(idx);
+        let undecided = c.decided.is_none();
+        if c.note_fin(ev.l4, from_client) && c.fin_client && c.fin_server && !undecided {
+            c.phase = Phase::Closing;
+            self.set_expiry(idx, t.saturating_add(timeout));
+            self.absorb(idx, ev, from_client, false);
+            return;
+        }
+        if from_client {
+            self.absorb(idx, ev, true, meaning.opening && undecided);
+            return;
+        }
+        // From the peer.
+        if undecided {
+            if meaning.refusal {
+                c.decide(Observed::Refused, refused_evidence(proto), t);
+                if proto == Protocol::Tcp {
                     c.phase = Phase::Closing;
                     self.set_expiry(idx, t.saturating_add(timeout));
                 } else {
-                    c.expires_ns = c.expires_ns.max(t.saturating_add(idle));
-                }
-                self.absorb(idx, ev, from_client, false);
-            }
-            Phase::Closing => self.absorb(idx, ev, from_client, false),
-            Phase::Attempt => {
-                if let L4::Tcp(f) = ev.l4
-                    && f.is_fin()
-                {
-                    if from_client {
-                        c.fin_client = true;
-                    } else {
-                        c.fin_server = true;
-                    }
-                    if c.fin_client && c.fin_server && c.decided.is_some() {
-                        c.phase = Phase::Closing;
-                        self.set_expiry(idx, t.saturating_add(timeout));
-                        self.absorb(idx, ev, from_client, false);
-                        return;
-                    }
-                }
-                if from_client {
-                    self.absorb(idx, ev, true, opening && undecided);
+                    self.absorb(idx, ev, false, false);
+                    self.retire(idx, false, out);
                     return;
                 }
-                // From the peer.
-                if undecided {
-                    if refusal {
-                        let evidence = if proto == Protocol::Sctp {
-                            Decided::AbortToInit
-                        } else {
-                            Decided::RstToSyn
-                        };
-                        c.decide(Observed::Refused, evidence, t);
-                        if proto == Protocol::Tcp {
-                            c.phase = Phase::Closing;
-                            self.set_expiry(idx, t.saturating_add(timeout));
-                        } else {
-                            self.absorb(idx, ev, false, false);
-                            self.retire(idx, false, out);
-                            return;
-                        }
-                    } else {
-                        let evidence = match (proto, answer) {
-                            (Protocol::Tcp, true) => Decided::SynAck,
-                            (Protocol::Sctp, true) => Decided::InitAck,
-                            _ => Decided::Reply,
-                        };
-                        c.answer_seen = true;
-                        c.decide(Observed::Accepted, evidence, t);
-                    }
-                } else if refusal {
-                    c.phase = Phase::Closing;
-                    self.set_expiry(idx, t.saturating_add(timeout));
-                }
-                self.absorb(idx, ev, false, false);
+            } else {
+                c.answer_seen = true;
+                c.decide(
+                    Observed::Accepted,
+                    accepted_evidence(proto, meaning.answer),
+                    t,
+                );
             }
-            Phase::Aggregate => self.absorb(idx, ev, from_client, false),
+        } else if meaning.refusal {
+            c.phase = Phase::Closing;
+            self.set_expiry(idx, t.saturating_add(timeout));
         }
+        self.absorb(idx, ev, false, false);
     }
 
     /// A VPC flow-log record.

@@ -16,6 +16,7 @@
 //! assert!(selector.matches(&labels));
 //! ```
 
+mod admin;
 mod ids;
 mod ports;
 mod selector;
@@ -23,6 +24,10 @@ mod selector;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+pub use admin::{
+    AdminAction, AdminKind, AdminPeer, AdminPeerKind, AdminPolicy, AdminPort, AdminPortKind,
+    AdminRule, AdminSubject, AdminTier, Node,
+};
 pub use ids::{NamespaceId, PodId, PolicyId, ServiceId, WorkloadId};
 pub use ipnet::IpNet;
 pub use palisade_diag::{SourceMap, Span};
@@ -228,6 +233,10 @@ pub struct Workload {
     pub kind: WorkloadKind,
     /// Labels of the pod template.
     pub template_labels: Labels,
+    /// `spec.selector` (apps/v1 workloads and Jobs that set it): the labels the controller
+    /// itself relies on, which stay the same across rollouts. `None` when absent (CronJob,
+    /// a Job with a generated selector).
+    pub selector: Option<LabelSelector>,
     /// Container ports of the pod template.
     pub template_ports: Vec<ContainerPort>,
     /// Annotations of the workload object.
@@ -237,7 +246,8 @@ pub struct Workload {
     /// Pods grouped under it (declared pods it owns, or its one template pod). Empty for
     /// workloads that have an owner: their pods are grouped under the top-level owner.
     pub pods: Vec<PodId>,
-    /// The declaring object.
+    /// The declaring object; `None` for a workload the loader inferred from its pods'
+    /// `ownerReferences`/`generateName` because the object itself was not in the input.
     pub span: Option<Span>,
 }
 
@@ -254,6 +264,27 @@ pub struct Service {
     pub ports: Vec<ServicePort>,
     /// `spec.clusterIP`/`clusterIPs`, when set to addresses.
     pub cluster_ips: Vec<IpAddr>,
+    /// The declaring object.
+    pub span: Option<Span>,
+}
+
+/// A policy object of a kind Palisade does not evaluate (yet): CiliumNetworkPolicy, Calico
+/// NetworkPolicy/GlobalNetworkPolicy, AdminNetworkPolicy, Istio AuthorizationPolicy, …
+/// It is kept so that every answer about a pod it may select can say it is uncertain.
+#[derive(Clone, Debug)]
+pub struct UnevaluatedPolicy {
+    /// `kind`, e.g. `CiliumNetworkPolicy`.
+    pub kind: String,
+    /// `apiVersion`, e.g. `cilium.io/v2`.
+    pub api_version: String,
+    /// Name.
+    pub name: String,
+    /// Namespace; `None` for cluster-wide kinds, which may select pods of every namespace.
+    pub namespace: Option<NamespaceId>,
+    /// The labels the pods it selects must have, when its selector is that simple
+    /// (`matchLabels` only, or Calico `key == 'value'` terms); `None` means it may select
+    /// every pod of its scope.
+    pub pod_labels: Option<Labels>,
     /// The declaring object.
     pub span: Option<Span>,
 }
@@ -322,11 +353,26 @@ impl IpBlock {
     /// Whether an address is in `cidr` and in none of the `except` ranges. An IPv4-mapped
     /// IPv6 address (`::ffff:10.0.0.1`) counts as its IPv4 address.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
+        let ip = Self::as_compared(ip);
+        self.cidr.contains(&ip) && !self.except.iter().any(|e| e.contains(&ip))
+    }
+
+    /// The index of the `except` entry that removes an address of `cidr` from the block;
+    /// `None` when the address is outside `cidr` or not excluded.
+    pub fn excluded_by(&self, ip: IpAddr) -> Option<usize> {
+        let ip = Self::as_compared(ip);
+        if !self.cidr.contains(&ip) {
+            return None;
+        }
+        self.except.iter().position(|e| e.contains(&ip))
+    }
+
+    /// An address as blocks compare it: an IPv4-mapped IPv6 address is its IPv4 address.
+    fn as_compared(ip: IpAddr) -> IpAddr {
+        match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
             v4 => v4,
-        };
-        self.cidr.contains(&ip) && !self.except.iter().any(|e| e.contains(&ip))
+        }
     }
 }
 
@@ -433,6 +479,14 @@ pub struct Model {
     pub policies: Vec<Policy>,
     /// Services, indexed by [`ServiceId`].
     pub services: Vec<Service>,
+    /// Cluster-scoped admin policies (ClusterNetworkPolicy, AdminNetworkPolicy,
+    /// BaselineAdminNetworkPolicy), in input order; evaluation orders them by tier, priority
+    /// and name.
+    pub admin_policies: Vec<AdminPolicy>,
+    /// `Node` objects (their IPs are what `nodes` peers select).
+    pub nodes: Vec<Node>,
+    /// Policy objects of other kinds that Palisade does not evaluate.
+    pub unevaluated: Vec<UnevaluatedPolicy>,
     namespace_index: FxHashMap<String, NamespaceId>,
 }
 
@@ -512,6 +566,15 @@ impl Model {
     pub fn pod_name(&self, id: PodId) -> String {
         let pod = &self.pods[id.index()];
         format!("{}/{}", self.namespace(pod.namespace).name, pod.name)
+    }
+
+    /// `Kind namespace/name` (or `Kind name` when cluster-wide) of an unevaluated policy.
+    pub fn unevaluated_name(&self, index: usize) -> String {
+        let u = &self.unevaluated[index];
+        match u.namespace {
+            Some(ns) => format!("{} {}/{}", u.kind, self.namespace(ns).name, u.name),
+            None => format!("{} {}", u.kind, u.name),
+        }
     }
 
     /// `namespace/name` of a workload.
@@ -622,6 +685,15 @@ mod tests {
         assert!(!b.contains(ip("10.0.3.7")));
         assert!(b.contains(ip("10.0.3.6")));
         assert!(b.contains(ip("10.0.3.8")));
+        assert_eq!(b.excluded_by(ip("10.0.1.9")), Some(0));
+        assert_eq!(b.excluded_by(ip("10.0.3.7")), Some(1));
+        assert_eq!(b.excluded_by(ip("::ffff:10.0.3.7")), Some(1));
+        assert_eq!(b.excluded_by(ip("10.0.3.6")), None);
+        // Outside `cidr`: not excluded, just not in the block.
+        assert_eq!(
+            block("10.0.0.0/24", &["10.0.0.0/8"]).excluded_by(ip("10.9.0.1")),
+            None
+        );
     }
 
     #[test]
@@ -747,6 +819,7 @@ mod tests {
             namespace: ns,
             kind: WorkloadKind::Deployment,
             template_labels: Labels::new(),
+            selector: None,
             template_ports: vec![],
             annotations: Labels::new(),
             owner: None,

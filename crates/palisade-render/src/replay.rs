@@ -78,6 +78,16 @@ pub fn reason(r: &Replayed, prediction: &Prediction) -> String {
                     Direction::Ingress => r.session.dst.ip(),
                 };
                 let label = subject.label(ip);
+                if let Some(d) = ds.iter().find(|d| d.tier.is_some()) {
+                    let tier = d.tier.map_or("", |t| t.as_str());
+                    parts.push(format!(
+                        "{word}: [{tier}] {} rule {} denies {}",
+                        d.policy,
+                        d.rule.unwrap_or_default(),
+                        short(&label)
+                    ));
+                    continue;
+                }
                 let names: Vec<&str> = ds.iter().map(|d| d.policy.as_str()).collect();
                 let verb = if names.len() == 1 {
                     "isolates"
@@ -93,9 +103,12 @@ pub fn reason(r: &Replayed, prediction: &Prediction) -> String {
             SideOutcome::Allowed if !denied => {
                 let rules: Vec<String> = ds
                     .iter()
-                    .map(|d| match d.rule {
-                        Some(i) => format!("{} rule {i}", d.policy),
-                        None => d.policy.clone(),
+                    .map(|d| match (d.tier, d.rule) {
+                        (Some(tier), Some(i)) => {
+                            format!("[{}] {} rule {i}", tier.as_str(), d.policy)
+                        }
+                        (_, Some(i)) => format!("{} rule {i}", d.policy),
+                        (_, None) => d.policy.clone(),
                     })
                     .collect();
                 parts.push(format!("{word}: {}", rules.join(", ")));
@@ -168,10 +181,10 @@ fn input_lines(inputs: &[ReadReport]) -> Vec<String> {
         }
         if r.out_of_order > 0 {
             out.push(format!(
-                "{}: {} events out of time order (at most {} ms back)",
+                "{}: {} events out of time order (at most {} back)",
                 r.path,
                 r.out_of_order,
-                r.max_backstep_ns / 1_000_000
+                r.max_backstep_text()
             ));
         }
     }
@@ -188,11 +201,18 @@ pub fn text(report: &Report<'_>, style: Style) -> String {
         .map(|r| format!("{} ({})", r.path, r.format.map_or("?", |f| f.as_str())))
         .collect();
     let span = if total.sessions > 0 {
-        format!(
-            " from {} to {} UTC",
-            format_rfc3339(total.first_ns)[..19].replace('T', " "),
+        let (first, last) = (
+            format_rfc3339(total.first_ns),
+            format_rfc3339(total.last_ns),
+        );
+        // The end's date too when it is another day (a capture ending in 2200 is not
+        // "to 00:00:00.000").
+        let end = if first[..10] == last[..10] {
             clock(total.last_ns)
-        )
+        } else {
+            last[..23].replace('T', " ")
+        };
+        format!(" from {} to {end} UTC", first[..19].replace('T', " "),)
     } else {
         String::new()
     };
@@ -482,13 +502,16 @@ fn duration_text(ns: i64) -> String {
 // ---- JSON ---------------------------------------------------------------------------------
 
 #[derive(Serialize)]
-struct JsonDecision<'a> {
+pub(crate) struct JsonDecision<'a> {
     direction: &'static str,
     policy: &'a str,
     rule: Option<u32>,
     effect: &'static str,
     file: Option<&'a str>,
     line: Option<u32>,
+    /// `Admin` or `Baseline` when an admin-tier rule decided (absent: NetworkPolicy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tier: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -520,15 +543,27 @@ struct JsonSession<'a> {
     attempts: u32,
     during_gap: bool,
     mismatch: Option<JsonMismatch<'a>>,
+    /// The Service whose ClusterIP the session was addressed to, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<String>,
+    /// Policies Palisade does not evaluate that may select an end: the prediction may be
+    /// wrong.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    uncertain: &'a [String],
 }
 
-fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
+pub(crate) fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
     ds.iter()
         .map(|d| JsonDecision {
             direction: dir_name(d.direction),
             policy: &d.policy,
             rule: d.rule,
-            effect: if d.allows { "allows" } else { "isolates" },
+            effect: match (d.tier, d.allows) {
+                (Some(_), false) => "denies",
+                (_, true) => "allows",
+                (None, false) => "isolates",
+            },
+            tier: d.tier.map(|t| t.as_str()),
             file: d.location.as_ref().map(|(f, _)| f.as_str()),
             line: d.location.as_ref().map(|(_, l)| *l),
         })
@@ -559,6 +594,8 @@ fn json_session(r: &Replayed) -> JsonSession<'_> {
             kind: m.kind.as_str(),
             reason: &m.reason,
         }),
+        service: r.service.as_ref().map(|v| v.note()),
+        uncertain: &r.uncertain,
     }
 }
 
@@ -974,8 +1011,18 @@ fn md_cell(s: &str) -> String {
 /// The report as Markdown: summary, changes, spikes, then the sessions.
 pub fn md(report: &Report<'_>) -> String {
     let mut out = String::new();
-    let s = report.summary;
-    let t = &s.total;
+    md_totals(report, &mut out);
+    md_whatif(report, &mut out);
+    md_spikes(report, &mut out);
+    md_pairs(report, &mut out);
+    md_sessions(report, &mut out);
+    md_input(report, &mut out);
+    out
+}
+
+/// The title, the inputs and the observed/predicted totals.
+fn md_totals(report: &Report<'_>, out: &mut String) {
+    let t = &report.summary.total;
     let _ = writeln!(out, "# Replay\n");
     let inputs: Vec<String> = report
         .inputs
@@ -1002,6 +1049,10 @@ pub fn md(report: &Report<'_>) -> String {
         t.predicted[0], t.predicted[1], t.predicted[2]
     );
     let _ = writeln!(out, "\nMismatches: {}.", t.mismatches);
+}
+
+/// The what-if section: breaks and opens by workload pair.
+fn md_whatif(report: &Report<'_>, out: &mut String) {
     if let Some(w) = report.whatif {
         let _ = writeln!(
             out,
@@ -1032,6 +1083,10 @@ pub fn md(report: &Report<'_>) -> String {
             }
         }
     }
+}
+
+/// The deny-spike section.
+fn md_spikes(report: &Report<'_>, out: &mut String) {
     if let Some(sp) = report.spikes {
         let _ = writeln!(
             out,
@@ -1067,6 +1122,11 @@ pub fn md(report: &Report<'_>) -> String {
             }
         }
     }
+}
+
+/// Sessions per (source, destination, port) pair.
+fn md_pairs(report: &Report<'_>, out: &mut String) {
+    let s = report.summary;
     let pairs = s.pairs_sorted();
     if !pairs.is_empty() {
         let _ = writeln!(
@@ -1090,6 +1150,10 @@ pub fn md(report: &Report<'_>) -> String {
             );
         }
     }
+}
+
+/// The session timeline, when asked for.
+fn md_sessions(report: &Report<'_>, out: &mut String) {
     if report.timeline && !report.sessions.is_empty() {
         let proposed = report.whatif.is_some();
         let _ = writeln!(
@@ -1125,6 +1189,10 @@ pub fn md(report: &Report<'_>) -> String {
             );
         }
     }
+}
+
+/// Problems of the inputs.
+fn md_input(report: &Report<'_>, out: &mut String) {
     let problems = input_lines(report.inputs);
     if !problems.is_empty() {
         let _ = writeln!(out, "\n## Input\n");
@@ -1132,5 +1200,4 @@ pub fn md(report: &Report<'_>) -> String {
             let _ = writeln!(out, "- {}", md_cell(&p));
         }
     }
-    out
 }

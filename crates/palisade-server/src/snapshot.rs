@@ -43,6 +43,10 @@ pub struct Options {
     pub keep_going: bool,
     /// Follow every symbolic link in scanned directories (`--follow-symlinks`).
     pub follow_symlinks: bool,
+    /// Globs of files and directories not to read (`--exclude`).
+    pub exclude: Vec<String>,
+    /// The lint configuration file used, as shown (the lint JSON's `config` field).
+    pub lint_config: Option<String>,
 }
 
 impl Default for Options {
@@ -53,6 +57,8 @@ impl Default for Options {
             deny_action: DenyAction::Drop,
             keep_going: false,
             follow_symlinks: false,
+            exclude: Vec::new(),
+            lint_config: None,
         }
     }
 }
@@ -108,6 +114,7 @@ fn load_model(inputs: &[Input], options: &Options, what: &str) -> Result<LoadedM
         &LoadOptions {
             default_namespace: options.default_namespace.clone(),
             follow_symlinks: options.follow_symlinks,
+            exclude: options.exclude.clone(),
         },
     );
     let problems: Vec<String> = loaded
@@ -202,10 +209,17 @@ impl Snapshot {
         };
         let engine = Engine::new(&model);
         let connectivity = connectivity::compute(&model, &engine, Level::Workload);
+        // As `palisade connectivity`: peers that policies Palisade does not evaluate may
+        // select are marked uncertain.
+        let uncertainty = palisade_engine::Uncertainty::new(&model);
+        let notes =
+            palisade_render::connectivity::PeerNotes::new(&model, &connectivity, &uncertainty);
         let connectivity_json =
-            palisade_render::connectivity::render(&connectivity, OutputFormat::Json);
-        let findings = palisade_lint::lint(&model, &loader_findings, &options.lint);
-        let lint_json = palisade_render::lint::json(&findings, &model.sources);
+            palisade_render::connectivity::render_with(&connectivity, OutputFormat::Json, &notes);
+        let mut findings = palisade_lint::lint(&model, &loader_findings, &options.lint);
+        palisade_lint::sort(&mut findings);
+        let lint_json =
+            palisade_render::lint::json(&findings, &model.sources, options.lint_config.as_deref());
         let audit_json =
             palisade_render::lint::audit::json(&palisade_lint::audit::audit(&model, &engine));
         let diff_json = proposed

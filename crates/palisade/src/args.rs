@@ -40,8 +40,16 @@ pub enum Command {
     Serve(Box<crate::commands::ServeArgs>),
     /// The UI's views in one self-contained HTML file (no network), e.g. for a pull request or a ticket.
     Report(Box<crate::commands::ReportArgs>),
+    /// The traffic map from captures: workloads, external networks, edges with session counts, observed outcomes and verdicts.
+    Map(Box<crate::discover_args::MapArgs>),
+    /// Least-privilege NetworkPolicies from observed traffic, proven by replaying it before they are written.
+    Generate(Box<crate::discover_args::GenerateArgs>),
+    /// A staged hardening plan from the current policies to least privilege, each stage proven by replay.
+    Harden(Box<crate::discover_args::HardenArgs>),
     /// Prove policies on a real kernel dataplane: pods as network namespaces, policies as nftables, real probes (root, Linux).
     Sandbox(Box<crate::commands::sandbox::SandboxArgs>),
+    /// Declarative connectivity tests (palisade or netassert v2 specs): checked by the engine, or on the kernel with --sandbox. JUnit output for CI.
+    Test(Box<crate::commands::conntest::TestArgs>),
 }
 
 /// How manifests are loaded and problems reported; shared by every command that loads them.
@@ -53,6 +61,10 @@ pub struct LoadArgs {
     /// Also print notes: skipped kinds with their counts.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Do not read files or directories matching this glob (repeatable), e.g. `charts/**`
+    /// or `*-values.yaml`; directories are also filtered by their `.palisadeignore`.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
     /// When to use colours.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -114,12 +126,15 @@ pub struct CheckArgs {
     /// Source: `ns/pod`, `ns/workload` or an IP address.
     #[arg(long, value_name = "SRC")]
     pub from: String,
-    /// Destination: `ns/pod`, `ns/workload` or an IP address.
+    /// Destination: `ns/pod`, `ns/workload`, an IP address, or a Service: `svc/NAME`,
+    /// `svc/NS/NAME`, `NS/svc/NAME` or its ClusterIP (`10.96.0.10` or `10.96.0.10:80`);
+    /// a Service is evaluated on every backend pod, on the target port.
     #[arg(long, value_name = "DST")]
     pub to: String,
-    /// Destination port.
+    /// Destination port (for a Service: the service port). Optional when `--to` ends in
+    /// `:PORT`.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: u16,
+    pub port: Option<u16>,
     /// Protocol: TCP, UDP or SCTP.
     #[arg(long, default_value = "TCP")]
     pub protocol: String,
@@ -186,7 +201,8 @@ pub struct LintArgs {
     /// Exit with 1 when a finding has at least this severity: error (default), warning or info.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<String>,
-    /// Configuration file (default: palisade.toml in the current directory or a parent).
+    /// Configuration file (default: palisade.toml in the current directory or a parent, up to
+    /// the repository root or the home directory).
     #[arg(long, value_name = "FILE")]
     pub config: Option<String>,
     /// Print a rule's documentation (NP003 or peer-selects-nothing) and exit.

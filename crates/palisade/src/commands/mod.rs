@@ -3,13 +3,19 @@
 mod audit;
 mod check;
 mod connectivity;
+pub mod conntest;
 mod demo;
 mod diff;
+mod discover;
+mod generate;
+mod harden;
 mod lint;
+mod map;
 mod matrix;
 mod replay;
 mod report;
 pub mod sandbox;
+mod sandbox_replay;
 mod serve;
 
 use crate::args::{Cli, Command, LevelArg};
@@ -32,7 +38,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => replay::run(*args),
         Command::Serve(args) => serve::run(*args),
         Command::Report(args) => report::run(*args),
+        Command::Map(args) => map::run(*args),
+        Command::Generate(args) => generate::run(*args),
+        Command::Harden(args) => harden::run(*args),
         Command::Sandbox(args) => sandbox::run(*args),
+        Command::Test(args) => conntest::run(*args),
     }
 }
 

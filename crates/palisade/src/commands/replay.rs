@@ -1,7 +1,7 @@
 //! `palisade replay`: recorded traffic against the current (and a proposed) policy set.
 
 use crate::args::{DenyActionArg, InputArgs, ReplayArgs, SpikeOnArg};
-use crate::input::{input, load_checked, load_inputs, protocol};
+use crate::input::{input, load_checked, load_inputs};
 use crate::output::emit_err;
 use anyhow::{Context, bail};
 use palisade_flows::{
@@ -12,8 +12,8 @@ use palisade_model::Model;
 use palisade_render::Style;
 use palisade_render::replay::{self as render, Report};
 use palisade_replay::{
-    DenyAction, Filter, PeerMatch, Replayed, Replayer, SpikeBasis, SpikeConfig, Spikes, Summary,
-    TimeBound, WhatIf, parse_duration_ns,
+    DenyAction, Filter, Replayed, Replayer, SpikeBasis, SpikeConfig, Spikes, Summary, WhatIf,
+    parse_duration_ns,
 };
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
@@ -58,43 +58,16 @@ fn duration(flag: &str, s: &str) -> anyhow::Result<i64> {
 }
 
 fn filter(args: &ReplayArgs) -> anyhow::Result<Filter> {
-    let peers = |flag: &str, v: &[String]| -> anyhow::Result<Vec<PeerMatch>> {
-        v.iter()
-            .map(|s| PeerMatch::parse(s).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
-            .collect()
-    };
-    let mut f = Filter {
-        from: peers("--from", &args.from)?,
-        to: peers("--to", &args.to)?,
+    super::discover::session_filter(&crate::discover_args::SessionFilterArgs {
+        from: args.from.clone(),
+        to: args.to.clone(),
         namespace: args.namespace.clone(),
         port: args.port.clone(),
-        protocol: args
-            .protocol
-            .iter()
-            .map(|p| protocol(p))
-            .collect::<anyhow::Result<_>>()?,
-        ..Filter::default()
-    };
-    for o in &args.outcome {
-        if o.eq_ignore_ascii_case("mismatch") {
-            f.mismatch_only = true;
-        } else {
-            match Observed::parse(o) {
-                Some(v) => f.outcome.push(v),
-                None => bail!(
-                    "--outcome: unknown outcome `{o}`: expected accepted, refused, timed-out, unknown or mismatch"
-                ),
-            }
-        }
-    }
-    let bound = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<TimeBound>> {
-        v.as_deref()
-            .map(|s| TimeBound::parse(s).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
-            .transpose()
-    };
-    f.since = bound("--since", &args.since)?;
-    f.until = bound("--until", &args.until)?;
-    Ok(f)
+        protocol: args.protocol.clone(),
+        outcome: args.outcome.clone(),
+        since: args.since.clone(),
+        until: args.until.clone(),
+    })
 }
 
 fn input_args(args: &ReplayArgs, paths: Vec<String>) -> InputArgs {
@@ -137,30 +110,13 @@ struct Collected {
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let out_format = output(&args.output)?;
-    let filter = filter(&args)?;
-    let timeout = duration("--timeout", &args.timeout)?;
-    let window = duration("--spike-window", &args.spike_window)?;
-    if !(args.spike_k.is_finite() && args.spike_k >= 0.0) {
-        bail!(
-            "--spike-k: `{}` is not a finite number ≥ 0 (e.g. 3 or 4.5)",
-            args.spike_k
-        );
-    }
-    let format = match &args.format {
-        None => None,
-        Some(f) => match Format::parse(f) {
-            Some(f) => Some(f),
-            None => bail!(
-                "--format: unknown format `{f}`: expected hubble, pcap, pcapng, vpc, csv or jsonl"
-            ),
-        },
-    };
+    let settings = Settings::from_args(&args)?;
     let loaded = load_inputs(&input_args(&args, args.cluster.clone())).context("--cluster")?;
     let model = &loaded.model;
     if !model.pods.iter().any(|p| !p.ips.is_empty()) {
-        eprintln!(
-            "palisade: note: no pod in the cluster manifests has an IP (status.podIP); endpoints are mapped by Hubble's pod names only, other addresses count as external"
+        emit_err(
+            "palisade: note: no pod in the cluster manifests has an IP (status.podIP); endpoints are mapped by Hubble's pod names only, other addresses count as external\n",
+            Style::PLAIN,
         );
     }
     let proposed = if args.proposed.is_empty() {
@@ -176,8 +132,112 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = &proposed {
         replayer = replayer.with_proposed(p);
     }
+    let (input, progress) = open_capture(&args)?;
+    let mut reader = FlowReader::new(
+        args.capture.clone(),
+        std::io::BufReader::with_capacity(1 << 20, input),
+        &ReadOptions {
+            format: settings.format,
+            strict: args.strict,
+            ..ReadOptions::default()
+        },
+    )?;
+    let resolution = reader.format().timestamp_resolution_ns();
+    if args.spikes && settings.window < resolution {
+        bail!(
+            "--spike-window: `{}` is finer than the capture's timestamps ({} has {}s resolution)",
+            args.spike_window,
+            reader.format().as_str(),
+            resolution / 1_000_000_000
+        );
+    }
+    let mut collected = Collected::new(&args, proposed.is_some(), settings.window);
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let streamed = stream_sessions(
+        &args,
+        &settings,
+        &mut reader,
+        &mut replayer,
+        progress.as_ref(),
+        &mut collected,
+        &mut stdout,
+    );
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    let write_err = streamed?;
+    collected.read = reader.into_report();
+    let err_style = args.load.color.style(true);
+    let read_diagnostics = collected.read.diagnostics();
+    emit_err(
+        &palisade_render::diagnostics::human_bounded(
+            &read_diagnostics,
+            &model.sources,
+            err_style,
+            "",
+        ),
+        err_style,
+    );
+    if let Some(e) = write_err {
+        return Err(e.into());
+    }
+    print_report(&args, settings.output, collected, &mut stdout)
+}
 
-    // The capture, with a progress bar on a terminal.
+/// What the arguments ask for, checked before anything is read.
+struct Settings {
+    output: Output,
+    filter: Filter,
+    /// `--timeout`, in nanoseconds.
+    timeout: i64,
+    /// `--spike-window`, in nanoseconds.
+    window: i64,
+    format: Option<Format>,
+}
+
+impl Settings {
+    fn from_args(args: &ReplayArgs) -> anyhow::Result<Settings> {
+        let output = output(&args.output)?;
+        let stdin_users = usize::from(args.capture == "-")
+            + args.cluster.iter().filter(|p| *p == "-").count()
+            + args.proposed.iter().filter(|p| *p == "-").count();
+        if stdin_users > 1 {
+            bail!(
+                "standard input (`-`) is given {stdin_users} times (capture, --cluster, --proposed); it can be read only once: save all but one to files"
+            );
+        }
+        let filter = filter(args)?;
+        let timeout = duration("--timeout", &args.timeout)?;
+        let window = duration("--spike-window", &args.spike_window)?;
+        if !(args.spike_k.is_finite() && args.spike_k >= 0.0) {
+            bail!(
+                "--spike-k: `{}` is not a finite number ≥ 0 (e.g. 3 or 4.5)",
+                args.spike_k
+            );
+        }
+        let format = match &args.format {
+            None => None,
+            Some(f) => match Format::parse(f) {
+                Some(f) => Some(f),
+                None => bail!(
+                    "--format: unknown format `{f}`: expected hubble, pcap, pcapng, vpc, csv or jsonl"
+                ),
+            },
+        };
+        Ok(Settings {
+            output,
+            filter,
+            timeout,
+            window,
+            format,
+        })
+    }
+}
+
+/// The capture (a file or stdin), with a progress bar on a terminal for large files.
+fn open_capture(
+    args: &ReplayArgs,
+) -> anyhow::Result<(Box<dyn Read>, Option<indicatif::ProgressBar>)> {
     let (raw, size): (Box<dyn Read>, Option<u64>) = if args.capture == "-" {
         (Box::new(std::io::stdin().lock()), None)
     } else {
@@ -204,119 +264,114 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         Some(pb) => Box::new(pb.wrap_read(raw)),
         None => raw,
     };
-    let mut reader = FlowReader::new(
-        args.capture.clone(),
-        std::io::BufReader::with_capacity(1 << 20, input),
-        &ReadOptions {
-            format,
-            strict: args.strict,
-            ..ReadOptions::default()
-        },
-    )?;
-    let resolution = reader.format().timestamp_resolution_ns();
-    if args.spikes && window < resolution {
-        bail!(
-            "--spike-window: `{}` is finer than the capture's timestamps ({} has {}s resolution)",
-            args.spike_window,
-            reader.format().as_str(),
-            resolution / 1_000_000_000
-        );
-    }
+    Ok((input, progress))
+}
 
-    let stream = out_format == Output::Jsonl;
-    let keep = !stream && (!args.summary || matches!(out_format, Output::Json | Output::Csv));
-    let mut collected = Collected {
-        sessions: Vec::new(),
-        summary: Summary::default(),
-        whatif: proposed.as_ref().map(|_| WhatIf::default()),
-        spikes: args.spikes.then(|| {
-            Spikes::new(SpikeConfig {
-                window_ns: window,
-                basis: match args.spike_on {
-                    SpikeOnArg::Observed => SpikeBasis::Observed,
-                    SpikeOnArg::Predicted => SpikeBasis::Predicted,
-                },
-                k: args.spike_k,
-                threshold: args.spike_threshold,
-                ..SpikeConfig::default()
-            })
-        }),
-        read: ReadReport::default(),
-    };
-    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+impl Collected {
+    fn new(args: &ReplayArgs, what_if: bool, window: i64) -> Collected {
+        Collected {
+            sessions: Vec::new(),
+            summary: Summary::default(),
+            whatif: what_if.then(WhatIf::default),
+            spikes: args.spikes.then(|| {
+                Spikes::new(SpikeConfig {
+                    window_ns: window,
+                    basis: match args.spike_on {
+                        SpikeOnArg::Observed => SpikeBasis::Observed,
+                        SpikeOnArg::Predicted => SpikeBasis::Predicted,
+                    },
+                    k: args.spike_k,
+                    threshold: args.spike_threshold,
+                    ..SpikeConfig::default()
+                })
+            }),
+            read: ReadReport::default(),
+        }
+    }
+}
+
+/// Reads the capture into sessions, replays each one as it completes and either streams it
+/// (jsonl) or collects it; the summaries always see it. Returns the first error writing to
+/// stdout, if any (reading goes on so that the summary stays complete).
+fn stream_sessions(
+    args: &ReplayArgs,
+    settings: &Settings,
+    reader: &mut FlowReader<'_>,
+    replayer: &mut Replayer<'_>,
+    progress: Option<&indicatif::ProgressBar>,
+    collected: &mut Collected,
+    stdout: &mut impl Write,
+) -> anyhow::Result<Option<std::io::Error>> {
+    let filter = &settings.filter;
+    let stream = settings.output == Output::Jsonl;
+    let keep = !stream && (!args.summary || matches!(settings.output, Output::Json | Output::Csv));
     let mut write_err: Option<std::io::Error> = None;
     let first_ns: std::cell::Cell<Option<i64>> = std::cell::Cell::new(None);
     let mut sessionizer = Sessionizer::new(SessionConfig {
-        timeout: Duration::from_nanos(timeout as u64),
+        timeout: Duration::from_nanos(settings.timeout as u64),
         ..SessionConfig::default()
     });
     let mut seen: u64 = 0;
-    {
-        let mut on_session = |s: palisade_flows::Session| {
-            seen += 1;
-            if let Some(pb) = &progress
-                && seen.is_multiple_of(65_536)
-            {
-                pb.set_message(format!("{seen} sessions"));
-            }
-            let r = replayer.replay(s);
-            if !filter.is_empty() && !filter.matches(&r, first_ns.get()) {
-                return;
-            }
-            collected.summary.add(&r);
-            if let Some(w) = &mut collected.whatif {
-                w.add(&r);
-            }
-            if let Some(sp) = &mut collected.spikes {
-                sp.add(&r);
-            }
-            if stream {
-                if write_err.is_none()
-                    && let Err(e) = stdout.write_all(
-                        palisade_render::escape::sanitize_output(&render::jsonl_line(&r), false)
-                            .as_bytes(),
-                    )
-                {
-                    write_err = Some(e);
-                }
-            } else if keep {
-                collected.sessions.push(r);
-            }
-        };
-        let result = reader.read(|record| {
-            if let palisade_flows::Record::Flow(ev) = record
-                && first_ns.get().is_none()
-            {
-                first_ns.set(Some(ev.time_ns));
-            }
-            sessionizer.push_record(record, &mut on_session);
-        });
-        if let Err(e) = result {
-            if let Some(pb) = &progress {
-                pb.finish_and_clear();
-            }
-            return Err(e.into());
+    let mut on_session = |s: palisade_flows::Session| {
+        seen += 1;
+        if let Some(pb) = progress
+            && seen.is_multiple_of(65_536)
+        {
+            pb.set_message(format!("{seen} sessions"));
         }
-        sessionizer.finish(&mut on_session);
+        let r = replayer.replay(s);
+        if !filter.is_empty() && !filter.matches(&r, first_ns.get()) {
+            return;
+        }
+        collected.summary.add(&r);
+        if let Some(w) = &mut collected.whatif {
+            w.add(&r);
+        }
+        if let Some(sp) = &mut collected.spikes {
+            sp.add(&r);
+        }
+        if stream {
+            if write_err.is_none()
+                && let Err(e) = stdout.write_all(
+                    palisade_render::escape::sanitize_output(&render::jsonl_line(&r), false)
+                        .as_bytes(),
+                )
+            {
+                write_err = Some(e);
+            }
+        } else if keep {
+            collected.sessions.push(r);
+        }
+    };
+    reader.read(|record| {
+        if let palisade_flows::Record::Flow(ev) = record
+            && first_ns.get().is_none()
+        {
+            first_ns.set(Some(ev.time_ns));
+        }
+        sessionizer.push_record(record, &mut on_session);
+    })?;
+    let stats = sessionizer.finish(&mut on_session);
+    if stats.ignored > 0 {
+        emit_err(
+            &format!(
+                "palisade: note: {} event{} formed no connection attempt and were not replayed (ICMP other than unreachables, such as VPC flow log ICMP rows and pings; protocols other than TCP, UDP and SCTP)\n",
+                stats.ignored,
+                if stats.ignored == 1 { "" } else { "s" }
+            ),
+            args.load.color.style(true),
+        );
     }
-    if let Some(pb) = &progress {
-        pb.finish_and_clear();
-    }
-    collected.read = reader.into_report();
-    let err_style = args.load.color.style(true);
-    let read_diagnostics = collected.read.diagnostics();
-    emit_err(
-        &palisade_render::diagnostics::human_bounded(
-            &read_diagnostics,
-            &model.sources,
-            err_style,
-            "",
-        ),
-        err_style,
-    );
-    if let Some(e) = write_err {
-        return Err(e.into());
-    }
+    Ok(write_err)
+}
+
+/// Renders the collected report and decides the exit code (`--fail-on-break`).
+fn print_report(
+    args: &ReplayArgs,
+    out_format: Output,
+    mut collected: Collected,
+    stdout: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
     collected.sessions.sort_by(|a, b| {
         (a.session.start_ns, a.session.src, a.session.dst).cmp(&(
             b.session.start_ns,
@@ -350,9 +405,12 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     stdout.flush()?;
     let breaks = collected.whatif.as_ref().map_or(0, |w| w.breaks);
     if args.fail_on_break && breaks > 0 {
-        eprintln!(
-            "palisade: {breaks} session{} would break under the proposed policies",
-            if breaks == 1 { "" } else { "s" }
+        emit_err(
+            &format!(
+                "palisade: {breaks} session{} would break under the proposed policies\n",
+                if breaks == 1 { "" } else { "s" }
+            ),
+            Style::PLAIN,
         );
         return Ok(ExitCode::from(1));
     }

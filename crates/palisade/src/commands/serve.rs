@@ -101,13 +101,13 @@ pub fn inputs_fn(args: &UiInputArgs) -> anyhow::Result<InputsFn> {
 
 /// The fixed settings: lint configuration, deny action, `--keep-going`.
 pub fn options(args: &UiInputArgs) -> anyhow::Result<Options> {
-    let config = match args
+    let config_path = args
         .config
         .as_deref()
         .map(PathBuf::from)
-        .or_else(super::lint::find_config)
-    {
-        Some(path) => Some(super::lint::read_config(&path)?),
+        .or_else(super::lint::find_config);
+    let config = match &config_path {
+        Some(path) => Some(super::lint::read_config(path)?),
         None => None,
     };
     let lint = palisade_lint::Settings::resolve(config.as_ref(), &[], &[], None)?;
@@ -120,6 +120,8 @@ pub fn options(args: &UiInputArgs) -> anyhow::Result<Options> {
         },
         keep_going: args.load.keep_going,
         follow_symlinks: args.load.follow_symlinks,
+        exclude: args.load.exclude.clone(),
+        lint_config: config_path.map(|p| p.display().to_string()),
     })
 }
 
