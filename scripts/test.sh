@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The full test suite, as CI runs it: formatting, lints, every test of every crate.
-# Installs the system packages the tests need when run as root on Debian: git, and for the
-# kernel sandbox tests (palisade-sandbox) iproute2 (`ip`, `bridge`) and nftables (`nft`).
+# Installs the system packages the tests need when run as root on Debian: git; for the
+# kernel sandbox tests (palisade-sandbox) iproute2 (`ip`, `bridge`) and nftables (`nft`);
+# for the UI's browser test Chromium, Node.js and npm, and its npm packages (`npm ci`,
+# pinned by a lockfile). Each only when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in git; do
-    command -v "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+for cmd in git:git chromium:chromium node:nodejs npm:npm; do
+    command -v "${cmd%%:*}" >/dev/null 2>&1 || need+=("${cmd#*:}")
 done
 # package:command pairs for the kernel sandbox tests.
 for pair in iproute2:ip iproute2:bridge nftables:nft; do
@@ -17,7 +19,19 @@ for pair in iproute2:ip iproute2:bridge nftables:nft; do
     fi
 done
 if [ "${#need[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq "${need[@]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
+
+# The browser test's driver (playwright-core) and the pinned front-end packages it checks
+# the embedded copies against; no browser download (Debian's Chromium is used).
+ui=crates/palisade-server/ui
+if [ ! -d "$ui/node_modules/playwright-core" ] && command -v npm >/dev/null; then
+    (cd "$ui" && npm ci --no-audit --no-fund)
+fi
+# As root (CI) the browser test must run; elsewhere it skips with a reason when something
+# is missing.
+if [ "$(id -u)" = 0 ]; then
+    export PALISADE_BROWSER_TESTS=1
 fi
 
 cargo fmt --all --check

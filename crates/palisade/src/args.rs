@@ -36,6 +36,10 @@ pub enum Command {
     Diff(DiffArgs),
     /// Replay recorded traffic (Hubble, pcap, VPC flow logs, CSV/JSONL) against the policies: observed vs predicted per connection, what-if, deny spikes.
     Replay(Box<ReplayArgs>),
+    /// A local web UI: map, matrix, explain, replay timeline, findings, diff (read-only, loopback).
+    Serve(Box<crate::commands::ServeArgs>),
+    /// The UI's views in one self-contained HTML file (no network), e.g. for a pull request or a ticket.
+    Report(Box<crate::commands::ReportArgs>),
     /// The traffic map from captures: workloads, external networks, edges with session counts, observed outcomes and verdicts.
     Map(Box<crate::discover_args::MapArgs>),
     /// Least-privilege NetworkPolicies from observed traffic, proven by replaying it before they are written.

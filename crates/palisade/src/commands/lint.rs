@@ -47,13 +47,13 @@ fn find_config_from(start: &Path, home: Option<&Path>) -> Option<PathBuf> {
     None
 }
 
-fn find_config() -> Option<PathBuf> {
+pub(crate) fn find_config() -> Option<PathBuf> {
     let cwd = std::env::current_dir().ok()?;
     let home = std::env::var_os("HOME").map(PathBuf::from);
     find_config_from(&cwd, home.as_deref())
 }
 
-fn read_config(path: &Path) -> anyhow::Result<LintConfig> {
+pub(crate) fn read_config(path: &Path) -> anyhow::Result<LintConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read `{}`", path.display()))?;
     LintConfig::from_toml(&text).with_context(|| format!("in `{}`", path.display()))

@@ -13,12 +13,17 @@ mod lint;
 mod map;
 mod matrix;
 mod replay;
+mod report;
 pub mod sandbox;
 mod sandbox_replay;
+mod serve;
 
 use crate::args::{Cli, Command, LevelArg};
 use palisade_engine::connectivity::Level;
 use std::process::ExitCode;
+
+pub use report::ReportArgs;
+pub use serve::ServeArgs;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -31,6 +36,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => audit::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Replay(args) => replay::run(*args),
+        Command::Serve(args) => serve::run(*args),
+        Command::Report(args) => report::run(*args),
         Command::Map(args) => map::run(*args),
         Command::Generate(args) => generate::run(*args),
         Command::Harden(args) => harden::run(*args),

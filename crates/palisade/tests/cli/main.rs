@@ -10,3 +10,4 @@ mod inputs;
 mod lint;
 mod replay;
 mod support;
+mod ui;

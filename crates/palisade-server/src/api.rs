@@ -1,0 +1,146 @@
+//! The queries behind the JSON endpoints that take parameters (check, matrix, source),
+//! independent of HTTP so the report can run them too.
+
+use palisade_engine::{Explanation, Query, Reference, matrix, resolve_endpoints};
+use palisade_model::{Model, Protocol};
+use palisade_render::OutputFormat;
+
+use crate::snapshot::Snapshot;
+
+/// The most rows a matrix may have, as `palisade matrix --max-peers` by default.
+pub const MAX_MATRIX_PEERS: usize = 5000;
+
+/// A query the endpoints refuse, with the reason shown to the user (HTTP 400).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRequest(pub String);
+
+fn protocol(s: &str) -> Result<Protocol, BadRequest> {
+    Protocol::parse_loose(s)
+        .ok_or_else(|| BadRequest(format!("unknown protocol `{s}`: expected TCP, UDP or SCTP")))
+}
+
+fn port(s: &str) -> Result<u16, BadRequest> {
+    match s.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(BadRequest(format!("`{s}` is not a port (1-65535)"))),
+    }
+}
+
+fn endpoints(model: &Model, name: &str) -> Result<Vec<palisade_engine::Endpoint>, BadRequest> {
+    resolve_endpoints(model, name).ok_or_else(|| {
+        BadRequest(format!(
+            "no pod or workload `{name}` (expected `namespace/name` or an IP address)"
+        ))
+    })
+}
+
+/// Every pod pair of two endpoints, as `palisade check` evaluates them: ALLOWED only if all
+/// pairs are; the first denied pair (or the first pair) is explained.
+fn explain_all(
+    reference: &Reference<'_>,
+    (src_name, src): (&str, &[palisade_engine::Endpoint]),
+    (dst_name, dst): (&str, &[palisade_engine::Endpoint]),
+    protocol: Protocol,
+    port: u16,
+) -> (Explanation, Vec<String>) {
+    let mut chosen: Option<Explanation> = None;
+    let (mut denied, mut total) = (0usize, 0usize);
+    for &s in src {
+        for &d in dst {
+            total += 1;
+            let query = Query {
+                src: s,
+                dst: d,
+                protocol,
+                port,
+            };
+            if reference.allowed(&query) {
+                if chosen.is_none() {
+                    chosen = Some(reference.explain(&query));
+                }
+            } else {
+                denied += 1;
+                if chosen.as_ref().is_none_or(|c| c.allowed) {
+                    chosen = Some(reference.explain(&query));
+                }
+            }
+        }
+    }
+    let mut notes = Vec::new();
+    if total > 1 {
+        notes.push(format!(
+            "{src_name} -> {dst_name}: {total} pod pairs evaluated, {denied} denied; the first {} pair is explained",
+            if denied > 0 { "denied" } else { "allowed" }
+        ));
+    }
+    (
+        chosen.expect("resolve_endpoints returns at least one endpoint"),
+        notes,
+    )
+}
+
+/// `palisade check --from FROM --to TO --port PORT --protocol PROTOCOL -o json`.
+pub fn check(
+    snapshot: &Snapshot,
+    from: &str,
+    to: &str,
+    port_text: &str,
+    protocol_text: &str,
+) -> Result<String, BadRequest> {
+    let model = &snapshot.model;
+    let protocol = protocol(protocol_text)?;
+    let port = port(port_text)?;
+    let src = endpoints(model, from).map_err(|e| BadRequest(format!("from: {}", e.0)))?;
+    let dst = endpoints(model, to).map_err(|e| BadRequest(format!("to: {}", e.0)))?;
+    let reference = Reference::new(model);
+    let (explanation, notes) = explain_all(&reference, (from, &src), (to, &dst), protocol, port);
+    Ok(palisade_render::check::json(model, &explanation, &notes))
+}
+
+/// `palisade matrix --port PORT --protocol PROTOCOL --level workload -o json`, optionally
+/// restricted to the rows and columns of one namespace (same shape, fewer peers).
+pub fn matrix(
+    snapshot: &Snapshot,
+    port_text: &str,
+    protocol_text: &str,
+    namespace: Option<&str>,
+) -> Result<String, BadRequest> {
+    let protocol = protocol(protocol_text)?;
+    let port = port(port_text)?;
+    let mut result = matrix::compute(
+        &snapshot.model,
+        &snapshot.engine,
+        palisade_engine::connectivity::Level::Workload,
+        protocol,
+        port,
+    );
+    if let Some(ns) = namespace.filter(|ns| !ns.is_empty()) {
+        let prefix = format!("{ns}/");
+        let keep: Vec<usize> = (0..result.peers.len())
+            .filter(|&i| result.peers[i].starts_with(&prefix))
+            .collect();
+        result.peers = keep.iter().map(|&i| result.peers[i].clone()).collect();
+        result.allowed = keep
+            .iter()
+            .map(|&r| keep.iter().map(|&c| result.allowed[r][c]).collect())
+            .collect();
+    }
+    if result.peers.len() > MAX_MATRIX_PEERS {
+        return Err(BadRequest(format!(
+            "the matrix would have {} rows: choose a namespace",
+            result.peers.len()
+        )));
+    }
+    Ok(palisade_render::matrix::render(&result, OutputFormat::Json))
+}
+
+/// The text of a loaded manifest file, by the path shown in locations; `None` for anything
+/// else (the server never reads a path a request names).
+pub fn source<'a>(snapshot: &'a Snapshot, file: &str) -> Option<&'a str> {
+    for model in std::iter::once(&snapshot.model).chain(snapshot.proposed.as_ref()) {
+        if let Some((_, f)) = model.sources.iter().find(|(_, f)| f.path == file) {
+            return Some(&f.text);
+        }
+    }
+    None
+}

@@ -1,0 +1,264 @@
+//! One loaded state of the inputs: the model, the proposal, the replayed capture, and every
+//! JSON document the views read, rendered once by `palisade-render` (the CLI's shapes).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use palisade_diag::Severity;
+use palisade_engine::Engine;
+use palisade_engine::connectivity::{self, Connectivity, Level};
+use palisade_flows::{FlowReader, ReadOptions, ReadReport, SessionConfig};
+use palisade_load::{Input, LoadOptions, load};
+use palisade_model::Model;
+use palisade_render::replay::Report;
+use palisade_render::{OutputFormat, Style};
+use palisade_replay::{DenyAction, Replayed, Replayer, SpikeConfig, Spikes, Summary, WhatIf};
+
+use crate::Error;
+
+/// What to read, produced afresh on every (re)load so that edited files are picked up.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    /// The manifests (policies, workloads, pods with their IPs).
+    pub current: Vec<Input>,
+    /// A proposed policy set (already laid over the current one when the caller overlays).
+    pub proposed: Option<Vec<Input>>,
+    /// Recorded traffic files (any format `palisade replay` reads).
+    pub captures: Vec<PathBuf>,
+}
+
+/// Produces the [`Inputs`]; called at start and on every reload.
+pub type InputsFn = Arc<dyn Fn() -> Result<Inputs, String> + Send + Sync>;
+
+/// Settings that stay fixed for the server's life.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Namespace for objects that do not name one.
+    pub default_namespace: String,
+    /// Lint settings (the CLI resolves `palisade.toml`).
+    pub lint: palisade_lint::Settings,
+    /// What the dataplane does with denied traffic (replay's predicted outcome).
+    pub deny_action: DenyAction,
+    /// Use a model with rejected objects left out instead of failing (`--keep-going`).
+    pub keep_going: bool,
+    /// Follow every symbolic link in scanned directories (`--follow-symlinks`).
+    pub follow_symlinks: bool,
+    /// Globs of files and directories not to read (`--exclude`).
+    pub exclude: Vec<String>,
+    /// The lint configuration file used, as shown (the lint JSON's `config` field).
+    pub lint_config: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            default_namespace: "default".to_string(),
+            lint: palisade_lint::Settings::default(),
+            deny_action: DenyAction::Drop,
+            keep_going: false,
+            follow_symlinks: false,
+            exclude: Vec::new(),
+            lint_config: None,
+        }
+    }
+}
+
+/// The replayed capture.
+pub struct Capture {
+    /// The sessions in start order.
+    pub sessions: Vec<Replayed>,
+    /// Their summary (per workload pair, per outcome).
+    pub summary: Summary,
+    /// With a proposal: what breaks and opens.
+    pub whatif: Option<WhatIf>,
+    /// Deny spikes (default window and threshold, as `palisade replay --spikes`).
+    pub spikes: palisade_replay::SpikeReport,
+    /// What the readers noticed, one per file.
+    pub reads: Vec<ReadReport>,
+}
+
+/// Everything the views show, for one version of the inputs.
+pub struct Snapshot {
+    /// The current model.
+    pub model: Model,
+    /// The compiled engine of `model`.
+    pub engine: Engine,
+    /// The proposed model, with `--proposed`.
+    pub proposed: Option<Model>,
+    /// Workload-level connectivity of `model`.
+    pub connectivity: Connectivity,
+    /// The replayed capture, with `--capture`.
+    pub capture: Option<Capture>,
+    /// Load problems (errors, warnings) as human-readable text, one per diagnostic.
+    pub problems: Vec<String>,
+    /// `palisade connectivity -o json` (workload level).
+    pub connectivity_json: String,
+    /// `palisade lint -o json`.
+    pub lint_json: String,
+    /// `palisade audit -o json`.
+    pub audit_json: String,
+    /// `palisade diff CURRENT PROPOSED -o json` (workload level).
+    pub diff_json: Option<String>,
+    /// `palisade replay CAPTURE --spikes -o json` (with `--proposed`).
+    pub replay_json: Option<String>,
+    /// The map document (see [`crate::map`]).
+    pub map_json: String,
+}
+
+/// A loaded model with the loader's lint findings and its problems as text.
+type LoadedModel = (Model, Vec<palisade_diag::Diagnostic>, Vec<String>);
+
+fn load_model(inputs: &[Input], options: &Options, what: &str) -> Result<LoadedModel, Error> {
+    let loaded = load(
+        inputs,
+        &LoadOptions {
+            default_namespace: options.default_namespace.clone(),
+            follow_symlinks: options.follow_symlinks,
+            exclude: options.exclude.clone(),
+        },
+    );
+    let problems: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Info)
+        .map(|d| palisade_render::diagnostics::human(d, &loaded.model.sources, Style::PLAIN))
+        .collect();
+    if loaded.has_errors() && !options.keep_going {
+        return Err(Error::Load {
+            what: what.to_string(),
+            problems,
+        });
+    }
+    Ok((loaded.model, loaded.findings, problems))
+}
+
+fn replay(
+    model: &Model,
+    proposed: Option<&Model>,
+    captures: &[PathBuf],
+    deny: DenyAction,
+) -> Result<Capture, Error> {
+    let mut replayer = Replayer::new(model, deny);
+    if let Some(p) = proposed {
+        replayer = replayer.with_proposed(p);
+    }
+    let mut sessions = Vec::new();
+    let mut summary = Summary::default();
+    let mut whatif = proposed.map(|_| WhatIf::default());
+    let mut spikes = Spikes::new(SpikeConfig::default());
+    let mut reads = Vec::new();
+    for path in captures {
+        let io = |source: std::io::Error| Error::Capture {
+            path: path.display().to_string(),
+            message: source.to_string(),
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let mut reader = FlowReader::new(
+            path.display().to_string(),
+            std::io::BufReader::with_capacity(1 << 20, file),
+            &ReadOptions::default(),
+        )
+        .map_err(|e| Error::Capture {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        palisade_flows::sessionize(&mut reader, SessionConfig::default(), |s| {
+            let r = replayer.replay(s);
+            summary.add(&r);
+            if let Some(w) = &mut whatif {
+                w.add(&r);
+            }
+            spikes.add(&r);
+            sessions.push(r);
+        })
+        .map_err(|e| Error::Capture {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        reads.push(reader.into_report());
+    }
+    sessions.sort_by(|a, b| {
+        (a.session.start_ns, a.session.src, a.session.dst).cmp(&(
+            b.session.start_ns,
+            b.session.src,
+            b.session.dst,
+        ))
+    });
+    Ok(Capture {
+        sessions,
+        summary,
+        whatif,
+        spikes: spikes.report(),
+        reads,
+    })
+}
+
+impl Snapshot {
+    /// Loads and computes everything. A load error (an object the API server would reject)
+    /// fails the whole snapshot, so a server keeps its last good one.
+    pub fn build(inputs: &Inputs, options: &Options) -> Result<Snapshot, Error> {
+        let (model, loader_findings, mut problems) =
+            load_model(&inputs.current, options, "the manifests")?;
+        let proposed = match &inputs.proposed {
+            Some(p) => {
+                let (m, _, more) = load_model(p, options, "the proposed policies")?;
+                problems.extend(more);
+                Some(m)
+            }
+            None => None,
+        };
+        let engine = Engine::new(&model);
+        let connectivity = connectivity::compute(&model, &engine, Level::Workload);
+        // As `palisade connectivity`: peers that policies Palisade does not evaluate may
+        // select are marked uncertain.
+        let uncertainty = palisade_engine::Uncertainty::new(&model);
+        let notes =
+            palisade_render::connectivity::PeerNotes::new(&model, &connectivity, &uncertainty);
+        let connectivity_json =
+            palisade_render::connectivity::render_with(&connectivity, OutputFormat::Json, &notes);
+        let mut findings = palisade_lint::lint(&model, &loader_findings, &options.lint);
+        palisade_lint::sort(&mut findings);
+        let lint_json =
+            palisade_render::lint::json(&findings, &model.sources, options.lint_config.as_deref());
+        let audit_json =
+            palisade_render::lint::audit::json(&palisade_lint::audit::audit(&model, &engine));
+        let diff_json = proposed
+            .as_ref()
+            .map(|p| palisade_render::diff::json(&palisade_diff::diff(&model, p, Level::Workload)));
+        let capture = if inputs.captures.is_empty() {
+            None
+        } else {
+            Some(replay(
+                &model,
+                proposed.as_ref(),
+                &inputs.captures,
+                options.deny_action,
+            )?)
+        };
+        let replay_json = capture.as_ref().map(|c| {
+            palisade_render::replay::json(&Report {
+                sessions: &c.sessions,
+                summary: &c.summary,
+                inputs: &c.reads,
+                whatif: c.whatif.as_ref(),
+                spikes: Some(&c.spikes),
+                timeline: true,
+            })
+        });
+        let map_json = crate::map::map_json(&model, &connectivity, capture.as_ref());
+        Ok(Snapshot {
+            model,
+            engine,
+            proposed,
+            connectivity,
+            capture,
+            problems,
+            connectivity_json,
+            lint_json,
+            audit_json,
+            diff_json,
+            replay_json,
+            map_json,
+        })
+    }
+}
