@@ -263,13 +263,23 @@ fn add_text(
             let id = model.sources.add(shown, text);
             files.push((id, json));
         }
-        Err(e) => diagnostics.push(
-            Diagnostic::error(format!(
-                "`{shown}` is not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ))
-            .with_help("save the manifest as UTF-8"),
-        ),
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let bytes = e.as_bytes();
+            let valid = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
+            let line = valid.matches('\n').count() + 1;
+            let column = valid[valid.rfind('\n').map_or(0, |i| i + 1)..]
+                .chars()
+                .count()
+                + 1;
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "{shown}:{line}:{column}: not UTF-8 text (invalid byte 0x{:02x} at byte offset {offset})",
+                    bytes[offset]
+                ))
+                .with_help("save the manifest as UTF-8"),
+            )
+        }
     }
 }
 

@@ -120,6 +120,9 @@ pub struct Decision {
     pub allows: bool,
     /// File and line of the rule (or of the policy when no rule), if known.
     pub location: Option<(String, u32)>,
+    /// The admin tier that decided (`policy` is then `cnp/<name>`, `anp/<name>` or
+    /// `banp/<name>`); `None` for the NetworkPolicy tier.
+    pub tier: Option<palisade_model::AdminTier>,
 }
 
 /// How the policies decided one session: the verdict and the decisions behind it.
@@ -344,10 +347,39 @@ impl<'m> Side<'m> {
     /// the isolating policies of each side that denies.
     fn decisions(&self, src: Entity, dst: Entity, v: &Verdict) -> Vec<Decision> {
         let mut out = Vec::new();
-        for (direction, outcome, rule, subject) in [
-            (Direction::Egress, v.egress, v.egress_rule, src),
-            (Direction::Ingress, v.ingress, v.ingress_rule, dst),
+        for (direction, outcome, rule, admin, subject) in [
+            (
+                Direction::Egress,
+                v.egress,
+                v.egress_rule,
+                v.egress_admin,
+                src,
+            ),
+            (
+                Direction::Ingress,
+                v.ingress,
+                v.ingress_rule,
+                v.ingress_admin,
+                dst,
+            ),
         ] {
+            if let Some((at, action)) = admin {
+                let policy = &self.model.admin_policies[at.policy as usize];
+                let span = policy
+                    .rules(direction)
+                    .get(at.rule as usize)
+                    .and_then(|rule| rule.span)
+                    .or(policy.span);
+                out.push(Decision {
+                    direction,
+                    policy: policy.display_name(),
+                    rule: Some(at.rule),
+                    allows: action == palisade_model::AdminAction::Accept,
+                    location: self.location(span),
+                    tier: Some(policy.tier),
+                });
+                continue;
+            }
             match outcome {
                 SideOutcome::Allowed => {
                     if let Some(r) = rule {
@@ -363,6 +395,7 @@ impl<'m> Side<'m> {
                             rule: Some(r.rule),
                             allows: true,
                             location: self.location(span),
+                            tier: None,
                         });
                     }
                 }
@@ -378,6 +411,7 @@ impl<'m> Side<'m> {
                             rule: None,
                             allows: false,
                             location: self.location(self.model.policies[policy.index()].span),
+                            tier: None,
                         });
                     }
                 }

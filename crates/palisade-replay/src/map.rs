@@ -54,6 +54,20 @@ impl Peer {
         }
     }
 
+    /// Whether the mapping is doubtful (what [`Peer::mapping_problem`] would explain), without
+    /// building the message.
+    pub fn has_mapping_problem(&self) -> bool {
+        let Some(named) = self.named.as_deref() else {
+            return false;
+        };
+        !named.namespace.is_empty()
+            && !named.pod_name.is_empty()
+            && !matches!(
+                (self.source, &self.ip_pod_name),
+                (MapSource::HubbleName | MapSource::HubbleWorkload, None)
+            )
+    }
+
     /// When the mapping is doubtful, why (starting with the address).
     pub fn mapping_problem(&self, ip: IpAddr) -> Option<String> {
         self.mapping_problem_after("", ip)
@@ -382,6 +396,7 @@ mod tests {
                             };
                             for ip in ips {
                                 let want = reference(&peer, ip);
+                                assert_eq!(peer.has_mapping_problem(), want.is_some());
                                 assert_eq!(peer.mapping_problem(ip), want);
                                 assert_eq!(
                                     peer.mapping_problem_after("source", ip),
