@@ -569,6 +569,27 @@ impl UnitOut {
     }
 }
 
+/// The line holding byte `at` of `text`, with the lines before and after it.
+fn around(text: &str, at: usize) -> &str {
+    let at = at.min(text.len());
+    let bytes = text.as_bytes();
+    let mut start = at;
+    for _ in 0..2 {
+        start = bytes[..start.saturating_sub(1)]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+    }
+    let mut end = at;
+    for _ in 0..2 {
+        end = bytes[(end + 1).min(bytes.len())..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| end + 1 + i);
+    }
+    text.get(start..end).unwrap_or("")
+}
+
 /// Whether a file is something other than Kubernetes manifests that sits beside them in a
 /// repository (a Helm chart's `Chart.yaml` and `values.yaml`, a template, a tool's
 /// configuration or JSON output), and then the one info line that replaces what loading it
@@ -576,10 +597,17 @@ impl UnitOut {
 fn not_a_manifest(sources: &SourceMap, source: SourceId, out: &UnitOut) -> Option<Diagnostic> {
     let file = sources.get(source);
     let shown = &file.path;
-    let has_errors = out.syntax_error || out.diags.iter().any(Diagnostic::is_error);
     // A Go/Helm template only loads if its `{{ }}` happen to sit in strings; then it is read
-    // like any file. When they break it, it is a template, not a broken manifest.
-    if has_errors && file.text.contains("{{") {
+    // like any file. When they break it — an error on or next to a line with `{{` — it is a
+    // template, not a broken manifest. An error elsewhere (a dump whose ConfigMap holds
+    // alerting templates, and one invalid policy) is reported as usual.
+    let near_template = |d: &Diagnostic| {
+        d.is_error()
+            && d.span.is_some_and(|sp| {
+                sp.source == source && around(&file.text, sp.start as usize).contains("{{")
+            })
+    };
+    if file.text.contains("{{") && out.diags.iter().any(near_template) {
         return Some(
             Diagnostic::info(format!(
                 "skipped `{shown}`: a template (`{{{{ ... }}}}`), not a manifest"

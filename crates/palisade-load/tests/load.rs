@@ -460,6 +460,19 @@ fn bare_lists_of_objects_are_read_and_files_of_other_things_are_skipped() {
     let errors: Vec<&Diagnostic> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
     assert_eq!(errors.len(), 1, "{}", render_diags(&loaded));
     assert!(errors[0].notes[0].contains("loading resumes at the next `---`"));
+    // `{{ }}` in a ConfigMap's alert templates is no Helm template: an invalid policy of the
+    // same dump is still an error, and the rest is loaded.
+    let dump = load_text(
+        "dump.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: alerts, namespace: mon}\ndata:\n  rule: |\n    {{ $labels.instance }} is down\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: mon}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bad, namespace: mon}\nspec:\n  podSelector: {}\n  ingress: [{ports: [{port: 0}]}]\n",
+    );
+    assert_eq!(
+        dump.diagnostics.iter().filter(|d| d.is_error()).count(),
+        1,
+        "{}",
+        render_diags(&dump)
+    );
+    assert_eq!(dump.model.namespaces.len(), 1);
     // A list of other things, a mapping without `kind`, Helm files: one info line, no error.
     for (name, text) in [
         ("report.json", "[{\"check\": \"dns\", \"ok\": true}]"),
