@@ -20,6 +20,8 @@ pub(crate) const UNKNOWN_FIELD: &str = "NP008";
 /// Code of the YAML 1.1 scalar finding.
 pub(crate) const YAML11_SCALAR: &str = "NP009";
 
+mod admin;
+
 const OBJECT_KEYS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
 /// `ObjectMeta`; `clusterName` was dropped in 1.25 but old dumps still carry it.
 const META_KEYS: &[&str] = &[
@@ -87,6 +89,8 @@ pub(crate) enum Object {
     },
     Service(Service),
     Policy(Policy),
+    AdminPolicy(palisade_model::AdminPolicy),
+    Node(palisade_model::Node),
     /// A policy of another kind (Cilium, Calico, AdminNetworkPolicy, Istio, …); `cluster_wide`
     /// kinds have no namespace.
     Unevaluated {
@@ -516,6 +520,20 @@ impl<'s> Converter<'s> {
         if node.is_null() {
             return;
         }
+        // A bare list of objects (what some tools write instead of a `List`): each item is
+        // read as a document of its own.
+        if let crate::tree::Kind::Seq(items) = &node.kind
+            && depth < 4
+            && !items.is_empty()
+            && items
+                .iter()
+                .all(|i| i.get("kind").is_some_and(|k| !k.is_null()))
+        {
+            for item in items {
+                self.object(item, inherited, depth + 1);
+            }
+            return;
+        }
         let Some(_) = node.entries() else {
             self.not_objects += 1;
             let message = format!(
@@ -624,6 +642,20 @@ impl<'s> Converter<'s> {
             key: format!("{}/{kind}", api.unwrap_or_default()),
             note: None,
         };
+        // The admin-tier versions Palisade evaluates; other versions of these kinds stay
+        // unevaluated (answers they may affect are marked uncertain).
+        match (kind, api) {
+            ("ClusterNetworkPolicy", Some("policy.networking.k8s.io/v1alpha2")) => {
+                return self.cluster_network_policy(node);
+            }
+            ("AdminNetworkPolicy", Some("policy.networking.k8s.io/v1alpha1")) => {
+                return self.admin_network_policy(node);
+            }
+            ("BaselineAdminNetworkPolicy", Some("policy.networking.k8s.io/v1alpha1")) => {
+                return self.baseline_admin_network_policy(node);
+            }
+            _ => {}
+        }
         if let Some((static_kind, cluster_wide)) = foreign_policy_kind(kind, api) {
             return Some(self.unevaluated(
                 node,
@@ -645,6 +677,12 @@ impl<'s> Converter<'s> {
                     });
                 }
                 self.policy(node)
+            }
+            "Node" => {
+                if !in_group(&["v1"]) {
+                    return Some(skipped_other_group());
+                }
+                self.node(node)
             }
             "Namespace" | "Pod" | "Service" => {
                 if !in_group(&["v1"]) {
@@ -1210,11 +1248,18 @@ impl<'s> Converter<'s> {
                 self.container_ports(s, &spath, &mut ports);
             }
         }
+        // The controller's own selector: the labels that survive rollouts (a CronJob has none
+        // of its own; its Jobs' selectors are generated).
+        let selector = spec
+            .and_then(|s| Self::opt(s, "selector"))
+            .filter(|_| kind != WorkloadKind::CronJob)
+            .map(|s| self.selector(s, &spec_path.key("selector")));
         let workload = Workload {
             name: meta.name.clone(),
             namespace: NamespaceId(0),
             kind,
             template_labels: labels,
+            selector,
             template_ports: ports,
             annotations: meta.annotations,
             owner: None,

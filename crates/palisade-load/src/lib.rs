@@ -689,7 +689,9 @@ fn run_unit(model: &Model, unit: &Unit) -> UnitOut {
         out.absorb(conv);
         let Err(e) = result else { break };
         let at = (e.offset.saturating_sub(base) as usize).clamp(from, text.len());
-        let next = yaml::find_marker(text, at).filter(|&m| m > from);
+        // The parser may stop right at the next document's `---` (an unterminated flow
+        // collection): a marker starting at the error position counts.
+        let next = yaml::find_marker(text, at.saturating_sub(1).max(from)).filter(|&m| m > from);
         out.diags
             .push(syntax_diag(file, unit.source, "YAML", &e, next.is_some()));
         match next {

@@ -78,6 +78,16 @@ pub fn reason(r: &Replayed, prediction: &Prediction) -> String {
                     Direction::Ingress => r.session.dst.ip(),
                 };
                 let label = subject.label(ip);
+                if let Some(d) = ds.iter().find(|d| d.tier.is_some()) {
+                    let tier = d.tier.map_or("", |t| t.as_str());
+                    parts.push(format!(
+                        "{word}: [{tier}] {} rule {} denies {}",
+                        d.policy,
+                        d.rule.unwrap_or_default(),
+                        short(&label)
+                    ));
+                    continue;
+                }
                 let names: Vec<&str> = ds.iter().map(|d| d.policy.as_str()).collect();
                 let verb = if names.len() == 1 {
                     "isolates"
@@ -93,9 +103,12 @@ pub fn reason(r: &Replayed, prediction: &Prediction) -> String {
             SideOutcome::Allowed if !denied => {
                 let rules: Vec<String> = ds
                     .iter()
-                    .map(|d| match d.rule {
-                        Some(i) => format!("{} rule {i}", d.policy),
-                        None => d.policy.clone(),
+                    .map(|d| match (d.tier, d.rule) {
+                        (Some(tier), Some(i)) => {
+                            format!("[{}] {} rule {i}", tier.as_str(), d.policy)
+                        }
+                        (_, Some(i)) => format!("{} rule {i}", d.policy),
+                        (_, None) => d.policy.clone(),
                     })
                     .collect();
                 parts.push(format!("{word}: {}", rules.join(", ")));
@@ -489,13 +502,16 @@ fn duration_text(ns: i64) -> String {
 // ---- JSON ---------------------------------------------------------------------------------
 
 #[derive(Serialize)]
-struct JsonDecision<'a> {
+pub(crate) struct JsonDecision<'a> {
     direction: &'static str,
     policy: &'a str,
     rule: Option<u32>,
     effect: &'static str,
     file: Option<&'a str>,
     line: Option<u32>,
+    /// `Admin` or `Baseline` when an admin-tier rule decided (absent: NetworkPolicy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tier: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -527,15 +543,27 @@ struct JsonSession<'a> {
     attempts: u32,
     during_gap: bool,
     mismatch: Option<JsonMismatch<'a>>,
+    /// The Service whose ClusterIP the session was addressed to, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<String>,
+    /// Policies Palisade does not evaluate that may select an end: the prediction may be
+    /// wrong.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    uncertain: &'a [String],
 }
 
-fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
+pub(crate) fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
     ds.iter()
         .map(|d| JsonDecision {
             direction: dir_name(d.direction),
             policy: &d.policy,
             rule: d.rule,
-            effect: if d.allows { "allows" } else { "isolates" },
+            effect: match (d.tier, d.allows) {
+                (Some(_), false) => "denies",
+                (_, true) => "allows",
+                (None, false) => "isolates",
+            },
+            tier: d.tier.map(|t| t.as_str()),
             file: d.location.as_ref().map(|(f, _)| f.as_str()),
             line: d.location.as_ref().map(|(_, l)| *l),
         })
@@ -566,6 +594,8 @@ fn json_session(r: &Replayed) -> JsonSession<'_> {
             kind: m.kind.as_str(),
             reason: &m.reason,
         }),
+        service: r.service.as_ref().map(|v| v.note()),
+        uncertain: &r.uncertain,
     }
 }
 

@@ -1,7 +1,7 @@
 //! `palisade replay`: recorded traffic against the current (and a proposed) policy set.
 
 use crate::args::{DenyActionArg, InputArgs, ReplayArgs, SpikeOnArg};
-use crate::input::{input, load_checked, load_inputs, protocol};
+use crate::input::{input, load_checked, load_inputs};
 use crate::output::emit_err;
 use anyhow::{Context, bail};
 use palisade_flows::{
@@ -12,8 +12,8 @@ use palisade_model::Model;
 use palisade_render::Style;
 use palisade_render::replay::{self as render, Report};
 use palisade_replay::{
-    DenyAction, Filter, PeerMatch, Replayed, Replayer, SpikeBasis, SpikeConfig, Spikes, Summary,
-    TimeBound, WhatIf, parse_duration_ns,
+    DenyAction, Filter, Replayed, Replayer, SpikeBasis, SpikeConfig, Spikes, Summary, WhatIf,
+    parse_duration_ns,
 };
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
@@ -58,43 +58,16 @@ fn duration(flag: &str, s: &str) -> anyhow::Result<i64> {
 }
 
 fn filter(args: &ReplayArgs) -> anyhow::Result<Filter> {
-    let peers = |flag: &str, v: &[String]| -> anyhow::Result<Vec<PeerMatch>> {
-        v.iter()
-            .map(|s| PeerMatch::parse(s).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
-            .collect()
-    };
-    let mut f = Filter {
-        from: peers("--from", &args.from)?,
-        to: peers("--to", &args.to)?,
+    super::discover::session_filter(&crate::discover_args::SessionFilterArgs {
+        from: args.from.clone(),
+        to: args.to.clone(),
         namespace: args.namespace.clone(),
         port: args.port.clone(),
-        protocol: args
-            .protocol
-            .iter()
-            .map(|p| protocol(p))
-            .collect::<anyhow::Result<_>>()?,
-        ..Filter::default()
-    };
-    for o in &args.outcome {
-        if o.eq_ignore_ascii_case("mismatch") {
-            f.mismatch_only = true;
-        } else {
-            match Observed::parse(o) {
-                Some(v) => f.outcome.push(v),
-                None => bail!(
-                    "--outcome: unknown outcome `{o}`: expected accepted, refused, timed-out, unknown or mismatch"
-                ),
-            }
-        }
-    }
-    let bound = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<TimeBound>> {
-        v.as_deref()
-            .map(|s| TimeBound::parse(s).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
-            .transpose()
-    };
-    f.since = bound("--since", &args.since)?;
-    f.until = bound("--until", &args.until)?;
-    Ok(f)
+        protocol: args.protocol.clone(),
+        outcome: args.outcome.clone(),
+        since: args.since.clone(),
+        until: args.until.clone(),
+    })
 }
 
 fn input_args(args: &ReplayArgs, paths: Vec<String>) -> InputArgs {

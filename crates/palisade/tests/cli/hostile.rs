@@ -13,10 +13,15 @@ fn hostile_hubble() -> String {
     .unwrap();
     let flow = capture.lines().find(|l| l.contains("\"DROPPED\"")).unwrap();
     assert!(flow.contains("\"pod_name\":\"checkout-84c6d5b7f9-h2jkd\""));
-    flow.replace("\"DROPPED\"", "\"FORWARDED\"").replace(
-        "checkout-84c6d5b7f9-h2jkd",
-        "evil\\u001b]0;pwned\\u0007\\u001b[2J\\u202e",
-    ) + "\n"
+    // Forwarded mid-stream (an ACK, no SYN): observed accepted, so the drift row names the
+    // pod. A forwarded SYN alone no longer says what the client got (#16).
+    flow.replace("\"DROPPED\"", "\"FORWARDED\"")
+        .replace("\"flags\":{\"SYN\":true}", "\"flags\":{\"ACK\":true}")
+        .replace(
+            "checkout-84c6d5b7f9-h2jkd",
+            "evil\\u001b]0;pwned\\u0007\\u001b[2J\\u202e",
+        )
+        + "\n"
 }
 
 fn assert_no_raw_controls(what: &str, text: &str) {
