@@ -44,8 +44,11 @@ cd "$here"
 for t in $targets; do
     log="$here/artifacts/$t.log"
     mkdir -p "$here/artifacts"
+    # With -jobs, libFuzzer's worker writes to fuzz-0.log in the current directory.
+    rm -f "$here"/fuzz-*.log
     cargo +nightly fuzz run -s none "$t" -- -max_total_time="$secs" -jobs=1 -workers=1 \
         -print_final_stats=1 >"$log" 2>&1 || { echo "$t: FAILED (see $log)"; continue; }
-    execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
+    cat "$here"/fuzz-*.log >>"$log" 2>/dev/null || true
+    execs=$(grep -E '^stat::number_of_executed_units' "$log" | tail -n 1 | awk '{print $2}')
     echo "$t: $execs executions in ${secs}s, 0 crashes"
 done

@@ -14,7 +14,10 @@ fn render() -> String {
          above it, 2 usage or input errors.\n\n\
          Select rules with `--select`/`--ignore` (codes, names, code prefixes such as `NP01`, \
          or `ALL`) or in `palisade.toml`:\n\n```toml\n[lint]\nselect = [\"ALL\"]\nignore = [\"NP011\"]\n\
-         fail-on = \"warning\"\n```\n\nSuppress codes on one object (or on everything in a \
+         fail-on = \"warning\"\n```\n\n`palisade.toml` is the one in the current directory or the nearest parent, \
+         searching no higher than the repository root (the first directory with `.git`) or \
+         the home directory; `--config FILE` names one. `-v` and the JSON and SARIF reports \
+         say which file was used.\n\nSuppress codes on one object (or on everything in a \
          namespace, when set on the Namespace) with the annotation \
          `palisade.dev/ignore: \"NP005,NP012\"` (codes or names; `all` for every code).\n\n\
          Output formats (`-o`): `human` (default; code frames, colours on a terminal), \
