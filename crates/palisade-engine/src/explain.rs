@@ -550,16 +550,7 @@ fn rule_port(rule: &Rule, query: &Query, model: &Model) -> Option<Option<usize>>
 /// `None` when the address is outside the `cidr` or not excluded. Addresses are compared as
 /// `IpBlock::contains` does (an IPv4-mapped IPv6 address counts as its IPv4 address).
 fn except_excluding(block: &palisade_model::IpBlock, ip: std::net::IpAddr) -> Option<&str> {
-    let ip = match ip {
-        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
-        v4 => v4,
-    };
-    if !block.cidr.contains(&ip) {
-        return None;
-    }
     block
-        .except
-        .iter()
-        .position(|e| e.contains(&ip))
+        .excluded_by(ip)
         .map(|i| block.except_text.get(i).map_or("", String::as_str))
 }

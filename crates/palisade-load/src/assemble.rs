@@ -189,6 +189,8 @@ impl<'o> Assembler<'o> {
             namespace: ns,
             kind,
             template_labels: Labels::new(),
+            // Inferred from its pods: the object and its selector are not in the input.
+            selector: None,
             template_ports: Vec::new(),
             annotations: Labels::new(),
             owner: None,

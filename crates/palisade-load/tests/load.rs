@@ -3,7 +3,7 @@
 mod common;
 
 use common::{load_data, load_text, render_diags, summary};
-use palisade_load::{Input, LoadOptions, Severity, load};
+use palisade_load::{Diagnostic, Input, LoadOptions, Severity, load};
 
 #[test]
 fn multi_document_yaml() {
@@ -34,7 +34,7 @@ fn kubectl_dump_with_workloads_and_owned_pods() {
 }
 
 #[test]
-fn syntax_errors_stop_the_file_but_not_the_others() {
+fn yaml_syntax_errors_cost_their_document_json_ones_the_rest_of_the_file() {
     let loaded = load_data(&["yaml_syntax.yaml", "json_syntax.json", "podlist.yaml"]);
     insta::assert_snapshot!(summary(&loaded));
 }
@@ -70,7 +70,7 @@ fn findings_have_exact_positions() {
             .all(|f| f.severity == Severity::Warning)
     );
     let policy = &loaded.model.policies[0];
-    assert_eq!(policy.pod_selector.to_string(), "enabled=yes,version=1.5");
+    assert_eq!(policy.pod_selector.to_string(), "enabled=yes,version=1_5");
     assert_eq!(loaded.model.pods[0].labels["empty"], "");
 }
 
@@ -445,4 +445,43 @@ fn dump_pods_are_grouped_under_owners_missing_from_the_input() {
     let loaded = load_data(&["dump_without_owners.yaml"]);
     assert!(!loaded.has_errors(), "{}", render_diags(&loaded));
     insta::assert_snapshot!(summary(&loaded));
+}
+
+#[test]
+fn bare_lists_of_objects_are_read_and_files_of_other_things_are_skipped() {
+    // A YAML document that is a list of objects (no `List` around it), then a document with a
+    // syntax error, then one more object: only the broken document is lost.
+    let loaded = load_text(
+        "pods.yaml",
+        "- {apiVersion: v1, kind: Pod, metadata: {name: a, namespace: x}}\n- {apiVersion: v1, kind: Pod, metadata: {name: b, namespace: x}}\n---\nkind: Pod\nmetadata: {name: [\n---\n{apiVersion: v1, kind: Pod, metadata: {name: c, namespace: x}}\n",
+    );
+    let names: Vec<&str> = loaded.model.pods.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["a", "b", "c"]);
+    let errors: Vec<&Diagnostic> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "{}", render_diags(&loaded));
+    assert!(errors[0].notes[0].contains("loading resumes at the next `---`"));
+    // A list of other things, a mapping without `kind`, Helm files: one info line, no error.
+    for (name, text) in [
+        ("report.json", "[{\"check\": \"dns\", \"ok\": true}]"),
+        ("config.yaml", "severity: high\npaths: [a]\n"),
+        ("Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n"),
+        ("values.yaml", "replicas: 2\n"),
+        (
+            "deploy.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n  labels:\n    {{- include \"x\" . | nindent 4 }}\n",
+        ),
+    ] {
+        let loaded = load_text(name, text);
+        assert!(!loaded.has_errors(), "{name}: {}", render_diags(&loaded));
+        let infos: Vec<&str> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(infos.len(), 1, "{name}: {infos:?}");
+        assert!(
+            infos[0].starts_with(&format!("skipped `{name}`")),
+            "{infos:?}"
+        );
+    }
 }

@@ -181,10 +181,10 @@ fn input_lines(inputs: &[ReadReport]) -> Vec<String> {
         }
         if r.out_of_order > 0 {
             out.push(format!(
-                "{}: {} events out of time order (at most {} ms back)",
+                "{}: {} events out of time order (at most {} back)",
                 r.path,
                 r.out_of_order,
-                r.max_backstep_ns / 1_000_000
+                r.max_backstep_text()
             ));
         }
     }
@@ -201,11 +201,18 @@ pub fn text(report: &Report<'_>, style: Style) -> String {
         .map(|r| format!("{} ({})", r.path, r.format.map_or("?", |f| f.as_str())))
         .collect();
     let span = if total.sessions > 0 {
-        format!(
-            " from {} to {} UTC",
-            format_rfc3339(total.first_ns)[..19].replace('T', " "),
+        let (first, last) = (
+            format_rfc3339(total.first_ns),
+            format_rfc3339(total.last_ns),
+        );
+        // The end's date too when it is another day (a capture ending in 2200 is not
+        // "to 00:00:00.000").
+        let end = if first[..10] == last[..10] {
             clock(total.last_ns)
-        )
+        } else {
+            last[..23].replace('T', " ")
+        };
+        format!(" from {} to {end} UTC", first[..19].replace('T', " "),)
     } else {
         String::new()
     };
@@ -495,7 +502,7 @@ fn duration_text(ns: i64) -> String {
 // ---- JSON ---------------------------------------------------------------------------------
 
 #[derive(Serialize)]
-struct JsonDecision<'a> {
+pub(crate) struct JsonDecision<'a> {
     direction: &'static str,
     policy: &'a str,
     rule: Option<u32>,
@@ -536,9 +543,16 @@ struct JsonSession<'a> {
     attempts: u32,
     during_gap: bool,
     mismatch: Option<JsonMismatch<'a>>,
+    /// The Service whose ClusterIP the session was addressed to, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<String>,
+    /// Policies Palisade does not evaluate that may select an end: the prediction may be
+    /// wrong.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    uncertain: &'a [String],
 }
 
-fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
+pub(crate) fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
     ds.iter()
         .map(|d| JsonDecision {
             direction: dir_name(d.direction),
@@ -580,6 +594,8 @@ fn json_session(r: &Replayed) -> JsonSession<'_> {
             kind: m.kind.as_str(),
             reason: &m.reason,
         }),
+        service: r.service.as_ref().map(|v| v.note()),
+        uncertain: &r.uncertain,
     }
 }
 

@@ -22,6 +22,7 @@ mod node;
 mod plan;
 mod policies;
 mod rng;
+pub mod traffic;
 
 use std::fmt;
 use std::io;

@@ -317,6 +317,7 @@ pub fn build_model(
                     namespace,
                     kind: WorkloadKind::Deployment,
                     template_labels: Labels::new(),
+                    selector: None,
                     template_ports: Vec::new(),
                     annotations: Labels::new(),
                     owner: None,

@@ -141,6 +141,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     fix_step(&dir, &shown, model, style, &mut out)?;
     crate::commands::replay::demo_step(&dir, &shown, style, &mut out)?;
     guardrails_step(&dir, &shown, style, &mut out)?;
+    crate::commands::generate::demo_step(&dir, &shown, style, &mut out)?;
+    crate::commands::sandbox::demo_step(model, &shown, INTENDED, style, &mut out)?;
     emit(&out, style)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,12 +3,18 @@
 mod audit;
 mod check;
 mod connectivity;
+pub mod conntest;
 mod demo;
 mod diff;
+mod discover;
+mod generate;
+mod harden;
 mod lint;
+mod map;
 mod matrix;
 mod replay;
 pub mod sandbox;
+mod sandbox_replay;
 
 use crate::args::{Cli, Command, LevelArg};
 use palisade_engine::connectivity::Level;
@@ -25,7 +31,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => audit::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Replay(args) => replay::run(*args),
+        Command::Map(args) => map::run(*args),
+        Command::Generate(args) => generate::run(*args),
+        Command::Harden(args) => harden::run(*args),
         Command::Sandbox(args) => sandbox::run(*args),
+        Command::Test(args) => conntest::run(*args),
     }
 }
 

@@ -325,3 +325,16 @@ fn check_json_names_the_deciding_admin_rule() {
     assert_eq!(run.code, 0);
     assert_snapshot!(run.stdout);
 }
+
+#[test]
+fn demo_shows_the_cluster_guardrails() {
+    let run = palisade(&["demo", "--color", "never"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let step = &run.stdout[run
+        .stdout
+        .find("7. Cluster guardrails")
+        .expect("guardrails step")..];
+    // Up to step 8 (map and generate), which has its own snapshot in discover.rs.
+    let step = step.split("8. From traffic").next().unwrap_or(step);
+    assert_snapshot!(step);
+}
