@@ -225,9 +225,11 @@ pub fn diff_full(old: &Model, new: &Model, level: Level) -> Diff {
 }
 
 /// Diffs two models evaluating only what the policy edits can affect; `None` when the sides
-/// differ in namespaces, pods or workloads (use [`diff_full`]).
+/// differ in namespaces, pods or workloads, or when either has admin-tier policies (the
+/// incremental path follows NetworkPolicy edits only; use [`diff_full`]).
 pub fn diff_incremental(old: &Model, new: &Model, level: Level) -> Option<Diff> {
-    if !same_workloads(old, new) {
+    if !same_workloads(old, new) || !old.admin_policies.is_empty() || !new.admin_policies.is_empty()
+    {
         return None;
     }
     Some(incremental::diff(old, new, level))

@@ -103,5 +103,20 @@ pub fn with_workloads_from(policies: &Model, workloads: &Model) -> Model {
         policy.namespace = model.ensure_namespace(&policies.namespace(policy.namespace).name);
         model.add_policy(policy);
     }
+    // Admin policies are policies (cluster-scoped); Nodes are cluster state, like workloads.
+    model.admin_policies = policies.admin_policies.clone();
+    model.nodes = if workloads.nodes.is_empty() {
+        policies.nodes.clone()
+    } else {
+        workloads
+            .nodes
+            .iter()
+            .map(|n| {
+                let mut n = n.clone();
+                n.span = shift(n.span, offset);
+                n
+            })
+            .collect()
+    };
     model
 }

@@ -37,7 +37,7 @@ fn medium() -> &'static Loaded {
 }
 
 fn presets() -> Vec<&'static str> {
-    let mut names = vec!["medium"];
+    let mut names = vec!["medium", "pods-20k"];
     if std::env::var_os("PALISADE_BENCH_LARGE").is_some() {
         names.push("large");
     }
@@ -45,12 +45,12 @@ fn presets() -> Vec<&'static str> {
 }
 
 /// The preset plus 100 ClusterNetworkPolicies (`palisade_synth::cluster_network_policies`).
-fn with_guardrails(preset: Preset) -> Loaded {
-    let (text, _) = palisade_synth::generate(&preset.params(1), Format::Yaml).expect("preset");
+fn with_guardrails(params: palisade_synth::Params) -> Loaded {
+    let (text, _) = palisade_synth::generate(&params, Format::Yaml).expect("preset");
     let loaded = load(
         &[
             Input::Text {
-                name: format!("{}.yaml", preset.name()),
+                name: "cluster.yaml".into(),
                 text,
             },
             Input::Text {
@@ -68,16 +68,46 @@ fn with_guardrails(preset: Preset) -> Loaded {
 fn by_name_with_guardrails(name: &str) -> &'static Loaded {
     static MEDIUM: OnceLock<Loaded> = OnceLock::new();
     static LARGE: OnceLock<Loaded> = OnceLock::new();
+    static PODS: OnceLock<Loaded> = OnceLock::new();
     match name {
-        "large" => LARGE.get_or_init(|| with_guardrails(Preset::Large)),
-        _ => MEDIUM.get_or_init(|| with_guardrails(Preset::Medium)),
+        "large" => LARGE.get_or_init(|| with_guardrails(Preset::Large.params(1))),
+        "pods-20k" => PODS.get_or_init(|| with_guardrails(pods_20k())),
+        _ => MEDIUM.get_or_init(|| with_guardrails(Preset::Medium.params(1))),
     }
+}
+
+/// A cluster with declared pods and IPs (so flows reach pods), small enough for any profile.
+fn pods_20k() -> palisade_synth::Params {
+    palisade_synth::Params {
+        namespaces: 1_000,
+        workloads: 5_000,
+        pods: Some(20_000),
+        policies: 2_000,
+        seed: 1,
+    }
+}
+
+fn pods_20k_plain() -> &'static Loaded {
+    static PLAIN: OnceLock<Loaded> = OnceLock::new();
+    PLAIN.get_or_init(|| {
+        let (text, _) = palisade_synth::generate(&pods_20k(), Format::Yaml).expect("params");
+        let loaded = load(
+            &[Input::Text {
+                name: "cluster.yaml".into(),
+                text,
+            }],
+            &LoadOptions::default(),
+        );
+        assert!(!loaded.has_errors());
+        loaded
+    })
 }
 
 fn by_name(name: &str) -> &'static Loaded {
     static LARGE: OnceLock<Loaded> = OnceLock::new();
     match name {
         "large" => LARGE.get_or_init(|| cluster(Preset::Large)),
+        "pods-20k" => pods_20k_plain(),
         _ => medium(),
     }
 }

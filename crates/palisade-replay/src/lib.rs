@@ -831,6 +831,37 @@ spec:
     }
 
     #[test]
+    fn decided_by_names_the_admin_tier_and_rule() {
+        let guardrail = "---\napiVersion: policy.networking.k8s.io/v1alpha2\n\
+            kind: ClusterNetworkPolicy\nmetadata: {name: no-metadata}\nspec:\n  tier: Admin\n  \
+            priority: 1\n  subject: {namespaces: {}}\n  egress:\n  - action: Deny\n    \
+            to: [{networks: [169.254.169.254/32]}]\n";
+        let loaded = palisade_load::load(
+            &[palisade_load::Input::Text {
+                name: "cluster.yaml".into(),
+                text: format!("{CLUSTER}{guardrail}"),
+            }],
+            &palisade_load::LoadOptions::default(),
+        );
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let mut rp = Replayer::new(&loaded.model, DenyAction::Drop);
+        let r = rp.replay(session(
+            "10.0.0.1",
+            "169.254.169.254",
+            80,
+            Observed::TimedOut,
+        ));
+        assert_eq!(r.predicted, Predicted::TimedOut);
+        assert_eq!(kind(&r), None);
+        assert_eq!(r.current.decided_by.len(), 1);
+        let d = &r.current.decided_by[0];
+        assert_eq!(d.policy, "cnp/no-metadata");
+        assert_eq!(d.rule, Some(0));
+        assert_eq!(d.tier, Some(palisade_model::AdminTier::Admin));
+        assert!(!d.allows);
+    }
+
+    #[test]
     fn outcome_disagreements_are_classified() {
         let m = model();
         let mut rp = Replayer::new(&m, DenyAction::Drop);
