@@ -59,3 +59,15 @@ impl ColorChoice {
         Style { color }
     }
 }
+
+/// `eprintln!` through [`emit_err`]: a line of Palisade's own words around values that may
+/// come from input (paths, names), so it is sanitized like every other byte printed.
+macro_rules! eprintln_sanitized {
+    ($($arg:tt)*) => {
+        $crate::output::emit_err(
+            &format!("{}\n", format_args!($($arg)*)),
+            palisade_render::Style::PLAIN,
+        )
+    };
+}
+pub(crate) use eprintln_sanitized;

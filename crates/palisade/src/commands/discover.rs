@@ -81,7 +81,7 @@ pub fn load_cluster(args: &CaptureArgs) -> anyhow::Result<Loaded> {
     let loaded =
         load_checked(&inputs, &args.default_namespace, &args.load, None).context("--cluster")?;
     if !loaded.model.pods.iter().any(|p| !p.ips.is_empty()) {
-        eprintln!(
+        crate::output::eprintln_sanitized!(
             "palisade: note: no pod in the cluster manifests has an IP (status.podIP); endpoints are mapped by Hubble's pod names only, other addresses count as external"
         );
     }
@@ -216,9 +216,9 @@ pub fn read_captures(
         let report = reader.into_report();
         let style = args.load.color.style(true);
         for d in report.diagnostics() {
-            eprint!(
-                "{}",
-                palisade_render::diagnostics::human(&d, &model.sources, style)
+            crate::output::emit_err(
+                &palisade_render::diagnostics::human(&d, &model.sources, style),
+                style,
             );
         }
         reports.push(report);

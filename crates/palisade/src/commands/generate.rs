@@ -76,9 +76,9 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     })?;
     let obs = learner.finish();
     if let Some(why) = nothing_to_learn(&obs) {
-        eprintln!("palisade: {why}");
+        crate::output::eprintln_sanitized!("palisade: {why}");
         for (reason, (n, examples)) in &obs.skipped.reasons {
-            eprintln!(
+            crate::output::eprintln_sanitized!(
                 "  skipped {n} {}: {} (e.g. {})",
                 reason.as_str(),
                 reason.explain(),
@@ -117,13 +117,13 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         diff: &diff,
         written: &written,
     };
-    eprint!("{}", text(&report));
+    crate::output::emit_err(&text(&report), palisade_render::Style::PLAIN);
     if let (Some(path), Some(is_json)) = (&args.report, report_format) {
         let body = if is_json { json(&report) } else { md(&report) };
         std::fs::write(path, body).with_context(|| format!("--report: cannot write `{path}`"))?;
     }
     if !proof.holds() {
-        eprintln!(
+        crate::output::eprintln_sanitized!(
             "palisade: refusing to write: the generated policies would break {} learned session{}",
             proof.sessions - proof.accepted,
             if proof.sessions - proof.accepted == 1 {

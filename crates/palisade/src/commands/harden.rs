@@ -25,7 +25,7 @@ pub fn run(args: HardenArgs) -> anyhow::Result<ExitCode> {
     })?;
     let obs = learner.finish();
     if let Some(why) = nothing_to_learn(&obs) {
-        eprintln!("palisade: {why}");
+        crate::output::eprintln_sanitized!("palisade: {why}");
         return Ok(ExitCode::from(1));
     }
     // Widening is judged by the pairwise diff, within its size limit (above it, stages are
@@ -80,7 +80,7 @@ pub fn run(args: HardenArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("--report: cannot write `{path}`"))?,
     }
     for s in &stages {
-        eprintln!(
+        crate::output::eprintln_sanitized!(
             "palisade harden: {}: {} policies, closes {} connections, {}/{} learned sessions still accepted",
             s.stage.dir,
             s.stage.generated.policies.len(),
@@ -90,19 +90,19 @@ pub fn run(args: HardenArgs) -> anyhow::Result<ExitCode> {
         );
     }
     for (scope, n) in &plan.widening {
-        eprintln!(
+        crate::output::eprintln_sanitized!(
             "palisade harden: stage {} skipped: it would open {n} connections the policies before it deny",
             scope.as_str()
         );
     }
     if let Some((scope, proof)) = &plan.refused {
-        eprintln!(
+        crate::output::eprintln_sanitized!(
             "palisade harden: stage {} not emitted: {} learned sessions would break",
             scope.as_str(),
             proof.sessions - proof.accepted
         );
     }
-    eprintln!("palisade harden: wrote {}", plan_path.display());
+    crate::output::eprintln_sanitized!("palisade harden: wrote {}", plan_path.display());
     if plan.stages.is_empty() {
         return Ok(ExitCode::from(1));
     }

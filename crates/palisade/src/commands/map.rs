@@ -45,7 +45,9 @@ pub fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
     stdout.write_all(render(&map, out_format).as_bytes())?;
     stdout.flush()?;
     if sessions == 0 {
-        eprintln!("palisade: the capture holds no session (after filters): the map is empty");
+        crate::output::eprintln_sanitized!(
+            "palisade: the capture holds no session (after filters): the map is empty"
+        );
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

@@ -35,7 +35,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     } else {
         std::fs::write(&args.output, &html)
             .with_context(|| format!("cannot write `{}`", args.output))?;
-        eprintln!(
+        crate::output::eprintln_sanitized!(
             "palisade: wrote {} ({} KiB)",
             args.output,
             html.len().div_ceil(1024)

@@ -179,9 +179,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             crate::output::emit_err(&p, args.input.load.color.style(true));
         }
     }
-    println!("palisade: serving {} (Ctrl-C to stop)", server.url());
-    use std::io::Write as _;
-    std::io::stdout().flush()?;
+    crate::output::emit(
+        &format!("palisade: serving {} (Ctrl-C to stop)\n", server.url()),
+        palisade_render::Style::PLAIN,
+    )?;
     server.run()?;
     Ok(ExitCode::SUCCESS)
 }
