@@ -50,6 +50,12 @@ pub enum Command {
     Sandbox(Box<crate::commands::sandbox::SandboxArgs>),
     /// Declarative connectivity tests (palisade or netassert v2 specs): checked by the engine, or on the kernel with --sandbox. JUnit output for CI.
     Test(Box<crate::commands::conntest::TestArgs>),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    Completions(crate::commands::install::CompletionsArgs),
+    /// Print the man page, or write one per command into --dir.
+    Man(crate::commands::install::ManArgs),
+    /// Print the version and the git commit the binary was built from.
+    Version(crate::commands::install::VersionArgs),
 }
 
 /// How manifests are loaded and problems reported; shared by every command that loads them.

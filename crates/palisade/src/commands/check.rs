@@ -2,7 +2,7 @@
 
 use crate::args::{CheckArgs, Expect};
 use crate::input::{format, load_inputs, protocol};
-use crate::output::emit;
+use crate::output::{emit, emit_err};
 use anyhow::{anyhow, bail};
 use palisade_engine::{
     Endpoint, Explanation, Query, Reference, Uncertainty, resolve_endpoints, services,
@@ -52,17 +52,34 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Json => check::json_with(model, &explanation, &ctx),
         _ => check::text_with(model, &explanation, &ctx, style),
     };
-    emit(&text, style)?;
     let met = match args.expect {
         None => true,
         Some(Expect::Allow) => explanation.allowed,
         Some(Expect::Deny) => !explanation.allowed,
     };
+    // A failed expectation is said first, before the explanation; JSON stays parseable, so
+    // there the line goes to stderr.
+    let failure = (!met).then(|| expectation_failure(explanation.allowed));
+    match (&failure, output) {
+        (Some(line), OutputFormat::Json) => emit_err(line, args.input.load.color.style(true)),
+        (Some(line), _) => emit(line, style)?,
+        (None, _) => {}
+    }
+    emit(&text, style)?;
     Ok(if met {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The line that opens the output when `--expect` is not met, e.g. "expected allow, got denied".
+fn expectation_failure(allowed: bool) -> String {
+    if allowed {
+        "expected deny, got allowed\n".to_owned()
+    } else {
+        "expected allow, got denied\n".to_owned()
+    }
 }
 
 /// `--to ADDRESS:PORT` (a Service's ClusterIP and port): the address and the port, which

@@ -9,6 +9,7 @@ mod diff;
 mod discover;
 mod generate;
 mod harden;
+pub mod install;
 mod lint;
 mod map;
 mod matrix;
@@ -43,6 +44,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Harden(args) => harden::run(*args),
         Command::Sandbox(args) => sandbox::run(*args),
         Command::Test(args) => conntest::run(*args),
+        Command::Completions(args) => install::completions(args),
+        Command::Man(args) => install::man(args),
+        Command::Version(args) => install::version(args),
     }
 }
 
