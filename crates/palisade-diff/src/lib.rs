@@ -42,7 +42,7 @@ mod merge;
 mod policies;
 
 use palisade_engine::connectivity::Level;
-use palisade_model::{Direction, Model, PodId, PortSet, WorkloadId};
+use palisade_model::{Direction, EndpointKind, Model, PodId, PortSet, WorkloadId};
 
 pub use merge::{same_workloads, with_workloads_from};
 
@@ -112,6 +112,10 @@ pub struct Change {
     pub src: String,
     /// Destination: `ns/name` or an address range.
     pub dst: String,
+    /// What `src` names (pod, workload, external range).
+    pub src_kind: EndpointKind,
+    /// What `dst` names.
+    pub dst_kind: EndpointKind,
     /// Added, removed or changed.
     pub change: ChangeKind,
     /// What the old side allows.
@@ -347,6 +351,13 @@ impl Endpoints {
         }
     }
 
+    pub(crate) fn kind(&self, model: &Model, e: u32) -> EndpointKind {
+        match self.id(model, e) {
+            EndpointId::Workload(w) => model.workload_kind(w),
+            EndpointId::Pod(_) => EndpointKind::Pod,
+        }
+    }
+
     pub(crate) fn name(&self, model: &Model, e: u32) -> String {
         match self.id(model, e) {
             EndpointId::Workload(w) => model.workload_name(w),
@@ -390,6 +401,14 @@ impl Sides<'_> {
         }
     }
 
+    fn end_kind(&self, end: End) -> EndpointKind {
+        match end {
+            End::Ep { old: Some(e), .. } => self.old_eps.kind(self.old.model, e),
+            End::Ep { new: Some(e), .. } => self.new_eps.kind(self.new.model, e),
+            End::Ep { .. } | End::Range(..) => EndpointKind::External,
+        }
+    }
+
     pub(crate) fn finish(
         &self,
         raws: Vec<Raw>,
@@ -412,6 +431,8 @@ impl Sides<'_> {
                 Change {
                     src: self.end_name(r.src),
                     dst: self.end_name(r.dst),
+                    src_kind: self.end_kind(r.src),
+                    dst_kind: self.end_kind(r.dst),
                     change,
                     causes: causes::attribute(self, &r, edits),
                     before: r.before,

@@ -23,8 +23,11 @@ pub(crate) enum HubbleLine<'a> {
     Flow(FlowEvent<'a>),
     /// A `lost_events` record.
     Gap(Gap),
-    /// Something else (`node_status`, an L7-only flow without addresses ...).
+    /// Something else (`node_status`, ...).
     Other,
+    /// A flow without an `IP` section (L7 flows, some sock-trace flows): nothing to
+    /// sessionize by address. Counted in the read report, never dropped silently.
+    WithoutIp,
 }
 
 #[derive(Default)]
@@ -66,8 +69,9 @@ pub(crate) fn parse_line(line: &[u8]) -> JResult<HubbleLine<'_>> {
     }
     let time_ns = acc.time.ok_or("flow without a valid time")?;
     let (Some(src), Some(dst)) = (acc.src, acc.dst) else {
-        // L7 and some sock-trace flows carry no IP section: nothing to sessionize.
-        return Ok(HubbleLine::Other);
+        // L7 and some sock-trace flows carry no IP section: nothing to sessionize by address.
+        // Tying them to a session by the pod names they carry is not done yet (issue #16).
+        return Ok(HubbleLine::WithoutIp);
     };
     let Some(l4) = acc.l4 else {
         return Ok(HubbleLine::Other);

@@ -360,6 +360,10 @@ impl<'r> FlowReader<'r> {
                     Ok(HubbleLine::Flow(ev)) => Ok(TextLine::Flow(ev)),
                     Ok(HubbleLine::Gap(g)) => Ok(TextLine::Gap(g)),
                     Ok(HubbleLine::Other) => Ok(TextLine::Skip),
+                    Ok(HubbleLine::WithoutIp) => {
+                        report.flows_without_ip += 1;
+                        Ok(TextLine::Skip)
+                    }
                     Err(m) => Err(m.into()),
                 },
                 Format::Jsonl => parse_jsonl(line),

@@ -52,6 +52,9 @@ pub struct ReadReport {
     /// Of `skipped`: packets that claimed to be IP (TCP, UDP, SCTP, ICMP) whose headers did
     /// not parse (cut short by the snap length, bad lengths); reported as a warning.
     pub undecodable_ip: u64,
+    /// Of `skipped`: Hubble flows without an `IP` section (L7 flows, some sock-trace flows).
+    /// They are not replayed yet, even when they name both pods; reported as a note.
+    pub flows_without_ip: u64,
     /// The first malformed records, for display.
     pub malformed_samples: Vec<Problem>,
     /// Gaps in the record, in input order (all of them: they are rare).

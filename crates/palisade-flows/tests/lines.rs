@@ -420,3 +420,29 @@ fn hubble_same_node_egress_and_ingress_copies_are_one_attempt() {
     assert!(out.contains("accepted [SYN-ACK seen]"), "{out}");
     assert!(out.contains("attempts=2"), "{out}");
 }
+
+#[test]
+fn hubble_l7_flow_without_ip_section_is_counted_not_dropped() {
+    // An L7 (HTTP) flow as Hubble emits it for proxied traffic: pod names and ports, no `IP`.
+    let l7 = format!(
+        r#"{{"flow":{{"time":"{t}","verdict":"FORWARDED","l4":{{"TCP":{{"source_port":40312,"destination_port":8080}}}},"source":{{"namespace":"shop","pod_name":"frontend-7d9c"}},"destination":{{"namespace":"payments","pod_name":"ledger-5b8f"}},"Type":"L7","l7":{{"type":"REQUEST","http":{{"method":"GET","url":"http://ledger/"}}}},"node_name":"prod/worker-1"}},"node_name":"prod/worker-1","time":"{t}"}}"#,
+        t = time(0),
+    ) + "\n";
+    let text = l7.repeat(2)
+        + &flow(
+            5,
+            "FORWARDED",
+            (FE, 38160),
+            (LEDGER, 8080),
+            &tcp_l4(38160, 8080, r#""SYN":true"#),
+            "prod/worker-1",
+            "EGRESS",
+            "",
+        );
+    let (sessions, report) = run(text.as_bytes(), &ReadOptions::default());
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(report.records, 3);
+    assert_eq!(report.skipped, 2);
+    assert_eq!(report.flows_without_ip, 2);
+    assert_eq!(report.malformed, 0);
+}

@@ -174,6 +174,41 @@ pub struct Pod {
     pub span: Option<Span>,
 }
 
+/// What an endpoint name in an output stands for: JSON outputs print it as `*_kind` (`pod`,
+/// `workload`, `external`, `service`) with `*_workload_kind` beside the name. One definition so
+/// `check`, `connectivity`, `replay` and `diff` agree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EndpointKind {
+    /// A pod not grouped under a workload.
+    Pod,
+    /// A workload (or a pod shown under its workload's name).
+    Workload(WorkloadKind),
+    /// An address or range outside the model's pods.
+    External,
+    /// A Service's ClusterIP Palisade could not resolve to a backend.
+    Service,
+}
+
+impl EndpointKind {
+    /// `pod`, `workload`, `external` or `service`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointKind::Pod => "pod",
+            EndpointKind::Workload(_) => "workload",
+            EndpointKind::External => "external",
+            EndpointKind::Service => "service",
+        }
+    }
+
+    /// The workload's Kubernetes kind (`Deployment`, ...), for workloads only.
+    pub fn workload_kind(self) -> Option<&'static str> {
+        match self {
+            EndpointKind::Workload(k) => Some(k.as_str()),
+            _ => None,
+        }
+    }
+}
+
 /// The kind of a workload controller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WorkloadKind {
@@ -587,6 +622,19 @@ impl Model {
     pub fn policy_name(&self, id: PolicyId) -> String {
         let p = &self.policies[id.index()];
         format!("{}/{}", self.namespace(p.namespace).name, p.name)
+    }
+
+    /// The kind of a pod shown as [`Model::pod_workload_name`]: its workload's, else `pod`.
+    pub fn pod_workload_kind(&self, id: PodId) -> EndpointKind {
+        match self.pods[id.index()].workload {
+            Some(w) => self.workload_kind(w),
+            None => EndpointKind::Pod,
+        }
+    }
+
+    /// The kind of a workload endpoint.
+    pub fn workload_kind(&self, id: WorkloadId) -> EndpointKind {
+        EndpointKind::Workload(self.workloads[id.index()].kind)
     }
 
     /// `namespace/name` of the workload a pod is grouped under, or of the pod itself.

@@ -3,7 +3,7 @@
 use crate::{Style, to_json};
 use palisade_engine::admin::AdminRuleRef;
 use palisade_engine::{Endpoint, Explanation, SideExplanation, SideOutcome};
-use palisade_model::{Direction, Model, PolicyId, Span};
+use palisade_model::{Direction, EndpointKind, Model, PolicyId, Span};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -313,8 +313,8 @@ pub struct CheckContext {
 
 fn endpoint_kind(endpoint: &Endpoint) -> &'static str {
     match endpoint {
-        Endpoint::Pod(_) => "pod",
-        Endpoint::External(_) => "external",
+        Endpoint::Pod(_) => EndpointKind::Pod.as_str(),
+        Endpoint::External(_) => EndpointKind::External.as_str(),
     }
 }
 

@@ -4,7 +4,7 @@ use crate::graph::{self, GraphEdge, GraphNode};
 use crate::{OutputFormat, csv_field, to_json};
 use palisade_engine::Uncertainty;
 use palisade_engine::connectivity::{Connectivity, PeerRef};
-use palisade_model::{Model, PortSet};
+use palisade_model::{EndpointKind, Model, PortSet};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -54,17 +54,17 @@ impl PeerNotes {
         let mut notes = PeerNotes::default();
         for peer in &result.peers {
             let (kind, uncertain) = match &peer.what {
-                PeerRef::Pod(p) => (("pod", None), uncertainty.names(model, [*p])),
+                PeerRef::Pod(p) => (EndpointKind::Pod, uncertainty.names(model, [*p])),
                 PeerRef::Workload(w) => {
                     let workload = &model.workloads[w.index()];
                     (
-                        ("workload", Some(workload.kind.as_str())),
+                        model.workload_kind(*w),
                         uncertainty.names(model, workload.pods.iter().copied()),
                     )
                 }
-                PeerRef::External(_) => (("external", None), Vec::new()),
+                PeerRef::External(_) => (EndpointKind::External, Vec::new()),
             };
-            notes.kinds.push(kind);
+            notes.kinds.push((kind.as_str(), kind.workload_kind()));
             notes.uncertain.push(uncertain);
         }
         notes

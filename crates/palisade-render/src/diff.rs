@@ -29,6 +29,13 @@ struct JsonChange<'a> {
     before: Vec<JsonAllowed>,
     after: Vec<JsonAllowed>,
     causes: Vec<JsonCause<'a>>,
+    /// What `src`/`dst` name: `pod`, `workload` (with `*_workload_kind`), `external`.
+    src_kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src_workload_kind: Option<&'static str>,
+    dst_kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dst_workload_kind: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -137,6 +144,10 @@ pub fn json(diff: &Diff) -> String {
                         what: k.what.as_str(),
                     })
                     .collect(),
+                src_kind: c.src_kind.as_str(),
+                src_workload_kind: c.src_kind.workload_kind(),
+                dst_kind: c.dst_kind.as_str(),
+                dst_workload_kind: c.dst_kind.workload_kind(),
             })
             .collect(),
         summary: JsonSummary {

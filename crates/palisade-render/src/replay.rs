@@ -179,6 +179,14 @@ fn input_lines(inputs: &[ReadReport]) -> Vec<String> {
                 r.lost_events
             ));
         }
+        if r.flows_without_ip > 0 {
+            out.push(format!(
+                "{}: {} flow{} without an IP section (L7, sock-trace) not replayed",
+                r.path,
+                r.flows_without_ip,
+                if r.flows_without_ip == 1 { "" } else { "s" }
+            ));
+        }
         if r.out_of_order > 0 {
             out.push(format!(
                 "{}: {} events out of time order (at most {} back)",
@@ -550,6 +558,13 @@ struct JsonSession<'a> {
     /// wrong.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     uncertain: &'a [String],
+    /// What `src`/`dst` name: `pod`, `workload` (with `*_workload_kind`), `external`.
+    src_kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src_workload_kind: Option<&'static str>,
+    dst_kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dst_workload_kind: Option<&'static str>,
 }
 
 pub(crate) fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
@@ -568,6 +583,10 @@ pub(crate) fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
             line: d.location.as_ref().map(|(_, l)| *l),
         })
         .collect()
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn json_session(r: &Replayed) -> JsonSession<'_> {
@@ -596,6 +615,10 @@ fn json_session(r: &Replayed) -> JsonSession<'_> {
         }),
         service: r.service.as_ref().map(|v| v.note()),
         uncertain: &r.uncertain,
+        src_kind: r.src.kind.as_str(),
+        src_workload_kind: r.src.kind.workload_kind(),
+        dst_kind: r.dst.kind.as_str(),
+        dst_workload_kind: r.dst.kind.workload_kind(),
     }
 }
 
@@ -693,6 +716,9 @@ struct JsonInput<'a> {
     events: u64,
     skipped: u64,
     malformed: u64,
+    /// Of `skipped`: Hubble flows without an `IP` section, not replayed.
+    #[serde(skip_serializing_if = "is_zero")]
+    flows_without_ip: u64,
     malformed_samples: Vec<JsonProblem<'a>>,
     lost_events: u64,
     out_of_order: u64,
@@ -829,6 +855,7 @@ fn json_summary<'a>(report: &Report<'a>) -> JsonSummary<'a> {
                 events: r.events,
                 skipped: r.skipped,
                 malformed: r.malformed,
+                flows_without_ip: r.flows_without_ip,
                 malformed_samples: r
                     .malformed_samples
                     .iter()

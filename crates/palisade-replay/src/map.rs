@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use palisade_flows::EndpointName;
-use palisade_model::{Model, PodId};
+use palisade_model::{EndpointKind, Model, PodId};
 use rustc_hash::FxHashMap;
 
 /// How a peer was mapped.
@@ -34,6 +34,8 @@ pub struct Peer {
     pub namespace: Option<Arc<str>>,
     /// How it was mapped.
     pub source: MapSource,
+    /// What [`Peer::label`] names: the pod's workload (or the pod), else `External`.
+    pub kind: EndpointKind,
     /// What Hubble (or the CSV) named it, if anything.
     pub named: Option<Arc<EndpointName>>,
     /// The pod the address belongs to in the model, when it differs from `pod` (Hubble names
@@ -235,6 +237,7 @@ impl<'m> Mapper<'m> {
             name: Some(self.workload[pod.index()].clone()),
             namespace: Some(self.namespace[pod.index()].clone()),
             source,
+            kind: self.model.pod_workload_kind(pod),
             named: None,
             ip_pod: None,
             pod_name: Some(self.pod_name[pod.index()].clone()),
@@ -271,6 +274,7 @@ impl<'m> Mapper<'m> {
         Peer {
             pod,
             name: pod.map(|p| self.workload[p.index()].clone()),
+            kind: pod.map_or(EndpointKind::External, |p| self.model.pod_workload_kind(p)),
             namespace: match pod {
                 Some(p) => Some(self.namespace[p.index()].clone()),
                 None => named
@@ -389,6 +393,7 @@ mod tests {
                                 name: None,
                                 namespace: None,
                                 source,
+                                kind: EndpointKind::External,
                                 named: named.clone(),
                                 ip_pod: None,
                                 pod_name: pod_name.clone(),
