@@ -9,8 +9,13 @@ use palisade_render::{OutputFormat, Style, diagnostics};
 /// Loads the inputs; prints errors and warnings (and notes with `-v`) to stderr. Fails when
 /// an object was rejected, unless `--keep-going`.
 pub fn load_inputs(args: &InputArgs) -> anyhow::Result<Loaded> {
-    let inputs: Vec<Input> = args.paths.iter().map(|p| input(p)).collect();
-    load_checked(&inputs, &args.namespace, &args.load, None)
+    let mut inputs: Vec<Input> = args.paths.iter().map(|p| input(p)).collect();
+    inputs.extend(crate::live::live_inputs(
+        &args.load,
+        args.namespace.as_deref(),
+    )?);
+    let namespace = args.namespace.as_deref().unwrap_or("default");
+    load_checked(&inputs, namespace, &args.load, None)
 }
 
 /// A path argument as a loader input (`-` is stdin).

@@ -10,6 +10,7 @@
 mod args;
 mod commands;
 mod input;
+mod live;
 mod output;
 
 use clap::Parser;

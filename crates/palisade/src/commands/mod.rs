@@ -7,7 +7,10 @@ mod demo;
 mod diff;
 mod lint;
 mod matrix;
+mod relay;
 mod replay;
+mod snapshot;
+mod watch;
 
 use crate::args::{Cli, Command, LevelArg};
 use palisade_engine::connectivity::Level;
@@ -24,6 +27,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => audit::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Replay(args) => replay::run(*args),
+        Command::Snapshot(args) => snapshot::run(args),
+        Command::Watch(args) => watch::run(*args),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `palisade replay`: recorded traffic against the current (and a proposed) policy set.
 
-use crate::args::{DenyActionArg, InputArgs, ReplayArgs, SpikeOnArg};
-use crate::input::{input, load_checked, load_inputs, protocol};
+use crate::args::{DenyActionArg, ReplayArgs, SpikeOnArg};
+use crate::input::{input, load_checked, protocol};
 use anyhow::{Context, bail};
 use palisade_flows::{
     FlowReader, Format, Observed, ReadOptions, ReadReport, SessionConfig, Sessionizer,
@@ -85,15 +85,12 @@ fn filter(args: &ReplayArgs) -> anyhow::Result<Filter> {
     };
     f.since = bound("--since", &args.since)?;
     f.until = bound("--until", &args.until)?;
-    Ok(f)
-}
-
-fn input_args(args: &ReplayArgs, paths: Vec<String>) -> InputArgs {
-    InputArgs {
-        paths,
-        namespace: args.default_namespace.clone(),
-        load: args.load.clone(),
+    if args.relay.hubble_relay.is_some() {
+        let now = super::relay::now_ns();
+        f.since = super::relay::absolute(f.since, now);
+        f.until = super::relay::absolute(f.until, now);
     }
+    Ok(f)
 }
 
 /// The proposed model: the --proposed paths, or (with --overlay) them laid over the cluster.
@@ -141,7 +138,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             ),
         },
     };
-    let loaded = load_inputs(&input_args(&args, args.cluster.clone())).context("--cluster")?;
+    let mut cluster_inputs: Vec<Input> = args.cluster.iter().map(|p| input(p)).collect();
+    cluster_inputs.extend(crate::live::live_inputs(&args.load, None)?);
+    let loaded = load_checked(&cluster_inputs, &args.default_namespace, &args.load, None)
+        .context("--cluster")?;
     let model = &loaded.model;
     if !model.pods.iter().any(|p| !p.ips.is_empty()) {
         eprintln!(
@@ -162,15 +162,22 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         replayer = replayer.with_proposed(p);
     }
 
-    // The capture, with a progress bar on a terminal.
-    let (raw, size): (Box<dyn Read>, Option<u64>) = if args.capture == "-" {
-        (Box::new(std::io::stdin().lock()), None)
-    } else {
-        let file = std::fs::File::open(&args.capture)
-            .with_context(|| format!("cannot open `{}`", args.capture))?;
-        let size = file.metadata().ok().map(|m| m.len());
-        (Box::new(file), size)
-    };
+    // The capture (or Relay), with a progress bar on a terminal.
+    let relay = args.relay.hubble_relay.is_some();
+    let (capture_name, raw, size, format): (String, Box<dyn Read>, Option<u64>, Option<Format>) =
+        match args.capture.as_deref() {
+            _ if relay => {
+                let (name, feed) = super::relay::open(&args, &filter)?;
+                (name, feed, None, Some(Format::Hubble))
+            }
+            Some("-") | None => ("-".into(), Box::new(std::io::stdin().lock()), None, format),
+            Some(path) => {
+                let file =
+                    std::fs::File::open(path).with_context(|| format!("cannot open `{path}`"))?;
+                let size = file.metadata().ok().map(|m| m.len());
+                (path.to_string(), Box::new(file), size, format)
+            }
+        };
     let progress = match size {
         Some(len) if std::io::stderr().is_terminal() && len > (8 << 20) => {
             let pb = indicatif::ProgressBar::new(len);
@@ -190,7 +197,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         None => raw,
     };
     let mut reader = FlowReader::new(
-        args.capture.clone(),
+        capture_name,
         std::io::BufReader::with_capacity(1 << 20, input),
         &ReadOptions {
             format,
@@ -199,7 +206,11 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         },
     )?;
 
-    let stream = out_format == Output::Jsonl;
+    let follow = args.relay.follow;
+    if follow && !matches!(out_format, Output::Jsonl | Output::Text) {
+        bail!("--follow streams the timeline: use -o jsonl (for machines) or -o txt");
+    }
+    let stream = out_format == Output::Jsonl || (follow && out_format == Output::Text);
     let keep = !stream && (!args.summary || matches!(out_format, Output::Json | Output::Csv));
     let mut collected = Collected {
         sessions: Vec::new(),
@@ -247,10 +258,19 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
                 sp.add(&r);
             }
             if stream {
+                let line = if out_format == Output::Jsonl {
+                    render::jsonl_line(&r)
+                } else {
+                    render::timeline(std::slice::from_ref(&r), args.load.color.style(false))
+                };
                 if write_err.is_none()
-                    && let Err(e) = stdout.write_all(render::jsonl_line(&r).as_bytes())
+                    && let Err(e) = stdout.write_all(line.as_bytes())
                 {
                     write_err = Some(e);
+                }
+                // Following: each decided session reaches the reader at once.
+                if follow && write_err.is_none() {
+                    write_err = stdout.flush().err();
                 }
             } else if keep {
                 collected.sessions.push(r);

@@ -4,5 +4,6 @@
 mod core;
 mod diff;
 mod lint;
+mod live;
 mod replay;
 mod support;
