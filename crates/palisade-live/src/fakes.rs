@@ -370,7 +370,14 @@ impl Observer for FakeObserver {
 /// The responses Relay would stream for a Hubble JSON capture: each flow as a proto `Flow`
 /// (the fields replay reads), each `lost_events` line as a `LostEvent`.
 pub fn responses_from_capture(path: &Path) -> Result<Vec<GetFlowsResponse>, palisade_flows::Error> {
-    let mut reader = FlowReader::open(path, &ReadOptions::default())?;
+    let reader = FlowReader::open(path, &ReadOptions::default())?;
+    responses_from_reader(reader)
+}
+
+/// [`responses_from_capture`] for any reader.
+pub fn responses_from_reader(
+    mut reader: FlowReader<'_>,
+) -> Result<Vec<GetFlowsResponse>, palisade_flows::Error> {
     let mut out = Vec::new();
     reader.read(|record| match record {
         Record::Flow(e) => out.push(response_from_event(e)),

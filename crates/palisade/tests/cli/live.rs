@@ -336,18 +336,24 @@ fn watch_exports_the_examples_spike_and_drift() {
         ..Default::default()
     });
     let addr = relay.addr.to_string();
+    // The cluster's manifests in a directory the test changes later (picked up on reload).
+    let cluster = scratch("watch-cluster");
+    copy_dir(&root().join("examples/webshop"), &cluster);
+    let cluster_s = cluster.to_string_lossy().into_owned();
     let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
         .args([
             "watch",
             "--hubble-relay",
             &addr,
             "--cluster",
-            "examples/webshop",
+            &cluster_s,
             "examples/webshop-traffic/cluster",
             "--metrics",
             "127.0.0.1:0",
             "--spike-threshold",
             "2",
+            "--reload-every",
+            "1s",
         ])
         .current_dir(root())
         .stdin(Stdio::null())
@@ -394,13 +400,37 @@ fn watch_exports_the_examples_spike_and_drift() {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let _ = child.kill();
-    let _ = child.wait();
     for w in want {
         assert!(text.contains(w), "missing {w} in\n{text}");
     }
     assert!(text.contains("# TYPE palisade_sessions_total counter"));
     assert!(text.contains("palisade_flows_total "));
+    let policies = |t: &str| -> Option<u32> {
+        t.lines()
+            .find_map(|l| l.strip_prefix("palisade_model_objects{kind=\"policies\"} "))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    let before = policies(&text).expect("the model's policy count");
+    // A policy added to the manifests is picked up without a restart.
+    std::fs::write(
+        cluster.join("added-policy.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: added\n  namespace: shop\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n",
+    )
+    .unwrap();
+    for _ in 0..600 {
+        text = scrape(&metrics_addr);
+        if policies(&text) == Some(before + 1) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(policies(&text), Some(before + 1), "{text}");
+    assert!(
+        text.contains("palisade_model_reloads_total{result=\"ok\"}"),
+        "{text}"
+    );
 }
 
 fn scrape(addr: &str) -> String {
