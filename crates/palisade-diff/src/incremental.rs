@@ -7,8 +7,9 @@ use crate::{Diff, End, Endpoints, Raw, Sides, external, policies};
 use palisade_engine::connectivity::Level;
 use palisade_engine::ipspace::Family;
 use palisade_engine::ipspace::{key as ip_key, net_bounds};
+use palisade_engine::semantics;
 use palisade_model::PeerKind;
-use palisade_model::{Direction, Model, PodId, PortSet};
+use palisade_model::{Direction, Model, NamespaceId, PodId, PortSet};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Pods of the model grouped for fast peer enumeration.
@@ -83,18 +84,14 @@ fn admitted_pods(
                 }
             };
             match &peer.kind {
+                // Candidates: the pods of the peer's namespaces; `peer_admits` decides.
                 PeerKind::Selector {
-                    namespace_selector: None,
-                    ..
-                } => index.by_namespace[p.namespace.index()]
-                    .iter()
-                    .for_each(|&pod| consider(pod)),
-                PeerKind::Selector {
-                    namespace_selector: Some(sel),
-                    ..
+                    namespace_selector, ..
                 } => {
+                    let namespaces =
+                        semantics::peer_namespaces(p.namespace, namespace_selector.as_ref());
                     for (i, ns) in model.namespaces.iter().enumerate() {
-                        if sel.matches(&ns.labels) {
+                        if namespaces.contains(NamespaceId::new(i), &ns.labels) {
                             index.by_namespace[i].iter().for_each(|&pod| consider(pod));
                         }
                     }

@@ -9,10 +9,10 @@
 
 use crate::explain::SideOutcome;
 use crate::ipspace::IpSpace;
+use crate::semantics::{self, PeerNamespaces, SpecPorts};
 use ipnet::IpNet;
 use palisade_model::{
-    Direction, LabelSelector, Labels, Model, NamespaceId, PeerKind, PodId, PolicyId, PortRef,
-    Protocol, Rule,
+    Direction, LabelSelector, Labels, Model, NamespaceId, PeerKind, PodId, PolicyId, Protocol, Rule,
 };
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
@@ -85,6 +85,8 @@ pub struct Class {
     pub pods: Vec<PodId>,
     egress_rules: Vec<u32>,
     ingress_rules: Vec<u32>,
+    /// Policies isolating it for egress, then for ingress, in model order.
+    isolating: [Vec<PolicyId>; 2],
     memberships: Vec<u32>,
     /// (name id, protocol, port), sorted.
     named_ports: Vec<(u32, Protocol, u16)>,
@@ -240,8 +242,7 @@ struct ClassKey<'m> {
 #[derive(PartialEq, Eq, Hash)]
 enum SetKey<'m> {
     Selector {
-        own_namespace: Option<NamespaceId>,
-        namespace_selector: Option<&'m LabelSelector>,
+        namespaces: PeerNamespaces<'m>,
         pod_selector: Option<&'m LabelSelector>,
     },
     IpBlock {
@@ -299,8 +300,9 @@ impl Engine {
 
     fn compile_policies(&mut self, model: &Model, class_labels: &[&Labels]) {
         let mut classes_by_namespace: Vec<Vec<u32>> = vec![Vec::new(); model.namespaces.len()];
+        // Only classes NetworkPolicy applies to can be subjects or selector peers.
         for (id, class) in self.classes.iter().enumerate() {
-            if !class.host_network {
+            if semantics::policy_applies_to(class.host_network) {
                 classes_by_namespace[class.namespace.index()].push(id as u32);
             }
         }
@@ -308,7 +310,7 @@ impl Engine {
             self.classes
                 .iter()
                 .enumerate()
-                .filter(|(_, c)| !c.host_network)
+                .filter(|(_, c)| semantics::policy_applies_to(c.host_network))
                 .map(|(i, _)| (i as u32, class_labels[i])),
         );
         let namespace_index = LabelIndex::new(
@@ -349,10 +351,10 @@ impl Engine {
                                         namespace_selector,
                                         pod_selector,
                                     } => SetKey::Selector {
-                                        own_namespace: namespace_selector
-                                            .is_none()
-                                            .then_some(policy.namespace),
-                                        namespace_selector: namespace_selector.as_ref(),
+                                        namespaces: semantics::peer_namespaces(
+                                            policy.namespace,
+                                            namespace_selector.as_ref(),
+                                        ),
                                         pod_selector: pod_selector.as_ref(),
                                     },
                                 };
@@ -380,18 +382,28 @@ impl Engine {
                     self.rules.push(compiled);
                 }
             }
+            // Candidates: the classes of the policy's namespace; the rule decides.
             for &class_id in &classes_by_namespace[policy.namespace.index()] {
-                if !policy.pod_selector.matches(class_labels[class_id as usize]) {
-                    continue;
-                }
                 let class = &mut self.classes[class_id as usize];
-                if policy.affects_egress {
+                let labels = class_labels[class_id as usize];
+                let isolates = |direction| {
+                    semantics::isolates(
+                        policy,
+                        direction,
+                        class.namespace,
+                        labels,
+                        class.host_network,
+                    )
+                };
+                if isolates(Direction::Egress) {
                     class.egress_isolated = true;
                     class.egress_rules.extend_from_slice(&rule_ids[0]);
+                    class.isolating[0].push(policy_id);
                 }
-                if policy.affects_ingress {
+                if isolates(Direction::Ingress) {
                     class.ingress_isolated = true;
                     class.ingress_rules.extend_from_slice(&rule_ids[1]);
+                    class.isolating[1].push(policy_id);
                 }
             }
         }
@@ -458,60 +470,56 @@ impl Engine {
                 PeerSet::Atoms(atoms)
             }
             SetKey::Selector {
-                own_namespace,
-                namespace_selector,
+                namespaces,
                 pod_selector,
             } => {
+                // Candidates come from indexes; the rules in `semantics` decide each one.
                 let matches_pod =
-                    |c: u32| pod_selector.is_none_or(|s| s.matches(class_labels[c as usize]));
-                let mut members: Vec<u32> = match (own_namespace, namespace_selector) {
-                    (Some(ns), _) => classes_by_namespace[ns.index()]
-                        .iter()
-                        .copied()
-                        .filter(|&c| matches_pod(c))
-                        .collect(),
-                    (None, Some(ns_selector)) => {
-                        let namespaces: Vec<u32> = namespace_index
-                            .candidates(ns_selector)
+                    |c: u32| semantics::peer_pod_selected(*pod_selector, class_labels[c as usize]);
+                let candidate_namespaces: &[u32] = match namespaces {
+                    PeerNamespaces::Own(ns) => &[ns.index() as u32],
+                    PeerNamespaces::Matching(selector) => namespace_index.candidates(selector),
+                };
+                let namespaces: Vec<u32> = candidate_namespaces
+                    .iter()
+                    .copied()
+                    .filter(|&n| {
+                        namespaces.contains(
+                            NamespaceId::new(n as usize),
+                            &model.namespaces[n as usize].labels,
+                        )
+                    })
+                    .collect();
+                let in_namespaces: usize = namespaces
+                    .iter()
+                    .map(|&n| classes_by_namespace[n as usize].len())
+                    .sum();
+                let pod_candidates = pod_selector
+                    .filter(|s| !s.is_empty())
+                    .map(|s| class_index.candidates(s));
+                let mut members: Vec<u32> = match pod_candidates {
+                    Some(candidates) if candidates.len() < in_namespaces => {
+                        for &n in &namespaces {
+                            namespace_mask[n as usize] = true;
+                        }
+                        let out = candidates
                             .iter()
                             .copied()
-                            .filter(|&n| ns_selector.matches(&model.namespaces[n as usize].labels))
+                            .filter(|&c| {
+                                namespace_mask[self.classes[c as usize].namespace.index()]
+                                    && matches_pod(c)
+                            })
                             .collect();
-                        let in_namespaces: usize = namespaces
-                            .iter()
-                            .map(|&n| classes_by_namespace[n as usize].len())
-                            .sum();
-                        let pod_candidates = pod_selector
-                            .filter(|s| !s.is_empty())
-                            .map(|s| class_index.candidates(s));
-                        match pod_candidates {
-                            Some(candidates) if candidates.len() < in_namespaces => {
-                                for &n in &namespaces {
-                                    namespace_mask[n as usize] = true;
-                                }
-                                let out = candidates
-                                    .iter()
-                                    .copied()
-                                    .filter(|&c| {
-                                        namespace_mask[self.classes[c as usize].namespace.index()]
-                                            && matches_pod(c)
-                                    })
-                                    .collect();
-                                for &n in &namespaces {
-                                    namespace_mask[n as usize] = false;
-                                }
-                                out
-                            }
-                            _ => namespaces
-                                .iter()
-                                .flat_map(|&n| classes_by_namespace[n as usize].iter().copied())
-                                .filter(|&c| matches_pod(c))
-                                .collect(),
+                        for &n in &namespaces {
+                            namespace_mask[n as usize] = false;
                         }
+                        out
                     }
-                    (None, None) => {
-                        unreachable!("a peer without namespaceSelector has own_namespace")
-                    }
+                    _ => namespaces
+                        .iter()
+                        .flat_map(|&n| classes_by_namespace[n as usize].iter().copied())
+                        .filter(|&c| matches_pod(c))
+                        .collect(),
                 };
                 members.sort_unstable();
                 PeerSet::Classes(members)
@@ -525,18 +533,14 @@ impl Engine {
             ..Default::default()
         };
         for spec in &rule.ports {
-            match &spec.port {
-                None => ports.numeric.push((spec.protocol, 1, 65535)),
-                Some(PortRef::Number(n)) => {
-                    ports
-                        .numeric
-                        .push((spec.protocol, *n, spec.end_port.unwrap_or(*n)))
-                }
-                Some(PortRef::Name(name)) => {
+            match semantics::spec_ports(spec) {
+                SpecPorts::Range(r) => ports.numeric.push((spec.protocol, r.lo, r.hi)),
+                SpecPorts::Named(name) => {
                     let next = self.port_names.len() as u32;
-                    let id = *self.port_names.entry(name.clone()).or_insert(next);
+                    let id = *self.port_names.entry(name.to_string()).or_insert(next);
                     ports.named.push((spec.protocol, id));
                 }
+                SpecPorts::Nothing => {}
             }
         }
         ports
@@ -614,6 +618,7 @@ fn build_classes<'m>(
                     pods: Vec::new(),
                     egress_rules: Vec::new(),
                     ingress_rules: Vec::new(),
+                    isolating: [Vec::new(), Vec::new()],
                     memberships: Vec::new(),
                     named_ports: named,
                     atoms: key.atoms.clone(),
@@ -881,82 +886,18 @@ impl Engine {
         ports: &mut PortSets,
         scratch: &mut [u32],
     ) -> SideMapIds {
-        let class = &self.classes[subject as usize];
-        let (isolated, rules) = match direction {
-            Direction::Egress => (class.egress_isolated, &class.egress_rules),
-            Direction::Ingress => (class.ingress_isolated, &class.ingress_rules),
-        };
-        if class.host_network || !isolated {
+        if !self.is_isolated(subject, direction) {
             return SideMapIds::Open;
         }
-        let class_count = self.classes.len() as u32;
         let mut touched: Vec<EntityIndex> = Vec::new();
-        let mut add = |entity: EntityIndex, id: u32, ports: &mut PortSets| {
-            if id == PortSets::NONE {
-                return;
-            }
-            let slot = &mut scratch[entity as usize];
-            if *slot == PortSets::NONE {
-                touched.push(entity);
-            }
-            *slot = ports.union(*slot, id);
-        };
-        for &r in rules {
-            let rule = &self.rules[r as usize];
-            let numeric = ports.intern(numeric_ports(&rule.ports));
-            // Named ports resolve on the destination: the peer for egress, the subject for
-            // ingress.
-            let towards = |peer_class: Option<u32>, ports: &mut PortSets| -> u32 {
-                let dst_class = match direction {
-                    Direction::Egress => peer_class,
-                    Direction::Ingress => Some(subject),
-                };
-                let Some(dst) = dst_class.filter(|_| !rule.ports.named.is_empty()) else {
-                    return numeric;
-                };
-                let mut set = ports.get(numeric).clone();
-                for &(proto, name) in &rule.ports.named {
-                    for &(n, p, port) in &self.classes[dst as usize].named_ports {
-                        if n == name && p == proto {
-                            set.insert(proto, palisade_model::PortRange::single(port));
-                        }
-                    }
+        for &r in self.class_rules(subject, direction) {
+            self.rule_entries(r, subject, atom_classes, ports, |entity, id, ports| {
+                let slot = &mut scratch[entity as usize];
+                if *slot == PortSets::NONE {
+                    touched.push(entity);
                 }
-                ports.intern(set)
-            };
-            let fixed = (rule.ports.named.is_empty() || direction == Direction::Ingress)
-                .then(|| towards(None, ports));
-            let ports_for = |c: Option<u32>, ports: &mut PortSets| match fixed {
-                Some(id) => id,
-                None => towards(c, ports),
-            };
-            if rule.all_peers {
-                for e in 0..self.entity_count() as u32 {
-                    let id = ports_for((e < class_count).then_some(e), ports);
-                    add(e, id, ports);
-                }
-                continue;
-            }
-            for &s in &rule.sets {
-                match &self.sets[s as usize] {
-                    PeerSet::Classes(members) => {
-                        for &c in members {
-                            let id = ports_for(Some(c), ports);
-                            add(c, id, ports);
-                        }
-                    }
-                    PeerSet::Atoms(atoms) => {
-                        let atom_ports = ports_for(None, ports);
-                        for &a in atoms {
-                            add(class_count + a, atom_ports, ports);
-                            for &c in &atom_classes[a as usize] {
-                                let id = ports_for(Some(c), ports);
-                                add(c, id, ports);
-                            }
-                        }
-                    }
-                }
-            }
+                *slot = ports.union(*slot, id);
+            });
         }
         touched.sort_unstable();
         SideMapIds::Restricted(
@@ -970,6 +911,119 @@ impl Engine {
                 })
                 .collect(),
         )
+    }
+
+    /// Whether a class is isolated in a direction (hostNetwork classes never are).
+    pub(crate) fn is_isolated(&self, class: u32, direction: Direction) -> bool {
+        let class = &self.classes[class as usize];
+        let isolated = match direction {
+            Direction::Egress => class.egress_isolated,
+            Direction::Ingress => class.ingress_isolated,
+        };
+        isolated && semantics::policy_applies_to(class.host_network)
+    }
+
+    /// The compiled rules that apply to a class in a direction, in model order.
+    pub(crate) fn class_rules(&self, class: u32, direction: Direction) -> &[u32] {
+        let class = &self.classes[class as usize];
+        match direction {
+            Direction::Egress => &class.egress_rules,
+            Direction::Ingress => &class.ingress_rules,
+        }
+    }
+
+    /// The number of compiled rules (ids are `0..rule_count()`).
+    pub(crate) fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Which rule of which policy a compiled rule is.
+    pub(crate) fn rule_at(&self, rule: u32) -> RuleRef {
+        self.rules[rule as usize].at
+    }
+
+    /// Calls `f(entity, ports)` for every entity one rule of `subject` admits, with the
+    /// non-empty ports it admits there (interned in `ports`). An entity may be reported more
+    /// than once (a class in several peer sets); callers union.
+    pub(crate) fn rule_entries(
+        &self,
+        rule: u32,
+        subject: u32,
+        atom_classes: &[Vec<u32>],
+        ports: &mut PortSets,
+        mut f: impl FnMut(EntityIndex, u32, &mut PortSets),
+    ) {
+        let rule = &self.rules[rule as usize];
+        let direction = rule.at.direction;
+        let class_count = self.classes.len() as u32;
+        let numeric = ports.intern(numeric_ports(&rule.ports));
+        // Named ports resolve on the destination: the peer for egress, the subject for
+        // ingress; an external destination has none.
+        let towards = |peer_class: Option<u32>, ports: &mut PortSets| -> u32 {
+            let dst_class = match direction {
+                Direction::Egress => peer_class,
+                Direction::Ingress => Some(subject),
+            };
+            let Some(dst) = dst_class.filter(|_| !rule.ports.named.is_empty()) else {
+                return numeric;
+            };
+            let mut set = ports.get(numeric).clone();
+            for &(proto, name) in &rule.ports.named {
+                for &(n, p, port) in &self.classes[dst as usize].named_ports {
+                    if n == name && p == proto {
+                        set.insert(proto, palisade_model::PortRange::single(port));
+                    }
+                }
+            }
+            ports.intern(set)
+        };
+        let fixed = (rule.ports.named.is_empty() || direction == Direction::Ingress)
+            .then(|| towards(None, ports));
+        let ports_for = |c: Option<u32>, ports: &mut PortSets| match fixed {
+            Some(id) => id,
+            None => towards(c, ports),
+        };
+        let mut emit = |entity: EntityIndex, id: u32, ports: &mut PortSets| {
+            if id != PortSets::NONE {
+                f(entity, id, ports);
+            }
+        };
+        if rule.all_peers {
+            for e in 0..self.entity_count() as u32 {
+                let id = ports_for((e < class_count).then_some(e), ports);
+                emit(e, id, ports);
+            }
+            return;
+        }
+        for &s in &rule.sets {
+            match &self.sets[s as usize] {
+                PeerSet::Classes(members) => {
+                    for &c in members {
+                        let id = ports_for(Some(c), ports);
+                        emit(c, id, ports);
+                    }
+                }
+                PeerSet::Atoms(atoms) => {
+                    let atom_ports = ports_for(None, ports);
+                    for &a in atoms {
+                        emit(class_count + a, atom_ports, ports);
+                        for &c in &atom_classes[a as usize] {
+                            let id = ports_for(Some(c), ports);
+                            emit(c, id, ports);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The policies that isolate a class in a direction, in model order.
+    pub fn isolating_policies(&self, class: u32, direction: Direction) -> &[PolicyId] {
+        let class = &self.classes[class as usize];
+        match direction {
+            Direction::Egress => &class.isolating[0],
+            Direction::Ingress => &class.isolating[1],
+        }
     }
 
     /// For each atom, the classes whose pods have an IP in it.

@@ -5,11 +5,11 @@
 //! also what `palisade check` uses: one explained query touches only the policies of the two
 //! endpoints' namespaces.
 
+use crate::semantics::{self, PeerNamespaces};
 use crate::tiers::{Tier, TierVerdict, decide};
 use crate::{Endpoint, Query};
 use palisade_model::{
-    Direction, LabelSelector, Labels, Model, Operator, PeerKind, Pod, PodId, PolicyId, PortRange,
-    PortRef, PortSet, PortSpec, Protocol, Rule,
+    Direction, LabelSelector, Labels, Model, Operator, PeerKind, PodId, PolicyId, PortSet, Rule,
 };
 
 /// The NetworkPolicy semantics over a model, with an index of policies per namespace.
@@ -131,18 +131,19 @@ impl<'m> Reference<'m> {
         }
     }
 
-    /// Whether a policy selects a pod as its subject for a direction: same namespace,
-    /// `podSelector` matches, the direction is affected. hostNetwork pods are never selected.
+    /// Whether a policy isolates a pod in a direction ([`semantics::isolates`]).
     pub fn selects(&self, policy: PolicyId, pod: PodId, direction: Direction) -> bool {
         let p = &self.model.pods[pod.index()];
-        let policy = &self.model.policies[policy.index()];
-        !p.host_network
-            && policy.namespace == p.namespace
-            && policy.affects(direction)
-            && policy.pod_selector.matches(&p.labels)
+        semantics::isolates(
+            &self.model.policies[policy.index()],
+            direction,
+            p.namespace,
+            &p.labels,
+            p.host_network,
+        )
     }
 
-    /// Policies of the pod's namespace that select it for a direction.
+    /// Policies of the pod's namespace that isolate it in a direction.
     pub fn isolating_policies(&self, pod: PodId, direction: Direction) -> Vec<PolicyId> {
         let p = &self.model.pods[pod.index()];
         self.policies_by_namespace[p.namespace.index()]
@@ -157,37 +158,9 @@ impl<'m> Reference<'m> {
         self.rule_peer(policy, rule, other).is_some()
     }
 
-    /// The exact ports a rule allows towards a destination: named ports resolve on the
-    /// destination pod (by name and protocol) and never match an external destination.
+    /// The exact ports a rule allows towards a destination ([`semantics::rule_ports`]).
     pub fn rule_ports(&self, rule: &Rule, dst: Endpoint) -> PortSet {
-        if rule.ports.is_empty() {
-            return PortSet::all();
-        }
-        let dst_pod = match dst {
-            Endpoint::Pod(p) => Some(&self.model.pods[p.index()]),
-            Endpoint::External(_) => None,
-        };
-        let mut set = PortSet::none();
-        for spec in &rule.ports {
-            match &spec.port {
-                None => set.insert(spec.protocol, PortRange::ALL),
-                Some(PortRef::Number(n)) => set.insert(
-                    spec.protocol,
-                    PortRange {
-                        lo: *n,
-                        hi: spec.end_port.unwrap_or(*n).max(*n),
-                    },
-                ),
-                Some(PortRef::Name(name)) => {
-                    for cp in dst_pod.iter().flat_map(|p| &p.ports) {
-                        if cp.protocol == spec.protocol && cp.name.as_deref() == Some(name) {
-                            set.insert(spec.protocol, PortRange::single(cp.port));
-                        }
-                    }
-                }
-            }
-        }
-        set
+        semantics::rule_ports(rule, semantics::destination_ports(self.model, dst))
     }
 
     /// Everything one direction of a pod allows towards a peer: the union of the ports of
@@ -234,7 +207,7 @@ impl<'m> Reference<'m> {
         let Endpoint::Pod(subject) = subject else {
             return side;
         };
-        if self.model.pods[subject.index()].host_network {
+        if !semantics::policy_applies_to(self.model.pods[subject.index()].host_network) {
             side.outcome = SideOutcome::HostNetwork;
             return side;
         }
@@ -299,50 +272,16 @@ impl<'m> Reference<'m> {
         side
     }
 
-    /// The index of the first peer of the rule that selects `other`; `Some(None)` when the rule
-    /// has no peers (every peer); `None` when no peer selects it.
+    /// The index of the first peer of the rule that selects `other` ([`semantics::rule_peer`]).
     fn rule_peer(&self, policy: PolicyId, rule: &Rule, other: Endpoint) -> Option<Option<usize>> {
-        if rule.peers.is_empty() {
-            return Some(None);
-        }
-        rule.peers
-            .iter()
-            .position(|peer| self.peer_matches(policy, &peer.kind, other))
-            .map(Some)
+        let namespace = self.model.policies[policy.index()].namespace;
+        semantics::rule_peer(self.model, namespace, rule, other)
     }
 
-    /// Whether one `from`/`to` entry selects an endpoint.
+    /// Whether one `from`/`to` entry selects an endpoint ([`semantics::peer_selects`]).
     pub fn peer_matches(&self, policy: PolicyId, peer: &PeerKind, other: Endpoint) -> bool {
-        let policy = &self.model.policies[policy.index()];
-        match (peer, other) {
-            (PeerKind::IpBlock(block), Endpoint::External(ip)) => block.contains(ip),
-            // A pod is matched by an ipBlock through any of its known IPs; a pod without a
-            // known IP is never matched by an ipBlock.
-            (PeerKind::IpBlock(block), Endpoint::Pod(pod)) => self.model.pods[pod.index()]
-                .ips
-                .iter()
-                .any(|&ip| block.contains(ip)),
-            (PeerKind::Selector { .. }, Endpoint::External(_)) => false,
-            (
-                PeerKind::Selector {
-                    namespace_selector,
-                    pod_selector,
-                },
-                Endpoint::Pod(pod),
-            ) => {
-                let pod = &self.model.pods[pod.index()];
-                // hostNetwork pods send and receive with their node's address: selectors
-                // cannot see them.
-                if pod.host_network {
-                    return false;
-                }
-                let namespace_ok = match namespace_selector {
-                    Some(selector) => selector.matches(&self.model.namespace(pod.namespace).labels),
-                    None => pod.namespace == policy.namespace,
-                };
-                namespace_ok && pod_selector.as_ref().is_none_or(|s| s.matches(&pod.labels))
-            }
-        }
+        let namespace = self.model.policies[policy.index()].namespace;
+        semantics::peer_selects(self.model, namespace, peer, other)
     }
 
     fn peer_miss_reason(&self, policy: PolicyId, rule: &Rule, other: Endpoint) -> String {
@@ -395,13 +334,13 @@ impl<'m> Reference<'m> {
                 Endpoint::Pod(pod_id),
             ) => {
                 let pod = &self.model.pods[pod_id.index()];
-                if pod.host_network {
+                if !semantics::policy_applies_to(pod.host_network) {
                     return "selectors never select hostNetwork pods".to_string();
                 }
                 let ns = self.model.namespace(pod.namespace);
                 let mut why = Vec::new();
-                match namespace_selector {
-                    Some(selector) => {
+                match semantics::peer_namespaces(policy.namespace, namespace_selector.as_ref()) {
+                    PeerNamespaces::Matching(selector) => {
                         if let Some(miss) = selector_mismatch(selector, &ns.labels) {
                             why.push(format!(
                                 "namespaceSelector {{{selector}}} does not match namespace {} ({miss})",
@@ -409,12 +348,12 @@ impl<'m> Reference<'m> {
                             ));
                         }
                     }
-                    None if pod.namespace != policy.namespace => why.push(format!(
+                    PeerNamespaces::Own(own) if own != pod.namespace => why.push(format!(
                         "without a namespaceSelector it selects pods in namespace {} only, not {}",
-                        self.model.namespace(policy.namespace).name,
+                        self.model.namespace(own).name,
                         ns.name
                     )),
-                    None => {}
+                    PeerNamespaces::Own(_) => {}
                 }
                 if let Some(selector) = pod_selector
                     && let Some(miss) = selector_mismatch(selector, &pod.labels)
@@ -452,39 +391,9 @@ pub fn selector_mismatch(selector: &LabelSelector, labels: &Labels) -> Option<St
     None
 }
 
-/// The index of the first port entry of the rule that admits the query; `Some(None)` when the
-/// rule has no ports (every port); `None` when no entry does.
+/// The index of the first port entry of the rule that admits the query
+/// ([`semantics::rule_port`]).
 fn rule_port(rule: &Rule, query: &Query, model: &Model) -> Option<Option<usize>> {
-    if rule.ports.is_empty() {
-        return Some(None);
-    }
-    let dst_pod = match query.dst {
-        Endpoint::Pod(p) => Some(&model.pods[p.index()]),
-        Endpoint::External(_) => None,
-    };
-    rule.ports
-        .iter()
-        .position(|spec| port_matches(spec, query.protocol, query.port, dst_pod))
-        .map(Some)
-}
-
-/// Whether one port entry admits a protocol/port to a destination. Named ports resolve against
-/// the destination pod's container ports of the same protocol; they never match an external
-/// destination.
-pub fn port_matches(spec: &PortSpec, protocol: Protocol, port: u16, dst: Option<&Pod>) -> bool {
-    if spec.protocol != protocol {
-        return false;
-    }
-    match &spec.port {
-        None => true,
-        Some(PortRef::Number(n)) => match spec.end_port {
-            Some(end) => *n <= port && port <= end,
-            None => *n == port,
-        },
-        Some(PortRef::Name(name)) => dst.is_some_and(|pod| {
-            pod.ports.iter().any(|cp| {
-                cp.protocol == protocol && cp.port == port && cp.name.as_deref() == Some(name)
-            })
-        }),
-    }
+    let dst_ports = semantics::destination_ports(model, query.dst);
+    semantics::rule_port(rule, query.protocol, query.port, dst_ports)
 }

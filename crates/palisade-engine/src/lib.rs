@@ -40,12 +40,12 @@ mod explain;
 pub mod ipspace;
 pub mod matrix;
 pub mod rules;
+pub mod semantics;
 pub mod tiers;
 
 pub use compiled::{Class, Engine, Entity, RuleRef, Verdict};
 pub use explain::{
-    Explanation, NearMiss, Reference, RuleMatch, SideExplanation, SideOutcome, port_matches,
-    selector_mismatch,
+    Explanation, NearMiss, Reference, RuleMatch, SideExplanation, SideOutcome, selector_mismatch,
 };
 
 use palisade_model::{Model, PodId, Protocol};

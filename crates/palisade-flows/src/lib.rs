@@ -30,6 +30,7 @@
 
 mod error;
 mod event;
+mod gzip;
 mod hubble;
 mod json;
 mod packet;

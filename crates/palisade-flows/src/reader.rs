@@ -55,6 +55,16 @@ impl Format {
         }
     }
 
+    /// The coarsest timestamp step the format may have, in nanoseconds: VPC flow logs count
+    /// seconds; the others can carry nanoseconds. A time window shorter than this cannot
+    /// tell events apart.
+    pub fn timestamp_resolution_ns(self) -> i64 {
+        match self {
+            Format::VpcFlowLog => 1_000_000_000,
+            Format::Hubble | Format::Pcap | Format::Pcapng | Format::Csv | Format::Jsonl => 1,
+        }
+    }
+
     /// Parses [`Format::as_str`] names, ignoring case.
     pub fn parse(s: &str) -> Option<Format> {
         Format::ALL
@@ -146,6 +156,8 @@ pub struct FlowReader<'r> {
     input: ByteBuf<'r>,
     report: ReadReport,
     done: bool,
+    /// Set when the input is gzip: where the stream broke off, if it did.
+    gzip: Option<std::rc::Rc<crate::gzip::GzipEnd>>,
 }
 
 impl fmt::Debug for FlowReader<'_> {
@@ -217,9 +229,12 @@ impl<'r> FlowReader<'r> {
         };
         let mut input: Box<dyn Read + 'r> = Box::new(input);
         let mut prefix = read_prefix(&mut input, 64 << 10).map_err(io_err)?;
+        let mut gzip = None;
         if prefix.starts_with(&[0x1f, 0x8b]) {
-            let raw = io::Cursor::new(prefix).chain(input);
-            input = Box::new(flate2::read::MultiGzDecoder::new(raw));
+            let raw: Box<dyn Read + 'r> = Box::new(io::Cursor::new(prefix).chain(input));
+            let (decoder, end) = crate::gzip::TolerantGz::new(raw);
+            input = Box::new(decoder);
+            gzip = Some(end);
             prefix = read_prefix(&mut input, 64 << 10).map_err(io_err)?;
         }
         let format = match opts.format {
@@ -241,6 +256,7 @@ impl<'r> FlowReader<'r> {
             input: ByteBuf::new(prefix, input),
             report,
             done: false,
+            gzip,
         })
     }
 
@@ -286,6 +302,12 @@ impl<'r> FlowReader<'r> {
             Format::Hubble | Format::VpcFlowLog | Format::Csv | Format::Jsonl => {
                 self.read_lines(&mut f)?
             }
+        }
+        if let Some((offset, message)) = self.gzip.as_ref().and_then(|g| g.warning()) {
+            self.report.warnings.push(Problem {
+                line: offset,
+                message,
+            });
         }
         Ok(&self.report)
     }

@@ -901,7 +901,7 @@ impl Sessionizer {
                 } else if c.forwarded {
                     c.decide(Observed::Accepted, Decided::HubbleForwarded, deadline);
                     c.phase = Phase::Open;
-                    let e = c.last_ns.max(deadline) + idle;
+                    let e = c.last_ns.max(deadline).saturating_add(idle);
                     self.set_expiry(idx, e);
                 } else {
                     c.decide(Observed::TimedOut, Decided::NoAnswer, deadline);
@@ -911,7 +911,7 @@ impl Sessionizer {
             Phase::Attempt => {
                 // Decided within the window; now an open connection.
                 c.phase = Phase::Open;
-                let e = c.last_ns + idle;
+                let e = c.last_ns.saturating_add(idle);
                 if e > c.expires_ns {
                     c.expires_ns = e;
                     self.arm(idx, e);
@@ -1064,7 +1064,7 @@ impl Sessionizer {
                         (
                             Observed::TimedOut,
                             Evidence::NoAnswer { timeout_ms },
-                            c.start_ns + self.timeout_ns,
+                            c.start_ns.saturating_add(self.timeout_ns),
                         )
                     }
                 }
@@ -1224,7 +1224,7 @@ impl Sessionizer {
                         proto,
                         Phase::Attempt,
                         t,
-                        t + self.timeout_ns,
+                        t.saturating_add(self.timeout_ns),
                     );
                     let c = self.conn_mut(idx);
                     c.pkts_fwd = 1;
@@ -1250,7 +1250,7 @@ impl Sessionizer {
                     proto,
                     Phase::MidStream,
                     t,
-                    t + self.idle_ns,
+                    t.saturating_add(self.idle_ns),
                 );
                 let c = self.conn_mut(idx);
                 c.answer_seen = answer;
@@ -1267,7 +1267,8 @@ impl Sessionizer {
         let idle = self.idle_ns;
         let c = self.conn_mut(idx);
         let from_client = src_is_a == c.client_is_a;
-        let in_window = t <= c.start_ns + timeout && t >= c.start_ns - timeout;
+        let in_window =
+            t <= c.start_ns.saturating_add(timeout) && t >= c.start_ns.saturating_sub(timeout);
         let is_udp = c.proto == Protocol::Udp;
         if from_client && opening && !is_udp && !in_window {
             // A new attempt reusing the 4-tuple after the old one's window.
@@ -1296,7 +1297,7 @@ impl Sessionizer {
                     };
                     c.decide(Observed::Accepted, evidence, t);
                 }
-                let e = c.start_ns + timeout;
+                let e = c.start_ns.saturating_add(timeout);
                 self.set_expiry(idx, e.max(t));
                 self.absorb(idx, ev, true, true);
             }
@@ -1315,9 +1316,9 @@ impl Sessionizer {
                 }
                 if refusal || closing || (c.fin_client && c.fin_server) {
                     c.phase = Phase::Closing;
-                    self.set_expiry(idx, t + timeout);
+                    self.set_expiry(idx, t.saturating_add(timeout));
                 } else {
-                    c.expires_ns = c.expires_ns.max(t + idle);
+                    c.expires_ns = c.expires_ns.max(t.saturating_add(idle));
                 }
                 self.absorb(idx, ev, from_client, false);
             }
@@ -1333,7 +1334,7 @@ impl Sessionizer {
                     }
                     if c.fin_client && c.fin_server && c.decided.is_some() {
                         c.phase = Phase::Closing;
-                        self.set_expiry(idx, t + timeout);
+                        self.set_expiry(idx, t.saturating_add(timeout));
                         self.absorb(idx, ev, from_client, false);
                         return;
                     }
@@ -1353,7 +1354,7 @@ impl Sessionizer {
                         c.decide(Observed::Refused, evidence, t);
                         if proto == Protocol::Tcp {
                             c.phase = Phase::Closing;
-                            self.set_expiry(idx, t + timeout);
+                            self.set_expiry(idx, t.saturating_add(timeout));
                         } else {
                             self.absorb(idx, ev, false, false);
                             self.retire(idx, false, out);
@@ -1370,7 +1371,7 @@ impl Sessionizer {
                     }
                 } else if refusal {
                     c.phase = Phase::Closing;
-                    self.set_expiry(idx, t + timeout);
+                    self.set_expiry(idx, t.saturating_add(timeout));
                 }
                 self.absorb(idx, ev, false, false);
             }
@@ -1419,7 +1420,7 @@ impl Sessionizer {
                     proto,
                     Phase::Aggregate,
                     t,
-                    end + self.idle_ns,
+                    end.saturating_add(self.idle_ns),
                 )
             }
         };
@@ -1428,7 +1429,7 @@ impl Sessionizer {
         let from_client = src_is_a == c.client_is_a;
         c.start_ns = c.start_ns.min(t);
         c.last_ns = c.last_ns.max(end);
-        c.expires_ns = c.expires_ns.max(end + idle);
+        c.expires_ns = c.expires_ns.max(end.saturating_add(idle));
         match (from_client, action) {
             (true, Action::Accept) => c.rare |= AGG_ACCEPT,
             (false, Action::Accept) => c.rare |= AGG_REPLY,

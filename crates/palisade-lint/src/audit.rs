@@ -65,15 +65,19 @@ pub fn audit(model: &Model, engine: &Engine) -> Audit {
     let mut units: BTreeMap<(String, String), [bool; 4]> = BTreeMap::new();
     for pod_id in model.pod_ids() {
         let pod = &model.pods[pod_id.index()];
-        let class = &engine.classes()[engine.class_of(pod_id) as usize];
-        let ingress = class.ingress_isolated && !pod.host_network;
-        let egress = class.egress_isolated && !pod.host_network;
+        let class = engine.class_of(pod_id);
+        let ingress = !engine
+            .isolating_policies(class, Direction::Ingress)
+            .is_empty();
+        let egress = !engine
+            .isolating_policies(class, Direction::Egress)
+            .is_empty();
         let (mut cluster, mut world) = (!ingress, !ingress);
         if ingress {
-            for policy in model
-                .policies
+            for policy in engine
+                .isolating_policies(class, Direction::Ingress)
                 .iter()
-                .filter(|p| p.namespace == pod.namespace && p.pod_selector.matches(&pod.labels))
+                .map(|&p| &model.policies[p.index()])
             {
                 for rule in policy.rules(Direction::Ingress) {
                     if rule.peers.is_empty() {

@@ -79,12 +79,17 @@ pub const YAML11_SCALAR: &str = convert::YAML11_SCALAR;
 pub struct LoadOptions {
     /// The namespace of objects without `metadata.namespace` (`default`, as with kubectl).
     pub default_namespace: String,
+    /// Follow every symbolic link met while scanning a directory (as ripgrep's `-L`). Off by
+    /// default: a link is then followed only to a file inside the scanned directory, so a
+    /// pull request cannot make Palisade read (and echo in code frames) files elsewhere.
+    pub follow_symlinks: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             default_namespace: "default".to_string(),
+            follow_symlinks: false,
         }
     }
 }
@@ -143,7 +148,7 @@ pub fn load(inputs: &[Input], options: &LoadOptions) -> Loaded {
         match input {
             Input::Path(path) => {
                 let mut paths = Vec::new();
-                collect_paths(path, &mut paths, &mut diagnostics);
+                collect_paths(path, options, &mut paths, &mut diagnostics);
                 for p in paths {
                     let shown = p.to_string_lossy().into_owned();
                     match std::fs::read(&p) {
@@ -238,9 +243,26 @@ fn add_text(
 }
 
 /// Expands a path into the files to read: the file itself, or a directory's manifests.
-fn collect_paths(path: &Path, out: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>) {
+/// A path given explicitly is read whatever it is (a link, a FIFO from `<(...)`); what a
+/// directory scan finds is checked (see [`Walk`]).
+fn collect_paths(
+    path: &Path,
+    options: &LoadOptions,
+    out: &mut Vec<PathBuf>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
     match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => walk(path, out, diagnostics),
+        Ok(m) if m.is_dir() => {
+            let root = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            let mut walk = Walk {
+                visited: vec![root.clone()],
+                root,
+                follow: options.follow_symlinks,
+                out,
+                diagnostics,
+            };
+            walk.dir(path);
+        }
         Ok(_) => out.push(path.to_path_buf()),
         Err(e) => diagnostics.push(Diagnostic::error(format!(
             "cannot read `{}`: {e}",
@@ -249,37 +271,133 @@ fn collect_paths(path: &Path, out: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diag
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, diagnostics: &mut Vec<Diagnostic>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            diagnostics.push(Diagnostic::error(format!(
-                "cannot read directory `{}`: {e}",
-                dir.display()
-            )));
+/// Whether a file name is one a directory scan reads.
+fn is_manifest_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [".yaml", ".yml", ".json"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+}
+
+/// Kernel pseudo-filesystems: reading them leaks process state (`/proc/self/environ`) or
+/// never ends (`/dev/zero`); a link found in a scan is never followed into them.
+fn is_pseudo_filesystem(path: &Path) -> bool {
+    ["/proc", "/sys", "/dev"]
+        .iter()
+        .any(|p| path.starts_with(p))
+}
+
+/// The help of a file a scan leaves out.
+const READ_IT: &str = "give the file as an argument to read it anyway";
+
+/// A recursive directory scan: manifests by extension, hidden directories skipped, sorted by
+/// name. Only regular files are read. A symbolic link is followed only to a regular file
+/// inside the scanned directory (never into `/proc`, `/sys`, `/dev`), unless
+/// `follow` (`--follow-symlinks`); every link or special file left out gets a warning.
+struct Walk<'a> {
+    /// The scanned directory, canonical.
+    root: PathBuf,
+    follow: bool,
+    /// Canonical directories entered, so that following links cannot loop.
+    visited: Vec<PathBuf>,
+    out: &'a mut Vec<PathBuf>,
+    diagnostics: &'a mut Vec<Diagnostic>,
+}
+
+impl Walk<'_> {
+    fn skipped(&mut self, path: &Path, why: String, help: &str) {
+        self.diagnostics.push(
+            Diagnostic::warning(format!("skipped `{}`: {why}", path.display())).with_help(help),
+        );
+    }
+
+    fn dir(&mut self, dir: &Path) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => {
+                self.diagnostics.push(Diagnostic::error(format!(
+                    "cannot read directory `{}`: {e}",
+                    dir.display()
+                )));
+                return;
+            }
+        };
+        let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let Ok(file_type) = entry.file_type() else {
+                continue;
+            };
+            if file_type.is_symlink() {
+                self.link(&path, &name);
+            } else if file_type.is_dir() {
+                if !name.starts_with('.') {
+                    self.dir(&path);
+                }
+            } else if is_manifest_name(&name) {
+                if file_type.is_file() {
+                    self.out.push(path);
+                } else {
+                    self.skipped(&path, "not a regular file".to_string(), READ_IT);
+                }
+            }
+        }
+    }
+
+    fn link(&mut self, path: &Path, name: &str) {
+        let target = std::fs::canonicalize(path);
+        let meta = std::fs::metadata(path);
+        let (target, meta) = match (target, meta) {
+            (Ok(t), Ok(m)) => (t, m),
+            _ => {
+                if is_manifest_name(name) {
+                    self.skipped(path, "a broken symbolic link".to_string(), READ_IT);
+                }
+                return;
+            }
+        };
+        if meta.is_dir() {
+            if name.starts_with('.') {
+                return;
+            }
+            if !self.follow {
+                // Not followed (as before): a link cycle cannot loop, and the tree's own
+                // directories are scanned through their real paths.
+                self.diagnostics.push(Diagnostic::info(format!(
+                    "not following the symbolic link to a directory `{}` (pass --follow-symlinks to)",
+                    path.display()
+                )));
+            } else if !self.visited.contains(&target) {
+                self.visited.push(target);
+                self.dir(path);
+            }
             return;
         }
-    };
-    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        // Symlinked directories are not followed, so that a link cycle cannot loop.
-        let Ok(file_type) = entry.file_type() else {
-            continue;
-        };
-        if file_type.is_dir() {
-            if !name.starts_with('.') {
-                walk(&path, out, diagnostics);
-            }
-        } else if [".yaml", ".yml", ".json"]
-            .iter()
-            .any(|ext| name.to_ascii_lowercase().ends_with(ext))
-            && std::fs::metadata(&path).is_ok_and(|m| m.is_file())
-        {
-            out.push(path);
+        if !is_manifest_name(name) {
+            return;
+        }
+        if !meta.is_file() {
+            self.skipped(
+                path,
+                format!("links to `{}`, not a regular file", target.display()),
+                READ_IT,
+            );
+        } else if self.follow {
+            self.out.push(path.to_path_buf());
+        } else if is_pseudo_filesystem(&target) || !target.starts_with(&self.root) {
+            self.skipped(
+                path,
+                format!(
+                    "a symbolic link to `{}`, outside the scanned directory",
+                    target.display()
+                ),
+                "pass --follow-symlinks to follow links anywhere, or give the file as an argument",
+            );
+        } else {
+            self.out.push(path.to_path_buf());
         }
     }
 }

@@ -374,6 +374,7 @@ fn default_namespace_option() {
         }],
         &LoadOptions {
             default_namespace: "dev".into(),
+            ..LoadOptions::default()
         },
     );
     assert_eq!(loaded.model.pod_name(palisade_model::PodId(0)), "dev/p");

@@ -1,101 +1,77 @@
-//! Load speed on a generated cluster: 10,000 namespaces, 150,000 pods, 20,000 policies.
-//!
-//! Ignored by default (it builds ~200 MB of text); run it in release mode:
-//! `cargo test -p palisade-load --release --test scale -- --ignored --nocapture`.
+//! Loading a generated cluster (the shape of a `kubectl get -A` dump) from YAML and from JSON
+//! gives the same, complete model. Timing at the `large` size (10,000 namespaces, 150,000
+//! pods, 20,000 policies) is the `load` benchmark:
+//! `cargo bench -p palisade-load --bench load` (see docs/benchmarks.md).
 
-use std::fmt::Write;
-use std::time::Instant;
+#[path = "support/cluster.rs"]
+mod cluster;
 
-use palisade_load::{Input, LoadOptions, load};
+use cluster::{Size, json_cluster, yaml_cluster};
+use palisade_load::{Input, LoadOptions, Loaded, load};
+use palisade_model::{Direction, PeerKind, PortRef};
 
-const NAMESPACES: usize = 10_000;
-const PODS: usize = 150_000;
-const POLICIES: usize = 20_000;
+const SIZE: Size = Size {
+    namespaces: 40,
+    pods: 600,
+    policies: 80,
+};
 
-fn yaml_cluster() -> String {
-    let mut s = String::with_capacity(256 << 20);
-    for n in 0..NAMESPACES {
-        write!(
-            s,
-            "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns-{n}\n  labels:\n    team: t{t}\n    env: prod\n",
-            t = n % 100
-        )
-        .unwrap();
-    }
-    for i in 0..PODS {
-        let (ns, app) = (i % NAMESPACES, i % 5000);
-        write!(
-            s,
-            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: app-{app}-7d9f8b6c5-{i}\n  namespace: ns-{ns}\n  uid: 6b1e2c3d-{i}\n  resourceVersion: \"{i}\"\n  creationTimestamp: \"2024-01-01T00:00:00Z\"\n  labels:\n    app: app-{app}\n    tier: backend\n    pod-template-hash: 7d9f8b6c5\n  annotations:\n    kubernetes.io/psp: restricted\n  ownerReferences:\n  - apiVersion: apps/v1\n    kind: ReplicaSet\n    name: app-{app}-7d9f8b6c5\n    uid: 1234-5678\n    controller: true\n    blockOwnerDeletion: true\nspec:\n  containers:\n  - name: main\n    image: registry.example.com/app:1.2.3\n    ports:\n    - containerPort: 8080\n      name: http\n      protocol: TCP\n    - containerPort: 9090\n      name: metrics\n    resources:\n      requests: {{cpu: 100m, memory: 128Mi}}\n  nodeName: node-{node}\nstatus:\n  phase: Running\n  podIP: 10.{b}.{c}.{d}\n  podIPs:\n  - ip: 10.{b}.{c}.{d}\n  - ip: fd00::{hi:x}:{lo:x}\n",
-            node = i % 300, hi = i >> 16, lo = i & 0xffff,
-            b = i / 65536,
-            c = (i / 256) % 256,
-            d = i % 256
-        )
-        .unwrap();
-    }
-    for i in 0..POLICIES {
-        let (ns, app) = (i % NAMESPACES, i % 5000);
-        write!(
-            s,
-            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: np-{i}\n  namespace: ns-{ns}\nspec:\n  podSelector:\n    matchLabels:\n      app: app-{app}\n  policyTypes: [Ingress, Egress]\n  ingress:\n  - from:\n    - namespaceSelector:\n        matchLabels:\n          team: t{t}\n      podSelector:\n        matchExpressions:\n        - key: tier\n          operator: In\n          values: [frontend, backend]\n    - ipBlock:\n        cidr: 10.0.0.0/8\n        except: [10.1.0.0/16]\n    ports:\n    - port: 8080\n      protocol: TCP\n    - port: metrics\n  egress:\n  - to:\n    - podSelector: {{}}\n    ports:\n    - port: 5432\n      endPort: 5440\n",
-            t = ns % 100
-        )
-        .unwrap();
-    }
-    s
-}
-
-/// The same cluster as one `kind: List` JSON document, as `kubectl get -A -o json` prints it.
-fn json_cluster() -> String {
-    let mut s = String::with_capacity(256 << 20);
-    s.push_str("{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n");
-    for n in 0..NAMESPACES {
-        writeln!(s, "{{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {{\"name\": \"ns-{n}\", \"labels\": {{\"team\": \"t{t}\", \"env\": \"prod\"}}}}}},", t = n % 100).unwrap();
-    }
-    for i in 0..PODS {
-        let (ns, app) = (i % NAMESPACES, i % 5000);
-        writeln!(s, "{{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {{\"name\": \"app-{app}-7d9f8b6c5-{i}\", \"namespace\": \"ns-{ns}\", \"uid\": \"6b1e2c3d-{i}\", \"resourceVersion\": \"{i}\", \"labels\": {{\"app\": \"app-{app}\", \"tier\": \"backend\", \"pod-template-hash\": \"7d9f8b6c5\"}}, \"ownerReferences\": [{{\"apiVersion\": \"apps/v1\", \"kind\": \"ReplicaSet\", \"name\": \"app-{app}-7d9f8b6c5\", \"uid\": \"1234\", \"controller\": true}}]}}, \"spec\": {{\"containers\": [{{\"name\": \"main\", \"image\": \"registry.example.com/app:1.2.3\", \"ports\": [{{\"containerPort\": 8080, \"name\": \"http\", \"protocol\": \"TCP\"}}, {{\"containerPort\": 9090, \"name\": \"metrics\"}}], \"resources\": {{\"requests\": {{\"cpu\": \"100m\", \"memory\": \"128Mi\"}}}}}}], \"nodeName\": \"node-{node}\"}}, \"status\": {{\"phase\": \"Running\", \"podIP\": \"10.{b}.{c}.{d}\", \"podIPs\": [{{\"ip\": \"10.{b}.{c}.{d}\"}}, {{\"ip\": \"fd00::{hi:x}:{lo:x}\"}}]}}}},", node = i % 300, hi = i >> 16, lo = i & 0xffff, b = i / 65536, c = (i / 256) % 256, d = i % 256).unwrap();
-    }
-    for i in 0..POLICIES {
-        let (ns, app) = (i % NAMESPACES, i % 5000);
-        let sep = if i + 1 == POLICIES { "" } else { "," };
-        writeln!(s, "{{\"apiVersion\": \"networking.k8s.io/v1\", \"kind\": \"NetworkPolicy\", \"metadata\": {{\"name\": \"np-{i}\", \"namespace\": \"ns-{ns}\"}}, \"spec\": {{\"podSelector\": {{\"matchLabels\": {{\"app\": \"app-{app}\"}}}}, \"policyTypes\": [\"Ingress\", \"Egress\"], \"ingress\": [{{\"from\": [{{\"namespaceSelector\": {{\"matchLabels\": {{\"team\": \"t{t}\"}}}}, \"podSelector\": {{\"matchExpressions\": [{{\"key\": \"tier\", \"operator\": \"In\", \"values\": [\"frontend\", \"backend\"]}}]}}}}, {{\"ipBlock\": {{\"cidr\": \"10.0.0.0/8\", \"except\": [\"10.1.0.0/16\"]}}}}], \"ports\": [{{\"port\": 8080, \"protocol\": \"TCP\"}}, {{\"port\": \"metrics\"}}]}}], \"egress\": [{{\"to\": [{{\"podSelector\": {{}}}}], \"ports\": [{{\"port\": 5432, \"endPort\": 5440}}]}}]}}}}{sep}", t = ns % 100).unwrap();
-    }
-    s.push_str("]}\n");
-    s
-}
-
-#[allow(clippy::print_stdout)]
-fn measure(name: &str, text: String) {
-    let size = text.len();
-    let started = Instant::now();
-    let loaded = load(
+fn load_text(name: &str, text: String) -> Loaded {
+    load(
         &[Input::Text {
             name: name.to_string(),
             text,
         }],
         &LoadOptions::default(),
-    );
-    let elapsed = started.elapsed();
-    println!(
-        "{name}: {:.0} MB loaded in {elapsed:.2?}: {} namespaces, {} pods, {} policies, {} diagnostics, {} findings",
-        size as f64 / 1e6,
-        loaded.model.namespaces.len(),
-        loaded.model.pods.len(),
-        loaded.model.policies.len(),
-        loaded.diagnostics.len(),
-        loaded.findings.len(),
-    );
+    )
+}
+
+fn check(loaded: &Loaded) {
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics.first());
-    assert_eq!(loaded.model.pods.len(), PODS);
-    assert_eq!(loaded.model.policies.len(), POLICIES);
-    assert_eq!(loaded.model.namespaces.len(), NAMESPACES);
+    let model = &loaded.model;
+    assert_eq!(model.namespaces.len(), SIZE.namespaces);
+    assert_eq!(model.pods.len(), SIZE.pods);
+    assert_eq!(model.policies.len(), SIZE.policies);
+    // Every pod keeps both addresses and both named ports.
+    for pod in &model.pods {
+        assert_eq!(pod.ips.len(), 2, "{}", pod.name);
+        assert!(pod.ips[0].is_ipv4() && pod.ips[1].is_ipv6());
+        let names: Vec<_> = pod.ports.iter().filter_map(|p| p.name.as_deref()).collect();
+        assert_eq!(names, ["http", "metrics"]);
+    }
+    // Every policy keeps both peers, the named port and the endPort range.
+    for policy in &model.policies {
+        let ingress = policy.rules(Direction::Ingress);
+        assert_eq!(ingress.len(), 1);
+        assert!(
+            matches!(ingress[0].peers[1].kind, PeerKind::IpBlock(ref b) if b.except.len() == 1)
+        );
+        assert_eq!(
+            ingress[0].ports[1].port,
+            Some(PortRef::Name("metrics".into()))
+        );
+        let egress = policy.rules(Direction::Egress);
+        assert_eq!(egress[0].ports[0].end_port, Some(5440));
+    }
 }
 
 #[test]
-#[ignore = "builds ~200 MB of manifests; run in release mode"]
-fn large_cluster_loads_in_seconds() {
-    measure("cluster.yaml", yaml_cluster());
-    measure("cluster.json", json_cluster());
+fn a_cluster_dump_loads_completely_from_yaml_and_json() {
+    let yaml = load_text("cluster.yaml", yaml_cluster(SIZE));
+    let json = load_text("cluster.json", json_cluster(SIZE));
+    check(&yaml);
+    check(&json);
+    let names =
+        |l: &Loaded| -> Vec<String> { l.model.pod_ids().map(|p| l.model.pod_name(p)).collect() };
+    assert_eq!(names(&yaml), names(&json));
+    for (a, b) in yaml.model.policies.iter().zip(&json.model.policies) {
+        assert_eq!((&a.name, &a.pod_selector), (&b.name, &b.pod_selector));
+        assert_eq!(a.ingress.len(), b.ingress.len());
+        for (x, y) in a.ingress.iter().zip(&b.ingress) {
+            let kinds = |r: &palisade_model::Rule| -> Vec<PeerKind> {
+                r.peers.iter().map(|p| p.kind.clone()).collect()
+            };
+            assert_eq!(kinds(x), kinds(y));
+        }
+    }
 }

@@ -549,3 +549,247 @@ impl Model {
         (0..self.policies.len()).map(PolicyId::new)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_names_round_trip_and_are_case_sensitive() {
+        for (i, p) in Protocol::ALL.into_iter().enumerate() {
+            assert_eq!(Protocol::parse(p.as_str()), Some(p));
+            assert_eq!(p.to_string(), p.as_str());
+            assert_eq!(p.index(), i);
+            assert_eq!(
+                Protocol::parse_loose(&p.as_str().to_ascii_lowercase()),
+                Some(p)
+            );
+        }
+        assert_eq!(Protocol::ALL.map(Protocol::as_str), ["TCP", "UDP", "SCTP"]);
+        assert_eq!(Protocol::parse("tcp"), None);
+        assert_eq!(Protocol::parse("ICMP"), None);
+        assert_eq!(Protocol::parse(""), None);
+        assert_eq!(Protocol::parse_loose("Udp"), Some(Protocol::Udp));
+        assert_eq!(Protocol::parse_loose("sctp"), Some(Protocol::Sctp));
+        assert_eq!(Protocol::parse_loose("icmp"), None);
+    }
+
+    #[test]
+    fn direction_and_workload_kind_names() {
+        assert_eq!(Direction::Ingress.as_str(), "Ingress");
+        assert_eq!(Direction::Egress.as_str(), "Egress");
+        let kinds = [
+            (WorkloadKind::Deployment, "Deployment"),
+            (WorkloadKind::ReplicaSet, "ReplicaSet"),
+            (WorkloadKind::StatefulSet, "StatefulSet"),
+            (WorkloadKind::DaemonSet, "DaemonSet"),
+            (WorkloadKind::Job, "Job"),
+            (WorkloadKind::CronJob, "CronJob"),
+            (WorkloadKind::ReplicationController, "ReplicationController"),
+        ];
+        for (kind, name) in kinds {
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(WorkloadKind::parse(name), Some(kind));
+        }
+        assert_eq!(WorkloadKind::parse("deployment"), None);
+        assert_eq!(WorkloadKind::parse("Pod"), None);
+    }
+
+    fn block(cidr: &str, except: &[&str]) -> IpBlock {
+        IpBlock {
+            cidr_text: cidr.into(),
+            cidr: cidr.parse::<IpNet>().unwrap().trunc(),
+            except: except.iter().map(|e| e.parse().unwrap()).collect(),
+            except_text: except.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ip_block_is_cidr_minus_except_at_the_edges() {
+        let b = block("10.0.0.0/16", &["10.0.1.0/24", "10.0.3.7/32"]);
+        assert!(b.contains(ip("10.0.0.0")));
+        assert!(b.contains(ip("10.0.255.255")));
+        assert!(!b.contains(ip("10.1.0.0")));
+        assert!(!b.contains(ip("9.255.255.255")));
+        assert!(b.contains(ip("10.0.0.255")));
+        assert!(!b.contains(ip("10.0.1.0")));
+        assert!(!b.contains(ip("10.0.1.255")));
+        assert!(b.contains(ip("10.0.2.0")));
+        assert!(!b.contains(ip("10.0.3.7")));
+        assert!(b.contains(ip("10.0.3.6")));
+        assert!(b.contains(ip("10.0.3.8")));
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6_counts_as_ipv4() {
+        let v4 = block("10.0.0.0/8", &["10.9.0.0/16"]);
+        assert!(v4.contains(ip("::ffff:10.1.2.3")));
+        assert!(!v4.contains(ip("::ffff:10.9.2.3")));
+        assert!(!v4.contains(ip("::ffff:11.1.2.3")));
+        let v6 = block("fd00::/8", &["fd00:1::/32"]);
+        assert!(v6.contains(ip("fd00::1")));
+        assert!(!v6.contains(ip("fd00:1::1")));
+        assert!(!v6.contains(ip("10.0.0.1")));
+        assert!(!v4.contains(ip("fd00::1")));
+    }
+
+    fn rule() -> Rule {
+        Rule {
+            peers: vec![],
+            peers_form: ListForm::Missing,
+            ports: vec![],
+            ports_form: ListForm::Missing,
+            span: None,
+        }
+    }
+
+    fn policy(ingress: bool, egress: bool) -> Policy {
+        Policy {
+            name: "p".into(),
+            namespace: NamespaceId::new(0),
+            annotations: Labels::new(),
+            pod_selector: LabelSelector::default(),
+            affects_ingress: ingress,
+            affects_egress: egress,
+            declared_policy_types: None,
+            ingress: vec![rule()],
+            ingress_form: ListForm::Items,
+            egress: vec![rule(), rule()],
+            egress_form: ListForm::Items,
+            span: None,
+        }
+    }
+
+    #[test]
+    fn a_policy_has_rules_only_in_the_directions_it_affects() {
+        let both = policy(true, true);
+        assert!(both.affects(Direction::Ingress) && both.affects(Direction::Egress));
+        assert_eq!(both.rules(Direction::Ingress).len(), 1);
+        assert_eq!(both.rules(Direction::Egress).len(), 2);
+        let ingress = policy(true, false);
+        assert!(ingress.affects(Direction::Ingress) && !ingress.affects(Direction::Egress));
+        assert_eq!(ingress.rules(Direction::Ingress).len(), 1);
+        assert!(ingress.rules(Direction::Egress).is_empty());
+        let egress = policy(false, true);
+        assert!(!egress.affects(Direction::Ingress) && egress.affects(Direction::Egress));
+        assert!(egress.rules(Direction::Ingress).is_empty());
+        assert_eq!(egress.rules(Direction::Egress).len(), 2);
+    }
+
+    fn pod(name: &str, namespace: NamespaceId, workload: Option<WorkloadId>) -> Pod {
+        Pod {
+            name: name.into(),
+            namespace,
+            labels: Labels::new(),
+            annotations: Labels::new(),
+            ports: vec![],
+            ips: vec![],
+            host_network: false,
+            workload,
+            origin: PodOrigin::Declared,
+            span: None,
+        }
+    }
+
+    #[test]
+    fn namespaces_are_created_once_and_declaring_keeps_the_name_label() {
+        let mut model = Model::default();
+        assert_eq!(model.namespace_id("shop"), None);
+        let shop = model.ensure_namespace("shop");
+        let other = model.ensure_namespace("other");
+        assert_ne!(shop, other);
+        assert_eq!(model.ensure_namespace("shop"), shop);
+        assert_eq!(model.namespaces.len(), 2);
+        assert_eq!(model.namespace_id("shop"), Some(shop));
+        assert_eq!(model.namespace_id("other"), Some(other));
+        assert!(!model.namespace(shop).declared);
+        assert_eq!(
+            model.namespace(other).labels.get(NAMESPACE_NAME_LABEL),
+            Some(&"other".to_string())
+        );
+
+        let labels: Labels = [
+            ("team".to_string(), "red".to_string()),
+            (NAMESPACE_NAME_LABEL.to_string(), "spoofed".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let annotations: Labels = [("a".to_string(), "b".to_string())].into_iter().collect();
+        let declared = model.declare_namespace("shop", labels, annotations.clone(), None);
+        assert_eq!(declared, shop);
+        let ns = model.namespace(shop);
+        assert!(ns.declared);
+        assert_eq!(ns.name, "shop");
+        assert_eq!(ns.labels.get("team"), Some(&"red".to_string()));
+        // The API server owns the name label.
+        assert_eq!(
+            ns.labels.get(NAMESPACE_NAME_LABEL),
+            Some(&"shop".to_string())
+        );
+        assert_eq!(ns.annotations, annotations);
+        // Declaring a new name creates it.
+        let fresh = model.declare_namespace("fresh", Labels::new(), Labels::new(), None);
+        assert_eq!(model.namespace_id("fresh"), Some(fresh));
+        assert!(model.namespace(fresh).declared);
+        assert_eq!(model.namespaces.len(), 3);
+    }
+
+    #[test]
+    fn ids_index_their_vectors_and_names_are_namespaced() {
+        let mut model = Model::default();
+        let ns = model.ensure_namespace("shop");
+        let w = model.add_workload(Workload {
+            name: "web".into(),
+            namespace: ns,
+            kind: WorkloadKind::Deployment,
+            template_labels: Labels::new(),
+            template_ports: vec![],
+            annotations: Labels::new(),
+            owner: None,
+            pods: vec![],
+            span: None,
+        });
+        let a = model.add_pod(pod("web-1", ns, Some(w)));
+        let b = model.add_pod(pod("tool", ns, None));
+        assert_eq!((a.index(), b.index()), (0, 1));
+        assert_eq!(model.pod_ids().collect::<Vec<_>>(), vec![a, b]);
+        assert_eq!(model.pod_name(b), "shop/tool");
+        assert_eq!(model.workload_name(w), "shop/web");
+        assert_eq!(model.pod_workload_name(a), "shop/web");
+        assert_eq!(model.pod_workload_name(b), "shop/tool");
+        let p0 = model.add_policy(policy(true, false));
+        let p1 = model.add_policy(policy(false, true));
+        assert_eq!((p0.index(), p1.index()), (0, 1));
+        assert_eq!(model.policy_ids().collect::<Vec<_>>(), vec![p0, p1]);
+        assert_eq!(model.policy_name(p1), "shop/p");
+        let s0 = model.add_service(Service {
+            name: "svc".into(),
+            namespace: ns,
+            selector: Labels::new(),
+            ports: vec![],
+            cluster_ips: vec![],
+            span: None,
+        });
+        let s1 = model.add_service(model.services[0].clone());
+        assert_eq!((s0.index(), s1.index()), (0, 1));
+        assert_eq!(model.add_workload(model.workloads[0].clone()).index(), 1);
+    }
+
+    #[test]
+    fn locations_resolve_spans() {
+        let mut model = Model::default();
+        assert_eq!(model.location(None), None);
+        let source = model.sources.add("policy.yaml", "a: 1\nb: 2\n");
+        let span = Span {
+            source,
+            start: 5,
+            end: 9,
+        };
+        let location = model.location(Some(span)).unwrap();
+        assert_eq!((location.line, location.column), (2, 1));
+    }
+}

@@ -214,4 +214,137 @@ mod tests {
         assert!(!s.matches(&labels(&[("env", "prod")])));
         assert_eq!(s.to_string(), "app=web,env notin (dev)");
     }
+
+    #[test]
+    fn operator_names_round_trip() {
+        let all = [
+            (Operator::In, "In"),
+            (Operator::NotIn, "NotIn"),
+            (Operator::Exists, "Exists"),
+            (Operator::DoesNotExist, "DoesNotExist"),
+        ];
+        for (op, name) in all {
+            assert_eq!(op.as_str(), name);
+            assert_eq!(Operator::parse(name), Some(op));
+        }
+        assert_eq!(Operator::parse("in"), None);
+        assert_eq!(Operator::parse("doesnotexist"), None);
+        assert_eq!(Operator::parse("Gt"), None);
+    }
+
+    #[test]
+    fn empty_means_no_labels_and_no_expressions() {
+        assert!(LabelSelector::default().is_empty());
+        assert!(!LabelSelector::match_labels([("a", "b")]).is_empty());
+        assert!(!req("a", Operator::Exists, &[]).is_empty());
+        assert_eq!(LabelSelector::default().to_string(), "{}");
+    }
+
+    #[test]
+    fn requirements_list_match_labels_as_in_then_expressions() {
+        let mut s = req("tier", Operator::DoesNotExist, &[]);
+        s.match_labels = vec![("app".into(), "web".into()), ("env".into(), "prod".into())];
+        let all: Vec<Requirement> = s.requirements().collect();
+        assert_eq!(
+            all,
+            vec![
+                Requirement {
+                    key: "app".into(),
+                    operator: Operator::In,
+                    values: vec!["web".into()],
+                },
+                Requirement {
+                    key: "env".into(),
+                    operator: Operator::In,
+                    values: vec!["prod".into()],
+                },
+                Requirement {
+                    key: "tier".into(),
+                    operator: Operator::DoesNotExist,
+                    values: vec![],
+                },
+            ]
+        );
+        // The requirements select exactly what the selector selects.
+        for l in [
+            labels(&[("app", "web"), ("env", "prod")]),
+            labels(&[("app", "web"), ("env", "prod"), ("tier", "x")]),
+            labels(&[("app", "web")]),
+            labels(&[]),
+        ] {
+            assert_eq!(s.matches(&l), all.iter().all(|r| r.matches(&l)), "{l:?}");
+        }
+        assert_eq!(LabelSelector::default().requirements().count(), 0);
+    }
+
+    #[test]
+    fn match_labels_sorts_and_display_uses_kubectl_syntax() {
+        let s = LabelSelector::match_labels([("tier", "fe"), ("app", "web")]);
+        assert_eq!(
+            s.match_labels,
+            vec![
+                ("app".to_string(), "web".to_string()),
+                ("tier".to_string(), "fe".to_string())
+            ]
+        );
+        let mut all = s.clone();
+        all.match_expressions = vec![
+            Requirement {
+                key: "env".into(),
+                operator: Operator::In,
+                values: vec!["a".into(), "b".into()],
+            },
+            Requirement {
+                key: "zone".into(),
+                operator: Operator::NotIn,
+                values: vec!["x".into()],
+            },
+            Requirement {
+                key: "legacy".into(),
+                operator: Operator::DoesNotExist,
+                values: vec![],
+            },
+            Requirement {
+                key: "owner".into(),
+                operator: Operator::Exists,
+                values: vec![],
+            },
+        ];
+        assert_eq!(
+            all.to_string(),
+            "app=web,tier=fe,env in (a,b),zone notin (x),!legacy,owner"
+        );
+    }
+
+    #[test]
+    fn equality_and_hash_ignore_the_span() {
+        use std::hash::{BuildHasher, RandomState};
+        let a = LabelSelector::match_labels([("app", "web")]);
+        let mut b = a.clone();
+        b.span = Some(Span {
+            source: palisade_diag::SourceId(0),
+            start: 1,
+            end: 2,
+        });
+        assert_eq!(a, b);
+        let hasher = RandomState::new();
+        assert_eq!(hasher.hash_one(&a), hasher.hash_one(&b));
+        let c = LabelSelector::match_labels([("app", "api")]);
+        assert_ne!(a, c);
+        assert_ne!(a, req("app", Operator::Exists, &[]));
+        assert_ne!(hasher.hash_one(&a), hasher.hash_one(&c));
+    }
+
+    #[test]
+    fn in_and_not_in_with_several_values() {
+        let l = labels(&[("env", "dev")]);
+        assert!(req("env", Operator::In, &["prod", "dev"]).matches(&l));
+        assert!(!req("env", Operator::NotIn, &["prod", "dev"]).matches(&l));
+        assert!(req("env", Operator::NotIn, &["prod", "qa"]).matches(&l));
+        // Exists and DoesNotExist ignore the value.
+        assert!(req("env", Operator::Exists, &[]).matches(&labels(&[("env", "")])));
+        assert!(!req("env", Operator::DoesNotExist, &[]).matches(&labels(&[("env", "")])));
+        // Keys are compared exactly.
+        assert!(!req("env", Operator::In, &["dev"]).matches(&labels(&[("Env", "dev")])));
+    }
 }

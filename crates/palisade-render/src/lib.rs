@@ -13,9 +13,11 @@ pub mod check;
 pub mod connectivity;
 pub mod diagnostics;
 pub mod diff;
+pub mod escape;
 pub mod lint;
 pub mod matrix;
 pub mod replay;
+pub mod sandbox;
 mod style;
 
 pub use style::Style;

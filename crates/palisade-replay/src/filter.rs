@@ -45,6 +45,29 @@ impl PeerMatch {
         if let Ok(net) = s.parse::<IpNet>() {
             return Ok(PeerMatch::Net(net));
         }
+        let ns_part = s.split_once('/').map_or(s, |(ns, _)| ns);
+        if looks_like_address(ns_part) {
+            let why = match (s.parse::<IpAddr>(), s.split_once('/')) {
+                (Err(e), None) => e.to_string(),
+                (_, Some((addr, len))) => match (addr.parse::<IpAddr>(), len.parse::<u8>()) {
+                    (Err(e), _) => e.to_string(),
+                    (Ok(ip), Ok(len)) => format!(
+                        "the prefix length {len} is longer than {}",
+                        if ip.is_ipv4() { 32 } else { 128 }
+                    ),
+                    (Ok(_), Err(_)) => format!("`{len}` is not a prefix length"),
+                },
+                (Ok(_), None) => "not a filter".to_string(),
+            };
+            return Err(FilterError(format!(
+                "`{s}` looks like an IP address or CIDR but is not one: {why}"
+            )));
+        }
+        if !is_dns_label(ns_part) {
+            return Err(FilterError(format!(
+                "`{s}` is not an IP, a CIDR, `namespace/` or `namespace/name` (`{ns_part}` is not a namespace name)"
+            )));
+        }
         match s.split_once('/') {
             Some((ns, "")) if !ns.is_empty() => Ok(PeerMatch::Namespace(ns.to_string())),
             Some((ns, name)) if !ns.is_empty() && !name.contains('/') => {
@@ -146,6 +169,23 @@ pub fn parse_duration_ns(s: &str) -> Option<i64> {
     Some(total)
 }
 
+/// Whether text meant as a namespace can only have been meant as an address: namespace
+/// names are DNS labels, which never contain `.` or `:`, while every IPv4 address has dots
+/// and every IPv6 address colons.
+fn looks_like_address(s: &str) -> bool {
+    s.contains(':') || (s.contains('.') && s.chars().all(|c| c.is_ascii_hexdigit() || c == '.'))
+}
+
+/// An RFC 1123 label, as namespace names are: lowercase alphanumerics and `-`, at most 63.
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
 /// Which sessions to keep; empty lists match everything.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
@@ -227,5 +267,24 @@ mod tests {
             Ok(PeerMatch::Net(_))
         ));
         assert!(PeerMatch::parse("a/b/c").is_err());
+        // Looks like an address, is not one: an error, not a namespace or pod name.
+        for (bad, why) in [
+            ("10.0.0.0/33", "prefix length 33 is longer than 32"),
+            ("10.0.0.0/8junk", "`8junk` is not a prefix length"),
+            ("10.0.0.256", "invalid IP address syntax"),
+            ("fd00::/129", "prefix length 129 is longer than 128"),
+            ("10.0.0.1/shop", "`shop` is not a prefix length"),
+        ] {
+            let err = PeerMatch::parse(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("looks like an IP address or CIDR") && err.contains(why),
+                "{bad}: {err}"
+            );
+        }
+        assert!(PeerMatch::parse("Shop/web").is_err());
+        assert_eq!(
+            PeerMatch::parse("10/web"),
+            Ok(PeerMatch::Name("10".into(), "web".into()))
+        );
     }
 }

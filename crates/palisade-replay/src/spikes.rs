@@ -157,7 +157,7 @@ pub(crate) fn spike_rule(
         Some(t) => (denied >= t && denied > 0).then_some((None, None, t as f64)),
         None if history.len() >= cfg.min_baseline.max(1) => {
             let (m, mad) = median_mad(history);
-            let threshold = m + cfg.k * mad.max(1.0);
+            let threshold = m + cfg.k.max(0.0) * mad.max(1.0);
             (denied as f64 > threshold).then_some((Some(m), Some(mad), threshold))
         }
         None => None,
@@ -219,12 +219,26 @@ impl Spikes {
                 spikes,
             };
         };
-        let empty = WindowStat::default();
+        // Only windows with sessions are visited; a run of empty windows between them only
+        // pushes zeros into the baseline, at most as many as the baseline holds. An empty
+        // window is never a spike (0 is not above a threshold ≥ 0, nor ≥ a threshold > 0),
+        // so the result is the same as walking every window, at a cost of O(windows with
+        // sessions × baseline) however far apart they are.
+        let capacity = cfg.baseline_windows.max(1);
         let mut history: std::collections::VecDeque<u64> = std::collections::VecDeque::new();
         let mut denied_total = 0;
-        let mut w = first;
-        while w <= last {
-            let stat = self.windows.get(&w).unwrap_or(&empty);
+        let mut previous: Option<i64> = None;
+        for (&w, stat) in &self.windows {
+            if let Some(p) = previous {
+                let gap = u64::try_from(w.saturating_sub(p).saturating_sub(1)).unwrap_or(0);
+                for _ in 0..gap.min(capacity as u64) {
+                    history.push_back(0);
+                    if history.len() > capacity {
+                        history.pop_front();
+                    }
+                }
+            }
+            previous = Some(w);
             denied_total += stat.denied;
             let flagged = spike_rule(cfg, history.make_contiguous(), stat.denied);
             if let Some((median, mad, threshold)) = flagged {
@@ -233,8 +247,8 @@ impl Spikes {
                 top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 top.truncate(cfg.top);
                 spikes.push(Spike {
-                    start_ns: w * cfg.window_ns,
-                    end_ns: (w + 1) * cfg.window_ns,
+                    start_ns: w.saturating_mul(cfg.window_ns),
+                    end_ns: w.saturating_add(1).saturating_mul(cfg.window_ns),
                     denied: stat.denied,
                     sessions: stat.sessions,
                     median,
@@ -244,14 +258,13 @@ impl Spikes {
                 });
             }
             history.push_back(stat.denied);
-            if history.len() > cfg.baseline_windows.max(1) {
+            if history.len() > capacity {
                 history.pop_front();
             }
-            w += 1;
         }
         SpikeReport {
             config: cfg.clone(),
-            windows: u64::try_from(last - first + 1).unwrap_or(0),
+            windows: u64::try_from(i128::from(last) - i128::from(first) + 1).unwrap_or(u64::MAX),
             denied: denied_total,
             spikes,
         }
@@ -362,5 +375,102 @@ mod tests {
             detect(&counts, SpikeConfig::default()),
             vec![10, 11, 12, 13, 14]
         );
+    }
+
+    /// Every window walked one by one, as the detector did before it skipped empty runs.
+    fn walk_every_window(
+        counts: &std::collections::BTreeMap<i64, u64>,
+        cfg: &SpikeConfig,
+    ) -> Vec<i64> {
+        let (Some((&first, _)), Some((&last, _))) =
+            (counts.first_key_value(), counts.last_key_value())
+        else {
+            return Vec::new();
+        };
+        let mut history = std::collections::VecDeque::new();
+        let mut out = Vec::new();
+        for w in first..=last {
+            let denied = counts.get(&w).copied().unwrap_or(0);
+            let flagged = match cfg.threshold {
+                Some(t) => denied >= t && denied > 0,
+                None if history.len() >= cfg.min_baseline.max(1) => {
+                    let values: Vec<u64> = history.iter().copied().collect();
+                    let (m, mad) = median_mad(&values);
+                    denied as f64 > m + cfg.k * mad.max(1.0)
+                }
+                None => false,
+            };
+            if flagged {
+                out.push(w);
+            }
+            history.push_back(denied);
+            if history.len() > cfg.baseline_windows.max(1) {
+                history.pop_front();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn skipping_empty_windows_changes_nothing() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        };
+        for case in 0..300 {
+            let cfg = SpikeConfig {
+                baseline_windows: 1 + next(8) as usize,
+                min_baseline: 1 + next(4) as usize,
+                k: [0.0, 1.0, 3.0][next(3) as usize],
+                threshold: (case % 5 == 0).then(|| 1 + next(5)),
+                ..SpikeConfig::default()
+            };
+            let mut counts = std::collections::BTreeMap::new();
+            let mut w = 0;
+            for _ in 0..next(12) {
+                w += 1 + next(15) as i64;
+                counts.insert(w, next(20));
+            }
+            let mut s = Spikes::new(cfg.clone());
+            for (&w, &n) in &counts {
+                s.add_counts(w * MIN, n.max(1), n, None);
+            }
+            let got: Vec<i64> = s
+                .report()
+                .spikes
+                .iter()
+                .map(|sp| sp.start_ns / MIN)
+                .collect();
+            assert_eq!(
+                got,
+                walk_every_window(&counts, &cfg),
+                "case {case}: {counts:?} {cfg:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn three_centuries_of_nanosecond_windows() {
+        // One event in 1900, a burst in 2200: with 1 ns windows that is ~9.5e18 windows, which
+        // the detector must not walk one by one.
+        let mut s = Spikes::new(SpikeConfig {
+            window_ns: 1,
+            ..SpikeConfig::default()
+        });
+        let y1900 = -2_208_988_800_000_000_000;
+        let y2200 = 7_258_118_400_000_000_000;
+        s.add_counts(y1900, 1, 0, None);
+        for i in 0..5 {
+            s.add_counts(y2200 + i, 1, 0, None);
+        }
+        s.add_counts(y2200 + 5, 50, 50, None);
+        let r = s.report();
+        assert_eq!(
+            r.windows,
+            (i128::from(y2200) + 5 - i128::from(y1900) + 1) as u64
+        );
+        assert_eq!(r.spikes.len(), 1);
+        assert_eq!(r.spikes[0].start_ns, y2200 + 5);
     }
 }

@@ -40,6 +40,8 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Follow Hubble Relay and the cluster: Prometheus metrics of observed vs predicted outcomes, drift, would-break and deny spikes.
     Watch(Box<WatchArgs>),
+    /// Prove policies on a real kernel dataplane: pods as network namespaces, policies as nftables, real probes (root, Linux).
+    Sandbox(Box<crate::commands::sandbox::SandboxArgs>),
 }
 
 /// How manifests are loaded and problems reported; shared by every command that loads them.
@@ -60,6 +62,10 @@ pub struct LoadArgs {
     /// How to reach the cluster.
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Follow symbolic links met while scanning directories, wherever they point (by default
+    /// only links to files inside the scanned directory are read).
+    #[arg(long, short = 'L')]
+    pub follow_symlinks: bool,
 }
 
 /// How to reach a cluster: kubectl's flags (`KUBECONFIG` and in-cluster configuration are honoured too).

@@ -1,6 +1,7 @@
 //! Loading manifests for a command: read, report problems on stderr, decide whether to go on.
 
 use crate::args::{InputArgs, LoadArgs};
+use crate::output::emit_err;
 use anyhow::bail;
 use palisade_load::{Input, LoadOptions, Loaded, load};
 use palisade_model::Protocol;
@@ -39,6 +40,7 @@ pub fn load_checked(
         inputs,
         &LoadOptions {
             default_namespace: default_namespace.to_string(),
+            follow_symlinks: args.follow_symlinks,
         },
     );
     report(&loaded, args.verbose, args.color.style(true));
@@ -59,19 +61,21 @@ pub fn load_checked(
 
 /// Prints load diagnostics to stderr.
 pub fn report(loaded: &Loaded, verbose: bool, style: Style) {
-    for diag in &loaded.diagnostics {
-        if diag.severity == palisade_diag::Severity::Info && !verbose {
-            continue;
-        }
-        eprint!("{}", diagnostics::human(diag, &loaded.model.sources, style));
-    }
+    let shown = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| verbose || d.severity != palisade_diag::Severity::Info);
+    emit_err(
+        &diagnostics::human_bounded(shown, &loaded.model.sources, style, ""),
+        style,
+    );
     if verbose && !loaded.skipped.is_empty() {
         let kinds: Vec<String> = loaded
             .skipped
             .iter()
             .map(|(k, n)| format!("{k} ({n})"))
             .collect();
-        eprintln!("skipped kinds: {}", kinds.join(", "));
+        emit_err(&format!("skipped kinds: {}\n", kinds.join(", ")), style);
     }
 }
 

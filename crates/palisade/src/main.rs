@@ -24,10 +24,11 @@ fn main() -> ExitCode {
             if output::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("palisade: error: {err}");
+            let mut text = format!("palisade: error: {err}\n");
             for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                text.push_str(&format!("  caused by: {cause}\n"));
             }
+            output::emit_err(&text, palisade_render::Style::PLAIN);
             ExitCode::from(2)
         }
     }

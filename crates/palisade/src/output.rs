@@ -1,14 +1,23 @@
 //! Writing to stdout and deciding on colours.
 
 use palisade_render::Style;
+use palisade_render::escape::sanitize_output;
 use std::io::{IsTerminal, Write};
 
-/// Writes a rendered report to stdout.
-pub fn emit(text: &str) -> anyhow::Result<()> {
+/// Writes a rendered report to stdout. Every byte printed goes through
+/// [`palisade_render::escape::sanitize_output`]: input never reaches the terminal with its
+/// control characters; `style` says whether Palisade's own colour codes are kept.
+pub fn emit(text: &str, style: Style) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
+    stdout.write_all(sanitize_output(text, style.color).as_bytes())?;
     stdout.flush()?;
     Ok(())
+}
+
+/// Writes to stderr, sanitized as [`emit`] does.
+pub fn emit_err(text: &str, style: Style) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(sanitize_output(text, style.color).as_bytes());
 }
 
 /// Whether an error is a closed pipe on stdout, which is not a failure.

@@ -40,8 +40,8 @@
 use super::{Context, finding, names};
 use crate::suppress::suppresses;
 use palisade_diag::Diagnostic;
-use palisade_engine::Entity;
-use palisade_model::{Direction, Labels, PolicyId, PortRef, Protocol};
+use palisade_engine::{Entity, semantics};
+use palisade_model::{Direction, Labels, PolicyId, Protocol};
 use std::collections::BTreeMap;
 
 const CODE: &str = "NP001";
@@ -78,28 +78,15 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         v.dedup();
         v
     };
-    // Port 53 of a protocol named by any container port (for named ports in rules).
-    let named_53 =
-        |name: &str, protocol: Protocol| {
-            model.pods.iter().flat_map(|p| &p.ports).any(|cp| {
-                cp.name.as_deref() == Some(name) && cp.protocol == protocol && cp.port == 53
-            })
-        };
     // Findings grouped by the policies isolating the egress: (policies) -> (workloads, missing).
     let mut groups: BTreeMap<Vec<PolicyId>, (Vec<String>, [bool; 2])> = BTreeMap::new();
     for (c, class) in engine.classes().iter().enumerate() {
         if !class.egress_isolated || class.host_network {
             continue;
         }
-        let labels = &model.pods[class.pods[0].index()].labels;
-        let isolating: Vec<PolicyId> = ctx.policies_by_namespace[class.namespace.index()]
-            .iter()
-            .copied()
-            .filter(|&p| {
-                let policy = &model.policies[p.index()];
-                policy.affects_egress && policy.pod_selector.matches(labels)
-            })
-            .collect();
+        let isolating: Vec<PolicyId> = engine
+            .isolating_policies(c as u32, Direction::Egress)
+            .to_vec();
         let allows = |protocol: Protocol| -> bool {
             if !dns_classes.is_empty() {
                 return dns_classes.iter().any(|&d| {
@@ -109,21 +96,16 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                         .allows()
                 });
             }
+            // No DNS pods known: any destination on port 53, a named port resolving on any
+            // pod of the input.
             isolating.iter().any(|&p| {
                 model.policies[p.index()]
                     .rules(Direction::Egress)
                     .iter()
                     .any(|rule| {
-                        rule.ports.is_empty()
-                            || rule.ports.iter().any(|spec| {
-                                spec.protocol == protocol
-                                    && match &spec.port {
-                                        None => true,
-                                        Some(PortRef::Number(n)) => {
-                                            *n <= 53 && 53 <= spec.end_port.unwrap_or(*n)
-                                        }
-                                        Some(PortRef::Name(name)) => named_53(name, protocol),
-                                    }
+                        semantics::rule_port(rule, protocol, 53, None).is_some()
+                            || model.pods.iter().any(|pod| {
+                                semantics::rule_port(rule, protocol, 53, Some(&pod.ports)).is_some()
                             })
                     })
             })

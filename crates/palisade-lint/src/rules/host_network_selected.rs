@@ -25,6 +25,7 @@
 
 use super::{Context, finding, names};
 use palisade_diag::Diagnostic;
+use palisade_engine::semantics;
 
 const CODE: &str = "NP016";
 
@@ -37,9 +38,9 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             .pod_ids()
             .filter(|p| {
                 let pod = &model.pods[p.index()];
+                // Selected if NetworkPolicy applied to it.
                 pod.host_network
-                    && pod.namespace == policy.namespace
-                    && policy.pod_selector.matches(&pod.labels)
+                    && semantics::policy_selects(policy, pod.namespace, &pod.labels, false)
             })
             .map(|p| model.pod_workload_name(p))
             .collect();

@@ -24,8 +24,8 @@ mod tests;
 use crate::registry::rule;
 use crate::settings::Settings;
 use palisade_diag::{Diagnostic, Span};
-use palisade_engine::Engine;
-use palisade_model::{LabelSelector, Model, NamespaceId, PodId, PolicyId};
+use palisade_engine::{Engine, semantics};
+use palisade_model::{LabelSelector, Model, PodId, Policy, PolicyId};
 use std::sync::OnceLock;
 
 /// What every rule sees.
@@ -48,7 +48,7 @@ impl<'m> Context<'m> {
         let mut pods_by_namespace = vec![Vec::new(); model.namespaces.len()];
         for id in model.pod_ids() {
             let pod = &model.pods[id.index()];
-            if !pod.host_network {
+            if semantics::policy_applies_to(pod.host_network) {
                 pods_by_namespace[pod.namespace.index()].push(id);
             }
         }
@@ -71,12 +71,15 @@ impl<'m> Context<'m> {
         self.engine.get_or_init(|| Engine::new(self.model))
     }
 
-    /// Pods of a namespace (not hostNetwork) a selector matches.
-    pub fn selected_pods(&self, namespace: NamespaceId, selector: &LabelSelector) -> Vec<PodId> {
-        self.pods_by_namespace[namespace.index()]
+    /// The pods a policy selects as its subjects ([`semantics::policy_selects`]).
+    pub fn subjects(&self, policy: &Policy) -> Vec<PodId> {
+        self.pods_by_namespace[policy.namespace.index()]
             .iter()
             .copied()
-            .filter(|&p| selector.matches(&self.model.pods[p.index()].labels))
+            .filter(|&p| {
+                let pod = &self.model.pods[p.index()];
+                semantics::policy_selects(policy, pod.namespace, &pod.labels, pod.host_network)
+            })
             .collect()
     }
 

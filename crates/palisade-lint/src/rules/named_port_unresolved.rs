@@ -31,7 +31,8 @@
 
 use super::{Context, closest, finding};
 use palisade_diag::Diagnostic;
-use palisade_model::{Direction, PeerKind, PodId, PortRef};
+use palisade_engine::{Endpoint, semantics};
+use palisade_model::{Direction, PodId, PortRef};
 
 const CODE: &str = "NP004";
 
@@ -43,7 +44,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let model = ctx.model;
     for id in model.policy_ids() {
         let policy = &model.policies[id.index()];
-        let selected = ctx.selected_pods(policy.namespace, &policy.pod_selector);
+        let selected = ctx.subjects(policy);
         for (direction, rules) in [
             (Direction::Ingress, &policy.ingress),
             (Direction::Egress, &policy.egress),
@@ -56,49 +57,17 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 {
                     continue;
                 }
+                // Named ports resolve on the destination: the subjects for ingress, the
+                // pods the rule's peers select for egress.
                 let destinations: Vec<PodId> = match direction {
                     Direction::Ingress => selected.clone(),
-                    Direction::Egress if rule.peers.is_empty() => model
+                    Direction::Egress => model
                         .pod_ids()
-                        .filter(|p| !model.pods[p.index()].host_network)
+                        .filter(|&p| {
+                            semantics::rule_peer(model, policy.namespace, rule, Endpoint::Pod(p))
+                                .is_some()
+                        })
                         .collect(),
-                    Direction::Egress => {
-                        let mut pods = Vec::new();
-                        for peer in &rule.peers {
-                            match &peer.kind {
-                                PeerKind::Selector {
-                                    namespace_selector,
-                                    pod_selector,
-                                } => {
-                                    for (n, ns) in model.namespaces.iter().enumerate() {
-                                        let in_ns = match namespace_selector {
-                                            Some(s) => s.matches(&ns.labels),
-                                            None => n == policy.namespace.index(),
-                                        };
-                                        if !in_ns {
-                                            continue;
-                                        }
-                                        pods.extend(
-                                            ctx.pods_by_namespace[n].iter().copied().filter(|p| {
-                                                pod_selector.as_ref().is_none_or(|s| {
-                                                    s.matches(&model.pods[p.index()].labels)
-                                                })
-                                            }),
-                                        );
-                                    }
-                                }
-                                PeerKind::IpBlock(block) => {
-                                    pods.extend(model.pod_ids().filter(|p| {
-                                        model.pods[p.index()]
-                                            .ips
-                                            .iter()
-                                            .any(|ip| block.contains(*ip))
-                                    }))
-                                }
-                            }
-                        }
-                        pods
-                    }
                 };
                 if destinations.is_empty() {
                     continue;
@@ -112,9 +81,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                             .iter()
                             .flat_map(|p| &model.pods[p.index()].ports)
                     };
-                    if ports()
-                        .any(|cp| cp.name.as_deref() == Some(name) && cp.protocol == spec.protocol)
-                    {
+                    if ports().any(|cp| semantics::named_port_resolves(name, spec.protocol, cp)) {
                         continue;
                     }
                     let whose = match direction {

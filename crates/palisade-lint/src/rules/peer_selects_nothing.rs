@@ -34,7 +34,8 @@
 
 use super::{Context, finding, suggest};
 use palisade_diag::Diagnostic;
-use palisade_model::{Direction, PeerKind};
+use palisade_engine::semantics;
+use palisade_model::{Direction, NamespaceId, PeerKind};
 
 const CODE: &str = "NP003";
 
@@ -60,10 +61,15 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     else {
                         continue;
                     };
+                    let peer_namespaces =
+                        semantics::peer_namespaces(policy.namespace, namespace_selector.as_ref());
+                    let in_peer_namespaces = |n: usize| {
+                        peer_namespaces.contains(NamespaceId::new(n), &model.namespaces[n].labels)
+                    };
                     let namespaces = match namespace_selector {
                         Some(sel) => {
                             let matched: Vec<_> = (0..model.namespaces.len())
-                                .filter(|&n| sel.matches(&model.namespaces[n].labels))
+                                .filter(|&n| in_peer_namespaces(n))
                                 .collect();
                             if matched.is_empty() {
                                 if !ctx.has_namespaces
@@ -91,7 +97,9 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                             }
                             matched
                         }
-                        None => vec![policy.namespace.index()],
+                        None => (0..model.namespaces.len())
+                            .filter(|&n| in_peer_namespaces(n))
+                            .collect(),
                     };
                     let Some(sel) = pod_selector else { continue };
                     if !ctx.has_pods {
@@ -101,10 +109,9 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                         .iter()
                         .flat_map(|&n| ctx.pods_by_namespace[n].iter().copied())
                         .collect();
-                    if pods
-                        .iter()
-                        .any(|p| sel.matches(&model.pods[p.index()].labels))
-                    {
+                    if pods.iter().any(|p| {
+                        semantics::peer_pod_selected(Some(sel), &model.pods[p.index()].labels)
+                    }) {
                         continue;
                     }
                     let where_ = if namespace_selector.is_some() {
@@ -126,7 +133,8 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                         .pod_ids()
                         .find(|p| {
                             let pod = &model.pods[p.index()];
-                            !pod.host_network && sel.matches(&pod.labels)
+                            semantics::policy_applies_to(pod.host_network)
+                                && semantics::peer_pod_selected(Some(sel), &pod.labels)
                         })
                         .map(|p| model.pod_workload_name(p));
                     let help = match (help, elsewhere) {

@@ -31,6 +31,7 @@
 
 use super::{Context, finding, suggest};
 use palisade_diag::Diagnostic;
+use palisade_engine::semantics;
 
 const CODE: &str = "NP002";
 
@@ -43,17 +44,12 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for id in model.policy_ids() {
         let policy = &model.policies[id.index()];
         let pods = &ctx.pods_by_namespace[policy.namespace.index()];
-        if pods.is_empty()
-            || !ctx
-                .selected_pods(policy.namespace, &policy.pod_selector)
-                .is_empty()
-        {
+        if pods.is_empty() || !ctx.subjects(policy).is_empty() {
             continue;
         }
+        // hostNetwork pods it would select are NP016's finding.
         let any_host = model.pods.iter().any(|p| {
-            p.host_network
-                && p.namespace == policy.namespace
-                && policy.pod_selector.matches(&p.labels)
+            p.host_network && semantics::policy_selects(policy, p.namespace, &p.labels, false)
         });
         if any_host {
             continue;

@@ -1,6 +1,7 @@
 //! `-o github`: GitHub Actions workflow commands, one annotation per finding:
 //! `::warning file=x.yaml,line=12,col=7,endLine=12,endColumn=14,title=NP003 (peer-selects-nothing)::message`.
 
+use crate::escape::{MAX_MESSAGE_CHARS, clip};
 use palisade_diag::{Diagnostic, Severity, SourceMap};
 use std::fmt::Write;
 
@@ -36,10 +37,10 @@ pub fn github(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
         if let Some(code) = d.code {
             props.push(format!("title={}", escape_property(code)));
         }
-        let mut message = d.message.clone();
+        let mut message = clip(&d.message, MAX_MESSAGE_CHARS).into_owned();
         if let Some(help) = &d.help {
             message.push_str("\nhelp: ");
-            message.push_str(help);
+            message.push_str(&clip(help, MAX_MESSAGE_CHARS));
         }
         let _ = writeln!(
             out,

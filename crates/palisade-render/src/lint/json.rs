@@ -1,7 +1,9 @@
 //! `-o json`: `{"diagnostics": [...]}`.
 
+use crate::escape::{MAX_MESSAGE_CHARS, clip};
 use palisade_diag::{Diagnostic, SourceMap};
 use serde::Serialize;
+use std::borrow::Cow;
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -15,8 +17,8 @@ struct Entry<'a> {
     file: Option<String>,
     line: Option<u32>,
     column: Option<u32>,
-    message: &'a str,
-    help: Option<&'a str>,
+    message: Cow<'a, str>,
+    help: Option<Cow<'a, str>>,
 }
 
 /// The JSON report.
@@ -32,8 +34,8 @@ pub fn json(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
                     file: region.as_ref().map(|r| r.0.clone()),
                     line: region.as_ref().map(|r| r.1),
                     column: region.as_ref().map(|r| r.2),
-                    message: &d.message,
-                    help: d.help.as_deref(),
+                    message: clip(&d.message, MAX_MESSAGE_CHARS),
+                    help: d.help.as_deref().map(|h| clip(h, MAX_MESSAGE_CHARS)),
                 }
             })
             .collect(),

@@ -92,11 +92,7 @@ pub fn render(
 
 /// Code frames separated by blank lines, then the summary line.
 pub fn human(diagnostics: &[Diagnostic], sources: &SourceMap, style: Style) -> String {
-    let mut out = String::new();
-    for d in diagnostics {
-        out.push_str(&crate::diagnostics::human(d, sources, style));
-        out.push('\n');
-    }
+    let mut out = crate::diagnostics::human_bounded(diagnostics, sources, style, "\n");
     let line = summary(diagnostics);
     if diagnostics.iter().any(Diagnostic::is_error) {
         out.push_str(&style.red(line.trim_end()));

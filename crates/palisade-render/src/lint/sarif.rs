@@ -2,6 +2,7 @@
 //! locations with relative URIs and regions in characters).
 
 use super::RuleMeta;
+use crate::escape::{MAX_MESSAGE_CHARS, clip};
 use palisade_diag::{Diagnostic, Severity, SourceMap};
 use serde_json::{Value, json};
 
@@ -50,10 +51,10 @@ pub fn sarif(diagnostics: &[Diagnostic], sources: &SourceMap, rules: &[RuleMeta]
     let results: Vec<Value> = diagnostics
         .iter()
         .map(|d| {
-            let mut text = d.message.clone();
+            let mut text = clip(&d.message, MAX_MESSAGE_CHARS).into_owned();
             if let Some(help) = &d.help {
                 text.push_str("\nhelp: ");
-                text.push_str(help);
+                text.push_str(&clip(help, MAX_MESSAGE_CHARS));
             }
             let mut result = json!({
                 "ruleId": d.code.unwrap_or("palisade"),

@@ -4,8 +4,8 @@ use crate::args::AuditArgs;
 use crate::input::{format, load_inputs};
 use crate::output::emit;
 use palisade_engine::Engine;
-use palisade_render::OutputFormat;
 use palisade_render::lint::audit;
+use palisade_render::{OutputFormat, Style};
 use std::process::ExitCode;
 
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
@@ -16,10 +16,13 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_inputs(&args.input)?;
     let engine = Engine::new(&loaded.model);
     let report = palisade_lint::audit::audit(&loaded.model, &engine);
-    emit(&match output {
-        OutputFormat::Json => audit::json(&report),
-        OutputFormat::Md => audit::md(&report),
-        _ => audit::table(&report),
-    })?;
+    emit(
+        &match output {
+            OutputFormat::Json => audit::json(&report),
+            OutputFormat::Md => audit::md(&report),
+            _ => audit::table(&report),
+        },
+        Style::PLAIN,
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,7 @@ use crate::output::emit;
 use anyhow::{anyhow, bail};
 use palisade_engine::{Endpoint, Explanation, Query, Reference, resolve_endpoints};
 use palisade_model::Model;
-use palisade_render::{OutputFormat, check};
+use palisade_render::{OutputFormat, Style, check};
 use std::process::ExitCode;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
@@ -18,16 +18,15 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let dst = resolve(model, &args.to).map_err(|e| anyhow!("--to {}: {e}", args.to))?;
     let reference = Reference::new(model);
     let (explanation, notes) = explain_all(&reference, &src, &dst, protocol, args.port);
+    let style = match output {
+        OutputFormat::Json => Style::PLAIN,
+        _ => args.input.load.color.style(false),
+    };
     let text = match output {
         OutputFormat::Json => check::json(model, &explanation, &notes),
-        _ => check::text(
-            model,
-            &explanation,
-            &notes,
-            args.input.load.color.style(false),
-        ),
+        _ => check::text(model, &explanation, &notes, style),
     };
-    emit(&text)?;
+    emit(&text, style)?;
     let met = match args.expect {
         None => true,
         Some(Expect::Allow) => explanation.allowed,

@@ -22,6 +22,9 @@ pub fn run(args: ConnectivityArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_inputs(&args.input)?;
     let engine = Engine::new(&loaded.model);
     let result = connectivity::compute(&loaded.model, &engine, args.level.into());
-    emit(&palisade_render::connectivity::render(&result, output))?;
+    emit(
+        &palisade_render::connectivity::render(&result, output),
+        palisade_render::Style::PLAIN,
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,7 +2,7 @@
 
 use crate::args::DemoArgs;
 use crate::commands::check::{explain_all, resolve};
-use crate::output::emit;
+use crate::output::{emit, emit_err};
 use anyhow::bail;
 use palisade_engine::Reference;
 use palisade_load::{Input, LoadOptions, load};
@@ -69,7 +69,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     let loaded = load(&[Input::Path(dir.clone())], &LoadOptions::default());
     for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
-        eprint!("{}", diagnostics::human(d, &loaded.model.sources, style));
+        emit_err(&diagnostics::human(d, &loaded.model.sources, style), style);
     }
     if loaded.has_errors() {
         bail!("the example app failed to load");
@@ -140,7 +140,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     lint_step(&loaded, &shown, style, &mut out);
     fix_step(&dir, &shown, model, style, &mut out)?;
     crate::commands::replay::demo_step(&dir, &shown, style, &mut out)?;
-    emit(&out)?;
+    emit(&out, style)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -233,11 +233,8 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let diff = palisade_diff::diff(&old_model, &new_model, args.level.into());
-    emit(&palisade_render::diff::render(
-        &diff,
-        output,
-        args.load.color.style(false),
-    ))?;
+    let style = args.load.color.style(false);
+    emit(&palisade_render::diff::render(&diff, output, style), style)?;
     Ok(match args.fail_on {
         Some(f) if fails(&diff, f) => ExitCode::from(1),
         _ => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@ use crate::input::load_inputs;
 use crate::output::emit;
 use anyhow::{Context, bail};
 use palisade_lint::{LintConfig, RULES, Settings, lint, rule};
+use palisade_render::Style;
 use palisade_render::lint::{LintFormat, RuleMeta, render};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -43,15 +44,18 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
         let Some(info) = rule(code) else {
             bail!("unknown rule `{code}`: `palisade lint --list-rules` lists them");
         };
-        emit(&format!(
-            "# {} {}\n\nSeverity: {}. Status: {} since {}.\n\n{}",
-            info.code,
-            info.name,
-            info.severity,
-            info.status.as_str(),
-            info.since,
-            info.doc()
-        ))?;
+        emit(
+            &format!(
+                "# {} {}\n\nSeverity: {}. Status: {} since {}.\n\n{}",
+                info.code,
+                info.name,
+                info.severity,
+                info.status.as_str(),
+                info.since,
+                info.doc()
+            ),
+            Style::PLAIN,
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     if args.list_rules {
@@ -65,7 +69,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
                 r.status.as_str()
             ));
         }
-        emit(&out)?;
+        emit(&out, Style::PLAIN)?;
         return Ok(ExitCode::SUCCESS);
     }
     let format: LintFormat = args.output.parse().map_err(anyhow::Error::msg)?;
@@ -88,13 +92,16 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_inputs(&input)?;
     let findings = lint(&loaded.model, &loaded.findings, &settings);
     let style = input.load.color.style(false);
-    emit(&render(
-        &findings,
-        &loaded.model.sources,
-        format,
-        &rule_meta(),
+    emit(
+        &render(
+            &findings,
+            &loaded.model.sources,
+            format,
+            &rule_meta(),
+            style,
+        ),
         style,
-    ))?;
+    )?;
     if loaded.has_errors() {
         return Ok(ExitCode::from(2));
     }

@@ -44,6 +44,9 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<ExitCode> {
         protocol,
         args.port,
     );
-    emit(&palisade_render::matrix::render(&result, output))?;
+    emit(
+        &palisade_render::matrix::render(&result, output),
+        palisade_render::Style::PLAIN,
+    )?;
     Ok(ExitCode::SUCCESS)
 }

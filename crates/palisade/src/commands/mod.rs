@@ -9,6 +9,7 @@ mod lint;
 mod matrix;
 mod relay;
 mod replay;
+pub mod sandbox;
 mod snapshot;
 mod watch;
 
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => replay::run(*args),
         Command::Snapshot(args) => snapshot::run(args),
         Command::Watch(args) => watch::run(*args),
+        Command::Sandbox(args) => sandbox::run(*args),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::args::{DenyActionArg, ReplayArgs, SpikeOnArg};
 use crate::input::{input, load_checked, protocol};
+use crate::output::emit_err;
 use anyhow::{Context, bail};
 use palisade_flows::{
     FlowReader, Format, Observed, ReadOptions, ReadReport, SessionConfig, Sessionizer,
@@ -41,8 +42,16 @@ fn output(s: &str) -> anyhow::Result<Output> {
     })
 }
 
+/// The longest duration a flag accepts: a year. Anything longer is a typo, and times are
+/// nanoseconds in an `i64` (about 292 years), so refusing here keeps every deadline
+/// (timestamp + duration) far from overflowing.
+const MAX_DURATION_NS: i64 = 366 * 86_400 * 1_000_000_000;
+
 fn duration(flag: &str, s: &str) -> anyhow::Result<i64> {
     match parse_duration_ns(s) {
+        Some(ns) if ns > MAX_DURATION_NS => {
+            bail!("{flag}: `{s}` is longer than a year; give a duration such as 3s, 500ms or 1m")
+        }
         Some(ns) if ns > 0 => Ok(ns),
         _ => bail!("{flag}: `{s}` is not a duration (e.g. 3s, 500ms, 1m)"),
     }
@@ -129,6 +138,12 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let filter = filter(&args)?;
     let timeout = duration("--timeout", &args.timeout)?;
     let window = duration("--spike-window", &args.spike_window)?;
+    if !(args.spike_k.is_finite() && args.spike_k >= 0.0) {
+        bail!(
+            "--spike-k: `{}` is not a finite number ≥ 0 (e.g. 3 or 4.5)",
+            args.spike_k
+        );
+    }
     let format = match &args.format {
         None => None,
         Some(f) => match Format::parse(f) {
@@ -205,6 +220,15 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             ..ReadOptions::default()
         },
     )?;
+    let resolution = reader.format().timestamp_resolution_ns();
+    if args.spikes && window < resolution {
+        bail!(
+            "--spike-window: `{}` is finer than the capture's timestamps ({} has {}s resolution)",
+            args.spike_window,
+            reader.format().as_str(),
+            resolution / 1_000_000_000
+        );
+    }
 
     let follow = args.relay.follow;
     if follow && !matches!(out_format, Output::Jsonl | Output::Text) {
@@ -264,7 +288,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
                     render::timeline(std::slice::from_ref(&r), args.load.color.style(false))
                 };
                 if write_err.is_none()
-                    && let Err(e) = stdout.write_all(line.as_bytes())
+                    && let Err(e) = stdout.write_all(
+                        palisade_render::escape::sanitize_output(&line, false).as_bytes(),
+                    )
                 {
                     write_err = Some(e);
                 }
@@ -297,12 +323,16 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     collected.read = reader.into_report();
     let err_style = args.load.color.style(true);
-    for d in collected.read.diagnostics() {
-        eprint!(
-            "{}",
-            palisade_render::diagnostics::human(&d, &model.sources, err_style)
-        );
-    }
+    let read_diagnostics = collected.read.diagnostics();
+    emit_err(
+        &palisade_render::diagnostics::human_bounded(
+            &read_diagnostics,
+            &model.sources,
+            err_style,
+            "",
+        ),
+        err_style,
+    );
     if let Some(e) = write_err {
         return Err(e.into());
     }
@@ -331,7 +361,11 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         Output::Md => render::md(&report),
         Output::Jsonl => String::new(),
     };
-    stdout.write_all(text.as_bytes())?;
+    let printed = match out_format {
+        Output::Text => palisade_render::escape::sanitize_output(&text, style.color),
+        _ => palisade_render::escape::sanitize_output(&text, false),
+    };
+    stdout.write_all(printed.as_bytes())?;
     stdout.flush()?;
     let breaks = collected.whatif.as_ref().map_or(0, |w| w.breaks);
     if args.fail_on_break && breaks > 0 {

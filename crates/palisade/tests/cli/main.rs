@@ -3,6 +3,7 @@
 
 mod core;
 mod diff;
+mod hostile;
 mod lint;
 mod live;
 mod replay;

@@ -1,0 +1,486 @@
+//! Random clusters and policies → kernel vs engine.
+//!
+//! Each case is manifest text (so a mismatch is saved as a directory a user can load with
+//! any `palisade` command): 2-3 namespaces, a few pods with labels, named container ports
+//! and IPv4/IPv6/dual-stack/no addresses, and policies with `matchLabels` and
+//! `matchExpressions` selectors, namespace selectors, ipBlocks with `except`, numeric, named
+//! and `endPort` ports, ingress and egress. The sandbox probes every pod pair on every
+//! declared port, a port no pod declares and the ports the policies name, over every address
+//! family the pair shares; the engine predicts each probe.
+
+use std::fmt::Write;
+
+/// A small deterministic generator (SplitMix64): the same seed gives the same cases.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// True with probability `percent`/100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next_u64() % 100 < percent
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+const NAMESPACES: [&str; 3] = ["alpha", "beta", "gamma"];
+const KEYS: [&str; 2] = ["app", "tier"];
+const VALUES: [&str; 3] = ["a", "b", "c"];
+/// (name, protocol, port) of the named container ports pods may declare; two names share a
+/// number and one number has two names, as real clusters do.
+const NAMED: [(&str, &str, u16); 5] = [
+    ("http", "TCP", 80),
+    ("web", "TCP", 8080),
+    ("dns", "UDP", 53),
+    ("metrics", "TCP", 9100),
+    ("alt", "TCP", 80),
+];
+/// A port no pod declares: probes to it are refused by the host even when policy allows.
+pub const UNDECLARED_PORT: u16 = 7;
+
+/// Address families of a generated pod.
+fn pod_ips(rng: &mut Rng, index: usize) -> Vec<String> {
+    let v4 = format!("10.{}.0.{}", 1 + index / 200, 1 + index % 200);
+    let v6 = format!("fd00:10::{:x}", index + 1);
+    match rng.below(5) {
+        0 => vec![],
+        1 => vec![v6],
+        2 => vec![v4, v6],
+        _ => vec![v4],
+    }
+}
+
+fn selector(rng: &mut Rng, indent: &str, out: &mut String) {
+    match rng.below(4) {
+        0 => {
+            let _ = writeln!(out, "{indent}{{}}");
+        }
+        1 | 2 => {
+            let _ = writeln!(out, "{indent}matchLabels:");
+            let _ = writeln!(out, "{indent}  {}: {}", rng.pick(&KEYS), rng.pick(&VALUES));
+        }
+        _ => {
+            let op = *rng.pick(&["In", "NotIn", "Exists", "DoesNotExist"]);
+            let _ = writeln!(out, "{indent}matchExpressions:");
+            let _ = writeln!(out, "{indent}- key: {}", rng.pick(&KEYS));
+            let _ = writeln!(out, "{indent}  operator: {op}");
+            if op == "In" || op == "NotIn" {
+                let _ = writeln!(
+                    out,
+                    "{indent}  values: [{}, {}]",
+                    rng.pick(&VALUES),
+                    rng.pick(&VALUES)
+                );
+            }
+        }
+    }
+}
+
+fn peer(rng: &mut Rng, out: &mut String) {
+    match rng.below(6) {
+        0 | 1 => {
+            let _ = writeln!(out, "    - podSelector:");
+            selector(rng, "        ", out);
+        }
+        2 => {
+            let _ = writeln!(out, "    - namespaceSelector:");
+            if rng.chance(50) {
+                let _ = writeln!(out, "        matchLabels:");
+                let _ = writeln!(
+                    out,
+                    "          kubernetes.io/metadata.name: {}",
+                    rng.pick(&NAMESPACES)
+                );
+            } else {
+                selector(rng, "        ", out);
+            }
+        }
+        3 => {
+            let _ = writeln!(out, "    - namespaceSelector:");
+            selector(rng, "        ", out);
+            let _ = writeln!(out, "      podSelector:");
+            selector(rng, "        ", out);
+        }
+        4 => {
+            let (cidr, except) = *rng.pick(&[
+                ("10.1.0.0/24", Some("10.1.0.0/29")),
+                ("10.0.0.0/8", Some("10.1.0.8/30")),
+                ("10.1.0.0/28", None),
+                ("0.0.0.0/0", Some("10.1.0.0/30")),
+                ("0.0.0.0/0", None),
+            ]);
+            let _ = writeln!(out, "    - ipBlock:");
+            let _ = writeln!(out, "        cidr: {cidr}");
+            if let Some(e) = except {
+                let _ = writeln!(out, "        except: [{e}]");
+            }
+        }
+        _ => {
+            let (cidr, except) = *rng.pick(&[
+                ("fd00:10::/64", Some("fd00:10::/126")),
+                ("::/0", None),
+                ("fd00:10::/120", Some("fd00:10::4/126")),
+            ]);
+            let _ = writeln!(out, "    - ipBlock:");
+            let _ = writeln!(out, "        cidr: \"{cidr}\"");
+            if let Some(e) = except {
+                let _ = writeln!(out, "        except: [\"{e}\"]");
+            }
+        }
+    }
+}
+
+fn port(rng: &mut Rng, out: &mut String) {
+    match rng.below(6) {
+        0 => {
+            let (name, protocol, _) = *rng.pick(&NAMED);
+            let _ = writeln!(out, "    - protocol: {protocol}\n      port: {name}");
+        }
+        1 => {
+            let start = *rng.pick(&[50u16, 79, 80, 8000]);
+            let end = start + *rng.pick(&[1u16, 5, 200]);
+            let protocol = rng.pick(&["TCP", "UDP"]);
+            let _ = writeln!(
+                out,
+                "    - protocol: {protocol}\n      port: {start}\n      endPort: {end}"
+            );
+        }
+        2 => {
+            let _ = writeln!(out, "    - protocol: {}", rng.pick(&["TCP", "UDP"]));
+        }
+        _ => {
+            let (_, protocol, number) = *rng.pick(&NAMED);
+            let _ = writeln!(out, "    - protocol: {protocol}\n      port: {number}");
+        }
+    }
+}
+
+fn rules(rng: &mut Rng, key: &str, peer_key: &str, out: &mut String) {
+    let n = rng.below(3);
+    if n == 0 && rng.chance(50) {
+        return;
+    }
+    let _ = writeln!(out, "  {key}:");
+    if n == 0 {
+        // `- {}`: every peer, every port.
+        let _ = writeln!(out, "  - {{}}");
+        return;
+    }
+    for _ in 0..n {
+        let _ = writeln!(out, "  - {peer_key}:");
+        for _ in 0..1 + rng.below(2) {
+            peer(rng, out);
+        }
+        if rng.chance(75) {
+            let _ = writeln!(out, "    ports:");
+            for _ in 0..1 + rng.below(2) {
+                port(rng, out);
+            }
+        }
+    }
+}
+
+/// One random cluster with `pods` pods, as manifest text.
+pub fn generate_case(rng: &mut Rng, pods: usize) -> String {
+    let mut out = String::new();
+    let namespaces = &NAMESPACES[..2 + rng.below(2)];
+    for ns in namespaces {
+        let _ = writeln!(
+            out,
+            "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n  labels:\n    tier: {}",
+            rng.pick(&VALUES)
+        );
+    }
+    for i in 0..pods {
+        let ns = rng.pick(namespaces);
+        let _ = writeln!(
+            out,
+            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: pod{i}\n  namespace: {ns}\n  labels:"
+        );
+        for key in KEYS {
+            if rng.chance(70) {
+                let _ = writeln!(out, "    {key}: {}", rng.pick(&VALUES));
+            }
+        }
+        let _ = writeln!(out, "spec:\n  containers:\n  - name: main\n    image: app");
+        let mut declared: Vec<(&str, &str, u16)> = Vec::new();
+        for named in NAMED {
+            // Two container ports may not share a number and protocol.
+            if rng.chance(45) && !declared.iter().any(|d| d.1 == named.1 && d.2 == named.2) {
+                declared.push(named);
+            }
+        }
+        if !declared.is_empty() {
+            let _ = writeln!(out, "    ports:");
+            for (name, protocol, number) in declared {
+                let _ = writeln!(
+                    out,
+                    "    - name: {name}\n      containerPort: {number}\n      protocol: {protocol}"
+                );
+            }
+        }
+        let ips = pod_ips(rng, i);
+        if !ips.is_empty() {
+            let _ = writeln!(out, "status:\n  podIP: \"{}\"\n  podIPs:", ips[0]);
+            for ip in &ips {
+                let _ = writeln!(out, "  - ip: \"{ip}\"");
+            }
+        }
+    }
+    for p in 0..1 + rng.below(4) {
+        let ns = rng.pick(namespaces);
+        let _ = writeln!(
+            out,
+            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: policy{p}\n  namespace: {ns}\nspec:\n  podSelector:"
+        );
+        selector(rng, "    ", &mut out);
+        let types = rng.below(4);
+        if types > 0 {
+            let _ = writeln!(out, "  policyTypes:");
+            if types != 2 {
+                let _ = writeln!(out, "  - Ingress");
+            }
+            if types != 1 {
+                let _ = writeln!(out, "  - Egress");
+            }
+        }
+        if types != 2 {
+            rules(rng, "ingress", "from", &mut out);
+        }
+        if types != 1 {
+            rules(rng, "egress", "to", &mut out);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_case() {
+        let a = generate_case(&mut Rng::new(7), 5);
+        let b = generate_case(&mut Rng::new(7), 5);
+        assert_eq!(a, b);
+        assert_ne!(a, generate_case(&mut Rng::new(8), 5));
+    }
+}
+
+/// The ports every fuzz pod listens on and every probe tries: each named port's number, a
+/// number inside the generated `endPort` ranges, and [`UNDECLARED_PORT`].
+pub const PROBED: [(Protocol, u16); 7] = [
+    (Protocol::Tcp, 80),
+    (Protocol::Tcp, 81),
+    (Protocol::Tcp, 8080),
+    (Protocol::Tcp, 9100),
+    (Protocol::Udp, 53),
+    (Protocol::Tcp, UNDECLARED_PORT),
+    (Protocol::Udp, UNDECLARED_PORT),
+];
+
+use crate::SandboxError;
+use crate::compile::DenyAction;
+use crate::probe::Outcome;
+use crate::sandbox::{Probe, Sandbox, SandboxOptions, Source};
+use palisade_engine::{Endpoint, Engine};
+use palisade_load::{Input, LoadOptions, load};
+use palisade_model::{Model, Protocol};
+use std::time::Duration;
+
+/// One probe where kernel and engine disagree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuzzMismatch {
+    /// `ns/pod`.
+    pub src: String,
+    /// `ns/pod`.
+    pub dst: String,
+    /// The address probed.
+    pub address: std::net::IpAddr,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Port.
+    pub port: u16,
+    /// What the kernel did.
+    pub observed: Outcome,
+    /// What the engine predicted.
+    pub predicted: bool,
+}
+
+impl std::fmt::Display for FuzzMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} -> {} ({}) {}/{}: kernel {}, engine {}",
+            self.src,
+            self.dst,
+            self.address,
+            self.port,
+            self.protocol,
+            self.observed.as_str(),
+            if self.predicted { "allowed" } else { "denied" }
+        )
+    }
+}
+
+/// What one case found.
+#[derive(Clone, Debug, Default)]
+pub struct CaseReport {
+    /// Probes run.
+    pub probes: usize,
+    /// Disagreements (after re-probing apparent timeouts with a long deadline).
+    pub mismatches: Vec<FuzzMismatch>,
+}
+
+/// Loads generated manifest text; `None` when the loader rejected something (a generator
+/// bug, reported by the caller).
+pub fn load_case(text: &str) -> Result<Model, String> {
+    let loaded = load(
+        &[Input::Text {
+            name: "cluster.yaml".into(),
+            text: text.to_string(),
+        }],
+        &LoadOptions::default(),
+    );
+    if loaded.has_errors() {
+        return Err(format!("{:?}", loaded.diagnostics));
+    }
+    Ok(loaded.model)
+}
+
+/// Runs one case on the kernel: every pod pair × [`PROBED`] × shared address family.
+pub fn run_case(
+    model: &Model,
+    deny: DenyAction,
+    timeout: Duration,
+) -> Result<CaseReport, SandboxError> {
+    let sandbox = Sandbox::up(
+        model,
+        SandboxOptions {
+            deny,
+            external: Vec::new(),
+            extra_ports: PROBED.iter().map(|&(p, n)| (n, p)).collect(),
+        },
+    )?;
+    let engine = Engine::new(model);
+    let mut probes = Vec::new();
+    let mut predicted = Vec::new();
+    for src in model.pod_ids() {
+        for dst in model.pod_ids() {
+            let (s, d) = (sandbox.plan().pod(src), sandbox.plan().pod(dst));
+            for v6 in [false, true] {
+                let (Some(_), Some(address)) = (s.ip(v6), d.ip(v6)) else {
+                    continue;
+                };
+                for &(protocol, port) in &PROBED {
+                    probes.push(Probe {
+                        src: Source::Pod(src),
+                        dst: address,
+                        port,
+                        protocol,
+                    });
+                    predicted.push(
+                        engine
+                            .verdict(
+                                engine.entity(&Endpoint::Pod(src)),
+                                engine.entity(&Endpoint::Pod(dst)),
+                                protocol,
+                                port,
+                            )
+                            .allowed,
+                    );
+                }
+            }
+        }
+    }
+    let mut observed = sandbox.probe(&probes, timeout)?;
+    // A timeout where the engine says "allowed" may be a slow machine: ask again, patiently.
+    let retry: Vec<usize> = (0..probes.len())
+        .filter(|&i| observed[i] == Outcome::TimedOut && predicted[i])
+        .collect();
+    if !retry.is_empty() {
+        let again: Vec<Probe> = retry.iter().map(|&i| probes[i]).collect();
+        let outcomes = sandbox.probe(&again, Duration::from_secs(3).max(timeout))?;
+        for (i, o) in retry.into_iter().zip(outcomes) {
+            observed[i] = o;
+        }
+    }
+    let mut report = CaseReport {
+        probes: probes.len(),
+        mismatches: Vec::new(),
+    };
+    for ((probe, outcome), predicted) in probes.iter().zip(observed).zip(predicted) {
+        if outcome.allowed().is_some_and(|a| a != predicted) {
+            let Source::Pod(src) = probe.src else {
+                continue;
+            };
+            let dst = sandbox
+                .plan()
+                .pod_by_ip(probe.dst)
+                .expect("probes target pods");
+            report.mismatches.push(FuzzMismatch {
+                src: model.pod_name(src),
+                dst: model.pod_name(dst),
+                address: probe.dst,
+                protocol: probe.protocol,
+                port: probe.port,
+                observed: outcome,
+                predicted,
+            });
+        }
+    }
+    sandbox.down()?;
+    Ok(report)
+}
+
+/// Shrinks a failing case: drops documents (policies first, then pods) one at a time while
+/// the case still loads and still mismatches. Returns the smallest text found.
+pub fn minimize(text: &str, deny: DenyAction, timeout: Duration) -> Result<String, SandboxError> {
+    let mut docs: Vec<String> = text
+        .split("---\n")
+        .filter(|d| !d.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    let join = |docs: &[String]| -> String { docs.iter().map(|d| format!("---\n{d}")).collect() };
+    let mut i = docs.len();
+    while i > 0 {
+        i -= 1;
+        if docs[i].contains("kind: Namespace") {
+            continue;
+        }
+        let mut candidate = docs.clone();
+        candidate.remove(i);
+        let text = join(&candidate);
+        let Ok(model) = load_case(&text) else {
+            continue;
+        };
+        if model.pods.is_empty() {
+            continue;
+        }
+        if !run_case(&model, deny, timeout)?.mismatches.is_empty() {
+            docs = candidate;
+        }
+    }
+    Ok(join(&docs))
+}

@@ -1,0 +1,47 @@
+//! Golden rulesets (no root needed): what `palisade sandbox compile` shows for policies with
+//! named ports, ipBlock except and both directions.
+
+mod common;
+
+use palisade_sandbox::compile::compile;
+use palisade_sandbox::{AddressPlan, CompileOptions, DenyAction};
+
+fn rulesets(case: &str, deny: DenyAction) -> String {
+    let dir = common::e2e_dir();
+    let model = common::load_paths(&[dir.join("model.yaml"), dir.join(case).join("policies.yaml")]);
+    let plan = AddressPlan::new(&model, &[]).unwrap();
+    let options = CompileOptions {
+        table: "palisade".into(),
+        deny,
+    };
+    // The pods a policy selects and one it does not.
+    compile(&model, &plan, &options)
+        .into_iter()
+        .filter(|r| r.isolated_ingress || r.isolated_egress || r.pod.index() == 8)
+        .map(|r| r.text)
+        .collect()
+}
+
+#[test]
+fn egress_named_port_resolves_per_destination_pod() {
+    insta::assert_snapshot!(rulesets(
+        "should-allow-egress-access-on-one-named-port",
+        DenyAction::Drop
+    ));
+}
+
+#[test]
+fn ingress_named_port_and_reject() {
+    insta::assert_snapshot!(rulesets(
+        "should-allow-ingress-access-on-one-named-port",
+        DenyAction::Reject
+    ));
+}
+
+#[test]
+fn ipblock_except() {
+    insta::assert_snapshot!(rulesets(
+        "should-enforce-except-clause-while-egress-access-to-server-in-cidr-block",
+        DenyAction::Drop
+    ));
+}

@@ -1,0 +1,338 @@
+//! Input written by someone unfriendly: nothing from it reaches the terminal raw, output
+//! stays bounded by the number of findings, nothing outside the given paths is read.
+
+use crate::support::palisade;
+
+/// One dropped flow from the example, turned into a forwarded one (so that the observed
+/// outcome disagrees with the policies and the mapping is explained), whose source pod name
+/// carries a terminal title sequence (ESC, OSC, BEL), a clear-screen and a bidi override.
+fn hostile_hubble() -> String {
+    let capture = std::fs::read_to_string(
+        crate::support::root().join("examples/webshop-traffic/capture.jsonl"),
+    )
+    .unwrap();
+    let flow = capture.lines().find(|l| l.contains("\"DROPPED\"")).unwrap();
+    assert!(flow.contains("\"pod_name\":\"checkout-84c6d5b7f9-h2jkd\""));
+    flow.replace("\"DROPPED\"", "\"FORWARDED\"").replace(
+        "checkout-84c6d5b7f9-h2jkd",
+        "evil\\u001b]0;pwned\\u0007\\u001b[2J\\u202e",
+    ) + "\n"
+}
+
+fn assert_no_raw_controls(what: &str, text: &str) {
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|&c| c != '\n' && c != '\t' && palisade_render_is_unsafe(c))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{what} has raw control characters {bad:?}:\n{text}"
+    );
+}
+
+/// The same test as `palisade_render::escape::is_unsafe` (not a dependency of the tests).
+fn palisade_render_is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+#[test]
+fn hubble_names_are_escaped_in_every_replay_format() {
+    let capture = hostile_hubble();
+    for format in ["txt", "csv", "md", "json", "jsonl"] {
+        for color in ["never", "always"] {
+            let run = palisade(
+                &[
+                    "replay",
+                    "-",
+                    "--cluster",
+                    "examples/webshop",
+                    "--format",
+                    "hubble",
+                    "-o",
+                    format,
+                    "--color",
+                    color,
+                ],
+                Some(&capture),
+            );
+            assert_eq!(run.code, 0, "{format}: {}", run.stderr);
+            if color == "never" {
+                assert_no_raw_controls(format, &run.stdout);
+            } else {
+                assert!(!run.stdout.contains("\x1b]0;") && !run.stdout.contains('\x07'));
+                assert!(!run.stdout.contains("\x1b[2J") && !run.stdout.contains('\u{202e}'));
+            }
+            assert_no_raw_controls(format, &run.stderr);
+            if format == "json" {
+                // JSON escapes them itself, and the value survives a round trip.
+                let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+                let text = v.to_string();
+                assert!(text.contains("evil\\u001b]0;pwned\\u0007"), "{text}");
+            } else if format == "txt" || format == "md" {
+                assert!(
+                    run.stdout.contains("evil\\u001b]0;pwned\\u0007"),
+                    "{format}: {}",
+                    run.stdout
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn yaml_strings_are_escaped_in_messages_and_code_frames() {
+    let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"web\\e]0;pwned\\a\"\n  namespace: shop\nspec: {containers: [{name: c}]}\n";
+    for args in [
+        &["lint", "-", "--color", "never"][..],
+        &["lint", "-", "--color", "always"],
+        &["lint", "-", "-o", "concise"],
+        &["connectivity", "-", "--keep-going"],
+    ] {
+        let run = palisade(args, Some(manifest));
+        assert_eq!(run.code, if args[0] == "lint" { 2 } else { 0 }, "{args:?}");
+        assert!(
+            !run.stderr.contains('\x07') && !run.stderr.contains("\x1b]"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("\\u{1b}]0;pwned\\u{7}"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert_no_raw_controls("stdout", &run.stdout);
+    }
+}
+
+#[test]
+fn one_line_with_a_thousand_errors_prints_a_bounded_report() {
+    let items: Vec<String> = (0..1000)
+        .map(|i| format!(r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"Bad_{i}","namespace":"x"}},"spec":{{"containers":[{{"name":"c"}}]}}}}"#))
+        .collect();
+    let list = format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#,
+        items.join(",")
+    );
+    assert!(list.len() > 100_000 && !list.contains('\n'));
+    let run = palisade(&["lint", "-", "--color", "never"], Some(&list));
+    assert_eq!(run.code, 2);
+    // 50 frames of at most ~120 characters of source each, then a count: a few tens of KB
+    // (it was 258 MB when every frame echoed the whole line).
+    assert!(run.stderr.len() < 40_000, "{} bytes", run.stderr.len());
+    assert_eq!(run.stderr.matches("error: metadata.name").count(), 50);
+    assert!(
+        run.stderr
+            .contains("950 more diagnostics in <stdin> not shown"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("…"));
+    assert!(run.stderr.ends_with("continue without them)\n"));
+}
+
+#[test]
+fn a_ten_megabyte_label_value_is_clipped() {
+    let value = "a".repeat(10 << 20);
+    let pod = format!(
+        r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"p","namespace":"x","labels":{{"app":"{value}"}}}},"spec":{{"containers":[{{"name":"c"}}]}}}}"#
+    );
+    for args in [
+        &["lint", "-"][..],
+        &["lint", "-", "-o", "json"],
+        &["lint", "-", "-o", "sarif"],
+    ] {
+        let run = palisade(args, Some(&pod));
+        assert_eq!(run.code, 2);
+        assert!(
+            run.stderr.len() + run.stdout.len() < 4_000,
+            "{args:?}: {} bytes",
+            run.stderr.len()
+        );
+        assert!(run.stderr.contains("invalid label value `aaaa"));
+    }
+}
+
+#[test]
+fn a_symlinked_secret_in_the_tree_is_not_read() {
+    let top = tempfile::tempdir().unwrap();
+    let tree = top.path().join("pr");
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::write(top.path().join("ci-secrets"), "AWS_SECRET=MARKER-51c2\n").unwrap();
+    std::os::unix::fs::symlink(top.path().join("ci-secrets"), tree.join("env.yaml")).unwrap();
+    std::fs::write(
+        tree.join("ns.yaml"),
+        "kind: Namespace\nmetadata: {name: a}\n",
+    )
+    .unwrap();
+    let tree = tree.to_str().unwrap();
+    for args in [
+        &["lint", tree][..],
+        &["connectivity", tree],
+        &["audit", tree],
+    ] {
+        let run = palisade(args, None);
+        assert!(
+            !run.stdout.contains("MARKER") && !run.stderr.contains("MARKER"),
+            "{args:?}"
+        );
+        assert!(
+            run.stderr.contains("env.yaml`: a symbolic link to"),
+            "{}",
+            run.stderr
+        );
+    }
+    let followed = palisade(&["lint", tree, "--follow-symlinks"], None);
+    assert!(
+        followed.stderr.contains("MARKER-51c2"),
+        "{}",
+        followed.stderr
+    );
+}
+
+fn replay_example(extra: &[&str], stdin: Option<&str>) -> crate::support::Run {
+    let mut args = vec![
+        "replay",
+        "examples/webshop-traffic/capture.jsonl",
+        "--cluster",
+        "examples/webshop",
+        "examples/webshop-traffic/cluster",
+        "--color",
+        "never",
+    ];
+    if stdin.is_some() {
+        args[1] = "-";
+    }
+    args.extend(extra);
+    palisade(&args, stdin)
+}
+
+#[test]
+fn absurd_durations_and_factors_are_refused() {
+    for (flag, value, says) in [
+        ("--timeout", "2500000h", "longer than a year"),
+        ("--spike-window", "400d", "longer than a year"),
+        ("--spike-k", "NaN", "not a finite number"),
+        ("--spike-k", "-1", "not a finite number"),
+        ("--spike-k", "inf", "not a finite number"),
+    ] {
+        let run = replay_example(&["--spikes", &format!("{flag}={value}")], None);
+        assert_eq!(run.code, 2, "{flag} {value}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{flag} {value}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn spikes_cost_does_not_grow_with_the_span() {
+    // The example with one flow moved to 1900 and a 1 ns window: ~4e18 windows between
+    // them, which must not be walked one by one (this test would not finish).
+    let capture = std::fs::read_to_string(
+        crate::support::root().join("examples/webshop-traffic/capture.jsonl"),
+    )
+    .unwrap();
+    let mut lines: Vec<String> = capture.lines().map(str::to_string).collect();
+    lines[0] = lines[0].replace("2026-09-20T", "1900-09-20T");
+    let old = lines.join("\n") + "\n";
+    for window in ["1ns", "1m"] {
+        let run = replay_example(
+            &[
+                "--format",
+                "hubble",
+                "--spikes",
+                "--spike-window",
+                window,
+                "--summary",
+            ],
+            Some(&old),
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+}
+
+#[test]
+fn windows_finer_than_the_timestamps_are_refused() {
+    let vpc = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n\
+               2 123456789012 eni-1 10.0.1.11 10.0.1.31 40000 8080 6 1 60 1789862400 1789862401 ACCEPT OK\n";
+    let run = replay_example(
+        &["--format", "vpc", "--spikes", "--spike-window", "500ms"],
+        Some(vpc),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("finer than the capture's timestamps"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_truncated_or_corrupt_gzip_keeps_the_sessions_read() {
+    use std::io::Write;
+    let capture =
+        std::fs::read(crate::support::root().join("examples/webshop-traffic/capture.jsonl"))
+            .unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&capture).unwrap();
+    let gz = enc.finish().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.json.gz");
+    std::fs::write(&cut, &gz[..gz.len() * 2 / 3]).unwrap();
+    let mut bad = gz.clone();
+    let n = bad.len();
+    bad[n - 6] ^= 0xff; // the CRC/length trailer
+    let corrupt = dir.path().join("corrupt.json.gz");
+    std::fs::write(&corrupt, &bad).unwrap();
+    let whole = replay_example(&["--summary"], None);
+    let whole_sessions = whole
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Summary:"))
+        .unwrap();
+    for (path, all) in [(&cut, false), (&corrupt, true)] {
+        let run = palisade(
+            &[
+                "replay",
+                path.to_str().unwrap(),
+                "--cluster",
+                "examples/webshop",
+                "examples/webshop-traffic/cluster",
+                "--summary",
+                "--color",
+                "never",
+            ],
+            None,
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("compressed input ends early or is corrupt at byte "),
+            "{}",
+            run.stderr
+        );
+        let summary = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("Summary:"))
+            .unwrap();
+        if all {
+            assert_eq!(summary, whole_sessions);
+        } else {
+            assert_ne!(summary, "Summary: 0 sessions");
+        }
+    }
+}
+
+#[test]
+fn malformed_cidr_filters_are_errors_not_names() {
+    for (bad, why) in [
+        ("10.0.0.0/33", "prefix length 33 is longer than 32"),
+        ("10.0.0.0/8junk", "`8junk` is not a prefix length"),
+    ] {
+        for flag in ["--from", "--to"] {
+            let run = replay_example(&[flag, bad], None);
+            assert_eq!(run.code, 2, "{flag} {bad}");
+            assert!(run.stdout.is_empty());
+            assert!(run.stderr.contains(why), "{}", run.stderr);
+        }
+    }
+}
