@@ -315,6 +315,12 @@ impl Diagnostic {
         self
     }
 
+    /// Adds notes, e.g. an optional one (`Option<String>`).
+    pub fn with_notes(mut self, notes: impl IntoIterator<Item = String>) -> Self {
+        self.notes.extend(notes);
+        self
+    }
+
     /// Whether this is an error.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error

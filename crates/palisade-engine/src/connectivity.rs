@@ -215,11 +215,31 @@ pub fn compute(model: &Model, engine: &Engine, level: Level) -> Connectivity {
         .iter()
         .map(|&(s, d, p)| (s, d, port_sets.get(p)))
         .collect();
-
-    // Merge adjacent atoms whose connectivity is identical.
     let atoms = engine.ip_space().atoms();
+    let (atom_group, groups) = merge_atoms(atoms, &pairs, class_count);
+    let mut endpoints = Endpoints::new(model, engine, level);
+    let pod_endpoints = endpoints.peers.len();
+    for &(first, last) in &groups {
+        let (a, b) = (atoms[first], atoms[last]);
+        let name = Atom::display_range(a.family, a.lo, b.hi);
+        endpoints.peers.push(Peer {
+            name: name.clone(),
+            what: PeerRef::External(name),
+        });
+    }
+    let connections = connections(&endpoints, &pairs, class_count, pod_endpoints, &atom_group);
+    sort_and_renumber(endpoints.peers, connections)
+}
+
+/// Groups adjacent atoms (same family) whose connectivity is identical: for each atom its
+/// group, and each group's first and last atom.
+fn merge_atoms(
+    atoms: &[Atom],
+    pairs: &[(EntityIndex, EntityIndex, &PortSet)],
+    class_count: u32,
+) -> (Vec<usize>, Vec<(usize, usize)>) {
     let mut atom_rows: Vec<Vec<(bool, u32, &PortSet)>> = vec![Vec::new(); atoms.len()];
-    for (s, d, ports) in &pairs {
+    for (s, d, ports) in pairs {
         if *s >= class_count {
             atom_rows[(*s - class_count) as usize].push((false, *d, ports));
         } else if *d >= class_count {
@@ -241,68 +261,91 @@ pub fn compute(model: &Model, engine: &Engine, level: Level) -> Connectivity {
         }
         atom_group.push(groups.len() - 1);
     }
+    (atom_group, groups)
+}
 
-    // Endpoints: per level, each with the classes of its pods.
-    let mut peers: Vec<Peer> = Vec::new();
-    let mut endpoint_classes: Vec<Vec<u32>> = Vec::new();
-    let mut class_endpoints: Vec<Vec<usize>> = vec![Vec::new(); class_count as usize];
-    match level {
-        Level::Pod => {
-            for pod in model.pod_ids() {
-                peers.push(Peer {
-                    name: model.pod_name(pod),
-                    what: PeerRef::Pod(pod),
-                });
-                endpoint_classes.push(vec![engine.class_of(pod)]);
+/// The endpoints of one level (pods, or workloads and ungrouped pods), each with the
+/// classes of its pods; external ranges are appended after them.
+struct Endpoints {
+    peers: Vec<Peer>,
+    /// Per pod-level endpoint, its classes (sorted, distinct).
+    classes: Vec<Vec<u32>>,
+    /// Per class, the endpoints whose first class it is.
+    of_class: Vec<Vec<usize>>,
+}
+
+impl Endpoints {
+    fn new(model: &Model, engine: &Engine, level: Level) -> Self {
+        let class_count = engine.classes().len();
+        let mut peers: Vec<Peer> = Vec::new();
+        let mut endpoint_classes: Vec<Vec<u32>> = Vec::new();
+        match level {
+            Level::Pod => {
+                for pod in model.pod_ids() {
+                    peers.push(Peer {
+                        name: model.pod_name(pod),
+                        what: PeerRef::Pod(pod),
+                    });
+                    endpoint_classes.push(vec![engine.class_of(pod)]);
+                }
+            }
+            Level::Workload => {
+                let mut index: FxHashMap<WorkloadId, usize> = FxHashMap::default();
+                for pod in model.pod_ids() {
+                    let class = engine.class_of(pod);
+                    let slot = match model.pods[pod.index()].workload {
+                        Some(w) => *index.entry(w).or_insert_with(|| {
+                            peers.push(Peer {
+                                name: model.workload_name(w),
+                                what: PeerRef::Workload(w),
+                            });
+                            endpoint_classes.push(Vec::new());
+                            peers.len() - 1
+                        }),
+                        None => {
+                            peers.push(Peer {
+                                name: model.pod_name(pod),
+                                what: PeerRef::Pod(pod),
+                            });
+                            endpoint_classes.push(Vec::new());
+                            peers.len() - 1
+                        }
+                    };
+                    endpoint_classes[slot].push(class);
+                }
+                for classes in &mut endpoint_classes {
+                    classes.sort_unstable();
+                    classes.dedup();
+                }
             }
         }
-        Level::Workload => {
-            let mut index: FxHashMap<WorkloadId, usize> = FxHashMap::default();
-            for pod in model.pod_ids() {
-                let class = engine.class_of(pod);
-                let slot = match model.pods[pod.index()].workload {
-                    Some(w) => *index.entry(w).or_insert_with(|| {
-                        peers.push(Peer {
-                            name: model.workload_name(w),
-                            what: PeerRef::Workload(w),
-                        });
-                        endpoint_classes.push(Vec::new());
-                        peers.len() - 1
-                    }),
-                    None => {
-                        peers.push(Peer {
-                            name: model.pod_name(pod),
-                            what: PeerRef::Pod(pod),
-                        });
-                        endpoint_classes.push(Vec::new());
-                        peers.len() - 1
-                    }
-                };
-                endpoint_classes[slot].push(class);
-            }
-            for classes in &mut endpoint_classes {
-                classes.sort_unstable();
-                classes.dedup();
+        let mut class_endpoints: Vec<Vec<usize>> = vec![Vec::new(); class_count];
+        for (e, classes) in endpoint_classes.iter().enumerate() {
+            if let Some(&first) = classes.first() {
+                class_endpoints[first as usize].push(e);
             }
         }
-    }
-    for (e, classes) in endpoint_classes.iter().enumerate() {
-        if let Some(&first) = classes.first() {
-            class_endpoints[first as usize].push(e);
+        Endpoints {
+            peers,
+            classes: endpoint_classes,
+            of_class: class_endpoints,
         }
     }
-    let pod_endpoints = peers.len();
-    for &(first, last) in &groups {
-        let (a, b) = (atoms[first], atoms[last]);
-        let name = Atom::display_range(a.family, a.lo, b.hi);
-        peers.push(Peer {
-            name: name.clone(),
-            what: PeerRef::External(name),
-        });
-    }
+}
+
+/// Expands class pairs to endpoint pairs. An endpoint made of several classes (a workload
+/// whose pods differ) gets the ports allowed between every class pair (intersection).
+fn connections(
+    endpoints: &Endpoints,
+    pairs: &[(EntityIndex, EntityIndex, &PortSet)],
+    class_count: u32,
+    pod_endpoints: usize,
+    atom_group: &[usize],
+) -> Vec<Connection> {
+    let endpoint_classes = &endpoints.classes;
     let endpoint_of_entity = |e: EntityIndex| -> Vec<usize> {
         if e < class_count {
-            class_endpoints[e as usize].clone()
+            endpoints.of_class[e as usize].clone()
         } else {
             vec![pod_endpoints + atom_group[(e - class_count) as usize]]
         }
@@ -323,7 +366,7 @@ pub fn compute(model: &Model, engine: &Engine, level: Level) -> Connectivity {
     }
     let mut pair_index: FxHashMap<(EntityIndex, EntityIndex), &PortSet> = FxHashMap::default();
     if any_multi {
-        for (s, d, ports) in &pairs {
+        for (s, d, ports) in pairs {
             let touches = |e: &u32| *e < class_count && in_multi[*e as usize];
             if touches(s) || touches(d) {
                 pair_index.insert((*s, *d), ports);
@@ -340,7 +383,7 @@ pub fn compute(model: &Model, engine: &Engine, level: Level) -> Connectivity {
 
     let mut seen_atom_pairs: FxHashMap<(usize, usize), ()> = FxHashMap::default();
     let mut connections = Vec::new();
-    for (s, d, ports) in &pairs {
+    for (s, d, ports) in pairs {
         for src in endpoint_of_entity(*s) {
             for dst in endpoint_of_entity(*d) {
                 if src == dst {
@@ -378,7 +421,12 @@ pub fn compute(model: &Model, engine: &Engine, level: Level) -> Connectivity {
             }
         }
     }
+    connections
+}
 
+/// Sorts the peers by name, drops external ranges nobody talks to, and renumbers the
+/// connections (sorted by source, then destination).
+fn sort_and_renumber(peers: Vec<Peer>, mut connections: Vec<Connection>) -> Connectivity {
     // Sort peers by name and renumber.
     let mut order: Vec<usize> = (0..peers.len()).collect();
     order.sort_by(|&a, &b| peers[a].name.cmp(&peers[b].name));

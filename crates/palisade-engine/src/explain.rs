@@ -309,14 +309,28 @@ impl<'m> Reference<'m> {
     fn peer_mismatch(&self, policy_id: PolicyId, peer: &PeerKind, other: Endpoint) -> String {
         let policy = &self.model.policies[policy_id.index()];
         match (peer, other) {
-            (PeerKind::IpBlock(block), Endpoint::External(ip)) => {
-                format!("ipBlock {} does not contain {ip}", block.cidr_text)
-            }
+            (PeerKind::IpBlock(block), Endpoint::External(ip)) => match except_excluding(block, ip)
+            {
+                Some(except) => format!(
+                    "{ip} is in ipBlock {} but excluded by except {except}",
+                    block.cidr_text
+                ),
+                None => format!("ipBlock {} does not contain {ip}", block.cidr_text),
+            },
             (PeerKind::IpBlock(block), Endpoint::Pod(pod)) => {
                 let pod = &self.model.pods[pod.index()];
                 if pod.ips.is_empty() {
                     format!(
                         "ipBlock {} cannot match a pod without a known IP",
+                        block.cidr_text
+                    )
+                } else if let Some((ip, except)) = pod
+                    .ips
+                    .iter()
+                    .find_map(|&ip| except_excluding(block, ip).map(|e| (ip, e)))
+                {
+                    format!(
+                        "the pod's IP {ip} is in ipBlock {} but excluded by except {except}",
                         block.cidr_text
                     )
                 } else {
@@ -396,4 +410,22 @@ pub fn selector_mismatch(selector: &LabelSelector, labels: &Labels) -> Option<St
 fn rule_port(rule: &Rule, query: &Query, model: &Model) -> Option<Option<usize>> {
     let dst_ports = semantics::destination_ports(model, query.dst);
     semantics::rule_port(rule, query.protocol, query.port, dst_ports)
+}
+
+/// The `except` entry (as written) that excludes an address inside the block's `cidr`;
+/// `None` when the address is outside the `cidr` or not excluded. Addresses are compared as
+/// `IpBlock::contains` does (an IPv4-mapped IPv6 address counts as its IPv4 address).
+fn except_excluding(block: &palisade_model::IpBlock, ip: std::net::IpAddr) -> Option<&str> {
+    let ip = match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+        v4 => v4,
+    };
+    if !block.cidr.contains(&ip) {
+        return None;
+    }
+    block
+        .except
+        .iter()
+        .position(|e| e.contains(&ip))
+        .map(|i| block.except_text.get(i).map_or("", String::as_str))
 }

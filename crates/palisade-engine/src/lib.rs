@@ -41,12 +41,15 @@ pub mod ipspace;
 pub mod matrix;
 pub mod rules;
 pub mod semantics;
+pub mod services;
 pub mod tiers;
+pub mod uncertain;
 
 pub use compiled::{Class, Engine, Entity, RuleRef, Verdict};
 pub use explain::{
     Explanation, NearMiss, Reference, RuleMatch, SideExplanation, SideOutcome, selector_mismatch,
 };
+pub use uncertain::Uncertainty;
 
 use palisade_model::{Model, PodId, Protocol};
 use std::net::IpAddr;

@@ -304,7 +304,7 @@ pub fn redundancy(model: &Model, engine: &Engine) -> Redundancy {
         }
     }
 
-    for r in 0..engine.rule_count() {
+    for (r, subjects) in rule_subjects.iter().enumerate() {
         let at = engine.rule_at(r as u32);
         if redundant_policy[at.policy.index()] {
             continue;
@@ -314,7 +314,7 @@ pub fn redundancy(model: &Model, engine: &Engine) -> Redundancy {
         let mut masked = false;
         let mut covered_by: FxHashSet<u32> = FxHashSet::default();
         let mut needed = false;
-        for &c in &rule_subjects[r] {
+        for &c in subjects {
             let mine = a.union(c, direction, std::iter::once(r as u32));
             if mine.is_empty() {
                 continue;
@@ -348,7 +348,7 @@ pub fn redundancy(model: &Model, engine: &Engine) -> Redundancy {
             continue;
         }
         if !any {
-            if !rule_subjects[r].is_empty() {
+            if !subjects.is_empty() {
                 out.inert_rules.push(at);
             }
             continue;

@@ -218,3 +218,54 @@ fn ip_of(model: &palisade_model::Model, endpoint: &Endpoint) -> Option<std::net:
         Endpoint::Pod(p) => model.pods[p.index()].ips.first().copied(),
     }
 }
+
+/// `Reference`'s per-peer and per-rule questions (used by the diff) give the answers the
+/// explanations above rely on.
+#[test]
+fn reference_answers_peer_and_rule_questions() {
+    let loaded = load(
+        &[
+            Input::Path(data().join("_pods.yaml")),
+            Input::Path(data().join("explanations.yaml")),
+        ],
+        &LoadOptions::default(),
+    );
+    let model = &loaded.model;
+    let reference = Reference::new(model);
+    assert!(std::ptr::eq(reference.model(), model));
+    let pod = |name: &str| resolve_endpoints(model, name).unwrap()[0];
+    let policy = model
+        .policy_ids()
+        .find(|&p| model.policy_name(p) == "b/db-two-rules")
+        .unwrap();
+    let rule = &model.policies[policy.index()].ingress[0];
+    let peer = &rule.peers[0].kind;
+    assert!(reference.peer_matches(policy, peer, pod("a/web")));
+    assert!(!reference.peer_matches(policy, peer, pod("a/api")));
+    assert!(reference.rule_admits(policy, rule, pod("a/web")));
+    assert!(!reference.rule_admits(policy, rule, pod("b/web")));
+    let Endpoint::Pod(db) = pod("b/db") else {
+        panic!("b/db is a pod")
+    };
+    assert!(reference.selects(policy, db, Direction::Ingress));
+    assert!(!reference.selects(policy, db, Direction::Egress));
+    assert_eq!(
+        reference.isolating_policies(db, Direction::Ingress).len(),
+        3
+    );
+    assert_eq!(
+        reference.rule_ports(rule, pod("b/db")).to_string(),
+        "TCP 5432"
+    );
+    let named = &model.policies[policy.index()].ingress[1];
+    assert_eq!(
+        reference.rule_ports(named, pod("b/db")).to_string(),
+        "TCP 5432,6000-6010"
+    );
+    assert_eq!(
+        reference
+            .rule_ports(named, Endpoint::External("10.9.9.9".parse().unwrap()))
+            .to_string(),
+        "TCP 6000-6010"
+    );
+}

@@ -373,6 +373,60 @@ enum Phase {
     Aggregate,
 }
 
+/// What one packet means for a connection's life.
+#[derive(Clone, Copy, Debug)]
+struct Meaning {
+    /// It opens an attempt (TCP SYN, SCTP INIT; every UDP datagram may).
+    opening: bool,
+    /// It answers an opening (TCP SYN-ACK, SCTP INIT-ACK).
+    answer: bool,
+    /// It refuses (TCP RST, SCTP ABORT).
+    refusal: bool,
+    /// It ends the association (SCTP SHUTDOWN-COMPLETE).
+    closing: bool,
+}
+
+impl Meaning {
+    fn of(l4: L4) -> Meaning {
+        let (opening, answer, refusal, closing) = match l4 {
+            L4::Tcp(fl) => (fl.is_syn(), fl.is_syn_ack(), fl.is_rst(), false),
+            L4::Sctp(ch) => (
+                ch == SctpChunk::Init,
+                ch == SctpChunk::InitAck,
+                ch == SctpChunk::Abort,
+                ch == SctpChunk::ShutdownComplete,
+            ),
+            // For UDP every datagram may open; answers are any datagram back.
+            _ => (true, false, false, false),
+        };
+        Meaning {
+            opening,
+            answer,
+            refusal,
+            closing,
+        }
+    }
+}
+
+/// The evidence an accepted attempt is decided on: the handshake answer of TCP and SCTP,
+/// else any reply.
+fn accepted_evidence(proto: Protocol, answer: bool) -> Decided {
+    match (proto, answer) {
+        (Protocol::Tcp, true) => Decided::SynAck,
+        (Protocol::Sctp, true) => Decided::InitAck,
+        _ => Decided::Reply,
+    }
+}
+
+/// The evidence a refused attempt is decided on.
+fn refused_evidence(proto: Protocol) -> Decided {
+    if proto == Protocol::Sctp {
+        Decided::AbortToInit
+    } else {
+        Decided::RstToSyn
+    }
+}
+
 /// An open connection: the per-packet state only, 128 bytes in exactly two cache lines (the
 /// key and times a packet checks first, then counters, phase and flags). What only named
 /// inputs (Hubble, flow logs with names) carry lives in [`Names`], allocated on first use, so
@@ -472,6 +526,22 @@ struct Names {
 }
 
 impl Conn {
+    /// Records a TCP FIN from one side; whether the packet was one.
+    fn note_fin(&mut self, l4: L4, from_client: bool) -> bool {
+        let L4::Tcp(f) = l4 else {
+            return false;
+        };
+        if !f.is_fin() {
+            return false;
+        }
+        if from_client {
+            self.fin_client = true;
+        } else {
+            self.fin_server = true;
+        }
+        true
+    }
+
     fn names(&mut self) -> &mut Names {
         self.names.get_or_insert_with(Box::default)
     }
@@ -1195,82 +1265,19 @@ impl Sessionizer {
         let t = ev.time_ns;
         let proto_num = ev.l4.ip_proto();
         let (key, src_is_a) = Key::new(ev.src, ev.src_port, ev.dst, ev.dst_port, proto_num);
-        // What this packet means for a connection's life.
-        let (opening, answer, refusal, closing) = match ev.l4 {
-            L4::Tcp(fl) => (fl.is_syn(), fl.is_syn_ack(), fl.is_rst(), false),
-            L4::Sctp(ch) => (
-                ch == SctpChunk::Init,
-                ch == SctpChunk::InitAck,
-                ch == SctpChunk::Abort,
-                ch == SctpChunk::ShutdownComplete,
-            ),
-            // For UDP every datagram may open; answers are any datagram back.
-            _ => (true, false, false, false),
-        };
+        let meaning = Meaning::of(ev.l4);
         let proto = ev.l4.protocol().expect("only TCP, UDP and SCTP reach here");
-        let idx = match self.live(key, t, out) {
-            Some(i) => i,
-            None => {
-                let reply = ev.is_reply == Some(true);
-                let is_udp = proto == Protocol::Udp;
-                let src = SocketAddr::new(ev.src, ev.src_port);
-                let dst = SocketAddr::new(ev.dst, ev.dst_port);
-                if opening && !reply {
-                    let idx = self.open(
-                        key,
-                        src,
-                        dst,
-                        src_is_a,
-                        proto,
-                        Phase::Attempt,
-                        t,
-                        t.saturating_add(self.timeout_ns),
-                    );
-                    let c = self.conn_mut(idx);
-                    c.pkts_fwd = 1;
-                    self.absorb(idx, ev, true, true);
-                    return;
-                }
-                // Mid-stream: orient by what the input says, else by ports.
-                let src_is_server = reply
-                    || answer
-                    || (!is_udp
-                        && ev.is_reply.is_none()
-                        && src_is_server_by_ports(ev.src_port, ev.dst_port));
-                let (client, server, client_is_a) = if src_is_server {
-                    (dst, src, !src_is_a)
-                } else {
-                    (src, dst, src_is_a)
-                };
-                let idx = self.open(
-                    key,
-                    client,
-                    server,
-                    client_is_a,
-                    proto,
-                    Phase::MidStream,
-                    t,
-                    t.saturating_add(self.idle_ns),
-                );
-                let c = self.conn_mut(idx);
-                c.answer_seen = answer;
-                if src_is_server {
-                    c.pkts_rev = 1;
-                } else {
-                    c.pkts_fwd = 1;
-                }
-                self.absorb(idx, ev, !src_is_server, false);
-                return;
-            }
+        let Some(idx) = self.live(key, t, out) else {
+            self.first_packet(key, src_is_a, ev, proto, meaning);
+            return;
         };
         let timeout = self.timeout_ns;
-        let idle = self.idle_ns;
         let c = self.conn_mut(idx);
         let from_client = src_is_a == c.client_is_a;
         let in_window =
             t <= c.start_ns.saturating_add(timeout) && t >= c.start_ns.saturating_sub(timeout);
         let is_udp = c.proto == Protocol::Udp;
-        if from_client && opening && !is_udp && !in_window {
+        if from_client && meaning.opening && !is_udp && !in_window {
             // A new attempt reusing the 4-tuple after the old one's window.
             self.retire(idx, false, out);
             self.packet(ev, out);
@@ -1282,101 +1289,162 @@ impl Sessionizer {
         } else {
             c.pkts_rev += 1;
         }
-        let undecided = c.decided.is_none();
         match c.phase {
-            Phase::MidStream if from_client && opening && !is_udp && in_window => {
+            Phase::MidStream if from_client && meaning.opening && !is_udp && in_window => {
                 // The opening packet arrived after its answer (out-of-order input): an attempt after all.
                 c.phase = Phase::Attempt;
                 c.start_ns = c.start_ns.min(t);
-                let answered = c.answer_seen;
-                if answered {
-                    let evidence = if proto == Protocol::Sctp {
-                        Decided::InitAck
-                    } else {
-                        Decided::SynAck
-                    };
-                    c.decide(Observed::Accepted, evidence, t);
+                if c.answer_seen {
+                    c.decide(Observed::Accepted, accepted_evidence(proto, true), t);
                 }
                 let e = c.start_ns.saturating_add(timeout);
                 self.set_expiry(idx, e.max(t));
                 self.absorb(idx, ev, true, true);
             }
             Phase::MidStream | Phase::Open => {
-                if answer && !from_client {
-                    c.answer_seen = true;
-                }
-                if let L4::Tcp(f) = ev.l4
-                    && f.is_fin()
-                {
-                    if from_client {
-                        c.fin_client = true;
-                    } else {
-                        c.fin_server = true;
-                    }
-                }
-                if refusal || closing || (c.fin_client && c.fin_server) {
+                self.established_packet(idx, ev, from_client, meaning)
+            }
+            Phase::Closing => self.absorb(idx, ev, from_client, false),
+            Phase::Attempt => self.attempt_packet(idx, ev, from_client, proto, meaning, out),
+            Phase::Aggregate => self.absorb(idx, ev, from_client, false),
+        }
+    }
+
+    /// The first packet of a connection Palisade has not seen: an attempt when it opens one
+    /// (and is not a reply), else a connection already under way (mid-stream).
+    fn first_packet(
+        &mut self,
+        key: Key,
+        src_is_a: bool,
+        ev: &FlowEvent<'_>,
+        proto: Protocol,
+        meaning: Meaning,
+    ) {
+        let t = ev.time_ns;
+        let reply = ev.is_reply == Some(true);
+        let is_udp = proto == Protocol::Udp;
+        let src = SocketAddr::new(ev.src, ev.src_port);
+        let dst = SocketAddr::new(ev.dst, ev.dst_port);
+        if meaning.opening && !reply {
+            let idx = self.open(
+                key,
+                src,
+                dst,
+                src_is_a,
+                proto,
+                Phase::Attempt,
+                t,
+                t.saturating_add(self.timeout_ns),
+            );
+            let c = self.conn_mut(idx);
+            c.pkts_fwd = 1;
+            self.absorb(idx, ev, true, true);
+            return;
+        }
+        // Mid-stream: orient by what the input says, else by ports.
+        let src_is_server = reply
+            || meaning.answer
+            || (!is_udp
+                && ev.is_reply.is_none()
+                && src_is_server_by_ports(ev.src_port, ev.dst_port));
+        let (client, server, client_is_a) = if src_is_server {
+            (dst, src, !src_is_a)
+        } else {
+            (src, dst, src_is_a)
+        };
+        let idx = self.open(
+            key,
+            client,
+            server,
+            client_is_a,
+            proto,
+            Phase::MidStream,
+            t,
+            t.saturating_add(self.idle_ns),
+        );
+        let c = self.conn_mut(idx);
+        c.answer_seen = meaning.answer;
+        if src_is_server {
+            c.pkts_rev = 1;
+        } else {
+            c.pkts_fwd = 1;
+        }
+        self.absorb(idx, ev, !src_is_server, false);
+    }
+
+    /// A packet of a connection that is open or was first seen mid-stream.
+    fn established_packet(
+        &mut self,
+        idx: u32,
+        ev: &FlowEvent<'_>,
+        from_client: bool,
+        meaning: Meaning,
+    ) {
+        let t = ev.time_ns;
+        let (timeout, idle) = (self.timeout_ns, self.idle_ns);
+        let c = self.conn_mut(idx);
+        if meaning.answer && !from_client {
+            c.answer_seen = true;
+        }
+        c.note_fin(ev.l4, from_client);
+        if meaning.refusal || meaning.closing || (c.fin_client && c.fin_server) {
+            c.phase = Phase::Closing;
+            self.set_expiry(idx, t.saturating_add(timeout));
+        } else {
+            c.expires_ns = c.expires_ns.max(t.saturating_add(idle));
+        }
+        self.absorb(idx, ev, from_client, false);
+    }
+
+    /// A packet of an attempt: the peer's first answer or refusal decides it.
+    fn attempt_packet(
+        &mut self,
+        idx: u32,
+        ev: &FlowEvent<'_>,
+        from_client: bool,
+        proto: Protocol,
+        meaning: Meaning,
+        out: &mut impl FnMut(Session),
+    ) {
+        let t = ev.time_ns;
+        let timeout = self.timeout_ns;
+        let c = self.conn_mut(idx);
+        let undecided = c.decided.is_none();
+        if c.note_fin(ev.l4, from_client) && c.fin_client && c.fin_server && !undecided {
+            c.phase = Phase::Closing;
+            self.set_expiry(idx, t.saturating_add(timeout));
+            self.absorb(idx, ev, from_client, false);
+            return;
+        }
+        if from_client {
+            self.absorb(idx, ev, true, meaning.opening && undecided);
+            return;
+        }
+        // From the peer.
+        if undecided {
+            if meaning.refusal {
+                c.decide(Observed::Refused, refused_evidence(proto), t);
+                if proto == Protocol::Tcp {
                     c.phase = Phase::Closing;
                     self.set_expiry(idx, t.saturating_add(timeout));
                 } else {
-                    c.expires_ns = c.expires_ns.max(t.saturating_add(idle));
-                }
-                self.absorb(idx, ev, from_client, false);
-            }
-            Phase::Closing => self.absorb(idx, ev, from_client, false),
-            Phase::Attempt => {
-                if let L4::Tcp(f) = ev.l4
-                    && f.is_fin()
-                {
-                    if from_client {
-                        c.fin_client = true;
-                    } else {
-                        c.fin_server = true;
-                    }
-                    if c.fin_client && c.fin_server && c.decided.is_some() {
-                        c.phase = Phase::Closing;
-                        self.set_expiry(idx, t.saturating_add(timeout));
-                        self.absorb(idx, ev, from_client, false);
-                        return;
-                    }
-                }
-                if from_client {
-                    self.absorb(idx, ev, true, opening && undecided);
+                    self.absorb(idx, ev, false, false);
+                    self.retire(idx, false, out);
                     return;
                 }
-                // From the peer.
-                if undecided {
-                    if refusal {
-                        let evidence = if proto == Protocol::Sctp {
-                            Decided::AbortToInit
-                        } else {
-                            Decided::RstToSyn
-                        };
-                        c.decide(Observed::Refused, evidence, t);
-                        if proto == Protocol::Tcp {
-                            c.phase = Phase::Closing;
-                            self.set_expiry(idx, t.saturating_add(timeout));
-                        } else {
-                            self.absorb(idx, ev, false, false);
-                            self.retire(idx, false, out);
-                            return;
-                        }
-                    } else {
-                        let evidence = match (proto, answer) {
-                            (Protocol::Tcp, true) => Decided::SynAck,
-                            (Protocol::Sctp, true) => Decided::InitAck,
-                            _ => Decided::Reply,
-                        };
-                        c.answer_seen = true;
-                        c.decide(Observed::Accepted, evidence, t);
-                    }
-                } else if refusal {
-                    c.phase = Phase::Closing;
-                    self.set_expiry(idx, t.saturating_add(timeout));
-                }
-                self.absorb(idx, ev, false, false);
+            } else {
+                c.answer_seen = true;
+                c.decide(
+                    Observed::Accepted,
+                    accepted_evidence(proto, meaning.answer),
+                    t,
+                );
             }
-            Phase::Aggregate => self.absorb(idx, ev, from_client, false),
+        } else if meaning.refusal {
+            c.phase = Phase::Closing;
+            self.set_expiry(idx, t.saturating_add(timeout));
         }
+        self.absorb(idx, ev, false, false);
     }
 
     /// A VPC flow-log record.

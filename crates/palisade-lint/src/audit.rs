@@ -5,8 +5,10 @@
 //! of a policy selecting it admits every pod of every namespace (a rule without peers, or
 //! `namespaceSelector: {}` without a narrower `podSelector`). "Open to the world" means
 //! not isolated, or a rule without peers, or an `ipBlock` of `0.0.0.0/0` or `::/0`.
+//! A namespace whose pods policies Palisade does not evaluate may select (Cilium, Calico,
+//! …) lists them as `uncertain`: its lines describe NetworkPolicy alone.
 
-use palisade_engine::Engine;
+use palisade_engine::{Engine, Uncertainty};
 use palisade_model::{Direction, Model, PeerKind};
 use std::collections::BTreeMap;
 
@@ -27,6 +29,10 @@ pub struct NamespaceAudit {
     pub open_to_cluster: Vec<String>,
     /// Workloads any address may connect to.
     pub open_to_world: Vec<String>,
+    /// Policies Palisade does not evaluate that may select pods of this namespace: every
+    /// line above may be wrong for those pods (a CiliumNetworkPolicy may isolate what looks
+    /// open here).
+    pub uncertain: Vec<String>,
 }
 
 /// The whole report, namespaces sorted by name.
@@ -127,6 +133,19 @@ pub fn audit(model: &Model, engine: &Engine) -> Audit {
         }
         if world {
             entry.open_to_world.push(name);
+        }
+    }
+    let uncertainty = Uncertainty::new(model);
+    if uncertainty.any() {
+        let mut pods_by_ns: BTreeMap<&str, Vec<palisade_model::PodId>> = BTreeMap::new();
+        for pod_id in model.pod_ids() {
+            let ns = &model.namespace(model.pods[pod_id.index()].namespace).name;
+            pods_by_ns.entry(ns).or_default().push(pod_id);
+        }
+        for (ns, pods) in pods_by_ns {
+            if let Some(entry) = by_ns.get_mut(ns) {
+                entry.uncertain = uncertainty.names(model, pods);
+            }
         }
     }
     let mut namespaces: Vec<NamespaceAudit> = by_ns.into_values().collect();

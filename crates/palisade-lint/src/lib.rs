@@ -57,13 +57,76 @@ pub fn lint(model: &Model, loader_findings: &[Diagnostic], settings: &Settings) 
         }
     }
     let mut out = suppress::filter(model, out);
-    out.sort_by(|a, b| {
+    sort(&mut out);
+    out
+}
+
+/// Sorts findings by file, position, code and message, and drops exact duplicates.
+pub fn sort(findings: &mut Vec<Diagnostic>) {
+    findings.sort_by(|a, b| {
         let key = |d: &Diagnostic| d.span.map(|s| (s.source, s.start, s.end));
         key(a)
             .cmp(&key(b))
             .then(a.code.cmp(&b.code))
             .then(a.message.cmp(&b.message))
     });
-    out.dedup();
-    out
+    findings.dedup();
+}
+
+/// The code of the finding an input error becomes ([`input_errors`]).
+pub const INVALID_OBJECT: &str = "NP017";
+
+/// Rules that judge one policy on its own, run on rejected policies by [`lint_rejected`].
+/// NP005 and NP006 are left out: a rejected peer is missing from what was read, and a rule
+/// without its peers would look open to everyone.
+const PER_POLICY_RULES: &[&str] = &["NP002", "NP003", "NP004", "NP007", "NP010", "NP013"];
+
+/// The loader's errors (objects the API server would reject, syntax errors, unreadable
+/// files) as `NP017` findings, so that a report is complete even when the input is not.
+/// Empty when NP017 is not enabled.
+pub fn input_errors(diagnostics: &[Diagnostic], settings: &Settings) -> Vec<Diagnostic> {
+    if !settings.is_enabled(INVALID_OBJECT) {
+        return Vec::new();
+    }
+    diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            let mut d = d.clone();
+            d.code = Some(INVALID_OBJECT);
+            d
+        })
+        .collect()
+}
+
+/// Findings of the per-policy rules on policies the loader rejected (`rejected`: namespace
+/// name and the policy as far as it was read), so that an invalid `except` does not hide a
+/// host-bits CIDR or a wrong namespace label in the same policy. The policies are added to
+/// `model` (with their namespaces) to be judged: call this after [`lint`], on a model that
+/// is not analysed further. Only findings inside the rejected policies are returned.
+pub fn lint_rejected(
+    model: &mut Model,
+    rejected: Vec<(String, palisade_model::Policy)>,
+    settings: &Settings,
+) -> Vec<Diagnostic> {
+    if rejected.is_empty() {
+        return Vec::new();
+    }
+    let spans: Vec<palisade_diag::Span> = rejected.iter().filter_map(|(_, p)| p.span).collect();
+    for (namespace, mut policy) in rejected {
+        policy.namespace = model.ensure_namespace(&namespace);
+        model.add_policy(policy);
+    }
+    let settings = settings.restricted_to(PER_POLICY_RULES);
+    let inside = |d: &Diagnostic| {
+        d.span.is_some_and(|s| {
+            spans
+                .iter()
+                .any(|r| r.source == s.source && r.start <= s.start && s.end <= r.end)
+        })
+    };
+    lint(model, &[], &settings)
+        .into_iter()
+        .filter(inside)
+        .collect()
 }

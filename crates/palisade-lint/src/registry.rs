@@ -103,6 +103,8 @@ rules! {
     "NP014", "policy-in-empty-namespace", Warning, Stable, "0.1.0", policy_in_empty_namespace;
     "NP015", "unprotected-workload", Warning, Stable, "0.1.0", unprotected_workload;
     "NP016", "host-network-selected", Info, Stable, "0.1.0", host_network_selected;
+    "NP017", "invalid-object", Error, Stable, "0.1.0", invalid_object;
+    "NP018", "unevaluated-policy", Warning, Stable, "0.1.0", unevaluated_policy;
 }
 
 /// The rule with this code or name (`NP003`, `np003`, `peer-selects-nothing`).

@@ -145,6 +145,19 @@ impl Settings {
         &self.enabled
     }
 
+    /// These settings with only the rules of `codes` that they enable.
+    pub fn restricted_to(&self, codes: &[&str]) -> Settings {
+        Settings {
+            enabled: self
+                .enabled
+                .iter()
+                .copied()
+                .filter(|c| codes.contains(c))
+                .collect(),
+            fail_on: self.fail_on,
+        }
+    }
+
     /// Whether these findings fail the run.
     pub fn fails(&self, diagnostics: &[palisade_diag::Diagnostic]) -> bool {
         diagnostics.iter().any(|d| d.severity >= self.fail_on)

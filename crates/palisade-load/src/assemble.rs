@@ -4,10 +4,13 @@
 use std::collections::BTreeMap;
 
 use palisade_diag::{Diagnostic, Span};
-use palisade_model::{Model, NamespaceId, Pod, PodId, PodOrigin, WorkloadId, WorkloadKind};
+use palisade_model::{
+    Labels, Model, NamespaceId, Pod, PodId, PodOrigin, Workload, WorkloadId, WorkloadKind,
+};
 use rustc_hash::FxHashMap;
 
 use crate::convert::{Item, Object, OwnerRef, Template};
+use crate::owners;
 
 /// Builds the model from items in input order.
 pub(crate) struct Assembler<'o> {
@@ -18,8 +21,11 @@ pub(crate) struct Assembler<'o> {
     default_namespace: &'o str,
     seen: FxHashMap<(&'static str, String, String), Span>,
     workload_index: FxHashMap<(NamespaceId, WorkloadKind, String), WorkloadId>,
-    pod_owners: Vec<(PodId, Vec<OwnerRef>)>,
+    /// Declared pods that name an owner (references, `generateName`, controller labels).
+    pod_owners: Vec<(PodId, Vec<OwnerRef>, Option<String>)>,
     workload_extra: Vec<(Vec<OwnerRef>, Template)>,
+    /// How many workloads were created from references to them.
+    inferred: usize,
 }
 
 impl<'o> Assembler<'o> {
@@ -34,6 +40,7 @@ impl<'o> Assembler<'o> {
             workload_index: FxHashMap::default(),
             pod_owners: Vec::new(),
             workload_extra: Vec::new(),
+            inferred: 0,
         }
     }
 
@@ -55,7 +62,10 @@ impl<'o> Assembler<'o> {
             } => (kind, name, namespace, span, object),
         };
         let ns_name = match &object {
-            Object::Namespace { .. } => String::new(),
+            Object::Namespace { .. }
+            | Object::Unevaluated {
+                cluster_wide: true, ..
+            } => String::new(),
             _ => namespace.unwrap_or_else(|| self.default_namespace.to_string()),
         };
         let key = (kind, ns_name, name);
@@ -87,11 +97,20 @@ impl<'o> Assembler<'o> {
                 self.model
                     .declare_namespace(&name, labels, annotations, Some(span));
             }
-            Object::Pod { mut pod, owners } => {
+            Object::Pod {
+                mut pod,
+                owners,
+                generate_name,
+            } => {
                 pod.namespace = ns_id;
+                let may_have_owner = !owners.is_empty()
+                    || generate_name.is_some()
+                    || pod
+                        .labels
+                        .contains_key("statefulset.kubernetes.io/pod-name");
                 let id = self.model.add_pod(pod);
-                if !owners.is_empty() {
-                    self.pod_owners.push((id, owners));
+                if may_have_owner {
+                    self.pod_owners.push((id, owners, generate_name));
                 }
             }
             Object::Workload {
@@ -112,6 +131,13 @@ impl<'o> Assembler<'o> {
             Object::Policy(mut policy) => {
                 policy.namespace = ns_id;
                 self.model.add_policy(policy);
+            }
+            Object::Unevaluated {
+                mut policy,
+                cluster_wide,
+            } => {
+                policy.namespace = (!cluster_wide).then_some(ns_id);
+                self.model.unevaluated.push(policy);
             }
         }
     }
@@ -142,48 +168,119 @@ impl<'o> Assembler<'o> {
         w
     }
 
+    /// The workload `(kind, name)` of a namespace, created without a declaring object (span
+    /// `None`) when the input does not have it: a dump holds pods, not always their owners.
+    fn workload_or_inferred(
+        &mut self,
+        ns: NamespaceId,
+        kind: WorkloadKind,
+        name: &str,
+    ) -> WorkloadId {
+        let key = (ns, kind, name.to_string());
+        if let Some(&id) = self.workload_index.get(&key) {
+            return id;
+        }
+        let id = self.model.add_workload(Workload {
+            name: name.to_string(),
+            namespace: ns,
+            kind,
+            template_labels: Labels::new(),
+            template_ports: Vec::new(),
+            annotations: Labels::new(),
+            owner: None,
+            pods: Vec::new(),
+            span: None,
+        });
+        self.workload_index.insert(key, id);
+        self.inferred += 1;
+        id
+    }
+
     pub(crate) fn finish(mut self) -> (Model, Vec<Diagnostic>, BTreeMap<String, usize>) {
         let extra = std::mem::take(&mut self.workload_extra);
+        // Which declared workload's template an inferred owner without pods takes its
+        // representative pod from (a ReplicaSet in the input whose Deployment is not).
+        let mut template_of: FxHashMap<usize, usize> = FxHashMap::default();
         for (i, (owners, _)) in extra.iter().enumerate() {
             let ns = self.model.workloads[i].namespace;
-            let owner = self.owner_of(ns, owners).filter(|&o| o.index() != i);
+            let mut owner = self.owner_of(ns, owners).filter(|&o| o.index() != i);
+            if owner.is_none()
+                && let Some(o) = owners.iter().find(|o| o.controller).or(owners.first())
+                && let Some(kind) = WorkloadKind::parse(&o.kind)
+            {
+                let labels = self.model.workloads[i].template_labels.clone();
+                let (kind, name) = owners::top_level_of(kind, &o.name, &labels);
+                let id = self.workload_or_inferred(ns, kind, &name);
+                if id.index() != i {
+                    owner = Some(id);
+                    if id.index() >= extra.len() {
+                        let w = &self.model.workloads[i];
+                        let (labels, ports) = (w.template_labels.clone(), w.template_ports.clone());
+                        let inferred = &mut self.model.workloads[id.index()];
+                        if inferred.template_labels.is_empty() {
+                            inferred.template_labels = labels;
+                            inferred.template_ports = ports;
+                        }
+                        template_of.entry(id.index()).or_insert(i);
+                    }
+                }
+            }
             self.model.workloads[i].owner = owner;
         }
         let pod_owners = std::mem::take(&mut self.pod_owners);
-        for (pod_id, owners) in &pod_owners {
+        for (pod_id, refs, generate_name) in &pod_owners {
             let pod = &self.model.pods[pod_id.index()];
             let ns = pod.namespace;
-            let direct = self.owner_of(ns, owners).or_else(|| {
-                // The ReplicaSet `NAME-HASH` may be missing from the input while its Deployment
-                // `NAME` is there; the pod's pod-template-hash label ties them together.
-                let hash = pod.labels.get("pod-template-hash")?;
-                owners.iter().find_map(|o| {
-                    if o.kind != "ReplicaSet" {
-                        return None;
-                    }
-                    let deployment = o.name.strip_suffix(hash.as_str())?.strip_suffix('-')?;
-                    self.workload_index
-                        .get(&(ns, WorkloadKind::Deployment, deployment.to_string()))
-                        .copied()
-                })
-            });
+            let inferred =
+                owners::infer_pod_owner(&pod.name, &pod.labels, refs, generate_name.as_deref());
+            let direct = match self.owner_of(ns, refs) {
+                Some(w) => Some(w),
+                None => inferred.map(|(kind, name)| self.workload_or_inferred(ns, kind, &name)),
+            };
             if let Some(w) = direct {
                 let top = self.top_level(w);
                 self.model.pods[pod_id.index()].workload = Some(top);
                 self.model.workloads[top.index()].pods.push(*pod_id);
             }
         }
-        for (i, (_, template)) in extra.into_iter().enumerate() {
+        // An inferred workload's template is what its pods have in common, less the labels
+        // controllers add per pod or per revision.
+        for i in extra.len()..self.model.workloads.len() {
+            let w = &self.model.workloads[i];
+            let Some((&first, rest)) = w.pods.split_first() else {
+                continue;
+            };
+            let mut labels = self.model.pods[first.index()].labels.clone();
+            for p in rest {
+                let other = &self.model.pods[p.index()].labels;
+                labels.retain(|k, v| other.get(k) == Some(v));
+            }
+            labels.retain(|k, _| !owners::CONTROLLER_LABELS.contains(&k.as_str()));
+            let ports = self.model.pods[first.index()].ports.clone();
+            let w = &mut self.model.workloads[i];
+            w.template_labels = labels;
+            w.template_ports = ports;
+        }
+        for i in 0..self.model.workloads.len() {
             let w = &self.model.workloads[i];
             if w.owner.is_some() || !w.pods.is_empty() {
                 continue;
             }
+            let source = if i < extra.len() {
+                i
+            } else if let Some(&child) = template_of.get(&i) {
+                child
+            } else {
+                continue;
+            };
+            let template = &extra[source].1;
+            let child = &self.model.workloads[source];
             let pod = Pod {
                 name: w.name.clone(),
                 namespace: w.namespace,
-                labels: w.template_labels.clone(),
-                annotations: template.annotations,
-                ports: w.template_ports.clone(),
+                labels: child.template_labels.clone(),
+                annotations: template.annotations.clone(),
+                ports: child.template_ports.clone(),
                 ips: Vec::new(),
                 host_network: template.host_network,
                 workload: Some(WorkloadId::new(i)),
@@ -192,6 +289,15 @@ impl<'o> Assembler<'o> {
             };
             let id = self.model.add_pod(pod);
             self.model.workloads[i].pods.push(id);
+        }
+        if self.inferred > 0 {
+            let n = self.inferred;
+            self.diags.push(Diagnostic::info(format!(
+                "{n} workload{} not in the input {} inferred from their pods' or ReplicaSets' \
+                     ownerReferences, generateName and controller labels",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "was" } else { "were" },
+            )));
         }
         for (key, count) in &self.skipped {
             let objects = if *count == 1 { "object" } else { "objects" };

@@ -9,7 +9,7 @@ use palisade_diag::{Diagnostic, SourceFile, SourceId, Span};
 use palisade_model::{
     ContainerPort, Direction, IpBlock, LabelSelector, Labels, ListForm, NamespaceId, Operator,
     Peer, PeerKind, Pod, PodOrigin, Policy, PortRef, PortSpec, Protocol, Requirement, Rule,
-    Service, ServicePort, Workload, WorkloadKind,
+    Service, ServicePort, UnevaluatedPolicy, Workload, WorkloadKind,
 };
 
 use crate::tree::{DuplicateKey, Node};
@@ -60,7 +60,7 @@ pub(crate) struct OwnerRef {
 }
 
 /// The pod template of a workload, beyond what [`Workload`] stores.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Template {
     pub annotations: Labels,
     pub host_network: bool,
@@ -77,6 +77,8 @@ pub(crate) enum Object {
     Pod {
         pod: Pod,
         owners: Vec<OwnerRef>,
+        /// `metadata.generateName`, which names the owner when `ownerReferences` are missing.
+        generate_name: Option<String>,
     },
     Workload {
         workload: Workload,
@@ -85,6 +87,12 @@ pub(crate) enum Object {
     },
     Service(Service),
     Policy(Policy),
+    /// A policy of another kind (Cilium, Calico, AdminNetworkPolicy, Istio, …); `cluster_wide`
+    /// kinds have no namespace.
+    Unevaluated {
+        policy: UnevaluatedPolicy,
+        cluster_wide: bool,
+    },
 }
 
 /// What one document (or list item) turned into.
@@ -193,6 +201,12 @@ pub(crate) struct Converter<'s> {
     errors: usize,
     /// Second-occurrence offsets of duplicate keys in the current document.
     duplicate_offsets: Vec<u32>,
+    /// Documents (and list items) that are Kubernetes objects: they have a `kind`.
+    pub objects: usize,
+    /// Documents that are not: a mapping without `kind`, a list, a scalar.
+    pub not_objects: usize,
+    /// NetworkPolicies rejected for an error, as far as they were read (namespace as written).
+    pub rejected: Vec<(Option<String>, Policy)>,
 }
 
 /// The object-level fields every kind shares.
@@ -202,6 +216,7 @@ struct Meta {
     labels: Labels,
     annotations: Labels,
     owners: Vec<OwnerRef>,
+    generate_name: Option<String>,
 }
 
 impl<'s> Converter<'s> {
@@ -213,6 +228,9 @@ impl<'s> Converter<'s> {
             diags: Vec::new(),
             findings: Vec::new(),
             errors: 0,
+            objects: 0,
+            not_objects: 0,
+            rejected: Vec::new(),
             duplicate_offsets: Vec::new(),
         }
     }
@@ -335,6 +353,19 @@ impl<'s> Converter<'s> {
         }
         match &node.kind {
             crate::tree::Kind::Seq(items) => Some(items),
+            // Hand-written and tool-made dumps write `{}` for "no items"; the API server would
+            // refuse it, but it holds nothing, so rejecting the whole object would lose more
+            // than it protects.
+            crate::tree::Kind::Map(entries) if entries.is_empty() => {
+                self.diags.push(
+                    Diagnostic::warning(format!(
+                        "{path}: expected a list, found an empty mapping; read as an empty list"
+                    ))
+                    .with_span(self.span(node))
+                    .with_help("write `[]`: the API server rejects `{}` where a list belongs"),
+                );
+                Some(&[])
+            }
             _ => {
                 self.type_error(node, path, "a list");
                 None
@@ -457,6 +488,7 @@ impl<'s> Converter<'s> {
             return;
         }
         let Some(_) = node.entries() else {
+            self.not_objects += 1;
             let message = format!(
                 "expected a Kubernetes object (a mapping with `apiVersion` and `kind`), found {}",
                 node.describe()
@@ -480,6 +512,7 @@ impl<'s> Converter<'s> {
             },
             (None, Some((kind, _))) => kind,
             (None, None) => {
+                self.not_objects += 1;
                 self.error(
                     node,
                     &Path::ROOT,
@@ -490,6 +523,7 @@ impl<'s> Converter<'s> {
                 return;
             }
         };
+        self.objects += 1;
         let api: Option<&str> = match Self::opt(node, "apiVersion") {
             Some(a) => a.scalar().map(|(t, _)| t),
             None => inherited.and_then(|(_, api)| api),
@@ -524,6 +558,7 @@ impl<'s> Converter<'s> {
                 kind,
                 name,
                 namespace,
+                object,
                 ..
             }) => {
                 let name = if name.is_empty() {
@@ -531,7 +566,7 @@ impl<'s> Converter<'s> {
                 } else {
                     name
                 };
-                let note = match namespace {
+                let note = match &namespace {
                     Some(ns) => format!("{kind} `{ns}/{name}` is not loaded"),
                     None => format!("{kind} `{name}` is not loaded"),
                 };
@@ -539,6 +574,9 @@ impl<'s> Converter<'s> {
                     if d.is_error() {
                         d.notes.push(note.clone());
                     }
+                }
+                if let Object::Policy(policy) = object {
+                    self.rejected.push((namespace, policy));
                 }
             }
             Some(skipped @ Item::Skipped { .. }) => self.items.push(skipped),
@@ -557,6 +595,14 @@ impl<'s> Converter<'s> {
             key: format!("{}/{kind}", api.unwrap_or_default()),
             note: None,
         };
+        if let Some((static_kind, cluster_wide)) = foreign_policy_kind(kind, api) {
+            return Some(self.unevaluated(
+                node,
+                static_kind,
+                api.unwrap_or_default(),
+                cluster_wide,
+            ));
+        }
         match kind {
             "NetworkPolicy" => {
                 if !in_group(&["networking.k8s.io/v1", "extensions/v1beta1"]) {
@@ -600,6 +646,60 @@ impl<'s> Converter<'s> {
                 })
             }
         }
+    }
+
+    /// A policy of a kind Palisade does not evaluate: kept with what it may select, and a
+    /// warning (always shown) that answers about those pods are uncertain. Never an error:
+    /// its schema is not Palisade's to check.
+    fn unevaluated(
+        &mut self,
+        node: &Node<'_>,
+        kind: &'static str,
+        api: &str,
+        cluster_wide: bool,
+    ) -> Item {
+        let meta = self.meta(node, &Path::ROOT, false, false);
+        let spec = Self::opt(node, "spec");
+        let pod_labels = spec.and_then(|spec| foreign_selector(spec, api));
+        let span = node.get("kind").map_or(self.span(node), |k| self.span(k));
+        let what = match (&meta.namespace, cluster_wide) {
+            (Some(ns), false) => format!("{kind} `{ns}/{}`", meta.name),
+            _ => format!("{kind} `{}`", meta.name),
+        };
+        let scope = if cluster_wide {
+            "pods of every namespace"
+        } else {
+            "pods of its namespace"
+        };
+        self.diags.push(
+            Diagnostic::warning(format!(
+                "{what} is not evaluated: answers about the {scope} it may select are marked uncertain"
+            ))
+            .with_span(span)
+            .with_note(
+                "Palisade evaluates networking.k8s.io/v1 NetworkPolicies only; this policy may \
+                 allow or deny traffic they do not",
+            ),
+        );
+        let policy = UnevaluatedPolicy {
+            kind: kind.to_string(),
+            api_version: api.to_string(),
+            name: meta.name.clone(),
+            namespace: None,
+            pod_labels,
+            span: Some(self.span(node)),
+        };
+        let namespace = if cluster_wide { None } else { meta.namespace };
+        self.item(
+            node,
+            kind,
+            meta.name,
+            namespace,
+            Object::Unevaluated {
+                policy,
+                cluster_wide,
+            },
+        )
     }
 
     /// Warns when a skipped kind looks like a misspelled kind Palisade reads.
@@ -657,6 +757,7 @@ impl<'s> Converter<'s> {
             labels: Labels::new(),
             annotations: Labels::new(),
             owners: Vec::new(),
+            generate_name: None,
         };
         let mpath = path.key("metadata");
         let Some(m) = Self::opt(node, "metadata") else {
@@ -718,6 +819,11 @@ impl<'s> Converter<'s> {
                 );
             }
             meta.namespace = Some(s.to_string());
+        }
+        if let Some(g) = Self::opt(m, "generateName")
+            && let Some((text, _)) = g.scalar()
+        {
+            meta.generate_name = Some(text.to_string());
         }
         meta.labels = self.labels(Self::opt(m, "labels"), &mpath.key("labels"));
         meta.annotations = self.annotations(Self::opt(m, "annotations"), &mpath.key("annotations"));
@@ -984,6 +1090,7 @@ impl<'s> Converter<'s> {
         let object = Object::Pod {
             pod,
             owners: meta.owners,
+            generate_name: meta.generate_name,
         };
         Some(self.item(node, "Pod", meta.name, meta.namespace, object))
     }
@@ -1103,6 +1210,13 @@ impl<'s> Converter<'s> {
         if let Some(spec) = Self::opt(node, "spec") {
             self.map(spec, &spath)?;
             service.selector = self.labels(Self::opt(spec, "selector"), &spath.key("selector"));
+            // An ExternalName service is a DNS alias: it has no backends and no address.
+            let external_name = Self::opt(spec, "type")
+                .and_then(Node::scalar)
+                .is_some_and(|(t, _)| t == "ExternalName");
+            if external_name {
+                service.selector.clear();
+            }
             if let Some(ports) = Self::opt(spec, "ports") {
                 let ppath = spath.key("ports");
                 for (i, p) in self
@@ -1680,4 +1794,143 @@ impl<'s> Converter<'s> {
             span: Some(self.span(node)),
         })
     }
+}
+
+/// The policy kinds of other projects that change what traffic flows, as
+/// `(kind, cluster-wide)`; `None` for everything else.
+fn foreign_policy_kind(kind: &str, api: Option<&str>) -> Option<(&'static str, bool)> {
+    let group = api?.split('/').next().unwrap_or_default();
+    let table: &[(&str, &[&str], &'static str, bool)] = &[
+        (
+            "CiliumNetworkPolicy",
+            &["cilium.io"],
+            "CiliumNetworkPolicy",
+            false,
+        ),
+        (
+            "CiliumClusterwideNetworkPolicy",
+            &["cilium.io"],
+            "CiliumClusterwideNetworkPolicy",
+            true,
+        ),
+        (
+            "NetworkPolicy",
+            &["projectcalico.org", "crd.projectcalico.org"],
+            "Calico NetworkPolicy",
+            false,
+        ),
+        (
+            "StagedNetworkPolicy",
+            &["projectcalico.org", "crd.projectcalico.org"],
+            "Calico StagedNetworkPolicy",
+            false,
+        ),
+        (
+            "GlobalNetworkPolicy",
+            &["projectcalico.org", "crd.projectcalico.org"],
+            "Calico GlobalNetworkPolicy",
+            true,
+        ),
+        (
+            "StagedGlobalNetworkPolicy",
+            &["projectcalico.org", "crd.projectcalico.org"],
+            "Calico StagedGlobalNetworkPolicy",
+            true,
+        ),
+        (
+            "AdminNetworkPolicy",
+            &["policy.networking.k8s.io"],
+            "AdminNetworkPolicy",
+            true,
+        ),
+        (
+            "BaselineAdminNetworkPolicy",
+            &["policy.networking.k8s.io"],
+            "BaselineAdminNetworkPolicy",
+            true,
+        ),
+        (
+            "ClusterNetworkPolicy",
+            &["policy.networking.k8s.io"],
+            "ClusterNetworkPolicy",
+            true,
+        ),
+        (
+            "AuthorizationPolicy",
+            &["security.istio.io"],
+            "Istio AuthorizationPolicy",
+            false,
+        ),
+        (
+            "NetworkPolicy",
+            &["crd.antrea.io"],
+            "Antrea NetworkPolicy",
+            false,
+        ),
+        (
+            "ClusterNetworkPolicy",
+            &["crd.antrea.io"],
+            "Antrea ClusterNetworkPolicy",
+            true,
+        ),
+    ];
+    table
+        .iter()
+        .find(|(k, groups, _, _)| *k == kind && groups.contains(&group))
+        .map(|(_, _, name, cluster)| (*name, *cluster))
+}
+
+/// The labels a foreign policy's pods must have, when its selector says no more than that:
+/// Cilium `endpointSelector.matchLabels` (`k8s:`/`any:` prefixes dropped), Istio
+/// `selector.matchLabels`, Calico `key == 'value' && …`. `None` when the selector is absent,
+/// empty or anything else: the policy may then select every pod of its scope.
+fn foreign_selector(spec: &Node<'_>, api: &str) -> Option<Labels> {
+    let simple_match_labels = |selector: &Node<'_>| -> Option<Labels> {
+        let entries = selector.entries()?;
+        if entries
+            .iter()
+            .any(|(k, _)| k.scalar().is_none_or(|(k, _)| k != "matchLabels"))
+        {
+            return None;
+        }
+        let mut out = Labels::new();
+        for (k, v) in selector.get("matchLabels")?.entries()? {
+            let key = k.scalar()?.0;
+            let key = key
+                .strip_prefix("k8s:")
+                .or_else(|| key.strip_prefix("any:"))
+                .unwrap_or(key);
+            // Cilium's own labels (namespace, service account) are not pod labels.
+            if key.starts_with("io.kubernetes.") || key.starts_with("io.cilium.") {
+                return None;
+            }
+            out.insert(key.to_string(), v.scalar()?.0.to_string());
+        }
+        (!out.is_empty()).then_some(out)
+    };
+    if api.starts_with("cilium.io/") {
+        return simple_match_labels(spec.get("endpointSelector")?);
+    }
+    if api.starts_with("security.istio.io/") {
+        return simple_match_labels(spec.get("selector")?);
+    }
+    if api.contains("projectcalico.org/") {
+        let text = spec.get("selector")?.scalar()?.0;
+        let mut out = Labels::new();
+        for term in text.split("&&") {
+            let (k, v) = term.split_once("==")?;
+            let k = k.trim();
+            let v = v.trim();
+            let v = v
+                .strip_prefix('\'')
+                .and_then(|v| v.strip_suffix('\''))
+                .or_else(|| v.strip_prefix('"').and_then(|v| v.strip_suffix('"')))?;
+            if k.is_empty() || k.contains(['(', ')', '!', '|', ' ']) {
+                return None;
+            }
+            out.insert(k.to_string(), v.to_string());
+        }
+        return (!out.is_empty()).then_some(out);
+    }
+    None
 }

@@ -51,7 +51,9 @@
 mod assemble;
 mod block;
 mod convert;
+mod filter;
 mod json;
+mod owners;
 mod tree;
 mod validate;
 mod yaml;
@@ -62,7 +64,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use palisade_diag::{Diagnostic, Severity};
-use palisade_diag::{SourceFile, SourceId, Span};
+use palisade_diag::{SourceFile, SourceId, SourceMap, Span};
 pub use palisade_model::Model;
 
 use crate::convert::{Converter, Item};
@@ -79,6 +81,10 @@ pub const YAML11_SCALAR: &str = convert::YAML11_SCALAR;
 pub struct LoadOptions {
     /// The namespace of objects without `metadata.namespace` (`default`, as with kubectl).
     pub default_namespace: String,
+    /// Globs of files and directories not to read (`--exclude`), matched against the path
+    /// as shown or any trailing part of it. Directories are also filtered by their
+    /// `.palisadeignore` files.
+    pub exclude: Vec<String>,
     /// Follow every symbolic link met while scanning a directory (as ripgrep's `-L`). Off by
     /// default: a link is then followed only to a file inside the scanned directory, so a
     /// pull request cannot make Palisade read (and echo in code frames) files elsewhere.
@@ -89,6 +95,7 @@ impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             default_namespace: "default".to_string(),
+            exclude: Vec::new(),
             follow_symlinks: false,
         }
     }
@@ -124,6 +131,10 @@ pub struct Loaded {
     pub findings: Vec<Diagnostic>,
     /// Kinds that were skipped, as `kind` or `apiVersion/kind`, with their counts.
     pub skipped: BTreeMap<String, usize>,
+    /// NetworkPolicies rejected for an error, with their namespace, as far as they could be
+    /// read (a rejected peer or port is missing). Not in the model: lint judges what it can of
+    /// them, so that one invalid field does not hide the other mistakes of the policy.
+    pub rejected_policies: Vec<(String, palisade_model::Policy)>,
 }
 
 impl Loaded {
@@ -144,11 +155,12 @@ pub fn load(inputs: &[Input], options: &LoadOptions) -> Loaded {
     let mut model = Model::default();
     let mut diagnostics = Vec::new();
     let mut files: Vec<(SourceId, bool)> = Vec::new();
+    let excludes = filter::Excludes::new(&options.exclude, &mut diagnostics);
     for input in inputs {
         match input {
             Input::Path(path) => {
                 let mut paths = Vec::new();
-                collect_paths(path, options, &mut paths, &mut diagnostics);
+                collect_paths(path, options, &excludes, &mut paths, &mut diagnostics);
                 for p in paths {
                     let shown = p.to_string_lossy().into_owned();
                     match std::fs::read(&p) {
@@ -188,16 +200,34 @@ pub fn load(inputs: &[Input], options: &LoadOptions) -> Loaded {
     let sources = std::mem::take(&mut model.sources);
     let mut findings = Vec::new();
     let mut items = Vec::new();
-    let mut failed: Option<SourceId> = None;
-    for (unit, out) in units.iter().zip(outputs) {
-        if failed == Some(unit.source) {
-            continue;
+    let mut rejected_policies = Vec::new();
+    let mut outputs = outputs.into_iter();
+    let mut i = 0;
+    while i < units.len() {
+        let source = units[i].source;
+        let mut file = UnitOut::default();
+        let mut failed = false;
+        while i < units.len() && units[i].source == source {
+            let out = outputs.next().unwrap_or_default();
+            i += 1;
+            if failed {
+                continue;
+            }
+            failed = out.syntax_error;
+            file.merge(out);
         }
-        diagnostics.extend(out.diags);
-        findings.extend(out.findings);
-        items.extend(out.items);
-        if out.syntax_error {
-            failed = Some(unit.source);
+        match not_a_manifest(&sources, source, &file) {
+            Some(skip) => diagnostics.push(skip),
+            None => {
+                diagnostics.extend(file.diags);
+                findings.extend(file.findings);
+                items.extend(file.items);
+                rejected_policies.extend(
+                    file.rejected.into_iter().map(|(ns, p)| {
+                        (ns.unwrap_or_else(|| options.default_namespace.clone()), p)
+                    }),
+                );
+            }
         }
     }
     model.sources = sources;
@@ -212,6 +242,7 @@ pub fn load(inputs: &[Input], options: &LoadOptions) -> Loaded {
         diagnostics,
         findings,
         skipped,
+        rejected_policies,
     }
 }
 
@@ -242,15 +273,36 @@ fn add_text(
     }
 }
 
+/// What a walk leaves out: `--exclude` globs and the `.palisadeignore` files of the
+/// directories it is in (outermost first).
+struct WalkFilter<'e> {
+    excludes: &'e filter::Excludes,
+    ignores: Vec<(PathBuf, filter::IgnoreFile)>,
+}
+
+impl WalkFilter<'_> {
+    fn skips(&self, path: &Path) -> bool {
+        self.excludes.matches(path)
+            || self.ignores.iter().any(|(dir, ignore)| {
+                path.strip_prefix(dir)
+                    .is_ok_and(|relative| ignore.matches(relative))
+            })
+    }
+}
+
 /// Expands a path into the files to read: the file itself, or a directory's manifests.
 /// A path given explicitly is read whatever it is (a link, a FIFO from `<(...)`); what a
 /// directory scan finds is checked (see [`Walk`]).
 fn collect_paths(
     path: &Path,
     options: &LoadOptions,
+    excludes: &filter::Excludes,
     out: &mut Vec<PathBuf>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    if excludes.matches(path) {
+        return;
+    }
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => {
             let root = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
@@ -258,6 +310,10 @@ fn collect_paths(
                 visited: vec![root.clone()],
                 root,
                 follow: options.follow_symlinks,
+                filter: WalkFilter {
+                    excludes,
+                    ignores: Vec::new(),
+                },
                 out,
                 diagnostics,
             };
@@ -300,6 +356,8 @@ struct Walk<'a> {
     follow: bool,
     /// Canonical directories entered, so that following links cannot loop.
     visited: Vec<PathBuf>,
+    /// `--exclude`, `.palisadeignore` (see [`filter`]).
+    filter: WalkFilter<'a>,
     out: &'a mut Vec<PathBuf>,
     diagnostics: &'a mut Vec<Diagnostic>,
 }
@@ -312,6 +370,22 @@ impl Walk<'_> {
     }
 
     fn dir(&mut self, dir: &Path) {
+        if let Some(info) = filter::kustomize_overlay(dir) {
+            self.diagnostics.push(info);
+            return;
+        }
+        let ignore = filter::IgnoreFile::read(dir, self.diagnostics);
+        let pushed = ignore.is_some();
+        if let Some(ignore) = ignore {
+            self.filter.ignores.push((dir.to_path_buf(), ignore));
+        }
+        self.entries(dir);
+        if pushed {
+            self.filter.ignores.pop();
+        }
+    }
+
+    fn entries(&mut self, dir: &Path) {
         let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) => {
@@ -331,6 +405,9 @@ impl Walk<'_> {
             let Ok(file_type) = entry.file_type() else {
                 continue;
             };
+            if self.filter.skips(&path) {
+                continue;
+            }
             if file_type.is_symlink() {
                 self.link(&path, &name);
             } else if file_type.is_dir() {
@@ -448,13 +525,17 @@ fn plan_units(model: &Model, files: &[(SourceId, bool)]) -> Vec<Unit> {
     units
 }
 
-/// What a unit produced.
+/// What a unit (or a whole file) produced.
 #[derive(Default)]
 struct UnitOut {
     items: Vec<Item>,
     diags: Vec<Diagnostic>,
     findings: Vec<Diagnostic>,
     syntax_error: bool,
+    rejected: Vec<(Option<String>, palisade_model::Policy)>,
+    /// Documents with a `kind`, and documents that are not Kubernetes objects at all.
+    objects: usize,
+    not_objects: usize,
 }
 
 impl UnitOut {
@@ -462,7 +543,57 @@ impl UnitOut {
         self.items.extend(conv.items);
         self.diags.extend(conv.diags);
         self.findings.extend(conv.findings);
+        self.objects += conv.objects;
+        self.not_objects += conv.not_objects;
+        self.rejected.extend(conv.rejected);
     }
+
+    fn merge(&mut self, other: UnitOut) {
+        self.items.extend(other.items);
+        self.diags.extend(other.diags);
+        self.findings.extend(other.findings);
+        self.syntax_error |= other.syntax_error;
+        self.rejected.extend(other.rejected);
+        self.objects += other.objects;
+        self.not_objects += other.not_objects;
+    }
+}
+
+/// Whether a file is something other than Kubernetes manifests that sits beside them in a
+/// repository (a Helm chart's `Chart.yaml` and `values.yaml`, a template, a tool's
+/// configuration or JSON output), and then the one info line that replaces what loading it
+/// said. Such files are skipped, not errors: a repository is more than its manifests.
+fn not_a_manifest(sources: &SourceMap, source: SourceId, out: &UnitOut) -> Option<Diagnostic> {
+    let file = sources.get(source);
+    let shown = &file.path;
+    let has_errors = out.syntax_error || out.diags.iter().any(Diagnostic::is_error);
+    // A Go/Helm template only loads if its `{{ }}` happen to sit in strings; then it is read
+    // like any file. When they break it, it is a template, not a broken manifest.
+    if has_errors && file.text.contains("{{") {
+        return Some(
+            Diagnostic::info(format!(
+                "skipped `{shown}`: a template (`{{{{ ... }}}}`), not a manifest"
+            ))
+            .with_help(
+                "render it first, e.g. `helm template RELEASE CHART | palisade lint -` or \
+                 `kustomize build DIR | palisade lint -`",
+            ),
+        );
+    }
+    let name = shown.rsplit(['/', '\\']).next().unwrap_or(shown);
+    let helm_file = matches!(name, "Chart.yaml" | "Chart.yml" | "values.schema.json")
+        || (name.starts_with("values") && (name.ends_with(".yaml") || name.ends_with(".yml")));
+    if helm_file && out.objects == 0 {
+        return Some(Diagnostic::info(format!(
+            "skipped `{shown}`: a Helm chart file, not a manifest"
+        )));
+    }
+    if !out.syntax_error && out.objects == 0 && out.not_objects > 0 {
+        return Some(Diagnostic::info(format!(
+            "skipped `{shown}`: not a Kubernetes manifest (no document has `apiVersion` and `kind`)"
+        )));
+    }
+    None
 }
 
 fn threads() -> usize {
@@ -498,7 +629,13 @@ fn run_units(model: &Model, units: &[Unit]) -> Vec<UnitOut> {
     results.into_iter().map(|(_, out)| out).collect()
 }
 
-fn syntax_diag(file: &SourceFile, source: SourceId, lang: &str, e: &SyntaxError) -> Diagnostic {
+fn syntax_diag(
+    file: &SourceFile,
+    source: SourceId,
+    lang: &str,
+    e: &SyntaxError,
+    resumes: bool,
+) -> Diagnostic {
     let len = file.text.len() as u32;
     let start = e.offset.min(len);
     let end = file
@@ -510,7 +647,11 @@ fn syntax_diag(file: &SourceFile, source: SourceId, lang: &str, e: &SyntaxError)
     Diagnostic::error(format!("{lang} syntax error: {}", e.message))
         .with_span(Span { source, start, end })
         .with_help("fix the syntax")
-        .with_note("nothing from this point of the file on is loaded")
+        .with_note(if resumes {
+            "this document is not loaded; loading resumes at the next `---`"
+        } else {
+            "nothing from this point of the file on is loaded"
+        })
 }
 
 fn run_unit(model: &Model, unit: &Unit) -> UnitOut {
@@ -525,14 +666,29 @@ fn run_unit(model: &Model, unit: &Unit) -> UnitOut {
         }
     }
     let mut out = UnitOut::default();
-    let mut conv = Converter::new(unit.source, file);
-    // The block subset that generators and kubectl emit has a fast path; the stream from the
-    // first other document on (including every syntax error) goes through saphyr.
-    let result = block::parse(text, base, |doc| conv.document(&doc.root, &doc.duplicates));
-    out.absorb(conv);
-    if let Err(e) = result {
-        out.diags.push(syntax_diag(file, unit.source, "YAML", &e));
-        out.syntax_error = true;
+    // Documents are independent: after a syntax error, loading resumes at the next `---`
+    // marker, so one broken document costs only that document.
+    let mut from = 0;
+    loop {
+        let mut conv = Converter::new(unit.source, file);
+        // The block subset that generators and kubectl emit has a fast path; the stream from
+        // the first other document on (including every syntax error) goes through saphyr.
+        let result = block::parse(&text[from..], base + from as u32, |doc| {
+            conv.document(&doc.root, &doc.duplicates)
+        });
+        out.absorb(conv);
+        let Err(e) = result else { break };
+        let at = (e.offset.saturating_sub(base) as usize).clamp(from, text.len());
+        let next = yaml::find_marker(text, at).filter(|&m| m > from);
+        out.diags
+            .push(syntax_diag(file, unit.source, "YAML", &e, next.is_some()));
+        match next {
+            Some(m) => from = m,
+            None => {
+                out.syntax_error = true;
+                break;
+            }
+        }
     }
     out
 }
@@ -695,7 +851,7 @@ fn run_json<'m>(model: &'m Model, unit: &Unit) -> UnitOut {
         out.absorb(conv);
     }
     if let Err(e) = result {
-        out.diags.push(syntax_diag(file, source, "JSON", &e));
+        out.diags.push(syntax_diag(file, source, "JSON", &e, false));
         out.syntax_error = true;
     }
     out

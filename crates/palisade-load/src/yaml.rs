@@ -281,7 +281,7 @@ pub(crate) fn split_documents(text: &str, target: usize) -> Vec<(usize, usize)> 
 }
 
 /// Byte index of the next line at or after `from` that is a `---` document marker.
-fn find_marker(text: &str, from: usize) -> Option<usize> {
+pub(crate) fn find_marker(text: &str, from: usize) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut at = from;
     while let Some(i) = text.get(at..)?.find("\n---") {

@@ -382,7 +382,7 @@ fn default_namespace_option() {
 }
 
 #[test]
-fn network_policy_with_a_mistyped_api_version_warns_and_other_groups_only_note() {
+fn network_policy_with_a_mistyped_api_version_warns_and_other_groups_are_kept_unevaluated() {
     let loaded = load_text(
         "np.yaml",
         "apiVersion: k8sV1\nkind: NetworkPolicy\nmetadata: {name: a, namespace: x}\nspec: {podSelector: {}}\n---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: b, namespace: x}\nspec: {selector: all()}\n",
@@ -401,7 +401,46 @@ fn network_policy_with_a_mistyped_api_version_warns_and_other_groups_only_note()
     assert_eq!(
         warnings,
         [
-            "1:13 NetworkPolicy with apiVersion `k8sV1` is skipped: no such API version serves NetworkPolicy"
+            "1:13 NetworkPolicy with apiVersion `k8sV1` is skipped: no such API version serves NetworkPolicy",
+            "7:7 Calico NetworkPolicy `x/b` is not evaluated: answers about the pods of its namespace it may select are marked uncertain",
         ]
     );
+    // `all()` is no simple label selector: the Calico policy may select any pod of `x`.
+    assert_eq!(loaded.model.unevaluated.len(), 1);
+    assert_eq!(loaded.model.unevaluated_name(0), "Calico NetworkPolicy x/b");
+    assert!(loaded.model.unevaluated[0].pod_labels.is_none());
+}
+
+#[test]
+fn foreign_policy_selectors_narrow_what_they_may_select() {
+    let loaded = load_text(
+        "foreign.yaml",
+        "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: c, namespace: x}\nspec: {endpointSelector: {matchLabels: {'k8s:app': api}}}\n---\napiVersion: crd.projectcalico.org/v1\nkind: NetworkPolicy\nmetadata: {name: d, namespace: x}\nspec: {selector: \"app == 'db' && tier == \\\"back\\\"\"}\n---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: e}\nspec: {priority: 10, subject: {namespaces: {}}}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: f, namespace: x}\nspec: {endpointSelector: {matchLabels: {'k8s:io.kubernetes.pod.namespace': x}}}\n",
+    );
+    assert!(!loaded.has_errors(), "{}", render_diags(&loaded));
+    let got: Vec<String> = (0..loaded.model.unevaluated.len())
+        .map(|i| {
+            format!(
+                "{} {:?}",
+                loaded.model.unevaluated_name(i),
+                loaded.model.unevaluated[i].pod_labels
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "CiliumNetworkPolicy x/c Some({\"app\": \"api\"})",
+            "Calico NetworkPolicy x/d Some({\"app\": \"db\", \"tier\": \"back\"})",
+            "AdminNetworkPolicy e None",
+            "CiliumNetworkPolicy x/f None",
+        ]
+    );
+}
+
+#[test]
+fn dump_pods_are_grouped_under_owners_missing_from_the_input() {
+    let loaded = load_data(&["dump_without_owners.yaml"]);
+    assert!(!loaded.has_errors(), "{}", render_diags(&loaded));
+    insta::assert_snapshot!(summary(&loaded));
 }

@@ -237,7 +237,8 @@ pub struct Workload {
     /// Pods grouped under it (declared pods it owns, or its one template pod). Empty for
     /// workloads that have an owner: their pods are grouped under the top-level owner.
     pub pods: Vec<PodId>,
-    /// The declaring object.
+    /// The declaring object; `None` for a workload the loader inferred from its pods'
+    /// `ownerReferences`/`generateName` because the object itself was not in the input.
     pub span: Option<Span>,
 }
 
@@ -254,6 +255,27 @@ pub struct Service {
     pub ports: Vec<ServicePort>,
     /// `spec.clusterIP`/`clusterIPs`, when set to addresses.
     pub cluster_ips: Vec<IpAddr>,
+    /// The declaring object.
+    pub span: Option<Span>,
+}
+
+/// A policy object of a kind Palisade does not evaluate (yet): CiliumNetworkPolicy, Calico
+/// NetworkPolicy/GlobalNetworkPolicy, AdminNetworkPolicy, Istio AuthorizationPolicy, …
+/// It is kept so that every answer about a pod it may select can say it is uncertain.
+#[derive(Clone, Debug)]
+pub struct UnevaluatedPolicy {
+    /// `kind`, e.g. `CiliumNetworkPolicy`.
+    pub kind: String,
+    /// `apiVersion`, e.g. `cilium.io/v2`.
+    pub api_version: String,
+    /// Name.
+    pub name: String,
+    /// Namespace; `None` for cluster-wide kinds, which may select pods of every namespace.
+    pub namespace: Option<NamespaceId>,
+    /// The labels the pods it selects must have, when its selector is that simple
+    /// (`matchLabels` only, or Calico `key == 'value'` terms); `None` means it may select
+    /// every pod of its scope.
+    pub pod_labels: Option<Labels>,
     /// The declaring object.
     pub span: Option<Span>,
 }
@@ -433,6 +455,8 @@ pub struct Model {
     pub policies: Vec<Policy>,
     /// Services, indexed by [`ServiceId`].
     pub services: Vec<Service>,
+    /// Policy objects of other kinds that Palisade does not evaluate.
+    pub unevaluated: Vec<UnevaluatedPolicy>,
     namespace_index: FxHashMap<String, NamespaceId>,
 }
 
@@ -512,6 +536,15 @@ impl Model {
     pub fn pod_name(&self, id: PodId) -> String {
         let pod = &self.pods[id.index()];
         format!("{}/{}", self.namespace(pod.namespace).name, pod.name)
+    }
+
+    /// `Kind namespace/name` (or `Kind name` when cluster-wide) of an unevaluated policy.
+    pub fn unevaluated_name(&self, index: usize) -> String {
+        let u = &self.unevaluated[index];
+        match u.namespace {
+            Some(ns) => format!("{} {}/{}", u.kind, self.namespace(ns).name, u.name),
+            None => format!("{} {}", u.kind, u.name),
+        }
     }
 
     /// `namespace/name` of a workload.

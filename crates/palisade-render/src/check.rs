@@ -48,6 +48,25 @@ fn direction_word(direction: Direction) -> &'static str {
 
 /// The text rendering; `context` lines (e.g. "workload with 3 pods") go under the headline.
 pub fn text(model: &Model, explanation: &Explanation, context: &[String], style: Style) -> String {
+    text_with(
+        model,
+        explanation,
+        &CheckContext {
+            notes: context.to_vec(),
+            ..CheckContext::default()
+        },
+        style,
+    )
+}
+
+/// [`text`] with the Service and uncertainty lines of a [`CheckContext`].
+pub fn text_with(
+    model: &Model,
+    explanation: &Explanation,
+    ctx: &CheckContext,
+    style: Style,
+) -> String {
+    let context = &ctx.notes;
     let q = &explanation.query;
     let src = endpoint_name(model, &q.src);
     let dst = endpoint_name(model, &q.dst);
@@ -60,6 +79,14 @@ pub fn text(model: &Model, explanation: &Explanation, context: &[String], style:
     let _ = writeln!(out, "{verdict}  {src} -> {dst}  {}/{}", q.port, q.protocol);
     for line in context {
         let _ = writeln!(out, "  {}", style.dim(line));
+    }
+    if !ctx.uncertain.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {}: not evaluated by Palisade and may select these pods: {}",
+            style.yellow("UNCERTAIN"),
+            ctx.uncertain.join(", ")
+        );
     }
     for side in [&explanation.egress, &explanation.ingress] {
         out.push('\n');
@@ -188,6 +215,34 @@ struct JsonCheck {
     ingress: JsonSide,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     notes: Vec<String>,
+    /// What `src`/`dst` are: `pod`, `external`.
+    src_kind: &'static str,
+    dst_kind: &'static str,
+    /// The Service `--to` named, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<String>,
+    /// Policies Palisade does not evaluate that may select a pod of the connection: the
+    /// verdict may be wrong. Absent when the verdict is certain.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    uncertain: Vec<String>,
+}
+
+/// What `check` says beyond the explanation of one pair.
+#[derive(Clone, Debug, Default)]
+pub struct CheckContext {
+    /// Lines under the headline (pairs evaluated, Service resolution).
+    pub notes: Vec<String>,
+    /// `ns/name` of the Service the destination was given as.
+    pub service: Option<String>,
+    /// Names of unevaluated policies that may select a pod of the evaluated pairs.
+    pub uncertain: Vec<String>,
+}
+
+fn endpoint_kind(endpoint: &Endpoint) -> &'static str {
+    match endpoint {
+        Endpoint::Pod(_) => "pod",
+        Endpoint::External(_) => "external",
+    }
 }
 
 #[derive(Serialize)]
@@ -299,6 +354,19 @@ fn json_side(model: &Model, explanation: &Explanation, side: &SideExplanation) -
 
 /// The JSON rendering.
 pub fn json(model: &Model, explanation: &Explanation, notes: &[String]) -> String {
+    json_with(
+        model,
+        explanation,
+        &CheckContext {
+            notes: notes.to_vec(),
+            ..CheckContext::default()
+        },
+    )
+}
+
+/// [`json`] with the Service and uncertainty of a [`CheckContext`].
+pub fn json_with(model: &Model, explanation: &Explanation, ctx: &CheckContext) -> String {
+    let notes = &ctx.notes;
     let q = &explanation.query;
     to_json(&JsonCheck {
         verdict: if explanation.allowed {
@@ -314,5 +382,9 @@ pub fn json(model: &Model, explanation: &Explanation, notes: &[String]) -> Strin
         egress: json_side(model, explanation, &explanation.egress),
         ingress: json_side(model, explanation, &explanation.ingress),
         notes: notes.to_vec(),
+        src_kind: endpoint_kind(&q.src),
+        dst_kind: endpoint_kind(&q.dst),
+        service: ctx.service.clone(),
+        uncertain: ctx.uncertain.clone(),
     })
 }

@@ -1,14 +1,19 @@
 //! `palisade connectivity`: every allowed pair in txt, csv, md, dot and JSON.
 
 use crate::{OutputFormat, csv_field, to_json};
+use palisade_engine::Uncertainty;
 use palisade_engine::connectivity::{Connectivity, PeerRef};
-use palisade_model::PortSet;
+use palisade_model::{Model, PortSet};
 use serde::Serialize;
 use std::fmt::Write;
 
 #[derive(Serialize)]
 struct JsonConnectivity<'a> {
     connections: Vec<JsonConnection<'a>>,
+    /// Peers that policies Palisade does not evaluate may select: every pair involving them,
+    /// listed or not, is uncertain.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    uncertain: Vec<JsonUncertainPeer<'a>>,
 }
 
 #[derive(Serialize)]
@@ -16,6 +21,65 @@ struct JsonConnection<'a> {
     src: &'a str,
     dst: &'a str,
     allowed: Vec<JsonAllowed>,
+    src_kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src_workload_kind: Option<&'static str>,
+    dst_kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dst_workload_kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    uncertain: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonUncertainPeer<'a> {
+    peer: &'a str,
+    policies: &'a [String],
+}
+
+/// What the model says about each peer of a result: its kind and the unevaluated policies
+/// that may select it (see [`palisade_engine::uncertain`]).
+#[derive(Clone, Debug, Default)]
+pub struct PeerNotes {
+    /// Per peer: `pod`, `workload` or `external`, and the workload's kind.
+    pub kinds: Vec<(&'static str, Option<&'static str>)>,
+    /// Per peer: names of unevaluated policies that may select it.
+    pub uncertain: Vec<Vec<String>>,
+}
+
+impl PeerNotes {
+    /// The notes of every peer of `result`.
+    pub fn new(model: &Model, result: &Connectivity, uncertainty: &Uncertainty) -> Self {
+        let mut notes = PeerNotes::default();
+        for peer in &result.peers {
+            let (kind, uncertain) = match &peer.what {
+                PeerRef::Pod(p) => (("pod", None), uncertainty.names(model, [*p])),
+                PeerRef::Workload(w) => {
+                    let workload = &model.workloads[w.index()];
+                    (
+                        ("workload", Some(workload.kind.as_str())),
+                        uncertainty.names(model, workload.pods.iter().copied()),
+                    )
+                }
+                PeerRef::External(_) => (("external", None), Vec::new()),
+            };
+            notes.kinds.push(kind);
+            notes.uncertain.push(uncertain);
+        }
+        notes
+    }
+
+    fn kind(&self, i: usize) -> (&'static str, Option<&'static str>) {
+        self.kinds.get(i).copied().unwrap_or(("external", None))
+    }
+
+    fn uncertain_pair(&self, a: usize, b: usize) -> Vec<&str> {
+        let side = |i: usize| self.uncertain.get(i).map_or(&[][..], Vec::as_slice);
+        let mut names: Vec<&str> = side(a).iter().chain(side(b)).map(String::as_str).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
 }
 
 /// One protocol's ports in the public JSON notation.
@@ -40,7 +104,23 @@ pub fn json_allowed(ports: &PortSet) -> Vec<JsonAllowed> {
 
 /// Renders connectivity in a format (`Text` is NCA-style `src => dst : ports` lines).
 pub fn render(result: &Connectivity, format: OutputFormat) -> String {
+    render_with(result, format, &PeerNotes::default())
+}
+
+/// [`render`] with peer kinds and uncertainty: JSON rows gain `src_kind`/`dst_kind`
+/// (and `*_workload_kind`) and `uncertain`; txt and md rows touching an uncertain peer end in
+/// `(uncertain: …)`; csv gains an `uncertain` column when anything is uncertain.
+pub fn render_with(result: &Connectivity, format: OutputFormat, notes: &PeerNotes) -> String {
     let name = |i: usize| result.peers[i].name.as_str();
+    let any_uncertain = notes.uncertain.iter().any(|u| !u.is_empty());
+    let suffix = |a: usize, b: usize| {
+        let u = notes.uncertain_pair(a, b);
+        if u.is_empty() {
+            String::new()
+        } else {
+            format!(" (uncertain: {})", u.join(", "))
+        }
+    };
     let mut out = String::new();
     match format {
         OutputFormat::Json => {
@@ -48,37 +128,82 @@ pub fn render(result: &Connectivity, format: OutputFormat) -> String {
                 connections: result
                     .connections
                     .iter()
-                    .map(|c| JsonConnection {
-                        src: name(c.src),
-                        dst: name(c.dst),
-                        allowed: json_allowed(&c.ports),
+                    .map(|c| {
+                        let (src_kind, src_workload_kind) = notes.kind(c.src);
+                        let (dst_kind, dst_workload_kind) = notes.kind(c.dst);
+                        JsonConnection {
+                            src: name(c.src),
+                            dst: name(c.dst),
+                            allowed: json_allowed(&c.ports),
+                            src_kind,
+                            src_workload_kind,
+                            dst_kind,
+                            dst_workload_kind,
+                            uncertain: notes.uncertain_pair(c.src, c.dst),
+                        }
+                    })
+                    .collect(),
+                uncertain: notes
+                    .uncertain
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, u)| !u.is_empty())
+                    .map(|(i, u)| JsonUncertainPeer {
+                        peer: name(i),
+                        policies: u,
                     })
                     .collect(),
             });
         }
         OutputFormat::Csv => {
-            out.push_str("src,dst,allowed\n");
+            out.push_str(if any_uncertain {
+                "src,dst,allowed,uncertain\n"
+            } else {
+                "src,dst,allowed\n"
+            });
             for c in &result.connections {
-                let _ = writeln!(
+                let _ = write!(
                     out,
                     "{},{},{}",
                     csv_field(name(c.src)),
                     csv_field(name(c.dst)),
                     csv_field(&c.ports.to_string())
                 );
+                if any_uncertain {
+                    let _ = write!(
+                        out,
+                        ",{}",
+                        csv_field(&notes.uncertain_pair(c.src, c.dst).join("; "))
+                    );
+                }
+                out.push('\n');
             }
         }
         OutputFormat::Md => {
             out.push_str("| src | dst | allowed |\n|---|---|---|\n");
             for c in &result.connections {
-                let _ = writeln!(out, "| {} | {} | {} |", name(c.src), name(c.dst), c.ports);
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {}{} |",
+                    name(c.src),
+                    name(c.dst),
+                    c.ports,
+                    suffix(c.src, c.dst)
+                );
             }
         }
         OutputFormat::Dot => dot(&mut out, result),
         OutputFormat::Svg => svg(&mut out, result),
         _ => {
             for c in &result.connections {
-                let _ = writeln!(out, "{} => {} : {}", name(c.src), name(c.dst), c.ports);
+                let _ = writeln!(
+                    out,
+                    "{} => {} : {}{}",
+                    name(c.src),
+                    name(c.dst),
+                    c.ports,
+                    suffix(c.src, c.dst)
+                );
             }
         }
     }

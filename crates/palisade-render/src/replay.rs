@@ -974,8 +974,18 @@ fn md_cell(s: &str) -> String {
 /// The report as Markdown: summary, changes, spikes, then the sessions.
 pub fn md(report: &Report<'_>) -> String {
     let mut out = String::new();
-    let s = report.summary;
-    let t = &s.total;
+    md_totals(report, &mut out);
+    md_whatif(report, &mut out);
+    md_spikes(report, &mut out);
+    md_pairs(report, &mut out);
+    md_sessions(report, &mut out);
+    md_input(report, &mut out);
+    out
+}
+
+/// The title, the inputs and the observed/predicted totals.
+fn md_totals(report: &Report<'_>, out: &mut String) {
+    let t = &report.summary.total;
     let _ = writeln!(out, "# Replay\n");
     let inputs: Vec<String> = report
         .inputs
@@ -1002,6 +1012,10 @@ pub fn md(report: &Report<'_>) -> String {
         t.predicted[0], t.predicted[1], t.predicted[2]
     );
     let _ = writeln!(out, "\nMismatches: {}.", t.mismatches);
+}
+
+/// The what-if section: breaks and opens by workload pair.
+fn md_whatif(report: &Report<'_>, out: &mut String) {
     if let Some(w) = report.whatif {
         let _ = writeln!(
             out,
@@ -1032,6 +1046,10 @@ pub fn md(report: &Report<'_>) -> String {
             }
         }
     }
+}
+
+/// The deny-spike section.
+fn md_spikes(report: &Report<'_>, out: &mut String) {
     if let Some(sp) = report.spikes {
         let _ = writeln!(
             out,
@@ -1067,6 +1085,11 @@ pub fn md(report: &Report<'_>) -> String {
             }
         }
     }
+}
+
+/// Sessions per (source, destination, port) pair.
+fn md_pairs(report: &Report<'_>, out: &mut String) {
+    let s = report.summary;
     let pairs = s.pairs_sorted();
     if !pairs.is_empty() {
         let _ = writeln!(
@@ -1090,6 +1113,10 @@ pub fn md(report: &Report<'_>) -> String {
             );
         }
     }
+}
+
+/// The session timeline, when asked for.
+fn md_sessions(report: &Report<'_>, out: &mut String) {
     if report.timeline && !report.sessions.is_empty() {
         let proposed = report.whatif.is_some();
         let _ = writeln!(
@@ -1125,6 +1152,10 @@ pub fn md(report: &Report<'_>) -> String {
             );
         }
     }
+}
+
+/// Problems of the inputs.
+fn md_input(report: &Report<'_>, out: &mut String) {
     let problems = input_lines(report.inputs);
     if !problems.is_empty() {
         let _ = writeln!(out, "\n## Input\n");
@@ -1132,5 +1163,4 @@ pub fn md(report: &Report<'_>) -> String {
             let _ = writeln!(out, "- {}", md_cell(&p));
         }
     }
-    out
 }

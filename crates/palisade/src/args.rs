@@ -53,6 +53,10 @@ pub struct LoadArgs {
     /// Also print notes: skipped kinds with their counts.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Do not read files or directories matching this glob (repeatable), e.g. `charts/**`
+    /// or `*-values.yaml`; directories are also filtered by their `.palisadeignore`.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
     /// When to use colours.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -134,12 +138,15 @@ pub struct CheckArgs {
     /// Source: `ns/pod`, `ns/workload` or an IP address.
     #[arg(long, value_name = "SRC")]
     pub from: String,
-    /// Destination: `ns/pod`, `ns/workload` or an IP address.
+    /// Destination: `ns/pod`, `ns/workload`, an IP address, or a Service: `svc/NAME`,
+    /// `svc/NS/NAME`, `NS/svc/NAME` or its ClusterIP (`10.96.0.10` or `10.96.0.10:80`);
+    /// a Service is evaluated on every backend pod, on the target port.
     #[arg(long, value_name = "DST")]
     pub to: String,
-    /// Destination port.
+    /// Destination port (for a Service: the service port). Optional when `--to` ends in
+    /// `:PORT`.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: u16,
+    pub port: Option<u16>,
     /// Protocol: TCP, UDP or SCTP.
     #[arg(long, default_value = "TCP")]
     pub protocol: String,

@@ -40,6 +40,7 @@ pub fn load_checked(
         inputs,
         &LoadOptions {
             default_namespace: default_namespace.to_string(),
+            exclude: args.exclude.clone(),
             follow_symlinks: args.follow_symlinks,
         },
     );
@@ -59,12 +60,40 @@ pub fn load_checked(
     Ok(loaded)
 }
 
+/// Loads for `lint`, which never stops on input errors: they become findings. Warnings
+/// (and notes with `-v`) go to stderr; errors too when `print_errors` (NP017 disabled).
+pub fn load_for_lint(args: &InputArgs, print_errors: bool) -> anyhow::Result<Loaded> {
+    let mut inputs: Vec<Input> = args.paths.iter().map(|p| input(p)).collect();
+    inputs.extend(crate::live::live_inputs(
+        &args.load,
+        args.namespace.as_deref(),
+    )?);
+    let loaded = load(
+        &inputs,
+        &LoadOptions {
+            default_namespace: args.namespace.clone().unwrap_or_else(|| "default".into()),
+            exclude: args.load.exclude.clone(),
+            follow_symlinks: args.load.follow_symlinks,
+        },
+    );
+    report_filtered(
+        &loaded,
+        args.load.verbose,
+        args.load.color.style(true),
+        print_errors,
+    );
+    Ok(loaded)
+}
+
 /// Prints load diagnostics to stderr.
 pub fn report(loaded: &Loaded, verbose: bool, style: Style) {
-    let shown = loaded
-        .diagnostics
-        .iter()
-        .filter(|d| verbose || d.severity != palisade_diag::Severity::Info);
+    report_filtered(loaded, verbose, style, true);
+}
+
+fn report_filtered(loaded: &Loaded, verbose: bool, style: Style, errors: bool) {
+    let shown = loaded.diagnostics.iter().filter(|d| {
+        (verbose || d.severity != palisade_diag::Severity::Info) && (errors || !d.is_error())
+    });
     emit_err(
         &diagnostics::human_bounded(shown, &loaded.model.sources, style, ""),
         style,

@@ -5,6 +5,7 @@ mod cidr_suspicious;
 mod dns_egress_blocked;
 mod empty_rule_allows_all;
 mod host_network_selected;
+mod invalid_object;
 mod named_port_unresolved;
 mod namespace_without_policy;
 mod open_to_all;
@@ -13,6 +14,7 @@ mod policy_in_empty_namespace;
 mod policy_selects_nothing;
 mod policy_types_mismatch;
 mod redundant;
+mod unevaluated_policy;
 mod unknown_field;
 mod unprotected_workload;
 mod wrong_namespace_label;
@@ -24,7 +26,7 @@ mod tests;
 use crate::registry::rule;
 use crate::settings::Settings;
 use palisade_diag::{Diagnostic, Span};
-use palisade_engine::{Engine, semantics};
+use palisade_engine::{Engine, Uncertainty, semantics};
 use palisade_model::{LabelSelector, Model, PodId, Policy, PolicyId};
 use std::sync::OnceLock;
 
@@ -32,6 +34,7 @@ use std::sync::OnceLock;
 pub(crate) struct Context<'m> {
     pub model: &'m Model,
     engine: OnceLock<Engine>,
+    uncertainty: OnceLock<Uncertainty>,
     /// Whether the input has any pod or workload: rules about selected pods only run then
     /// (a directory of policies alone says nothing about what they select).
     pub has_pods: bool,
@@ -59,6 +62,7 @@ impl<'m> Context<'m> {
         Context {
             model,
             engine: OnceLock::new(),
+            uncertainty: OnceLock::new(),
             has_pods: !model.pods.is_empty(),
             has_namespaces: model.namespaces.iter().any(|n| n.declared),
             pods_by_namespace,
@@ -69,6 +73,24 @@ impl<'m> Context<'m> {
     /// The compiled engine, built on first use.
     pub fn engine(&self) -> &Engine {
         self.engine.get_or_init(|| Engine::new(self.model))
+    }
+
+    /// Which pods unevaluated policies may select, computed on first use.
+    pub fn uncertainty(&self) -> &Uncertainty {
+        self.uncertainty
+            .get_or_init(|| Uncertainty::new(self.model))
+    }
+
+    /// A note for findings about `pods` when policies Palisade does not evaluate may select
+    /// them (see NP018).
+    pub fn uncertain_note(&self, pods: impl IntoIterator<Item = PodId>) -> Option<String> {
+        let names = self.uncertainty().names(self.model, pods);
+        (!names.is_empty()).then(|| {
+            format!(
+                "uncertain: {} may also select these pods and is not evaluated (NP018)",
+                names.join(", ")
+            )
+        })
     }
 
     /// The pods a policy selects as its subjects ([`semantics::policy_selects`]).
@@ -191,6 +213,8 @@ const CHECKS: &[(&str, Check)] = &[
     ("NP014", policy_in_empty_namespace::check),
     ("NP015", unprotected_workload::check),
     ("NP016", host_network_selected::check),
+    ("NP017", invalid_object::check),
+    ("NP018", unevaluated_policy::check),
 ];
 
 /// Runs every enabled rule.

@@ -52,6 +52,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 .and_then(|w| model.workloads[w.index()].span)
                 .or(pod.span)
         });
+        let uncertain = ctx.uncertain_note(pods.iter().copied());
         out.push(
             finding(
                 CODE,
@@ -67,7 +68,8 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             .with_help(format!(
                 "add a default-deny policy to namespace {} (podSelector: {{}}, policyTypes: [Ingress, Egress]) and allow what is needed",
                 ns.name
-            )),
+            ))
+            .with_notes(uncertain),
         );
     }
 }

@@ -48,6 +48,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         // Per workload (or bare pod): (ingress isolated for all its pods, egress likewise, span).
         let mut units: BTreeMap<String, (bool, bool, Option<palisade_diag::Span>)> =
             BTreeMap::new();
+        let mut unit_pods: BTreeMap<String, Vec<palisade_model::PodId>> = BTreeMap::new();
         for &p in pods {
             let class = &engine.classes()[engine.class_of(p) as usize];
             let pod = &model.pods[p.index()];
@@ -55,6 +56,10 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 .workload
                 .and_then(|w| model.workloads[w.index()].span)
                 .or(pod.span);
+            unit_pods
+                .entry(model.pod_workload_name(p))
+                .or_default()
+                .push(p);
             let entry = units
                 .entry(model.pod_workload_name(p))
                 .or_insert((true, true, span));
@@ -96,7 +101,10 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 .with_help(format!(
                     "add a policy selecting {name} (or a namespace-wide default deny) for {}",
                     dirs.join(" and ")
-                )),
+                ))
+                .with_notes(
+                    ctx.uncertain_note(unit_pods.get(name).into_iter().flatten().copied()),
+                ),
             );
         }
     }

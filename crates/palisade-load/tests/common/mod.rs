@@ -253,6 +253,16 @@ pub fn summary(loaded: &Loaded) -> String {
             rule(m, &mut s, r);
         }
     }
+    for i in 0..m.unevaluated.len() {
+        writeln!(
+            s,
+            "unevaluated {} selects={:?} @{}",
+            m.unevaluated_name(i),
+            m.unevaluated[i].pod_labels,
+            loc(m.unevaluated[i].span)
+        )
+        .unwrap();
+    }
     if !loaded.skipped.is_empty() {
         writeln!(s, "skipped {:?}", loaded.skipped).unwrap();
     }

@@ -19,6 +19,8 @@ struct Entry<'a> {
     egress_isolated: &'a [String],
     open_to_cluster: &'a [String],
     open_to_world: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    uncertain: &'a [String],
 }
 
 /// The JSON report.
@@ -35,6 +37,7 @@ pub fn json(audit: &Audit) -> String {
                 egress_isolated: &n.egress_isolated,
                 open_to_cluster: &n.open_to_cluster,
                 open_to_world: &n.open_to_world,
+                uncertain: &n.uncertain,
             })
             .collect(),
         namespaces_without_policy: audit.without_policy(),
@@ -80,6 +83,15 @@ fn details(audit: &Audit, bullet: &str) -> String {
             if !list.is_empty() {
                 let _ = writeln!(out, "{bullet}{}: {what}: {}", n.name, list.join(", "));
             }
+        }
+        if !n.uncertain.is_empty() {
+            let _ = writeln!(
+                out,
+                "{bullet}{}: UNCERTAIN: not evaluated by Palisade and may select its pods: {} \
+                 (the lines above describe NetworkPolicy alone)",
+                n.name,
+                n.uncertain.join(", ")
+            );
         }
     }
     let without = audit.without_policy();

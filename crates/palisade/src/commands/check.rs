@@ -4,27 +4,53 @@ use crate::args::{CheckArgs, Expect};
 use crate::input::{format, load_inputs, protocol};
 use crate::output::emit;
 use anyhow::{anyhow, bail};
-use palisade_engine::{Endpoint, Explanation, Query, Reference, resolve_endpoints};
-use palisade_model::Model;
+use palisade_engine::{
+    Endpoint, Explanation, Query, Reference, Uncertainty, resolve_endpoints, services,
+};
+use palisade_model::{Model, PortRef, Protocol, ServiceId};
+use palisade_render::check::CheckContext;
 use palisade_render::{OutputFormat, Style, check};
+use std::net::IpAddr;
 use std::process::ExitCode;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let output = format(&args.output, &[OutputFormat::Text, OutputFormat::Json])?;
     let protocol = protocol(&args.protocol)?;
+    let (to, port) = split_port(&args.to, args.port)?;
     let loaded = load_inputs(&args.input)?;
     let model = &loaded.model;
     let src = resolve(model, &args.from).map_err(|e| anyhow!("--from {}: {e}", args.from))?;
-    let dst = resolve(model, &args.to).map_err(|e| anyhow!("--to {}: {e}", args.to))?;
+    let mut ctx = CheckContext::default();
+    let dst = match resolve_service(model, to, port, protocol)
+        .map_err(|e| anyhow!("--to {}: {e}", args.to))?
+    {
+        Some((service, dst, note)) => {
+            ctx.service = Some(service);
+            ctx.notes.push(note);
+            dst
+        }
+        None => resolve(model, to).map_err(|e| anyhow!("--to {}: {e}", args.to))?,
+    };
     let reference = Reference::new(model);
-    let (explanation, notes) = explain_all(&reference, &src, &dst, protocol, args.port);
+    let (explanation, notes) = explain_all(&reference, &src, &dst, protocol, port);
+    ctx.notes.extend(notes);
+    let uncertainty = Uncertainty::new(model);
+    let pods = src
+        .endpoints
+        .iter()
+        .chain(&dst.endpoints)
+        .filter_map(|e| match e {
+            Endpoint::Pod(p) => Some(*p),
+            Endpoint::External(_) => None,
+        });
+    ctx.uncertain = uncertainty.names(model, pods);
     let style = match output {
         OutputFormat::Json => Style::PLAIN,
         _ => args.input.load.color.style(false),
     };
     let text = match output {
-        OutputFormat::Json => check::json(model, &explanation, &notes),
-        _ => check::text(model, &explanation, &notes, style),
+        OutputFormat::Json => check::json_with(model, &explanation, &ctx),
+        _ => check::text_with(model, &explanation, &ctx, style),
     };
     emit(&text, style)?;
     let met = match args.expect {
@@ -39,10 +65,135 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// `--to ADDRESS:PORT` (a Service's ClusterIP and port): the address and the port, which
+/// must agree with `--port` when both are given.
+fn split_port(to: &str, port: Option<u16>) -> anyhow::Result<(&str, u16)> {
+    let parsed = match to.rsplit_once(':') {
+        // `[v6]:port`, or `v4:port`; a bare IPv6 address has colons but no port.
+        Some((addr, p)) if to.parse::<IpAddr>().is_err() => {
+            let p: u16 = p
+                .parse()
+                .ok()
+                .filter(|&p| p > 0)
+                .ok_or_else(|| anyhow!("--to {to}: `{p}` is not a port (1-65535)"))?;
+            Some((addr.trim_start_matches('[').trim_end_matches(']'), p))
+        }
+        _ => None,
+    };
+    match (parsed, port) {
+        (Some((addr, p)), None) => Ok((addr, p)),
+        (Some((addr, p)), Some(q)) if p == q => Ok((addr, p)),
+        (Some((_, p)), Some(q)) => bail!("--to names port {p} but --port says {q}"),
+        (None, Some(q)) => Ok((to, q)),
+        (None, None) => {
+            bail!("--port is required (or write the port in --to, e.g. `10.96.0.10:80`)")
+        }
+    }
+}
+
+/// A Service destination: `svc/NAME`, `svc/NS/NAME`, `NS/svc/NAME` or a ClusterIP. Its
+/// backends on the target port the service port leads to, as a destination with one port
+/// per backend, the Service's name and a note saying so. `None` when `name` is no Service.
+fn resolve_service(
+    model: &Model,
+    name: &str,
+    port: u16,
+    protocol: Protocol,
+) -> anyhow::Result<Option<(String, Resolved, String)>> {
+    let id = if let Ok(ip) = name.parse::<IpAddr>() {
+        // A pod's own address is the pod, not a service.
+        if model.pods.iter().any(|p| p.ips.contains(&ip)) {
+            return Ok(None);
+        }
+        match services::service_by_ip(model, ip) {
+            Some(id) => id,
+            None => return Ok(None),
+        }
+    } else {
+        let parts: Vec<&str> = name.split('/').collect();
+        let (ns, svc) = match parts.as_slice() {
+            ["svc" | "service", n] => (None, *n),
+            ["svc" | "service", ns, n] | [ns, "svc" | "service", n] => (Some(*ns), *n),
+            _ => return Ok(None),
+        };
+        let found = services::services_named(model, ns, svc);
+        match found.as_slice() {
+            [id] => *id,
+            [] => {
+                let mut known: Vec<String> = (0..model.services.len())
+                    .map(|i| services::service_name(model, ServiceId::new(i)))
+                    .collect();
+                known.sort();
+                bail!(
+                    "no Service `{svc}` in the input (services: {})",
+                    known.join(", ")
+                )
+            }
+            many => {
+                let names: Vec<String> = many
+                    .iter()
+                    .map(|&i| services::service_name(model, i))
+                    .collect();
+                bail!(
+                    "several Services are named `{svc}`: {}; write `svc/NAMESPACE/{svc}`",
+                    names.join(", ")
+                )
+            }
+        }
+    };
+    let service = &model.services[id.index()];
+    let shown = services::service_name(model, id);
+    let Some(service_port) = services::service_port(service, port, protocol) else {
+        let ports: Vec<String> = service
+            .ports
+            .iter()
+            .map(|p| format!("{}/{}", p.port, p.protocol))
+            .collect();
+        bail!(
+            "Service {shown} has no port {port}/{protocol} (its ports: {})",
+            if ports.is_empty() {
+                "none".to_string()
+            } else {
+                ports.join(", ")
+            }
+        );
+    };
+    let backends = services::backends(model, service, service_port);
+    if backends.is_empty() {
+        let why = if service.selector.is_empty() {
+            "it has no selector (its endpoints are managed by hand, or it is an ExternalName)"
+        } else if services::selected_pods(model, service).is_empty() {
+            "its selector matches no pod of the input"
+        } else {
+            "no selected pod has the named target port"
+        };
+        bail!("Service {shown} has no backend Palisade can know for port {port}: {why}");
+    }
+    let target = match &service_port.target_port {
+        PortRef::Number(n) => n.to_string(),
+        PortRef::Name(n) => format!("`{n}`"),
+    };
+    let note = format!(
+        "Service {shown} port {port}/{protocol} -> targetPort {target} on {} backend pod{}: \
+         NetworkPolicy sees the backend pod and its port, not the Service",
+        backends.len(),
+        if backends.len() == 1 { "" } else { "s" }
+    );
+    let resolved = Resolved {
+        name: shown.clone(),
+        endpoints: backends.iter().map(|b| Endpoint::Pod(b.pod)).collect(),
+        ports: Some(backends.iter().map(|b| b.port).collect()),
+    };
+    Ok(Some((shown, resolved, note)))
+}
+
 /// A named endpoint and the pods behind it (several for a workload).
 pub struct Resolved {
     pub name: String,
     pub endpoints: Vec<Endpoint>,
+    /// For a Service destination, the port each endpoint is reached on (its target port);
+    /// `None`: the port asked for.
+    pub ports: Option<Vec<u16>>,
 }
 
 /// Evaluates every pod pair; the verdict is ALLOWED only if all pairs are. Explains the first
@@ -59,8 +210,9 @@ pub fn explain_all(
     let mut denied = 0usize;
     let mut total = 0usize;
     for &s in &src.endpoints {
-        for &d in &dst.endpoints {
+        for (i, &d) in dst.endpoints.iter().enumerate() {
             total += 1;
+            let port = dst.ports.as_ref().map_or(port, |ports| ports[i]);
             let query = Query {
                 src: s,
                 dst: d,
@@ -97,6 +249,7 @@ pub fn resolve(model: &Model, name: &str) -> anyhow::Result<Resolved> {
         return Ok(Resolved {
             name: name.to_string(),
             endpoints,
+            ports: None,
         });
     }
     let Some((ns, rest)) = name.split_once('/') else {

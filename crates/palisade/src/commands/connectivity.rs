@@ -2,9 +2,10 @@
 
 use crate::args::ConnectivityArgs;
 use crate::input::{format, load_inputs};
-use crate::output::emit;
-use palisade_engine::{Engine, connectivity};
+use crate::output::{emit, emit_err};
+use palisade_engine::{Engine, Uncertainty, connectivity};
 use palisade_render::OutputFormat;
+use palisade_render::connectivity::PeerNotes;
 use std::process::ExitCode;
 
 pub fn run(args: ConnectivityArgs) -> anyhow::Result<ExitCode> {
@@ -22,8 +23,22 @@ pub fn run(args: ConnectivityArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_inputs(&args.input)?;
     let engine = Engine::new(&loaded.model);
     let result = connectivity::compute(&loaded.model, &engine, args.level.into());
+    let uncertainty = Uncertainty::new(&loaded.model);
+    let notes = PeerNotes::new(&loaded.model, &result, &uncertainty);
+    let uncertain_peers = notes.uncertain.iter().filter(|u| !u.is_empty()).count();
+    if uncertain_peers > 0 {
+        emit_err(
+            &format!(
+                "palisade: note: {uncertain_peers} of {} peers may be selected by policies \
+                 Palisade does not evaluate: every pair involving them, listed or not, is \
+                 uncertain (the txt, md, csv and json outputs mark the listed ones)\n",
+                result.peers.len()
+            ),
+            palisade_render::Style::PLAIN,
+        );
+    }
     emit(
-        &palisade_render::connectivity::render(&result, output),
+        &palisade_render::connectivity::render_with(&result, output, &notes),
         palisade_render::Style::PLAIN,
     )?;
     Ok(ExitCode::SUCCESS)

@@ -2,10 +2,12 @@
 //! `--fail-on`.
 
 use crate::args::LintArgs;
-use crate::input::load_inputs;
+use crate::input::load_for_lint;
 use crate::output::emit;
 use anyhow::{Context, bail};
-use palisade_lint::{LintConfig, RULES, Settings, lint, rule};
+use palisade_lint::{
+    INVALID_OBJECT, LintConfig, RULES, Settings, input_errors, lint, lint_rejected, rule, sort,
+};
 use palisade_render::Style;
 use palisade_render::lint::{LintFormat, RuleMeta, render};
 use std::path::{Path, PathBuf};
@@ -89,8 +91,15 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
         args.fail_on.as_deref(),
     )?;
     let input = args.input.to_input_args();
-    let loaded = load_inputs(&input)?;
-    let findings = lint(&loaded.model, &loaded.findings, &settings);
+    // Input errors are findings (NP017) here, not a reason to stop: the report must be
+    // complete, e.g. for a SARIF upload, even when one object is invalid.
+    let invalid_enabled = settings.is_enabled(INVALID_OBJECT);
+    let mut loaded = load_for_lint(&input, !invalid_enabled)?;
+    let mut findings = lint(&loaded.model, &loaded.findings, &settings);
+    findings.extend(input_errors(&loaded.diagnostics, &settings));
+    let rejected = std::mem::take(&mut loaded.rejected_policies);
+    findings.extend(lint_rejected(&mut loaded.model, rejected, &settings));
+    sort(&mut findings);
     let style = input.load.color.style(false);
     emit(
         &render(
@@ -102,7 +111,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
         ),
         style,
     )?;
-    if loaded.has_errors() {
+    if loaded.has_errors() && !invalid_enabled {
         return Ok(ExitCode::from(2));
     }
     Ok(if settings.fails(&findings) {

@@ -134,25 +134,7 @@ struct Collected {
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let out_format = output(&args.output)?;
-    let filter = filter(&args)?;
-    let timeout = duration("--timeout", &args.timeout)?;
-    let window = duration("--spike-window", &args.spike_window)?;
-    if !(args.spike_k.is_finite() && args.spike_k >= 0.0) {
-        bail!(
-            "--spike-k: `{}` is not a finite number ≥ 0 (e.g. 3 or 4.5)",
-            args.spike_k
-        );
-    }
-    let format = match &args.format {
-        None => None,
-        Some(f) => match Format::parse(f) {
-            Some(f) => Some(f),
-            None => bail!(
-                "--format: unknown format `{f}`: expected hubble, pcap, pcapng, vpc, csv or jsonl"
-            ),
-        },
-    };
+    let settings = Settings::from_args(&args)?;
     let mut cluster_inputs: Vec<Input> = args.cluster.iter().map(|p| input(p)).collect();
     cluster_inputs.extend(crate::live::live_inputs(&args.load, None)?);
     let loaded = load_checked(&cluster_inputs, &args.default_namespace, &args.load, None)
@@ -176,23 +158,123 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = &proposed {
         replayer = replayer.with_proposed(p);
     }
+    let (capture_name, input, progress, format) = if args.relay.hubble_relay.is_some() {
+        let (name, feed) = super::relay::open(&args, &settings.filter)?;
+        (name, feed, None, Some(Format::Hubble))
+    } else {
+        let (input, progress) = open_capture(&args)?;
+        let name = args.capture.clone().unwrap_or_else(|| "-".into());
+        (name, input, progress, settings.format)
+    };
+    let mut reader = FlowReader::new(
+        capture_name,
+        std::io::BufReader::with_capacity(1 << 20, input),
+        &ReadOptions {
+            format,
+            strict: args.strict,
+            ..ReadOptions::default()
+        },
+    )?;
+    let resolution = reader.format().timestamp_resolution_ns();
+    if args.spikes && settings.window < resolution {
+        bail!(
+            "--spike-window: `{}` is finer than the capture's timestamps ({} has {}s resolution)",
+            args.spike_window,
+            reader.format().as_str(),
+            resolution / 1_000_000_000
+        );
+    }
+    let mut collected = Collected::new(&args, proposed.is_some(), settings.window);
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let streamed = stream_sessions(
+        &args,
+        &settings,
+        &mut reader,
+        &mut replayer,
+        progress.as_ref(),
+        &mut collected,
+        &mut stdout,
+    );
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    let write_err = streamed?;
+    collected.read = reader.into_report();
+    let err_style = args.load.color.style(true);
+    let read_diagnostics = collected.read.diagnostics();
+    emit_err(
+        &palisade_render::diagnostics::human_bounded(
+            &read_diagnostics,
+            &model.sources,
+            err_style,
+            "",
+        ),
+        err_style,
+    );
+    if let Some(e) = write_err {
+        return Err(e.into());
+    }
+    print_report(&args, settings.output, collected, &mut stdout)
+}
 
-    // The capture (or Relay), with a progress bar on a terminal.
-    let relay = args.relay.hubble_relay.is_some();
-    let (capture_name, raw, size, format): (String, Box<dyn Read>, Option<u64>, Option<Format>) =
-        match args.capture.as_deref() {
-            _ if relay => {
-                let (name, feed) = super::relay::open(&args, &filter)?;
-                (name, feed, None, Some(Format::Hubble))
-            }
-            Some("-") | None => ("-".into(), Box::new(std::io::stdin().lock()), None, format),
-            Some(path) => {
-                let file =
-                    std::fs::File::open(path).with_context(|| format!("cannot open `{path}`"))?;
-                let size = file.metadata().ok().map(|m| m.len());
-                (path.to_string(), Box::new(file), size, format)
-            }
+/// What the arguments ask for, checked before anything is read.
+struct Settings {
+    output: Output,
+    filter: Filter,
+    /// `--timeout`, in nanoseconds.
+    timeout: i64,
+    /// `--spike-window`, in nanoseconds.
+    window: i64,
+    format: Option<Format>,
+}
+
+impl Settings {
+    fn from_args(args: &ReplayArgs) -> anyhow::Result<Settings> {
+        let output = output(&args.output)?;
+        if args.relay.follow && !matches!(output, Output::Jsonl | Output::Text) {
+            bail!("--follow streams the timeline: use -o jsonl (for machines) or -o txt");
+        }
+        let filter = filter(args)?;
+        let timeout = duration("--timeout", &args.timeout)?;
+        let window = duration("--spike-window", &args.spike_window)?;
+        if !(args.spike_k.is_finite() && args.spike_k >= 0.0) {
+            bail!(
+                "--spike-k: `{}` is not a finite number ≥ 0 (e.g. 3 or 4.5)",
+                args.spike_k
+            );
+        }
+        let format = match &args.format {
+            None => None,
+            Some(f) => match Format::parse(f) {
+                Some(f) => Some(f),
+                None => bail!(
+                    "--format: unknown format `{f}`: expected hubble, pcap, pcapng, vpc, csv or jsonl"
+                ),
+            },
         };
+        Ok(Settings {
+            output,
+            filter,
+            timeout,
+            window,
+            format,
+        })
+    }
+}
+
+/// The capture (a file or stdin), with a progress bar on a terminal for large files.
+fn open_capture(
+    args: &ReplayArgs,
+) -> anyhow::Result<(Box<dyn Read>, Option<indicatif::ProgressBar>)> {
+    let (raw, size): (Box<dyn Read>, Option<u64>) = match args.capture.as_deref() {
+        Some("-") | None => (Box::new(std::io::stdin().lock()), None),
+        Some(path) => {
+            let file =
+                std::fs::File::open(path).with_context(|| format!("cannot open `{path}`"))?;
+            let size = file.metadata().ok().map(|m| m.len());
+            (Box::new(file), size)
+        }
+    };
     let progress = match size {
         Some(len) if std::io::stderr().is_terminal() && len > (8 << 20) => {
             let pb = indicatif::ProgressBar::new(len);
@@ -211,131 +293,112 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         Some(pb) => Box::new(pb.wrap_read(raw)),
         None => raw,
     };
-    let mut reader = FlowReader::new(
-        capture_name,
-        std::io::BufReader::with_capacity(1 << 20, input),
-        &ReadOptions {
-            format,
-            strict: args.strict,
-            ..ReadOptions::default()
-        },
-    )?;
-    let resolution = reader.format().timestamp_resolution_ns();
-    if args.spikes && window < resolution {
-        bail!(
-            "--spike-window: `{}` is finer than the capture's timestamps ({} has {}s resolution)",
-            args.spike_window,
-            reader.format().as_str(),
-            resolution / 1_000_000_000
-        );
-    }
+    Ok((input, progress))
+}
 
-    let follow = args.relay.follow;
-    if follow && !matches!(out_format, Output::Jsonl | Output::Text) {
-        bail!("--follow streams the timeline: use -o jsonl (for machines) or -o txt");
+impl Collected {
+    fn new(args: &ReplayArgs, what_if: bool, window: i64) -> Collected {
+        Collected {
+            sessions: Vec::new(),
+            summary: Summary::default(),
+            whatif: what_if.then(WhatIf::default),
+            spikes: args.spikes.then(|| {
+                Spikes::new(SpikeConfig {
+                    window_ns: window,
+                    basis: match args.spike_on {
+                        SpikeOnArg::Observed => SpikeBasis::Observed,
+                        SpikeOnArg::Predicted => SpikeBasis::Predicted,
+                    },
+                    k: args.spike_k,
+                    threshold: args.spike_threshold,
+                    ..SpikeConfig::default()
+                })
+            }),
+            read: ReadReport::default(),
+        }
     }
-    let stream = out_format == Output::Jsonl || (follow && out_format == Output::Text);
-    let keep = !stream && (!args.summary || matches!(out_format, Output::Json | Output::Csv));
-    let mut collected = Collected {
-        sessions: Vec::new(),
-        summary: Summary::default(),
-        whatif: proposed.as_ref().map(|_| WhatIf::default()),
-        spikes: args.spikes.then(|| {
-            Spikes::new(SpikeConfig {
-                window_ns: window,
-                basis: match args.spike_on {
-                    SpikeOnArg::Observed => SpikeBasis::Observed,
-                    SpikeOnArg::Predicted => SpikeBasis::Predicted,
-                },
-                k: args.spike_k,
-                threshold: args.spike_threshold,
-                ..SpikeConfig::default()
-            })
-        }),
-        read: ReadReport::default(),
-    };
-    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+}
+
+/// Reads the capture into sessions, replays each one as it completes and either streams it
+/// (jsonl) or collects it; the summaries always see it. Returns the first error writing to
+/// stdout, if any (reading goes on so that the summary stays complete).
+fn stream_sessions(
+    args: &ReplayArgs,
+    settings: &Settings,
+    reader: &mut FlowReader<'_>,
+    replayer: &mut Replayer<'_>,
+    progress: Option<&indicatif::ProgressBar>,
+    collected: &mut Collected,
+    stdout: &mut impl Write,
+) -> anyhow::Result<Option<std::io::Error>> {
+    let filter = &settings.filter;
+    let follow = args.relay.follow;
+    let stream = settings.output == Output::Jsonl || (follow && settings.output == Output::Text);
+    let keep = !stream && (!args.summary || matches!(settings.output, Output::Json | Output::Csv));
     let mut write_err: Option<std::io::Error> = None;
     let first_ns: std::cell::Cell<Option<i64>> = std::cell::Cell::new(None);
     let mut sessionizer = Sessionizer::new(SessionConfig {
-        timeout: Duration::from_nanos(timeout as u64),
+        timeout: Duration::from_nanos(settings.timeout as u64),
         ..SessionConfig::default()
     });
     let mut seen: u64 = 0;
-    {
-        let mut on_session = |s: palisade_flows::Session| {
-            seen += 1;
-            if let Some(pb) = &progress
-                && seen.is_multiple_of(65_536)
-            {
-                pb.set_message(format!("{seen} sessions"));
-            }
-            let r = replayer.replay(s);
-            if !filter.is_empty() && !filter.matches(&r, first_ns.get()) {
-                return;
-            }
-            collected.summary.add(&r);
-            if let Some(w) = &mut collected.whatif {
-                w.add(&r);
-            }
-            if let Some(sp) = &mut collected.spikes {
-                sp.add(&r);
-            }
-            if stream {
-                let line = if out_format == Output::Jsonl {
-                    render::jsonl_line(&r)
-                } else {
-                    render::timeline(std::slice::from_ref(&r), args.load.color.style(false))
-                };
-                if write_err.is_none()
-                    && let Err(e) = stdout.write_all(
-                        palisade_render::escape::sanitize_output(&line, false).as_bytes(),
-                    )
-                {
-                    write_err = Some(e);
-                }
-                // Following: each decided session reaches the reader at once.
-                if follow && write_err.is_none() {
-                    write_err = stdout.flush().err();
-                }
-            } else if keep {
-                collected.sessions.push(r);
-            }
-        };
-        let result = reader.read(|record| {
-            if let palisade_flows::Record::Flow(ev) = record
-                && first_ns.get().is_none()
-            {
-                first_ns.set(Some(ev.time_ns));
-            }
-            sessionizer.push_record(record, &mut on_session);
-        });
-        if let Err(e) = result {
-            if let Some(pb) = &progress {
-                pb.finish_and_clear();
-            }
-            return Err(e.into());
+    let mut on_session = |s: palisade_flows::Session| {
+        seen += 1;
+        if let Some(pb) = progress
+            && seen.is_multiple_of(65_536)
+        {
+            pb.set_message(format!("{seen} sessions"));
         }
-        sessionizer.finish(&mut on_session);
-    }
-    if let Some(pb) = &progress {
-        pb.finish_and_clear();
-    }
-    collected.read = reader.into_report();
-    let err_style = args.load.color.style(true);
-    let read_diagnostics = collected.read.diagnostics();
-    emit_err(
-        &palisade_render::diagnostics::human_bounded(
-            &read_diagnostics,
-            &model.sources,
-            err_style,
-            "",
-        ),
-        err_style,
-    );
-    if let Some(e) = write_err {
-        return Err(e.into());
-    }
+        let r = replayer.replay(s);
+        if !filter.is_empty() && !filter.matches(&r, first_ns.get()) {
+            return;
+        }
+        collected.summary.add(&r);
+        if let Some(w) = &mut collected.whatif {
+            w.add(&r);
+        }
+        if let Some(sp) = &mut collected.spikes {
+            sp.add(&r);
+        }
+        if stream {
+            let line = if settings.output == Output::Jsonl {
+                render::jsonl_line(&r)
+            } else {
+                render::timeline(std::slice::from_ref(&r), args.load.color.style(false))
+            };
+            if write_err.is_none()
+                && let Err(e) = stdout
+                    .write_all(palisade_render::escape::sanitize_output(&line, false).as_bytes())
+            {
+                write_err = Some(e);
+            }
+            // Following: each decided session reaches the reader at once.
+            if follow && write_err.is_none() {
+                write_err = stdout.flush().err();
+            }
+        } else if keep {
+            collected.sessions.push(r);
+        }
+    };
+    reader.read(|record| {
+        if let palisade_flows::Record::Flow(ev) = record
+            && first_ns.get().is_none()
+        {
+            first_ns.set(Some(ev.time_ns));
+        }
+        sessionizer.push_record(record, &mut on_session);
+    })?;
+    sessionizer.finish(&mut on_session);
+    Ok(write_err)
+}
+
+/// Renders the collected report and decides the exit code (`--fail-on-break`).
+fn print_report(
+    args: &ReplayArgs,
+    out_format: Output,
+    mut collected: Collected,
+    stdout: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
     collected.sessions.sort_by(|a, b| {
         (a.session.start_ns, a.session.src, a.session.dst).cmp(&(
             b.session.start_ns,

@@ -121,8 +121,21 @@ fn config_file_is_read() {
 #[test]
 fn input_errors_exit_2() {
     let manifest = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x}\nspec:\n  podSelector: []\n";
+    // An input error is a finding (NP017, error): exit 1 like any error finding, and exit 2
+    // (input error) only when NP017 is ignored.
     let run = palisade(&["lint", "-", "-o", "concise"], Some(manifest));
-    assert_eq!(run.code, 2);
+    assert_eq!(run.code, 1, "{}", run.snapshot());
+    assert!(run.stdout.contains("NP017"), "{}", run.stdout);
+    let ignored = palisade(
+        &["lint", "-", "-o", "concise", "--ignore", "NP017"],
+        Some(manifest),
+    );
+    assert_eq!(ignored.code, 2, "{}", ignored.snapshot());
+    assert!(
+        ignored.stderr.contains("expected a mapping"),
+        "{}",
+        ignored.stderr
+    );
     let unknown = palisade(&["lint", SHOP, "--select", "NP999"], None);
     assert_eq!(unknown.code, 2);
     assert_snapshot!(unknown.snapshot());

@@ -4,6 +4,7 @@
 mod core;
 mod diff;
 mod hostile;
+mod inputs;
 mod lint;
 mod live;
 mod replay;
