@@ -44,6 +44,36 @@ fn presets() -> Vec<&'static str> {
     names
 }
 
+/// The preset plus 100 ClusterNetworkPolicies (`palisade_synth::cluster_network_policies`).
+fn with_guardrails(preset: Preset) -> Loaded {
+    let (text, _) = palisade_synth::generate(&preset.params(1), Format::Yaml).expect("preset");
+    let loaded = load(
+        &[
+            Input::Text {
+                name: format!("{}.yaml", preset.name()),
+                text,
+            },
+            Input::Text {
+                name: "guardrails.yaml".into(),
+                text: palisade_synth::cluster_network_policies(100),
+            },
+        ],
+        &LoadOptions::default(),
+    );
+    assert!(!loaded.has_errors());
+    assert_eq!(loaded.model.admin_policies.len(), 100);
+    loaded
+}
+
+fn by_name_with_guardrails(name: &str) -> &'static Loaded {
+    static MEDIUM: OnceLock<Loaded> = OnceLock::new();
+    static LARGE: OnceLock<Loaded> = OnceLock::new();
+    match name {
+        "large" => LARGE.get_or_init(|| with_guardrails(Preset::Large)),
+        _ => MEDIUM.get_or_init(|| with_guardrails(Preset::Medium)),
+    }
+}
+
 fn by_name(name: &str) -> &'static Loaded {
     static LARGE: OnceLock<Loaded> = OnceLock::new();
     match name {
@@ -112,7 +142,17 @@ fn explained_check(bencher: Bencher, preset: &str) {
 /// Per-flow verdicts by address: 1,000 flows per iteration (divide by 1,000 for one).
 #[divan::bench(args = presets(), counter = divan::counter::ItemsCount::new(1000usize))]
 fn verdicts_by_ip(bencher: Bencher, preset: &str) {
-    let model = &by_name(preset).model;
+    bench_verdicts(bencher, &by_name(preset).model);
+}
+
+/// The same flows with 100 ClusterNetworkPolicies (Admin and Baseline tiers) added: the
+/// admin tiers' cost per verdict (issue #14: within 2x of `verdicts_by_ip`).
+#[divan::bench(args = presets(), counter = divan::counter::ItemsCount::new(1000usize))]
+fn verdicts_by_ip_with_100_cnps(bencher: Bencher, preset: &str) {
+    bench_verdicts(bencher, &by_name_with_guardrails(preset).model);
+}
+
+fn bench_verdicts(bencher: Bencher, model: &palisade_model::Model) {
     let engine = Engine::new(model);
     // Template pods have no IPs; give the medium preset's flows addresses of external atoms
     // and of pods when they have them.

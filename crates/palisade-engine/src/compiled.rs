@@ -7,12 +7,14 @@
 //! each class records which sets it belongs to. A verdict is then two lookups (address to
 //! class or atom) and, per side, a scan of the subject's few rules with a binary search each.
 
+use crate::admin::{self, AdminRuleRef};
 use crate::explain::SideOutcome;
 use crate::ipspace::IpSpace;
 use crate::semantics::{self, PeerNamespaces, SpecPorts};
 use ipnet::IpNet;
 use palisade_model::{
-    Direction, LabelSelector, Labels, Model, NamespaceId, PeerKind, PodId, PolicyId, Protocol, Rule,
+    AdminAction, AdminPeerKind, AdminPortKind, AdminRule, AdminTier, Direction, LabelSelector,
+    Labels, Model, NamespaceId, PeerKind, PodId, PolicyId, Protocol, Rule,
 };
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
@@ -53,6 +55,37 @@ pub struct Verdict {
     pub egress_rule: Option<RuleRef>,
     /// The first ingress rule that allowed it, if a rule decided.
     pub ingress_rule: Option<RuleRef>,
+    /// The admin or baseline rule that decided the egress side, with its action.
+    pub egress_admin: Option<(AdminRuleRef, AdminAction)>,
+    /// The admin or baseline rule that decided the ingress side, with its action.
+    pub ingress_admin: Option<(AdminRuleRef, AdminAction)>,
+}
+
+/// What one side's walk through the tiers found (compiled form).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SideVerdict {
+    outcome: SideOutcome,
+    rule: Option<RuleRef>,
+    admin: Option<(AdminRuleRef, AdminAction)>,
+}
+
+impl SideVerdict {
+    const fn plain(outcome: SideOutcome) -> Self {
+        SideVerdict {
+            outcome,
+            rule: None,
+            admin: None,
+        }
+    }
+}
+
+/// An admin or baseline rule, compiled like a NetworkPolicy rule (peer sets, ports).
+#[derive(Clone, Debug)]
+struct CompiledAdminRule {
+    at: AdminRuleRef,
+    action: AdminAction,
+    sets: SmallVec<[u32; 4]>,
+    ports: CompiledPorts,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -92,6 +125,8 @@ pub struct Class {
     named_ports: Vec<(u32, Protocol, u16)>,
     /// Address atoms of its pods' IPs.
     atoms: SmallVec<[u32; 2]>,
+    /// Compiled admin rules that apply to it, in evaluation order: [tier][egress, ingress].
+    admin_rules: [[Vec<u32>; 2]; 2],
 }
 
 /// The per-flow view of a class: one small record, ranges into the flat arrays below.
@@ -104,6 +139,8 @@ struct HotClass {
     ingress_rules: (u32, u32),
     memberships: (u32, u32),
     named_ports: (u32, u32),
+    /// Ranges into `rule_ids` of the admin rules: [tier][egress, ingress].
+    admin_rules: [[(u32, u32); 2]; 2],
 }
 
 /// Flat arrays behind [`HotClass`], so a verdict touches few cache lines.
@@ -128,7 +165,12 @@ impl Hot {
             let ingress_rules = push(&mut hot.rule_ids, &class.ingress_rules);
             let memberships = push(&mut hot.memberships, &class.memberships);
             let named_ports = push(&mut hot.named_ports, &class.named_ports);
+            let admin_rules = class
+                .admin_rules
+                .each_ref()
+                .map(|tier| tier.each_ref().map(|ids| push(&mut hot.rule_ids, ids)));
             hot.classes.push(HotClass {
+                admin_rules,
                 host_network: class.host_network,
                 egress_isolated: class.egress_isolated,
                 ingress_isolated: class.ingress_isolated,
@@ -163,6 +205,9 @@ pub struct Engine {
     space: IpSpace,
     atom_memberships: Vec<Vec<u32>>,
     rules: Vec<CompiledRule>,
+    admin_rules: Vec<CompiledAdminRule>,
+    /// Whether any class has an admin or baseline rule (connectivity's fast path otherwise).
+    has_admin: bool,
     sets: Vec<PeerSet>,
     port_names: FxHashMap<String, u32>,
     hot: Hot,
@@ -249,6 +294,7 @@ enum SetKey<'m> {
         cidr: IpNet,
         except: &'m [IpNet],
     },
+    Nodes(&'m LabelSelector),
 }
 
 impl Engine {
@@ -289,6 +335,8 @@ impl Engine {
             atom_memberships: vec![Vec::new(); space.atoms().len()],
             space,
             rules: Vec::new(),
+            admin_rules: Vec::new(),
+            has_admin: false,
             sets: Vec::new(),
             port_names,
             hot: Hot::default(),
@@ -408,6 +456,16 @@ impl Engine {
             }
         }
 
+        self.compile_admin(
+            model,
+            class_labels,
+            &classes_by_namespace,
+            &class_index,
+            &namespace_index,
+            &mut namespace_mask,
+            &mut set_ids,
+        );
+
         for (set_id, set) in self.sets.iter().enumerate() {
             match set {
                 PeerSet::Classes(members) => {
@@ -439,6 +497,139 @@ impl Engine {
         }
     }
 
+    /// Compiles the admin and baseline tiers: each rule's peers into peer sets (shared with
+    /// NetworkPolicy's), and each class's rule list in evaluation order. Subject and peer
+    /// rules are [`admin`]'s; the indexes only pick candidates.
+    #[allow(clippy::too_many_arguments)]
+    fn compile_admin<'m>(
+        &mut self,
+        model: &'m Model,
+        class_labels: &[&Labels],
+        classes_by_namespace: &[Vec<u32>],
+        class_index: &LabelIndex<'_>,
+        namespace_index: &LabelIndex<'_>,
+        namespace_mask: &mut [bool],
+        set_ids: &mut FxHashMap<SetKey<'m>, u32>,
+    ) {
+        for (tier_slot, tier) in [AdminTier::Admin, AdminTier::Baseline]
+            .into_iter()
+            .enumerate()
+        {
+            for id in admin::evaluation_order(model, tier) {
+                let policy = &model.admin_policies[id as usize];
+                let mut rule_ids: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
+                for (slot, direction) in [Direction::Egress, Direction::Ingress]
+                    .into_iter()
+                    .enumerate()
+                {
+                    for (index, rule) in policy.rules(direction).iter().enumerate() {
+                        let mut keys: Vec<SetKey<'m>> = Vec::new();
+                        for peer in &rule.peers {
+                            match &peer.kind {
+                                AdminPeerKind::Namespaces(ns) => keys.push(SetKey::Selector {
+                                    namespaces: PeerNamespaces::Matching(ns),
+                                    pod_selector: None,
+                                }),
+                                AdminPeerKind::Pods {
+                                    namespace_selector,
+                                    pod_selector,
+                                } => keys.push(SetKey::Selector {
+                                    namespaces: PeerNamespaces::Matching(namespace_selector),
+                                    pod_selector: Some(pod_selector),
+                                }),
+                                AdminPeerKind::Networks(blocks) => {
+                                    keys.extend(blocks.iter().map(|b| SetKey::IpBlock {
+                                        cidr: b.cidr,
+                                        except: &[],
+                                    }))
+                                }
+                                AdminPeerKind::Nodes(selector) => {
+                                    keys.push(SetKey::Nodes(selector))
+                                }
+                                // Decided by DNS, not by manifests: matches nothing here.
+                                AdminPeerKind::DomainNames(_) => {}
+                            }
+                        }
+                        let sets = keys
+                            .into_iter()
+                            .map(|key| {
+                                if let Some(&id) = set_ids.get(&key) {
+                                    return id;
+                                }
+                                let set = self.resolve_peer(
+                                    &key,
+                                    model,
+                                    class_labels,
+                                    classes_by_namespace,
+                                    class_index,
+                                    namespace_index,
+                                    namespace_mask,
+                                );
+                                let id = self.sets.len() as u32;
+                                self.sets.push(set);
+                                set_ids.insert(key, id);
+                                id
+                            })
+                            .collect();
+                        rule_ids[slot].push(self.admin_rules.len() as u32);
+                        let ports = self.compile_admin_ports(rule);
+                        self.admin_rules.push(CompiledAdminRule {
+                            at: AdminRuleRef {
+                                policy: id,
+                                direction,
+                                rule: index as u32,
+                            },
+                            action: rule.action,
+                            sets,
+                            ports,
+                        });
+                    }
+                }
+                if rule_ids.iter().all(Vec::is_empty) {
+                    continue;
+                }
+                for (class_id, class) in self.classes.iter_mut().enumerate() {
+                    if admin::subject_selects_labels(
+                        policy,
+                        &model.namespace(class.namespace).labels,
+                        class_labels[class_id],
+                        class.host_network,
+                    ) {
+                        for (list, ids) in class.admin_rules[tier_slot].iter_mut().zip(&rule_ids) {
+                            list.extend_from_slice(ids);
+                        }
+                        self.has_admin = true;
+                    }
+                }
+            }
+        }
+    }
+
+    fn compile_admin_ports(&mut self, rule: &AdminRule) -> CompiledPorts {
+        let Some(specs) = &rule.ports else {
+            return CompiledPorts {
+                all: true,
+                ..Default::default()
+            };
+        };
+        let mut ports = CompiledPorts::default();
+        for spec in specs {
+            match &spec.kind {
+                AdminPortKind::Range(protocol, r) => ports.numeric.push((*protocol, r.lo, r.hi)),
+                // An admin named port has no protocol: it resolves on a container port of
+                // that name whatever its protocol ([`admin::named_port_resolves`]).
+                AdminPortKind::Named(name) => {
+                    let next = self.port_names.len() as u32;
+                    let id = *self.port_names.entry(name.clone()).or_insert(next);
+                    for protocol in Protocol::ALL {
+                        ports.named.push((protocol, id));
+                    }
+                }
+            }
+        }
+        ports
+    }
+
     fn atom_classes(&self) -> Vec<Vec<u32>> {
         let mut out = vec![Vec::new(); self.space.atoms().len()];
         for (class_id, class) in self.classes.iter().enumerate() {
@@ -467,6 +658,14 @@ impl Engine {
                     let out = self.space.atoms_in(e);
                     atoms.retain(|a| !out.contains(a));
                 }
+                PeerSet::Atoms(atoms)
+            }
+            SetKey::Nodes(selector) => {
+                let mut atoms: Vec<u32> = admin::node_ips(model, selector)
+                    .filter_map(|ip| self.space.atom_of(ip))
+                    .collect();
+                atoms.sort_unstable();
+                atoms.dedup();
                 PeerSet::Atoms(atoms)
             }
             SetKey::Selector {
@@ -558,9 +757,29 @@ fn build_space(model: &Model) -> IpSpace {
             PeerKind::Selector { .. } => None,
         })
         .flat_map(|b| std::iter::once(b.cidr).chain(b.except.iter().copied()))
+        .chain(admin_nets(model))
         .collect();
     let any_v6_pod = model.pods.iter().flat_map(|p| &p.ips).any(IpAddr::is_ipv6);
     IpSpace::new(&nets, any_v6_pod)
+}
+
+/// The address ranges admin rules name: `networks` CIDRs and the IPs of `nodes` peers.
+fn admin_nets(model: &Model) -> Vec<IpNet> {
+    let mut out = Vec::new();
+    for policy in &model.admin_policies {
+        for rule in policy.ingress.iter().chain(&policy.egress) {
+            for peer in &rule.peers {
+                match &peer.kind {
+                    AdminPeerKind::Networks(blocks) => out.extend(blocks.iter().map(|b| b.cidr)),
+                    AdminPeerKind::Nodes(selector) => {
+                        out.extend(admin::node_ips(model, selector).map(IpNet::from))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
 }
 
 type Classes<'m> = (Vec<Class>, Vec<u32>, Vec<&'m Labels>);
@@ -622,6 +841,7 @@ fn build_classes<'m>(
                     memberships: Vec::new(),
                     named_ports: named,
                     atoms: key.atoms.clone(),
+                    admin_rules: Default::default(),
                 });
                 class_labels.push(&pod.labels);
                 keys.insert(key, next);
@@ -675,20 +895,22 @@ impl Engine {
     /// The verdict for traffic between two entities. Does not allocate.
     pub fn verdict(&self, src: Entity, dst: Entity, protocol: Protocol, port: u16) -> Verdict {
         let dst_named = self.named_ports_of(dst);
-        let (egress, egress_rule) = match src {
+        let egress = match src {
             Entity::Class(c) => self.side(c, Direction::Egress, dst, dst_named, protocol, port),
-            _ => (SideOutcome::External, None),
+            _ => SideVerdict::plain(SideOutcome::External),
         };
-        let (ingress, ingress_rule) = match dst {
+        let ingress = match dst {
             Entity::Class(c) => self.side(c, Direction::Ingress, src, dst_named, protocol, port),
-            _ => (SideOutcome::External, None),
+            _ => SideVerdict::plain(SideOutcome::External),
         };
         Verdict {
-            allowed: egress.allows() && ingress.allows(),
-            egress,
-            ingress,
-            egress_rule,
-            ingress_rule,
+            allowed: egress.outcome.allows() && ingress.outcome.allows(),
+            egress: egress.outcome,
+            ingress: ingress.outcome,
+            egress_rule: egress.rule,
+            ingress_rule: ingress.rule,
+            egress_admin: egress.admin,
+            ingress_admin: ingress.admin,
         }
     }
 
@@ -701,7 +923,7 @@ impl Engine {
         let side_allows = |subject: Entity, direction, peer| match subject {
             Entity::Class(c) => self
                 .side(c, direction, peer, dst_named, protocol, port)
-                .0
+                .outcome
                 .allows(),
             _ => true,
         };
@@ -719,6 +941,8 @@ impl Engine {
         }
     }
 
+    /// One side through the tiers ([`crate::tiers::decide`]'s order, unrolled): admin rules,
+    /// then NetworkPolicy when isolated, else baseline rules, else default allow.
     #[inline]
     fn side(
         &self,
@@ -728,18 +952,15 @@ impl Engine {
         dst_named: &[(u32, Protocol, u16)],
         protocol: Protocol,
         port: u16,
-    ) -> (SideOutcome, Option<RuleRef>) {
+    ) -> SideVerdict {
         let class = &self.hot.classes[subject as usize];
         if class.host_network {
-            return (SideOutcome::HostNetwork, None);
+            return SideVerdict::plain(SideOutcome::HostNetwork);
         }
-        let (isolated, rules) = match direction {
-            Direction::Egress => (class.egress_isolated, class.egress_rules),
-            Direction::Ingress => (class.ingress_isolated, class.ingress_rules),
+        let slot = match direction {
+            Direction::Egress => 0,
+            Direction::Ingress => 1,
         };
-        if !isolated {
-            return (SideOutcome::NotIsolated, None);
-        }
         let peer_sets: &[u32] = match peer {
             Entity::Class(c) => range(
                 &self.hot.memberships,
@@ -748,15 +969,52 @@ impl Engine {
             Entity::Atom(a) => &self.atom_memberships[a as usize],
             Entity::Unpartitioned => &[],
         };
+        let admin_hit = |tier: usize| {
+            range(&self.hot.rule_ids, class.admin_rules[tier][slot])
+                .iter()
+                .map(|&r| &self.admin_rules[r as usize])
+                .find(|rule| {
+                    self.ports_match(&rule.ports, dst_named, protocol, port)
+                        && rule.sets.iter().any(|s| peer_sets.binary_search(s).is_ok())
+                })
+        };
+        let decided = |rule: &CompiledAdminRule| SideVerdict {
+            outcome: if rule.action == AdminAction::Accept {
+                SideOutcome::Allowed
+            } else {
+                SideOutcome::Denied
+            },
+            rule: None,
+            admin: Some((rule.at, rule.action)),
+        };
+        if let Some(rule) = admin_hit(0)
+            && rule.action != AdminAction::Pass
+        {
+            return decided(rule);
+        }
+        let (isolated, rules) = match direction {
+            Direction::Egress => (class.egress_isolated, class.egress_rules),
+            Direction::Ingress => (class.ingress_isolated, class.ingress_rules),
+        };
+        if !isolated {
+            return match admin_hit(1) {
+                Some(rule) if rule.action != AdminAction::Pass => decided(rule),
+                _ => SideVerdict::plain(SideOutcome::NotIsolated),
+            };
+        }
         for &r in range(&self.hot.rule_ids, rules) {
             let rule = &self.rules[r as usize];
             if self.ports_match(&rule.ports, dst_named, protocol, port)
                 && (rule.all_peers || rule.sets.iter().any(|s| peer_sets.binary_search(s).is_ok()))
             {
-                return (SideOutcome::Allowed, Some(rule.at));
+                return SideVerdict {
+                    outcome: SideOutcome::Allowed,
+                    rule: Some(rule.at),
+                    admin: None,
+                };
             }
         }
-        (SideOutcome::Denied, None)
+        SideVerdict::plain(SideOutcome::Denied)
     }
 
     #[inline]
@@ -789,6 +1047,7 @@ pub(crate) struct PortSets {
     ids: FxHashMap<palisade_model::PortSet, u32>,
     unions: FxHashMap<(u32, u32), u32>,
     intersections: FxHashMap<(u32, u32), u32>,
+    differences: FxHashMap<(u32, u32), u32>,
 }
 
 impl PortSets {
@@ -840,6 +1099,22 @@ impl PortSets {
         id
     }
 
+    pub(crate) fn difference(&mut self, a: u32, b: u32) -> u32 {
+        if a == Self::NONE || b == Self::ALL {
+            return Self::NONE;
+        }
+        if b == Self::NONE {
+            return a;
+        }
+        if let Some(&id) = self.differences.get(&(a, b)) {
+            return id;
+        }
+        let set = self.sets[a as usize].difference(&self.sets[b as usize]);
+        let id = self.intern(set);
+        self.differences.insert((a, b), id);
+        id
+    }
+
     pub(crate) fn intersection(&mut self, a: u32, b: u32) -> u32 {
         if a == b || b == Self::ALL {
             return a;
@@ -886,7 +1161,19 @@ impl Engine {
         ports: &mut PortSets,
         scratch: &mut [u32],
     ) -> SideMapIds {
-        if !self.is_isolated(subject, direction) {
+        let slot = match direction {
+            Direction::Egress => 0,
+            Direction::Ingress => 1,
+        };
+        let class = &self.classes[subject as usize];
+        let isolated = self.is_isolated(subject, direction);
+        let tiered = semantics::policy_applies_to(class.host_network)
+            && (!class.admin_rules[0][slot].is_empty()
+                || (!isolated && !class.admin_rules[1][slot].is_empty()));
+        if tiered {
+            return self.tiered_side_map(subject, direction, slot, atom_classes, ports, scratch);
+        }
+        if !isolated {
             return SideMapIds::Open;
         }
         let mut touched: Vec<EntityIndex> = Vec::new();
@@ -909,6 +1196,97 @@ impl Engine {
                         std::mem::replace(&mut scratch[e as usize], PortSets::NONE),
                     )
                 })
+                .collect(),
+        )
+    }
+
+    /// [`Engine::side_map_ids`] for a class some admin or baseline rule applies to: every
+    /// entity's ports through the tiers (as [`crate::Reference::allowed_ports`] walks them),
+    /// dense over all entities since a Deny can carve anything out of "everything".
+    fn tiered_side_map(
+        &self,
+        subject: u32,
+        direction: Direction,
+        slot: usize,
+        atom_classes: &[Vec<u32>],
+        ports: &mut PortSets,
+        scratch: &mut [u32],
+    ) -> SideMapIds {
+        let n = self.entity_count();
+        let class = &self.classes[subject as usize];
+        let mut undecided = vec![PortSets::ALL; n];
+        let mut allowed = vec![PortSets::NONE; n];
+        let mut passed = vec![PortSets::NONE; n];
+        let walk =
+            |tier: usize,
+             ports: &mut PortSets,
+             undecided: &mut Vec<u32>,
+             on_match: &mut dyn FnMut(usize, AdminAction, u32, &mut PortSets)| {
+                for &r in &class.admin_rules[tier][slot] {
+                    let rule = &self.admin_rules[r as usize];
+                    // One rule may report an entity several times (several peer sets): each
+                    // report takes from what is still undecided, which sums to the union.
+                    self.entries(
+                        direction,
+                        false,
+                        &rule.sets,
+                        &rule.ports,
+                        subject,
+                        atom_classes,
+                        ports,
+                        |e, p, ports| {
+                            let e = e as usize;
+                            let taken = ports.intersection(undecided[e], p);
+                            if taken != PortSets::NONE {
+                                on_match(e, rule.action, taken, ports);
+                                undecided[e] = ports.difference(undecided[e], p);
+                            }
+                        },
+                    );
+                }
+            };
+        walk(
+            0,
+            ports,
+            &mut undecided,
+            &mut |e, action, taken, ports| match action {
+                AdminAction::Accept => allowed[e] = ports.union(allowed[e], taken),
+                AdminAction::Pass => passed[e] = ports.union(passed[e], taken),
+                AdminAction::Deny => {}
+            },
+        );
+        for e in 0..n {
+            undecided[e] = ports.union(undecided[e], passed[e]);
+        }
+        if self.is_isolated(subject, direction) {
+            // NetworkPolicy decides everything the admin tier left: its rules' union.
+            for &r in self.class_rules(subject, direction) {
+                self.rule_entries(r, subject, atom_classes, ports, |e, p, ports| {
+                    scratch[e as usize] = ports.union(scratch[e as usize], p);
+                });
+            }
+            for e in 0..n {
+                let np = std::mem::replace(&mut scratch[e], PortSets::NONE);
+                let through = ports.intersection(undecided[e], np);
+                allowed[e] = ports.union(allowed[e], through);
+            }
+        } else {
+            // Baseline: Accept, and Pass on to the default (allow), let traffic through.
+            walk(1, ports, &mut undecided, &mut |e, action, taken, ports| {
+                if action != AdminAction::Deny {
+                    allowed[e] = ports.union(allowed[e], taken);
+                }
+            });
+            for e in 0..n {
+                allowed[e] = ports.union(allowed[e], undecided[e]);
+            }
+        }
+        SideMapIds::Restricted(
+            allowed
+                .into_iter()
+                .enumerate()
+                .filter(|&(_, p)| p != PortSets::NONE)
+                .map(|(e, p)| (e as EntityIndex, p))
                 .collect(),
         )
     }
@@ -951,12 +1329,36 @@ impl Engine {
         subject: u32,
         atom_classes: &[Vec<u32>],
         ports: &mut PortSets,
-        mut f: impl FnMut(EntityIndex, u32, &mut PortSets),
+        f: impl FnMut(EntityIndex, u32, &mut PortSets),
     ) {
         let rule = &self.rules[rule as usize];
-        let direction = rule.at.direction;
+        self.entries(
+            rule.at.direction,
+            rule.all_peers,
+            &rule.sets,
+            &rule.ports,
+            subject,
+            atom_classes,
+            ports,
+            f,
+        );
+    }
+
+    /// [`Engine::rule_entries`] for any compiled rule body (NetworkPolicy or admin).
+    #[allow(clippy::too_many_arguments)]
+    fn entries(
+        &self,
+        direction: Direction,
+        all_peers: bool,
+        sets: &[u32],
+        rule_ports: &CompiledPorts,
+        subject: u32,
+        atom_classes: &[Vec<u32>],
+        ports: &mut PortSets,
+        mut f: impl FnMut(EntityIndex, u32, &mut PortSets),
+    ) {
         let class_count = self.classes.len() as u32;
-        let numeric = ports.intern(numeric_ports(&rule.ports));
+        let numeric = ports.intern(numeric_ports(rule_ports));
         // Named ports resolve on the destination: the peer for egress, the subject for
         // ingress; an external destination has none.
         let towards = |peer_class: Option<u32>, ports: &mut PortSets| -> u32 {
@@ -964,11 +1366,11 @@ impl Engine {
                 Direction::Egress => peer_class,
                 Direction::Ingress => Some(subject),
             };
-            let Some(dst) = dst_class.filter(|_| !rule.ports.named.is_empty()) else {
+            let Some(dst) = dst_class.filter(|_| !rule_ports.named.is_empty()) else {
                 return numeric;
             };
             let mut set = ports.get(numeric).clone();
-            for &(proto, name) in &rule.ports.named {
+            for &(proto, name) in &rule_ports.named {
                 for &(n, p, port) in &self.classes[dst as usize].named_ports {
                     if n == name && p == proto {
                         set.insert(proto, palisade_model::PortRange::single(port));
@@ -977,7 +1379,7 @@ impl Engine {
             }
             ports.intern(set)
         };
-        let fixed = (rule.ports.named.is_empty() || direction == Direction::Ingress)
+        let fixed = (rule_ports.named.is_empty() || direction == Direction::Ingress)
             .then(|| towards(None, ports));
         let ports_for = |c: Option<u32>, ports: &mut PortSets| match fixed {
             Some(id) => id,
@@ -988,14 +1390,14 @@ impl Engine {
                 f(entity, id, ports);
             }
         };
-        if rule.all_peers {
+        if all_peers {
             for e in 0..self.entity_count() as u32 {
                 let id = ports_for((e < class_count).then_some(e), ports);
                 emit(e, id, ports);
             }
             return;
         }
-        for &s in &rule.sets {
+        for &s in sets {
             match &self.sets[s as usize] {
                 PeerSet::Classes(members) => {
                     for &c in members {

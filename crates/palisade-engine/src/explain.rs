@@ -5,11 +5,13 @@
 //! also what `palisade check` uses: one explained query touches only the policies of the two
 //! endpoints' namespaces.
 
+use crate::admin::{self, AdminRuleRef};
 use crate::semantics::{self, PeerNamespaces};
 use crate::tiers::{Tier, TierVerdict, decide};
 use crate::{Endpoint, Query};
 use palisade_model::{
-    Direction, LabelSelector, Labels, Model, Operator, PeerKind, PodId, PolicyId, PortSet, Rule,
+    AdminAction, AdminTier, Direction, LabelSelector, Labels, Model, Operator, PeerKind, PodId,
+    PolicyId, PortSet, Rule,
 };
 
 /// The NetworkPolicy semantics over a model, with an index of policies per namespace.
@@ -17,6 +19,10 @@ use palisade_model::{
 pub struct Reference<'m> {
     model: &'m Model,
     policies_by_namespace: Vec<Vec<PolicyId>>,
+    /// Admin-tier policies in evaluation order ([`admin::evaluation_order`]).
+    admin_order: Vec<u32>,
+    /// Baseline-tier policies in evaluation order.
+    baseline_order: Vec<u32>,
 }
 
 /// One rule that allowed the traffic.
@@ -80,6 +86,13 @@ pub struct SideExplanation {
     pub matches: Vec<RuleMatch>,
     /// Rules that almost allowed it (only collected when the side denies).
     pub near_misses: Vec<NearMiss>,
+    /// The admin or baseline rule that decided (Accept or Deny), when an admin tier decided.
+    pub admin_rule: Option<(AdminRuleRef, AdminAction)>,
+    /// The admin-tier rule whose Pass sent the traffic on to NetworkPolicy, if any.
+    pub passed: Option<AdminRuleRef>,
+    /// A `domainNames` rule was reached before the deciding rule and the peer is an external
+    /// address: the verdict depends on what DNS answers, which manifests do not tell.
+    pub depends_on_dns: bool,
 }
 
 /// A complete answer to "may SRC reach DST on PORT/PROTOCOL, and why".
@@ -95,6 +108,18 @@ pub struct Explanation {
     pub ingress: SideExplanation,
 }
 
+impl Explanation {
+    /// The third verdict: denied, but only because a `domainNames` rule was not known to
+    /// match. Were the address one of its names' DNS answers, the rule would accept it, so
+    /// the answer depends on DNS (the ingress side, if it applies, allows).
+    pub fn depends_on_dns(&self) -> bool {
+        !self.allowed
+            && self.egress.depends_on_dns
+            && !self.egress.outcome.allows()
+            && self.ingress.outcome.allows()
+    }
+}
+
 impl<'m> Reference<'m> {
     /// Indexes the model's policies by namespace.
     pub fn new(model: &'m Model) -> Self {
@@ -105,6 +130,8 @@ impl<'m> Reference<'m> {
         Reference {
             model,
             policies_by_namespace,
+            admin_order: admin::evaluation_order(model, AdminTier::Admin),
+            baseline_order: admin::evaluation_order(model, AdminTier::Baseline),
         }
     }
 
@@ -163,31 +190,99 @@ impl<'m> Reference<'m> {
         semantics::rule_ports(rule, semantics::destination_ports(self.model, dst))
     }
 
-    /// Everything one direction of a pod allows towards a peer: the union of the ports of
-    /// its rules that admit the peer, or every port when no policy isolates the pod in that
-    /// direction. The connection's ports are the source's egress towards the destination
+    /// Everything one direction of a pod allows towards a peer, through the tiers: the admin
+    /// tier's Accept rules, then (for what it neither accepted nor denied, or passed) the
+    /// NetworkPolicy rules when a policy isolates the pod, else the baseline tier, else
+    /// everything. The connection's ports are the source's egress towards the destination
     /// intersected with the destination's ingress from the source.
     pub fn allowed_ports(&self, subject: PodId, direction: Direction, peer: Endpoint) -> PortSet {
-        let isolating = self.isolating_policies(subject, direction);
-        if isolating.is_empty() {
+        let pod = &self.model.pods[subject.index()];
+        if !semantics::policy_applies_to(pod.host_network) {
             return PortSet::all();
         }
         let dst = match direction {
             Direction::Ingress => Endpoint::Pod(subject),
             Direction::Egress => peer,
         };
-        let mut out = PortSet::none();
-        for policy in isolating {
-            for rule in self.model.policies[policy.index()].rules(direction) {
-                if self.rule_admits(policy, rule, peer) {
-                    out.union_with(&self.rule_ports(rule, dst));
-                    if out.is_all() {
-                        return out;
+        let dst_ports = semantics::destination_ports(self.model, dst);
+        let mut allowed = PortSet::none();
+        let mut undecided = PortSet::all();
+        let mut passed = PortSet::none();
+        self.tier_ports(
+            &self.admin_order,
+            direction,
+            pod,
+            peer,
+            dst_ports,
+            |action, d| match action {
+                AdminAction::Accept => allowed.union_with(d),
+                AdminAction::Pass => passed.union_with(d),
+                AdminAction::Deny => {}
+            },
+            &mut undecided,
+        );
+        undecided.union_with(&passed);
+        let isolating = self.isolating_policies(subject, direction);
+        if !isolating.is_empty() {
+            let mut np = PortSet::none();
+            for policy in isolating {
+                for rule in self.model.policies[policy.index()].rules(direction) {
+                    if self.rule_admits(policy, rule, peer) {
+                        np.union_with(&self.rule_ports(rule, dst));
                     }
                 }
             }
+            allowed.union_with(&undecided.intersection(&np));
+            return allowed;
         }
-        out
+        // Baseline: Accept and Pass (on to the default, allow) both let traffic through.
+        self.tier_ports(
+            &self.baseline_order,
+            direction,
+            pod,
+            peer,
+            dst_ports,
+            |action, d| {
+                if action != AdminAction::Deny {
+                    allowed.union_with(d);
+                }
+            },
+            &mut undecided,
+        );
+        allowed.union_with(&undecided);
+        allowed
+    }
+
+    /// Walks one admin tier's rules over port sets: each matching rule takes the part of
+    /// `undecided` its ports cover (`on_match(action, taken)`), and that part is decided.
+    #[allow(clippy::too_many_arguments)]
+    fn tier_ports(
+        &self,
+        order: &[u32],
+        direction: Direction,
+        pod: &palisade_model::Pod,
+        peer: Endpoint,
+        dst_ports: Option<&[palisade_model::ContainerPort]>,
+        mut on_match: impl FnMut(AdminAction, &PortSet),
+        undecided: &mut PortSet,
+    ) {
+        for &id in order {
+            let policy = &self.model.admin_policies[id as usize];
+            if !admin::subject_selects(self.model, policy, pod) {
+                continue;
+            }
+            for rule in policy.rules(direction) {
+                if admin::rule_peer(self.model, rule, peer).is_none() {
+                    continue;
+                }
+                let ports = admin::rule_ports(rule, dst_ports);
+                on_match(rule.action, &undecided.intersection(&ports));
+                *undecided = undecided.difference(&ports);
+                if undecided.is_empty() {
+                    return;
+                }
+            }
+        }
     }
 
     fn side(&self, query: &Query, direction: Direction, explain: bool) -> SideExplanation {
@@ -203,6 +298,9 @@ impl<'m> Reference<'m> {
             isolating: Vec::new(),
             matches: Vec::new(),
             near_misses: Vec::new(),
+            admin_rule: None,
+            passed: None,
+            depends_on_dns: false,
         };
         let Endpoint::Pod(subject) = subject else {
             return side;
@@ -212,8 +310,44 @@ impl<'m> Reference<'m> {
             return side;
         }
         side.isolating = self.isolating_policies(subject, direction);
+        let subject_pod = &self.model.pods[subject.index()];
+        let dst_ports = semantics::destination_ports(self.model, query.dst);
         let (accepted, tier) = decide(|tier| match tier {
-            Tier::Admin | Tier::Baseline => TierVerdict::NoMatch,
+            Tier::Admin | Tier::Baseline => {
+                let order = if tier == Tier::Admin {
+                    &self.admin_order
+                } else {
+                    &self.baseline_order
+                };
+                let walk = admin::walk_tier(
+                    self.model,
+                    order,
+                    direction,
+                    subject_pod,
+                    peer,
+                    query.protocol,
+                    query.port,
+                    dst_ports,
+                );
+                side.depends_on_dns |= walk.depends_on_dns;
+                match walk.decided {
+                    None => TierVerdict::NoMatch,
+                    Some((at, AdminAction::Pass)) => {
+                        if tier == Tier::Admin {
+                            side.passed = Some(at);
+                        }
+                        TierVerdict::Pass
+                    }
+                    Some((at, action)) => {
+                        side.admin_rule = Some((at, action));
+                        if action == AdminAction::Accept {
+                            TierVerdict::Accept
+                        } else {
+                            TierVerdict::Deny
+                        }
+                    }
+                }
+            }
             Tier::NetworkPolicy => {
                 if side.isolating.is_empty() {
                     return TierVerdict::NoMatch;
@@ -416,16 +550,7 @@ fn rule_port(rule: &Rule, query: &Query, model: &Model) -> Option<Option<usize>>
 /// `None` when the address is outside the `cidr` or not excluded. Addresses are compared as
 /// `IpBlock::contains` does (an IPv4-mapped IPv6 address counts as its IPv4 address).
 fn except_excluding(block: &palisade_model::IpBlock, ip: std::net::IpAddr) -> Option<&str> {
-    let ip = match ip {
-        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
-        v4 => v4,
-    };
-    if !block.cidr.contains(&ip) {
-        return None;
-    }
     block
-        .except
-        .iter()
-        .position(|e| e.contains(&ip))
+        .excluded_by(ip)
         .map(|i| block.except_text.get(i).map_or("", String::as_str))
 }

@@ -34,6 +34,7 @@
 //! assert!(v.allowed);
 //! ```
 
+pub mod admin;
 mod compiled;
 pub mod connectivity;
 mod explain;

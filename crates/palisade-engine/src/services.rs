@@ -87,7 +87,7 @@ pub fn target_port(model: &Model, pod: PodId, target: &PortRef, protocol: Protoc
         PortRef::Name(name) => model.pods[pod.index()]
             .ports
             .iter()
-            .find(|c| c.name.as_deref() == Some(name.as_str()) && c.protocol == protocol)
+            .find(|c| crate::semantics::named_port_resolves(name, protocol, c))
             .map(|c| c.port),
     }
 }

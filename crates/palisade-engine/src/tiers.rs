@@ -88,4 +88,36 @@ mod tests {
             (false, Some(Tier::Baseline))
         );
     }
+
+    #[test]
+    fn tier_names_and_order() {
+        assert_eq!(
+            Tier::ORDER.map(Tier::as_str),
+            ["admin", "networkpolicy", "baseline"]
+        );
+        assert!(Tier::Admin < Tier::NetworkPolicy && Tier::NetworkPolicy < Tier::Baseline);
+    }
+
+    #[test]
+    fn pass_skips_the_rest_of_the_admin_tier_only() {
+        let mut asked = Vec::new();
+        let verdict = decide(|t| {
+            asked.push(t);
+            match t {
+                Tier::Admin => TierVerdict::Pass,
+                Tier::NetworkPolicy => TierVerdict::Accept,
+                Tier::Baseline => TierVerdict::Deny,
+            }
+        });
+        assert_eq!(verdict, (true, Some(Tier::NetworkPolicy)));
+        assert_eq!(asked, [Tier::Admin, Tier::NetworkPolicy]);
+        assert_eq!(
+            decide(|t| if t == Tier::Baseline {
+                TierVerdict::Accept
+            } else {
+                TierVerdict::NoMatch
+            }),
+            (true, Some(Tier::Baseline))
+        );
+    }
 }

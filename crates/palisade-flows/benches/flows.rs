@@ -1,13 +1,14 @@
 //! Throughput of the readers and the session builder on in-memory synthetic inputs.
 //!
-//! `cargo bench -p palisade-flows --features synth --bench flows`
-//! The inputs come from `palisade_flows::synth` with a fixed seed, so runs are comparable.
+//! `cargo bench -p palisade-flows --bench flows`
+//! The inputs come from `palisade_synth::traffic` with a fixed seed, so runs are comparable.
 
 use std::sync::LazyLock;
 
 use divan::counter::{BytesCount, ItemsCount};
 use divan::{Bencher, black_box};
-use palisade_flows::{FlowReader, ReadOptions, SessionConfig, Sessionizer, synth};
+use palisade_flows::{FlowReader, ReadOptions, SessionConfig, Sessionizer};
+use palisade_synth::traffic as synth;
 
 const HUBBLE_FLOWS: u64 = 200_000;
 const PCAP_PACKETS: u64 = 2_000_000;

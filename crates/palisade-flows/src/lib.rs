@@ -38,8 +38,6 @@ mod pcap;
 mod reader;
 mod report;
 pub mod session;
-#[cfg(feature = "synth")]
-pub mod synth;
 mod text;
 mod time;
 

@@ -93,6 +93,37 @@ pub fn decode(
     })
 }
 
+/// For a frame [`decode`] returned nothing for: whether it claimed to be an IP packet whose
+/// headers then failed to parse (cut short, bad lengths, a truncated transport header), as
+/// opposed to a frame with nothing to sessionize (not IP, a non-first IPv4 fragment, an IPv6
+/// fragment, another transport protocol). The first kind is counted and reported.
+pub(crate) fn is_undecodable_ip(link: LinkType, frame: &[u8]) -> bool {
+    let ip = match link {
+        LinkType::Ethernet => skip_vlans(be16(frame, 12).unwrap_or(0), frame, 14),
+        LinkType::LinuxSll => skip_vlans(be16(frame, 14).unwrap_or(0), frame, 16),
+        LinkType::LinuxSll2 => skip_vlans(be16(frame, 0).unwrap_or(0), frame, 20),
+        LinkType::RawIp | LinkType::Ipv4 | LinkType::Ipv6 => match frame.first().map(|b| b >> 4) {
+            Some(4) => Some((ETH_IPV4, frame)),
+            Some(6) => Some((ETH_IPV6, frame)),
+            _ => None,
+        },
+    };
+    match ip {
+        Some((ETH_IPV4, p)) => match p.get(..20) {
+            None => true,
+            Some(h) => {
+                let frag_offset = u16::from_be_bytes([h[6], h[7]]) & 0x1FFF;
+                frag_offset == 0 && matches!(h[9], 6 | 17 | 132 | 1)
+            }
+        },
+        Some((ETH_IPV6, p)) => match p.get(..40) {
+            None => true,
+            Some(h) => matches!(h[6], 6 | 17 | 132 | 58),
+        },
+        _ => false,
+    }
+}
+
 /// Skips 802.1Q / 802.1ad / old QinQ tags; returns the inner ethertype and the payload.
 #[inline]
 fn skip_vlans(mut ethertype: u16, frame: &[u8], mut at: usize) -> Option<(u16, &[u8])> {

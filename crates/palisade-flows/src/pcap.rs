@@ -256,7 +256,7 @@ pub(crate) fn read_pcap<F: FnMut(&FlowEvent<'_>)>(
                 report.events += 1;
                 f(&ev);
             }
-            None => report.skipped += 1,
+            None => report.not_decoded(link, frame),
         }
         input.consume(16 + caplen);
     }
@@ -417,7 +417,7 @@ pub(crate) fn read_pcapng<F: FnMut(&FlowEvent<'_>)>(
                                 report.events += 1;
                                 f(&ev);
                             }
-                            None => report.skipped += 1,
+                            None => report.not_decoded(link, frame),
                         }
                     }
                     _ => report.malformed(Problem {
@@ -435,17 +435,13 @@ pub(crate) fn read_pcapng<F: FnMut(&FlowEvent<'_>)>(
                 match interfaces.first() {
                     Some(iface) => {
                         let (link, _) = iface.link.expect("interfaces without link were rejected");
-                        match decode(
-                            link,
-                            &body[4..4 + caplen],
-                            report.last_time_ns.unwrap_or(0),
-                            wire_len,
-                        ) {
+                        let frame = &body[4..4 + caplen];
+                        match decode(link, frame, report.last_time_ns.unwrap_or(0), wire_len) {
                             Some(ev) => {
                                 report.events += 1;
                                 f(&ev);
                             }
-                            None => report.skipped += 1,
+                            None => report.not_decoded(link, frame),
                         }
                     }
                     None => report.skipped += 1,

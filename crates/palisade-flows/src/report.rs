@@ -49,6 +49,9 @@ pub struct ReadReport {
     pub skipped: u64,
     /// Malformed records, skipped.
     pub malformed: u64,
+    /// Of `skipped`: packets that claimed to be IP (TCP, UDP, SCTP, ICMP) whose headers did
+    /// not parse (cut short by the snap length, bad lengths); reported as a warning.
+    pub undecodable_ip: u64,
     /// The first malformed records, for display.
     pub malformed_samples: Vec<Problem>,
     /// Gaps in the record, in input order (all of them: they are rare).
@@ -68,6 +71,27 @@ pub struct ReadReport {
 }
 
 impl ReadReport {
+    /// Counts a capture record [`crate::packet::decode`] returned nothing for.
+    pub(crate) fn not_decoded(&mut self, link: crate::packet::LinkType, frame: &[u8]) {
+        self.skipped += 1;
+        if crate::packet::is_undecodable_ip(link, frame) {
+            self.undecodable_ip += 1;
+        }
+    }
+
+    /// The largest step back in time, in the unit that shows it: `500 ms`, `250 µs`,
+    /// `80 ns` (a sub-millisecond step is not "0 ms").
+    pub fn max_backstep_text(&self) -> String {
+        let ns = self.max_backstep_ns;
+        if ns >= 1_000_000 {
+            format!("{} ms", ns / 1_000_000)
+        } else if ns >= 1_000 {
+            format!("{} µs", ns / 1_000)
+        } else {
+            format!("{ns} ns")
+        }
+    }
+
     /// Counts an event time, noticing steps back.
     #[inline]
     pub(crate) fn note_time(&mut self, t: i64) {
@@ -143,12 +167,23 @@ impl ReadReport {
             }
             out.push(d);
         }
+        if self.undecodable_ip > 0 {
+            out.push(
+                Diagnostic::warning(format!(
+                    "{}: {} IP packet{} whose headers did not parse (cut short or bad lengths) were skipped",
+                    self.path,
+                    self.undecodable_ip,
+                    if self.undecodable_ip == 1 { "" } else { "s" }
+                ))
+                .with_help("capture with a larger snap length (`tcpdump -s 0`)"),
+            );
+        }
         if self.out_of_order > 0 {
             out.push(Diagnostic::info(format!(
-                "{}: {} events out of time order (at most {} ms back); sessions are keyed by flow, so this is tolerated",
+                "{}: {} events out of time order (at most {} back); sessions are keyed by flow, so this is tolerated",
                 self.path,
                 self.out_of_order,
-                self.max_backstep_ns / 1_000_000
+                self.max_backstep_text()
             )));
         }
         out

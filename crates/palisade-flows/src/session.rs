@@ -11,9 +11,14 @@
 //!   `timeout` → accepted; an ICMP/ICMPv6 unreachable quoting it → refused; nothing → timed
 //!   out. A datagram after the session ended starts a new one.
 //! * **SCTP**: INIT → attempt; INIT ACK → accepted; ABORT → refused.
-//! * **Hubble**: the same rules on flows, plus verdicts: `FORWARDED` of the initial packet
-//!   → accepted, `DROPPED` → timed out (policy drops are silent) with `drop_reason_desc`; a
-//!   reply flow confirms accepted. The same connection reported by the source node (EGRESS)
+//! * **Hubble**: the same rules on flows, plus verdicts. The outcome is what the client got,
+//!   never the datapath's verdict alone: a reply flow → accepted; `DROPPED` → timed out
+//!   (policy drops are silent) with `drop_reason_desc`; `FORWARDED` and no answer within
+//!   `timeout` → timed out when the capture shows reply-direction flows for the address pair
+//!   or on the connection's nodes, unknown (with the reason) when it does not (a capture filtered to one direction);
+//!   an ICMP/ICMPv6 unreachable from B to A (Hubble quotes no inner header) refuses the
+//!   latest undecided UDP attempt from A to B; a connection first seen mid-stream or at L7
+//!   that Hubble forwarded → accepted (established before the capture). The same connection reported by the source node (EGRESS)
 //!   and the destination node (INGRESS) is one session: the 5-tuple within the attempt window
 //!   is the key, and copies from a second node are not counted as retransmissions. A drop on
 //!   either side wins over a forward unless a reply was seen; the evidence says which side.
@@ -133,8 +138,22 @@ pub enum Evidence {
     },
     /// The input ended before the timeout passed, with no answer.
     CaptureEnded,
-    /// Hubble reported the initial packet `FORWARDED` and no drop.
+    /// Hubble reported the initial packet `FORWARDED` and no drop. Kept for compatibility:
+    /// a forward alone no longer decides an outcome (see [`Evidence::HubbleForwardedNoAnswer`]).
     HubbleForwarded,
+    /// Hubble reported the initial packet `FORWARDED`, and nothing came back within the
+    /// timeout: `replies_captured` says whether the capture shows reply-direction traffic on
+    /// the connection's nodes (then the client saw a timeout) or not (a capture filtered to
+    /// one direction cannot tell).
+    HubbleForwardedNoAnswer {
+        /// The timeout, in milliseconds.
+        timeout_ms: u64,
+        /// Whether replies were captured on the connection's nodes at all.
+        replies_captured: bool,
+    },
+    /// A connection first seen mid-stream (or at L7) that Hubble forwarded: it was
+    /// established before the capture started.
+    HubbleMidStreamForwarded,
     /// Hubble reported a drop.
     HubbleDropped {
         /// `drop_reason_desc` (or the numeric reason), if given.
@@ -192,6 +211,22 @@ impl fmt::Display for Evidence {
             }
             Evidence::CaptureEnded => f.write_str("capture ended"),
             Evidence::HubbleForwarded => f.write_str("Hubble FORWARDED"),
+            Evidence::HubbleForwardedNoAnswer {
+                timeout_ms,
+                replies_captured: true,
+            } => write!(f, "Hubble FORWARDED, but no answer within {timeout_ms}ms"),
+            Evidence::HubbleForwardedNoAnswer {
+                timeout_ms,
+                replies_captured: false,
+            } => write!(
+                f,
+                "Hubble FORWARDED, no answer within {timeout_ms}ms, and the capture shows no \
+                 reply-direction traffic for this pair or on its nodes (filtered to one \
+                 direction?): the client's outcome cannot be told"
+            ),
+            Evidence::HubbleMidStreamForwarded => f.write_str(
+                "first seen mid-stream, Hubble FORWARDED: established before the capture",
+            ),
             Evidence::HubbleDropped { reason, side, node } => {
                 f.write_str("Hubble DROPPED")?;
                 if let Some(r) = reason {
@@ -472,6 +507,8 @@ const AGG_ACCEPT: u8 = 8;
 const AGG_REJECT: u8 = 16;
 /// Flow-log ACCEPT from the peer.
 const AGG_REPLY: u8 = 32;
+/// Hubble reported some flow of the connection `FORWARDED` (a mid-stream or L7 flow too).
+const HUBBLE_FWD: u8 = 64;
 
 /// What decided a connection's outcome, compactly; [`Decided::evidence`] rebuilds the
 /// [`Evidence`].
@@ -487,7 +524,9 @@ enum Decided {
         kind: Unreachable,
     },
     NoAnswer,
-    HubbleForwarded,
+    HubbleForwardedNoAnswer {
+        replies_captured: bool,
+    },
     /// [`Names::drop`] holds the evidence.
     HubbleDropped,
 }
@@ -502,7 +541,12 @@ impl Decided {
             Decided::Reply => Evidence::Reply,
             Decided::Icmp { v6, kind } => Evidence::IcmpUnreachable { v6, kind },
             Decided::NoAnswer => Evidence::NoAnswer { timeout_ms },
-            Decided::HubbleForwarded => Evidence::HubbleForwarded,
+            Decided::HubbleForwardedNoAnswer { replies_captured } => {
+                Evidence::HubbleForwardedNoAnswer {
+                    timeout_ms,
+                    replies_captured,
+                }
+            }
             Decided::HubbleDropped => names
                 .as_mut()
                 .and_then(|n| n.drop.take())
@@ -519,6 +563,9 @@ struct Names {
     nodes: Vec<Arc<str>>,
     /// The named observer of the first initial packet.
     initial_node: Option<Arc<str>>,
+    /// Its Hubble `traffic_direction`: when both pods are on one node, that node reports the
+    /// packet twice, once EGRESS (leaving the client) and once INGRESS (reaching the server).
+    initial_direction: Option<TrafficDirection>,
     drop: Option<Evidence>,
     src_endpoint: Option<Arc<EndpointName>>,
     dst_endpoint: Option<Arc<EndpointName>>,
@@ -768,7 +815,18 @@ pub struct Sessionizer {
     next_gen: u32,
     interner: Interner,
     stats: SessionStats,
+    /// Nodes on which Hubble reported reply-direction flows (`is_reply: true`), and whether
+    /// any such flow named no node: a forwarded attempt without answer is a timeout only
+    /// where replies are captured at all. Bounded by the number of nodes.
+    reply_nodes: Vec<Box<str>>,
+    reply_unnamed: bool,
+    /// (server, client) address pairs with a reply-direction flow, up to
+    /// [`MAX_REPLY_PAIRS`] (beyond, only the nodes decide, so memory stays bounded).
+    reply_pairs: rustc_hash::FxHashSet<(u128, u128)>,
 }
+
+/// The most address pairs [`Sessionizer`] remembers reply flows for.
+const MAX_REPLY_PAIRS: usize = 1 << 16;
 
 impl fmt::Debug for Sessionizer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -812,6 +870,9 @@ impl Sessionizer {
             next_gen: 0,
             interner: Interner::default(),
             stats: SessionStats::default(),
+            reply_nodes: Vec::new(),
+            reply_unnamed: false,
+            reply_pairs: rustc_hash::FxHashSet::default(),
         }
     }
 
@@ -849,6 +910,18 @@ impl Sessionizer {
         } else if t < self.now_ns.saturating_sub(self.lateness_ns) {
             self.stats.late_events += 1;
         }
+        if matches!(ev.kind, EventKind::Hubble(_)) && ev.is_reply == Some(true) {
+            match ev.node.as_deref() {
+                Some(node) if !self.reply_nodes.iter().any(|n| &**n == node) => {
+                    self.reply_nodes.push(node.into())
+                }
+                Some(_) => {}
+                None => self.reply_unnamed = true,
+            }
+            if self.reply_pairs.len() < MAX_REPLY_PAIRS {
+                self.reply_pairs.insert((ip_bits(ev.src), ip_bits(ev.dst)));
+            }
+        }
         match &ev.kind {
             EventKind::Attempt { outcome } => self.attempt_row(ev, *outcome, out),
             EventKind::Aggregate {
@@ -885,6 +958,19 @@ impl Sessionizer {
                             _ => self.stats.unmatched_icmp += 1,
                         }
                     }
+                    // Hubble reports an ICMP error without the datagram it quotes: it answers
+                    // the open UDP attempt from its destination to its source.
+                    (None, Some(kind)) if matches!(ev.kind, EventKind::Hubble(_)) => {
+                        match self.udp_attempt_between(ev.dst, ev.src, t) {
+                            Some(i) => {
+                                let c = self.conn_mut(i);
+                                c.last_ns = c.last_ns.max(t);
+                                c.decide(Observed::Refused, Decided::Icmp { v6: icmp.v6, kind }, t);
+                                self.retire(i, false, out);
+                            }
+                            None => self.stats.unmatched_icmp += 1,
+                        }
+                    }
                     _ => self.stats.ignored += 1,
                 },
                 L4::Other(_) => self.stats.ignored += 1,
@@ -909,6 +995,48 @@ impl Sessionizer {
         }
         self.timers.clear();
         self.stats.clone()
+    }
+
+    /// Whether the capture shows reply-direction traffic where a connection was observed.
+    fn replies_captured(&self, idx: u32) -> bool {
+        let c = self.conn(idx);
+        let a = u128::from(c.key.a_hi) << 64 | u128::from(c.key.a_lo);
+        let b = u128::from(c.key.b_hi) << 64 | u128::from(c.key.b_lo);
+        let (client, server) = if c.client_is_a { (a, b) } else { (b, a) };
+        if self.reply_pairs.contains(&(server, client)) {
+            return true;
+        }
+        match c.names.as_ref().map(|n| &n.nodes) {
+            Some(nodes) if !nodes.is_empty() => nodes
+                .iter()
+                .any(|n| self.reply_nodes.iter().any(|r| **r == **n)),
+            _ => self.reply_unnamed || !self.reply_nodes.is_empty(),
+        }
+    }
+
+    /// The undecided UDP attempt from `client` to `server` (any ports) that started last, at
+    /// or before `t`. A scan of the open connections: only for Hubble's ICMP errors, which
+    /// are rare and quote nothing to look up by.
+    fn udp_attempt_between(&self, client: IpAddr, server: IpAddr, t: i64) -> Option<u32> {
+        let (client, server) = (ip_bits(client), ip_bits(server));
+        let bits = |hi: u64, lo: u64| u128::from(hi) << 64 | u128::from(lo);
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| Some((i as u32, c.as_ref()?)))
+            .filter(|(_, c)| {
+                let a = bits(c.key.a_hi, c.key.a_lo);
+                let b = bits(c.key.b_hi, c.key.b_lo);
+                let (cl, sv) = if c.client_is_a { (a, b) } else { (b, a) };
+                c.proto == Protocol::Udp
+                    && c.phase == Phase::Attempt
+                    && c.decided.is_none()
+                    && c.start_ns <= t
+                    && cl == client
+                    && sv == server
+            })
+            .max_by_key(|(_, c)| c.start_ns)
+            .map(|(i, _)| i)
     }
 
     #[inline]
@@ -961,6 +1089,7 @@ impl Sessionizer {
     /// The connection's time is up.
     fn fire(&mut self, idx: u32, out: &mut impl FnMut(Session)) {
         let idle = self.idle_ns;
+        let replies_captured = self.replies_captured(idx);
         let c = self.conn_mut(idx);
         match c.phase {
             Phase::Attempt if c.decided.is_none() => {
@@ -969,10 +1098,19 @@ impl Sessionizer {
                     c.decide(Observed::TimedOut, Decided::HubbleDropped, deadline);
                     self.retire(idx, false, out);
                 } else if c.forwarded {
-                    c.decide(Observed::Accepted, Decided::HubbleForwarded, deadline);
-                    c.phase = Phase::Open;
-                    let e = c.last_ns.max(deadline).saturating_add(idle);
-                    self.set_expiry(idx, e);
+                    // The datapath's verdict is not what the client saw: with no answer, it
+                    // saw a timeout, if answers would have been captured at all.
+                    let observed = if replies_captured {
+                        Observed::TimedOut
+                    } else {
+                        Observed::Unknown
+                    };
+                    c.decide(
+                        observed,
+                        Decided::HubbleForwardedNoAnswer { replies_captured },
+                        deadline,
+                    );
+                    self.retire(idx, false, out);
                 } else {
                     c.decide(Observed::TimedOut, Decided::NoAnswer, deadline);
                     self.retire(idx, false, out);
@@ -1102,6 +1240,11 @@ impl Sessionizer {
             None => match c.phase {
                 // Closing without a decision: a mid-stream connection that closed (FIN both
                 // ways or RST); attempts only start closing once decided.
+                Phase::MidStream | Phase::Closing if c.has(HUBBLE_FWD) => (
+                    Observed::Accepted,
+                    Evidence::HubbleMidStreamForwarded,
+                    c.last_ns,
+                ),
                 Phase::MidStream | Phase::Closing => {
                     (Observed::Unknown, Evidence::MidStream, c.last_ns)
                 }
@@ -1126,7 +1269,8 @@ impl Sessionizer {
                     if let Some(drop) = c.names.as_mut().and_then(|n| n.drop.take()) {
                         (Observed::TimedOut, drop, c.last_ns)
                     } else if c.forwarded {
-                        (Observed::Accepted, Evidence::HubbleForwarded, c.last_ns)
+                        // The input ended before the timeout: the answer may have come after.
+                        (Observed::Unknown, Evidence::CaptureEnded, c.last_ns)
                     } else if input_ended {
                         (Observed::TimedOut, Evidence::CaptureEnded, c.last_ns)
                     } else {
@@ -1218,20 +1362,40 @@ impl Sessionizer {
         }
         if initial && from_client {
             // A copy of the initial packet from another node is the same attempt seen twice
-            // (egress on the source node, ingress on the destination's), not a retransmission.
+            // (egress on the source node, ingress on the destination's), not a retransmission;
+            // so is the copy from the same node in the other traffic direction (both pods on
+            // that node).
+            let direction = match &ev.kind {
+                EventKind::Hubble(info) => info.direction,
+                _ => None,
+            };
             if !c.initial_seen {
                 c.initial_seen = true;
                 if let Some(n) = &node_arc {
                     c.names().initial_node = Some(n.clone());
                 }
+                if direction.is_some() {
+                    c.names().initial_direction = direction;
+                }
                 c.attempts += 1;
-            } else if c.names.as_ref().and_then(|n| n.initial_node.as_ref()) == node_arc.as_ref() {
-                c.attempts += 1;
+            } else {
+                let (first_node, first_direction) = c.names.as_ref().map_or((None, None), |n| {
+                    (n.initial_node.as_ref(), n.initial_direction)
+                });
+                let other_direction = direction.is_some()
+                    && first_direction.is_some()
+                    && direction != first_direction;
+                if first_node == node_arc.as_ref() && !other_direction {
+                    c.attempts += 1;
+                }
             }
         }
         let EventKind::Hubble(info) = &ev.kind else {
             return;
         };
+        if info.verdict == crate::event::Verdict::Forwarded {
+            c.rare |= HUBBLE_FWD;
+        }
         if !from_client || c.decided.is_some() {
             return;
         }

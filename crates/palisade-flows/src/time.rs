@@ -101,7 +101,8 @@ pub fn parse_unix_seconds(b: &[u8]) -> Option<i64> {
             nanos += i64::from(c - b'0') * 10i64.pow(8 - n as u32);
         }
     }
-    Some(secs * 1_000_000_000 + nanos)
+    // 11 digits of seconds reach past the year 2262, the end of an i64 of nanoseconds.
+    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
 }
 
 /// A timestamp as RFC 3339 or as Unix seconds.
@@ -136,6 +137,18 @@ pub fn format_rfc3339(ns: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unix_seconds_past_the_end_of_time_are_refused() {
+        // Found by the `text_reader` fuzz target: this overflowed.
+        assert_eq!(parse_unix_seconds(b"99999999999"), None);
+        assert_eq!(parse_unix_seconds(b"9223372036.854775807"), Some(i64::MAX));
+        assert_eq!(parse_unix_seconds(b"9223372037"), None);
+        assert_eq!(
+            parse_unix_seconds(b"1789862400.5"),
+            Some(1_789_862_400_500_000_000)
+        );
+    }
 
     #[test]
     fn parses_and_formats() {

@@ -54,3 +54,29 @@ fn huge_timeouts_saturate_instead_of_wrapping() {
         assert_eq!(got[1].observed, Observed::TimedOut);
     }
 }
+
+#[test]
+fn ip_packets_whose_headers_do_not_parse_are_counted() {
+    let good = ip_packet("10.0.1.5", "10.0.2.9", 6, &tcp(40000, 80, SYN));
+    // The same packet cut inside its TCP header, and an IPv4 header cut short.
+    let cut_tcp = good[..good.len() - 10].to_vec();
+    let cut_ip = good[..12].to_vec();
+    let bytes = pcap(101, true, &[(0, good), (1, cut_tcp), (2, cut_ip)]);
+    let mut reader = FlowReader::new("input", &bytes[..], &ReadOptions::default()).unwrap();
+    reader.read_flows(|_| {}).unwrap();
+    let report = reader.into_report();
+    assert_eq!(
+        (report.events, report.skipped, report.undecodable_ip),
+        (1, 2, 2)
+    );
+    let warning = report
+        .diagnostics()
+        .into_iter()
+        .find(|d| d.message.contains("whose headers did not parse"))
+        .expect("a warning");
+    assert!(
+        warning.message.contains("2 IP packets"),
+        "{}",
+        warning.message
+    );
+}

@@ -320,3 +320,103 @@ fn format_detection_and_override() {
     assert_eq!(reader.format(), Format::Hubble);
     assert_eq!(Format::parse("VPC"), Some(Format::VpcFlowLog));
 }
+
+#[test]
+fn hubble_icmp_port_unreachable_refuses_the_udp_datagram_it_answers() {
+    // Hubble carries no inner header in ICMP flows: the unreachable from LEDGER to FE answers
+    // FE's open UDP attempt to LEDGER. Before, it was ignored and the FORWARDED datagram made
+    // the session look accepted.
+    let udp = r#"{"UDP":{"source_port":40001,"destination_port":53}}"#;
+    let icmp = r#"{"ICMPv4":{"type":3,"code":3}}"#;
+    let mut input = String::new();
+    input += &flow(
+        0,
+        "FORWARDED",
+        (FE, 40001),
+        (LEDGER, 53),
+        udp,
+        "w1",
+        "EGRESS",
+        "",
+    );
+    input += &flow(
+        2,
+        "FORWARDED",
+        (LEDGER, 0),
+        (FE, 0),
+        icmp,
+        "w1",
+        "INGRESS",
+        "",
+    );
+    // Another datagram with no answer at all, to another peer: not refused by that ICMP.
+    input += &flow(
+        3,
+        "FORWARDED",
+        (FE, 40002),
+        ("10.0.9.9", 53),
+        udp,
+        "w1",
+        "EGRESS",
+        "",
+    );
+    let out = lines_of(&input, &ReadOptions::default());
+    insta::assert_snapshot!(out);
+    let first = out
+        .lines()
+        .find(|l| l.contains(":40001"))
+        .expect("the first datagram's session");
+    assert!(first.contains("refused"), "{out}");
+}
+
+#[test]
+fn hubble_same_node_egress_and_ingress_copies_are_one_attempt() {
+    // Both pods on worker-1: it reports the SYN leaving the client (EGRESS) and reaching the
+    // server (INGRESS). One attempt, not a retransmission; a real retransmission counts.
+    let syn = r#""SYN":true"#;
+    let mut input = String::new();
+    input += &flow(
+        0,
+        "FORWARDED",
+        (FE, 41000),
+        (LEDGER, 8080),
+        &tcp_l4(41000, 8080, syn),
+        "w1",
+        "EGRESS",
+        "",
+    );
+    input += &flow(
+        1,
+        "FORWARDED",
+        (FE, 41000),
+        (LEDGER, 8080),
+        &tcp_l4(41000, 8080, syn),
+        "w1",
+        "INGRESS",
+        "",
+    );
+    input += &flow(
+        1000,
+        "FORWARDED",
+        (FE, 41000),
+        (LEDGER, 8080),
+        &tcp_l4(41000, 8080, syn),
+        "w1",
+        "EGRESS",
+        "",
+    );
+    input += &flow(
+        1001,
+        "FORWARDED",
+        (FE, 41000),
+        (LEDGER, 8080),
+        &tcp_l4(41000, 8080, syn),
+        "w1",
+        "INGRESS",
+        "",
+    );
+    input += &reply(1002, r#""SYN":true,"ACK":true"#, 41000, "w1");
+    let out = lines_of(&input, &ReadOptions::default());
+    assert!(out.contains("accepted [SYN-ACK seen]"), "{out}");
+    assert!(out.contains("attempts=2"), "{out}");
+}

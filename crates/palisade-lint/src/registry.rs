@@ -105,6 +105,10 @@ rules! {
     "NP016", "host-network-selected", Info, Stable, "0.1.0", host_network_selected;
     "NP017", "invalid-object", Error, Stable, "0.1.0", invalid_object;
     "NP018", "unevaluated-policy", Warning, Stable, "0.1.0", unevaluated_policy;
+    "NP019", "admin-equal-priority", Warning, Stable, "0.1.0", admin_equal_priority;
+    "NP020", "admin-subject-selects-nothing", Warning, Stable, "0.1.0", admin_subject_selects_nothing;
+    "NP021", "admin-pass-without-networkpolicy", Warning, Stable, "0.1.0", admin_pass_without_networkpolicy;
+    "NP022", "admin-rule-shadowed", Warning, Stable, "0.1.0", admin_rule_shadowed;
 }
 
 /// The rule with this code or name (`NP003`, `np003`, `peer-selects-nothing`).

@@ -19,7 +19,7 @@ const FLOWS: u64 = 100_000;
 
 fn encoded() -> Vec<Vec<u8>> {
     let mut json = Vec::new();
-    palisade_flows::synth::write_hubble(&mut json, FLOWS, 42).expect("in memory");
+    palisade_synth::traffic::write_hubble(&mut json, FLOWS, 42).expect("in memory");
     let reader =
         FlowReader::new("synth", json.as_slice(), &ReadOptions::default()).expect("hubble");
     responses_from_reader(reader)

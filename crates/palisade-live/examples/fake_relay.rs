@@ -2,7 +2,7 @@
 //! --hubble-relay` / `watch` by hand and for the throughput benchmark:
 //!
 //! ```text
-//! cargo run --release -p palisade-live --features fakes,palisade-flows/synth --example fake_relay -- synth 200000
+//! cargo run --release -p palisade-live --features fakes,synth --example fake_relay -- synth 200000
 //! cargo run -p palisade-live --features fakes --example fake_relay -- capture examples/webshop-traffic/capture.jsonl --hold-open
 //! ```
 //!
@@ -22,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let n: u64 = args[1].parse()?;
             let path = std::env::temp_dir().join(format!("fake-relay-{}.json", std::process::id()));
             let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
-            palisade_flows::synth::write_hubble(&mut file, n, 42)?;
+            palisade_synth::traffic::write_hubble(&mut file, n, 42)?;
             drop(file);
             let r = responses_from_capture(&path)?;
             std::fs::remove_file(&path)?;

@@ -115,7 +115,7 @@ const fn crd(
         plural,
         namespaced: false,
         optional_crd: true,
-        needed_for: "admin-tier policies (read, not yet evaluated)",
+        needed_for: "admin-tier policies (their verdicts come before and after NetworkPolicies)",
     }
 }
 
@@ -188,6 +188,12 @@ pub const RESOURCES: &[Resource] = &[
         "networkpolicies",
         true,
         "every policy verdict",
+    ),
+    crd(
+        "policy.networking.k8s.io",
+        "v1alpha2",
+        "ClusterNetworkPolicy",
+        "clusternetworkpolicies",
     ),
     crd(
         "policy.networking.k8s.io",

@@ -63,6 +63,8 @@ impl<'o> Assembler<'o> {
         };
         let ns_name = match &object {
             Object::Namespace { .. }
+            | Object::AdminPolicy(_)
+            | Object::Node(_)
             | Object::Unevaluated {
                 cluster_wide: true, ..
             } => String::new(),
@@ -132,6 +134,8 @@ impl<'o> Assembler<'o> {
                 policy.namespace = ns_id;
                 self.model.add_policy(policy);
             }
+            Object::AdminPolicy(policy) => self.model.admin_policies.push(policy),
+            Object::Node(node) => self.model.nodes.push(node),
             Object::Unevaluated {
                 mut policy,
                 cluster_wide,
@@ -185,6 +189,8 @@ impl<'o> Assembler<'o> {
             namespace: ns,
             kind,
             template_labels: Labels::new(),
+            // Inferred from its pods: the object and its selector are not in the input.
+            selector: None,
             template_ports: Vec::new(),
             annotations: Labels::new(),
             owner: None,

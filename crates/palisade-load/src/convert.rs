@@ -20,6 +20,8 @@ pub(crate) const UNKNOWN_FIELD: &str = "NP008";
 /// Code of the YAML 1.1 scalar finding.
 pub(crate) const YAML11_SCALAR: &str = "NP009";
 
+mod admin;
+
 const OBJECT_KEYS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
 /// `ObjectMeta`; `clusterName` was dropped in 1.25 but old dumps still carry it.
 const META_KEYS: &[&str] = &[
@@ -87,6 +89,8 @@ pub(crate) enum Object {
     },
     Service(Service),
     Policy(Policy),
+    AdminPolicy(palisade_model::AdminPolicy),
+    Node(palisade_model::Node),
     /// A policy of another kind (Cilium, Calico, AdminNetworkPolicy, Istio, …); `cluster_wide`
     /// kinds have no namespace.
     Unevaluated {
@@ -264,6 +268,15 @@ impl<'s> Converter<'s> {
         self.diags.push(diag);
     }
 
+    fn not_a_string(&mut self, node: &Node<'_>, path: &Path<'_>, text: &str, what: &str) {
+        self.error(
+            node,
+            path,
+            format!("expected a string, found {what} (`{text}`)"),
+            &format!("quote it: \"{text}\" (the API server rejects {what} here)"),
+        );
+    }
+
     fn type_error(&mut self, node: &Node<'_>, path: &Path<'_>, expected: &str) {
         let message = format!("expected {expected}, found {}", node.describe());
         let help = format!("write {expected} here");
@@ -373,10 +386,30 @@ impl<'s> Converter<'s> {
         }
     }
 
+    /// A mapping key: any scalar (kubectl turns YAML keys into JSON strings, and JSON keys
+    /// are strings).
+    fn key_text<'n>(&mut self, node: &'n Node<'_>, path: &Path<'_>) -> Option<&'n str> {
+        match node.scalar() {
+            Some((text, _)) if !node.is_null() => Some(text),
+            _ => {
+                self.type_error(node, path, "a string");
+                None
+            }
+        }
+    }
+
+    /// A string value. An unquoted `true`, `false` or number is not one: the API server
+    /// rejects it, so the object is rejected here too, with the fix (quote it).
     fn string<'n>(&mut self, node: &'n Node<'_>, path: &Path<'_>) -> Option<&'n str> {
         match node.scalar() {
             Some(_) if node.is_null() => {
                 self.type_error(node, path, "a string");
+                None
+            }
+            Some((text, crate::tree::Style::Plain))
+                if let Some(what) = validate::core_non_string(text) =>
+            {
+                self.not_a_string(node, path, text, what);
                 None
             }
             Some((text, _)) => Some(text),
@@ -487,6 +520,20 @@ impl<'s> Converter<'s> {
         if node.is_null() {
             return;
         }
+        // A bare list of objects (what some tools write instead of a `List`): each item is
+        // read as a document of its own.
+        if let crate::tree::Kind::Seq(items) = &node.kind
+            && depth < 4
+            && !items.is_empty()
+            && items
+                .iter()
+                .all(|i| i.get("kind").is_some_and(|k| !k.is_null()))
+        {
+            for item in items {
+                self.object(item, inherited, depth + 1);
+            }
+            return;
+        }
         let Some(_) = node.entries() else {
             self.not_objects += 1;
             let message = format!(
@@ -595,6 +642,20 @@ impl<'s> Converter<'s> {
             key: format!("{}/{kind}", api.unwrap_or_default()),
             note: None,
         };
+        // The admin-tier versions Palisade evaluates; other versions of these kinds stay
+        // unevaluated (answers they may affect are marked uncertain).
+        match (kind, api) {
+            ("ClusterNetworkPolicy", Some("policy.networking.k8s.io/v1alpha2")) => {
+                return self.cluster_network_policy(node);
+            }
+            ("AdminNetworkPolicy", Some("policy.networking.k8s.io/v1alpha1")) => {
+                return self.admin_network_policy(node);
+            }
+            ("BaselineAdminNetworkPolicy", Some("policy.networking.k8s.io/v1alpha1")) => {
+                return self.baseline_admin_network_policy(node);
+            }
+            _ => {}
+        }
         if let Some((static_kind, cluster_wide)) = foreign_policy_kind(kind, api) {
             return Some(self.unevaluated(
                 node,
@@ -616,6 +677,12 @@ impl<'s> Converter<'s> {
                     });
                 }
                 self.policy(node)
+            }
+            "Node" => {
+                if !in_group(&["v1"]) {
+                    return Some(skipped_other_group());
+                }
+                self.node(node)
             }
             "Namespace" | "Pod" | "Service" => {
                 if !in_group(&["v1"]) {
@@ -789,13 +856,16 @@ impl<'s> Converter<'s> {
             ),
         }
         if let Some(n) = Self::opt(m, "name") {
+            // A name of the wrong type was reported as such already.
             if meta.name.is_empty() {
-                self.error(
-                    n,
-                    &mpath.key("name"),
-                    "the name is empty",
-                    "give the object a name",
-                );
+                if n.scalar().is_some_and(|(t, _)| t.is_empty()) {
+                    self.error(
+                        n,
+                        &mpath.key("name"),
+                        "the name is empty",
+                        "give the object a name",
+                    );
+                }
             } else if let Err(e) = validate::object_name(&meta.name, label_name) {
                 let message = format!("invalid name `{}`: {e}", meta.name);
                 self.error(
@@ -866,7 +936,7 @@ impl<'s> Converter<'s> {
             return out;
         };
         for (k, v) in entries {
-            let Some(key) = self.string(k, path) else {
+            let Some(key) = self.key_text(k, path) else {
                 continue;
             };
             let p = path.key(key);
@@ -887,13 +957,19 @@ impl<'s> Converter<'s> {
 
     /// A label value (object label, `matchLabels` value or `values` entry).
     fn label_value(&mut self, v: &Node<'_>, path: &Path<'_>, what: &str) -> Option<String> {
-        let (text, _) = match v.scalar() {
+        let (text, style) = match v.scalar() {
             Some(s) => s,
             None => {
                 self.type_error(v, path, "a string");
                 return None;
             }
         };
+        if style == crate::tree::Style::Plain
+            && let Some(reading) = validate::core_non_string(text)
+        {
+            self.not_a_string(v, path, text, reading);
+            return None;
+        }
         self.check_yaml11(v, what);
         // A null value reaches the API server as JSON null, which Go decodes into "".
         let value = if v.is_null() { "" } else { text };
@@ -918,7 +994,7 @@ impl<'s> Converter<'s> {
             return out;
         };
         for (k, v) in entries {
-            let Some(key) = self.string(k, path) else {
+            let Some(key) = self.key_text(k, path) else {
                 continue;
             };
             let value = if v.is_null() {
@@ -1172,11 +1248,18 @@ impl<'s> Converter<'s> {
                 self.container_ports(s, &spath, &mut ports);
             }
         }
+        // The controller's own selector: the labels that survive rollouts (a CronJob has none
+        // of its own; its Jobs' selectors are generated).
+        let selector = spec
+            .and_then(|s| Self::opt(s, "selector"))
+            .filter(|_| kind != WorkloadKind::CronJob)
+            .map(|s| self.selector(s, &spec_path.key("selector")));
         let workload = Workload {
             name: meta.name.clone(),
             namespace: NamespaceId(0),
             kind,
             template_labels: labels,
+            selector,
             template_ports: ports,
             annotations: meta.annotations,
             owner: None,
@@ -1311,6 +1394,18 @@ impl<'s> Converter<'s> {
             self.type_error(node, path, "a port number or name");
             return None;
         };
+        if style == crate::tree::Style::Plain
+            && text.parse::<i64>().is_err()
+            && let Some(what) = validate::core_non_string(text)
+        {
+            self.error(
+                node,
+                path,
+                format!("expected a port number or name, found {what} (`{text}`)"),
+                "write a port number (80) or a quoted port name (\"http\")",
+            );
+            return None;
+        }
         if style == crate::tree::Style::Plain
             && let Ok(v) = text.parse::<i64>()
         {

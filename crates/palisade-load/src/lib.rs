@@ -263,13 +263,23 @@ fn add_text(
             let id = model.sources.add(shown, text);
             files.push((id, json));
         }
-        Err(e) => diagnostics.push(
-            Diagnostic::error(format!(
-                "`{shown}` is not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ))
-            .with_help("save the manifest as UTF-8"),
-        ),
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let bytes = e.as_bytes();
+            let valid = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
+            let line = valid.matches('\n').count() + 1;
+            let column = valid[valid.rfind('\n').map_or(0, |i| i + 1)..]
+                .chars()
+                .count()
+                + 1;
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "{shown}:{line}:{column}: not UTF-8 text (invalid byte 0x{:02x} at byte offset {offset})",
+                    bytes[offset]
+                ))
+                .with_help("save the manifest as UTF-8"),
+            )
+        }
     }
 }
 
@@ -679,7 +689,9 @@ fn run_unit(model: &Model, unit: &Unit) -> UnitOut {
         out.absorb(conv);
         let Err(e) = result else { break };
         let at = (e.offset.saturating_sub(base) as usize).clamp(from, text.len());
-        let next = yaml::find_marker(text, at).filter(|&m| m > from);
+        // The parser may stop right at the next document's `---` (an unterminated flow
+        // collection): a marker starting at the error position counts.
+        let next = yaml::find_marker(text, at.saturating_sub(1).max(from)).filter(|&m| m > from);
         out.diags
             .push(syntax_diag(file, unit.source, "YAML", &e, next.is_some()));
         match next {

@@ -153,6 +153,58 @@ pub(crate) fn parse_cidr(s: &str) -> Option<IpNet> {
 ///
 /// Called for every unquoted label value, so it does not allocate unless the text looks like
 /// a decimal number.
+/// What an unquoted scalar is to every reader (JSON, YAML 1.2 core and YAML 1.1 alike) when
+/// it is not a string: `true`/`false` are booleans, decimal, `0x` and `0o` integers and
+/// decimal floats are numbers. The API server rejects such a value where a string goes
+/// (`cannot unmarshal number into ... of type string`). Forms only YAML 1.1 reads as
+/// non-strings (`yes`, `on`, `1_000`) are [`yaml11_non_string`]'s (NP009).
+pub(crate) fn core_non_string(text: &str) -> Option<&'static str> {
+    if matches!(text, "true" | "True" | "TRUE" | "false" | "False" | "FALSE") {
+        return Some("a boolean");
+    }
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let b = unsigned.as_bytes();
+    let all = |s: &[u8], f: fn(&u8) -> bool| !s.is_empty() && s.iter().all(f);
+    if text.len() == unsigned.len() {
+        if let Some(hex) = unsigned.strip_prefix("0x")
+            && all(hex.as_bytes(), u8::is_ascii_hexdigit)
+        {
+            return Some("a number");
+        }
+        if let Some(oct) = unsigned.strip_prefix("0o")
+            && all(oct.as_bytes(), |c| (b'0'..=b'7').contains(c))
+        {
+            return Some("a number");
+        }
+    }
+    if matches!(unsigned, ".inf" | ".Inf" | ".INF")
+        || (text.len() == unsigned.len() && matches!(text, ".nan" | ".NaN" | ".NAN"))
+    {
+        return Some("a number");
+    }
+    // [0-9]+(.[0-9]*)? | .[0-9]+, then an optional exponent.
+    let (mantissa, exponent) = match b.iter().position(|&c| c == b'e' || c == b'E') {
+        Some(i) => (&b[..i], Some(&b[i + 1..])),
+        None => (b, None),
+    };
+    let mantissa_ok = match mantissa.iter().position(|&c| c == b'.') {
+        Some(i) => {
+            let (int, frac) = (&mantissa[..i], &mantissa[i + 1..]);
+            (all(int, u8::is_ascii_digit) && frac.iter().all(u8::is_ascii_digit))
+                || (int.is_empty() && all(frac, u8::is_ascii_digit))
+        }
+        None => all(mantissa, u8::is_ascii_digit),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e
+            .strip_prefix(b"-")
+            .or_else(|| e.strip_prefix(b"+"))
+            .unwrap_or(e);
+        all(e, u8::is_ascii_digit)
+    });
+    (mantissa_ok && exponent_ok).then_some("a number")
+}
+
 pub(crate) fn yaml11_non_string(text: &str) -> Option<&'static str> {
     const WORDS: [(&str, &str); 14] = [
         ("y", "a boolean"),
@@ -250,6 +302,22 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn core_non_strings() {
+        for t in [
+            "true", "False", "5", "-5", "+5", "1.5", "1.", ".5", "1e3", "1.5E-3", "0x1F", "0o17",
+            ".inf", "-.Inf", ".nan",
+        ] {
+            assert!(core_non_string(t).is_some(), "{t}");
+        }
+        for t in [
+            "yes", "on", "tRue", "1_000", "0b11", "1:30", "1.2.3", "e5", ".", "-", "", "0x",
+            "-0x1", "nan", "inf", "v1", "1e",
+        ] {
+            assert!(core_non_string(t).is_none(), "{t}");
+        }
+    }
 
     /// The straightforward definition `yaml11_non_string` must agree with.
     fn yaml11_reference(text: &str) -> Option<&'static str> {

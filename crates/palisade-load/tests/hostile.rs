@@ -113,3 +113,104 @@ fn a_link_given_as_an_argument_is_read() {
     );
     assert!(everything_read(&loaded).contains("MARKER-7f3a"));
 }
+
+/// Loads one YAML or JSON text and renders its errors as `line:col message | help`.
+fn errors_of(name: &str, text: &str) -> (palisade_load::Loaded, Vec<String>) {
+    let loaded = load(
+        &[Input::Text {
+            name: name.into(),
+            text: text.into(),
+        }],
+        &LoadOptions::default(),
+    );
+    let errors = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            let (line, col) = loaded.model.sources.line_col(d.span.expect("a span"));
+            format!(
+                "{line}:{col} {} | {}",
+                d.message,
+                d.help.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    (loaded, errors)
+}
+
+#[test]
+fn scalars_the_api_server_rejects_are_input_errors() {
+    let yaml = "\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: 5}}
+  ingress:
+  - ports: [{port: true}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b, namespace: shop}
+spec:
+  podSelector: {}
+  ingress:
+  - ports: [{port: 8080.5, protocol: TCP}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: 123, namespace: shop}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: shop, labels: {canary: false}, annotations: {x: 1}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: fine, namespace: shop, labels: {app: \"5\", v: 1_0}}
+spec: {containers: [{name: c, ports: [{containerPort: 80, name: http}]}]}
+";
+    let (loaded, errors) = errors_of("bad.yaml", yaml);
+    insta::assert_snapshot!(errors.join("\n"), @r#"
+    5:36 spec.podSelector.matchLabels.app: expected a string, found a number (`5`) | quote it: "5" (the API server rejects a number here)
+    7:20 spec.ingress[0].ports[0].port: expected a port number or name, found a boolean (`true`) | write a port number (80) or a quoted port name ("http")
+    15:20 spec.ingress[0].ports[0].port: expected a port number or name, found a number (`8080.5`) | write a port number (80) or a quoted port name ("http")
+    19:18 metadata.name: expected a string, found a number (`123`) | quote it: "123" (the API server rejects a number here)
+    23:55 metadata.labels.canary: expected a string, found a boolean (`false`) | quote it: "false" (the API server rejects a boolean here)
+    23:80 metadata.annotations.x: expected a string, found a number (`1`) | quote it: "1" (the API server rejects a number here)
+    "#);
+    // Only the last pod loads; `1_0` is a string to YAML 1.2 (NP009 warns: not to kubectl).
+    assert_eq!(loaded.model.policies.len(), 0);
+    let pods: Vec<&str> = loaded.model.pods.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(pods, ["fine"]);
+    assert_eq!(loaded.findings.len(), 1);
+
+    let json = r#"{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+ "metadata": {"name": "j", "namespace": "shop", "labels": {"team": true}},
+ "spec": {"podSelector": {}, "egress": [{"ports": [{"port": false}]}]}}"#;
+    let (_, errors) = errors_of("bad.json", json);
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(
+        errors[0].contains(" metadata.labels.team: expected a string, found a boolean"),
+        "{errors:#?}"
+    );
+    assert!(errors[0].starts_with("2:68 "), "{errors:#?}");
+    assert!(errors[1].contains("port: expected a port number or name, found a boolean"));
+}
+
+#[test]
+fn non_utf8_input_is_located_by_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.yaml");
+    std::fs::write(&path, b"kind: Namespace\nmetadata: {name: caf\xe9}\n").unwrap();
+    let loaded = load(&[Input::Path(path.clone())], &LoadOptions::default());
+    let message = &loaded.diagnostics[0].message;
+    assert!(
+        message.starts_with(&format!(
+            "{}:2:21: not UTF-8 text (invalid byte 0xe9 at byte offset 36)",
+            path.display()
+        )),
+        "{message}"
+    );
+}

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{load_data, load_text, render_diags, summary};
-use palisade_load::{Input, LoadOptions, Severity, load};
+use palisade_load::{Diagnostic, Input, LoadOptions, Severity, load};
 
 #[test]
 fn multi_document_yaml() {
@@ -34,7 +34,7 @@ fn kubectl_dump_with_workloads_and_owned_pods() {
 }
 
 #[test]
-fn syntax_errors_stop_the_file_but_not_the_others() {
+fn yaml_syntax_errors_cost_their_document_json_ones_the_rest_of_the_file() {
     let loaded = load_data(&["yaml_syntax.yaml", "json_syntax.json", "podlist.yaml"]);
     insta::assert_snapshot!(summary(&loaded));
 }
@@ -70,7 +70,7 @@ fn findings_have_exact_positions() {
             .all(|f| f.severity == Severity::Warning)
     );
     let policy = &loaded.model.policies[0];
-    assert_eq!(policy.pod_selector.to_string(), "enabled=yes,version=1.5");
+    assert_eq!(policy.pod_selector.to_string(), "enabled=yes,version=1_5");
     assert_eq!(loaded.model.pods[0].labels["empty"], "");
 }
 
@@ -415,7 +415,7 @@ fn network_policy_with_a_mistyped_api_version_warns_and_other_groups_are_kept_un
 fn foreign_policy_selectors_narrow_what_they_may_select() {
     let loaded = load_text(
         "foreign.yaml",
-        "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: c, namespace: x}\nspec: {endpointSelector: {matchLabels: {'k8s:app': api}}}\n---\napiVersion: crd.projectcalico.org/v1\nkind: NetworkPolicy\nmetadata: {name: d, namespace: x}\nspec: {selector: \"app == 'db' && tier == \\\"back\\\"\"}\n---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: e}\nspec: {priority: 10, subject: {namespaces: {}}}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: f, namespace: x}\nspec: {endpointSelector: {matchLabels: {'k8s:io.kubernetes.pod.namespace': x}}}\n",
+        "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: c, namespace: x}\nspec: {endpointSelector: {matchLabels: {'k8s:app': api}}}\n---\napiVersion: crd.projectcalico.org/v1\nkind: NetworkPolicy\nmetadata: {name: d, namespace: x}\nspec: {selector: \"app == 'db' && tier == \\\"back\\\"\"}\n---\napiVersion: policy.networking.k8s.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {name: e}\nspec: {priority: 10, subject: {namespaces: {}}}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: f, namespace: x}\nspec: {endpointSelector: {matchLabels: {'k8s:io.kubernetes.pod.namespace': x}}}\n",
     );
     assert!(!loaded.has_errors(), "{}", render_diags(&loaded));
     let got: Vec<String> = (0..loaded.model.unevaluated.len())
@@ -432,7 +432,9 @@ fn foreign_policy_selectors_narrow_what_they_may_select() {
         [
             "CiliumNetworkPolicy x/c Some({\"app\": \"api\"})",
             "Calico NetworkPolicy x/d Some({\"app\": \"db\", \"tier\": \"back\"})",
-            "AdminNetworkPolicy e None",
+            // A version of the admin kinds Palisade does not evaluate (v1alpha2 CNP and
+            // v1alpha1 ANP/BANP are evaluated, tests/admin.rs).
+            "ClusterNetworkPolicy e None",
             "CiliumNetworkPolicy x/f None",
         ]
     );
@@ -443,4 +445,43 @@ fn dump_pods_are_grouped_under_owners_missing_from_the_input() {
     let loaded = load_data(&["dump_without_owners.yaml"]);
     assert!(!loaded.has_errors(), "{}", render_diags(&loaded));
     insta::assert_snapshot!(summary(&loaded));
+}
+
+#[test]
+fn bare_lists_of_objects_are_read_and_files_of_other_things_are_skipped() {
+    // A YAML document that is a list of objects (no `List` around it), then a document with a
+    // syntax error, then one more object: only the broken document is lost.
+    let loaded = load_text(
+        "pods.yaml",
+        "- {apiVersion: v1, kind: Pod, metadata: {name: a, namespace: x}}\n- {apiVersion: v1, kind: Pod, metadata: {name: b, namespace: x}}\n---\nkind: Pod\nmetadata: {name: [\n---\n{apiVersion: v1, kind: Pod, metadata: {name: c, namespace: x}}\n",
+    );
+    let names: Vec<&str> = loaded.model.pods.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["a", "b", "c"]);
+    let errors: Vec<&Diagnostic> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "{}", render_diags(&loaded));
+    assert!(errors[0].notes[0].contains("loading resumes at the next `---`"));
+    // A list of other things, a mapping without `kind`, Helm files: one info line, no error.
+    for (name, text) in [
+        ("report.json", "[{\"check\": \"dns\", \"ok\": true}]"),
+        ("config.yaml", "severity: high\npaths: [a]\n"),
+        ("Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n"),
+        ("values.yaml", "replicas: 2\n"),
+        (
+            "deploy.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n  labels:\n    {{- include \"x\" . | nindent 4 }}\n",
+        ),
+    ] {
+        let loaded = load_text(name, text);
+        assert!(!loaded.has_errors(), "{name}: {}", render_diags(&loaded));
+        let infos: Vec<&str> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(infos.len(), 1, "{name}: {infos:?}");
+        assert!(
+            infos[0].starts_with(&format!("skipped `{name}`")),
+            "{infos:?}"
+        );
+    }
 }

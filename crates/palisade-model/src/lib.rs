@@ -16,6 +16,7 @@
 //! assert!(selector.matches(&labels));
 //! ```
 
+mod admin;
 mod ids;
 mod ports;
 mod selector;
@@ -23,6 +24,10 @@ mod selector;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+pub use admin::{
+    AdminAction, AdminKind, AdminPeer, AdminPeerKind, AdminPolicy, AdminPort, AdminPortKind,
+    AdminRule, AdminSubject, AdminTier, Node,
+};
 pub use ids::{NamespaceId, PodId, PolicyId, ServiceId, WorkloadId};
 pub use ipnet::IpNet;
 pub use palisade_diag::{SourceMap, Span};
@@ -228,6 +233,10 @@ pub struct Workload {
     pub kind: WorkloadKind,
     /// Labels of the pod template.
     pub template_labels: Labels,
+    /// `spec.selector` (apps/v1 workloads and Jobs that set it): the labels the controller
+    /// itself relies on, which stay the same across rollouts. `None` when absent (CronJob,
+    /// a Job with a generated selector).
+    pub selector: Option<LabelSelector>,
     /// Container ports of the pod template.
     pub template_ports: Vec<ContainerPort>,
     /// Annotations of the workload object.
@@ -344,11 +353,26 @@ impl IpBlock {
     /// Whether an address is in `cidr` and in none of the `except` ranges. An IPv4-mapped
     /// IPv6 address (`::ffff:10.0.0.1`) counts as its IPv4 address.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
+        let ip = Self::as_compared(ip);
+        self.cidr.contains(&ip) && !self.except.iter().any(|e| e.contains(&ip))
+    }
+
+    /// The index of the `except` entry that removes an address of `cidr` from the block;
+    /// `None` when the address is outside `cidr` or not excluded.
+    pub fn excluded_by(&self, ip: IpAddr) -> Option<usize> {
+        let ip = Self::as_compared(ip);
+        if !self.cidr.contains(&ip) {
+            return None;
+        }
+        self.except.iter().position(|e| e.contains(&ip))
+    }
+
+    /// An address as blocks compare it: an IPv4-mapped IPv6 address is its IPv4 address.
+    fn as_compared(ip: IpAddr) -> IpAddr {
+        match ip {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
             v4 => v4,
-        };
-        self.cidr.contains(&ip) && !self.except.iter().any(|e| e.contains(&ip))
+        }
     }
 }
 
@@ -455,6 +479,12 @@ pub struct Model {
     pub policies: Vec<Policy>,
     /// Services, indexed by [`ServiceId`].
     pub services: Vec<Service>,
+    /// Cluster-scoped admin policies (ClusterNetworkPolicy, AdminNetworkPolicy,
+    /// BaselineAdminNetworkPolicy), in input order; evaluation orders them by tier, priority
+    /// and name.
+    pub admin_policies: Vec<AdminPolicy>,
+    /// `Node` objects (their IPs are what `nodes` peers select).
+    pub nodes: Vec<Node>,
     /// Policy objects of other kinds that Palisade does not evaluate.
     pub unevaluated: Vec<UnevaluatedPolicy>,
     namespace_index: FxHashMap<String, NamespaceId>,
@@ -655,6 +685,15 @@ mod tests {
         assert!(!b.contains(ip("10.0.3.7")));
         assert!(b.contains(ip("10.0.3.6")));
         assert!(b.contains(ip("10.0.3.8")));
+        assert_eq!(b.excluded_by(ip("10.0.1.9")), Some(0));
+        assert_eq!(b.excluded_by(ip("10.0.3.7")), Some(1));
+        assert_eq!(b.excluded_by(ip("::ffff:10.0.3.7")), Some(1));
+        assert_eq!(b.excluded_by(ip("10.0.3.6")), None);
+        // Outside `cidr`: not excluded, just not in the block.
+        assert_eq!(
+            block("10.0.0.0/24", &["10.0.0.0/8"]).excluded_by(ip("10.9.0.1")),
+            None
+        );
     }
 
     #[test]
@@ -780,6 +819,7 @@ mod tests {
             namespace: ns,
             kind: WorkloadKind::Deployment,
             template_labels: Labels::new(),
+            selector: None,
             template_ports: vec![],
             annotations: Labels::new(),
             owner: None,

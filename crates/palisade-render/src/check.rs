@@ -1,6 +1,7 @@
 //! `palisade check`: one verdict with its explanation, as text or JSON.
 
 use crate::{Style, to_json};
+use palisade_engine::admin::AdminRuleRef;
 use palisade_engine::{Endpoint, Explanation, SideExplanation, SideOutcome};
 use palisade_model::{Direction, Model, PolicyId, Span};
 use serde::Serialize;
@@ -39,6 +40,73 @@ fn rule_span(model: &Model, policy: PolicyId, direction: Direction, rule: usize)
     rules.get(rule).and_then(|r| r.span).or(p.span)
 }
 
+/// One admin-tier rule as explanations name it:
+/// `cnp/deny-metadata egress rule 0 "metadata" (priority 10) (file:line)`.
+pub fn admin_rule_text(model: &Model, at: AdminRuleRef) -> String {
+    let policy = &model.admin_policies[at.policy as usize];
+    let rule = &policy.rules(at.direction)[at.rule as usize];
+    let name = if rule.name.is_empty() {
+        String::new()
+    } else {
+        format!(" \"{}\"", rule.name)
+    };
+    let priority = match policy.kind {
+        palisade_model::AdminKind::BaselineAdminNetworkPolicy => String::new(),
+        _ => format!(" (priority {})", policy.priority),
+    };
+    format!(
+        "{} {} rule {}{name}{priority}{}",
+        policy.display_name(),
+        direction_word(at.direction),
+        at.rule,
+        location_of(model, rule.span.or(policy.span)),
+    )
+}
+
+fn tier_name(tier: palisade_model::AdminTier) -> &'static str {
+    match tier {
+        palisade_model::AdminTier::Admin => "[Admin]",
+        palisade_model::AdminTier::Baseline => "[Baseline]",
+    }
+}
+
+/// The admin-tier lines of one side: a Pass, the deciding admin or baseline rule, and
+/// whether DNS could change the answer. Returns whether an admin tier decided the side.
+fn tier_lines(out: &mut String, model: &Model, side: &SideExplanation, style: Style) -> bool {
+    if let Some(at) = side.passed {
+        let _ = writeln!(
+            out,
+            "  [Admin] {} Pass -> [NetworkPolicy]",
+            admin_rule_text(model, at)
+        );
+    }
+    if side.depends_on_dns {
+        let _ = writeln!(
+            out,
+            "  {}",
+            style.yellow(
+                "depends on DNS: a domainNames rule may accept this address if one of its names \
+                 resolves to it (manifests cannot tell)"
+            )
+        );
+    }
+    let Some((at, action)) = side.admin_rule else {
+        return false;
+    };
+    let tier = model.admin_policies[at.policy as usize].tier;
+    let action_text = match action {
+        palisade_model::AdminAction::Deny => style.red(action.as_str()),
+        _ => style.green(action.as_str()),
+    };
+    let _ = writeln!(
+        out,
+        "  {} {} {action_text}",
+        tier_name(tier),
+        admin_rule_text(model, at)
+    );
+    true
+}
+
 fn direction_word(direction: Direction) -> &'static str {
     match direction {
         Direction::Ingress => "ingress",
@@ -73,6 +141,8 @@ pub fn text_with(
     let mut out = String::new();
     let verdict = if explanation.allowed {
         style.green("ALLOWED")
+    } else if explanation.depends_on_dns() {
+        style.yellow("DEPENDS ON DNS")
     } else {
         style.red("DENIED")
     };
@@ -118,6 +188,9 @@ fn side_text(
         SideOutcome::HostNetwork => style.green("allowed (hostNetwork)"),
     };
     let _ = writeln!(out, "{} of {subject_name}: {outcome}", style.bold(word));
+    if tier_lines(out, model, side, style) {
+        return;
+    }
     match side.outcome {
         SideOutcome::External => {
             let _ = writeln!(
@@ -254,6 +327,49 @@ struct JsonSide {
     isolated_by: Vec<JsonPolicyRef>,
     allowed_by: Vec<JsonRuleRef>,
     near_misses: Vec<JsonNearMiss>,
+    /// The admin or baseline rule that decided this side, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decided_by_admin: Option<JsonAdminRule>,
+    /// The admin rule whose Pass handed this side to NetworkPolicy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passed_by: Option<JsonAdminRule>,
+    /// A domainNames rule could change the answer: it depends on DNS.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    depends_on_dns: bool,
+}
+
+#[derive(Serialize)]
+struct JsonAdminRule {
+    tier: &'static str,
+    kind: &'static str,
+    policy: String,
+    priority: u32,
+    rule: u32,
+    name: String,
+    action: &'static str,
+    file: Option<String>,
+    line: Option<u32>,
+}
+
+fn json_admin_rule(
+    model: &Model,
+    at: AdminRuleRef,
+    action: palisade_model::AdminAction,
+) -> JsonAdminRule {
+    let policy = &model.admin_policies[at.policy as usize];
+    let rule = &policy.rules(at.direction)[at.rule as usize];
+    let loc = model.location(rule.span.or(policy.span));
+    JsonAdminRule {
+        tier: policy.tier.as_str(),
+        kind: policy.kind.as_str(),
+        policy: policy.name.clone(),
+        priority: policy.priority,
+        rule: at.rule,
+        name: rule.name.clone(),
+        action: action.as_str(),
+        file: loc.as_ref().map(|l| l.file.clone()),
+        line: loc.map(|l| l.line),
+    }
 }
 
 #[derive(Serialize)]
@@ -349,6 +465,13 @@ fn json_side(model: &Model, explanation: &Explanation, side: &SideExplanation) -
                 }
             })
             .collect(),
+        decided_by_admin: side
+            .admin_rule
+            .map(|(at, action)| json_admin_rule(model, at, action)),
+        passed_by: side
+            .passed
+            .map(|at| json_admin_rule(model, at, palisade_model::AdminAction::Pass)),
+        depends_on_dns: side.depends_on_dns,
     }
 }
 
@@ -371,6 +494,8 @@ pub fn json_with(model: &Model, explanation: &Explanation, ctx: &CheckContext) -
     to_json(&JsonCheck {
         verdict: if explanation.allowed {
             "allowed"
+        } else if explanation.depends_on_dns() {
+            "depends-on-dns"
         } else {
             "denied"
         },

@@ -1,5 +1,6 @@
 //! `palisade connectivity`: every allowed pair in txt, csv, md, dot and JSON.
 
+use crate::graph::{self, GraphEdge, GraphNode};
 use crate::{OutputFormat, csv_field, to_json};
 use palisade_engine::Uncertainty;
 use palisade_engine::connectivity::{Connectivity, PeerRef};
@@ -266,131 +267,41 @@ fn dot(out: &mut String, result: &Connectivity) {
     out.push_str("}\n");
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// A self-contained drawing: one column per namespace (external ranges in the last column),
-/// one box per endpoint, one curved arrow per connection. Ports are in each arrow's tooltip,
-/// and written on the arrow when the graph is sparse enough for labels not to collide.
-/// Deterministic: the layout depends only on the sorted names.
+/// The connectivity drawing: one column per namespace, external ranges last (see
+/// [`crate::graph::svg`]).
 fn svg(out: &mut String, result: &Connectivity) {
-    const BOX_W: usize = 210;
-    const BOX_H: usize = 26;
-    const ROW: usize = 48;
-    const COL: usize = 330;
-    const TOP: usize = 60;
-    const LEFT: usize = 30;
-    let mut columns: Vec<(String, Vec<usize>)> = Vec::new();
-    let mut external: Vec<usize> = Vec::new();
-    for (i, peer) in result.peers.iter().enumerate() {
-        if matches!(peer.what, PeerRef::External(_)) {
-            external.push(i);
-            continue;
-        }
-        let ns = peer.name.split('/').next().unwrap_or("").to_string();
-        match columns.iter_mut().find(|(n, _)| *n == ns) {
-            Some((_, members)) => members.push(i),
-            None => columns.push((ns, vec![i])),
-        }
-    }
-    if !external.is_empty() {
-        columns.push(("external".to_string(), external));
-    }
-    let mut position = vec![(0usize, 0usize); result.peers.len()];
-    for (c, (_, members)) in columns.iter().enumerate() {
-        for (r, &m) in members.iter().enumerate() {
-            position[m] = (LEFT + c * COL, TOP + r * ROW);
-        }
-    }
-    let rows = columns.iter().map(|(_, m)| m.len()).max().unwrap_or(0);
-    let width = LEFT * 2 + columns.len().max(1) * COL;
-    let height = TOP + rows * ROW + 40;
-    let _ = writeln!(
-        out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">"
-    );
-    out.push_str("  <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#555\"/></marker></defs>\n");
-    out.push_str("  <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
-    for (c, (ns, _)) in columns.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "  <text x=\"{}\" y=\"{}\" font-weight=\"bold\" font-size=\"14\">{}</text>",
-            LEFT + c * COL,
-            TOP - 20,
-            xml_escape(ns)
-        );
-    }
-    const MAX_LABELLED: usize = 30;
-    let labelled = result.connections.len() <= MAX_LABELLED;
-    if !labelled {
-        let _ = writeln!(
-            out,
-            "  <text x=\"{LEFT}\" y=\"{}\" fill=\"#666\">{} connections: hover an arrow for its ports.</text>",
-            height - 12,
-            result.connections.len()
-        );
-    }
-    // Edges first, so boxes are drawn over them.
-    for conn in &result.connections {
-        let (sx, sy) = position[conn.src];
-        let (dx, dy) = position[conn.dst];
-        let (x1, y1) = (sx + BOX_W, sy + BOX_H / 2);
-        let (x2, y2) = (dx, dy + BOX_H / 2);
-        // Same column, or leftwards: bend out to the right so the arrow stays readable.
-        let bend = if x2 > x1 {
-            (x2 - x1) / 2
-        } else {
-            80 + (y1.abs_diff(y2)) / 4
-        };
-        let label = xml_escape(&conn.ports.to_string());
-        let (lx, ly) = (
-            (x1 + x2) / 2 + if x2 > x1 { 0 } else { bend / 2 },
-            (y1 + y2) / 2,
-        );
-        let text = if labelled {
-            format!(
-                "<text x=\"{lx}\" y=\"{ly}\" font-size=\"10\" fill=\"#333\" text-anchor=\"middle\">{label}</text>"
-            )
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            out,
-            "  <g><title>{} -> {}: {label}</title><path d=\"M {x1} {y1} C {} {y1}, {} {y2}, {x2} {y2}\" fill=\"none\" stroke=\"#555\" stroke-opacity=\"0.6\" marker-end=\"url(#arrow)\"/>{text}</g>",
-            xml_escape(&result.peers[conn.src].name),
-            xml_escape(&result.peers[conn.dst].name),
-            x1 + bend,
-            x2.saturating_sub(if x2 > x1 { bend } else { 40 }),
-        );
-    }
-    for (i, peer) in result.peers.iter().enumerate() {
-        let (x, y) = position[i];
-        let external = matches!(peer.what, PeerRef::External(_));
-        let short = if external {
-            peer.name.as_str()
-        } else {
-            peer.name
-                .split_once('/')
-                .map_or(peer.name.as_str(), |(_, n)| n)
-        };
-        let _ = writeln!(
-            out,
-            "  <g><title>{}</title><rect x=\"{x}\" y=\"{y}\" width=\"{BOX_W}\" height=\"{BOX_H}\" rx=\"6\" fill=\"{}\" stroke=\"#333\"{}/><text x=\"{}\" y=\"{}\">{}</text></g>",
-            xml_escape(&peer.name),
-            if external { "#f4f4f4" } else { "#e8f0fe" },
-            if external {
-                " stroke-dasharray=\"4 3\""
-            } else {
-                ""
-            },
-            x + 8,
-            y + 17,
-            xml_escape(short)
-        );
-    }
-    out.push_str("</svg>\n");
+    let nodes: Vec<GraphNode<'_>> = result
+        .peers
+        .iter()
+        .map(|peer| {
+            let external = matches!(peer.what, PeerRef::External(_));
+            GraphNode {
+                name: &peer.name,
+                short: if external {
+                    &peer.name
+                } else {
+                    peer.name
+                        .split_once('/')
+                        .map_or(peer.name.as_str(), |(_, n)| n)
+                },
+                column: if external {
+                    None
+                } else {
+                    Some(peer.name.split('/').next().unwrap_or(""))
+                },
+                external,
+            }
+        })
+        .collect();
+    let edges: Vec<GraphEdge> = result
+        .connections
+        .iter()
+        .map(|c| GraphEdge {
+            src: c.src,
+            dst: c.dst,
+            label: c.ports.to_string(),
+            stroke: None,
+        })
+        .collect();
+    graph::svg(out, &nodes, &edges, "connections");
 }

@@ -11,10 +11,14 @@
 
 pub mod check;
 pub mod connectivity;
+pub mod conntest;
 pub mod diagnostics;
 pub mod diff;
 pub mod escape;
+pub mod generate;
+mod graph;
 pub mod lint;
+pub mod map;
 pub mod matrix;
 pub mod replay;
 pub mod sandbox;
@@ -39,6 +43,8 @@ pub enum OutputFormat {
     Dot,
     /// A standalone SVG drawing (no Graphviz needed).
     Svg,
+    /// A Mermaid flowchart.
+    Mermaid,
     /// A tab-separated truth table, as the upstream e2e suite prints it.
     Table,
 }
@@ -53,6 +59,7 @@ impl OutputFormat {
             OutputFormat::Md => "md",
             OutputFormat::Dot => "dot",
             OutputFormat::Svg => "svg",
+            OutputFormat::Mermaid => "mermaid",
             OutputFormat::Table => "table",
         }
     }
@@ -69,6 +76,7 @@ impl FromStr for OutputFormat {
             "md" | "markdown" => OutputFormat::Md,
             "dot" => OutputFormat::Dot,
             "svg" => OutputFormat::Svg,
+            "mermaid" | "mmd" => OutputFormat::Mermaid,
             "table" => OutputFormat::Table,
             other => return Err(format!("unknown output format `{other}`")),
         })

@@ -78,6 +78,16 @@ pub fn reason(r: &Replayed, prediction: &Prediction) -> String {
                     Direction::Ingress => r.session.dst.ip(),
                 };
                 let label = subject.label(ip);
+                if let Some(d) = ds.iter().find(|d| d.tier.is_some()) {
+                    let tier = d.tier.map_or("", |t| t.as_str());
+                    parts.push(format!(
+                        "{word}: [{tier}] {} rule {} denies {}",
+                        d.policy,
+                        d.rule.unwrap_or_default(),
+                        short(&label)
+                    ));
+                    continue;
+                }
                 let names: Vec<&str> = ds.iter().map(|d| d.policy.as_str()).collect();
                 let verb = if names.len() == 1 {
                     "isolates"
@@ -93,9 +103,12 @@ pub fn reason(r: &Replayed, prediction: &Prediction) -> String {
             SideOutcome::Allowed if !denied => {
                 let rules: Vec<String> = ds
                     .iter()
-                    .map(|d| match d.rule {
-                        Some(i) => format!("{} rule {i}", d.policy),
-                        None => d.policy.clone(),
+                    .map(|d| match (d.tier, d.rule) {
+                        (Some(tier), Some(i)) => {
+                            format!("[{}] {} rule {i}", tier.as_str(), d.policy)
+                        }
+                        (_, Some(i)) => format!("{} rule {i}", d.policy),
+                        (_, None) => d.policy.clone(),
                     })
                     .collect();
                 parts.push(format!("{word}: {}", rules.join(", ")));
@@ -168,10 +181,10 @@ fn input_lines(inputs: &[ReadReport]) -> Vec<String> {
         }
         if r.out_of_order > 0 {
             out.push(format!(
-                "{}: {} events out of time order (at most {} ms back)",
+                "{}: {} events out of time order (at most {} back)",
                 r.path,
                 r.out_of_order,
-                r.max_backstep_ns / 1_000_000
+                r.max_backstep_text()
             ));
         }
     }
@@ -188,11 +201,18 @@ pub fn text(report: &Report<'_>, style: Style) -> String {
         .map(|r| format!("{} ({})", r.path, r.format.map_or("?", |f| f.as_str())))
         .collect();
     let span = if total.sessions > 0 {
-        format!(
-            " from {} to {} UTC",
-            format_rfc3339(total.first_ns)[..19].replace('T', " "),
+        let (first, last) = (
+            format_rfc3339(total.first_ns),
+            format_rfc3339(total.last_ns),
+        );
+        // The end's date too when it is another day (a capture ending in 2200 is not
+        // "to 00:00:00.000").
+        let end = if first[..10] == last[..10] {
             clock(total.last_ns)
-        )
+        } else {
+            last[..23].replace('T', " ")
+        };
+        format!(" from {} to {end} UTC", first[..19].replace('T', " "),)
     } else {
         String::new()
     };
@@ -482,13 +502,16 @@ fn duration_text(ns: i64) -> String {
 // ---- JSON ---------------------------------------------------------------------------------
 
 #[derive(Serialize)]
-struct JsonDecision<'a> {
+pub(crate) struct JsonDecision<'a> {
     direction: &'static str,
     policy: &'a str,
     rule: Option<u32>,
     effect: &'static str,
     file: Option<&'a str>,
     line: Option<u32>,
+    /// `Admin` or `Baseline` when an admin-tier rule decided (absent: NetworkPolicy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tier: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -520,15 +543,27 @@ struct JsonSession<'a> {
     attempts: u32,
     during_gap: bool,
     mismatch: Option<JsonMismatch<'a>>,
+    /// The Service whose ClusterIP the session was addressed to, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<String>,
+    /// Policies Palisade does not evaluate that may select an end: the prediction may be
+    /// wrong.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    uncertain: &'a [String],
 }
 
-fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
+pub(crate) fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
     ds.iter()
         .map(|d| JsonDecision {
             direction: dir_name(d.direction),
             policy: &d.policy,
             rule: d.rule,
-            effect: if d.allows { "allows" } else { "isolates" },
+            effect: match (d.tier, d.allows) {
+                (Some(_), false) => "denies",
+                (_, true) => "allows",
+                (None, false) => "isolates",
+            },
+            tier: d.tier.map(|t| t.as_str()),
             file: d.location.as_ref().map(|(f, _)| f.as_str()),
             line: d.location.as_ref().map(|(_, l)| *l),
         })
@@ -559,6 +594,8 @@ fn json_session(r: &Replayed) -> JsonSession<'_> {
             kind: m.kind.as_str(),
             reason: &m.reason,
         }),
+        service: r.service.as_ref().map(|v| v.note()),
+        uncertain: &r.uncertain,
     }
 }
 

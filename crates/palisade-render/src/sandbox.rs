@@ -148,3 +148,118 @@ pub fn render_run(tables: &[KernelMatrix], format: OutputFormat) -> String {
     );
     out
 }
+
+/// One re-enacted session of `palisade sandbox replay`.
+#[derive(Clone, Debug)]
+pub struct KernelReplayRow {
+    /// Initiator (workload/pod name or address).
+    pub src: String,
+    /// Peer (workload/pod name or address).
+    pub dst: String,
+    /// The destination address probed.
+    pub dst_addr: std::net::IpAddr,
+    /// Destination port.
+    pub port: u16,
+    /// Protocol.
+    pub protocol: palisade_model::Protocol,
+    /// What the capture recorded (`accepted`, `refused`, `timed-out`, `unknown`).
+    pub recorded: &'static str,
+    /// The engine's prediction under the current policies.
+    pub predicted: &'static str,
+    /// The engine's prediction under the proposed policies, if any.
+    pub proposed: Option<&'static str>,
+    /// What the kernel did (`None`: no address to probe from this source).
+    pub kernel: Option<Outcome>,
+    /// Whether the engine expects the kernel's policy set to allow it.
+    pub expected_allowed: bool,
+}
+
+impl KernelReplayRow {
+    /// Whether the kernel's verdict differs from the engine's for the policies it enforced.
+    pub fn disagrees(&self) -> bool {
+        self.kernel
+            .and_then(Outcome::allowed)
+            .is_some_and(|a| a != self.expected_allowed)
+    }
+}
+
+/// `sandbox replay` as a table (text) or JSON.
+pub fn render_replay(rows: &[KernelReplayRow], json: bool) -> String {
+    let kernel = |r: &KernelReplayRow| r.kernel.map_or("unsupported", Outcome::as_str);
+    if json {
+        #[derive(Serialize)]
+        struct Row<'a> {
+            src: &'a str,
+            dst: &'a str,
+            address: String,
+            port: u16,
+            protocol: &'static str,
+            recorded: &'static str,
+            predicted: &'static str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            proposed: Option<&'static str>,
+            kernel: &'static str,
+            agrees: bool,
+        }
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            sessions: Vec<Row<'a>>,
+            disagreements: usize,
+        }
+        return to_json(&Doc {
+            sessions: rows
+                .iter()
+                .map(|r| Row {
+                    src: &r.src,
+                    dst: &r.dst,
+                    address: r.dst_addr.to_string(),
+                    port: r.port,
+                    protocol: r.protocol.as_str(),
+                    recorded: r.recorded,
+                    predicted: r.predicted,
+                    proposed: r.proposed,
+                    kernel: kernel(r),
+                    agrees: !r.disagrees(),
+                })
+                .collect(),
+            disagreements: rows.iter().filter(|r| r.disagrees()).count(),
+        });
+    }
+    let with_proposed = rows.iter().any(|r| r.proposed.is_some());
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<40} {:<40} {:>11} {:<10} {:<10} {}kernel",
+        "from",
+        "to",
+        "port",
+        "recorded",
+        "predicted",
+        if with_proposed { "proposed   " } else { "" },
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{:<40} {:<40} {:>11} {:<10} {:<10} {}{}{}",
+            r.src,
+            r.dst,
+            format!("{}/{}", r.port, r.protocol),
+            r.recorded,
+            r.predicted,
+            r.proposed.map(|p| format!("{p:<10} ")).unwrap_or_default(),
+            kernel(r),
+            if r.disagrees() {
+                "  <- differs from the engine"
+            } else {
+                ""
+            }
+        );
+    }
+    let n = rows.iter().filter(|r| r.disagrees()).count();
+    let _ = writeln!(
+        out,
+        "\n{} session(s) re-enacted on the kernel; {n} where the kernel and the engine disagree",
+        rows.len()
+    );
+    out
+}

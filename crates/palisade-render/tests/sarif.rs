@@ -169,7 +169,7 @@ fn sample() -> String {
         severity,
     })
     .collect();
-    sarif(&diags, &sources, &rules)
+    sarif(&diags, &sources, &rules, None)
 }
 
 #[test]

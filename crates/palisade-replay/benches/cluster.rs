@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 // The flow generator's own tables, so every generated address maps to a pod here.
-use palisade_flows::synth::{APPS, NAMESPACES};
+use palisade_synth::traffic::{APPS, NAMESPACES};
 
 /// Pods for 10.0.n.m (n < 8, every m), grouped by the generator's namespace of the address,
 /// and per-namespace policies.

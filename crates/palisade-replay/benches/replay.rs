@@ -7,9 +7,10 @@
 mod cluster;
 
 use divan::counter::ItemsCount;
-use palisade_flows::{FlowReader, ReadOptions, SessionConfig, sessionize, synth};
+use palisade_flows::{FlowReader, ReadOptions, SessionConfig, sessionize};
 use palisade_model::Model;
 use palisade_replay::{DenyAction, Replayer, Summary};
+use palisade_synth::traffic as synth;
 use std::sync::OnceLock;
 
 fn main() {

@@ -122,6 +122,9 @@ pub struct Decision {
     pub allows: bool,
     /// File and line of the rule (or of the policy when no rule), if known.
     pub location: Option<(String, u32)>,
+    /// The admin tier that decided (`policy` is then `cnp/<name>`, `anp/<name>` or
+    /// `banp/<name>`); `None` for the NetworkPolicy tier.
+    pub tier: Option<palisade_model::AdminTier>,
 }
 
 /// How the policies decided one session: the verdict and the decisions behind it.
@@ -220,6 +223,42 @@ pub struct Replayed {
     pub proposed: Option<Prediction>,
     /// Break or open, when the proposal changes the verdict.
     pub change: Option<Change>,
+    /// When the destination was a Service's ClusterIP (a capture before kube-proxy's DNAT):
+    /// the Service, its backends, and whether their verdicts differ.
+    pub service: Option<ServiceVia>,
+    /// Policies Palisade does not evaluate that may select the source or destination pod:
+    /// the prediction may be wrong (see `palisade_engine::uncertain`).
+    pub uncertain: Vec<String>,
+}
+
+/// A session addressed to a Service's ClusterIP, evaluated against its backends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceVia {
+    /// `namespace/name` of the Service.
+    pub service: String,
+    /// How many backends serve the session's port.
+    pub backends: usize,
+    /// How many of them the policies allow.
+    pub allowed: usize,
+}
+
+impl ServiceVia {
+    /// A note for output: which Service, and that the backends disagree when they do.
+    pub fn note(&self) -> String {
+        if self.allowed == 0 || self.allowed == self.backends {
+            format!(
+                "via Service {} ({} backend{}, same verdict for each)",
+                self.service,
+                self.backends,
+                if self.backends == 1 { "" } else { "s" }
+            )
+        } else {
+            format!(
+                "via Service {}: the policies allow {} of its {} backends; the verdict shown is a denied one (the outcome depends on the backend kube-proxy picked)",
+                self.service, self.allowed, self.backends
+            )
+        }
+    }
 }
 
 impl Replayed {
@@ -310,10 +349,39 @@ impl<'m> Side<'m> {
     /// the isolating policies of each side that denies.
     fn decisions(&self, src: Entity, dst: Entity, v: &Verdict) -> Vec<Decision> {
         let mut out = Vec::new();
-        for (direction, outcome, rule, subject) in [
-            (Direction::Egress, v.egress, v.egress_rule, src),
-            (Direction::Ingress, v.ingress, v.ingress_rule, dst),
+        for (direction, outcome, rule, admin, subject) in [
+            (
+                Direction::Egress,
+                v.egress,
+                v.egress_rule,
+                v.egress_admin,
+                src,
+            ),
+            (
+                Direction::Ingress,
+                v.ingress,
+                v.ingress_rule,
+                v.ingress_admin,
+                dst,
+            ),
         ] {
+            if let Some((at, action)) = admin {
+                let policy = &self.model.admin_policies[at.policy as usize];
+                let span = policy
+                    .rules(direction)
+                    .get(at.rule as usize)
+                    .and_then(|rule| rule.span)
+                    .or(policy.span);
+                out.push(Decision {
+                    direction,
+                    policy: policy.display_name(),
+                    rule: Some(at.rule),
+                    allows: action == palisade_model::AdminAction::Accept,
+                    location: self.location(span),
+                    tier: Some(policy.tier),
+                });
+                continue;
+            }
             match outcome {
                 SideOutcome::Allowed => {
                     if let Some(r) = rule {
@@ -329,6 +397,7 @@ impl<'m> Side<'m> {
                             rule: Some(r.rule),
                             allows: true,
                             location: self.location(span),
+                            tier: None,
                         });
                     }
                 }
@@ -344,6 +413,7 @@ impl<'m> Side<'m> {
                             rule: None,
                             allows: false,
                             location: self.location(self.model.policies[policy.index()].span),
+                            tier: None,
                         });
                     }
                 }
@@ -361,6 +431,7 @@ impl<'m> Side<'m> {
 /// Replays sessions against a cluster model (and optionally a proposed one).
 pub struct Replayer<'m> {
     mapper: Mapper<'m>,
+    uncertainty: palisade_engine::Uncertainty,
     current: Side<'m>,
     proposed: Option<Side<'m>>,
     deny: DenyAction,
@@ -380,6 +451,7 @@ impl<'m> Replayer<'m> {
     pub fn new(model: &'m Model, deny: DenyAction) -> Self {
         Replayer {
             mapper: Mapper::new(model),
+            uncertainty: palisade_engine::Uncertainty::new(model),
             current: Side::new(model),
             proposed: None,
             deny,
@@ -421,6 +493,33 @@ impl<'m> Replayer<'m> {
             .mapper
             .peer(session.dst.ip(), session.dst_endpoint.as_ref());
         let (proto, port) = (session.proto, session.dst.port());
+        // A ClusterIP destination (before DNAT): NetworkPolicy sees a backend and its target
+        // port. Hubble names the backend when it saw it (then `dst` is that pod already).
+        let mut dst = dst;
+        let mut port = port;
+        let mut service = None;
+        if dst.pod.is_none()
+            && let Some((name, backends)) = self.service_backends(session.dst.ip(), proto, port)
+        {
+            let se = self.current.entity(&src, session.src.ip());
+            let verdicts: Vec<(palisade_engine::services::Backend, bool)> = backends
+                .iter()
+                .map(|b| {
+                    let de = self.current.engine.entity(&Endpoint::Pod(b.pod));
+                    let p = self.current.predict(se, de, proto, b.port, self.deny);
+                    (*b, p.predicted.allowed())
+                })
+                .collect();
+            let allowed = verdicts.iter().filter(|(_, a)| *a).count();
+            let chosen = verdicts.iter().find(|(_, a)| !*a).unwrap_or(&verdicts[0]).0;
+            dst = self.mapper.peer_of_pod(chosen.pod, MapSource::Service);
+            port = chosen.port;
+            service = Some(ServiceVia {
+                service: name,
+                backends: verdicts.len(),
+                allowed,
+            });
+        }
         let (se, de) = (
             self.current.entity(&src, session.src.ip()),
             self.current.entity(&dst, session.dst.ip()),
@@ -439,6 +538,12 @@ impl<'m> Replayer<'m> {
             }
         });
         let mismatch = classify(&session, &src, &dst, &current, self.deny);
+        let uncertain = if self.uncertainty.any() {
+            self.uncertainty
+                .names(self.current.model, src.pod.into_iter().chain(dst.pod))
+        } else {
+            Vec::new()
+        };
         Replayed {
             predicted: current.predicted,
             session,
@@ -448,7 +553,26 @@ impl<'m> Replayer<'m> {
             mismatch,
             proposed,
             change,
+            service,
+            uncertain,
         }
+    }
+
+    /// The Service whose ClusterIP `ip` is, with its backends on `port`/`proto` (none: not a
+    /// Service, or one whose backends the model cannot know).
+    fn service_backends(
+        &self,
+        ip: IpAddr,
+        proto: Protocol,
+        port: u16,
+    ) -> Option<(String, Vec<palisade_engine::services::Backend>)> {
+        use palisade_engine::services;
+        let model = self.current.model;
+        let id = services::service_by_ip(model, ip)?;
+        let svc = &model.services[id.index()];
+        let sp = services::service_port(svc, port, proto)?;
+        let backends = services::backends(model, svc, sp);
+        (!backends.is_empty()).then(|| (services::service_name(model, id), backends))
     }
 }
 
@@ -625,6 +749,65 @@ spec:
             denied_by: vec![],
             during_gap: false,
         }
+    }
+
+    #[test]
+    fn a_cluster_ip_destination_is_evaluated_on_its_backends() {
+        // A capture on the web pod's interface sees the ClusterIP before DNAT: the verdict is
+        // the backend's, on the target port (5432), not "external address, denied".
+        let text = format!(
+            "{CLUSTER}---\napiVersion: v1\nkind: Service\nmetadata: {{name: db, namespace: shop}}\nspec: {{clusterIP: 10.96.0.20, selector: {{app: db}}, ports: [{{port: 5432}}]}}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: db-alt, namespace: shop}}\nspec: {{clusterIP: 10.96.0.21, selector: {{app: db}}, ports: [{{port: 80, targetPort: 5432}}]}}\n"
+        );
+        let loaded = palisade_load::load(
+            &[palisade_load::Input::Text {
+                name: "cluster.yaml".into(),
+                text,
+            }],
+            &palisade_load::LoadOptions::default(),
+        );
+        assert!(!loaded.has_errors());
+        let m = loaded.model;
+        let mut replayer = Replayer::new(&m, DenyAction::Drop);
+        let r = replayer.replay(session("10.0.0.1", "10.96.0.20", 5432, Observed::Accepted));
+        assert_eq!(r.predicted, Predicted::Accepted);
+        assert_eq!(r.mismatch, None);
+        assert_eq!(r.dst.pod_name.as_deref(), Some("shop/db-1"));
+        let via = r.service.expect("mapped through the Service");
+        assert_eq!(
+            (via.service.as_str(), via.backends, via.allowed),
+            ("shop/db", 1, 1)
+        );
+        // Service port 80 leads to target port 5432, which the policy allows.
+        let r = replayer.replay(session("10.0.0.1", "10.96.0.21", 80, Observed::Accepted));
+        assert_eq!(r.predicted, Predicted::Accepted);
+        // From a pod the policy does not admit: denied, on the backend.
+        let r = replayer.replay(session("10.0.0.2", "10.96.0.20", 5432, Observed::TimedOut));
+        assert_eq!(r.predicted, Predicted::TimedOut);
+        assert!(r.service.is_some());
+        // A port the Service does not have stays an unmapped address.
+        let r = replayer.replay(session("10.0.0.1", "10.96.0.20", 9999, Observed::TimedOut));
+        assert!(r.service.is_none());
+    }
+
+    #[test]
+    fn sessions_touching_pods_of_unevaluated_policies_are_uncertain() {
+        let text = format!(
+            "{CLUSTER}---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: db-l7, namespace: shop}}\nspec: {{endpointSelector: {{matchLabels: {{app: db}}}}}}\n"
+        );
+        let loaded = palisade_load::load(
+            &[palisade_load::Input::Text {
+                name: "cluster.yaml".into(),
+                text,
+            }],
+            &palisade_load::LoadOptions::default(),
+        );
+        let m = loaded.model;
+        let mut replayer = Replayer::new(&m, DenyAction::Drop);
+        let r = replayer.replay(session("10.0.0.1", "10.0.0.2", 5432, Observed::Accepted));
+        assert_eq!(r.uncertain, ["CiliumNetworkPolicy shop/db-l7"]);
+        // web -> an external address: the Cilium policy selects neither end.
+        let r = replayer.replay(session("10.0.0.1", "192.0.2.1", 443, Observed::Accepted));
+        assert!(r.uncertain.is_empty());
     }
 
     fn kind(r: &Replayed) -> Option<MismatchKind> {

@@ -19,6 +19,8 @@ pub enum MapSource {
     Ip,
     /// Neither: the peer stays an IP address (an external peer, or a pod the model lacks).
     Unmapped,
+    /// The address is a Service's ClusterIP: mapped to one of its backends.
+    Service,
 }
 
 /// One end of a session, mapped to the cluster model.
@@ -52,6 +54,20 @@ impl Peer {
         }
     }
 
+    /// Whether the mapping is doubtful (what [`Peer::mapping_problem`] would explain), without
+    /// building the message.
+    pub fn has_mapping_problem(&self) -> bool {
+        let Some(named) = self.named.as_deref() else {
+            return false;
+        };
+        !named.namespace.is_empty()
+            && !named.pod_name.is_empty()
+            && !matches!(
+                (self.source, &self.ip_pod_name),
+                (MapSource::HubbleName | MapSource::HubbleWorkload, None)
+            )
+    }
+
     /// When the mapping is doubtful, why (starting with the address).
     pub fn mapping_problem(&self, ip: IpAddr) -> Option<String> {
         self.mapping_problem_after("", ip)
@@ -77,7 +93,9 @@ impl Peer {
             }
             (MapSource::Ip, _) => Tail::Lacks(self.pod_name.as_deref().unwrap_or("?")),
             (MapSource::Unmapped, _) => Tail::LacksNoPod,
-            (MapSource::HubbleName | MapSource::HubbleWorkload, None) => return None,
+            (MapSource::HubbleName | MapSource::HubbleWorkload, None) | (MapSource::Service, _) => {
+                return None;
+            }
         };
         let mut s = String::with_capacity(
             prefix.len() + named.namespace.len() + named.pod_name.len() + 192,
@@ -210,6 +228,20 @@ impl<'m> Mapper<'m> {
         &self.workload[pod.index()]
     }
 
+    /// A peer that is a known pod, found another way than by its address (`source`).
+    pub fn peer_of_pod(&self, pod: PodId, source: MapSource) -> Peer {
+        Peer {
+            pod: Some(pod),
+            name: Some(self.workload[pod.index()].clone()),
+            namespace: Some(self.namespace[pod.index()].clone()),
+            source,
+            named: None,
+            ip_pod: None,
+            pod_name: Some(self.pod_name[pod.index()].clone()),
+            ip_pod_name: None,
+        }
+    }
+
     /// Maps one end of a session.
     pub fn peer(&self, ip: IpAddr, named: Option<&Arc<EndpointName>>) -> Peer {
         let ip_pod = self.pod_of_ip(ip);
@@ -324,7 +356,9 @@ mod tests {
             (MapSource::HubbleWorkload, Some(other)) => Some(format!(
                 "{ip}: Hubble names it {hubble}, but the cluster model gives that address to {other}"
             )),
-            (MapSource::HubbleName | MapSource::HubbleWorkload, None) => None,
+            (MapSource::HubbleName | MapSource::HubbleWorkload, None) | (MapSource::Service, _) => {
+                None
+            }
         }
     }
 
@@ -362,6 +396,7 @@ mod tests {
                             };
                             for ip in ips {
                                 let want = reference(&peer, ip);
+                                assert_eq!(peer.has_mapping_problem(), want.is_some());
                                 assert_eq!(peer.mapping_problem(ip), want);
                                 assert_eq!(
                                     peer.mapping_problem_after("source", ip),

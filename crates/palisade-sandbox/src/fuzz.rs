@@ -414,18 +414,8 @@ pub fn run_case(
             }
         }
     }
-    let mut observed = sandbox.probe(&probes, timeout)?;
     // A timeout where the engine says "allowed" may be a slow machine: ask again, patiently.
-    let retry: Vec<usize> = (0..probes.len())
-        .filter(|&i| observed[i] == Outcome::TimedOut && predicted[i])
-        .collect();
-    if !retry.is_empty() {
-        let again: Vec<Probe> = retry.iter().map(|&i| probes[i]).collect();
-        let outcomes = sandbox.probe(&again, Duration::from_secs(3).max(timeout))?;
-        for (i, o) in retry.into_iter().zip(outcomes) {
-            observed[i] = o;
-        }
-    }
+    let observed = sandbox.probe_confirmed(&probes, timeout, &predicted)?;
     let mut report = CaseReport {
         probes: probes.len(),
         mismatches: Vec::new(),

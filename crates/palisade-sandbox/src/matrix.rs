@@ -96,7 +96,6 @@ pub fn probe_matrices(
             }
         }
     }
-    let outcomes = sandbox.probe(&probes, timeout)?;
     let engine = Engine::new(model);
     let n = order.len();
     let mut tables: Vec<KernelMatrix> = ports
@@ -112,26 +111,15 @@ pub fn probe_matrices(
             }
         })
         .collect();
+    // A disagreement may be a slow machine: ask again, patiently, before calling it a
+    // mismatch (a disagreement the rules cause persists).
+    let expect: Vec<bool> = slots
+        .iter()
+        .map(|&(t, i, j)| tables[t].predicted[i][j])
+        .collect();
+    let outcomes = sandbox.probe_confirmed(&probes, timeout, &expect)?;
     for ((t, i, j), outcome) in slots.iter().copied().zip(outcomes) {
         tables[t].observed[i][j] = outcome;
-    }
-    // A timeout the engine did not predict may be a slow machine: ask again, patiently,
-    // before calling it a mismatch.
-    let retry: Vec<usize> = slots
-        .iter()
-        .enumerate()
-        .filter(|&(_, &(t, i, j))| {
-            tables[t].observed[i][j] == Outcome::TimedOut && tables[t].predicted[i][j]
-        })
-        .map(|(k, _)| k)
-        .collect();
-    if !retry.is_empty() {
-        let again: Vec<Probe> = retry.iter().map(|&k| probes[k]).collect();
-        let outcomes = sandbox.probe(&again, timeout.max(Duration::from_secs(3)))?;
-        for (k, outcome) in retry.into_iter().zip(outcomes) {
-            let (t, i, j) = slots[k];
-            tables[t].observed[i][j] = outcome;
-        }
     }
     Ok(tables)
 }

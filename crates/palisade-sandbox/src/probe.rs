@@ -55,6 +55,8 @@ impl Outcome {
 }
 
 const IPPROTO_SCTP: i32 = 132;
+/// Threads starting probes at once.
+const START_THREADS: usize = 4;
 const PAYLOAD: &[u8] = b"palisade-probe";
 
 fn socket_for(ip: IpAddr, protocol: Protocol) -> std::io::Result<Socket> {
@@ -218,6 +220,8 @@ fn serve(listeners: Vec<Listener>, stop: &AtomicBool) {
 /// One connection attempt: from the namespace whose sockets are given, to `dst`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Target {
+    /// The source address to bind, when the namespace has several.
+    pub src: Option<IpAddr>,
     /// Destination address and port.
     pub dst: SocketAddr,
     /// Protocol.
@@ -232,7 +236,18 @@ pub struct PreparedProbe(Option<Socket>);
 pub fn prepare(targets: &[Target]) -> Vec<PreparedProbe> {
     targets
         .iter()
-        .map(|t| PreparedProbe(socket_for(t.dst.ip(), t.protocol).ok()))
+        .map(|t| {
+            let socket = socket_for(t.dst.ip(), t.protocol)
+                .ok()
+                .and_then(|s| match t.src {
+                    Some(ip) => s
+                        .bind(&SockAddr::from(SocketAddr::new(ip, 0)))
+                        .ok()
+                        .map(|()| s),
+                    None => Some(s),
+                });
+            PreparedProbe(socket)
+        })
         .collect()
 }
 
@@ -263,6 +278,10 @@ fn start(probe: PreparedProbe, target: &Target) -> InFlight {
             let udp: UdpSocket = socket.into();
             match udp.send(PAYLOAD) {
                 Ok(_) => InFlight::Datagram(udp),
+                // Stopped by the client's own egress rule. A reject also queued an ICMP
+                // port unreachable on the socket (`recv` then says ECONNREFUSED: refused); a
+                // drop queued nothing (timed-out at the deadline). Wait and see which.
+                Err(e) if e.kind() == ErrorKind::PermissionDenied => InFlight::Datagram(udp),
                 Err(e) => InFlight::Done(classify(&e)),
             }
         }
@@ -284,11 +303,34 @@ fn classify(e: &std::io::Error) -> Outcome {
 
 /// Runs prepared probes (all at once) and waits at most `timeout` for their answers.
 pub fn run(prepared: Vec<PreparedProbe>, targets: &[Target], timeout: Duration) -> Vec<Outcome> {
-    let mut flights: Vec<InFlight> = prepared
-        .into_iter()
-        .zip(targets)
-        .map(|(p, t)| start(p, t))
-        .collect();
+    // Starting a probe runs the whole transmit path (both namespaces' rules, the bridge,
+    // the answer) in this thread: spread it over the cores.
+    let mut prepared: Vec<(PreparedProbe, &Target)> = prepared.into_iter().zip(targets).collect();
+    let chunk = prepared.len().div_ceil(START_THREADS).max(1);
+    let mut flights: Vec<InFlight> = Vec::with_capacity(prepared.len());
+    std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        while !prepared.is_empty() {
+            let rest = prepared.split_off(chunk.min(prepared.len()));
+            let part = std::mem::replace(&mut prepared, rest);
+            let len = part.len();
+            handles.push((
+                len,
+                scope.spawn(move || {
+                    part.into_iter()
+                        .map(|(p, t)| start(p, t))
+                        .collect::<Vec<_>>()
+                }),
+            ));
+        }
+        for (len, h) in handles {
+            // Keep outcomes aligned with targets even if a thread died.
+            match h.join() {
+                Ok(started) => flights.extend(started),
+                Err(_) => flights.extend((0..len).map(|_| InFlight::Done(Outcome::Unsupported))),
+            }
+        }
+    });
     let deadline = Instant::now() + timeout;
     let mut buf = [0u8; 64];
     loop {

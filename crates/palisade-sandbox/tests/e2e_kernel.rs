@@ -95,15 +95,11 @@ fn check_table(
             if got.predicted[i][j] != want[i][j] {
                 problems.push(format!("{cell}: engine disagrees with upstream"));
             }
-            // Drop means silence: a TCP client of a dropping dataplane times out.
-            if deny == DenyAction::Drop && protocol == Protocol::Tcp && outcome == Outcome::Refused
-            {
+            // Drop means silence: a client of a dropping dataplane times out; reject answers.
+            if deny == DenyAction::Drop && outcome == Outcome::Refused {
                 problems.push(format!("{cell}: refused under --deny-action drop"));
             }
-            if deny == DenyAction::Reject
-                && protocol == Protocol::Tcp
-                && outcome == Outcome::TimedOut
-            {
+            if deny == DenyAction::Reject && outcome == Outcome::TimedOut {
                 problems.push(format!("{cell}: timed out under --deny-action reject"));
             }
         }

@@ -17,14 +17,17 @@
 //! assert!(text.starts_with("---\napiVersion: v1\nkind: Namespace\n"));
 //! ```
 
+mod admin;
 mod node;
 mod plan;
 mod policies;
 mod rng;
+pub mod traffic;
 
 use std::fmt;
 use std::io;
 
+pub use admin::cluster_network_policies;
 pub use rng::SplitMix64;
 
 use node::{Node, int, list, map, s};

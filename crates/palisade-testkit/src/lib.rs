@@ -317,6 +317,7 @@ pub fn build_model(
                     namespace,
                     kind: WorkloadKind::Deployment,
                     template_labels: Labels::new(),
+                    selector: None,
                     template_ports: Vec::new(),
                     annotations: Labels::new(),
                     owner: None,
@@ -379,4 +380,198 @@ pub fn model_strategy() -> impl Strategy<Value = ModelSpec> {
         prop::collection::vec(policy_strategy(), 0..5),
         prop::collection::vec(labels_strategy(), 3..=3),
     )
+}
+
+/// A generated admin-tier rule: action index (Accept, Deny, Pass), peers (selector peers as
+/// `namespaces`/`pods`, blocks as `networks`, and `domainNames`), ports (`None`: all).
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub struct AdminRuleSpec {
+    pub action: u8,
+    pub peers: Vec<AdminPeerSpec>,
+    pub ports: Option<Vec<(u8, u8, u16)>>,
+}
+
+/// A generated admin peer.
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub enum AdminPeerSpec {
+    Namespaces(SelectorSpec),
+    Pods(SelectorSpec, SelectorSpec),
+    Networks(Vec<usize>),
+    DomainNames,
+}
+
+/// A generated ClusterNetworkPolicy: tier (baseline when true), priority (few values, so
+/// ties happen), subject (namespaces, or namespaces and pods), rules.
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub struct AdminPolicySpec {
+    pub baseline: bool,
+    pub priority: u8,
+    pub subject: (SelectorSpec, Option<SelectorSpec>),
+    pub ingress: Vec<AdminRuleSpec>,
+    pub egress: Vec<AdminRuleSpec>,
+}
+
+fn admin_rule_strategy(egress: bool) -> impl Strategy<Value = AdminRuleSpec> {
+    let peer = prop_oneof![
+        2 => selector_strategy().prop_map(AdminPeerSpec::Namespaces),
+        2 => (selector_strategy(), selector_strategy()).prop_map(|(n, p)| AdminPeerSpec::Pods(n, p)),
+        1 => prop::collection::vec(0..CIDRS.len(), 1..3).prop_map(AdminPeerSpec::Networks),
+        1 => Just(AdminPeerSpec::DomainNames),
+    ];
+    (
+        0..3u8,
+        prop::collection::vec(peer, 1..3),
+        prop::option::of(prop::collection::vec((0..3u8, 0..8u8, 0..200u16), 1..3)),
+    )
+        .prop_map(move |(action, mut peers, ports)| {
+            if !egress {
+                peers.retain(|p| {
+                    matches!(p, AdminPeerSpec::Namespaces(_) | AdminPeerSpec::Pods(..))
+                });
+                if peers.is_empty() {
+                    peers.push(AdminPeerSpec::Namespaces(SelectorSpec::Empty));
+                }
+            }
+            AdminRuleSpec {
+                action,
+                peers,
+                ports,
+            }
+        })
+}
+
+/// Up to three admin policies.
+pub fn admin_policies_strategy() -> impl Strategy<Value = Vec<AdminPolicySpec>> {
+    let policy = (
+        any::<bool>(),
+        0..3u8,
+        (selector_strategy(), prop::option::of(selector_strategy())),
+        prop::collection::vec(admin_rule_strategy(false), 0..3),
+        prop::collection::vec(admin_rule_strategy(true), 0..3),
+    )
+        .prop_map(
+            |(baseline, priority, subject, ingress, egress)| AdminPolicySpec {
+                baseline,
+                priority,
+                subject,
+                ingress,
+                egress,
+            },
+        );
+    prop::collection::vec(policy, 0..4)
+}
+
+/// Adds generated admin policies to a model, as the loader would store them (v1alpha2
+/// constraints applied: named ports are dropped from rules with address or DNS peers,
+/// `domainNames` rules become Accept).
+pub fn add_admin_policies(model: &mut Model, specs: &[AdminPolicySpec]) {
+    use palisade_model::{
+        AdminAction, AdminKind, AdminPeer, AdminPeerKind, AdminPolicy, AdminPort, AdminPortKind,
+        AdminRule, AdminSubject, AdminTier, IpBlock, PortRange,
+    };
+    let rule = |spec: &AdminRuleSpec| {
+        let peers: Vec<AdminPeer> = spec
+            .peers
+            .iter()
+            .map(|p| AdminPeer {
+                kind: match p {
+                    AdminPeerSpec::Namespaces(s) => AdminPeerKind::Namespaces(to_selector(s)),
+                    AdminPeerSpec::Pods(n, p) => AdminPeerKind::Pods {
+                        namespace_selector: to_selector(n),
+                        pod_selector: to_selector(p),
+                    },
+                    AdminPeerSpec::Networks(cidrs) => AdminPeerKind::Networks(
+                        cidrs
+                            .iter()
+                            .map(|&c| {
+                                let net: IpNet = CIDRS[c].parse().unwrap();
+                                IpBlock {
+                                    cidr_text: CIDRS[c].to_string(),
+                                    cidr: net.trunc(),
+                                    except: vec![],
+                                    except_text: vec![],
+                                }
+                            })
+                            .collect(),
+                    ),
+                    AdminPeerSpec::DomainNames => {
+                        AdminPeerKind::DomainNames(vec!["example.com".into()])
+                    }
+                },
+                span: None,
+            })
+            .collect();
+        let addresses = spec
+            .peers
+            .iter()
+            .any(|p| matches!(p, AdminPeerSpec::Networks(_) | AdminPeerSpec::DomainNames));
+        let dns = spec
+            .peers
+            .iter()
+            .any(|p| matches!(p, AdminPeerSpec::DomainNames));
+        let ports = spec.ports.as_ref().map(|ports| {
+            ports
+                .iter()
+                .filter_map(|&(proto, port, width)| {
+                    let protocol = Protocol::ALL[proto as usize % 3];
+                    let kind = if port >= 6 {
+                        if addresses {
+                            return None;
+                        }
+                        AdminPortKind::Named(NAMED[(port - 6) as usize % NAMED.len()].0.into())
+                    } else {
+                        let lo = PORTS[port as usize];
+                        AdminPortKind::Range(
+                            protocol,
+                            PortRange {
+                                lo,
+                                hi: lo.saturating_add(width % 3 * width),
+                            },
+                        )
+                    };
+                    Some(AdminPort { kind, span: None })
+                })
+                .collect::<Vec<_>>()
+        });
+        AdminRule {
+            name: String::new(),
+            action: if dns {
+                AdminAction::Accept
+            } else {
+                [AdminAction::Accept, AdminAction::Deny, AdminAction::Pass]
+                    [spec.action as usize % 3]
+            },
+            peers,
+            // An emptied list would be rejected upstream; treat it as "all ports".
+            ports: ports.filter(|p| !p.is_empty()),
+            span: None,
+        }
+    };
+    for (i, spec) in specs.iter().enumerate() {
+        let subject = match &spec.subject {
+            (ns, None) => AdminSubject::Namespaces(to_selector(ns)),
+            (ns, Some(pod)) => AdminSubject::Pods {
+                namespace_selector: to_selector(ns),
+                pod_selector: to_selector(pod),
+            },
+        };
+        model.admin_policies.push(AdminPolicy {
+            name: format!("cnp-{i}"),
+            kind: AdminKind::ClusterNetworkPolicy,
+            tier: if spec.baseline {
+                AdminTier::Baseline
+            } else {
+                AdminTier::Admin
+            },
+            priority: u32::from(spec.priority),
+            subject,
+            ingress: spec.ingress.iter().map(rule).collect(),
+            egress: spec.egress.iter().map(rule).collect(),
+            annotations: Labels::new(),
+            span: None,
+        });
+    }
 }

@@ -40,8 +40,16 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Follow Hubble Relay and the cluster: Prometheus metrics of observed vs predicted outcomes, drift, would-break and deny spikes.
     Watch(Box<WatchArgs>),
+    /// The traffic map from captures: workloads, external networks, edges with session counts, observed outcomes and verdicts.
+    Map(Box<crate::discover_args::MapArgs>),
+    /// Least-privilege NetworkPolicies from observed traffic, proven by replaying it before they are written.
+    Generate(Box<crate::discover_args::GenerateArgs>),
+    /// A staged hardening plan from the current policies to least privilege, each stage proven by replay.
+    Harden(Box<crate::discover_args::HardenArgs>),
     /// Prove policies on a real kernel dataplane: pods as network namespaces, policies as nftables, real probes (root, Linux).
     Sandbox(Box<crate::commands::sandbox::SandboxArgs>),
+    /// Declarative connectivity tests (palisade or netassert v2 specs): checked by the engine, or on the kernel with --sandbox. JUnit output for CI.
+    Test(Box<crate::commands::conntest::TestArgs>),
 }
 
 /// How manifests are loaded and problems reported; shared by every command that loads them.
@@ -213,7 +221,8 @@ pub struct LintArgs {
     /// Exit with 1 when a finding has at least this severity: error (default), warning or info.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<String>,
-    /// Configuration file (default: palisade.toml in the current directory or a parent).
+    /// Configuration file (default: palisade.toml in the current directory or a parent, up to
+    /// the repository root or the home directory).
     #[arg(long, value_name = "FILE")]
     pub config: Option<String>,
     /// Print a rule's documentation (NP003 or peer-selects-nothing) and exit.

@@ -9,6 +9,7 @@
 
 mod args;
 mod commands;
+mod discover_args;
 mod input;
 mod live;
 mod output;

@@ -1,6 +1,10 @@
 //! The rules, one file each, and what they share: [`Context`] (the model, its compiled
 //! engine and indexes) and helpers to build findings.
 
+mod admin_equal_priority;
+mod admin_pass_without_networkpolicy;
+mod admin_rule_shadowed;
+mod admin_subject_selects_nothing;
 mod cidr_suspicious;
 mod dns_egress_blocked;
 mod empty_rule_allows_all;
@@ -215,6 +219,10 @@ const CHECKS: &[(&str, Check)] = &[
     ("NP016", host_network_selected::check),
     ("NP017", invalid_object::check),
     ("NP018", unevaluated_policy::check),
+    ("NP019", admin_equal_priority::check),
+    ("NP020", admin_subject_selects_nothing::check),
+    ("NP021", admin_pass_without_networkpolicy::check),
+    ("NP022", admin_rule_shadowed::check),
 ];
 
 /// Runs every enabled rule.

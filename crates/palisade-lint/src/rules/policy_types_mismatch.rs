@@ -30,7 +30,9 @@
 //!
 //! ## Notes
 //! Ignored rules are errors; a listed direction without rules is a warning. A policy
-//! without any rules (a plain default deny) is not reported.
+//! without any rules (a plain default deny) is not reported, and neither is a direction
+//! written as an empty list (`ingress: []`): that spells out a deliberate deny-all, as
+//! `palisade generate` writes it for a workload nothing was seen connecting to.
 //!
 //! ## References
 //! - [Kubernetes API: NetworkPolicySpec policyTypes](https://kubernetes.io/docs/reference/kubernetes-api/networking/network-policy-v1/#NetworkPolicySpec)
@@ -78,7 +80,9 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     d = d.with_label(s, "policyTypes listed here");
                 }
                 out.push(d);
-            } else if listed(direction) && form != ListForm::Items && other_form == ListForm::Items
+            } else if listed(direction)
+                && form == ListForm::Missing
+                && other_form == ListForm::Items
             {
                 let span = types
                     .iter()

@@ -71,6 +71,10 @@ golden! {
     np014: "NP014";
     np015: "NP015";
     np016: "NP016";
+    np019: "NP019";
+    np020: "NP020";
+    np021: "NP021";
+    np022: "NP022";
 }
 
 /// The clean fixture produces no diagnostic with every rule enabled.

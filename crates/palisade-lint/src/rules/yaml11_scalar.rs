@@ -1,7 +1,10 @@
 //! ## What it does
 //! Finds unquoted label values and similar strings that YAML 1.1 (and so kubectl and
-//! most Kubernetes tooling) reads as something else: `yes`, `no`, `on`, `off`, `true`,
-//! `null`, `~`, numbers such as `8080` or `1e3`.
+//! most Kubernetes tooling) reads as something else, although YAML 1.2 reads a string:
+//! `yes`, `no`, `on`, `off`, `null`, `~`, numbers such as `1_000` or `0b11`. Values that
+//! every reader takes as a boolean or number (`true`, `8080`, `1.5`, `1e3`, and any JSON
+//! non-string) are not findings but input errors: the loader rejects the object, as the API
+//! server does, in every command.
 //!
 //! ## Why is this bad?
 //! Label values must be strings. kubectl sends `env: yes` as the boolean `true`, and the
@@ -13,7 +16,7 @@
 //! metadata:
 //!   labels:
 //!     public: yes
-//!     port: 8080
+//!     build: 1_000
 //! ```
 //!
 //! Use instead:
@@ -21,7 +24,7 @@
 //! metadata:
 //!   labels:
 //!     public: "yes"
-//!     port: "8080"
+//!     build: "1_000"
 //! ```
 //!
 //! ## Notes

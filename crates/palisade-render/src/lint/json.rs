@@ -8,6 +8,9 @@ use std::borrow::Cow;
 #[derive(Serialize)]
 struct Report<'a> {
     diagnostics: Vec<Entry<'a>>,
+    /// The configuration file used, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -22,8 +25,10 @@ struct Entry<'a> {
 }
 
 /// The JSON report.
-pub fn json(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
+/// `config` is the configuration file used (a `config` field, absent without one).
+pub fn json(diagnostics: &[Diagnostic], sources: &SourceMap, config: Option<&str>) -> String {
     let report = Report {
+        config,
         diagnostics: diagnostics
             .iter()
             .map(|d| {

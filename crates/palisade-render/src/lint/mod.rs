@@ -73,6 +73,7 @@ pub fn render(
     format: LintFormat,
     rules: &[RuleMeta],
     style: Style,
+    config: Option<&str>,
 ) -> String {
     match format {
         LintFormat::Human => human(diagnostics, sources, style),
@@ -84,8 +85,8 @@ pub fn render(
             out.push_str(&summary(diagnostics));
             out
         }
-        LintFormat::Json => json(diagnostics, sources),
-        LintFormat::Sarif => sarif(diagnostics, sources, rules),
+        LintFormat::Json => json(diagnostics, sources, config),
+        LintFormat::Sarif => sarif(diagnostics, sources, rules, config),
         LintFormat::Github => github(diagnostics, sources),
     }
 }

@@ -32,7 +32,14 @@ fn uri(path: &str) -> String {
 const HELP_URI: &str = "https://github.com/palisade-dev/palisade/blob/main/docs/lint.md";
 
 /// The SARIF log.
-pub fn sarif(diagnostics: &[Diagnostic], sources: &SourceMap, rules: &[RuleMeta]) -> String {
+/// `config` is the configuration file used, recorded in the run's property bag
+/// (`runs[0].properties.config`).
+pub fn sarif(
+    diagnostics: &[Diagnostic],
+    sources: &SourceMap,
+    rules: &[RuleMeta],
+    config: Option<&str>,
+) -> String {
     let rule_objects: Vec<Value> = rules
         .iter()
         .map(|r| {
@@ -101,7 +108,7 @@ pub fn sarif(diagnostics: &[Diagnostic], sources: &SourceMap, rules: &[RuleMeta]
             result
         })
         .collect();
-    let log = json!({
+    let mut log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -117,5 +124,8 @@ pub fn sarif(diagnostics: &[Diagnostic], sources: &SourceMap, rules: &[RuleMeta]
             "results": results,
         }]
     });
+    if let Some(config) = config {
+        log["runs"][0]["properties"] = json!({ "config": config });
+    }
     crate::to_json(&log)
 }

@@ -140,6 +140,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     lint_step(&loaded, &shown, style, &mut out);
     fix_step(&dir, &shown, model, style, &mut out)?;
     crate::commands::replay::demo_step(&dir, &shown, style, &mut out)?;
+    guardrails_step(&dir, &shown, style, &mut out)?;
+    crate::commands::generate::demo_step(&dir, &shown, style, &mut out)?;
+    crate::commands::sandbox::demo_step(model, &shown, INTENDED, style, &mut out)?;
     emit(&out, style)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -187,6 +190,60 @@ fn fix_step(
         }
     }
     out.push('\n');
+    Ok(())
+}
+
+/// Step 7: the platform team's cluster guardrails (`<example>-guardrails/`, ClusterNetworkPolicy)
+/// on top of the app: the Admin tier decides before any NetworkPolicy.
+fn guardrails_step(
+    dir: &std::path::Path,
+    shown: &str,
+    style: palisade_render::Style,
+    out: &mut String,
+) -> anyhow::Result<()> {
+    let Some(guardrails) = dir
+        .file_name()
+        .and_then(|name| {
+            dir.parent()
+                .map(|p| p.join(format!("{}-guardrails", name.to_string_lossy())))
+        })
+        .filter(|p| p.is_dir())
+    else {
+        return Ok(());
+    };
+    let guardrails_shown = format!("{shown}-guardrails");
+    let loaded = load(
+        &[Input::Path(dir.to_path_buf()), Input::Path(guardrails)],
+        &LoadOptions::default(),
+    );
+    if loaded.has_errors() {
+        bail!("the example's guardrails failed to load");
+    }
+    let model = &loaded.model;
+    let _ = writeln!(
+        out,
+        "{} Cluster guardrails: the platform team's {} ClusterNetworkPolicies ({guardrails_shown}) \
+         are evaluated before any NetworkPolicy:\n",
+        style.blue("7."),
+        model.admin_policies.len(),
+    );
+    let reference = Reference::new(model);
+    for (from, to, port) in [
+        ("shop/frontend", "169.254.169.254", 80),
+        ("monitoring/prometheus", "payments/payments-api", 9100),
+    ] {
+        let src = resolve(model, from)?;
+        let dst = resolve(model, to)?;
+        let (explanation, _) = explain_all(&reference, &src, &dst, Protocol::Tcp, port);
+        let _ = writeln!(
+            out,
+            "   $ palisade check {shown} {guardrails_shown} --from {from} --to {to} --port {port}\n"
+        );
+        for line in check::text(model, &explanation, &[], style).lines() {
+            let _ = writeln!(out, "   {line}");
+        }
+        out.push('\n');
+    }
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 
 use crate::args::LintArgs;
 use crate::input::load_for_lint;
-use crate::output::emit;
+use crate::output::{emit, emit_err};
 use anyhow::{Context, bail};
 use palisade_lint::{
     INVALID_OBJECT, LintConfig, RULES, Settings, input_errors, lint, lint_rejected, rule, sort,
@@ -27,12 +27,30 @@ pub fn rule_meta() -> Vec<RuleMeta> {
         .collect()
 }
 
-/// `palisade.toml` in the current directory or the nearest parent that has one.
+/// `palisade.toml` in `start` or the nearest parent that has one, searching no higher than
+/// the repository root (the first directory with `.git`) or the home directory, whichever
+/// comes first. Outside both, only `start` itself is searched: a `palisade.toml` left in
+/// `/tmp` by someone else must not configure (or silence) lint in every directory below it.
+fn find_config_from(start: &Path, home: Option<&Path>) -> Option<PathBuf> {
+    let bounded = start
+        .ancestors()
+        .any(|d| d.join(".git").exists() || home.is_some_and(|h| d == h));
+    for dir in start.ancestors() {
+        let candidate = dir.join("palisade.toml");
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if !bounded || dir.join(".git").exists() || home.is_some_and(|h| dir == h) {
+            return None;
+        }
+    }
+    None
+}
+
 fn find_config() -> Option<PathBuf> {
     let cwd = std::env::current_dir().ok()?;
-    cwd.ancestors()
-        .map(|d| d.join("palisade.toml"))
-        .find(|p| p.is_file())
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    find_config_from(&cwd, home.as_deref())
 }
 
 fn read_config(path: &Path) -> anyhow::Result<LintConfig> {
@@ -75,15 +93,26 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let format: LintFormat = args.output.parse().map_err(anyhow::Error::msg)?;
-    let config = match args
+    let config_path = args
         .config
         .as_deref()
         .map(PathBuf::from)
-        .or_else(find_config)
-    {
-        Some(path) => Some(read_config(&path)?),
+        .or_else(find_config);
+    let config = match &config_path {
+        Some(path) => Some(read_config(path)?),
         None => None,
     };
+    let config_shown = config_path.as_ref().map(|p| p.display().to_string());
+    if args.input.load.verbose {
+        let style = args.input.load.color.style(true);
+        emit_err(
+            &match &config_shown {
+                Some(p) => format!("palisade: lint configuration from `{p}`\n"),
+                None => "palisade: no lint configuration file (palisade.toml) found\n".to_string(),
+            },
+            style,
+        );
+    }
     let settings = Settings::resolve(
         config.as_ref(),
         &args.select,
@@ -108,10 +137,13 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
             format,
             &rule_meta(),
             style,
+            config_shown.as_deref(),
         ),
         style,
     )?;
-    if loaded.has_errors() && !invalid_enabled {
+    // With NP017 off, input errors are not findings: exit 2 as other commands do, unless
+    // --keep-going, where (as in every command) the exit code reflects the results.
+    if loaded.has_errors() && !invalid_enabled && !args.input.load.keep_going {
         return Ok(ExitCode::from(2));
     }
     Ok(if settings.fails(&findings) {
@@ -119,4 +151,50 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_config_from;
+
+    #[test]
+    fn config_lookup_stops_at_the_repository_or_home() {
+        let top = tempfile::tempdir().unwrap();
+        let t = top.path();
+        // /tmp-like: a hostile palisade.toml above a repository and above a plain directory.
+        std::fs::write(t.join("palisade.toml"), "[lint]\nignore = [\"ALL\"]\n").unwrap();
+        std::fs::create_dir_all(t.join("repo/.git")).unwrap();
+        std::fs::create_dir_all(t.join("repo/k8s/apps")).unwrap();
+        std::fs::create_dir_all(t.join("plain/sub")).unwrap();
+        std::fs::create_dir_all(t.join("home/me/project")).unwrap();
+        let home = t.join("home/me");
+        assert_eq!(find_config_from(&t.join("repo/k8s/apps"), None), None);
+        assert_eq!(find_config_from(&t.join("plain/sub"), None), None);
+        assert_eq!(
+            find_config_from(&t.join("home/me/project"), Some(&home)),
+            None
+        );
+        // Inside the bounds it is found, nearest first.
+        std::fs::write(t.join("repo/palisade.toml"), "").unwrap();
+        assert_eq!(
+            find_config_from(&t.join("repo/k8s/apps"), None),
+            Some(t.join("repo/palisade.toml"))
+        );
+        std::fs::write(t.join("repo/k8s/palisade.toml"), "").unwrap();
+        assert_eq!(
+            find_config_from(&t.join("repo/k8s/apps"), None),
+            Some(t.join("repo/k8s/palisade.toml"))
+        );
+        std::fs::write(t.join("home/me/palisade.toml"), "").unwrap();
+        assert_eq!(
+            find_config_from(&t.join("home/me/project"), Some(&home)),
+            Some(home.join("palisade.toml"))
+        );
+        // The current directory itself always counts.
+        std::fs::write(t.join("plain/sub/palisade.toml"), "").unwrap();
+        assert_eq!(
+            find_config_from(&t.join("plain/sub"), None),
+            Some(t.join("plain/sub/palisade.toml"))
+        );
+    }
 }

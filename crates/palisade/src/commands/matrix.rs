@@ -48,5 +48,32 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<ExitCode> {
         &palisade_render::matrix::render(&result, output),
         palisade_render::Style::PLAIN,
     )?;
+    // Every format: the cells of rows and columns that unevaluated policies may select are
+    // uncertain.
+    let uncertainty = palisade_engine::Uncertainty::new(model);
+    if uncertainty.any() {
+        let mut peers: Vec<String> = model
+            .pod_ids()
+            .filter(|&p| !uncertainty.of_pod(p).is_empty())
+            .map(|p| match args.level {
+                crate::args::LevelArg::Pod => model.pod_name(p),
+                crate::args::LevelArg::Workload => model.pod_workload_name(p),
+            })
+            .collect();
+        peers.sort();
+        peers.dedup();
+        if !peers.is_empty() {
+            let names = uncertainty.names(model, model.pod_ids());
+            crate::output::emit_err(
+                &format!(
+                    "palisade: note: the rows and columns of {} are uncertain: {} may select them and {} not evaluated\n",
+                    peers.join(", "),
+                    names.join(", "),
+                    if names.len() == 1 { "is" } else { "are" }
+                ),
+                palisade_render::Style::PLAIN,
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

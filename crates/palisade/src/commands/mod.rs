@@ -3,13 +3,19 @@
 mod audit;
 mod check;
 mod connectivity;
+pub mod conntest;
 mod demo;
 mod diff;
+mod discover;
+mod generate;
+mod harden;
 mod lint;
+mod map;
 mod matrix;
 mod relay;
 mod replay;
 pub mod sandbox;
+mod sandbox_replay;
 mod snapshot;
 mod watch;
 
@@ -30,7 +36,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => replay::run(*args),
         Command::Snapshot(args) => snapshot::run(args),
         Command::Watch(args) => watch::run(*args),
+        Command::Map(args) => map::run(*args),
+        Command::Generate(args) => generate::run(*args),
+        Command::Harden(args) => harden::run(*args),
         Command::Sandbox(args) => sandbox::run(*args),
+        Command::Test(args) => conntest::run(*args),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `palisade replay`: recorded traffic against the current (and a proposed) policy set.
 
 use crate::args::{DenyActionArg, ReplayArgs, SpikeOnArg};
-use crate::input::{input, load_checked, protocol};
+use crate::input::{input, load_checked};
 use crate::output::emit_err;
 use anyhow::{Context, bail};
 use palisade_flows::{
@@ -12,8 +12,8 @@ use palisade_model::Model;
 use palisade_render::Style;
 use palisade_render::replay::{self as render, Report};
 use palisade_replay::{
-    DenyAction, Filter, PeerMatch, Replayed, Replayer, SpikeBasis, SpikeConfig, Spikes, Summary,
-    TimeBound, WhatIf, parse_duration_ns,
+    DenyAction, Filter, Replayed, Replayer, SpikeBasis, SpikeConfig, Spikes, Summary, WhatIf,
+    parse_duration_ns,
 };
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
@@ -58,42 +58,18 @@ fn duration(flag: &str, s: &str) -> anyhow::Result<i64> {
 }
 
 fn filter(args: &ReplayArgs) -> anyhow::Result<Filter> {
-    let peers = |flag: &str, v: &[String]| -> anyhow::Result<Vec<PeerMatch>> {
-        v.iter()
-            .map(|s| PeerMatch::parse(s).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
-            .collect()
-    };
-    let mut f = Filter {
-        from: peers("--from", &args.from)?,
-        to: peers("--to", &args.to)?,
+    let mut f = super::discover::session_filter(&crate::discover_args::SessionFilterArgs {
+        from: args.from.clone(),
+        to: args.to.clone(),
         namespace: args.namespace.clone(),
         port: args.port.clone(),
-        protocol: args
-            .protocol
-            .iter()
-            .map(|p| protocol(p))
-            .collect::<anyhow::Result<_>>()?,
-        ..Filter::default()
-    };
-    for o in &args.outcome {
-        if o.eq_ignore_ascii_case("mismatch") {
-            f.mismatch_only = true;
-        } else {
-            match Observed::parse(o) {
-                Some(v) => f.outcome.push(v),
-                None => bail!(
-                    "--outcome: unknown outcome `{o}`: expected accepted, refused, timed-out, unknown or mismatch"
-                ),
-            }
-        }
-    }
-    let bound = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<TimeBound>> {
-        v.as_deref()
-            .map(|s| TimeBound::parse(s).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
-            .transpose()
-    };
-    f.since = bound("--since", &args.since)?;
-    f.until = bound("--until", &args.until)?;
+        protocol: args.protocol.clone(),
+        outcome: args.outcome.clone(),
+        since: args.since.clone(),
+        until: args.until.clone(),
+    })?;
+    // On a live Relay, relative bounds (`--since 5m`) mean "before now", as in hubble's CLI:
+    // make them absolute here so the server-side filter and ours agree.
     if args.relay.hubble_relay.is_some() {
         let now = super::relay::now_ns();
         f.since = super::relay::absolute(f.since, now);
@@ -141,8 +117,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         .context("--cluster")?;
     let model = &loaded.model;
     if !model.pods.iter().any(|p| !p.ips.is_empty()) {
-        eprintln!(
-            "palisade: note: no pod in the cluster manifests has an IP (status.podIP); endpoints are mapped by Hubble's pod names only, other addresses count as external"
+        emit_err(
+            "palisade: note: no pod in the cluster manifests has an IP (status.podIP); endpoints are mapped by Hubble's pod names only, other addresses count as external\n",
+            Style::PLAIN,
         );
     }
     let proposed = if args.proposed.is_empty() {
@@ -233,6 +210,14 @@ impl Settings {
         let output = output(&args.output)?;
         if args.relay.follow && !matches!(output, Output::Jsonl | Output::Text) {
             bail!("--follow streams the timeline: use -o jsonl (for machines) or -o txt");
+        }
+        let stdin_users = usize::from(args.capture.as_deref() == Some("-"))
+            + args.cluster.iter().filter(|p| *p == "-").count()
+            + args.proposed.iter().filter(|p| *p == "-").count();
+        if stdin_users > 1 {
+            bail!(
+                "standard input (`-`) is given {stdin_users} times (capture, --cluster, --proposed); it can be read only once: save all but one to files"
+            );
         }
         let filter = filter(args)?;
         let timeout = duration("--timeout", &args.timeout)?;
@@ -388,7 +373,17 @@ fn stream_sessions(
         }
         sessionizer.push_record(record, &mut on_session);
     })?;
-    sessionizer.finish(&mut on_session);
+    let stats = sessionizer.finish(&mut on_session);
+    if stats.ignored > 0 {
+        emit_err(
+            &format!(
+                "palisade: note: {} event{} formed no connection attempt and were not replayed (ICMP other than unreachables, such as VPC flow log ICMP rows and pings; protocols other than TCP, UDP and SCTP)\n",
+                stats.ignored,
+                if stats.ignored == 1 { "" } else { "s" }
+            ),
+            args.load.color.style(true),
+        );
+    }
     Ok(write_err)
 }
 
@@ -432,9 +427,12 @@ fn print_report(
     stdout.flush()?;
     let breaks = collected.whatif.as_ref().map_or(0, |w| w.breaks);
     if args.fail_on_break && breaks > 0 {
-        eprintln!(
-            "palisade: {breaks} session{} would break under the proposed policies",
-            if breaks == 1 { "" } else { "s" }
+        emit_err(
+            &format!(
+                "palisade: {breaks} session{} would break under the proposed policies\n",
+                if breaks == 1 { "" } else { "s" }
+            ),
+            Style::PLAIN,
         );
         return Ok(ExitCode::from(1));
     }

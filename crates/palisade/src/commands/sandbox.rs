@@ -41,6 +41,8 @@ pub enum SandboxCommand {
     Down(DownArgs),
     /// Random clusters and policies: kernel vs engine; mismatches saved as reproducers.
     Fuzz(FuzzArgs),
+    /// Re-enact recorded sessions with real packets: kernel outcome next to the recorded one and the engine's prediction.
+    Replay(Box<super::sandbox_replay::SandboxReplayArgs>),
 }
 
 /// `--deny-action` values.
@@ -67,8 +69,8 @@ pub struct ProbeOptions {
     /// How denied connections behave.
     #[arg(long, value_enum, default_value_t = DenyArg::Drop)]
     pub deny_action: DenyArg,
-    /// How long a probe waits for an answer, in milliseconds (timeouts the engine did not
-    /// predict are re-probed once with at least 3 s).
+    /// How long a probe waits for an answer, in milliseconds (probes that disagree with the
+    /// engine are re-probed, waiting 3 s and then 6 s, before they count as mismatches).
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub timeout_ms: u64,
 }
@@ -196,6 +198,7 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         SandboxCommand::Probe(a) => probe(a),
         SandboxCommand::Down(a) => down(a),
         SandboxCommand::Fuzz(a) => fuzz_run(a),
+        SandboxCommand::Replay(a) => super::sandbox_replay::run(*a),
     }
 }
 
@@ -282,7 +285,7 @@ fn matrix(args: SandboxMatrixArgs) -> anyhow::Result<ExitCode> {
     let note = assigned_note(model, &sandbox);
     sandbox.down()?;
     if output != OutputFormat::Json {
-        eprint!("{note}");
+        crate::output::emit_err(&note, Style::PLAIN);
     }
     emit(&palisade_render::sandbox::render_matrix(&tables[0], output))?;
     Ok(exit(tables[0].mismatches().is_empty()))
@@ -342,12 +345,14 @@ fn run_all(args: RunArgs) -> anyhow::Result<ExitCode> {
     let note = assigned_note(model, &sandbox);
     sandbox.down()?;
     if output != OutputFormat::Json {
-        eprint!("{note}");
-        eprintln!(
-            "{} pods, {} port(s), up + probes + down in {:.1?}",
-            model.pods.len(),
-            ports.len(),
-            started.elapsed()
+        crate::output::emit_err(
+            &format!(
+                "{note}{} pods, {} port(s), up + probes + down in {:.1?}\n",
+                model.pods.len(),
+                ports.len(),
+                started.elapsed()
+            ),
+            Style::PLAIN,
         );
     }
     emit(&palisade_render::sandbox::render_run(&tables, output))?;
@@ -478,10 +483,13 @@ fn fuzz_run(args: FuzzArgs) -> anyhow::Result<ExitCode> {
             std::fs::write(dir.join("original.yaml"), &text)?;
             let lines: Vec<String> = report.mismatches.iter().map(|m| format!("{m}\n")).collect();
             std::fs::write(dir.join("mismatches.txt"), lines.concat())?;
-            eprintln!(
-                "seed {seed}: {} mismatch(es), saved to {}",
-                report.mismatches.len(),
-                dir.display()
+            crate::output::emit_err(
+                &format!(
+                    "seed {seed}: {} mismatch(es), saved to {}\n",
+                    report.mismatches.len(),
+                    dir.display()
+                ),
+                Style::PLAIN,
             );
         }
     }
@@ -492,6 +500,114 @@ fn fuzz_run(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         started.elapsed()
     ))?;
     Ok(exit(failing == 0))
+}
+
+/// The demo's kernel step: the intended connections probed on a real dataplane (as root),
+/// or how to see that.
+pub fn demo_step(
+    model: &Model,
+    shown: &str,
+    intended: &[(&str, &str, u16, Protocol)],
+    style: palisade_render::Style,
+    out: &mut String,
+) -> anyhow::Result<()> {
+    use palisade_engine::Endpoint;
+    use std::fmt::Write;
+    let _ = writeln!(
+        out,
+        "{} Proof on a real kernel: every pod a network namespace, the policies compiled to nftables, real handshakes:\n   $ sudo palisade sandbox run {shown}\n",
+        style.blue("9.")
+    );
+    if let Err(e) = palisade_sandbox::check_environment() {
+        let _ = writeln!(
+            out,
+            "   (skipped: {e}.)\n   Run `sudo palisade demo` or `sudo palisade sandbox run {shown}` to see it; `palisade sandbox compile {shown}` shows the rulesets without root.\n"
+        );
+        return Ok(());
+    }
+    let mut pairs = Vec::new();
+    let mut external = Vec::new();
+    let mut external_ports = Vec::new();
+    for &(from, to, port, protocol) in intended {
+        let first = |name: &str| {
+            palisade_engine::resolve_endpoints(model, name).and_then(|e| e.first().copied())
+        };
+        let (Some(Endpoint::Pod(src)), Some(dst)) = (first(from), first(to)) else {
+            continue;
+        };
+        if let Endpoint::External(ip) = dst {
+            external.push(ip);
+            external_ports.push((port, protocol));
+        }
+        pairs.push((from, to, src, dst, port, protocol));
+    }
+    palisade_sandbox::install_signal_cleanup()?;
+    let sandbox = Sandbox::up(
+        model,
+        SandboxOptions {
+            deny: DenyAction::Drop,
+            external,
+            // The external peer's server; pods serve their declared ports.
+            extra_ports: external_ports,
+        },
+    )?;
+    // Pairs without a shared address family cannot be probed: left out.
+    let pairs: Vec<_> = pairs
+        .into_iter()
+        .filter_map(|(from, to, src, dst, port, protocol)| {
+            let address = match dst {
+                Endpoint::Pod(p) => palisade_sandbox::matrix::probe_address(&sandbox, src, p)?,
+                Endpoint::External(ip) => ip,
+            };
+            Some((from, to, src, dst, address, port, protocol))
+        })
+        .collect();
+    let engine = palisade_engine::Engine::new(model);
+    let predicted: Vec<bool> = pairs
+        .iter()
+        .map(|&(_, _, src, dst, _, port, protocol)| {
+            engine
+                .verdict(
+                    engine.entity(&Endpoint::Pod(src)),
+                    engine.entity(&dst),
+                    protocol,
+                    port,
+                )
+                .allowed
+        })
+        .collect();
+    let probes: Vec<palisade_sandbox::Probe> = pairs
+        .iter()
+        .map(
+            |&(_, _, src, _, dst, port, protocol)| palisade_sandbox::Probe {
+                src: palisade_sandbox::Source::Pod(src),
+                dst,
+                port,
+                protocol,
+            },
+        )
+        .collect();
+    let outcomes = sandbox.probe_confirmed(&probes, Duration::from_secs(1), &predicted)?;
+    sandbox.down()?;
+    let mut agree = 0;
+    for ((from, to, _, _, _, port, protocol), (outcome, predicted)) in
+        pairs.iter().zip(outcomes.iter().zip(&predicted))
+    {
+        if outcome.allowed() == Some(*predicted) {
+            agree += 1;
+        }
+        let shown_outcome = match outcome {
+            palisade_sandbox::Outcome::Accepted => style.green(outcome.as_str()),
+            _ => style.red(outcome.as_str()),
+        };
+        let _ = writeln!(out, "   {from} -> {to} {port}/{protocol}: {shown_outcome}");
+    }
+    let _ = writeln!(
+        out,
+        "\n   The kernel agrees with the engine on {agree} of {} intended connections; checkout -> payments-api times out on the wire too.\n",
+        pairs.len()
+    );
+    Ok(())
 }
 
 /// Sandbox reports carry no colour of their own; everything printed is still sanitized.

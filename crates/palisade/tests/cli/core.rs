@@ -281,3 +281,60 @@ fn matrix_refuses_tables_too_large_to_be_useful() {
     assert_eq!(run.code, 2);
     assert_snapshot!(run.stderr, @"palisade: error: the matrix would have 12 rows and 12 columns (--max-peers 5): use --level workload, `palisade connectivity` (which stays sparse), or raise --max-peers");
 }
+
+const GUARDRAILS: &str = "examples/webshop-guardrails";
+
+#[test]
+fn check_walks_the_admin_tier_first() {
+    let run = palisade(
+        &[
+            "check",
+            SHOP,
+            GUARDRAILS,
+            "--from",
+            "shop/frontend",
+            "--to",
+            "169.254.169.254",
+            "--port",
+            "80",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0);
+    assert_snapshot!(run.snapshot());
+}
+
+#[test]
+fn check_json_names_the_deciding_admin_rule() {
+    let run = palisade(
+        &[
+            "check",
+            SHOP,
+            GUARDRAILS,
+            "--from",
+            "monitoring/prometheus",
+            "--to",
+            "payments/payments-api",
+            "--port",
+            "9100",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0);
+    assert_snapshot!(run.stdout);
+}
+
+#[test]
+fn demo_shows_the_cluster_guardrails() {
+    let run = palisade(&["demo", "--color", "never"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let step = &run.stdout[run
+        .stdout
+        .find("7. Cluster guardrails")
+        .expect("guardrails step")..];
+    // Up to step 8 (map and generate), which has its own snapshot in discover.rs.
+    let step = step.split("8. From traffic").next().unwrap_or(step);
+    assert_snapshot!(step);
+}

@@ -13,10 +13,15 @@ fn hostile_hubble() -> String {
     .unwrap();
     let flow = capture.lines().find(|l| l.contains("\"DROPPED\"")).unwrap();
     assert!(flow.contains("\"pod_name\":\"checkout-84c6d5b7f9-h2jkd\""));
-    flow.replace("\"DROPPED\"", "\"FORWARDED\"").replace(
-        "checkout-84c6d5b7f9-h2jkd",
-        "evil\\u001b]0;pwned\\u0007\\u001b[2J\\u202e",
-    ) + "\n"
+    // Forwarded mid-stream (an ACK, no SYN): observed accepted, so the drift row names the
+    // pod. A forwarded SYN alone no longer says what the client got (#16).
+    flow.replace("\"DROPPED\"", "\"FORWARDED\"")
+        .replace("\"flags\":{\"SYN\":true}", "\"flags\":{\"ACK\":true}")
+        .replace(
+            "checkout-84c6d5b7f9-h2jkd",
+            "evil\\u001b]0;pwned\\u0007\\u001b[2J\\u202e",
+        )
+        + "\n"
 }
 
 fn assert_no_raw_controls(what: &str, text: &str) {
@@ -365,4 +370,174 @@ fn malformed_cidr_filters_are_errors_not_names() {
             assert!(run.stderr.contains(why), "{}", run.stderr);
         }
     }
+}
+
+#[test]
+fn scalars_the_api_server_rejects_fail_every_command() {
+    let manifest = "\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: a, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: 5}}
+  ingress:
+  - ports: [{port: true}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+";
+    for args in [
+        &[
+            "check", "-", "--from", "shop/web", "--to", "shop/web", "--port", "80",
+        ][..],
+        &["connectivity", "-"],
+        &["lint", "-"],
+        &["audit", "-"],
+    ] {
+        let run = palisade(args, Some(manifest));
+        // lint reports input errors as NP017 findings (exit 1, on stdout); the other
+        // commands refuse the input (exit 2, on stderr).
+        let (code, out) = if args[0] == "lint" {
+            (1, &run.stdout)
+        } else {
+            (2, &run.stderr)
+        };
+        assert_eq!(run.code, code, "{args:?}: {}", run.stderr);
+        assert!(out.contains("<stdin>:5:36"), "{out}");
+        assert!(out.contains("help: quote it: \"5\""), "{out}");
+        assert!(out.contains("<stdin>:7:20"), "{out}");
+    }
+}
+
+#[test]
+fn a_palisade_toml_above_the_repository_is_not_applied() {
+    let top = tempfile::tempdir().unwrap();
+    let t = top.path();
+    std::fs::write(t.join("palisade.toml"), "[lint]\nignore = [\"ALL\"]\n").unwrap();
+    let repo = t.join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::fs::create_dir_all(repo.join("k8s")).unwrap();
+    std::fs::write(
+        repo.join("k8s/np.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a, namespace: shop}\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - namespaceSelector: {}\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .args(args)
+            .current_dir(repo.join("k8s"))
+            .env("HOME", t.join("nohome"))
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (_, stdout, stderr) = run(&["lint", ".", "-o", "json", "-v"]);
+    assert!(stderr.contains("no lint configuration file"), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        !v["diagnostics"].as_array().unwrap().is_empty(),
+        "the /tmp config silenced lint"
+    );
+    assert!(v.get("config").is_none());
+    // The repository's own file applies, and is named.
+    std::fs::write(repo.join("palisade.toml"), "[lint]\nignore = [\"NP001\"]\n").unwrap();
+    let (_, stdout, stderr) = run(&["lint", ".", "-o", "json", "-v"]);
+    let used = repo.join("palisade.toml");
+    let used = used.to_str().unwrap();
+    assert!(
+        stderr.contains(&format!("lint configuration from `{used}`")),
+        "{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["config"], used);
+    let (_, stdout, _) = run(&["lint", ".", "-o", "sarif"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["runs"][0]["properties"]["config"], used);
+}
+
+#[test]
+fn lint_keep_going_exits_by_findings_like_every_command() {
+    let manifest = "apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name, namespace: shop}\n---\nkind: Namespace\nmetadata: {name: shop}\n";
+    // By default the invalid object is an NP017 finding: exit 1, like any error finding.
+    let run = palisade(&["lint", "-", "-o", "concise"], Some(manifest));
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("invalid name `Bad_Name`"),
+        "{}",
+        run.stdout
+    );
+    // With NP017 off the input error is not a finding: exit 2, or with --keep-going the
+    // results decide (none here), as for every other command.
+    let off = palisade(&["lint", "-", "--ignore", "NP017"], Some(manifest));
+    assert_eq!(off.code, 2, "{}", off.stderr);
+    let keep_going = palisade(
+        &[
+            "lint",
+            "-",
+            "--ignore",
+            "NP017",
+            "--keep-going",
+            "-o",
+            "concise",
+        ],
+        Some(manifest),
+    );
+    assert_eq!(
+        keep_going.code, 0,
+        "{}{}",
+        keep_going.stdout, keep_going.stderr
+    );
+    assert!(keep_going.stderr.contains("invalid name `Bad_Name`"));
+    let connectivity = palisade(&["connectivity", "-", "--keep-going"], Some(manifest));
+    assert_eq!(connectivity.code, 0);
+}
+
+#[test]
+fn stdin_cannot_be_both_capture_and_cluster() {
+    let run = palisade(&["replay", "-", "--cluster", "-"], Some("x"));
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("standard input (`-`) is given 2 times"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn vpc_icmp_rows_are_counted() {
+    let vpc = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n\
+               2 123456789012 eni-1 10.0.1.11 10.0.1.31 0 0 1 1 84 1789862400 1789862401 ACCEPT OK\n\
+               2 123456789012 eni-1 10.0.1.11 10.0.1.31 0 0 1 1 84 1789862402 1789862403 ACCEPT OK\n\
+               2 123456789012 eni-1 10.0.1.11 10.0.1.31 40000 8080 6 1 60 1789862400 1789862401 ACCEPT OK\n";
+    let run = replay_example(&["--format", "vpc", "--summary"], Some(vpc));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("1 session"), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("note: 2 events formed no connection attempt"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn long_captures_and_small_backsteps_are_described_exactly() {
+    let csv = "time,src,dst,src_port,dst_port,protocol\n\
+               2026-09-20T00:00:00.000500Z,10.0.1.11,10.0.1.31,40000,8080,TCP\n\
+               2026-09-20T00:00:00.000250Z,10.0.1.11,10.0.1.31,40001,8080,TCP\n\
+               2200-01-01T00:00:00Z,10.0.1.11,10.0.1.31,40002,8080,TCP\n";
+    let run = replay_example(&["--format", "csv", "--summary"], Some(csv));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("from 2026-09-20 00:00:00 to 2200-01-01 00:00:00.000 UTC"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("at most 250 µs back"), "{}", run.stdout);
 }

@@ -221,3 +221,22 @@ fn audit_and_lint_mark_namespaces_with_unevaluated_policies() {
     assert!(lint.stdout.contains("NP018"));
     assert_snapshot!("dump_lint_json", lint.stdout);
 }
+
+#[test]
+fn matrix_names_the_uncertain_rows_and_columns() {
+    for format in ["table", "json"] {
+        let run = palisade(
+            &[
+                "matrix", DUMP, "--port", "8080", "--level", "workload", "-o", format,
+            ],
+            None,
+        );
+        assert_eq!(run.code, 0, "{}", run.snapshot());
+        assert!(
+            run.stderr
+                .contains("the rows and columns of payments/payments-api, shop/api are uncertain"),
+            "{}",
+            run.stderr
+        );
+    }
+}

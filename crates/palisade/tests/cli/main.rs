@@ -1,8 +1,10 @@
 //! End-to-end tests of the `palisade` binary: stdout, stderr and exit code, snapshotted.
 //! One test binary for all commands (ripgrep's layout); one module per command.
 
+mod conntest;
 mod core;
 mod diff;
+mod discover;
 mod hostile;
 mod inputs;
 mod lint;

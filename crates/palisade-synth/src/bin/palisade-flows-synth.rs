@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
-use palisade_flows::synth;
+use palisade_synth::traffic as synth;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();

@@ -1,4 +1,5 @@
-//! Deterministic generators of large inputs for benchmarks and soak tests (feature `synth`).
+//! Deterministic generators of large captures (Hubble JSON, pcap) for benchmarks and soak
+//! tests.
 //!
 //! Both write a made-up cluster's traffic from a fixed seed: the same seed and count give the
 //! same bytes. The mix is mostly accepted TCP connections, with policy drops (retransmitted

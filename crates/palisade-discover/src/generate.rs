@@ -1,0 +1,1129 @@
+//! Least-privilege NetworkPolicies from learned sessions, and the replay proof.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use palisade_engine::{Endpoint, Engine, Entity, SideOutcome};
+use palisade_model::{Labels, Model, NAMESPACE_NAME_LABEL, PodId, Protocol};
+
+use crate::learn::{Observation, Tuple};
+use crate::map::{Node, NodeKey, NodeKind, port_name};
+use crate::selectors::{StableSelector, members, stable_selector};
+use crate::yaml::{scalar, selector, string_map};
+
+/// What the generated set does to the policies already there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GenerateMode {
+    /// The generated set is the whole policy set of the namespaces it covers.
+    #[default]
+    Replace,
+    /// Only what the current policies do not already allow, added next to them.
+    Add,
+}
+
+/// Which workloads get a DNS egress rule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DnsMode {
+    /// Every egress-isolated workload (a pod that resolved nothing during the capture may
+    /// resolve tomorrow; cached answers hide lookups).
+    #[default]
+    All,
+    /// Only workloads seen resolving.
+    Observed,
+    /// None: DNS sessions are learned like any other.
+    None,
+}
+
+/// How far a generated set goes: the stages of `palisade harden`, the last of which is what
+/// `palisade generate` writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// One ingress policy per namespace, allowing the namespaces (and external networks)
+    /// seen connecting to it, on any port. Egress stays open.
+    NamespaceIngress,
+    /// Per workload: ingress from the peers seen, on any port. Egress stays open.
+    WorkloadIngress,
+    /// Per workload: ingress from the peers seen, on the ports seen. Egress stays open.
+    IngressPorts,
+    /// Per workload, both directions, ports, DNS: least privilege.
+    #[default]
+    Full,
+}
+
+impl Scope {
+    /// Every scope, widest first.
+    pub const ALL: [Scope; 4] = [
+        Scope::NamespaceIngress,
+        Scope::WorkloadIngress,
+        Scope::IngressPorts,
+        Scope::Full,
+    ];
+
+    /// The stage directory's name (without its number).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::NamespaceIngress => "namespace-ingress",
+            Scope::WorkloadIngress => "workload-ingress",
+            Scope::IngressPorts => "ingress-ports",
+            Scope::Full => "egress-and-dns",
+        }
+    }
+
+    /// What the stage does, in one sentence.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Scope::NamespaceIngress => {
+                "isolate each namespace's ingress, allowing the namespaces and networks seen connecting to it (any port)"
+            }
+            Scope::WorkloadIngress => {
+                "per workload: ingress only from the workloads and networks seen connecting to it (any port)"
+            }
+            Scope::IngressPorts => "per workload: ingress narrowed to the ports seen",
+            Scope::Full => {
+                "per workload: egress isolated too, to the peers and ports seen, plus DNS (least privilege)"
+            }
+        }
+    }
+}
+
+/// How to generate.
+#[derive(Clone, Debug, Default)]
+pub struct GenerateOptions {
+    /// How far to go (`palisade generate`: [`Scope::Full`]).
+    pub scope: Scope,
+    /// Replace or add.
+    pub mode: GenerateMode,
+    /// DNS rules.
+    pub dns: DnsMode,
+    /// Also a default-deny policy per namespace covered.
+    pub default_deny: bool,
+    /// Merge consecutive observed ports into `endPort` ranges.
+    pub merge_ports: bool,
+    /// The captures, for the `palisade.dev/generated-from` annotation.
+    pub generated_from: String,
+}
+
+/// Annotation naming the captures a policy was generated from.
+pub const GENERATED_FROM: &str = "palisade.dev/generated-from";
+/// Annotation with the number of sessions a policy was generated from.
+pub const SESSIONS: &str = "palisade.dev/sessions";
+/// Annotation with the first session's start.
+pub const FIRST_SEEN: &str = "palisade.dev/first-seen";
+/// Annotation with the last session's start.
+pub const LAST_SEEN: &str = "palisade.dev/last-seen";
+
+/// One generated policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GeneratedPolicy {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// The workload it selects (`namespace/name`), or `None` for a default deny.
+    pub subject: Option<String>,
+    /// Ingress rules written.
+    pub ingress_rules: usize,
+    /// Egress rules written.
+    pub egress_rules: usize,
+    /// Learned sessions it covers.
+    pub sessions: u64,
+}
+
+/// The generated policy set.
+#[derive(Clone, Debug, Default)]
+pub struct Generated {
+    /// One file per namespace: namespace → YAML text.
+    pub files: BTreeMap<String, String>,
+    /// The policies, in file order.
+    pub policies: Vec<GeneratedPolicy>,
+    /// Things the user should know: coinciding selectors, no DNS pods, unreachable peers.
+    pub notes: Vec<String>,
+    /// With `--mode replace`: the current policies the set replaces, by namespace.
+    pub replaced: BTreeMap<String, Vec<String>>,
+}
+
+impl Generated {
+    /// All files concatenated in namespace order (for `-o -`).
+    pub fn concatenated(&self) -> String {
+        self.files.values().map(String::as_str).collect()
+    }
+}
+
+/// Is a pod a cluster DNS server (CoreDNS / kube-dns by their usual labels)?
+pub fn is_dns_pod(labels: &Labels) -> bool {
+    labels
+        .get("k8s-app")
+        .is_some_and(|v| v == "kube-dns" || v == "coredns")
+        || labels
+            .get("app.kubernetes.io/name")
+            .is_some_and(|v| v == "coredns" || v == "kube-dns")
+}
+
+/// The cluster DNS servers of a model: top-level workloads (or bare pods) whose pods carry
+/// the DNS labels and that policies can select (not hostNetwork), sorted by name.
+pub fn dns_servers(model: &Model) -> Vec<(NodeKey, String)> {
+    let mut out: BTreeMap<String, NodeKey> = BTreeMap::new();
+    for id in model.pod_ids() {
+        let pod = &model.pods[id.index()];
+        if pod.host_network || !is_dns_pod(&pod.labels) {
+            continue;
+        }
+        let key = match pod.workload {
+            Some(w) => NodeKey::Workload(w),
+            None => NodeKey::Pod(id),
+        };
+        out.insert(model.pod_workload_name(id), key);
+    }
+    out.into_iter().map(|(n, k)| (k, n)).collect()
+}
+
+/// A peer of a rule, with what it covers.
+#[derive(Clone, Debug, Default)]
+struct RuleAcc {
+    ports: BTreeSet<(Protocol, u16)>,
+    sessions: u64,
+    first_ns: i64,
+    last_ns: i64,
+}
+
+impl RuleAcc {
+    fn add(&mut self, t: &Tuple) {
+        if self.sessions == 0 {
+            self.first_ns = t.first_ns;
+            self.last_ns = t.last_ns;
+        }
+        self.ports.insert((t.protocol, t.port));
+        self.sessions += t.sessions;
+        self.first_ns = self.first_ns.min(t.first_ns);
+        self.last_ns = self.last_ns.max(t.last_ns);
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct Subject {
+    ingress: BTreeMap<usize, RuleAcc>,
+    egress: BTreeMap<usize, RuleAcc>,
+    /// Seen resolving (a learned DNS session), with the sessions.
+    resolved: RuleAcc,
+    /// Learned DNS sessions it served.
+    served: RuleAcc,
+    sessions: u64,
+    first_ns: i64,
+    last_ns: i64,
+}
+
+impl Subject {
+    fn count(&mut self, t: &Tuple) {
+        if self.sessions == 0 {
+            self.first_ns = t.first_ns;
+            self.last_ns = t.last_ns;
+        }
+        self.sessions += t.sessions;
+        self.first_ns = self.first_ns.min(t.first_ns);
+        self.last_ns = self.last_ns.max(t.last_ns);
+    }
+}
+
+/// RFC 3339 with milliseconds.
+pub fn time(ns: i64) -> String {
+    let full = palisade_flows::format_rfc3339(ns);
+    format!("{}Z", &full[..23])
+}
+
+fn is_cluster(node: &Node) -> bool {
+    matches!(node.key, NodeKey::Workload(_) | NodeKey::Pod(_))
+}
+
+fn is_subject(node: &Node) -> bool {
+    is_cluster(node) && !node.host_network
+}
+
+struct Ctx<'a> {
+    model: &'a Model,
+    obs: &'a Observation,
+    options: &'a GenerateOptions,
+    selectors: BTreeMap<NodeKey, StableSelector>,
+    dns: Vec<(NodeKey, String)>,
+    notes: Vec<String>,
+}
+
+impl Ctx<'_> {
+    fn selector(&mut self, key: &NodeKey, name: &str) -> Labels {
+        if !self.selectors.contains_key(key) {
+            let s = stable_selector(self.model, key, name);
+            if let Some(n) = &s.note {
+                self.notes.push(n.clone());
+            }
+            self.selectors.insert(key.clone(), s);
+        }
+        self.selectors[key].labels.clone()
+    }
+
+    fn namespace_of(&self, key: &NodeKey) -> String {
+        let ns = match key {
+            NodeKey::Workload(w) => self.model.workloads[w.index()].namespace,
+            NodeKey::Pod(p) => self.model.pods[p.index()].namespace,
+            _ => unreachable!("only cluster nodes have a namespace"),
+        };
+        self.model.namespace(ns).name.clone()
+    }
+
+    /// The peer entries (`- ...` items under `from:`/`to:`) for a node, seen from a policy
+    /// in `policy_ns`; empty when the node cannot be expressed (a note says why).
+    fn peer_items(&mut self, node: &Node, policy_ns: &str, indent: usize) -> String {
+        let pad = " ".repeat(indent);
+        let mut out = String::new();
+        match node.kind {
+            NodeKind::External => {
+                for net in &node.networks {
+                    ip_block(&mut out, &pad, *net, &pod_ips_in(self.model, *net));
+                }
+            }
+            NodeKind::Workload if node.host_network => {
+                let ips: Vec<IpNet> = self.host_ips(&node.key);
+                if ips.is_empty() {
+                    self.notes.push(format!(
+                        "{} uses the host network and has no IP in the cluster model: its sessions cannot be allowed by address (export the pods with status.podIP)",
+                        node.id
+                    ));
+                }
+                for net in IpNet::aggregate(&ips) {
+                    ip_block(&mut out, &pad, net, &[]);
+                }
+            }
+            NodeKind::Workload => {
+                let ns = self.namespace_of(&node.key);
+                let labels = self.selector(&node.key, &node.id);
+                if ns == policy_ns {
+                    let _ = write!(out, "{pad}- ");
+                    let mut sel = String::new();
+                    selector(&mut sel, indent + 2, "podSelector", &labels);
+                    out.push_str(sel.trim_start());
+                } else {
+                    let _ = write!(out, "{pad}- ");
+                    let mut sel = String::new();
+                    let ns_labels: Labels = [(NAMESPACE_NAME_LABEL.to_string(), ns)]
+                        .into_iter()
+                        .collect();
+                    selector(&mut sel, indent + 2, "namespaceSelector", &ns_labels);
+                    selector(&mut sel, indent + 2, "podSelector", &labels);
+                    out.push_str(sel.trim_start());
+                }
+            }
+            NodeKind::Namespace | NodeKind::Unknown => {}
+        }
+        out
+    }
+
+    fn host_ips(&self, key: &NodeKey) -> Vec<IpNet> {
+        let pods: Vec<PodId> = match key {
+            NodeKey::Workload(w) => self.model.workloads[w.index()].pods.clone(),
+            NodeKey::Pod(p) => vec![*p],
+            _ => Vec::new(),
+        };
+        let mut ips: Vec<IpNet> = pods
+            .iter()
+            .flat_map(|p| {
+                self.model.pods[p.index()]
+                    .ips
+                    .iter()
+                    .map(|&ip| IpNet::from(ip))
+            })
+            .collect();
+        ips.sort();
+        ips.dedup();
+        ips
+    }
+
+    /// The DNS peers (one entry per DNS server) for a policy in `policy_ns`.
+    fn dns_items(&mut self, policy_ns: &str, indent: usize) -> String {
+        let mut out = String::new();
+        for (key, name) in self.dns.clone() {
+            let pad = " ".repeat(indent);
+            let ns = self.namespace_of(&key);
+            let labels = self.selector(&key, &name);
+            let mut sel = String::new();
+            if ns != policy_ns {
+                let ns_labels: Labels = [(NAMESPACE_NAME_LABEL.to_string(), ns)]
+                    .into_iter()
+                    .collect();
+                selector(&mut sel, indent + 2, "namespaceSelector", &ns_labels);
+            }
+            selector(&mut sel, indent + 2, "podSelector", &labels);
+            let _ = write!(out, "{pad}- {}", sel.trim_start());
+        }
+        out
+    }
+}
+
+fn ip_block(out: &mut String, pad: &str, net: IpNet, except: &[IpNet]) {
+    let _ = writeln!(out, "{pad}- ipBlock:\n{pad}    cidr: {net}");
+    if !except.is_empty() {
+        let _ = writeln!(out, "{pad}    except:");
+        for e in except {
+            let _ = writeln!(out, "{pad}    - {e}");
+        }
+    }
+}
+
+/// Pod IPs of the model inside a network, aggregated: the `except` of an external ipBlock
+/// that would otherwise cover cluster pods.
+pub fn pod_ips_in(model: &Model, net: IpNet) -> Vec<IpNet> {
+    let mut ips: Vec<IpNet> = model
+        .pods
+        .iter()
+        .flat_map(|p| p.ips.iter())
+        .filter(|ip| net.contains(*ip))
+        .map(|&ip| IpNet::from(ip))
+        .collect();
+    ips.sort();
+    ips.dedup();
+    IpNet::aggregate(&ips)
+}
+
+/// The `ports:` list of a rule at `indent`.
+fn ports_yaml(
+    out: &mut String,
+    indent: usize,
+    ports: &BTreeSet<(Protocol, u16)>,
+    name_of: &dyn Fn(Protocol, u16) -> Option<String>,
+    merge: bool,
+) {
+    let pad = " ".repeat(indent);
+    let _ = writeln!(out, "{pad}ports:");
+    let mut numeric: Vec<(Protocol, u16)> = Vec::new();
+    let mut entries: Vec<(Protocol, String, Option<u16>)> = Vec::new();
+    for &(protocol, port) in ports {
+        match name_of(protocol, port) {
+            Some(name) => entries.push((protocol, scalar(&name), None)),
+            None => numeric.push((protocol, port)),
+        }
+    }
+    let mut i = 0;
+    while i < numeric.len() {
+        let (protocol, start) = numeric[i];
+        let mut end = start;
+        while merge
+            && i + 1 < numeric.len()
+            && numeric[i + 1].0 == protocol
+            && numeric[i + 1].1 == end.wrapping_add(1)
+        {
+            end += 1;
+            i += 1;
+        }
+        entries.push((protocol, start.to_string(), (end > start).then_some(end)));
+        i += 1;
+    }
+    entries.sort_by(|a, b| {
+        (a.0, a.1.parse::<u32>().ok(), &a.1).cmp(&(b.0, b.1.parse::<u32>().ok(), &b.1))
+    });
+    for (protocol, port, end) in entries {
+        let _ = writeln!(out, "{pad}- protocol: {protocol}\n{pad}  port: {port}");
+        if let Some(end) = end {
+            let _ = writeln!(out, "{pad}  endPort: {end}");
+        }
+    }
+}
+
+fn plural(n: u64, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Generates the policy set from an observation.
+pub fn generate(model: &Model, obs: &Observation, options: &GenerateOptions) -> Generated {
+    let mut ctx = Ctx {
+        model,
+        obs,
+        options,
+        selectors: BTreeMap::new(),
+        dns: dns_servers(model)
+            .into_iter()
+            .filter(|(k, _)| !members(model, k).is_empty())
+            .collect(),
+        notes: Vec::new(),
+    };
+    let dns_keys: BTreeSet<NodeKey> = ctx.dns.iter().map(|(k, _)| k.clone()).collect();
+    let nodes = &obs.map.nodes;
+    // In add mode, only the sides the current policies deny are learned.
+    let current = (options.mode == GenerateMode::Add).then(|| Engine::new(model));
+    let entity = |engine: &Engine, pod: Option<PodId>, ip: IpAddr| -> Entity {
+        match pod {
+            Some(p) => engine.entity(&Endpoint::Pod(p)),
+            None => engine.entity_of(ip),
+        }
+    };
+    let mut subjects: BTreeMap<usize, Subject> = BTreeMap::new();
+    for t in &obs.tuples {
+        let (src, dst) = (&nodes[t.src_node], &nodes[t.dst_node]);
+        let (mut egress_side, mut ingress_side) = (is_subject(src), is_subject(dst));
+        if let Some(engine) = &current {
+            let v = engine.verdict(
+                entity(engine, t.src.pod, t.src.ip),
+                entity(engine, t.dst.pod, t.dst.ip),
+                t.protocol,
+                t.port,
+            );
+            egress_side &= v.egress == SideOutcome::Denied;
+            ingress_side &= v.ingress == SideOutcome::Denied;
+        }
+        let is_dns = options.dns != DnsMode::None
+            && options.mode == GenerateMode::Replace
+            && t.port == 53
+            && matches!(t.protocol, Protocol::Udp | Protocol::Tcp)
+            && dns_keys.contains(&dst.key);
+        if egress_side {
+            let s = subjects.entry(t.src_node).or_default();
+            s.count(t);
+            if is_dns {
+                s.resolved.add(t);
+            } else {
+                s.egress.entry(t.dst_node).or_default().add(t);
+            }
+        }
+        if ingress_side {
+            let s = subjects.entry(t.dst_node).or_default();
+            s.count(t);
+            // The open DNS rule admits pods only: DNS from outside the cluster is learned
+            // like any other session.
+            if is_dns && options.dns == DnsMode::All && is_subject(src) {
+                s.served.add(t);
+            } else {
+                s.ingress.entry(t.src_node).or_default().add(t);
+            }
+        }
+    }
+    if options.mode == GenerateMode::Replace && options.dns != DnsMode::None && ctx.dns.is_empty() {
+        ctx.notes.push(
+            "no cluster DNS pods (k8s-app: kube-dns or coredns) in the cluster model: no DNS rule was written, so egress-isolated pods cannot resolve names; add the DNS deployment to --cluster"
+                .to_string(),
+        );
+    }
+
+    // Policies per namespace, subjects in node order (sorted by namespace and id).
+    let mut by_ns: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for &i in subjects.keys() {
+        by_ns
+            .entry(ctx.namespace_of(&nodes[i].key))
+            .or_default()
+            .push(i);
+    }
+    let mut out = Generated::default();
+    for (ns, subject_nodes) in &by_ns {
+        let mut text = String::new();
+        let mut names: BTreeSet<String> = BTreeSet::new();
+        let mut unique = |base: &str| -> String {
+            let mut name = base.to_string();
+            let mut k = 2;
+            while !names.insert(name.clone()) {
+                name = format!("{base}-{k}");
+                k += 1;
+            }
+            name
+        };
+        let _ = writeln!(
+            text,
+            "# Generated by `palisade generate` from {}: {} policies for namespace {ns}.\n# Every rule lists the observed sessions it allows.",
+            options.generated_from,
+            match options.mode {
+                GenerateMode::Replace => "least-privilege",
+                GenerateMode::Add => "additional",
+            },
+        );
+        if options.mode == GenerateMode::Replace {
+            let replaced: Vec<String> = model
+                .policies
+                .iter()
+                .filter(|p| model.namespace(p.namespace).name == *ns)
+                .map(|p| p.name.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if !replaced.is_empty() {
+                let _ = writeln!(
+                    text,
+                    "# Replaces every current policy of the namespace: kubectl delete networkpolicy -n {ns} {}",
+                    replaced.join(" ")
+                );
+                out.replaced.insert(ns.clone(), replaced);
+            }
+        }
+        if options.default_deny {
+            let name = unique("default-deny");
+            text.push_str("---\n");
+            let _ = writeln!(
+                text,
+                "# Default deny for every pod of {ns}, so that pods not seen in the capture are isolated too."
+            );
+            header(
+                &mut text,
+                &name,
+                ns,
+                &[(GENERATED_FROM, options.generated_from.clone())],
+            );
+            // Stages before the last leave egress open: their default deny is ingress only.
+            let full = options.scope == Scope::Full;
+            text.push_str(if full {
+                "spec:\n  podSelector: {}\n  policyTypes:\n  - Ingress\n  - Egress\n  ingress: []\n"
+            } else {
+                "spec:\n  podSelector: {}\n  policyTypes:\n  - Ingress\n  ingress: []\n"
+            });
+            let dns = full && options.dns == DnsMode::All && !ctx.dns.is_empty();
+            if dns {
+                text.push_str("  egress:\n  # DNS stays open for every pod: a pod that resolved nothing during the capture may resolve tomorrow.\n  - to:\n");
+                text.push_str(&ctx.dns_items(ns, 4));
+                dns_ports(&mut text);
+            } else if full {
+                text.push_str("  egress: []\n");
+            }
+            out.policies.push(GeneratedPolicy {
+                namespace: ns.clone(),
+                name,
+                subject: None,
+                ingress_rules: 0,
+                egress_rules: usize::from(dns),
+                sessions: 0,
+            });
+        }
+        if options.scope == Scope::NamespaceIngress {
+            let name = unique("allow-seen-namespaces");
+            let policy = namespace_policy(&mut ctx, &mut text, subject_nodes, &subjects, ns, &name);
+            out.policies.push(policy);
+            out.files.insert(ns.clone(), text);
+            continue;
+        }
+        for &i in subject_nodes {
+            let node = &nodes[i];
+            let s = &subjects[&i];
+            let base = node.id.split_once('/').map_or(node.id.as_str(), |(_, n)| n);
+            let name = unique(&match options.mode {
+                GenerateMode::Replace => base.to_string(),
+                GenerateMode::Add => format!("{base}-observed"),
+            });
+            let policy = subject_policy(&mut ctx, &mut text, node, s, ns, &name, &dns_keys);
+            out.policies.push(policy);
+        }
+        out.files.insert(ns.clone(), text);
+    }
+    out.notes = ctx.notes;
+    out.notes.sort();
+    out.notes.dedup();
+    out
+}
+
+fn dns_ports(text: &mut String) {
+    text.push_str(
+        "    ports:\n    - protocol: UDP\n      port: 53\n    - protocol: TCP\n      port: 53\n",
+    );
+}
+
+fn header(text: &mut String, name: &str, ns: &str, annotations: &[(&str, String)]) {
+    let _ = writeln!(
+        text,
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {}\n  namespace: {}",
+        scalar(name),
+        scalar(ns)
+    );
+    let list: Vec<(String, String)> = annotations
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    string_map(text, 2, "annotations", &list);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn subject_policy(
+    ctx: &mut Ctx<'_>,
+    text: &mut String,
+    node: &Node,
+    s: &Subject,
+    ns: &str,
+    name: &str,
+    dns_keys: &BTreeSet<NodeKey>,
+) -> GeneratedPolicy {
+    let options = ctx.options;
+    let nodes = &ctx.obs.map.nodes;
+    let replace = options.mode == GenerateMode::Replace;
+    let is_dns_server = dns_keys.contains(&node.key);
+    let full = options.scope == Scope::Full;
+    let with_ports = options.scope >= Scope::IngressPorts;
+    let dns_egress = replace
+        && full
+        && !ctx.dns.is_empty()
+        && match options.dns {
+            DnsMode::All => true,
+            DnsMode::Observed => s.resolved.sessions > 0,
+            DnsMode::None => false,
+        };
+    let dns_ingress = replace && is_dns_server && options.dns == DnsMode::All;
+    let with_ingress = replace || !s.ingress.is_empty();
+    let with_egress = if replace { full } else { !s.egress.is_empty() };
+    let mut annotations = vec![
+        (GENERATED_FROM, options.generated_from.clone()),
+        (SESSIONS, s.sessions.to_string()),
+        (FIRST_SEEN, time(s.first_ns)),
+        (LAST_SEEN, time(s.last_ns)),
+    ];
+    if dns_ingress {
+        // Serving DNS to every pod is the point of a DNS server: say so to lint (NP005).
+        annotations.push((palisade_model::IGNORE_ANNOTATION, "NP005".to_string()));
+    }
+    text.push_str("---\n");
+    let _ = writeln!(
+        text,
+        "# {}{}: {} learned, {} .. {}.",
+        node.id,
+        node.workload_kind
+            .map(|k| format!(" ({k})"))
+            .unwrap_or_default(),
+        plural(s.sessions, "session"),
+        time(s.first_ns),
+        time(s.last_ns)
+    );
+    header(text, name, ns, &annotations);
+    let labels = ctx.selector(&node.key, &node.id);
+    text.push_str("spec:\n");
+    selector(text, 2, "podSelector", &labels);
+    text.push_str("  policyTypes:\n");
+    if with_ingress {
+        text.push_str("  - Ingress\n");
+    }
+    if with_egress {
+        text.push_str("  - Egress\n");
+    }
+    let mut ingress_rules = 0;
+    let mut egress_rules = 0;
+    let dst_key = node.key.clone();
+    let model = ctx.model;
+    if with_ingress {
+        if s.ingress.is_empty() && !dns_ingress {
+            let _ = writeln!(
+                text,
+                "  # Nothing was seen connecting to {}: all ingress denied on purpose.\n  ingress: []",
+                node.id
+            );
+        } else {
+            text.push_str("  ingress:\n");
+            if dns_ingress {
+                let _ = writeln!(
+                    text,
+                    "  # DNS for every pod of the cluster ({} learned).\n  - from:\n    - namespaceSelector: {{}}",
+                    plural(s.served.sessions, "session")
+                );
+                dns_ports(text);
+                ingress_rules += 1;
+            }
+            for (&peer, acc) in &s.ingress {
+                let peer_node = &nodes[peer];
+                let items = ctx.peer_items(peer_node, ns, 4);
+                if items.is_empty() {
+                    continue;
+                }
+                rule_comment(text, "from", &peer_node.id, acc);
+                text.push_str("  - from:\n");
+                text.push_str(&items);
+                if with_ports {
+                    let name_of = |p: Protocol, port: u16| port_name(model, &dst_key, p, port);
+                    ports_yaml(text, 4, &acc.ports, &name_of, options.merge_ports);
+                }
+                ingress_rules += 1;
+            }
+        }
+    }
+    if with_egress {
+        if s.egress.is_empty() && !dns_egress {
+            let _ = writeln!(
+                text,
+                "  # {} was not seen connecting anywhere: all egress denied on purpose.\n  egress: []",
+                node.id
+            );
+        } else {
+            text.push_str("  egress:\n");
+            if dns_egress {
+                let seen = if s.resolved.sessions > 0 {
+                    format!("{} learned", plural(s.resolved.sessions, "session"))
+                } else {
+                    "none seen; kept open because cached answers hide lookups".to_string()
+                };
+                let servers: Vec<&str> = ctx.dns.iter().map(|(_, n)| n.as_str()).collect();
+                let _ = writeln!(
+                    text,
+                    "  # DNS to the cluster DNS pods ({}), UDP and TCP 53 ({seen}).\n  - to:",
+                    servers.join(", ")
+                );
+                let items = ctx.dns_items(ns, 4);
+                text.push_str(&items);
+                dns_ports(text);
+                egress_rules += 1;
+            }
+            for (&peer, acc) in &s.egress {
+                let peer_node = &nodes[peer];
+                let items = ctx.peer_items(peer_node, ns, 4);
+                if items.is_empty() {
+                    continue;
+                }
+                rule_comment(text, "to", &peer_node.id, acc);
+                text.push_str("  - to:\n");
+                text.push_str(&items);
+                let key = peer_node.key.clone();
+                let named = is_subject(peer_node);
+                let name_of = |p: Protocol, port: u16| {
+                    if named {
+                        port_name(model, &key, p, port)
+                    } else {
+                        None
+                    }
+                };
+                ports_yaml(text, 4, &acc.ports, &name_of, options.merge_ports);
+                egress_rules += 1;
+            }
+        }
+    }
+    GeneratedPolicy {
+        namespace: ns.to_string(),
+        name: name.to_string(),
+        subject: Some(node.id.clone()),
+        ingress_rules,
+        egress_rules,
+        sessions: s.sessions,
+    }
+}
+
+/// The namespace-level ingress policy of [`Scope::NamespaceIngress`].
+fn namespace_policy(
+    ctx: &mut Ctx<'_>,
+    text: &mut String,
+    subject_nodes: &[usize],
+    subjects: &BTreeMap<usize, Subject>,
+    ns: &str,
+    name: &str,
+) -> GeneratedPolicy {
+    let nodes = &ctx.obs.map.nodes;
+    // Source namespaces (by name) and non-selectable sources (by node), with their sessions.
+    let mut from_ns: BTreeMap<String, RuleAcc> = BTreeMap::new();
+    let mut from_nodes: BTreeMap<usize, RuleAcc> = BTreeMap::new();
+    let mut total = RuleAcc::default();
+    let mut serves_dns = false;
+    for &i in subject_nodes {
+        let s = &subjects[&i];
+        serves_dns |= s.served.sessions > 0
+            || (ctx.options.dns == DnsMode::All && ctx.dns.iter().any(|(k, _)| *k == nodes[i].key));
+        for (&peer, acc) in &s.ingress {
+            let merge = |into: &mut RuleAcc| {
+                if into.sessions == 0 {
+                    into.first_ns = acc.first_ns;
+                    into.last_ns = acc.last_ns;
+                }
+                into.sessions += acc.sessions;
+                into.first_ns = into.first_ns.min(acc.first_ns);
+                into.last_ns = into.last_ns.max(acc.last_ns);
+                into.ports.extend(acc.ports.iter().copied());
+            };
+            merge(&mut total);
+            if is_subject(&nodes[peer]) {
+                merge(
+                    from_ns
+                        .entry(ctx.namespace_of(&nodes[peer].key))
+                        .or_default(),
+                );
+            } else {
+                merge(from_nodes.entry(peer).or_default());
+            }
+        }
+    }
+    let dns_open = serves_dns && ctx.options.dns == DnsMode::All;
+    text.push_str("---\n");
+    let _ = writeln!(
+        text,
+        "# Every pod of {ns}: ingress from the namespaces and networks seen connecting to it, any port."
+    );
+    let mut annotations = vec![(GENERATED_FROM, ctx.options.generated_from.clone())];
+    if total.sessions > 0 {
+        annotations.push((SESSIONS, total.sessions.to_string()));
+        annotations.push((FIRST_SEEN, time(total.first_ns)));
+        annotations.push((LAST_SEEN, time(total.last_ns)));
+    }
+    if dns_open {
+        annotations.push((palisade_model::IGNORE_ANNOTATION, "NP005".to_string()));
+    }
+    header(text, name, ns, &annotations);
+    text.push_str("spec:\n  podSelector: {}\n  policyTypes:\n  - Ingress\n");
+    let mut rules = 0;
+    if from_ns.is_empty() && from_nodes.is_empty() && !dns_open {
+        let _ = writeln!(
+            text,
+            "  # Nothing was seen connecting to {ns}: all ingress denied on purpose.\n  ingress: []"
+        );
+    } else {
+        text.push_str("  ingress:\n");
+        if dns_open {
+            text.push_str(
+                "  # DNS for every pod of the cluster.\n  - from:\n    - namespaceSelector: {}\n",
+            );
+            dns_ports(text);
+            rules += 1;
+        }
+        for (source_ns, acc) in &from_ns {
+            rule_comment(text, "from namespace", source_ns, acc);
+            let ns_labels: Labels = [(NAMESPACE_NAME_LABEL.to_string(), source_ns.clone())]
+                .into_iter()
+                .collect();
+            text.push_str("  - from:\n    - ");
+            let mut sel = String::new();
+            selector(&mut sel, 6, "namespaceSelector", &ns_labels);
+            text.push_str(sel.trim_start());
+            rules += 1;
+        }
+        for (&peer, acc) in &from_nodes {
+            let items = ctx.peer_items(&nodes[peer], ns, 4);
+            if items.is_empty() {
+                continue;
+            }
+            rule_comment(text, "from", &nodes[peer].id, acc);
+            text.push_str("  - from:\n");
+            text.push_str(&items);
+            rules += 1;
+        }
+    }
+    GeneratedPolicy {
+        namespace: ns.to_string(),
+        name: name.to_string(),
+        subject: None,
+        ingress_rules: rules,
+        egress_rules: 0,
+        sessions: total.sessions,
+    }
+}
+
+fn rule_comment(text: &mut String, dir: &str, peer: &str, acc: &RuleAcc) {
+    let ports: Vec<String> = acc.ports.iter().map(|(p, n)| format!("{n}/{p}")).collect();
+    let _ = writeln!(
+        text,
+        "  # {dir} {peer}: {} on {}, {} .. {}",
+        plural(acc.sessions, "session"),
+        ports.join(", "),
+        time(acc.first_ns),
+        time(acc.last_ns)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learn::{LearnMode, Learner};
+    use crate::map::MapOptions;
+    use crate::networks::KnownNetworks;
+    use crate::proof::{proposed_model, prove};
+    use palisade_flows::{FlowReader, ReadOptions, SessionConfig, sessionize};
+    use palisade_load::{Input, LoadOptions, load};
+    use palisade_replay::{DenyAction, Replayer};
+
+    const CLUSTER: &str = "
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web, name: web, version: v1}}
+    spec: {containers: [{name: c, image: x, ports: [{name: http, containerPort: 80}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web-canary, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web, name: web-canary, version: v1}}
+    spec: {containers: [{name: c, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-6d5f7c9b8-a1, namespace: shop, labels: {app: web, name: web, version: v1, pod-template-hash: 6d5f7c9b8}, ownerReferences: [{kind: ReplicaSet, name: web-6d5f7c9b8, apiVersion: apps/v1}]}
+spec: {containers: [{name: c, image: x, ports: [{name: http, containerPort: 80}]}]}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-canary-7d5f7c9b8-b1, namespace: shop, labels: {app: web, name: web-canary, version: v1, pod-template-hash: 7d5f7c9b8}, ownerReferences: [{kind: ReplicaSet, name: web-canary-7d5f7c9b8, apiVersion: apps/v1}]}
+spec: {containers: [{name: c, image: x}]}
+status: {podIP: 10.0.0.2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: data, labels: {role: db}}
+spec: {containers: [{name: c, image: x}]}
+status: {podIP: 198.51.100.77}
+";
+
+    fn run(csv_rows: &str, options: GenerateOptions, map: MapOptions) -> (Generated, String) {
+        let model = load(
+            &[Input::Text {
+                name: "c.yaml".into(),
+                text: CLUSTER.into(),
+            }],
+            &LoadOptions::default(),
+        )
+        .model;
+        let csv = format!("time,src,dst,src_port,dst_port,protocol,outcome\n{csv_rows}");
+        let mut reader = FlowReader::new("c.csv", csv.as_bytes(), &ReadOptions::default()).unwrap();
+        let mut replayer = Replayer::new(&model, DenyAction::Drop);
+        let mut learner = Learner::new(&model, map, LearnMode::Accepted);
+        sessionize(&mut reader, SessionConfig::default(), |s| {
+            learner.add(&replayer.replay(s))
+        })
+        .unwrap();
+        let obs = learner.finish();
+        let generated = generate(&model, &obs, &options);
+        let proposed = proposed_model(&model, &generated, options.mode).unwrap();
+        assert!(prove(&proposed, &obs).holds());
+        let text = generated.concatenated();
+        (generated, text)
+    }
+
+    const T: &str = "2026-01-01T00:00:00Z";
+
+    #[test]
+    fn coinciding_selectors_are_narrowed_and_said() {
+        let (g, text) = run(
+            &format!("{T},10.0.0.2,10.0.0.1,40000,80,TCP,accepted\n"),
+            GenerateOptions::default(),
+            MapOptions::default(),
+        );
+        // `app: web` selects both Deployments: `name` tells them apart.
+        assert!(text.contains("matchLabels:\n      name: web\n"), "{text}");
+        assert!(
+            text.contains("- podSelector:\n        matchLabels:\n          name: web-canary\n"),
+            "{text}"
+        );
+        assert!(!text.contains("pod-template-hash"));
+        assert!(!text.contains("version"));
+        assert!(
+            g.notes
+                .iter()
+                .any(|n| n.contains("shop/web ({app: web}) also match shop/web-canary")),
+            "{:?}",
+            g.notes
+        );
+        // The named port of the destination.
+        assert!(text.contains("port: http"));
+    }
+
+    #[test]
+    fn external_blocks_aggregate_and_except_pod_addresses() {
+        let rows = format!(
+            "{T},10.0.0.1,198.51.100.10,40000,443,TCP,accepted\n{T},10.0.0.1,198.51.100.11,40001,443,TCP,accepted\n{T},10.0.0.1,203.0.113.9,40002,443,TCP,accepted\n"
+        );
+        let (_, text) = run(&rows, GenerateOptions::default(), MapOptions::default());
+        // One /24 per network, not one /32 per address; the pod at 198.51.100.77 excepted.
+        assert!(
+            text.contains("cidr: 198.51.100.0/24\n        except:\n        - 198.51.100.77/32\n"),
+            "{text}"
+        );
+        assert!(text.contains("cidr: 203.0.113.0/24\n"));
+        assert!(!text.contains("cidr: 198.51.100.10/32"));
+        let (_, text) = run(
+            &rows,
+            GenerateOptions::default(),
+            MapOptions {
+                cidr_prefix_v4: 32,
+                ..MapOptions::default()
+            },
+        );
+        assert!(text.contains("cidr: 198.51.100.10/32"));
+        let known = KnownNetworks::parse("partner: [198.51.100.0/25, 203.0.113.0/24]").unwrap();
+        let (_, text) = run(
+            &rows,
+            GenerateOptions::default(),
+            MapOptions {
+                known,
+                ..MapOptions::default()
+            },
+        );
+        assert!(text.contains("# to partner: 3 sessions"), "{text}");
+        assert!(text.contains("cidr: 198.51.100.0/25"));
+    }
+
+    #[test]
+    fn ports_merge_only_when_asked_and_dns_needs_dns_pods() {
+        let rows = format!(
+            "{T},10.0.0.1,203.0.113.9,40000,8080,TCP,accepted\n{T},10.0.0.1,203.0.113.9,40001,8081,TCP,accepted\n{T},10.0.0.1,203.0.113.9,40002,8083,TCP,accepted\n"
+        );
+        let (g, text) = run(&rows, GenerateOptions::default(), MapOptions::default());
+        assert!(!text.contains("endPort"));
+        assert!(text.contains("port: 8081\n"));
+        // No DNS pods in this cluster: no DNS rule, and the report says why.
+        assert!(!text.contains("port: 53"));
+        assert!(g.notes.iter().any(|n| n.contains("no cluster DNS pods")));
+        let (_, text) = run(
+            &rows,
+            GenerateOptions {
+                merge_ports: true,
+                ..GenerateOptions::default()
+            },
+            MapOptions::default(),
+        );
+        assert!(text.contains("port: 8080\n      endPort: 8081\n"), "{text}");
+        assert!(text.contains("port: 8083\n"));
+    }
+
+    #[test]
+    fn a_peer_no_rule_can_express_fails_the_proof() {
+        use palisade_flows::{EndpointName, Evidence, Observed, Session};
+        use std::sync::Arc;
+        let cluster = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {app: web}}\nstatus: {podIP: 10.0.0.1}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: agent, namespace: infra, labels: {app: agent}}\nspec: {hostNetwork: true}\n";
+        let model = load(
+            &[Input::Text {
+                name: "c.yaml".into(),
+                text: cluster.into(),
+            }],
+            &LoadOptions::default(),
+        )
+        .model;
+        // Hubble names the host-network agent, which has no IP in the export: an ingress
+        // rule for it can be neither a selector (policies do not select host-network pods)
+        // nor an ipBlock.
+        let session = Session {
+            start_ns: 0,
+            last_seen_ns: 0,
+            decided_ns: 0,
+            proto: Protocol::Tcp,
+            src: "192.0.2.50:40000".parse().unwrap(),
+            dst: "10.0.0.1:80".parse().unwrap(),
+            observed: Observed::Accepted,
+            evidence: Evidence::Listed,
+            packets_fwd: 1,
+            packets_rev: 1,
+            attempts: 1,
+            src_endpoint: Some(Arc::new(EndpointName {
+                namespace: "infra".into(),
+                pod_name: "agent".into(),
+                labels: vec![],
+            })),
+            dst_endpoint: None,
+            nodes: vec![],
+            denied_by: vec![],
+            during_gap: false,
+        };
+        let mut replayer = Replayer::new(&model, DenyAction::Drop);
+        let mut learner = Learner::new(&model, MapOptions::default(), LearnMode::Accepted);
+        learner.add(&replayer.replay(session));
+        let obs = learner.finish();
+        assert_eq!(obs.learned, 1);
+        let generated = generate(&model, &obs, &GenerateOptions::default());
+        assert!(
+            generated
+                .notes
+                .iter()
+                .any(|n| n.contains("infra/agent uses the host network")),
+            "{:?}",
+            generated.notes
+        );
+        let proposed = proposed_model(&model, &generated, GenerateMode::Replace).unwrap();
+        let proof = prove(&proposed, &obs);
+        assert!(!proof.holds());
+        assert_eq!(proof.broken[0].what, "infra/agent → shop/web :80/TCP");
+        assert_eq!(proof.broken[0].denied_on, "ingress");
+    }
+}

@@ -1,0 +1,227 @@
+//! What `map`, `generate` and `harden` share: reading captures into replayed sessions, the
+//! session filters (shared with `replay`), and turning flags into the library's options.
+
+use crate::args::DenyActionArg;
+use crate::discover_args::{
+    CaptureArgs, DnsArg, GenerateFlags, LearnArg, ModeArg, SessionFilterArgs,
+};
+use crate::input::{input, load_checked, protocol};
+use anyhow::{Context, bail};
+use palisade_discover::{
+    DnsMode, GenerateMode, GenerateOptions, KnownNetworks, LearnMode, MapOptions,
+};
+use palisade_flows::{
+    FlowReader, Format, Observed, ReadOptions, ReadReport, SessionConfig, Sessionizer,
+};
+use palisade_load::Loaded;
+use palisade_model::Model;
+use palisade_replay::{
+    DenyAction, Filter, PeerMatch, Replayed, Replayer, TimeBound, parse_duration_ns,
+};
+use std::io::Read;
+use std::time::Duration;
+
+/// Builds the session filter from the flags (`replay` uses it too).
+pub fn session_filter(args: &SessionFilterArgs) -> anyhow::Result<Filter> {
+    let peers = |flag: &str, v: &[String]| -> anyhow::Result<Vec<PeerMatch>> {
+        v.iter()
+            .map(|s| PeerMatch::parse(s).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
+            .collect()
+    };
+    let mut f = Filter {
+        from: peers("--from", &args.from)?,
+        to: peers("--to", &args.to)?,
+        namespace: args.namespace.clone(),
+        port: args.port.clone(),
+        protocol: args
+            .protocol
+            .iter()
+            .map(|p| protocol(p))
+            .collect::<anyhow::Result<_>>()?,
+        ..Filter::default()
+    };
+    for o in &args.outcome {
+        if o.eq_ignore_ascii_case("mismatch") {
+            f.mismatch_only = true;
+        } else {
+            match Observed::parse(o) {
+                Some(v) => f.outcome.push(v),
+                None => bail!(
+                    "--outcome: unknown outcome `{o}`: expected accepted, refused, timed-out, unknown or mismatch"
+                ),
+            }
+        }
+    }
+    let bound = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<TimeBound>> {
+        v.as_deref()
+            .map(|s| TimeBound::parse(s).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
+            .transpose()
+    };
+    f.since = bound("--since", &args.since)?;
+    f.until = bound("--until", &args.until)?;
+    Ok(f)
+}
+
+/// `--format`.
+pub fn capture_format(format: &Option<String>) -> anyhow::Result<Option<Format>> {
+    match format {
+        None => Ok(None),
+        Some(f) => match Format::parse(f) {
+            Some(f) => Ok(Some(f)),
+            None => bail!(
+                "--format: unknown format `{f}`: expected hubble, pcap, pcapng, vpc, csv or jsonl"
+            ),
+        },
+    }
+}
+
+/// Loads `--cluster`, with the usual reporting.
+pub fn load_cluster(args: &CaptureArgs) -> anyhow::Result<Loaded> {
+    let inputs: Vec<_> = args.cluster.iter().map(|p| input(p)).collect();
+    let loaded =
+        load_checked(&inputs, &args.default_namespace, &args.load, None).context("--cluster")?;
+    if !loaded.model.pods.iter().any(|p| !p.ips.is_empty()) {
+        eprintln!(
+            "palisade: note: no pod in the cluster manifests has an IP (status.podIP); endpoints are mapped by Hubble's pod names only, other addresses count as external"
+        );
+    }
+    Ok(loaded)
+}
+
+/// Grouping options from the flags (reads `--known-networks`).
+pub fn map_options(args: &CaptureArgs) -> anyhow::Result<MapOptions> {
+    let known = match &args.known_networks {
+        None => KnownNetworks::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--known-networks: cannot read `{path}`"))?;
+            KnownNetworks::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{path}:{}: {}", e.line, e.message))?
+        }
+    };
+    Ok(MapOptions {
+        cidr_prefix_v4: args.cidr_prefix,
+        cidr_prefix_v6: args.cidr_prefix_v6,
+        known,
+        ..MapOptions::default()
+    })
+}
+
+/// Generation options from the flags.
+pub fn generate_options(
+    flags: &GenerateFlags,
+    captures: &[String],
+) -> (LearnMode, GenerateOptions) {
+    let learn = match flags.learn {
+        LearnArg::Accepted => LearnMode::Accepted,
+        LearnArg::Attempted => LearnMode::Attempted,
+    };
+    let names: Vec<&str> = captures
+        .iter()
+        .map(|c| {
+            if c == "-" {
+                "<stdin>"
+            } else {
+                std::path::Path::new(c)
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or(c)
+            }
+        })
+        .collect();
+    let options = GenerateOptions {
+        mode: match flags.mode {
+            ModeArg::Replace => GenerateMode::Replace,
+            ModeArg::Add => GenerateMode::Add,
+        },
+        dns: match flags.dns {
+            DnsArg::All => DnsMode::All,
+            DnsArg::Observed => DnsMode::Observed,
+            DnsArg::None => DnsMode::None,
+        },
+        default_deny: flags.default_deny,
+        merge_ports: flags.merge_ports,
+        generated_from: names.join(", "),
+        ..GenerateOptions::default()
+    };
+    (learn, options)
+}
+
+/// Reads every capture, replays its sessions against `model` (and `proposed`), and hands
+/// each to `on` with whether the filters keep it. Returns what each reader noticed; reader
+/// problems are printed to stderr.
+pub fn read_captures(
+    args: &CaptureArgs,
+    model: &Model,
+    proposed: Option<&Model>,
+    mut on: impl FnMut(&Replayed, bool),
+) -> anyhow::Result<Vec<ReadReport>> {
+    let filter = session_filter(&args.filter)?;
+    let format = capture_format(&args.format)?;
+    let timeout = match parse_duration_ns(&args.timeout) {
+        Some(ns) if ns > 0 => ns,
+        _ => bail!(
+            "--timeout: `{}` is not a duration (e.g. 3s, 500ms, 1m)",
+            args.timeout
+        ),
+    };
+    if args.captures.iter().filter(|c| *c == "-").count() > 1 {
+        bail!("stdin (`-`) can be read only once");
+    }
+    let deny = match args.deny_action {
+        DenyActionArg::Drop => DenyAction::Drop,
+        DenyActionArg::Reject => DenyAction::Reject,
+    };
+    let mut replayer = Replayer::new(model, deny);
+    if let Some(p) = proposed {
+        replayer = replayer.with_proposed(p);
+    }
+    let mut reports = Vec::new();
+    for capture in &args.captures {
+        let raw: Box<dyn Read> = if capture == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(
+                std::fs::File::open(capture).with_context(|| format!("cannot open `{capture}`"))?,
+            )
+        };
+        let mut reader = FlowReader::new(
+            capture.clone(),
+            std::io::BufReader::with_capacity(1 << 20, raw),
+            &ReadOptions {
+                format,
+                strict: args.strict,
+                ..ReadOptions::default()
+            },
+        )?;
+        let first_ns: std::cell::Cell<Option<i64>> = std::cell::Cell::new(None);
+        let mut sessionizer = Sessionizer::new(SessionConfig {
+            timeout: Duration::from_nanos(timeout as u64),
+            ..SessionConfig::default()
+        });
+        let mut on_session = |s: palisade_flows::Session| {
+            let r = replayer.replay(s);
+            let keep = filter.is_empty() || filter.matches(&r, first_ns.get());
+            on(&r, keep);
+        };
+        reader.read(|record| {
+            if let palisade_flows::Record::Flow(ev) = record
+                && first_ns.get().is_none()
+            {
+                first_ns.set(Some(ev.time_ns));
+            }
+            sessionizer.push_record(record, &mut on_session);
+        })?;
+        sessionizer.finish(&mut on_session);
+        let report = reader.into_report();
+        let style = args.load.color.style(true);
+        for d in report.diagnostics() {
+            eprint!(
+                "{}",
+                palisade_render::diagnostics::human(&d, &model.sources, style)
+            );
+        }
+        reports.push(report);
+    }
+    Ok(reports)
+}

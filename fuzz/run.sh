@@ -1,0 +1,51 @@
+#!/bin/sh
+# Seeds every fuzz target's corpus from the example data and runs the targets one after
+# another, single job, each for SECONDS (default 300), printing the executions each reached.
+#
+#   fuzz/run.sh            # all targets, 300 s each
+#   fuzz/run.sh 60 gzip_reader text_reader
+#
+# Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Built without a
+# sanitizer: the crates forbid `unsafe`, so what fuzzing looks for is panics (including
+# arithmetic overflow: debug assertions are on), hangs and runaway memory.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+secs=${1:-300}
+[ $# -gt 0 ] && shift
+targets=${*:-"load_manifest hubble_reader pcap_reader vpc_reader text_reader gzip_reader filter_args"}
+ex="$root/examples"
+traffic="$ex/webshop-traffic"
+
+seed() {
+    dir="$here/corpus/$1"
+    mkdir -p "$dir"
+    echo "$dir"
+}
+
+d=$(seed load_manifest)
+find "$ex" -name '*.yaml' | while read -r f; do cp "$f" "$d/$(echo "$f" | tr '/' '_')"; done
+d=$(seed hubble_reader)
+{ printf '\000'; head -n 40 "$traffic/capture.jsonl"; } > "$d/example-hubble"
+d=$(seed pcap_reader)
+{ printf '\000'; tail -c +25 "$traffic/capture.pcap"; } > "$d/example-pcap"
+d=$(seed vpc_reader)
+cp "$here"/seeds/vpc/* "$d/"
+d=$(seed text_reader)
+{ printf '\000'; cat "$here/seeds/text/connections.csv"; } > "$d/example-csv"
+{ printf '\001'; cat "$here/seeds/text/connections.jsonl"; } > "$d/example-jsonl"
+d=$(seed gzip_reader)
+{ printf '\000'; head -n 20 "$traffic/capture.jsonl" | gzip -c | tail -c +3; } > "$d/example-gzip"
+{ printf '\001\200'; head -n 20 "$traffic/capture.jsonl"; } > "$d/example-cut"
+d=$(seed filter_args)
+printf '10.0.0.0/8\000shop/\000shop/frontend\000fd00::1\0002026-09-20T14:56:40Z\0003s\000hubble\000timed-out' > "$d/example-args"
+
+cd "$here"
+for t in $targets; do
+    log="$here/artifacts/$t.log"
+    mkdir -p "$here/artifacts"
+    cargo +nightly fuzz run -s none "$t" -- -max_total_time="$secs" -jobs=1 -workers=1 \
+        -print_final_stats=1 >"$log" 2>&1 || { echo "$t: FAILED (see $log)"; continue; }
+    execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
+    echo "$t: $execs executions in ${secs}s, 0 crashes"
+done
