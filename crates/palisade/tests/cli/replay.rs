@@ -291,3 +291,26 @@ fn demo_replays_the_example_traffic() {
     let step = step.split("7. Cluster guardrails").next().unwrap_or(step);
     assert_snapshot!(step);
 }
+
+#[test]
+fn hubble_flows_without_ip_are_counted_in_the_report() {
+    // An L7 flow as Hubble emits it for proxied traffic: pod names and ports, no `IP` section.
+    let l7 = r#"{"flow":{"time":"2026-09-20T14:56:40.100Z","verdict":"FORWARDED","l4":{"TCP":{"source_port":40990,"destination_port":8080}},"source":{"namespace":"shop","pod_name":"frontend-7d9c"},"destination":{"namespace":"shop","pod_name":"catalog-5b8f"},"Type":"L7","l7":{"type":"REQUEST","http":{"method":"GET","url":"http://catalog/"}}},"time":"2026-09-20T14:56:40.100Z"}"#;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let capture = std::fs::read_to_string(root.join(HUBBLE)).unwrap();
+    let input = format!("{l7}\n{capture}");
+    let run = replay("-", &[], Some(&input));
+    assert_eq!(run.code, 0);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains("1 flow without an IP section (L7, sock-trace) not replayed"),
+        "{all}"
+    );
+    let run = replay("-", &["-o", "json", "--summary"], Some(&input));
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["summary"]["inputs"][0]["flows_without_ip"], 1);
+    // Without such flows the field stays absent (the shape of existing outputs is unchanged).
+    let run = replay("-", &["-o", "json", "--summary"], Some(&capture));
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(v["summary"]["inputs"][0].get("flows_without_ip").is_none());
+}
