@@ -36,6 +36,7 @@
 
 mod filter;
 mod map;
+mod sliding;
 mod spikes;
 mod summary;
 mod whatif;
@@ -51,6 +52,7 @@ use rustc_hash::FxHashMap;
 
 pub use filter::{Filter, FilterError, PeerMatch, TimeBound, parse_duration_ns};
 pub use map::{MapSource, Mapper, Peer};
+pub use sliding::{SlidingSpikes, SpikeChange};
 pub use spikes::{Spike, SpikeBasis, SpikeConfig, SpikeReport, Spikes, WindowStat, median_mad};
 pub use summary::{PAIR_LIMIT, PairKey, PairStat, Summary, observed_index, predicted_index};
 pub use whatif::{ChangeGroup, WhatIf};

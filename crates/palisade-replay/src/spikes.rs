@@ -145,6 +145,25 @@ pub fn median_mad(values: &[u64]) -> (f64, f64) {
     (m, median(&dev) * 1.4826)
 }
 
+/// The spike rule, shared with [`crate::SlidingSpikes`]: whether a window with `denied`
+/// denials is a spike against the earlier windows' counts (`history`, oldest first), with
+/// the baseline's median, MAD and the threshold it had to exceed.
+pub(crate) fn spike_rule(
+    cfg: &SpikeConfig,
+    history: &[u64],
+    denied: u64,
+) -> Option<(Option<f64>, Option<f64>, f64)> {
+    match cfg.threshold {
+        Some(t) => (denied >= t && denied > 0).then_some((None, None, t as f64)),
+        None if history.len() >= cfg.min_baseline.max(1) => {
+            let (m, mad) = median_mad(history);
+            let threshold = m + cfg.k.max(0.0) * mad.max(1.0);
+            (denied as f64 > threshold).then_some((Some(m), Some(mad), threshold))
+        }
+        None => None,
+    }
+}
+
 impl Spikes {
     /// A detector with these settings.
     pub fn new(config: SpikeConfig) -> Self {
@@ -221,16 +240,7 @@ impl Spikes {
             }
             previous = Some(w);
             denied_total += stat.denied;
-            let flagged = match cfg.threshold {
-                Some(t) => (stat.denied >= t && stat.denied > 0).then_some((None, None, t as f64)),
-                None if history.len() >= cfg.min_baseline.max(1) => {
-                    let values: Vec<u64> = history.iter().copied().collect();
-                    let (m, mad) = median_mad(&values);
-                    let threshold = m + cfg.k.max(0.0) * mad.max(1.0);
-                    (stat.denied as f64 > threshold).then_some((Some(m), Some(mad), threshold))
-                }
-                None => None,
-            };
+            let flagged = spike_rule(cfg, history.make_contiguous(), stat.denied);
             if let Some((median, mad, threshold)) = flagged {
                 let mut top: Vec<(PairKey, u64)> =
                     stat.pairs.iter().map(|(k, &n)| (k.clone(), n)).collect();

@@ -40,6 +40,10 @@ pub enum Command {
     Serve(Box<crate::commands::ServeArgs>),
     /// The UI's views in one self-contained HTML file (no network), e.g. for a pull request or a ticket.
     Report(Box<crate::commands::ReportArgs>),
+    /// Write what the cluster runs (namespaces, pods, workloads, services, policies) as manifests, to analyse offline, diff later or commit.
+    Snapshot(SnapshotArgs),
+    /// Follow Hubble Relay and the cluster: Prometheus metrics of observed vs predicted outcomes, drift, would-break and deny spikes.
+    Watch(Box<WatchArgs>),
     /// The traffic map from captures: workloads, external networks, edges with session counts, observed outcomes and verdicts.
     Map(Box<crate::discover_args::MapArgs>),
     /// Least-privilege NetworkPolicies from observed traffic, proven by replaying it before they are written.
@@ -74,21 +78,41 @@ pub struct LoadArgs {
     /// When to use colours.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Also read the running cluster (kubeconfig's current context, or in-cluster), as kubectl does.
+    #[arg(long)]
+    pub live: bool,
+    /// How to reach the cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Follow symbolic links met while scanning directories, wherever they point (by default
     /// only links to files inside the scanned directory are read).
     #[arg(long, short = 'L')]
     pub follow_symlinks: bool,
 }
 
+/// How to reach a cluster: kubectl's flags (`KUBECONFIG` and in-cluster configuration are honoured too).
+#[derive(Clone, Debug, Default, Args)]
+pub struct ClusterArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<String>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Read namespaced objects of every namespace (default with --live: the -n namespace, else the context's).
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+}
+
 /// Where manifests come from and how to read them.
 #[derive(Debug, Args)]
 pub struct InputArgs {
     /// Manifest files or directories (recursive: .yaml, .yml, .json); `-` for stdin.
-    #[arg(required = true, value_name = "PATHS")]
+    #[arg(required_unless_present = "live", value_name = "PATHS")]
     pub paths: Vec<String>,
-    /// Namespace for objects that do not name one.
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    pub namespace: String,
+    /// Namespace for objects that do not name one (default: default); with --live, the namespace to read (default: the context's).
+    #[arg(short = 'n', long = "namespace")]
+    pub namespace: Option<String>,
     /// How to load them.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -223,11 +247,11 @@ pub struct LintArgs {
 #[derive(Debug, Args)]
 pub struct LintInputArgs {
     /// Manifest files or directories (recursive: .yaml, .yml, .json); `-` for stdin.
-    #[arg(value_name = "PATHS", required_unless_present_any = ["explain", "list_rules"])]
+    #[arg(value_name = "PATHS", required_unless_present_any = ["explain", "list_rules", "live"])]
     pub paths: Vec<String>,
-    /// Namespace for objects that do not name one.
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    pub namespace: String,
+    /// Namespace for objects that do not name one (default: default); with --live, the namespace to read (default: the context's).
+    #[arg(short = 'n', long = "namespace")]
+    pub namespace: Option<String>,
     /// How to load them.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -298,9 +322,9 @@ pub struct DiffArgs {
     /// Exit with 1 when the diff has such a change (for CI).
     #[arg(long, value_enum, value_name = "removed|added|any")]
     pub fail_on: Option<FailOn>,
-    /// Namespace for objects that do not name one.
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    pub namespace: String,
+    /// Namespace for objects that do not name one (default: default); with --live, the namespace to read (default: the context's).
+    #[arg(short = 'n', long = "namespace")]
+    pub namespace: Option<String>,
     /// How to load them.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -332,11 +356,18 @@ Exit codes: 0 success, 1 a session would break under --proposed with --fail-on-b
 )]
 pub struct ReplayArgs {
     /// The recorded traffic: Hubble JSON (hubble observe -o json, exporter files), pcap/pcapng, AWS VPC flow logs, CSV or JSONL; gzip is read transparently; `-` for stdin.
-    #[arg(value_name = "CAPTURE")]
-    pub capture: String,
+    #[arg(
+        value_name = "CAPTURE",
+        required_unless_present = "hubble_relay",
+        conflicts_with = "hubble_relay"
+    )]
+    pub capture: Option<String>,
     /// The cluster's manifests (files or directories), including pods with their IPs (`status.podIP`).
-    #[arg(long, value_name = "PATHS", num_args = 1.., required = true)]
+    #[arg(long, value_name = "PATHS", num_args = 1.., required_unless_present = "live")]
     pub cluster: Vec<String>,
+    /// Read flows from Hubble Relay instead of a capture.
+    #[command(flatten)]
+    pub relay: RelayArgs,
     /// A proposed policy set: every session is also evaluated under it (what breaks, what opens).
     #[arg(long, value_name = "PATHS", num_args = 1..)]
     pub proposed: Vec<String>,
@@ -403,6 +434,104 @@ pub struct ReplayArgs {
     /// Output format: txt, json, jsonl (one session per line, streamed), csv or md.
     #[arg(short, long, default_value = "txt")]
     pub output: String,
+    /// Namespace for manifest objects that do not name one.
+    #[arg(long, default_value = "default", value_name = "NAMESPACE")]
+    pub default_namespace: String,
+    /// How to load them.
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+/// Hubble Relay: where it is and hubble CLI's TLS options.
+#[derive(Clone, Debug, Default, Args)]
+pub struct RelayArgs {
+    /// Read flows from Hubble Relay at HOST:PORT (default: $HUBBLE_SERVER, then localhost:4245).
+    #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = "")]
+    pub hubble_relay: Option<String>,
+    /// Keep following new flows (sessions are decided as their --timeout expires; reconnects when Relay restarts).
+    #[arg(long, requires = "hubble_relay")]
+    pub follow: bool,
+    /// Connect to Relay with TLS.
+    #[arg(long)]
+    pub tls: bool,
+    /// CA certificates (PEM) to verify Relay with, instead of the system roots; repeatable or comma-separated.
+    #[arg(long, value_name = "FILES", value_delimiter = ',')]
+    pub tls_ca_cert_files: Vec<String>,
+    /// Client certificate (PEM) for mutual TLS.
+    #[arg(long, value_name = "FILE", requires = "tls_client_key_file")]
+    pub tls_client_cert_file: Option<String>,
+    /// Client key (PEM) for mutual TLS.
+    #[arg(long, value_name = "FILE", requires = "tls_client_cert_file")]
+    pub tls_client_key_file: Option<String>,
+    /// The server name to verify in Relay's certificate.
+    #[arg(long, value_name = "NAME")]
+    pub tls_server_name: Option<String>,
+}
+
+/// `palisade snapshot`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  palisade snapshot -A -o cluster/     one file per namespace (and _cluster.yaml)\n  palisade snapshot -n shop -o json    one List on stdout\n  palisade lint cluster/               analyse the snapshot offline\n\
+Exit codes: 0 success, 2 the cluster could not be read (a 403 names the missing permission)."
+)]
+pub struct SnapshotArgs {
+    /// How to reach the cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The namespace to read (default: the context's; -A for all).
+    #[arg(short = 'n', long = "namespace")]
+    pub namespace: Option<String>,
+    /// Where: a directory (one file per namespace, created if missing), `yaml` or `json` (one List on stdout).
+    #[arg(short, long, default_value = "yaml", value_name = "DIR|yaml|json")]
+    pub output: String,
+    /// Go on when a resource cannot be read (403), writing what could be read.
+    #[arg(long)]
+    pub keep_going: bool,
+}
+
+/// `palisade watch`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  palisade watch --hubble-relay localhost:4245 --live -A --metrics 127.0.0.1:9464\n  palisade watch --hubble-relay relay:443 --tls --cluster k8s/ --proposed k8s-next/\n\
+Metrics (Prometheus text format at http://ADDR/metrics): see docs/live.md. Runs until interrupted."
+)]
+pub struct WatchArgs {
+    /// Hubble Relay and TLS.
+    #[command(flatten)]
+    pub relay: RelayArgs,
+    /// The cluster's manifests, instead of (or besides) --live; re-read when they change.
+    #[arg(long, value_name = "PATHS", num_args = 1.., required_unless_present = "live")]
+    pub cluster: Vec<String>,
+    /// A proposed policy set: sessions it would break are counted (palisade_would_break_sessions_total).
+    #[arg(long, value_name = "PATHS", num_args = 1..)]
+    pub proposed: Vec<String>,
+    /// Serve Prometheus metrics here.
+    #[arg(long, default_value = "127.0.0.1:9464", value_name = "ADDR")]
+    pub metrics: String,
+    /// How long an attempt waits for an answer before it counts as timed out.
+    #[arg(long, default_value = "3s", value_name = "DURATION")]
+    pub timeout: String,
+    /// What the dataplane does with denied traffic: drop (predicted timed-out) or reject (predicted refused).
+    #[arg(long, value_enum, default_value_t = DenyActionArg::Drop)]
+    pub deny_action: DenyActionArg,
+    /// Deny-spike window length.
+    #[arg(long, default_value = "1m", value_name = "DURATION")]
+    pub spike_window: String,
+    /// Windows of history a spike is measured against (the sliding baseline).
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    pub spike_history: usize,
+    /// A window is a spike above median + K·MAD of the earlier windows.
+    #[arg(long, default_value_t = 3.0, value_name = "K")]
+    pub spike_k: f64,
+    /// A window is a spike with at least this many denials (instead of the baseline).
+    #[arg(long, value_name = "N")]
+    pub spike_threshold: Option<u64>,
+    /// How often the cluster (--live) or the --cluster files are re-read to pick up policy and pod changes.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub reload_every: String,
+    /// Print every decided session as a JSON line on stdout (the live timeline, for machines).
+    #[arg(long)]
+    pub jsonl: bool,
     /// Namespace for manifest objects that do not name one.
     #[arg(long, default_value = "default", value_name = "NAMESPACE")]
     pub default_namespace: String,

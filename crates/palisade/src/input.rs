@@ -10,8 +10,13 @@ use palisade_render::{OutputFormat, Style, diagnostics};
 /// Loads the inputs; prints errors and warnings (and notes with `-v`) to stderr. Fails when
 /// an object was rejected, unless `--keep-going`.
 pub fn load_inputs(args: &InputArgs) -> anyhow::Result<Loaded> {
-    let inputs: Vec<Input> = args.paths.iter().map(|p| input(p)).collect();
-    load_checked(&inputs, &args.namespace, &args.load, None)
+    let mut inputs: Vec<Input> = args.paths.iter().map(|p| input(p)).collect();
+    inputs.extend(crate::live::live_inputs(
+        &args.load,
+        args.namespace.as_deref(),
+    )?);
+    let namespace = args.namespace.as_deref().unwrap_or("default");
+    load_checked(&inputs, namespace, &args.load, None)
 }
 
 /// A path argument as a loader input (`-` is stdin).
@@ -57,12 +62,16 @@ pub fn load_checked(
 
 /// Loads for `lint`, which never stops on input errors: they become findings. Warnings
 /// (and notes with `-v`) go to stderr; errors too when `print_errors` (NP017 disabled).
-pub fn load_for_lint(args: &InputArgs, print_errors: bool) -> Loaded {
-    let inputs: Vec<Input> = args.paths.iter().map(|p| input(p)).collect();
+pub fn load_for_lint(args: &InputArgs, print_errors: bool) -> anyhow::Result<Loaded> {
+    let mut inputs: Vec<Input> = args.paths.iter().map(|p| input(p)).collect();
+    inputs.extend(crate::live::live_inputs(
+        &args.load,
+        args.namespace.as_deref(),
+    )?);
     let loaded = load(
         &inputs,
         &LoadOptions {
-            default_namespace: args.namespace.clone(),
+            default_namespace: args.namespace.clone().unwrap_or_else(|| "default".into()),
             exclude: args.load.exclude.clone(),
             follow_symlinks: args.load.follow_symlinks,
         },
@@ -73,7 +82,7 @@ pub fn load_for_lint(args: &InputArgs, print_errors: bool) -> Loaded {
         args.load.color.style(true),
         print_errors,
     );
-    loaded
+    Ok(loaded)
 }
 
 /// Prints load diagnostics to stderr.

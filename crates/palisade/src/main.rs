@@ -11,6 +11,7 @@ mod args;
 mod commands;
 mod discover_args;
 mod input;
+mod live;
 mod output;
 
 use clap::Parser;

@@ -20,6 +20,8 @@ enum Spec {
     Path(String),
     /// `git:REV` or `git:REV:PATH`.
     Git { rev: String, path: Option<String> },
+    /// The running cluster (`--live`).
+    Live,
 }
 
 impl Spec {
@@ -118,7 +120,8 @@ pub(crate) fn overlay_inputs(old: &str, new: &str) -> anyhow::Result<Vec<Input>>
 
 fn load_side(label: &str, shown: &str, inputs: &[Input], args: &DiffArgs) -> anyhow::Result<Model> {
     let what = format!("{label} side (`{shown}`)");
-    Ok(load_checked(inputs, &args.namespace, &args.load, Some(&what))?.model)
+    let namespace = args.namespace.as_deref().unwrap_or("default");
+    Ok(load_checked(inputs, namespace, &args.load, Some(&what))?.model)
 }
 
 /// The inputs of a side; `other` is the other side's path (for `git:REV` without a path).
@@ -130,6 +133,7 @@ fn side_inputs(
 ) -> anyhow::Result<Vec<Input>> {
     match spec {
         Spec::Path(p) => path_inputs(label, p),
+        Spec::Live => bail!("{label} side: the live cluster is read with --live"),
         Spec::Git { rev, path } => {
             let paths: Vec<String> = match (path, other) {
                 (Some(p), _) => vec![p.clone()],
@@ -147,6 +151,7 @@ fn shown(spec: &Spec) -> String {
         Spec::Path(p) => p.clone(),
         Spec::Git { rev, path: None } => format!("git:{rev}"),
         Spec::Git { rev, path: Some(p) } => format!("git:{rev}:{p}"),
+        Spec::Live => "the live cluster".to_string(),
     }
 }
 
@@ -186,13 +191,21 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
             )
         }
         (Some(_), _) => bail!("--git BASE..HEAD replaces OLD and NEW: give paths after `--`"),
+        (None, [new]) if args.load.live => (Spec::Live, Spec::parse(new)),
+        (None, _) if args.load.live => {
+            bail!("with --live give one side: the manifests to compare the running cluster with")
+        }
         (None, [old, new]) => (Spec::parse(old), Spec::parse(new)),
         (None, _) => {
             bail!("give OLD and NEW (files, directories or git:REV), or --git BASE..HEAD -- PATHS")
         }
     };
     let (old_shown, new_shown) = (shown(&old), shown(&new));
-    let old_inputs = side_inputs("OLD", &old, Some(&new), &args.paths)?;
+    let old_inputs = match old {
+        // Drift: the running cluster is OLD, the manifests are NEW (what applying them changes).
+        Spec::Live => crate::live::live_inputs(&args.load, args.namespace.as_deref())?,
+        _ => side_inputs("OLD", &old, Some(&new), &args.paths)?,
+    };
     let new_inputs = if args.overlay {
         match (&old, &new) {
             (Spec::Path(o), Spec::Path(n)) => overlay_inputs(o, n)?,
@@ -204,6 +217,10 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let mut old_model = load_side("OLD", &old_shown, &old_inputs, &args)?;
     let mut new_model = load_side("NEW", &new_shown, &new_inputs, &args)?;
     match args.workloads_from.as_deref() {
+        // Against the cluster, compare policies over what runs: its pods and workloads.
+        None if args.load.live => {
+            new_model = palisade_diff::with_workloads_from(&new_model, &old_model)
+        }
         None => {}
         Some("old") => new_model = palisade_diff::with_workloads_from(&new_model, &old_model),
         Some("new") => old_model = palisade_diff::with_workloads_from(&old_model, &new_model),

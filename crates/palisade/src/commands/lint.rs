@@ -123,7 +123,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     // Input errors are findings (NP017) here, not a reason to stop: the report must be
     // complete, e.g. for a SARIF upload, even when one object is invalid.
     let invalid_enabled = settings.is_enabled(INVALID_OBJECT);
-    let mut loaded = load_for_lint(&input, !invalid_enabled);
+    let mut loaded = load_for_lint(&input, !invalid_enabled)?;
     let mut findings = lint(&loaded.model, &loaded.findings, &settings);
     findings.extend(input_errors(&loaded.diagnostics, &settings));
     let rejected = std::mem::take(&mut loaded.rejected_policies);

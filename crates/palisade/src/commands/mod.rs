@@ -13,11 +13,14 @@ pub mod install;
 mod lint;
 mod map;
 mod matrix;
+mod relay;
 mod replay;
 mod report;
 pub mod sandbox;
 mod sandbox_replay;
 mod serve;
+mod snapshot;
+mod watch;
 
 use crate::args::{Cli, Command, LevelArg};
 use palisade_engine::connectivity::Level;
@@ -39,6 +42,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => replay::run(*args),
         Command::Serve(args) => serve::run(*args),
         Command::Report(args) => report::run(*args),
+        Command::Snapshot(args) => snapshot::run(args),
+        Command::Watch(args) => watch::run(*args),
         Command::Map(args) => map::run(*args),
         Command::Generate(args) => generate::run(*args),
         Command::Harden(args) => harden::run(*args),

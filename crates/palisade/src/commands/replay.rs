@@ -1,7 +1,7 @@
 //! `palisade replay`: recorded traffic against the current (and a proposed) policy set.
 
-use crate::args::{DenyActionArg, InputArgs, ReplayArgs, SpikeOnArg};
-use crate::input::{input, load_checked, load_inputs};
+use crate::args::{DenyActionArg, ReplayArgs, SpikeOnArg};
+use crate::input::{input, load_checked};
 use crate::output::emit_err;
 use anyhow::{Context, bail};
 use palisade_flows::{
@@ -58,7 +58,7 @@ fn duration(flag: &str, s: &str) -> anyhow::Result<i64> {
 }
 
 fn filter(args: &ReplayArgs) -> anyhow::Result<Filter> {
-    super::discover::session_filter(&crate::discover_args::SessionFilterArgs {
+    let mut f = super::discover::session_filter(&crate::discover_args::SessionFilterArgs {
         from: args.from.clone(),
         to: args.to.clone(),
         namespace: args.namespace.clone(),
@@ -67,15 +67,15 @@ fn filter(args: &ReplayArgs) -> anyhow::Result<Filter> {
         outcome: args.outcome.clone(),
         since: args.since.clone(),
         until: args.until.clone(),
-    })
-}
-
-fn input_args(args: &ReplayArgs, paths: Vec<String>) -> InputArgs {
-    InputArgs {
-        paths,
-        namespace: args.default_namespace.clone(),
-        load: args.load.clone(),
+    })?;
+    // On a live Relay, relative bounds (`--since 5m`) mean "before now", as in hubble's CLI:
+    // make them absolute here so the server-side filter and ours agree.
+    if args.relay.hubble_relay.is_some() {
+        let now = super::relay::now_ns();
+        f.since = super::relay::absolute(f.since, now);
+        f.until = super::relay::absolute(f.until, now);
     }
+    Ok(f)
 }
 
 /// The proposed model: the --proposed paths, or (with --overlay) them laid over the cluster.
@@ -111,7 +111,10 @@ struct Collected {
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::from_args(&args)?;
-    let loaded = load_inputs(&input_args(&args, args.cluster.clone())).context("--cluster")?;
+    let mut cluster_inputs: Vec<Input> = args.cluster.iter().map(|p| input(p)).collect();
+    cluster_inputs.extend(crate::live::live_inputs(&args.load, None)?);
+    let loaded = load_checked(&cluster_inputs, &args.default_namespace, &args.load, None)
+        .context("--cluster")?;
     let model = &loaded.model;
     if !model.pods.iter().any(|p| !p.ips.is_empty()) {
         emit_err(
@@ -132,12 +135,19 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = &proposed {
         replayer = replayer.with_proposed(p);
     }
-    let (input, progress) = open_capture(&args)?;
+    let (capture_name, input, progress, format) = if args.relay.hubble_relay.is_some() {
+        let (name, feed) = super::relay::open(&args, &settings.filter)?;
+        (name, feed, None, Some(Format::Hubble))
+    } else {
+        let (input, progress) = open_capture(&args)?;
+        let name = args.capture.clone().unwrap_or_else(|| "-".into());
+        (name, input, progress, settings.format)
+    };
     let mut reader = FlowReader::new(
-        args.capture.clone(),
+        capture_name,
         std::io::BufReader::with_capacity(1 << 20, input),
         &ReadOptions {
-            format: settings.format,
+            format,
             strict: args.strict,
             ..ReadOptions::default()
         },
@@ -198,7 +208,10 @@ struct Settings {
 impl Settings {
     fn from_args(args: &ReplayArgs) -> anyhow::Result<Settings> {
         let output = output(&args.output)?;
-        let stdin_users = usize::from(args.capture == "-")
+        if args.relay.follow && !matches!(output, Output::Jsonl | Output::Text) {
+            bail!("--follow streams the timeline: use -o jsonl (for machines) or -o txt");
+        }
+        let stdin_users = usize::from(args.capture.as_deref() == Some("-"))
             + args.cluster.iter().filter(|p| *p == "-").count()
             + args.proposed.iter().filter(|p| *p == "-").count();
         if stdin_users > 1 {
@@ -238,13 +251,14 @@ impl Settings {
 fn open_capture(
     args: &ReplayArgs,
 ) -> anyhow::Result<(Box<dyn Read>, Option<indicatif::ProgressBar>)> {
-    let (raw, size): (Box<dyn Read>, Option<u64>) = if args.capture == "-" {
-        (Box::new(std::io::stdin().lock()), None)
-    } else {
-        let file = std::fs::File::open(&args.capture)
-            .with_context(|| format!("cannot open `{}`", args.capture))?;
-        let size = file.metadata().ok().map(|m| m.len());
-        (Box::new(file), size)
+    let (raw, size): (Box<dyn Read>, Option<u64>) = match args.capture.as_deref() {
+        Some("-") | None => (Box::new(std::io::stdin().lock()), None),
+        Some(path) => {
+            let file =
+                std::fs::File::open(path).with_context(|| format!("cannot open `{path}`"))?;
+            let size = file.metadata().ok().map(|m| m.len());
+            (Box::new(file), size)
+        }
     };
     let progress = match size {
         Some(len) if std::io::stderr().is_terminal() && len > (8 << 20) => {
@@ -303,7 +317,8 @@ fn stream_sessions(
     stdout: &mut impl Write,
 ) -> anyhow::Result<Option<std::io::Error>> {
     let filter = &settings.filter;
-    let stream = settings.output == Output::Jsonl;
+    let follow = args.relay.follow;
+    let stream = settings.output == Output::Jsonl || (follow && settings.output == Output::Text);
     let keep = !stream && (!args.summary || matches!(settings.output, Output::Json | Output::Csv));
     let mut write_err: Option<std::io::Error> = None;
     let first_ns: std::cell::Cell<Option<i64>> = std::cell::Cell::new(None);
@@ -331,13 +346,20 @@ fn stream_sessions(
             sp.add(&r);
         }
         if stream {
+            let line = if settings.output == Output::Jsonl {
+                render::jsonl_line(&r)
+            } else {
+                render::timeline(std::slice::from_ref(&r), args.load.color.style(false))
+            };
             if write_err.is_none()
-                && let Err(e) = stdout.write_all(
-                    palisade_render::escape::sanitize_output(&render::jsonl_line(&r), false)
-                        .as_bytes(),
-                )
+                && let Err(e) = stdout
+                    .write_all(palisade_render::escape::sanitize_output(&line, false).as_bytes())
             {
                 write_err = Some(e);
+            }
+            // Following: each decided session reaches the reader at once.
+            if follow && write_err.is_none() {
+                write_err = stdout.flush().err();
             }
         } else if keep {
             collected.sessions.push(r);

@@ -10,6 +10,7 @@ mod hostile;
 mod inputs;
 mod install;
 mod lint;
+mod live;
 mod replay;
 mod support;
 mod ui;

@@ -1,0 +1,503 @@
+//! Loopback fakes that speak the real protocols, for tests: a Kubernetes API server (HTTP,
+//! JSON list responses with `limit`/`continue` pagination, 403 `Status` bodies, 404 for an
+//! absent CRD) and a Hubble Relay (a tonic `Observer` server generated from the same proto
+//! as the client).
+//!
+//! Neither is a real component: no kube-apiserver or Relay can run where the tests run.
+//! The API server serves files in the shape `kubectl get --raw` returns; the Relay streams
+//! responses built from a capture.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio_stream::Stream;
+
+use crate::proto::flow::{self, Flow, LostEvent, layer4};
+use crate::proto::observer::observer_server::{Observer, ObserverServer};
+use crate::proto::observer::{
+    GetFlowsRequest, GetFlowsResponse, get_flows_response::ResponseTypes,
+};
+use palisade_flows::{EventKind, FlowEvent, FlowReader, L4, ReadOptions, Record};
+
+/// A runtime on its own thread, kept alive as long as the fake is.
+struct Background {
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the fake")
+}
+
+// ---------------------------------------------------------------------------------------
+// Kubernetes API server
+
+/// How the fake API server behaves.
+#[derive(Clone, Debug)]
+pub struct ApiServerConfig {
+    /// Directory of list responses: `api/v1/pods.json`, `apis/apps/v1/deployments.json` …
+    /// (the all-namespaces list; namespaced requests get the items of that namespace).
+    pub root: PathBuf,
+    /// Resources (plural names) answered with 403 Forbidden.
+    pub forbidden: BTreeSet<String>,
+    /// At most this many items per page, whatever `limit` asks (servers may return fewer).
+    pub max_page: usize,
+}
+
+#[derive(Clone)]
+struct ApiState {
+    config: Arc<ApiServerConfig>,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+/// A running fake API server.
+pub struct FakeApiServer {
+    /// Where it listens (`http://` + this is the kubeconfig's `server`).
+    pub addr: SocketAddr,
+    requests: Arc<Mutex<Vec<String>>>,
+    _bg: Background,
+}
+
+impl FakeApiServer {
+    /// Starts serving on a free loopback port.
+    pub fn start(config: ApiServerConfig) -> FakeApiServer {
+        let rt = runtime();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let state = ApiState {
+            config: Arc::new(config),
+            requests: requests.clone(),
+        };
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind a loopback port");
+        let addr = listener.local_addr().expect("local address");
+        let app = axum::Router::new().fallback(api).with_state(state);
+        rt.spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeApiServer {
+            addr,
+            requests,
+            _bg: Background { runtime: Some(rt) },
+        }
+    }
+
+    /// Every request received, as `path?query`.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// A kubeconfig with two contexts: `fake` (current, namespace `shop`) pointing here, and
+    /// `elsewhere` pointing at a closed port.
+    pub fn kubeconfig(&self) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n    server: http://{}\n- name: elsewhere\n  cluster:\n    server: http://127.0.0.1:9\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: reader\n    namespace: shop\n- name: elsewhere\n  context:\n    cluster: elsewhere\n    user: reader\nusers:\n- name: reader\n  user:\n    token: fake-token\n",
+            self.addr
+        )
+    }
+}
+
+fn status(code: u16, reason: &str, message: String) -> Response {
+    let body = json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {},
+        "status": "Failure", "message": message, "reason": reason, "code": code
+    });
+    (
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Splits `/api/v1/namespaces/ns/pods` into (`api/v1`, Some(ns), `pods`).
+fn parse_path(path: &str) -> Option<(String, Option<String>, String)> {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (gv_len, rest) = match parts.first() {
+        Some(&"api") if parts.len() >= 3 => (2, &parts[2..]),
+        Some(&"apis") if parts.len() >= 4 => (3, &parts[3..]),
+        _ => return None,
+    };
+    let gv = parts[..gv_len].join("/");
+    match rest {
+        [plural] => Some((gv, None, plural.to_string())),
+        ["namespaces", ns, plural] => Some((gv, Some(ns.to_string()), plural.to_string())),
+        _ => None,
+    }
+}
+
+async fn api(
+    State(state): State<ApiState>,
+    uri: Uri,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let shown = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    state
+        .requests
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(shown);
+    let Some((gv, namespace, plural)) = parse_path(uri.path()) else {
+        return status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource".into(),
+        );
+    };
+    if state.config.forbidden.contains(&plural) {
+        let scope = match &namespace {
+            Some(ns) => format!("in the namespace \"{ns}\""),
+            None => "at the cluster scope".into(),
+        };
+        let group = gv
+            .strip_prefix("apis/")
+            .and_then(|g| g.split('/').next())
+            .unwrap_or("");
+        return status(
+            403,
+            "Forbidden",
+            format!(
+                "{plural} is forbidden: User \"system:serviceaccount:palisade:reader\" cannot list resource \"{plural}\" in API group \"{group}\" {scope}"
+            ),
+        );
+    }
+    let file = state.config.root.join(format!("{gv}/{plural}.json"));
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource".into(),
+        );
+    };
+    let Ok(mut list) = serde_json::from_str::<Value>(&text) else {
+        return status(
+            500,
+            "InternalError",
+            format!("bad fixture {}", file.display()),
+        );
+    };
+    let items: Vec<Value> = list["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| match &namespace {
+            Some(ns) => i.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns),
+            None => true,
+        })
+        .collect();
+    let limit = query
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(usize::MAX)
+        .min(state.config.max_page.max(1));
+    let start = match query.get("continue") {
+        None => 0,
+        Some(token) => match continue_offset(token) {
+            Some(o) => o,
+            None => {
+                return status(
+                    410,
+                    "Expired",
+                    "The provided continue parameter is too old to display a consistent list result.".into(),
+                );
+            }
+        },
+    };
+    let end = (start + limit).min(items.len());
+    list["items"] = Value::Array(items[start.min(end)..end].to_vec());
+    if end < items.len() {
+        list["metadata"]["continue"] = Value::from(continue_token(end));
+        list["metadata"]["remainingItemCount"] = Value::from(items.len() - end);
+    }
+    ([("content-type", "application/json")], list.to_string()).into_response()
+}
+
+/// Tokens look like the API server's (base64 with `+`, `/`, `=`), so clients must encode them.
+fn continue_token(offset: usize) -> String {
+    format!("eyJ2IjoibWV0YS5rOHMuaW8vdjEi+/{offset}==")
+}
+
+fn continue_offset(token: &str) -> Option<usize> {
+    token
+        .strip_prefix("eyJ2IjoibWV0YS5rOHMuaW8vdjEi+/")?
+        .strip_suffix("==")?
+        .parse()
+        .ok()
+}
+
+// ---------------------------------------------------------------------------------------
+// Hubble Relay
+
+/// What the fake Relay streams and how it misbehaves.
+#[derive(Clone, Debug, Default)]
+pub struct RelayScript {
+    /// The responses, in order (flows and lost-events messages).
+    pub responses: Vec<GetFlowsResponse>,
+    /// Break the first stream with UNAVAILABLE after this many responses.
+    pub disconnect_after: Option<usize>,
+    /// After the last response, keep the stream open (as Relay does with `follow`) instead
+    /// of ending it.
+    pub hold_open: bool,
+}
+
+/// A running fake Relay.
+pub struct FakeRelay {
+    /// Where it listens (`HOST:PORT` for `--hubble-relay`).
+    pub addr: SocketAddr,
+    requests: Arc<Mutex<Vec<GetFlowsRequest>>>,
+    _bg: Background,
+}
+
+impl FakeRelay {
+    /// Starts serving the script on a free loopback port.
+    pub fn start(script: RelayScript) -> FakeRelay {
+        let rt = runtime();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let service = ObserverServer::new(FakeObserver {
+            script: Arc::new(script),
+            requests: requests.clone(),
+        });
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind a loopback port");
+        let addr = listener.local_addr().expect("local address");
+        rt.spawn(async move {
+            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+            let _ = tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(incoming)
+                .await;
+        });
+        FakeRelay {
+            addr,
+            requests,
+            _bg: Background { runtime: Some(rt) },
+        }
+    }
+
+    /// Every `GetFlows` request received.
+    pub fn requests(&self) -> Vec<GetFlowsRequest> {
+        self.requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+struct FakeObserver {
+    script: Arc<RelayScript>,
+    requests: Arc<Mutex<Vec<GetFlowsRequest>>>,
+}
+
+type FlowStream = Pin<Box<dyn Stream<Item = Result<GetFlowsResponse, tonic::Status>> + Send>>;
+
+fn ns_of(t: &prost_types::Timestamp) -> i64 {
+    t.seconds * 1_000_000_000 + i64::from(t.nanos)
+}
+
+#[tonic::async_trait]
+impl Observer for FakeObserver {
+    type GetFlowsStream = FlowStream;
+
+    async fn get_flows(
+        &self,
+        request: tonic::Request<GetFlowsRequest>,
+    ) -> Result<tonic::Response<Self::GetFlowsStream>, tonic::Status> {
+        let req = request.into_inner();
+        let first_call = {
+            let mut reqs = self.requests.lock().unwrap_or_else(PoisonError::into_inner);
+            reqs.push(req.clone());
+            reqs.len() == 1
+        };
+        let since = req.since.as_ref().map(ns_of);
+        let until = req.until.as_ref().map(ns_of);
+        let mut out: Vec<Result<GetFlowsResponse, tonic::Status>> = Vec::new();
+        for (i, r) in self.script.responses.iter().enumerate() {
+            if first_call && self.script.disconnect_after == Some(i) {
+                out.push(Err(tonic::Status::unavailable("relay restarting")));
+                return Ok(tonic::Response::new(Box::pin(tokio_stream::iter(out))));
+            }
+            let t = r.time.as_ref().map(ns_of);
+            if let (Some(t), Some(s)) = (t, since)
+                && t < s
+            {
+                continue;
+            }
+            if let (Some(t), Some(u)) = (t, until)
+                && t >= u
+            {
+                continue;
+            }
+            out.push(Ok(r.clone()));
+        }
+        let stream = tokio_stream::iter(out);
+        if self.script.hold_open {
+            let pending = tokio_stream::pending();
+            Ok(tonic::Response::new(Box::pin(
+                tokio_stream::StreamExt::chain(stream, pending),
+            )))
+        } else {
+            Ok(tonic::Response::new(Box::pin(stream)))
+        }
+    }
+}
+
+/// The responses Relay would stream for a Hubble JSON capture: each flow as a proto `Flow`
+/// (the fields replay reads), each `lost_events` line as a `LostEvent`.
+pub fn responses_from_capture(path: &Path) -> Result<Vec<GetFlowsResponse>, palisade_flows::Error> {
+    let reader = FlowReader::open(path, &ReadOptions::default())?;
+    responses_from_reader(reader)
+}
+
+/// [`responses_from_capture`] for any reader.
+pub fn responses_from_reader(
+    mut reader: FlowReader<'_>,
+) -> Result<Vec<GetFlowsResponse>, palisade_flows::Error> {
+    let mut out = Vec::new();
+    reader.read(|record| match record {
+        Record::Flow(e) => out.push(response_from_event(e)),
+        Record::Gap(g) => out.push(GetFlowsResponse {
+            response_types: Some(ResponseTypes::LostEvents(LostEvent {
+                source: flow::LostEventSource::from_str_name(&g.source).unwrap_or_default() as i32,
+                num_events_lost: g.lost,
+                cpu: None,
+            })),
+            node_name: g.node.clone().unwrap_or_default(),
+            time: g.time_ns.map(timestamp),
+        }),
+    })?;
+    Ok(out)
+}
+
+fn timestamp(ns: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: ns.div_euclid(1_000_000_000),
+        nanos: ns.rem_euclid(1_000_000_000) as i32,
+    }
+}
+
+/// One flow event as the proto `Flow` Relay would send.
+pub fn response_from_event(e: &FlowEvent<'_>) -> GetFlowsResponse {
+    let mut f = Flow {
+        time: Some(timestamp(e.time_ns)),
+        ip: Some(flow::Ip {
+            source: e.src.to_string(),
+            destination: e.dst.to_string(),
+            ip_version: if e.src.is_ipv4() { 1 } else { 2 },
+        }),
+        node_name: e.node.as_deref().unwrap_or_default().to_string(),
+        is_reply: e.is_reply,
+        ..Default::default()
+    };
+    let (sp, dp) = (u32::from(e.src_port), u32::from(e.dst_port));
+    f.l4 = Some(flow::Layer4 {
+        protocol: match e.l4 {
+            L4::Tcp(flags) => Some(layer4::Protocol::Tcp(flow::Tcp {
+                source_port: sp,
+                destination_port: dp,
+                flags: Some(flow::TcpFlags {
+                    fin: flags.has(palisade_flows::TcpFlags::FIN),
+                    syn: flags.has(palisade_flows::TcpFlags::SYN),
+                    rst: flags.has(palisade_flows::TcpFlags::RST),
+                    psh: flags.has(palisade_flows::TcpFlags::PSH),
+                    ack: flags.has(palisade_flows::TcpFlags::ACK),
+                    urg: flags.has(palisade_flows::TcpFlags::URG),
+                    ece: flags.has(palisade_flows::TcpFlags::ECE),
+                    cwr: flags.has(palisade_flows::TcpFlags::CWR),
+                    ns: flags.has(palisade_flows::TcpFlags::NS),
+                }),
+            })),
+            L4::Udp => Some(layer4::Protocol::Udp(flow::Udp {
+                source_port: sp,
+                destination_port: dp,
+            })),
+            L4::Sctp(_) => Some(layer4::Protocol::Sctp(flow::Sctp {
+                source_port: sp,
+                destination_port: dp,
+            })),
+            L4::Icmp(i) if i.v6 => Some(layer4::Protocol::IcmPv6(flow::IcmPv6 {
+                r#type: u32::from(i.icmp_type),
+                code: u32::from(i.code),
+            })),
+            L4::Icmp(i) => Some(layer4::Protocol::IcmPv4(flow::IcmPv4 {
+                r#type: u32::from(i.icmp_type),
+                code: u32::from(i.code),
+            })),
+            L4::Other(_) => None,
+        },
+    });
+    let endpoint = |ep: &palisade_flows::Endpoint<'_>| flow::Endpoint {
+        namespace: ep.namespace.to_string(),
+        pod_name: ep.pod_name.to_string(),
+        labels: ep.labels.iter().map(|l| l.into_owned()).collect(),
+        ..Default::default()
+    };
+    f.source = e.src_endpoint.as_ref().map(endpoint);
+    f.destination = e.dst_endpoint.as_ref().map(endpoint);
+    if let EventKind::Hubble(h) = &e.kind {
+        use palisade_flows::Verdict as V;
+        f.verdict = match h.verdict {
+            V::Unknown => flow::Verdict::Unknown,
+            V::Forwarded => flow::Verdict::Forwarded,
+            V::Dropped => flow::Verdict::Dropped,
+            V::Error => flow::Verdict::Error,
+            V::Audit => flow::Verdict::Audit,
+            V::Redirected => flow::Verdict::Redirected,
+            V::Traced => flow::Verdict::Traced,
+            V::Translated => flow::Verdict::Translated,
+        } as i32;
+        f.drop_reason = h.drop_reason_code;
+        f.drop_reason_desc = h
+            .drop_reason
+            .as_deref()
+            .and_then(flow::DropReason::from_str_name)
+            .map_or(0, |d| d as i32);
+        f.traffic_direction = match h.direction {
+            None => 0,
+            Some(palisade_flows::TrafficDirection::Ingress) => 1,
+            Some(palisade_flows::TrafficDirection::Egress) => 2,
+        };
+        let policies = |list: &palisade_flows::PolicyList<'_>| -> Vec<flow::Policy> {
+            list.iter()
+                .map(|p| flow::Policy {
+                    name: p.name.into_owned(),
+                    namespace: p.namespace.into_owned(),
+                    kind: p.kind.into_owned(),
+                    ..Default::default()
+                })
+                .collect()
+        };
+        f.ingress_denied_by = policies(&h.ingress_denied_by);
+        f.egress_denied_by = policies(&h.egress_denied_by);
+    }
+    GetFlowsResponse {
+        node_name: f.node_name.clone(),
+        time: f.time,
+        response_types: Some(ResponseTypes::Flow(f)),
+    }
+}
