@@ -101,7 +101,7 @@ impl ReadReport {
         match self.last_time_ns {
             Some(max) if t < max => {
                 self.out_of_order += 1;
-                self.max_backstep_ns = self.max_backstep_ns.max(max - t);
+                self.max_backstep_ns = self.max_backstep_ns.max(max.saturating_sub(t));
             }
             _ => self.last_time_ns = Some(t),
         }
@@ -190,5 +190,21 @@ impl ReadReport {
             )));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReadReport;
+
+    /// Found by the `vpc_reader` fuzz target: a time far before the previous one overflowed
+    /// the backstep in debug builds (and wrapped in release).
+    #[test]
+    fn a_step_back_across_the_whole_time_range_saturates() {
+        let mut report = ReadReport::default();
+        report.note_time(i64::MAX);
+        report.note_time(i64::MIN);
+        assert_eq!(report.out_of_order, 1);
+        assert_eq!(report.max_backstep_ns, i64::MAX);
     }
 }
