@@ -389,30 +389,9 @@ pub struct ReplayArgs {
     /// What the dataplane does with denied traffic: drop (predicted timed-out) or reject (predicted refused).
     #[arg(long, value_enum, default_value_t = DenyActionArg::Drop)]
     pub deny_action: DenyActionArg,
-    /// Only sessions from these: IP, CIDR, `namespace/`, or `namespace/name` (workload, or pod name prefix); repeatable.
-    #[arg(long, value_name = "PEER")]
-    pub from: Vec<String>,
-    /// Only sessions to these (same forms as --from); repeatable.
-    #[arg(long, value_name = "PEER")]
-    pub to: Vec<String>,
-    /// Only sessions with either end in this namespace; repeatable.
-    #[arg(long, value_name = "NAMESPACE")]
-    pub namespace: Vec<String>,
-    /// Only sessions to this destination port; repeatable.
-    #[arg(long, value_name = "PORT")]
-    pub port: Vec<u16>,
-    /// Only sessions of this protocol (TCP, UDP, SCTP); repeatable.
-    #[arg(long, value_name = "PROTOCOL")]
-    pub protocol: Vec<String>,
-    /// Only sessions with this observed outcome: accepted, refused, timed-out, unknown; or `mismatch` for flagged sessions; repeatable or comma-separated.
-    #[arg(long, value_name = "OUTCOME", value_delimiter = ',')]
-    pub outcome: Vec<String>,
-    /// Only sessions starting at or after this: RFC 3339, or a duration after the capture's first event (90s, 5m).
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
-    /// Only sessions starting before this: RFC 3339, or a duration after the capture's first event.
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
+    /// Session filters, shared with `map`, `generate` and `harden`.
+    #[command(flatten)]
+    pub filter: crate::discover_args::SessionFilterArgs,
     /// Detect deny spikes: windows with many more denied sessions than the windows before them.
     #[arg(long)]
     pub spikes: bool,

@@ -22,7 +22,7 @@ pub struct SessionFilterArgs {
     /// Only sessions of this protocol (TCP, UDP, SCTP); repeatable.
     #[arg(long, value_name = "PROTOCOL")]
     pub protocol: Vec<String>,
-    /// Only sessions with this observed outcome: accepted, refused, timed-out, unknown; or `mismatch`; repeatable or comma-separated.
+    /// Only sessions with this observed outcome: accepted, refused, timed-out, unknown; or `mismatch` for flagged sessions; repeatable or comma-separated.
     #[arg(long, value_name = "OUTCOME", value_delimiter = ',')]
     pub outcome: Vec<String>,
     /// Only sessions starting at or after this: RFC 3339, or a duration after the capture's first event (90s, 5m).

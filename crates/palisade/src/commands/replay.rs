@@ -58,16 +58,7 @@ fn duration(flag: &str, s: &str) -> anyhow::Result<i64> {
 }
 
 fn filter(args: &ReplayArgs) -> anyhow::Result<Filter> {
-    let mut f = super::discover::session_filter(&crate::discover_args::SessionFilterArgs {
-        from: args.from.clone(),
-        to: args.to.clone(),
-        namespace: args.namespace.clone(),
-        port: args.port.clone(),
-        protocol: args.protocol.clone(),
-        outcome: args.outcome.clone(),
-        since: args.since.clone(),
-        until: args.until.clone(),
-    })?;
+    let mut f = super::discover::session_filter(&args.filter)?;
     // On a live Relay, relative bounds (`--since 5m`) mean "before now", as in hubble's CLI:
     // make them absolute here so the server-side filter and ours agree.
     if args.relay.hubble_relay.is_some() {
