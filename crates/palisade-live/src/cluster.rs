@@ -11,7 +11,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use serde_json::{Map, Value};
 
-use crate::error::Error;
+use crate::error::{Error, error_chain, tls_hint};
 
 /// How to reach the cluster and what to read; the flags kubectl has.
 #[derive(Clone, Debug, Default)]
@@ -218,6 +218,8 @@ pub struct ResourceRead {
     pub objects: usize,
     /// List requests made (pages).
     pub pages: usize,
+    /// The paginated list expired mid-way (410 Gone) and was read again in one request.
+    pub restarted: bool,
     /// Why it was not read, if it was not.
     pub outcome: ReadOutcome,
 }
@@ -425,13 +427,27 @@ async fn list_all(
         resource: *resource,
         objects: 0,
         pages: 0,
+        restarted: false,
         outcome: ReadOutcome::Read,
     };
     let mut token: Option<String> = None;
+    // Where this resource's items start in `out` (dropped again if the list restarts).
+    let first_item = out.len();
+    // After a 410 Expired continue token: one full list without `limit`, as client-go's
+    // pager does (a chunked list can expire again; an unchunked one cannot).
+    let mut unchunked = false;
     loop {
-        let mut url = format!("{path}?limit={limit}");
+        let mut url = if unchunked {
+            path.clone()
+        } else {
+            format!("{path}?limit={limit}")
+        };
         if let Some(t) = &token {
-            url.push_str("&continue=");
+            url.push_str(if url.contains('?') {
+                "&continue="
+            } else {
+                "?continue="
+            });
             url.push_str(&percent_encode(t));
         }
         let request = http::Request::get(&url)
@@ -447,6 +463,18 @@ async fn list_all(
                 read.outcome = ReadOutcome::Absent;
                 return Ok(read);
             }
+            Err(kube::Error::Api(status))
+                if status.code == 410 && token.is_some() && !unchunked =>
+            {
+                // The snapshot the continue token pointed into is gone (compacted): the pages
+                // read so far may not fit the next ones, so the list starts over, whole.
+                out.truncate(first_item);
+                read.objects = 0;
+                read.restarted = true;
+                token = None;
+                unchunked = true;
+                continue;
+            }
             Err(kube::Error::Api(status)) if status.code == 403 => {
                 read.outcome = ReadOutcome::Forbidden {
                     message: status.message.clone(),
@@ -454,10 +482,19 @@ async fn list_all(
                 return Ok(read);
             }
             Err(e) => {
+                let chain = error_chain(&e);
+                let detail = match tls_hint(
+                    &chain,
+                    "the kubeconfig cluster's certificate-authority(-data)",
+                    "the kubeconfig cluster's server (or tls-server-name)",
+                ) {
+                    Some(h) => format!("{chain} ({h})"),
+                    None => chain,
+                };
                 return Err(Error::Api {
                     server: server.to_string(),
                     url,
-                    detail: e.to_string(),
+                    detail,
                 });
             }
         };

@@ -47,54 +47,169 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime for the fake")
 }
 
+/// A server certificate for a fake that speaks TLS (PEM), and optionally the CA whose
+/// client certificates it requires (mutual TLS).
+#[derive(Clone, Debug)]
+pub struct ServerTls {
+    /// The server's certificate chain (PEM).
+    pub cert_pem: String,
+    /// Its private key (PEM).
+    pub key_pem: String,
+    /// When set, clients must present a certificate signed by this CA (PEM).
+    pub client_ca_pem: Option<String>,
+}
+
+/// TLS on a loopback listener for axum (the API server fake): a failed handshake is the
+/// client's problem and never stops the server.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((stream, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            let handshake = self.acceptor.accept(stream);
+            if let Ok(Ok(tls)) =
+                tokio::time::timeout(std::time::Duration::from_secs(5), handshake).await
+            {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+fn rustls_server_config(tls: &ServerTls) -> Result<tokio_rustls::rustls::ServerConfig, String> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_slice_iter(tls.cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("server certificate: {e}"))?;
+    let key = PrivateKeyDer::from_pem_slice(tls.key_pem.as_bytes())
+        .map_err(|e| format!("server key: {e}"))?;
+    // The process's crypto provider, as tonic's own server TLS picks it (ring: the only one
+    // this workspace compiles in).
+    let builder = rustls::ServerConfig::builder();
+    let builder = match &tls.client_ca_pem {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
+                roots
+                    .add(cert.map_err(|e| format!("client CA: {e}"))?)
+                    .map_err(|e| format!("client CA: {e}"))?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder(roots.into())
+                .build()
+                .map_err(|e| e.to_string())?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| e.to_string())?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
 // ---------------------------------------------------------------------------------------
 // Kubernetes API server
 
 /// How the fake API server behaves.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ApiServerConfig {
     /// Directory of list responses: `api/v1/pods.json`, `apis/apps/v1/deployments.json` …
     /// (the all-namespaces list; namespaced requests get the items of that namespace).
     pub root: PathBuf,
     /// Resources (plural names) answered with 403 Forbidden.
     pub forbidden: BTreeSet<String>,
-    /// At most this many items per page, whatever `limit` asks (servers may return fewer).
+    /// Resources (plural names) answered with 404 NotFound even when a file exists: a
+    /// cluster without that CRD.
+    pub absent: BTreeSet<String>,
+    /// At most this many items per page, whatever `limit` asks (servers may return fewer);
+    /// a list without `limit` is never split, as on a real API server.
     pub max_page: usize,
+    /// Answer the first request carrying a `continue` token with 410 Gone (`Expired`), as
+    /// an API server does once etcd compacted the revision the token points into.
+    pub expire_first_continue: bool,
 }
 
 #[derive(Clone)]
 struct ApiState {
     config: Arc<ApiServerConfig>,
     requests: Arc<Mutex<Vec<String>>>,
+    expired_one: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A running fake API server.
 pub struct FakeApiServer {
-    /// Where it listens (`http://` + this is the kubeconfig's `server`).
+    /// Where it listens (`http://` or, with TLS, `https://` + this is the kubeconfig's
+    /// `server`).
     pub addr: SocketAddr,
+    tls: bool,
     requests: Arc<Mutex<Vec<String>>>,
     _bg: Background,
 }
 
 impl FakeApiServer {
-    /// Starts serving on a free loopback port.
+    /// Starts serving plain HTTP on a free loopback port.
     pub fn start(config: ApiServerConfig) -> FakeApiServer {
+        Self::start_with(config, None)
+    }
+
+    /// Starts serving HTTPS with this certificate (and client-certificate check, if set).
+    ///
+    /// # Panics
+    /// When the certificate or key cannot be used (a broken test fixture).
+    pub fn start_tls(config: ApiServerConfig, tls: ServerTls) -> FakeApiServer {
+        Self::start_with(config, Some(tls))
+    }
+
+    fn start_with(config: ApiServerConfig, tls: Option<ServerTls>) -> FakeApiServer {
         let rt = runtime();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let state = ApiState {
             config: Arc::new(config),
             requests: requests.clone(),
+            expired_one: Arc::default(),
         };
         let listener = rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind a loopback port");
         let addr = listener.local_addr().expect("local address");
         let app = axum::Router::new().fallback(api).with_state(state);
-        rt.spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let with_tls = tls.is_some();
+        match tls {
+            None => {
+                rt.spawn(async move {
+                    let _ = axum::serve(listener, app).await;
+                });
+            }
+            Some(tls) => {
+                let config = rustls_server_config(&tls).expect("a usable test certificate");
+                let listener = TlsListener {
+                    tcp: listener,
+                    acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+                };
+                rt.spawn(async move {
+                    let _ = axum::serve(listener, app).await;
+                });
+            }
+        }
         FakeApiServer {
             addr,
+            tls: with_tls,
             requests,
             _bg: Background { runtime: Some(rt) },
         }
@@ -109,10 +224,39 @@ impl FakeApiServer {
     }
 
     /// A kubeconfig with two contexts: `fake` (current, namespace `shop`) pointing here, and
-    /// `elsewhere` pointing at a closed port.
+    /// `elsewhere` pointing at a closed port. With TLS, it trusts no CA of its own (see
+    /// [`FakeApiServer::kubeconfig_trusting`]).
     pub fn kubeconfig(&self) -> String {
+        self.kubeconfig_with("")
+    }
+
+    /// [`FakeApiServer::kubeconfig`] whose cluster entry trusts this CA
+    /// (`certificate-authority-data`, base64 of the PEM, as kubeadm and kind write it) and,
+    /// when given, whose user presents this client certificate and key (PEM).
+    pub fn kubeconfig_trusting(&self, ca_pem: &str, client: Option<(&str, &str)>) -> String {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let mut text = self.kubeconfig_with(&format!(
+            "    certificate-authority-data: {}\n",
+            b64(ca_pem)
+        ));
+        if let Some((cert, key)) = client {
+            text = text.replace(
+                "    token: fake-token\n",
+                &format!(
+                    "    client-certificate-data: {}\n    client-key-data: {}\n",
+                    b64(cert),
+                    b64(key)
+                ),
+            );
+        }
+        text
+    }
+
+    fn kubeconfig_with(&self, cluster_extra: &str) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
         format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n    server: http://{}\n- name: elsewhere\n  cluster:\n    server: http://127.0.0.1:9\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: reader\n    namespace: shop\n- name: elsewhere\n  context:\n    cluster: elsewhere\n    user: reader\nusers:\n- name: reader\n  user:\n    token: fake-token\n",
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n    server: {scheme}://{}\n{cluster_extra}- name: elsewhere\n  cluster:\n    server: http://127.0.0.1:9\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: reader\n    namespace: shop\n- name: elsewhere\n  context:\n    cluster: elsewhere\n    user: reader\nusers:\n- name: reader\n  user:\n    token: fake-token\n",
             self.addr
         )
     }
@@ -186,7 +330,12 @@ async fn api(
         );
     }
     let file = state.config.root.join(format!("{gv}/{plural}.json"));
-    let Ok(text) = std::fs::read_to_string(&file) else {
+    let text = if state.config.absent.contains(&plural) {
+        Err(std::io::Error::from(std::io::ErrorKind::NotFound))
+    } else {
+        std::fs::read_to_string(&file)
+    };
+    let Ok(text) = text else {
         return status(
             404,
             "NotFound",
@@ -210,13 +359,25 @@ async fn api(
             None => true,
         })
         .collect();
-    let limit = query
-        .get("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(usize::MAX)
-        .min(state.config.max_page.max(1));
+    // Without `limit` the API server never paginates.
+    let limit = match query.get("limit").and_then(|l| l.parse::<usize>().ok()) {
+        Some(l) => l.min(state.config.max_page.max(1)),
+        None => usize::MAX,
+    };
     let start = match query.get("continue") {
         None => 0,
+        Some(_)
+            if state.config.expire_first_continue
+                && !state
+                    .expired_one
+                    .swap(true, std::sync::atomic::Ordering::SeqCst) =>
+        {
+            return status(
+                410,
+                "Expired",
+                "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.".into(),
+            );
+        }
         Some(token) => match continue_offset(token) {
             Some(o) => o,
             None => {
@@ -274,8 +435,21 @@ pub struct FakeRelay {
 }
 
 impl FakeRelay {
-    /// Starts serving the script on a free loopback port.
+    /// Starts serving the script on a free loopback port (plain HTTP/2).
     pub fn start(script: RelayScript) -> FakeRelay {
+        Self::start_with(script, None)
+    }
+
+    /// Starts serving the script over TLS, as Relay does with `hubble-relay` TLS enabled
+    /// (and mutual TLS when `client_ca_pem` is set).
+    ///
+    /// # Panics
+    /// When the certificate or key cannot be used (a broken test fixture).
+    pub fn start_tls(script: RelayScript, tls: ServerTls) -> FakeRelay {
+        Self::start_with(script, Some(tls))
+    }
+
+    fn start_with(script: RelayScript, tls: Option<ServerTls>) -> FakeRelay {
         let rt = runtime();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let service = ObserverServer::new(FakeObserver {
@@ -286,9 +460,21 @@ impl FakeRelay {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind a loopback port");
         let addr = listener.local_addr().expect("local address");
+        let mut server = tonic::transport::Server::builder();
+        if let Some(tls) = tls {
+            let mut config = tonic::transport::ServerTlsConfig::new().identity(
+                tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem),
+            );
+            if let Some(ca) = &tls.client_ca_pem {
+                config = config.client_ca_root(tonic::transport::Certificate::from_pem(ca));
+            }
+            server = server
+                .tls_config(config)
+                .expect("a usable test certificate");
+        }
         rt.spawn(async move {
             let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-            let _ = tonic::transport::Server::builder()
+            let _ = server
                 .add_service(service)
                 .serve_with_incoming(incoming)
                 .await;

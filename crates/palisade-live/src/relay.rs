@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
-use crate::error::Error;
+use crate::error::{Error, error_chain, tls_hint};
 use crate::proto::flow::{self, Flow, FlowFilter, LostEvent, layer4};
 use crate::proto::observer::{
     GetFlowsRequest, GetFlowsResponse, get_flows_response::ResponseTypes,
@@ -262,21 +262,21 @@ pub async fn channel(opts: &RelayOptions) -> Result<Channel, Error> {
             .tls_config(config)
             .map_err(|e| config_err(format!("TLS configuration: {e}")))?;
     }
-    endpoint.connect().await.map_err(|e| Error::Relay {
-        address: opts.address.clone(),
-        detail: format!("cannot connect: {}", error_chain(&e)),
+    endpoint.connect().await.map_err(|e| {
+        let chain = error_chain(&e);
+        let hint = tls_hint(
+            &chain,
+            "--tls-ca-cert-files (without it, the system's roots)",
+            "--tls-server-name (without it, the HOST of the address)",
+        );
+        Error::Relay {
+            address: opts.address.clone(),
+            detail: match hint {
+                Some(h) => format!("cannot connect: {chain} ({h})"),
+                None => format!("cannot connect: {chain}"),
+            },
+        }
     })
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// Chunks of JSON lines, or the end of the stream (with the error that ended it).

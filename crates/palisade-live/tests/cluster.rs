@@ -11,14 +11,27 @@ fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/apiserver")
 }
 
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
 fn server(forbidden: &[&str]) -> FakeApiServer {
     FakeApiServer::start(ApiServerConfig {
         root: fixture(),
-        forbidden: forbidden
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<BTreeSet<_>>(),
+        forbidden: set(forbidden),
         max_page: 3,
+        ..Default::default()
+    })
+}
+
+/// A cluster with the v1alpha1 admin-tier CRDs (AdminNetworkPolicy,
+/// BaselineAdminNetworkPolicy) but not the newer v1alpha2 ClusterNetworkPolicy.
+fn server_without_cnp() -> FakeApiServer {
+    FakeApiServer::start(ApiServerConfig {
+        root: fixture(),
+        absent: set(&["clusternetworkpolicies"]),
+        max_page: 3,
+        ..Default::default()
     })
 }
 
@@ -46,7 +59,7 @@ fn block<T>(f: impl std::future::Future<Output = T>) -> T {
 
 #[test]
 fn reads_every_resource_page_by_page() {
-    let api = server(&[]);
+    let api = server_without_cnp();
     let opts = ClusterOptions {
         kubeconfig: Some(kubeconfig(&api, "all")),
         all_namespaces: true,
@@ -72,6 +85,7 @@ fn reads_every_resource_page_by_page() {
         "apis/apps/v1/statefulsets.json",
         "apis/networking.k8s.io/v1/networkpolicies.json",
         "apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies.json",
+        "apis/policy.networking.k8s.io/v1alpha1/baselineadminnetworkpolicies.json",
     ]
     .iter()
     .map(|p| fixture_items(p))
@@ -99,20 +113,125 @@ fn reads_every_resource_page_by_page() {
         .map(|o| o["kind"].as_str().unwrap())
         .collect();
     assert!(kinds.contains("AdminNetworkPolicy"), "{kinds:?}");
+    assert!(kinds.contains("BaselineAdminNetworkPolicy"), "{kinds:?}");
+    assert!(!kinds.contains("ClusterNetworkPolicy"), "{kinds:?}");
     // The absent CRD is said, not an error.
-    let banp = snap
+    let cnp = snap
         .reads
         .iter()
-        .find(|r| r.resource.plural == "baselineadminnetworkpolicies")
+        .find(|r| r.resource.plural == "clusternetworkpolicies")
         .unwrap();
-    assert_eq!(banp.outcome, ReadOutcome::Absent);
+    assert_eq!(cnp.outcome, ReadOutcome::Absent);
     assert!(
-        snap.warnings
-            .iter()
-            .any(|w| w.contains("BaselineAdminNetworkPolicy are not installed")),
+        snap.warnings.iter().any(|w| w.contains(
+            "ClusterNetworkPolicy are not installed in this cluster (no clusternetworkpolicies.policy.networking.k8s.io CRD)"
+        )),
         "{:?}",
         snap.warnings
     );
+}
+
+#[test]
+fn admin_tier_policies_are_read_from_their_api_groups() {
+    let api = server(&[]);
+    let opts = ClusterOptions {
+        kubeconfig: Some(kubeconfig(&api, "tiers")),
+        all_namespaces: true,
+        ..Default::default()
+    };
+    let snap = block(read_cluster(&opts)).unwrap();
+    let named = |kind: &str| -> Vec<(String, String)> {
+        snap.objects
+            .iter()
+            .filter(|o| o["kind"] == kind)
+            .map(|o| {
+                (
+                    o["apiVersion"].as_str().unwrap().to_string(),
+                    o["metadata"]["name"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let v1a2 = "policy.networking.k8s.io/v1alpha2".to_string();
+    let v1a1 = "policy.networking.k8s.io/v1alpha1".to_string();
+    assert_eq!(
+        named("ClusterNetworkPolicy"),
+        [
+            (v1a2.clone(), "deny-metadata".into()),
+            (v1a2, "allow-monitoring".into())
+        ]
+    );
+    assert_eq!(
+        named("AdminNetworkPolicy"),
+        [(v1a1.clone(), "cluster-control".into())]
+    );
+    assert_eq!(
+        named("BaselineAdminNetworkPolicy"),
+        [(v1a1, "default".into())]
+    );
+    // Cluster-scoped: listed once, never per namespace, with the tier and rules intact.
+    let requests = api.requests();
+    assert!(requests.iter().any(|r| {
+        r.starts_with("/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies?limit=")
+    }));
+    let cnp = snap
+        .objects
+        .iter()
+        .find(|o| o["metadata"]["name"] == "deny-metadata")
+        .unwrap();
+    assert_eq!(cnp["spec"]["tier"], "Admin");
+    assert_eq!(
+        cnp["spec"]["egress"][0]["to"][0]["networks"][0],
+        "169.254.169.254/32"
+    );
+    assert!(snap.warnings.iter().all(|w| !w.contains("not installed")));
+}
+
+#[test]
+fn an_expired_continue_token_restarts_the_list_whole() {
+    let api = FakeApiServer::start(ApiServerConfig {
+        root: fixture(),
+        max_page: 2,
+        expire_first_continue: true,
+        ..Default::default()
+    });
+    let opts = ClusterOptions {
+        kubeconfig: Some(kubeconfig(&api, "expired")),
+        all_namespaces: true,
+        page_size: 2,
+        ..Default::default()
+    };
+    let snap = block(read_cluster(&opts)).unwrap();
+    // Namespaces are listed first, so their second page met the 410.
+    let ns = &snap.reads[0];
+    assert_eq!(ns.resource.plural, "namespaces");
+    assert!(ns.restarted);
+    assert_eq!(ns.objects, fixture_items("api/v1/namespaces.json"));
+    let names: Vec<&str> = snap
+        .objects
+        .iter()
+        .filter(|o| o["kind"] == "Namespace")
+        .map(|o| o["metadata"]["name"].as_str().unwrap())
+        .collect();
+    let unique: BTreeSet<&str> = names.iter().copied().collect();
+    assert_eq!(
+        names.len(),
+        unique.len(),
+        "no page counted twice: {names:?}"
+    );
+    let requests = api.requests();
+    assert!(
+        requests.iter().any(|r| r == "/api/v1/namespaces"),
+        "the restart is one list without `limit`: {requests:?}"
+    );
+    // Later resources paginate normally again.
+    assert!(snap.reads[1..].iter().all(|r| !r.restarted));
+    let pods = snap
+        .reads
+        .iter()
+        .find(|r| r.resource.plural == "pods")
+        .unwrap();
+    assert_eq!(pods.objects, fixture_items("api/v1/pods.json"));
 }
 
 #[test]

@@ -44,6 +44,7 @@ fn api(forbidden: &[&str]) -> FakeApiServer {
         root: root().join("crates/palisade-live/tests/data/apiserver"),
         forbidden: forbidden.iter().map(|s| s.to_string()).collect(),
         max_page: 4,
+        ..Default::default()
     })
 }
 
