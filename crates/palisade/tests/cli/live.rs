@@ -98,6 +98,65 @@ fn the_live_model_is_the_snapshots_model() {
     assert_eq!(pairs(&example.stdout), pairs(&live.stdout));
 }
 
+/// The fake cluster runs ClusterNetworkPolicies (v1alpha2, Admin tier: the example's
+/// guardrails), an AdminNetworkPolicy and a BaselineAdminNetworkPolicy: `--live` reads them
+/// and they decide, where the manifests alone allow.
+#[test]
+fn live_reads_and_evaluates_the_admin_tiers() {
+    let api = api(&[]);
+    let kc = kubeconfig(&api, "tiers");
+    let check = |live: bool, to: &str, port: &str, protocol: &str| -> serde_json::Value {
+        let mut args = vec!["check"];
+        if live {
+            args.extend(["--live", "--kubeconfig", &kc, "-A"]);
+        } else {
+            args.extend(["examples/webshop", "examples/webshop-traffic/cluster"]);
+        }
+        args.extend([
+            "--from",
+            "kube-system/coredns-5d78c9869d-vx7bn",
+            "--to",
+            to,
+            "--port",
+            port,
+            "--protocol",
+            protocol,
+            "-o",
+            "json",
+        ]);
+        let out = run(&args, &[]);
+        assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
+        serde_json::from_str(&out.stdout).unwrap()
+    };
+    // Cloud metadata: denied by the Admin-tier ClusterNetworkPolicy.
+    let live = check(true, "169.254.169.254", "80", "TCP");
+    assert_eq!(live["verdict"], "denied", "{live}");
+    let by = &live["egress"]["decided_by_admin"];
+    assert_eq!(by["kind"], "ClusterNetworkPolicy", "{live}");
+    assert_eq!(by["tier"], "Admin");
+    assert_eq!(by["policy"], "deny-metadata");
+    assert_eq!(
+        check(false, "169.254.169.254", "80", "TCP")["verdict"],
+        "allowed"
+    );
+    // The documentation range: denied by the BaselineAdminNetworkPolicy (no NetworkPolicy
+    // selects coredns for egress, so the baseline decides).
+    let live = check(true, "192.0.2.10", "53", "UDP");
+    assert_eq!(live["verdict"], "denied", "{live}");
+    let by = &live["egress"]["decided_by_admin"];
+    assert_eq!(by["kind"], "BaselineAdminNetworkPolicy", "{live}");
+    assert_eq!(by["policy"], "default");
+    assert_eq!(
+        check(false, "192.0.2.10", "53", "UDP")["verdict"],
+        "allowed"
+    );
+    // Elsewhere the tiers pass: the same answer as the manifests.
+    assert_eq!(
+        check(true, "198.51.100.7", "443", "TCP")["verdict"],
+        "allowed"
+    );
+}
+
 #[test]
 fn snapshot_round_trips_through_yaml_and_json() {
     let api = api(&[]);
