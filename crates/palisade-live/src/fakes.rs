@@ -424,6 +424,18 @@ pub struct RelayScript {
     /// After the last response, keep the stream open (as Relay does with `follow`) instead
     /// of ending it.
     pub hold_open: bool,
+    /// Hold the responses from this one on back until the test opens the gate (traffic that
+    /// comes later, in a test that looks at the state in between).
+    pub gate: Option<RelayGate>,
+}
+
+/// See [`RelayScript::gate`].
+#[derive(Clone, Debug, Default)]
+pub struct RelayGate {
+    /// Index of the first response held back.
+    pub at: usize,
+    /// Set it to let the rest through.
+    pub open: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A running fake Relay.
@@ -540,6 +552,26 @@ impl Observer for FakeObserver {
                 continue;
             }
             out.push(Ok(r.clone()));
+        }
+        if let Some(gate) = self.script.gate.clone() {
+            let (tx, rx) = tokio::sync::mpsc::channel(64);
+            let hold_open = self.script.hold_open;
+            tokio::spawn(async move {
+                for (i, item) in out.into_iter().enumerate() {
+                    while i >= gate.at && !gate.open.load(std::sync::atomic::Ordering::SeqCst) {
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
+                    if tx.send(item).await.is_err() {
+                        return;
+                    }
+                }
+                if hold_open {
+                    tx.closed().await;
+                }
+            });
+            return Ok(tonic::Response::new(Box::pin(
+                tokio_stream::wrappers::ReceiverStream::new(rx),
+            )));
         }
         let stream = tokio_stream::iter(out);
         if self.script.hold_open {

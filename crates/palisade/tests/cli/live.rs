@@ -380,19 +380,31 @@ fn watch_exports_the_examples_spike_and_drift() {
     let mut responses = responses_from_capture(&capture()).unwrap();
     // Later traffic moves flow time past the last attempts' timeouts, as a live cluster's
     // steady traffic does, so they are decided.
-    let mut later = responses.last().unwrap().clone();
-    if let Some(t) = &mut later.time {
-        t.seconds += 60;
-    }
-    if let Some(palisade_live::proto::observer::get_flows_response::ResponseTypes::Flow(f)) =
-        &mut later.response_types
-    {
-        f.time = later.time;
-    }
-    responses.push(later);
+    let later = |after_s: i64| {
+        let mut r = responses.last().unwrap().clone();
+        if let Some(t) = &mut r.time {
+            t.seconds += after_s;
+        }
+        if let Some(palisade_live::proto::observer::get_flows_response::ResponseTypes::Flow(f)) =
+            &mut r.response_types
+        {
+            f.time = r.time;
+        }
+        r
+    };
+    let (soon, much_later, end) = (later(60), later(300), later(400));
+    responses.push(soon);
+    // Minutes of quiet traffic, held back until the test has seen the spike: then the
+    // spike's window closes and the pair returns under its threshold.
+    let gate = palisade_live::fakes::RelayGate {
+        at: responses.len(),
+        ..Default::default()
+    };
+    responses.extend([much_later, end]);
     let relay = FakeRelay::start(RelayScript {
         responses,
         hold_open: true,
+        gate: Some(gate.clone()),
         ..Default::default()
     });
     let addr = relay.addr.to_string();
@@ -421,30 +433,30 @@ fn watch_exports_the_examples_spike_and_drift() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let mut metrics_url = None;
-    while stderr.read_line(&mut line).unwrap() > 0 {
-        if let Some(rest) = line
-            .trim()
-            .strip_prefix("palisade: serving metrics on http://")
-        {
-            metrics_url = Some(rest.trim_end_matches("/metrics").to_string());
-            break;
+    // Its log, line by line, from a thread (so the test can wait with a deadline).
+    let (log_tx, log_rx) = std::sync::mpsc::channel::<String>();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if log_tx.send(line).is_err() {
+                return;
+            }
         }
-        line.clear();
-    }
-    let metrics_addr = metrics_url.expect("watch says where its metrics are");
-    // Logs until the spike starts, then scrape.
+    });
     let mut log = String::new();
-    line.clear();
-    while stderr.read_line(&mut line).unwrap() > 0 {
-        log.push_str(&line);
-        if line.contains("deny spike started") {
-            break;
-        }
-        line.clear();
-    }
+    assert!(wait_for(
+        &log_rx,
+        &mut log,
+        "palisade: serving metrics on http://"
+    ));
+    let metrics_addr = log
+        .lines()
+        .find_map(|l| l.strip_prefix("palisade: serving metrics on http://"))
+        .expect("watch says where its metrics are")
+        .trim_end_matches("/metrics")
+        .to_string();
+    // Logs until the spike starts, then scrape.
+    assert!(wait_for(&log_rx, &mut log, "deny spike started"), "{log}");
     assert!(log.contains("deny spike started: shop → payments"), "{log}");
     let want = [
         "palisade_deny_spike{src_namespace=\"shop\",dst_namespace=\"payments\"} 1",
@@ -463,6 +475,51 @@ fn watch_exports_the_examples_spike_and_drift() {
     for w in want {
         assert!(text.contains(w), "missing {w} in\n{text}");
     }
+    // The shipped alerts fire on what watch exports: every metric a PrometheusRule
+    // expression names is exported, with the labels the rule groups by, and the deny-spike
+    // alert's condition (`max by (src_namespace, dst_namespace) (palisade_deny_spike) == 1`)
+    // holds for shop → payments.
+    let rules =
+        std::fs::read_to_string(root().join("docs/monitoring/prometheus-rule.yaml")).unwrap();
+    let mut exprs = 0;
+    for expr in rules.lines().filter_map(|l| l.trim().strip_prefix("expr:")) {
+        exprs += 1;
+        let metrics: Vec<&str> = expr
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with("palisade_"))
+            .collect();
+        assert!(!metrics.is_empty(), "{expr}");
+        for m in metrics {
+            assert!(
+                text.contains(&format!("# TYPE {m} ")),
+                "the rule `{expr}` names {m}, which watch does not export"
+            );
+        }
+        if let Some(by) = expr.split("by (").nth(1) {
+            for label in by.split(')').next().unwrap().split(',') {
+                assert!(
+                    text.contains(&format!("{}=\"", label.trim())),
+                    "the rule `{expr}` groups by {label}, which no series has"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        exprs, 4,
+        "the four alerts of docs/monitoring/prometheus-rule.yaml"
+    );
+    let spiking: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("palisade_deny_spike{") && l.ends_with(" 1"))
+        .collect();
+    assert_eq!(
+        spiking,
+        ["palisade_deny_spike{src_namespace=\"shop\",dst_namespace=\"payments\"} 1"],
+        "exactly one pair alerts"
+    );
+    assert!(text.contains(
+        "palisade_deny_spikes_total{src_namespace=\"shop\",dst_namespace=\"payments\"} 1"
+    ));
     assert!(text.contains("# TYPE palisade_sessions_total counter"));
     assert!(text.contains("palisade_flows_total "));
     let policies = |t: &str| -> Option<u32> {
@@ -484,13 +541,48 @@ fn watch_exports_the_examples_spike_and_drift() {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let _ = child.kill();
-    let _ = child.wait();
     assert_eq!(policies(&text), Some(before + 1), "{text}");
     assert!(
         text.contains("palisade_model_reloads_total{result=\"ok\"}"),
         "{text}"
     );
+    // Quiet minutes later the spike ends: logged, and the alert's condition no longer holds.
+    gate.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    let ended = wait_for(&log_rx, &mut log, "deny spike ended");
+    let pair_gauge = "palisade_deny_spike{src_namespace=\"shop\",dst_namespace=\"payments\"} ";
+    for _ in 0..600 {
+        text = scrape(&metrics_addr);
+        if text.contains(&format!("{pair_gauge}0")) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ended, "{log}");
+    assert!(log.contains("deny spike ended: shop → payments"), "{log}");
+    assert!(text.contains(&format!("{pair_gauge}0")), "{text}");
+    assert!(text.contains(
+        "palisade_deny_spikes_total{src_namespace=\"shop\",dst_namespace=\"payments\"} 1"
+    ));
+}
+
+/// Collects log lines into `log` until one contains `needle` (false after a minute without).
+fn wait_for(lines: &std::sync::mpsc::Receiver<String>, log: &mut String, needle: &str) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                log.push_str(&line);
+                log.push('\n');
+                if line.contains(needle) {
+                    return true;
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+    false
 }
 
 fn scrape(addr: &str) -> String {
