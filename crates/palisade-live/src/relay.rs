@@ -842,6 +842,55 @@ fn write_flow(f: &Flow, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
 
+    fn varint(mut v: u64, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+
+    /// The wire numbers that matter for denials, as upstream Cilium's
+    /// `api/v1/flow/flow.proto` has them: `Flow.egress_denied_by = 21004`,
+    /// `Flow.ingress_denied_by = 21005` (repeated `Policy`) and `Policy.kind = 5` (string);
+    /// a renumbering in `proto/` would make every real Relay's denials vanish silently.
+    #[test]
+    fn denied_by_fields_have_upstreams_numbers() {
+        use prost::Message;
+        let policy = |kind: &str| flow::Policy {
+            kind: kind.into(),
+            ..Default::default()
+        };
+        let egress = Flow {
+            egress_denied_by: vec![policy("K")],
+            ..Default::default()
+        };
+        let mut want = Vec::new();
+        varint((21004 << 3) | 2, &mut want);
+        want.extend([3, (5 << 3) | 2, 1, b'K']);
+        assert_eq!(egress.encode_to_vec(), want);
+        let ingress = Flow {
+            ingress_denied_by: vec![policy("C")],
+            ..Default::default()
+        };
+        let mut want = Vec::new();
+        varint((21005 << 3) | 2, &mut want);
+        want.extend([3, (5 << 3) | 2, 1, b'C']);
+        assert_eq!(ingress.encode_to_vec(), want);
+        // And the other Policy fields: name 1, namespace 2, labels 3, revision 4 (varint).
+        let full = flow::Policy {
+            name: "n".into(),
+            namespace: "s".into(),
+            labels: vec!["l".into()],
+            revision: 7,
+            kind: String::new(),
+        };
+        assert_eq!(
+            full.encode_to_vec(),
+            [0x0a, 1, b'n', 0x12, 1, b's', 0x1a, 1, b'l', 0x20, 7]
+        );
+    }
+
     #[test]
     fn filters_cover_both_directions() {
         let f = ServerFilter {
