@@ -4,7 +4,10 @@
 //! ```text
 //! cargo run --release -p palisade-live --features fakes,synth --example fake_relay -- synth 200000
 //! cargo run -p palisade-live --features fakes --example fake_relay -- capture examples/webshop-traffic/capture.jsonl --hold-open
+//! cargo run --release -p palisade-live --features fakes,synth --example fake_relay -- synth 1000000 --hold-open --rate 100000
 //! ```
+//!
+//! `--rate N` streams at most N responses per second (a busy Relay), for follow mode.
 //!
 //! Prints `listening on ADDR` and serves until killed.
 
@@ -15,6 +18,14 @@ use palisade_live::fakes::{FakeRelay, RelayScript, responses_from_capture};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let hold_open = args.iter().any(|a| a == "--hold-open");
+    let rate = match args.iter().position(|a| a == "--rate") {
+        Some(i) => Some(
+            args.get(i + 1)
+                .ok_or("--rate needs a number of flows per second")?
+                .parse::<u64>()?,
+        ),
+        None => None,
+    };
     let responses = match args.first().map(String::as_str) {
         Some("capture") => responses_from_capture(std::path::Path::new(&args[1]))?,
         #[cfg(feature = "synth")]
@@ -30,13 +41,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => {
             return Err(
-                "usage: fake_relay capture FILE [--hold-open] | synth N [--hold-open]".into(),
+                "usage: fake_relay capture FILE | synth N  [--hold-open] [--rate FLOWS_PER_S]"
+                    .into(),
             );
         }
     };
     let relay = FakeRelay::start(RelayScript {
         responses,
         hold_open,
+        rate,
         ..Default::default()
     });
     println!("listening on {}", relay.addr);

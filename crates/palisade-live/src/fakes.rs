@@ -427,6 +427,9 @@ pub struct RelayScript {
     /// Hold the responses from this one on back until the test opens the gate (traffic that
     /// comes later, in a test that looks at the state in between).
     pub gate: Option<RelayGate>,
+    /// Stream at most this many responses per second (in batches of 1,000), as a busy
+    /// Relay would; None: as fast as the client reads.
+    pub rate: Option<u64>,
 }
 
 /// See [`RelayScript::gate`].
@@ -553,13 +556,26 @@ impl Observer for FakeObserver {
             }
             out.push(Ok(r.clone()));
         }
-        if let Some(gate) = self.script.gate.clone() {
-            let (tx, rx) = tokio::sync::mpsc::channel(64);
+        if self.script.gate.is_some() || self.script.rate.is_some() {
+            let (tx, rx) = tokio::sync::mpsc::channel(1024);
             let hold_open = self.script.hold_open;
+            let gate = self.script.gate.clone();
+            let rate = self.script.rate;
             tokio::spawn(async move {
+                const BATCH: u64 = 1_000;
+                let started = tokio::time::Instant::now();
                 for (i, item) in out.into_iter().enumerate() {
-                    while i >= gate.at && !gate.open.load(std::sync::atomic::Ordering::SeqCst) {
-                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    if let Some(gate) = &gate {
+                        while i >= gate.at && !gate.open.load(std::sync::atomic::Ordering::SeqCst) {
+                            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        }
+                    }
+                    if let Some(rate) = rate.filter(|r| *r > 0)
+                        && (i as u64).is_multiple_of(BATCH)
+                    {
+                        // Batch n is due n·BATCH/rate seconds after the start.
+                        let due = std::time::Duration::from_secs_f64(i as f64 / rate as f64);
+                        tokio::time::sleep_until(started + due).await;
                     }
                     if tx.send(item).await.is_err() {
                         return;
