@@ -139,8 +139,19 @@ struct HotClass {
     ingress_rules: (u32, u32),
     memberships: (u32, u32),
     named_ports: (u32, u32),
-    /// Ranges into `rule_ids` of the admin rules: [tier][egress, ingress].
-    admin_rules: [[(u32, u32); 2]; 2],
+    /// Ranges into `admin_index` (the class's admin rules indexed by peer set):
+    /// [tier][egress, ingress].
+    admin_index: [[(u32, u32); 2]; 2],
+}
+
+/// One peer set of a class's admin rules (per tier and direction) with the rules naming it.
+#[derive(Clone, Copy, Debug)]
+struct AdminIndexEntry {
+    /// The peer set.
+    set: u32,
+    /// Range into `Hot::admin_rule_ids`: the rules naming `set`, ascending (compiled admin
+    /// rule ids ascend in evaluation order within a tier and direction).
+    rules: (u32, u32),
 }
 
 /// Flat arrays behind [`HotClass`], so a verdict touches few cache lines.
@@ -150,10 +161,12 @@ struct Hot {
     rule_ids: Vec<u32>,
     memberships: Vec<u32>,
     named_ports: Vec<(u32, Protocol, u16)>,
+    admin_index: Vec<AdminIndexEntry>,
+    admin_rule_ids: Vec<u32>,
 }
 
 impl Hot {
-    fn build(classes: &[Class]) -> Hot {
+    fn build(classes: &[Class], admin_rules: &[CompiledAdminRule]) -> Hot {
         let mut hot = Hot::default();
         fn push<T: Copy>(out: &mut Vec<T>, items: &[T]) -> (u32, u32) {
             let start = out.len() as u32;
@@ -165,12 +178,12 @@ impl Hot {
             let ingress_rules = push(&mut hot.rule_ids, &class.ingress_rules);
             let memberships = push(&mut hot.memberships, &class.memberships);
             let named_ports = push(&mut hot.named_ports, &class.named_ports);
-            let admin_rules = class
+            let admin_index = class
                 .admin_rules
                 .each_ref()
-                .map(|tier| tier.each_ref().map(|ids| push(&mut hot.rule_ids, ids)));
+                .map(|tier| tier.each_ref().map(|ids| hot.index_admin(ids, admin_rules)));
             hot.classes.push(HotClass {
-                admin_rules,
+                admin_index,
                 host_network: class.host_network,
                 egress_isolated: class.egress_isolated,
                 ingress_isolated: class.ingress_isolated,
@@ -181,6 +194,29 @@ impl Hot {
             });
         }
         hot
+    }
+
+    /// Indexes one admin rule list (in evaluation order) by peer set: the sets sorted, each
+    /// with the rules naming it in order. A verdict then looks up each distinct set once
+    /// among the peer's memberships instead of scanning every rule (100 guardrails share a
+    /// handful of peer sets). Rules without a set (only `domainNames`) never match here.
+    fn index_admin(&mut self, ids: &[u32], admin_rules: &[CompiledAdminRule]) -> (u32, u32) {
+        let mut by_set: Vec<(u32, u32)> = ids
+            .iter()
+            .flat_map(|&r| admin_rules[r as usize].sets.iter().map(move |&s| (s, r)))
+            .collect();
+        by_set.sort_unstable();
+        by_set.dedup();
+        let start = self.admin_index.len() as u32;
+        for group in by_set.chunk_by(|a, b| a.0 == b.0) {
+            let first = self.admin_rule_ids.len() as u32;
+            self.admin_rule_ids.extend(group.iter().map(|&(_, r)| r));
+            self.admin_index.push(AdminIndexEntry {
+                set: group[0].0,
+                rules: (first, self.admin_rule_ids.len() as u32),
+            });
+        }
+        (start, self.admin_index.len() as u32)
     }
 }
 
@@ -342,7 +378,7 @@ impl Engine {
             hot: Hot::default(),
         };
         engine.compile_policies(model, &class_labels);
-        engine.hot = Hot::build(&engine.classes);
+        engine.hot = Hot::build(&engine.classes, &engine.admin_rules);
         engine
     }
 
@@ -969,14 +1005,30 @@ impl Engine {
             Entity::Atom(a) => &self.atom_memberships[a as usize],
             Entity::Unpartitioned => &[],
         };
+        // The first rule in evaluation order (the smallest id) whose peer set holds the peer
+        // and whose ports match: each distinct set of the class's rules is looked up once.
         let admin_hit = |tier: usize| {
-            range(&self.hot.rule_ids, class.admin_rules[tier][slot])
-                .iter()
-                .map(|&r| &self.admin_rules[r as usize])
-                .find(|rule| {
-                    self.ports_match(&rule.ports, dst_named, protocol, port)
-                        && rule.sets.iter().any(|s| peer_sets.binary_search(s).is_ok())
-                })
+            let mut first = u32::MAX;
+            for entry in range(&self.hot.admin_index, class.admin_index[tier][slot]) {
+                if peer_sets.binary_search(&entry.set).is_err() {
+                    continue;
+                }
+                for &r in range(&self.hot.admin_rule_ids, entry.rules) {
+                    if r >= first {
+                        break;
+                    }
+                    if self.ports_match(
+                        &self.admin_rules[r as usize].ports,
+                        dst_named,
+                        protocol,
+                        port,
+                    ) {
+                        first = r;
+                        break;
+                    }
+                }
+            }
+            self.admin_rules.get(first as usize)
         };
         let decided = |rule: &CompiledAdminRule| SideVerdict {
             outcome: if rule.action == AdminAction::Accept {

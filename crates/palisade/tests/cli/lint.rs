@@ -173,3 +173,30 @@ fn demo_shows_the_lint_step() {
     assert!(run.stdout.contains("warning[NP003]"));
     assert!(run.stdout.contains("did you mean app=checkout?"));
 }
+
+/// The tier rules NP023–NP025 in SARIF: each finding's rule, level, location and message.
+#[test]
+fn lint_tier_rules_sarif() {
+    let mut results = Vec::new();
+    for (code, exit) in [("NP023", 0), ("NP024", 0), ("NP025", 1)] {
+        let file = format!("{FIXTURES}/{code}.yaml");
+        let run = palisade(&["lint", &file, "--select", code, "-o", "sarif"], None);
+        assert_eq!(run.code, exit, "{code}: {}", run.stderr);
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+        assert!(rules.iter().any(|r| r["id"] == code), "{code} in the rules");
+        for r in v["runs"][0]["results"].as_array().unwrap() {
+            assert_eq!(r["ruleId"], code);
+            let location = &r["locations"][0]["physicalLocation"];
+            results.push(format!(
+                "{} {} {}:{} {}",
+                r["ruleId"].as_str().unwrap(),
+                r["level"].as_str().unwrap(),
+                location["artifactLocation"]["uri"].as_str().unwrap(),
+                location["region"]["startLine"],
+                r["message"]["text"].as_str().unwrap(),
+            ));
+        }
+    }
+    assert_snapshot!(results.join("\n"));
+}
