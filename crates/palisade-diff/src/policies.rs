@@ -1,9 +1,7 @@
 //! Matching policies between the two sides and deciding what changed in them.
 
 use crate::What;
-use palisade_model::{
-    AdminPolicy, AdminRule, Direction, Model, PeerKind, Policy, PolicyId, Rule,
-};
+use palisade_model::{AdminPolicy, AdminRule, Direction, Model, PeerKind, Policy, PolicyId, Rule};
 use rustc_hash::FxHashMap;
 
 /// A policy that differs between the sides: added, removed, or modified.
@@ -176,9 +174,8 @@ pub(crate) fn admin_edits(old: &Model, new: &Model) -> Vec<AdminEdit> {
             }
         }
     }
-    let directions_of = |p: &AdminPolicy| {
-        [Direction::Egress, Direction::Ingress].map(|d| !p.rules(d).is_empty())
-    };
+    let directions_of =
+        |p: &AdminPolicy| [Direction::Egress, Direction::Ingress].map(|d| !p.rules(d).is_empty());
     let mut out: Vec<AdminEdit> = by_key
         .into_iter()
         .filter_map(|(key, (o, n))| {
@@ -197,7 +194,10 @@ pub(crate) fn admin_edits(old: &Model, new: &Model) -> Vec<AdminEdit> {
                     }
                     (What::Modified, d)
                 }
-                (Some(o), None) => (What::Removed, directions_of(&old.admin_policies[o as usize])),
+                (Some(o), None) => (
+                    What::Removed,
+                    directions_of(&old.admin_policies[o as usize]),
+                ),
                 (None, Some(n)) => (What::Added, directions_of(&new.admin_policies[n as usize])),
                 (None, None) => return None,
             };

@@ -271,7 +271,11 @@ fn diff_admin_tier_causes_json() {
         .expect("dev/tool -> shop/api");
     assert_eq!(opened["change"], "added");
     let causes = opened["causes"].as_array().unwrap();
-    assert_eq!(causes.len(), 1, "only the policy whose rule matches: {causes:?}");
+    assert_eq!(
+        causes.len(),
+        1,
+        "only the policy whose rule matches: {causes:?}"
+    );
     assert_eq!(causes[0]["kind"], "ClusterNetworkPolicy");
     assert_eq!(causes[0]["tier"], "Admin");
     assert_eq!(causes[0]["rule"]["name"], "deny-dev");
