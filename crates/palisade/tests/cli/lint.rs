@@ -200,3 +200,43 @@ fn lint_tier_rules_sarif() {
     }
     assert_snapshot!(results.join("\n"));
 }
+
+/// Guardrails in the audit: what each Deny/Pass rule covers, and the traffic shop's
+/// NetworkPolicy allows that an Admin-tier Deny overrides (dev's pods on 8080, the metadata
+/// service); the Pass and the baseline Deny override nothing.
+#[test]
+fn audit_guardrails_formats() {
+    let file = "crates/palisade/tests/cli/data/tiers-audit.yaml";
+    for format in ["table", "json", "md"] {
+        let run = palisade(&["audit", file, "-o", format], None);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_snapshot!(format!("audit_guardrails_{format}"), run.snapshot());
+    }
+    let run = palisade(&["audit", file, "-o", "json"], None);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let guardrails = v["guardrails"].as_array().unwrap();
+    let overridden: Vec<(&str, &str, &str)> = guardrails
+        .iter()
+        .flat_map(|g| {
+            g["overrides"].as_array().unwrap().iter().map(move |o| {
+                (
+                    g["rule_name"].as_str().unwrap(),
+                    o["subject"].as_str().unwrap(),
+                    o["peer"].as_str().unwrap(),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        overridden,
+        [
+            ("deny-dev", "shop/api", "dev/tool"),
+            ("metadata", "shop/api", "169.254.169.254/32")
+        ]
+    );
+    let actions: Vec<&str> = guardrails
+        .iter()
+        .map(|g| g["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["Deny", "Pass", "Deny", "Deny"]);
+}
