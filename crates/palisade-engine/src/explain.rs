@@ -142,14 +142,26 @@ impl<'m> Reference<'m> {
 
     /// Whether the traffic is allowed (no explanation collected).
     pub fn allowed(&self, query: &Query) -> bool {
-        self.side(query, Direction::Egress, false).outcome.allows()
-            && self.side(query, Direction::Ingress, false).outcome.allows()
+        self.side(query, Direction::Egress, false, None)
+            .outcome
+            .allows()
+            && self
+                .side(query, Direction::Ingress, false, None)
+                .outcome
+                .allows()
     }
 
     /// Evaluates both sides and explains the verdict.
     pub fn explain(&self, query: &Query) -> Explanation {
-        let egress = self.side(query, Direction::Egress, true);
-        let ingress = self.side(query, Direction::Ingress, true);
+        self.explain_resolved(query, None)
+    }
+
+    /// [`Reference::explain`] with the names an external address is known by (DNS answers
+    /// of a capture): a `domainNames` peer then matches when one of them matches it, and the
+    /// verdict no longer depends on DNS. `None`: names unknown (the answer may depend on DNS).
+    pub fn explain_resolved(&self, query: &Query, names: Option<&[String]>) -> Explanation {
+        let egress = self.side(query, Direction::Egress, true, names);
+        let ingress = self.side(query, Direction::Ingress, true, names);
         Explanation {
             query: *query,
             allowed: egress.outcome.allows() && ingress.outcome.allows(),
@@ -343,7 +355,13 @@ impl<'m> Reference<'m> {
         }
     }
 
-    fn side(&self, query: &Query, direction: Direction, explain: bool) -> SideExplanation {
+    fn side(
+        &self,
+        query: &Query,
+        direction: Direction,
+        explain: bool,
+        names: Option<&[String]>,
+    ) -> SideExplanation {
         // Egress is the source's policies looking at the destination; ingress the reverse.
         let (subject, peer) = match direction {
             Direction::Egress => (query.src, query.dst),
@@ -386,6 +404,7 @@ impl<'m> Reference<'m> {
                     query.protocol,
                     query.port,
                     dst_ports,
+                    names,
                 );
                 side.depends_on_dns |= walk.depends_on_dns;
                 match walk.decided {
