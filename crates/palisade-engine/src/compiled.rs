@@ -88,7 +88,7 @@ struct CompiledAdminRule {
     ports: CompiledPorts,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct CompiledPorts {
     all: bool,
     numeric: SmallVec<[(Protocol, u16, u16); 4]>,
@@ -210,7 +210,19 @@ impl Hot {
         let start = self.admin_index.len() as u32;
         for group in by_set.chunk_by(|a, b| a.0 == b.0) {
             let first = self.admin_rule_ids.len() as u32;
-            self.admin_rule_ids.extend(group.iter().map(|&(_, r)| r));
+            // A rule naming the same set with the same ports as an earlier one can never be
+            // the first match through this set: the earlier one matches whenever it does
+            // (guardrails repeated per team collapse to one entry).
+            for &(_, r) in group {
+                let ports = &admin_rules[r as usize].ports;
+                let kept = &self.admin_rule_ids[first as usize..];
+                if !kept
+                    .iter()
+                    .any(|&k| admin_rules[k as usize].ports == *ports)
+                {
+                    self.admin_rule_ids.push(r);
+                }
+            }
             self.admin_index.push(AdminIndexEntry {
                 set: group[0].0,
                 rules: (first, self.admin_rule_ids.len() as u32),
