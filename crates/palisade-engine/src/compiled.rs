@@ -142,6 +142,8 @@ struct HotClass {
     /// Ranges into `admin_index` (the class's admin rules indexed by peer set):
     /// [tier][egress, ingress].
     admin_index: [[(u32, u32); 2]; 2],
+    /// Range into `admin_memberships`: the peer sets of admin rules the class belongs to.
+    admin_memberships: (u32, u32),
 }
 
 /// One peer set of a class's admin rules (per tier and direction) with the rules naming it.
@@ -163,10 +165,11 @@ struct Hot {
     named_ports: Vec<(u32, Protocol, u16)>,
     admin_index: Vec<AdminIndexEntry>,
     admin_rule_ids: Vec<u32>,
+    admin_memberships: Vec<u32>,
 }
 
 impl Hot {
-    fn build(classes: &[Class], admin_rules: &[CompiledAdminRule]) -> Hot {
+    fn build(classes: &[Class], admin_rules: &[CompiledAdminRule], admin_sets: &[u32]) -> Hot {
         let mut hot = Hot::default();
         fn push<T: Copy>(out: &mut Vec<T>, items: &[T]) -> (u32, u32) {
             let start = out.len() as u32;
@@ -177,6 +180,14 @@ impl Hot {
             let egress_rules = push(&mut hot.rule_ids, &class.egress_rules);
             let ingress_rules = push(&mut hot.rule_ids, &class.ingress_rules);
             let memberships = push(&mut hot.memberships, &class.memberships);
+            let start = hot.admin_memberships.len() as u32;
+            hot.admin_memberships.extend(
+                class
+                    .memberships
+                    .iter()
+                    .filter(|s| admin_sets.binary_search(s).is_ok()),
+            );
+            let admin_memberships = (start, hot.admin_memberships.len() as u32);
             let named_ports = push(&mut hot.named_ports, &class.named_ports);
             let admin_index = class
                 .admin_rules
@@ -184,6 +195,7 @@ impl Hot {
                 .map(|tier| tier.each_ref().map(|ids| hot.index_admin(ids, admin_rules)));
             hot.classes.push(HotClass {
                 admin_index,
+                admin_memberships,
                 host_network: class.host_network,
                 egress_isolated: class.egress_isolated,
                 ingress_isolated: class.ingress_isolated,
@@ -254,6 +266,8 @@ pub struct Engine {
     atom_memberships: Vec<Vec<u32>>,
     rules: Vec<CompiledRule>,
     admin_rules: Vec<CompiledAdminRule>,
+    /// Per atom, the peer sets of admin rules it belongs to (sorted; a few at most).
+    atom_admin_memberships: Vec<Vec<u32>>,
     /// Whether any class has an admin or baseline rule (connectivity's fast path otherwise).
     has_admin: bool,
     sets: Vec<PeerSet>,
@@ -384,13 +398,32 @@ impl Engine {
             space,
             rules: Vec::new(),
             admin_rules: Vec::new(),
+            atom_admin_memberships: Vec::new(),
             has_admin: false,
             sets: Vec::new(),
             port_names,
             hot: Hot::default(),
         };
         engine.compile_policies(model, &class_labels);
-        engine.hot = Hot::build(&engine.classes, &engine.admin_rules);
+        // The peer sets admin rules name: a verdict looks a peer up among these only.
+        let mut admin_sets: Vec<u32> = engine
+            .admin_rules
+            .iter()
+            .flat_map(|r| r.sets.iter().copied())
+            .collect();
+        admin_sets.sort_unstable();
+        admin_sets.dedup();
+        engine.atom_admin_memberships = engine
+            .atom_memberships
+            .iter()
+            .map(|m| {
+                m.iter()
+                    .copied()
+                    .filter(|s| admin_sets.binary_search(s).is_ok())
+                    .collect()
+            })
+            .collect();
+        engine.hot = Hot::build(&engine.classes, &engine.admin_rules, &admin_sets);
         engine
     }
 
@@ -1017,12 +1050,24 @@ impl Engine {
             Entity::Atom(a) => &self.atom_memberships[a as usize],
             Entity::Unpartitioned => &[],
         };
+        let peer_admin_sets: &[u32] = match peer {
+            Entity::Class(c) => range(
+                &self.hot.admin_memberships,
+                self.hot.classes[c as usize].admin_memberships,
+            ),
+            Entity::Atom(a) => &self.atom_admin_memberships[a as usize],
+            Entity::Unpartitioned => &[],
+        };
         // The first rule in evaluation order (the smallest id) whose peer set holds the peer
-        // and whose ports match: each distinct set of the class's rules is looked up once.
+        // and whose ports match: each distinct set of the class's rules is looked up once,
+        // among the few admin sets the peer belongs to.
         let admin_hit = |tier: usize| {
             let mut first = u32::MAX;
+            if peer_admin_sets.is_empty() {
+                return None;
+            }
             for entry in range(&self.hot.admin_index, class.admin_index[tier][slot]) {
-                if peer_sets.binary_search(&entry.set).is_err() {
+                if !peer_admin_sets.contains(&entry.set) {
                     continue;
                 }
                 for &r in range(&self.hot.admin_rule_ids, entry.rules) {
