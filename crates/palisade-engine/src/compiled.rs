@@ -144,7 +144,13 @@ struct HotClass {
     admin_index: [[(u32, u32); 2]; 2],
     /// Range into `admin_memberships`: the peer sets of admin rules the class belongs to.
     admin_memberships: (u32, u32),
+    /// The same sets inline when there are at most [`INLINE_ADMIN_SETS`] (the usual case):
+    /// a verdict then reads them from the record it already has.
+    admin_inline: [u32; INLINE_ADMIN_SETS],
 }
+
+/// Admin peer sets a class keeps inline in its [`HotClass`].
+const INLINE_ADMIN_SETS: usize = 3;
 
 /// One peer set of a class's admin rules (per tier and direction) with the rules naming it.
 #[derive(Clone, Copy, Debug)]
@@ -164,7 +170,8 @@ struct Hot {
     memberships: Vec<u32>,
     named_ports: Vec<(u32, Protocol, u16)>,
     admin_index: Vec<AdminIndexEntry>,
-    admin_rule_ids: Vec<u32>,
+    /// Compiled admin rule ids, with whether the rule admits every port (no port check).
+    admin_rule_ids: Vec<(u32, bool)>,
     admin_memberships: Vec<u32>,
 }
 
@@ -188,6 +195,11 @@ impl Hot {
                     .filter(|s| admin_sets.binary_search(s).is_ok()),
             );
             let admin_memberships = (start, hot.admin_memberships.len() as u32);
+            let mut admin_inline = [0; INLINE_ADMIN_SETS];
+            let mine = &hot.admin_memberships[start as usize..];
+            if mine.len() <= INLINE_ADMIN_SETS {
+                admin_inline[..mine.len()].copy_from_slice(mine);
+            }
             let named_ports = push(&mut hot.named_ports, &class.named_ports);
             let admin_index = class
                 .admin_rules
@@ -196,6 +208,7 @@ impl Hot {
             hot.classes.push(HotClass {
                 admin_index,
                 admin_memberships,
+                admin_inline,
                 host_network: class.host_network,
                 egress_isolated: class.egress_isolated,
                 ingress_isolated: class.ingress_isolated,
@@ -230,9 +243,9 @@ impl Hot {
                 let kept = &self.admin_rule_ids[first as usize..];
                 if !kept
                     .iter()
-                    .any(|&k| admin_rules[k as usize].ports == *ports)
+                    .any(|&(k, _)| admin_rules[k as usize].ports == *ports)
                 {
-                    self.admin_rule_ids.push(r);
+                    self.admin_rule_ids.push((r, ports.all));
                 }
             }
             self.admin_index.push(AdminIndexEntry {
@@ -1051,10 +1064,16 @@ impl Engine {
             Entity::Unpartitioned => &[],
         };
         let peer_admin_sets: &[u32] = match peer {
-            Entity::Class(c) => range(
-                &self.hot.admin_memberships,
-                self.hot.classes[c as usize].admin_memberships,
-            ),
+            Entity::Class(c) => {
+                let hot = &self.hot.classes[c as usize];
+                let (start, end) = hot.admin_memberships;
+                let len = (end - start) as usize;
+                if len <= INLINE_ADMIN_SETS {
+                    &hot.admin_inline[..len]
+                } else {
+                    range(&self.hot.admin_memberships, hot.admin_memberships)
+                }
+            }
             Entity::Atom(a) => &self.atom_admin_memberships[a as usize],
             Entity::Unpartitioned => &[],
         };
@@ -1070,16 +1089,18 @@ impl Engine {
                 if !peer_admin_sets.contains(&entry.set) {
                     continue;
                 }
-                for &r in range(&self.hot.admin_rule_ids, entry.rules) {
+                for &(r, all_ports) in range(&self.hot.admin_rule_ids, entry.rules) {
                     if r >= first {
                         break;
                     }
-                    if self.ports_match(
-                        &self.admin_rules[r as usize].ports,
-                        dst_named,
-                        protocol,
-                        port,
-                    ) {
+                    if all_ports
+                        || self.ports_match(
+                            &self.admin_rules[r as usize].ports,
+                            dst_named,
+                            protocol,
+                            port,
+                        )
+                    {
                         first = r;
                         break;
                     }

@@ -71,7 +71,14 @@ pub struct Guardrail {
     pub overrides: Vec<Override>,
     /// How many overrides there are in all.
     pub overrides_total: usize,
+    /// Whether the overrides were computed: false when the rule's subject classes × the
+    /// peers it selects exceed [`OVERRIDE_PAIR_BUDGET`] (a very large cluster), and for
+    /// rules that cannot override (Pass, Baseline).
+    pub overrides_checked: bool,
 }
+
+/// (subject class, peer) pairs evaluated at most per guardrail for its overrides.
+pub const OVERRIDE_PAIR_BUDGET: usize = 1_000_000;
 
 /// Overrides listed per guardrail (the count is always complete).
 pub const MAX_OVERRIDES: usize = 50;
@@ -307,8 +314,10 @@ fn guardrails(model: &Model, engine: &Engine) -> Vec<Guardrail> {
                     {
                         overrides(&reference, engine, &subjects, &peers, at)
                     } else {
-                        BTreeSet::new()
+                        None
                     };
+                    let checked = overrides.is_some();
+                    let overrides = overrides.unwrap_or_default();
                     out.push(Guardrail {
                         policy: policy.display_name(),
                         kind: policy.kind.as_str(),
@@ -322,6 +331,7 @@ fn guardrails(model: &Model, engine: &Engine) -> Vec<Guardrail> {
                         workloads: workloads.clone(),
                         overrides_total: overrides.len(),
                         overrides: overrides.into_iter().take(MAX_OVERRIDES).collect(),
+                        overrides_checked: checked,
                     });
                 }
             }
@@ -331,14 +341,14 @@ fn guardrails(model: &Model, engine: &Engine) -> Vec<Guardrail> {
 }
 
 /// What NetworkPolicies allow that an Admin-tier Deny rule denies first, per subject class
-/// (isolated for the rule's direction) and peer the rule selects.
+/// (isolated for the rule's direction) and peer the rule selects; `None` past the budget.
 fn overrides(
     reference: &Reference<'_>,
     engine: &Engine,
     subjects: &[PodId],
     peers: &[(Endpoint, Vec<String>)],
     at: AdminRuleRef,
-) -> BTreeSet<Override> {
+) -> Option<BTreeSet<Override>> {
     let model = reference.model();
     let rule = &model.admin_policies[at.policy as usize].rules(at.direction)[at.rule as usize];
     let selected: Vec<&(Endpoint, Vec<String>)> = peers
@@ -348,6 +358,9 @@ fn overrides(
     let mut classes: Vec<u32> = subjects.iter().map(|&p| engine.class_of(p)).collect();
     classes.sort_unstable();
     classes.dedup();
+    if classes.len().saturating_mul(selected.len()) > OVERRIDE_PAIR_BUDGET {
+        return None;
+    }
     let mut out = BTreeSet::new();
     for class in classes {
         let pods = &engine.classes()[class as usize].pods;
@@ -398,5 +411,5 @@ fn overrides(
             }
         }
     }
-    out
+    Some(out)
 }

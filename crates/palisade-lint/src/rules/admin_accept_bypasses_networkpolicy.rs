@@ -29,7 +29,9 @@
 //! Decided over the pods of the input (one per class of equivalent pods) and one address
 //! of each external range the policies distinguish. A NetworkPolicy that allows nothing in
 //! the direction (a default deny) is never reported. Only runs when the input has pods or
-//! workloads. One finding per rule, naming the NetworkPolicies and the pods concerned.
+//! workloads. One finding per rule, naming the NetworkPolicies and the pods concerned. On
+//! inputs beyond 4,000,000 (class, direction, peer) pairs the rule reports one info finding
+//! saying it was not checked.
 
 use super::{Context, admin_rule_label, finding, names};
 use palisade_diag::Diagnostic;
@@ -39,6 +41,9 @@ use palisade_model::{AdminAction, Direction, PodId, PolicyId, PortSet};
 use std::collections::{BTreeMap, BTreeSet};
 
 const CODE: &str = "NP024";
+
+/// (subject class, direction, peer) pairs evaluated at most.
+const PAIR_BUDGET: usize = 4_000_000;
 
 /// What a NetworkPolicy's rules admit from (ingress) or to (egress) a peer, for one pod.
 fn admitted(
@@ -82,6 +87,23 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 .map(|a| Endpoint::External(a.bounds().0)),
         )
         .collect();
+    // Each (subject class, direction, peer) is a walk of the Admin tier: on a very large
+    // input the rule says it was not checked instead of running for hours.
+    let subjects = engine.classes().len() * 2;
+    if subjects.saturating_mul(peers.len()) > PAIR_BUDGET {
+        let mut d = finding(
+            CODE,
+            format!(
+                "not checked: {} classes of pods × {} peers exceeds what this rule evaluates ({PAIR_BUDGET} pairs)",
+                engine.classes().len(),
+                peers.len()
+            ),
+        )
+        .with_help("lint the admin policies with the namespaces they govern, not the whole cluster");
+        d.severity = palisade_diag::Severity::Info;
+        out.push(d);
+        return;
+    }
     // NetworkPolicies (with direction) some of whose allowed traffic reaches them.
     let mut relevant: BTreeSet<(PolicyId, Direction)> = BTreeSet::new();
     // (Accept rule, NetworkPolicy) → the pods for which the rule keeps it from applying.

@@ -28,6 +28,8 @@ struct JsonGuardrail<'a> {
     workloads: &'a [String],
     overrides: Vec<JsonOverride<'a>>,
     overrides_total: usize,
+    /// False for rules that cannot override (Pass, Baseline) and past the size budget.
+    overrides_checked: bool,
 }
 
 #[derive(Serialize)]
@@ -68,6 +70,7 @@ fn json_guardrail(g: &Guardrail) -> JsonGuardrail<'_> {
             })
             .collect(),
         overrides_total: g.overrides_total,
+        overrides_checked: g.overrides_checked,
     }
 }
 
@@ -128,6 +131,12 @@ fn guardrails_text(audit: &Audit, bullet: &str, indent: &str) -> String {
                 o.peer,
                 o.ports,
                 o.allowed_by.join(", ")
+            );
+        }
+        if !g.overrides_checked && g.tier == "Admin" && g.action == "Deny" {
+            let _ = writeln!(
+                out,
+                "{indent}overrides not computed: too many subject pods × peers for this report"
             );
         }
         if g.overrides_total > g.overrides.len() {
