@@ -59,16 +59,42 @@ const NAMED: [(&str, &str, u16); 5] = [
 /// A port no pod declares: probes to it are refused by the host even when policy allows.
 pub const UNDECLARED_PORT: u16 = 7;
 
-/// Address families of a generated pod.
-fn pod_ips(rng: &mut Rng, index: usize) -> Vec<String> {
+/// The addresses of pod `index`: fixed by the index (IPv4, dual-stack, IPv6, none, in
+/// turn), so that every case with the same number of pods has the same pods' addresses and
+/// one sandbox serves them all ([`FuzzSandbox`]); which pod plays which part (namespace,
+/// labels, ports) is random per case.
+fn pod_ips(index: usize) -> Vec<String> {
     let v4 = format!("10.{}.0.{}", 1 + index / 200, 1 + index % 200);
     let v6 = format!("fd00:10::{:x}", index + 1);
-    match rng.below(5) {
-        0 => vec![],
-        1 => vec![v6],
-        2 => vec![v4, v6],
-        _ => vec![v4],
+    match index % 4 {
+        0 => vec![v4],
+        1 => vec![v4, v6],
+        2 => vec![v6],
+        _ => vec![],
     }
+}
+
+fn write_status(ips: &[String], out: &mut String) {
+    if !ips.is_empty() {
+        let _ = writeln!(out, "status:\n  podIP: \"{}\"\n  podIPs:", ips[0]);
+        for ip in ips {
+            let _ = writeln!(out, "  - ip: \"{ip}\"");
+        }
+    }
+}
+
+/// The pods every case with `pods` pods shares, without labels, ports or policies: what
+/// [`FuzzSandbox::up`] builds the namespaces, addresses and listeners for.
+pub fn pod_set(pods: usize) -> String {
+    let mut out = String::from("---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: alpha\n");
+    for i in 0..pods {
+        let _ = writeln!(
+            out,
+            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: pod{i}\n  namespace: alpha\nspec:\n  containers:\n  - name: main\n    image: app"
+        );
+        write_status(&pod_ips(i), &mut out);
+    }
+    out
 }
 
 fn selector(rng: &mut Rng, indent: &str, out: &mut String) {
@@ -240,13 +266,7 @@ pub fn generate_case(rng: &mut Rng, pods: usize) -> String {
                 );
             }
         }
-        let ips = pod_ips(rng, i);
-        if !ips.is_empty() {
-            let _ = writeln!(out, "status:\n  podIP: \"{}\"\n  podIPs:", ips[0]);
-            for ip in &ips {
-                let _ = writeln!(out, "  - ip: \"{ip}\"");
-            }
-        }
+        write_status(&pod_ips(i), &mut out);
     }
     for p in 0..1 + rng.below(4) {
         let ns = rng.pick(namespaces);
@@ -369,7 +389,54 @@ pub fn load_case(text: &str) -> Result<Model, String> {
     Ok(loaded.model)
 }
 
-/// Runs one case on the kernel: every pod pair × [`PROBED`] × shared address family.
+/// A sandbox built once for a run's pods ([`pod_set`]) that runs case after case by
+/// swapping only the rulesets ([`Sandbox::reload`]): namespaces, links, addresses and
+/// listeners are made once, so a case costs one `nft -f` per pod and its probes.
+pub struct FuzzSandbox {
+    sandbox: Sandbox,
+    pods: usize,
+}
+
+impl FuzzSandbox {
+    /// Brings up the namespaces of `pods` pods, listening on every [`PROBED`] port.
+    pub fn up(pods: usize) -> Result<FuzzSandbox, SandboxError> {
+        let model = load_case(&pod_set(pods)).map_err(SandboxError::Unavailable)?;
+        let sandbox = Sandbox::up(
+            &model,
+            SandboxOptions {
+                deny: DenyAction::Drop,
+                external: Vec::new(),
+                extra_ports: PROBED.iter().map(|&(p, n)| (n, p)).collect(),
+            },
+        )?;
+        Ok(FuzzSandbox { sandbox, pods })
+    }
+
+    /// How many pods it was built for.
+    pub fn pods(&self) -> usize {
+        self.pods
+    }
+
+    /// Runs one case (its pods must be among the sandbox's, as [`generate_case`] makes
+    /// them): loads its rulesets, then probes.
+    pub fn run_case(
+        &mut self,
+        model: &Model,
+        deny: DenyAction,
+        timeout: Duration,
+    ) -> Result<CaseReport, SandboxError> {
+        self.sandbox.reload(model, deny)?;
+        probe_case(&self.sandbox, model, timeout)
+    }
+
+    /// Tears the namespaces down (also done on drop).
+    pub fn down(self) -> Result<(), SandboxError> {
+        self.sandbox.down()
+    }
+}
+
+/// Runs one case in a sandbox of its own (up, probe, down); [`FuzzSandbox`] is the fast
+/// path for many cases.
 pub fn run_case(
     model: &Model,
     deny: DenyAction,
@@ -383,6 +450,17 @@ pub fn run_case(
             extra_ports: PROBED.iter().map(|&(p, n)| (n, p)).collect(),
         },
     )?;
+    let report = probe_case(&sandbox, model, timeout)?;
+    sandbox.down()?;
+    Ok(report)
+}
+
+/// Probes every pod pair × [`PROBED`] × shared address family and compares with the engine.
+fn probe_case(
+    sandbox: &Sandbox,
+    model: &Model,
+    timeout: Duration,
+) -> Result<CaseReport, SandboxError> {
     let engine = Engine::new(model);
     let mut probes = Vec::new();
     let mut predicted = Vec::new();
@@ -414,7 +492,7 @@ pub fn run_case(
             }
         }
     }
-    // A timeout where the engine says "allowed" may be a slow machine: ask again, patiently.
+    // A disagreement may be a slow machine: ask again, patiently.
     let observed = sandbox.probe_confirmed(&probes, timeout, &predicted)?;
     let mut report = CaseReport {
         probes: probes.len(),
@@ -440,13 +518,17 @@ pub fn run_case(
             });
         }
     }
-    sandbox.down()?;
     Ok(report)
 }
 
 /// Shrinks a failing case: drops documents (policies first, then pods) one at a time while
 /// the case still loads and still mismatches. Returns the smallest text found.
-pub fn minimize(text: &str, deny: DenyAction, timeout: Duration) -> Result<String, SandboxError> {
+pub fn minimize(
+    sandbox: &mut FuzzSandbox,
+    text: &str,
+    deny: DenyAction,
+    timeout: Duration,
+) -> Result<String, SandboxError> {
     let mut docs: Vec<String> = text
         .split("---\n")
         .filter(|d| !d.trim().is_empty())
@@ -468,7 +550,11 @@ pub fn minimize(text: &str, deny: DenyAction, timeout: Duration) -> Result<Strin
         if model.pods.is_empty() {
             continue;
         }
-        if !run_case(&model, deny, timeout)?.mismatches.is_empty() {
+        if !sandbox
+            .run_case(&model, deny, timeout)?
+            .mismatches
+            .is_empty()
+        {
             docs = candidate;
         }
     }

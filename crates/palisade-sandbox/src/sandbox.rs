@@ -149,6 +149,11 @@ pub struct Sandbox {
     plan: AddressPlan,
     options: SandboxOptions,
     namespaces: Vec<String>,
+    /// The pod slot (index of its namespace among the pods') of each pod of the current
+    /// model: the identity until [`Sandbox::reload`] brings another model's pods.
+    slots: Vec<usize>,
+    /// The addresses each pod slot holds (fixed when the sandbox comes up).
+    slot_ips: Vec<Vec<IpAddr>>,
     server: Option<Server>,
     torn_down: bool,
 }
@@ -170,11 +175,15 @@ impl Sandbox {
         LIVE.lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(namespaces.clone());
+        let slots = (0..plan.pods.len()).collect();
+        let slot_ips = plan.pods.iter().map(|p| p.ips.clone()).collect();
         let mut sandbox = Sandbox {
             run,
             plan,
             options,
             namespaces,
+            slots,
+            slot_ips,
             server: None,
             torn_down: false,
         };
@@ -199,7 +208,7 @@ impl Sandbox {
 
     /// The namespace of a pod.
     pub fn pod_netns(&self, pod: PodId) -> &str {
-        &self.namespaces[pod.index() + 1]
+        &self.namespaces[self.slots[pod.index()] + 1]
     }
 
     fn external_netns(&self) -> Option<&str> {
@@ -331,39 +340,69 @@ impl Sandbox {
                 Ok(listeners)
             })
         };
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let results: Vec<Result<Listeners, SandboxError>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..CONFIGURE_WORKERS.min(endpoints.len()))
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut out = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            if i >= endpoints.len() {
-                                return out;
-                            }
-                            out.push(configure(i));
-                        }
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| {
-                    w.join().unwrap_or_else(|_| {
-                        vec![Err(SandboxError::Namespace {
-                            netns: self.run.prefix(),
-                            message: "a configuration thread panicked".into(),
-                        })]
-                    })
-                })
-                .collect()
-        });
+        let results = parallel(endpoints.len(), configure);
         let mut listeners = Listeners::default();
         for result in results {
             listeners.extend(result?);
         }
         self.server = Some(Server::start(listeners));
+        Ok(())
+    }
+
+    /// Swaps in another model's policies over the same pods' addresses, without touching
+    /// namespaces, links or listeners: what makes a long fuzz run fast. Every pod of `model`
+    /// must hold exactly the addresses of one pod slot of the running sandbox (pods may be
+    /// left out: their slots run without rules); its namespace, labels and declared ports
+    /// may differ. Each slot's table is replaced in one `nft -f` transaction, then its
+    /// connection tracking is flushed, so nothing the previous rules let through survives.
+    pub fn reload(&mut self, model: &Model, deny: DenyAction) -> Result<(), SandboxError> {
+        let plan = AddressPlan::new(model, &self.plan.external)?;
+        let mut slots = Vec::with_capacity(plan.pods.len());
+        for pod in &plan.pods {
+            let wanted: BTreeSet<IpAddr> = pod.ips.iter().copied().collect();
+            let slot = self
+                .slot_ips
+                .iter()
+                .position(|ips| ips.iter().copied().collect::<BTreeSet<_>>() == wanted)
+                .ok_or_else(|| {
+                    let ips: Vec<String> = pod.ips.iter().map(IpAddr::to_string).collect();
+                    SandboxError::Unavailable(format!(
+                        "pod {} has addresses ({}) that no pod of the running sandbox has: a reload keeps the pods' addresses",
+                        model.pod_name(pod.pod),
+                        ips.join(", ")
+                    ))
+                })?;
+            slots.push(slot);
+        }
+        let table = self.run.table();
+        let rulesets = compile(
+            model,
+            &plan,
+            &CompileOptions {
+                table: table.clone(),
+                deny,
+            },
+        );
+        // Creating the table first makes the delete valid whether or not it exists.
+        let mut texts = vec![
+            format!("table inet {table} {{}}\ndelete table inet {table}\n");
+            self.slot_ips.len()
+        ];
+        for (ruleset, &slot) in rulesets.iter().zip(&slots) {
+            texts[slot].push_str(&ruleset.text);
+        }
+        let namespaces = &self.namespaces;
+        let results = parallel(texts.len(), |slot| {
+            let text = texts[slot].clone();
+            in_netns(&namespaces[slot + 1], move || {
+                netns::run_with_input("nft", &["-f", "-"], &text)?;
+                netns::flush_conntrack()
+            })
+        });
+        results.into_iter().collect::<Result<Vec<()>, _>>()?;
+        self.options.deny = deny;
+        self.plan = plan;
+        self.slots = slots;
         Ok(())
     }
 
@@ -491,6 +530,35 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = self.teardown();
     }
+}
+
+/// Runs `f(0..n)` on [`CONFIGURE_WORKERS`] threads; results in index order. Most of the
+/// time of configuring a namespace goes to spawning `ip` and `nft` and waiting for the
+/// kernel, not to this process.
+fn parallel<R: Send>(n: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..CONFIGURE_WORKERS.min(n))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n {
+                            return out;
+                        }
+                        out.push((i, f(i)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 fn mac_text(mac: &[u8; 6]) -> String {
