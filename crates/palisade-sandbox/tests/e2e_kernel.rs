@@ -28,7 +28,12 @@ fn expected_tables(text: &str) -> Vec<(u16, Protocol, Vec<Vec<bool>>)> {
 }
 
 fn cases() -> Vec<PathBuf> {
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(common::e2e_dir())
+    cases_in(&common::e2e_dir())
+}
+
+/// The case directories (with `policies.yaml`) of a truth-table directory.
+fn cases_in(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.join("policies.yaml").is_file())
@@ -39,8 +44,9 @@ fn cases() -> Vec<PathBuf> {
 
 /// Runs one case; returns a description of every disagreement.
 fn run_case(case: &std::path::Path, deny: DenyAction) -> Vec<String> {
+    // The shared cluster lives next to the case directories.
     let model = common::load_paths(&[
-        common::e2e_dir().join("model.yaml"),
+        case.parent().unwrap().join("model.yaml"),
         case.join("policies.yaml"),
     ]);
     let expected = expected_tables(&std::fs::read_to_string(case.join("expected.txt")).unwrap());
@@ -165,5 +171,18 @@ fn e2e_truth_tables_hold_on_the_kernel_with_drop() {
         .filter(|c| wanted.contains(&c.file_name().unwrap().to_str().unwrap()))
         .collect();
     assert_eq!(cases.len(), wanted.len());
+    run_all(&cases, DenyAction::Drop);
+}
+
+/// The admin-tier truth tables of the engine's test data (ClusterNetworkPolicy, ANP and
+/// BANP modelled on the network-policy-api conformance scenarios), with both deny actions.
+#[test]
+fn admin_tier_truth_tables_hold_on_the_kernel() {
+    if !common::can_run("admin tiers through the kernel") {
+        return;
+    }
+    let cases = cases_in(&common::e2e_dir().join("../tiers"));
+    assert!(cases.len() >= 8, "found {} cases", cases.len());
+    run_all(&cases, DenyAction::Reject);
     run_all(&cases, DenyAction::Drop);
 }
