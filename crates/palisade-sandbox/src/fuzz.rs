@@ -227,6 +227,188 @@ fn rules(rng: &mut Rng, key: &str, peer_key: &str, out: &mut String) {
     }
 }
 
+/// Which admin API a generated admin policy is written in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AdminApi {
+    /// `ClusterNetworkPolicy` v1alpha2 (`tier`, `protocols`, `Accept`).
+    V1Alpha2,
+    /// `AdminNetworkPolicy` v1alpha1 (`ports`, `Allow`).
+    Anp,
+    /// `BaselineAdminNetworkPolicy` v1alpha1 (the singleton `default`; Allow and Deny only).
+    Banp,
+}
+
+/// A namespace selector for admin subjects and peers: by name or by the `tier` label.
+fn admin_namespace_selector(rng: &mut Rng, indent: &str, out: &mut String) {
+    if rng.chance(40) {
+        let _ = writeln!(out, "{indent}matchLabels:");
+        let _ = writeln!(
+            out,
+            "{indent}  kubernetes.io/metadata.name: {}",
+            rng.pick(&NAMESPACES)
+        );
+    } else {
+        selector(rng, indent, out);
+    }
+}
+
+/// `namespaces: <sel>` or `pods: {namespaceSelector, podSelector}` at `indent`.
+fn admin_selector_peer(rng: &mut Rng, indent: &str, first: &str, out: &mut String) {
+    let deeper = format!("{indent}    ");
+    if rng.chance(40) {
+        let _ = writeln!(out, "{indent}{first}namespaces:");
+        admin_namespace_selector(rng, &deeper, out);
+    } else {
+        let _ = writeln!(out, "{indent}{first}pods:");
+        let _ = writeln!(out, "{indent}    namespaceSelector:");
+        admin_namespace_selector(rng, &format!("{deeper}  "), out);
+        let _ = writeln!(out, "{indent}    podSelector:");
+        selector(rng, &format!("{deeper}  "), out);
+    }
+}
+
+/// One admin port entry (v1alpha2 `protocols` or v1alpha1 `ports`); `named` allows a named
+/// port (not with `networks` peers, as the CRD's CEL rule says).
+fn admin_port(rng: &mut Rng, api: AdminApi, named: bool, out: &mut String) {
+    let protocol = *rng.pick(&["TCP", "UDP"]);
+    let choice = rng.below(if named { 3 } else { 2 });
+    let (number, range) = (
+        *rng.pick(&[80u16, 81, 8080, 9100, 53]),
+        *rng.pick(&[(50u16, 90u16), (79, 81), (8000, 9200)]),
+    );
+    match (api, choice) {
+        (AdminApi::V1Alpha2, 0) => {
+            let _ = writeln!(
+                out,
+                "    - {}: {{destinationPort: {{number: {number}}}}}",
+                protocol.to_lowercase()
+            );
+        }
+        (AdminApi::V1Alpha2, 1) => {
+            let _ = writeln!(
+                out,
+                "    - {}: {{destinationPort: {{range: {{start: {}, end: {}}}}}}}",
+                protocol.to_lowercase(),
+                range.0,
+                range.1
+            );
+        }
+        (AdminApi::V1Alpha2, _) => {
+            let _ = writeln!(out, "    - destinationNamedPort: {}", rng.pick(&NAMED).0);
+        }
+        (_, 0) => {
+            let _ = writeln!(
+                out,
+                "    - portNumber: {{protocol: {protocol}, port: {number}}}"
+            );
+        }
+        (_, 1) => {
+            let _ = writeln!(
+                out,
+                "    - portRange: {{protocol: {protocol}, start: {}, end: {}}}",
+                range.0, range.1
+            );
+        }
+        _ => {
+            let _ = writeln!(out, "    - namedPort: {}", rng.pick(&NAMED).0);
+        }
+    }
+}
+
+/// The rules of one direction of an admin policy.
+fn admin_rules(rng: &mut Rng, api: AdminApi, direction: &str, out: &mut String) {
+    let n = rng.below(3);
+    if n == 0 {
+        return;
+    }
+    let _ = writeln!(out, "  {direction}:");
+    for r in 0..n {
+        let actions: &[&str] = match api {
+            AdminApi::V1Alpha2 => &["Accept", "Deny", "Pass"],
+            AdminApi::Anp => &["Allow", "Deny", "Pass"],
+            AdminApi::Banp => &["Allow", "Deny"],
+        };
+        let _ = writeln!(
+            out,
+            "  - name: {direction}-{r}\n    action: {}",
+            rng.pick(actions)
+        );
+        let _ = writeln!(
+            out,
+            "    {}:",
+            if direction == "ingress" { "from" } else { "to" }
+        );
+        let mut networks = false;
+        for _ in 0..1 + rng.below(2) {
+            if direction == "egress" && rng.chance(25) {
+                networks = true;
+                let cidr = *rng.pick(&[
+                    "10.1.0.0/29",
+                    "10.1.0.0/24",
+                    "0.0.0.0/0",
+                    "\"fd00:10::/126\"",
+                    "\"::/0\"",
+                ]);
+                let _ = writeln!(out, "    - networks: [{cidr}]");
+            } else {
+                admin_selector_peer(rng, "    ", "- ", out);
+            }
+        }
+        if rng.chance(60) {
+            let key = if api == AdminApi::V1Alpha2 {
+                "protocols"
+            } else {
+                "ports"
+            };
+            let _ = writeln!(out, "    {key}:");
+            for _ in 0..1 + rng.below(2) {
+                admin_port(rng, api, !networks, out);
+            }
+        }
+    }
+}
+
+/// One admin policy (any generation); `banp_taken` keeps the BANP a singleton.
+fn admin_policy(rng: &mut Rng, index: usize, banp_taken: &mut bool, out: &mut String) {
+    let mut api = *rng.pick(&[
+        AdminApi::V1Alpha2,
+        AdminApi::V1Alpha2,
+        AdminApi::Anp,
+        AdminApi::Banp,
+    ]);
+    if api == AdminApi::Banp && *banp_taken {
+        api = AdminApi::Anp;
+    }
+    // Priorities collide now and then: equal priorities are evaluated in name order.
+    let priority = *rng.pick(&[1u32, 5, 5, 20]);
+    match api {
+        AdminApi::V1Alpha2 => {
+            let tier = *rng.pick(&["Admin", "Baseline"]);
+            let _ = writeln!(
+                out,
+                "---\napiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata:\n  name: cnp{index}\nspec:\n  tier: {tier}\n  priority: {priority}"
+            );
+        }
+        AdminApi::Anp => {
+            let _ = writeln!(
+                out,
+                "---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata:\n  name: anp{index}\nspec:\n  priority: {priority}"
+            );
+        }
+        AdminApi::Banp => {
+            *banp_taken = true;
+            let _ = writeln!(
+                out,
+                "---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata:\n  name: default\nspec:"
+            );
+        }
+    }
+    let _ = writeln!(out, "  subject:");
+    admin_selector_peer(rng, "    ", "", out);
+    admin_rules(rng, api, "ingress", out);
+    admin_rules(rng, api, "egress", out);
+}
+
 /// One random cluster with `pods` pods, as manifest text.
 pub fn generate_case(rng: &mut Rng, pods: usize) -> String {
     let mut out = String::new();
@@ -292,12 +474,30 @@ pub fn generate_case(rng: &mut Rng, pods: usize) -> String {
             rules(rng, "egress", "to", &mut out);
         }
     }
+    // Admin tiers in about half the cases: ClusterNetworkPolicy (both tiers), ANP, BANP.
+    if rng.chance(50) {
+        let mut banp_taken = false;
+        for a in 0..1 + rng.below(3) {
+            admin_policy(rng, a, &mut banp_taken, &mut out);
+        }
+    }
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_cases_load_without_errors_and_half_have_admin_policies() {
+        let mut with_admin = 0;
+        for seed in 0..400 {
+            let text = generate_case(&mut Rng::new(seed), 5);
+            let model = load_case(&text).unwrap_or_else(|e| panic!("seed {seed}: {e}\n{text}"));
+            with_admin += usize::from(!model.admin_policies.is_empty());
+        }
+        assert!((120..=280).contains(&with_admin), "{with_admin} of 400");
+    }
 
     #[test]
     fn the_same_seed_gives_the_same_case() {
