@@ -571,6 +571,9 @@ pub struct CaseReport {
     pub probes: usize,
     /// Disagreements (after re-probing apparent timeouts with a long deadline).
     pub mismatches: Vec<FuzzMismatch>,
+    /// First answers that disagreed with the engine but agreed when asked again (with a
+    /// longer deadline): what the machine, not the rules, caused. Kept to study them.
+    pub transient: Vec<FuzzMismatch>,
 }
 
 /// Loads generated manifest text; `None` when the loader rejected something (a generator
@@ -693,29 +696,41 @@ fn probe_case(
         }
     }
     // A disagreement may be a slow machine: ask again, patiently.
-    let observed = sandbox.probe_confirmed(&probes, timeout, &predicted)?;
+    let retried = sandbox.probe_retrying(&probes, timeout, &predicted)?;
+    let describe = |probe: &Probe, observed: Outcome, predicted: bool| {
+        let Source::Pod(src) = probe.src else {
+            unreachable!("fuzz probes start in pods")
+        };
+        let dst = sandbox
+            .plan()
+            .pod_by_ip(probe.dst)
+            .expect("probes target pods");
+        FuzzMismatch {
+            src: model.pod_name(src),
+            dst: model.pod_name(dst),
+            address: probe.dst,
+            protocol: probe.protocol,
+            port: probe.port,
+            observed,
+            predicted,
+        }
+    };
     let mut report = CaseReport {
         probes: probes.len(),
-        mismatches: Vec::new(),
+        ..CaseReport::default()
     };
-    for ((probe, outcome), predicted) in probes.iter().zip(observed).zip(predicted) {
-        if outcome.allowed().is_some_and(|a| a != predicted) {
-            let Source::Pod(src) = probe.src else {
-                continue;
-            };
-            let dst = sandbox
-                .plan()
-                .pod_by_ip(probe.dst)
-                .expect("probes target pods");
-            report.mismatches.push(FuzzMismatch {
-                src: model.pod_name(src),
-                dst: model.pod_name(dst),
-                address: probe.dst,
-                protocol: probe.protocol,
-                port: probe.port,
-                observed: outcome,
-                predicted,
-            });
+    for (i, &outcome) in retried.outcomes.iter().enumerate() {
+        if outcome.allowed().is_some_and(|a| a != predicted[i]) {
+            report
+                .mismatches
+                .push(describe(&probes[i], outcome, predicted[i]));
+        }
+    }
+    for &(i, first) in &retried.first {
+        if retried.outcomes[i].allowed() == Some(predicted[i]) {
+            report
+                .transient
+                .push(describe(&probes[i], first, predicted[i]));
         }
     }
     Ok(report)

@@ -119,6 +119,16 @@ pub struct Probe {
     pub protocol: Protocol,
 }
 
+/// What [`Sandbox::probe_retrying`] saw.
+#[derive(Clone, Debug, Default)]
+pub struct Retried {
+    /// The final outcome of every probe.
+    pub outcomes: Vec<Outcome>,
+    /// `(probe index, first outcome)` of each probe whose first answer disagreed with the
+    /// expectation and was asked again.
+    pub first: Vec<(usize, Outcome)>,
+}
+
 /// Checks what a sandbox needs: Linux, root, `ip`, `bridge` and `nft` on `PATH`.
 pub fn check_environment() -> Result<(), SandboxError> {
     if !cfg!(target_os = "linux") {
@@ -463,7 +473,19 @@ impl Sandbox {
         timeout: Duration,
         expected: &[bool],
     ) -> Result<Vec<Outcome>, SandboxError> {
+        Ok(self.probe_retrying(probes, timeout, expected)?.outcomes)
+    }
+
+    /// [`Sandbox::probe_confirmed`], also reporting the first outcome of every probe that
+    /// was asked again (what a single short probe would have concluded).
+    pub fn probe_retrying(
+        &self,
+        probes: &[Probe],
+        timeout: Duration,
+        expected: &[bool],
+    ) -> Result<Retried, SandboxError> {
         let mut outcomes = self.probe(probes, timeout)?;
+        let mut first = Vec::new();
         for patience in [3, 6] {
             let retry: Vec<usize> = (0..probes.len())
                 .filter(|&i| outcomes[i].allowed().is_some_and(|a| a != expected[i]))
@@ -471,13 +493,16 @@ impl Sandbox {
             if retry.is_empty() {
                 break;
             }
+            if first.is_empty() {
+                first = retry.iter().map(|&i| (i, outcomes[i])).collect();
+            }
             let again: Vec<Probe> = retry.iter().map(|&i| probes[i]).collect();
             let wait = timeout.max(Duration::from_secs(patience));
             for (i, outcome) in retry.into_iter().zip(self.probe(&again, wait)?) {
                 outcomes[i] = outcome;
             }
         }
-        Ok(outcomes)
+        Ok(Retried { outcomes, first })
     }
 
     /// Tears the sandbox down (also done on drop).

@@ -467,6 +467,7 @@ fn fuzz_run(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     let timeout = Duration::from_millis(args.probe.timeout_ms);
     let started = Instant::now();
     let (mut probes, mut failing) = (0usize, 0usize);
+    let mut transient = Vec::new();
     // One set of namespaces for the whole run: each case only swaps the rulesets.
     let mut sandbox = fuzz::FuzzSandbox::up(args.pods as usize)?;
     for i in 0..args.cases {
@@ -476,6 +477,13 @@ fn fuzz_run(args: FuzzArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("seed {seed}: the generator wrote invalid input: {e}"))?;
         let report = sandbox.run_case(&model, deny, timeout)?;
         probes += report.probes;
+        for t in &report.transient {
+            crate::output::emit_err(
+                &format!("seed {seed}: transient (agreed when asked again): {t}\n"),
+                Style::PLAIN,
+            );
+        }
+        transient.extend(report.transient);
         if (i + 1) % 500 == 0 && i + 1 < args.cases {
             crate::output::emit_err(
                 &format!(
@@ -508,9 +516,10 @@ fn fuzz_run(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     }
     sandbox.down()?;
     emit(&format!(
-        "{} cases, {probes} probes checked (deny action {}), {failing} failing case(s), {:.1?}\n",
+        "{} cases, {probes} probes checked (deny action {}), {failing} failing case(s), {} transient disagreement(s) resolved by asking again, {:.1?}\n",
         args.cases,
         deny.as_str(),
+        transient.len(),
         started.elapsed()
     ))?;
     Ok(exit(failing == 0))
