@@ -339,9 +339,13 @@ impl Sandbox {
             let ruleset = rulesets.get(i).map(|r| r.text.clone());
             in_netns(ns, move || {
                 // Reject answers are ICMP errors: never rate-limit them, or busy probes would
-                // read as timeouts.
+                // read as timeouts. `*ratelimit` is the per-destination limit; the ratemask
+                // also exempts every type from the namespace-wide budget
+                // (`icmp_msgs_per_sec`, a burst of 50).
                 write_sysctl("net/ipv4/icmp_ratelimit", "0")?;
                 write_sysctl("net/ipv6/icmp/ratelimit", "0")?;
+                write_sysctl("net/ipv4/icmp_ratemask", "0")?;
+                write_sysctl("net/ipv6/icmp/ratemask", "\n")?;
                 let listeners = probe::open_listeners(&ports)?;
                 if let Some(ruleset) = ruleset {
                     // `nft` inherits this thread's namespace.

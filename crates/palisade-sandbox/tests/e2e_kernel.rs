@@ -3,9 +3,10 @@
 
 mod common;
 
+use palisade_model::Model;
 use palisade_model::Protocol;
-use palisade_sandbox::matrix::{KernelMatrix, probe_matrices};
-use palisade_sandbox::{DenyAction, Outcome, Sandbox, SandboxOptions};
+use palisade_sandbox::matrix::{KernelMatrix, probe_address, probe_matrices};
+use palisade_sandbox::{DenyAction, Outcome, Probe, Sandbox, SandboxOptions, Source};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -127,7 +128,10 @@ fn run_case_in(case: &std::path::Path, deny: DenyAction, family: Family) -> Vec<
         },
     )
     .unwrap();
-    let tables = probe_matrices(&model, &sandbox, &ports, Duration::from_millis(1500)).unwrap();
+    let mut tables = probe_matrices(&model, &sandbox, &ports, Duration::from_millis(1500)).unwrap();
+    if deny == DenyAction::Reject {
+        reprobe_lost_rejections(&model, &sandbox, &mut tables);
+    }
     sandbox.down().unwrap();
     let name = format!(
         "{} ({family:?})",
@@ -138,6 +142,51 @@ fn run_case_in(case: &std::path::Path, deny: DenyAction, family: Family) -> Vec<
         problems.extend(check_table(&name, *port, *protocol, want, got, deny));
     }
     problems
+}
+
+/// Under reject a denied probe is answered (reset, ICMP unreachable), but on a loaded
+/// machine the answer now and then comes after the deadline (seen for IPv6 UDP, a few cells
+/// in thousands, while the receive backlog reported no drops), and the probe reads as timed
+/// out. The verdict is the same; the shape is what this test checks, so such cells are asked
+/// again, patiently, before they count (a reject rule that does not answer still fails).
+fn reprobe_lost_rejections(model: &Model, sandbox: &Sandbox, tables: &mut [KernelMatrix]) {
+    let pod = |name: &str| {
+        model
+            .pod_ids()
+            .find(|&p| model.pod_name(p) == name)
+            .unwrap()
+    };
+    for _ in 0..2 {
+        let mut cells = Vec::new();
+        let mut probes = Vec::new();
+        for (t, table) in tables.iter().enumerate() {
+            for (i, row) in table.observed.iter().enumerate() {
+                for (j, &outcome) in row.iter().enumerate() {
+                    if outcome != Outcome::TimedOut {
+                        continue;
+                    }
+                    let (src, dst) = (pod(&table.peers[i]), pod(&table.peers[j]));
+                    let Some(address) = probe_address(sandbox, src, dst) else {
+                        continue;
+                    };
+                    cells.push((t, i, j));
+                    probes.push(Probe {
+                        src: Source::Pod(src),
+                        dst: address,
+                        port: table.port,
+                        protocol: table.protocol,
+                    });
+                }
+            }
+        }
+        if probes.is_empty() {
+            return;
+        }
+        let again = sandbox.probe(&probes, Duration::from_secs(3)).unwrap();
+        for ((t, i, j), outcome) in cells.into_iter().zip(again) {
+            tables[t].observed[i][j] = outcome;
+        }
+    }
 }
 
 fn check_table(
