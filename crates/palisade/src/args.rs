@@ -171,8 +171,8 @@ pub struct CheckArgs {
     /// Exit with 1 when the verdict differs (for CI).
     #[arg(long, value_enum)]
     pub expect: Option<Expect>,
-    /// Output format: txt or json.
-    #[arg(short, long, default_value = "txt")]
+    /// Output format: text, wide, json or yaml.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
 }
 
@@ -191,8 +191,8 @@ pub struct MatrixArgs {
     /// Granularity.
     #[arg(long, value_enum, default_value_t = LevelArg::Pod)]
     pub level: LevelArg,
-    /// Output format: table, csv, md or json.
-    #[arg(short, long, default_value = "table")]
+    /// Output format: text (an aligned table), wide, csv, md, json or yaml.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
     /// Refuse tables with more rows than this (a table grows with the square of it).
     #[arg(long, default_value_t = 5000, value_name = "N")]
@@ -208,8 +208,8 @@ pub struct ConnectivityArgs {
     /// Granularity.
     #[arg(long, value_enum, default_value_t = LevelArg::Workload)]
     pub level: LevelArg,
-    /// Output format: txt, csv, md, dot, svg or json.
-    #[arg(short, long, default_value = "txt")]
+    /// Output format: text, wide, csv, md, dot, svg, json or yaml.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
 }
 
@@ -219,8 +219,8 @@ pub struct LintArgs {
     /// Manifests (omit with --explain).
     #[command(flatten)]
     pub input: LintInputArgs,
-    /// Output format: human, concise, json, sarif or github.
-    #[arg(short, long, default_value = "human")]
+    /// Output format: text, wide, concise, json, yaml, sarif or github.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
     /// Run only these rules (codes, names, code prefixes or ALL); comma-separated or repeated.
     #[arg(long, value_delimiter = ',', value_name = "CODES")]
@@ -274,8 +274,8 @@ pub struct AuditArgs {
     /// Manifests.
     #[command(flatten)]
     pub input: InputArgs,
-    /// Output format: table, json or md.
-    #[arg(short, long, default_value = "table")]
+    /// Output format: text, wide, md, json or yaml.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
 }
 
@@ -316,8 +316,8 @@ pub struct DiffArgs {
     /// Granularity.
     #[arg(long, value_enum, default_value_t = LevelArg::Workload)]
     pub level: LevelArg,
-    /// Output format: txt, md, csv or json.
-    #[arg(short, long, default_value = "txt")]
+    /// Output format: text, wide, md, csv, json or yaml.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
     /// Exit with 1 when the diff has such a change (for CI).
     #[arg(long, value_enum, value_name = "removed|added|any")]
@@ -410,8 +410,8 @@ pub struct ReplayArgs {
     /// Print the summary (and what-if, spikes) without one line per session (txt, md).
     #[arg(long)]
     pub summary: bool,
-    /// Output format: txt, json, jsonl (one session per line, streamed), csv or md.
-    #[arg(short, long, default_value = "txt")]
+    /// Output format: text, wide, json, yaml, jsonl (one session per line, streamed), csv or md.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
     /// Namespace for manifest objects that do not name one.
     #[arg(long, default_value = "default", value_name = "NAMESPACE")]

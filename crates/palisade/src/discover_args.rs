@@ -99,8 +99,8 @@ pub struct MapArgs {
     /// Node granularity.
     #[arg(long, value_enum, default_value_t = MapLevelArg::Workload)]
     pub level: MapLevelArg,
-    /// Output format: txt, json, dot, mermaid or svg.
-    #[arg(short, long, default_value = "txt")]
+    /// Output format: text, wide, json, yaml, dot, mermaid or svg.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
 }
 

@@ -116,20 +116,47 @@ pub fn protocol(s: &str) -> anyhow::Result<Protocol> {
     }
 }
 
-/// Parses `-o`, accepting only the formats a command supports.
+/// Parses `-o` in the one vocabulary (aliases such as `txt`, `table`, `human` included),
+/// accepting only the formats a command supports; `wide` is accepted wherever `text` is (the
+/// same text where a command has no extra columns) and `yaml` wherever `json` is.
 pub fn format(s: &str, supported: &[OutputFormat]) -> anyhow::Result<OutputFormat> {
-    let names = || {
-        supported
-            .iter()
-            .map(|f| f.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+    let accepted = |f: OutputFormat| {
+        supported.contains(&f)
+            || (f == OutputFormat::Wide && supported.contains(&OutputFormat::Text))
+            || (f == OutputFormat::Yaml && supported.contains(&OutputFormat::Json))
     };
     match s.parse::<OutputFormat>() {
-        Ok(f) if supported.contains(&f) => Ok(f),
+        Ok(f) if accepted(f) => Ok(f),
         _ => bail!(
             "unsupported output format `{s}`: expected one of {}",
-            names()
+            format_names(supported)
         ),
+    }
+}
+
+/// The names of a command's formats for help and errors, `wide` and `yaml` included.
+pub fn format_names(supported: &[OutputFormat]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for &f in supported {
+        names.push(f.as_str());
+        match f {
+            OutputFormat::Text => names.push("wide"),
+            OutputFormat::Json => names.push("yaml"),
+            _ => {}
+        }
+    }
+    names.join(", ")
+}
+
+/// Renders in `format`: `yaml` is rendered as the JSON document and converted, so the two
+/// always say the same.
+pub fn rendered(
+    format: OutputFormat,
+    render: impl FnOnce(OutputFormat) -> String,
+) -> anyhow::Result<String> {
+    if format == OutputFormat::Yaml {
+        palisade_render::yaml::from_json(&render(OutputFormat::Json)).map_err(anyhow::Error::msg)
+    } else {
+        Ok(render(format))
     }
 }

@@ -1,7 +1,7 @@
 //! `palisade audit`: the per-namespace protection report.
 
 use crate::args::AuditArgs;
-use crate::input::{format, load_inputs};
+use crate::input::{format, load_inputs, rendered};
 use crate::output::emit;
 use palisade_engine::Engine;
 use palisade_render::lint::audit;
@@ -11,17 +11,17 @@ use std::process::ExitCode;
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let output = format(
         &args.output,
-        &[OutputFormat::Table, OutputFormat::Json, OutputFormat::Md],
+        &[OutputFormat::Text, OutputFormat::Json, OutputFormat::Md],
     )?;
     let loaded = load_inputs(&args.input)?;
     let engine = Engine::new(&loaded.model);
     let report = palisade_lint::audit::audit(&loaded.model, &engine);
     emit(
-        &match output {
+        &rendered(output, |f| match f {
             OutputFormat::Json => audit::json(&report),
             OutputFormat::Md => audit::md(&report),
             _ => audit::table(&report),
-        },
+        })?,
         Style::PLAIN,
     )?;
     Ok(ExitCode::SUCCESS)

@@ -1,7 +1,7 @@
 //! `palisade check`: one connection, its verdict and why.
 
 use crate::args::{CheckArgs, Expect};
-use crate::input::{format, load_inputs, protocol};
+use crate::input::{format, load_inputs, protocol, rendered};
 use crate::output::{emit, emit_err};
 use anyhow::{anyhow, bail};
 use palisade_engine::{
@@ -44,14 +44,16 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             Endpoint::External(_) => None,
         });
     ctx.uncertain = uncertainty.names(model, pods);
-    let style = match output {
-        OutputFormat::Json => Style::PLAIN,
-        _ => args.input.load.color.style(false),
+    let machine = matches!(output, OutputFormat::Json | OutputFormat::Yaml);
+    let style = if machine {
+        Style::PLAIN
+    } else {
+        args.input.load.color.style(false)
     };
-    let text = match output {
+    let text = rendered(output, |f| match f {
         OutputFormat::Json => check::json_with(model, &explanation, &ctx),
         _ => check::text_with(model, &explanation, &ctx, style),
-    };
+    })?;
     let met = match args.expect {
         None => true,
         Some(Expect::Allow) => explanation.allowed,
@@ -60,10 +62,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     // A failed expectation is said first, before the explanation; JSON stays parseable, so
     // there the line goes to stderr.
     let failure = (!met).then(|| expectation_failure(explanation.allowed));
-    match (&failure, output) {
-        (Some(line), OutputFormat::Json) => emit_err(line, args.input.load.color.style(true)),
-        (Some(line), _) => emit(line, style)?,
-        (None, _) => {}
+    match &failure {
+        Some(line) if machine => emit_err(line, args.input.load.color.style(true)),
+        Some(line) => emit(line, style)?,
+        None => {}
     }
     emit(&text, style)?;
     Ok(if met {

@@ -1,7 +1,7 @@
 //! `palisade connectivity`: every allowed pair with its exact ports.
 
 use crate::args::ConnectivityArgs;
-use crate::input::{format, load_inputs};
+use crate::input::{format, load_inputs, rendered};
 use crate::output::{emit, emit_err};
 use palisade_engine::{Engine, Uncertainty, connectivity};
 use palisade_render::OutputFormat;
@@ -38,7 +38,9 @@ pub fn run(args: ConnectivityArgs) -> anyhow::Result<ExitCode> {
         );
     }
     emit(
-        &palisade_render::connectivity::render_with(&result, output, &notes),
+        &rendered(output, |f| {
+            palisade_render::connectivity::render_with(&result, f, &notes)
+        })?,
         palisade_render::Style::PLAIN,
     )?;
     Ok(ExitCode::SUCCESS)

@@ -234,7 +234,8 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     }
     let diff = palisade_diff::diff(&old_model, &new_model, args.level.into());
     let style = args.load.color.style(false);
-    emit(&palisade_render::diff::render(&diff, output, style), style)?;
+    let text = crate::input::rendered(output, |f| palisade_render::diff::render(&diff, f, style))?;
+    emit(&text, style)?;
     Ok(match args.fail_on {
         Some(f) if fails(&diff, f) => ExitCode::from(1),
         _ => ExitCode::SUCCESS,

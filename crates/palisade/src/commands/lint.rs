@@ -92,7 +92,13 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
         emit(&out, Style::PLAIN)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let format: LintFormat = args.output.parse().map_err(anyhow::Error::msg)?;
+    // `yaml` is the JSON document as YAML; `wide` is the text.
+    let yaml = palisade_render::OutputFormat::canonical_name(&args.output) == "yaml";
+    let format: LintFormat = match palisade_render::OutputFormat::canonical_name(&args.output) {
+        "yaml" => LintFormat::Json,
+        "wide" => LintFormat::Human,
+        other => other.parse().map_err(anyhow::Error::msg)?,
+    };
     let config_path = args
         .config
         .as_deref()
@@ -130,17 +136,20 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     findings.extend(lint_rejected(&mut loaded.model, rejected, &settings));
     sort(&mut findings);
     let style = input.load.color.style(false);
-    emit(
-        &render(
-            &findings,
-            &loaded.model.sources,
-            format,
-            &rule_meta(),
-            style,
-            config_shown.as_deref(),
-        ),
+    let text = render(
+        &findings,
+        &loaded.model.sources,
+        format,
+        &rule_meta(),
         style,
-    )?;
+        config_shown.as_deref(),
+    );
+    let text = if yaml {
+        palisade_render::yaml::from_json(&text).map_err(anyhow::Error::msg)?
+    } else {
+        text
+    };
+    emit(&text, style)?;
     // With NP017 off, input errors are not findings: exit 2 as other commands do, unless
     // --keep-going, where (as in every command) the exit code reflects the results.
     if loaded.has_errors() && !invalid_enabled && !args.input.load.keep_going {

@@ -1,7 +1,7 @@
 //! `palisade matrix`: the truth table for one port.
 
 use crate::args::MatrixArgs;
-use crate::input::{format, load_inputs, protocol};
+use crate::input::{format, load_inputs, protocol, rendered};
 use crate::output::emit;
 use anyhow::bail;
 use palisade_engine::{Engine, matrix};
@@ -12,7 +12,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<ExitCode> {
     let output = format(
         &args.output,
         &[
-            OutputFormat::Table,
+            OutputFormat::Text,
             OutputFormat::Csv,
             OutputFormat::Md,
             OutputFormat::Json,
@@ -45,7 +45,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<ExitCode> {
         args.port,
     );
     emit(
-        &palisade_render::matrix::render(&result, output),
+        &rendered(output, |f| palisade_render::matrix::render(&result, f))?,
         palisade_render::Style::PLAIN,
     )?;
     // Every format: the cells of rows and columns that unevaluated policies may select are

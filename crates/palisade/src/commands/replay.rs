@@ -24,6 +24,7 @@ use std::time::Duration;
 enum Output {
     Text,
     Json,
+    Yaml,
     Jsonl,
     Csv,
     Md,
@@ -31,13 +32,17 @@ enum Output {
 
 fn output(s: &str) -> anyhow::Result<Output> {
     Ok(match s {
-        "txt" | "text" => Output::Text,
+        // `wide` is the text (no extra columns yet); `yaml` the JSON document as YAML.
+        "txt" | "text" | "table" | "human" | "plain" | "wide" => Output::Text,
         "json" => Output::Json,
+        "yaml" | "yml" => Output::Yaml,
         "jsonl" | "ndjson" => Output::Jsonl,
         "csv" => Output::Csv,
         "md" | "markdown" => Output::Md,
         other => {
-            bail!("unsupported output format `{other}`: expected one of txt, json, jsonl, csv, md")
+            bail!(
+                "unsupported output format `{other}`: expected one of text, wide, json, yaml, jsonl, csv, md"
+            )
         }
     })
 }
@@ -310,7 +315,8 @@ fn stream_sessions(
     let filter = &settings.filter;
     let follow = args.relay.follow;
     let stream = settings.output == Output::Jsonl || (follow && settings.output == Output::Text);
-    let keep = !stream && (!args.summary || matches!(settings.output, Output::Json | Output::Csv));
+    let keep = !stream
+        && (!args.summary || matches!(settings.output, Output::Json | Output::Yaml | Output::Csv));
     let mut write_err: Option<std::io::Error> = None;
     let first_ns: std::cell::Cell<Option<i64>> = std::cell::Cell::new(None);
     let mut sessionizer = Sessionizer::new(SessionConfig {
@@ -406,6 +412,9 @@ fn print_report(
     let text = match out_format {
         Output::Text => render::text(&report, style),
         Output::Json => render::json(&report),
+        Output::Yaml => {
+            palisade_render::yaml::from_json(&render::json(&report)).map_err(anyhow::Error::msg)?
+        }
         Output::Csv => render::csv(&report),
         Output::Md => render::md(&report),
         Output::Jsonl => String::new(),

@@ -6,6 +6,7 @@ mod core;
 mod diff;
 mod discover;
 mod expect;
+mod habits;
 mod hostile;
 mod inputs;
 mod install;
