@@ -288,3 +288,108 @@ mod tests {
         );
     }
 }
+
+/// hubble observe's endpoint filters (`--verdict`, `--from-pod`, `--to-namespace`,
+/// `--from-label`, `--to-ip`, `--port`, ...), which need the model (pod labels, named
+/// ports). As in hubble, values of one flag are alternatives (OR) and different flags must
+/// all hold (AND), also together with [`Filter`].
+#[derive(Clone, Debug, Default)]
+pub struct HubbleFilter {
+    /// The observed outcome is one of these (`FORWARDED` = accepted; `DROPPED` = refused or
+    /// timed out: the session did not get through).
+    pub verdict: Vec<Observed>,
+    /// The source is one of these pods (`ns/name` prefixes) ...
+    pub from_pod: Vec<PeerMatch>,
+    /// ... and the destination one of these.
+    pub to_pod: Vec<PeerMatch>,
+    /// The source is in one of these namespaces.
+    pub from_namespace: Vec<String>,
+    /// The destination is in one of these namespaces.
+    pub to_namespace: Vec<String>,
+    /// The source's labels (the mapped pod's, else Hubble's) match one of these.
+    pub from_label: Vec<palisade_model::LabelSelector>,
+    /// The destination's labels match one of these.
+    pub to_label: Vec<palisade_model::LabelSelector>,
+    /// The source address is one of these (addresses or CIDRs).
+    pub from_ip: Vec<PeerMatch>,
+    /// The destination address is one of these.
+    pub to_ip: Vec<PeerMatch>,
+    /// The destination port is one of these (numbers, names of the destination pod's
+    /// container ports, with or without `/PROTO`).
+    pub port: Vec<palisade_model::PortArg>,
+}
+
+impl HubbleFilter {
+    /// Whether nothing is filtered.
+    pub fn is_empty(&self) -> bool {
+        self.verdict.is_empty()
+            && self.from_pod.is_empty()
+            && self.to_pod.is_empty()
+            && self.from_namespace.is_empty()
+            && self.to_namespace.is_empty()
+            && self.from_label.is_empty()
+            && self.to_label.is_empty()
+            && self.from_ip.is_empty()
+            && self.to_ip.is_empty()
+            && self.port.is_empty()
+    }
+
+    /// Whether a replayed session passes.
+    pub fn matches(&self, model: &palisade_model::Model, r: &Replayed) -> bool {
+        let s = &r.session;
+        let any = |list: &[PeerMatch], peer: &Peer, ip: IpAddr| {
+            list.is_empty() || list.iter().any(|m| m.matches(peer, ip))
+        };
+        let in_ns = |list: &[String], peer: &Peer| {
+            list.is_empty()
+                || list
+                    .iter()
+                    .any(|ns| peer.namespace.as_deref() == Some(ns.as_str()))
+        };
+        let labelled = |list: &[palisade_model::LabelSelector], peer: &Peer| {
+            list.is_empty() || {
+                let labels = peer_labels(model, peer);
+                list.iter()
+                    .any(|sel| labels.as_ref().is_some_and(|l| sel.matches(l)))
+            }
+        };
+        let dst_ports = r
+            .dst
+            .pod
+            .map_or(&[][..], |p| model.pods[p.index()].ports.as_slice());
+        (self.verdict.is_empty() || self.verdict.contains(&s.observed))
+            && any(&self.from_pod, &r.src, s.src.ip())
+            && any(&self.to_pod, &r.dst, s.dst.ip())
+            && any(&self.from_ip, &r.src, s.src.ip())
+            && any(&self.to_ip, &r.dst, s.dst.ip())
+            && in_ns(&self.from_namespace, &r.src)
+            && in_ns(&self.to_namespace, &r.dst)
+            && labelled(&self.from_label, &r.src)
+            && labelled(&self.to_label, &r.dst)
+            && (self.port.is_empty()
+                || self
+                    .port
+                    .iter()
+                    .any(|p| p.matches(s.dst.port(), s.proto, dst_ports)))
+    }
+}
+
+/// An endpoint's labels: the mapped pod's, else those Hubble recorded (`k8s:app=web` →
+/// `app=web`; sources other than `k8s` are kept with their prefix, as hubble matches them).
+fn peer_labels(model: &palisade_model::Model, peer: &Peer) -> Option<palisade_model::Labels> {
+    if let Some(pod) = peer.pod {
+        return Some(model.pods[pod.index()].labels.clone());
+    }
+    let named = peer.named.as_deref()?;
+    Some(
+        named
+            .labels
+            .iter()
+            .map(|l| {
+                let l = l.strip_prefix("k8s:").unwrap_or(l);
+                let (k, v) = l.split_once('=').unwrap_or((l, ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect(),
+    )
+}

@@ -99,9 +99,28 @@ pub struct ClusterArgs {
     /// The kubeconfig context to use (default: its current context).
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
-    /// Read namespaced objects of every namespace (default with --live: the -n namespace, else the context's).
+    /// Every namespace: with --live, read namespaced objects of every namespace (default: the -n
+    /// namespace, else the context's); files are always read whole, and without -n the answer
+    /// covers every namespace.
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
+}
+
+/// kubectl's `-l/--selector`: which pods the answer is about.
+#[derive(Clone, Debug, Default, Args)]
+pub struct SelectorArgs {
+    /// Only pods (and workloads) whose labels match, in kubectl syntax: `app=web`, `tier!=db`,
+    /// `env in (prod,staging)`, `env notin (dev)`, `canary`, `!canary`, comma-separated (AND).
+    #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
+    pub selector: Option<String>,
+}
+
+/// kubectl's `--no-headers`.
+#[derive(Clone, Debug, Default, Args)]
+pub struct TableArgs {
+    /// Omit the header lines of text and CSV tables.
+    #[arg(long)]
+    pub no_headers: bool,
 }
 
 /// Where manifests come from and how to read them.
@@ -110,9 +129,14 @@ pub struct InputArgs {
     /// Manifest files or directories (recursive: .yaml, .yml, .json); `-` for stdin.
     #[arg(required_unless_present = "live", value_name = "PATHS")]
     pub paths: Vec<String>,
-    /// Namespace for objects that do not name one (default: default); with --live, the namespace to read (default: the context's).
-    #[arg(short = 'n', long = "namespace")]
+    /// The namespace the answer is about, as kubectl's -n: check, matrix, connectivity, lint, audit
+    /// and diff show only what concerns it; objects that name no namespace are placed in it
+    /// (unless --default-namespace); --live reads it (with -A: reads every namespace, shows this one).
+    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
     pub namespace: Option<String>,
+    /// Namespace for objects that do not name one (default: the -n namespace, else `default`).
+    #[arg(long, value_name = "NAMESPACE")]
+    pub default_namespace: Option<String>,
     /// How to load them.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -194,6 +218,12 @@ pub struct MatrixArgs {
     /// Output format: text (an aligned table), wide, csv, md, json or yaml.
     #[arg(short, long, default_value = "text")]
     pub output: String,
+    /// Which pods.
+    #[command(flatten)]
+    pub select: SelectorArgs,
+    /// Table layout.
+    #[command(flatten)]
+    pub table: TableArgs,
     /// Refuse tables with more rows than this (a table grows with the square of it).
     #[arg(long, default_value_t = 5000, value_name = "N")]
     pub max_peers: usize,
@@ -211,6 +241,12 @@ pub struct ConnectivityArgs {
     /// Output format: text, wide, csv, md, dot, svg, json or yaml.
     #[arg(short, long, default_value = "text")]
     pub output: String,
+    /// Which pods.
+    #[command(flatten)]
+    pub select: SelectorArgs,
+    /// Table layout.
+    #[command(flatten)]
+    pub table: TableArgs,
 }
 
 /// `palisade lint`.
@@ -249,9 +285,14 @@ pub struct LintInputArgs {
     /// Manifest files or directories (recursive: .yaml, .yml, .json); `-` for stdin.
     #[arg(value_name = "PATHS", required_unless_present_any = ["explain", "list_rules", "live"])]
     pub paths: Vec<String>,
-    /// Namespace for objects that do not name one (default: default); with --live, the namespace to read (default: the context's).
-    #[arg(short = 'n', long = "namespace")]
+    /// The namespace the answer is about, as kubectl's -n: check, matrix, connectivity, lint, audit
+    /// and diff show only what concerns it; objects that name no namespace are placed in it
+    /// (unless --default-namespace); --live reads it (with -A: reads every namespace, shows this one).
+    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
     pub namespace: Option<String>,
+    /// Namespace for objects that do not name one (default: the -n namespace, else `default`).
+    #[arg(long, value_name = "NAMESPACE")]
+    pub default_namespace: Option<String>,
     /// How to load them.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -263,6 +304,7 @@ impl LintInputArgs {
         InputArgs {
             paths: self.paths.clone(),
             namespace: self.namespace.clone(),
+            default_namespace: self.default_namespace.clone(),
             load: self.load.clone(),
         }
     }
@@ -277,6 +319,9 @@ pub struct AuditArgs {
     /// Output format: text, wide, md, json or yaml.
     #[arg(short, long, default_value = "text")]
     pub output: String,
+    /// Table layout.
+    #[command(flatten)]
+    pub table: TableArgs,
 }
 
 /// `--fail-on` values of `palisade diff`.
@@ -319,12 +364,23 @@ pub struct DiffArgs {
     /// Output format: text, wide, md, csv, json or yaml.
     #[arg(short, long, default_value = "text")]
     pub output: String,
+    /// Which pods.
+    #[command(flatten)]
+    pub select: SelectorArgs,
+    /// Table layout.
+    #[command(flatten)]
+    pub table: TableArgs,
     /// Exit with 1 when the diff has such a change (for CI).
     #[arg(long, value_enum, value_name = "removed|added|any")]
     pub fail_on: Option<FailOn>,
-    /// Namespace for objects that do not name one (default: default); with --live, the namespace to read (default: the context's).
-    #[arg(short = 'n', long = "namespace")]
+    /// The namespace the answer is about, as kubectl's -n: check, matrix, connectivity, lint, audit
+    /// and diff show only what concerns it; objects that name no namespace are placed in it
+    /// (unless --default-namespace); --live reads it (with -A: reads every namespace, shows this one).
+    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
     pub namespace: Option<String>,
+    /// Namespace for objects that do not name one (default: the -n namespace, else `default`).
+    #[arg(long, value_name = "NAMESPACE")]
+    pub default_namespace: Option<String>,
     /// How to load them.
     #[command(flatten)]
     pub load: LoadArgs,

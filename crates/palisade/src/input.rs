@@ -15,8 +15,12 @@ pub fn load_inputs(args: &InputArgs) -> anyhow::Result<Loaded> {
         &args.load,
         args.namespace.as_deref(),
     )?);
-    let namespace = args.namespace.as_deref().unwrap_or("default");
-    load_checked(&inputs, namespace, &args.load, None)
+    load_checked(
+        &inputs,
+        crate::select::default_namespace(args),
+        &args.load,
+        None,
+    )
 }
 
 /// A path argument as a loader input (`-` is stdin).
@@ -71,7 +75,7 @@ pub fn load_for_lint(args: &InputArgs, print_errors: bool) -> anyhow::Result<Loa
     let loaded = load(
         &inputs,
         &LoadOptions {
-            default_namespace: args.namespace.clone().unwrap_or_else(|| "default".into()),
+            default_namespace: crate::select::default_namespace(args).to_string(),
             exclude: args.load.exclude.clone(),
             follow_symlinks: args.load.follow_symlinks,
         },

@@ -15,14 +15,20 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     )?;
     let loaded = load_inputs(&args.input)?;
     let engine = Engine::new(&loaded.model);
-    let report = palisade_lint::audit::audit(&loaded.model, &engine);
-    emit(
-        &rendered(output, |f| match f {
-            OutputFormat::Json => audit::json(&report),
-            OutputFormat::Md => audit::md(&report),
-            _ => audit::table(&report),
-        })?,
-        Style::PLAIN,
-    )?;
+    let mut report = palisade_lint::audit::audit(&loaded.model, &engine);
+    if let Some(ns) = &args.input.namespace {
+        let selection = crate::select::Selection::new(Some(ns), None)?;
+        selection.warn_if_unknown(&loaded.model);
+        report.namespaces.retain(|n| &n.name == ns);
+    }
+    let mut text = rendered(output, |f| match f {
+        OutputFormat::Json => audit::json(&report),
+        OutputFormat::Md => audit::md(&report),
+        _ => audit::table(&report),
+    })?;
+    if args.table.no_headers && matches!(output, OutputFormat::Text | OutputFormat::Wide) {
+        text = crate::select::without_headers(text, 1);
+    }
+    emit(&text, Style::PLAIN)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -16,10 +16,12 @@ use std::process::ExitCode;
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let output = format(&args.output, &[OutputFormat::Text, OutputFormat::Json])?;
     let protocol = protocol(&args.protocol)?;
-    let (to, port) = split_port(&args.to, args.port)?;
+    let from = qualify(&args.from, args.input.namespace.as_deref());
+    let to = qualify(&args.to, args.input.namespace.as_deref());
+    let (to, port) = split_port(&to, args.port)?;
     let loaded = load_inputs(&args.input)?;
     let model = &loaded.model;
-    let src = resolve(model, &args.from).map_err(|e| anyhow!("--from {}: {e}", args.from))?;
+    let src = resolve(model, &from).map_err(|e| anyhow!("--from {}: {e}", args.from))?;
     let mut ctx = CheckContext::default();
     let dst = match resolve_service(model, to, port, protocol)
         .map_err(|e| anyhow!("--to {}: {e}", args.to))?
@@ -73,6 +75,21 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// With `-n NS`, a bare name means `NS/name` and `svc/NAME` means `svc/NS/NAME`, as kubectl
+/// reads names in a namespace; addresses and qualified names are kept.
+fn qualify(name: &str, namespace: Option<&str>) -> String {
+    let Some(ns) = namespace else {
+        return name.to_string();
+    };
+    let is_address = name.parse::<IpAddr>().is_ok() || name.parse::<std::net::SocketAddr>().is_ok();
+    match name.split('/').collect::<Vec<_>>().as_slice() {
+        _ if is_address => name.to_string(),
+        [bare] => format!("{ns}/{bare}"),
+        ["svc" | "service", svc] => format!("svc/{ns}/{svc}"),
+        _ => name.to_string(),
+    }
 }
 
 /// The line that opens the output when `--expect` is not met, e.g. "expected allow, got denied".

@@ -5,6 +5,7 @@ mod git;
 use crate::args::{DiffArgs, FailOn};
 use crate::input::{format, load_checked};
 use crate::output::emit;
+use crate::select::Selection;
 use anyhow::{Context, bail};
 use palisade_diff::{ChangeKind, Diff};
 use palisade_load::Input;
@@ -120,7 +121,11 @@ pub(crate) fn overlay_inputs(old: &str, new: &str) -> anyhow::Result<Vec<Input>>
 
 fn load_side(label: &str, shown: &str, inputs: &[Input], args: &DiffArgs) -> anyhow::Result<Model> {
     let what = format!("{label} side (`{shown}`)");
-    let namespace = args.namespace.as_deref().unwrap_or("default");
+    let namespace = args
+        .default_namespace
+        .as_deref()
+        .or(args.namespace.as_deref())
+        .unwrap_or("default");
     Ok(load_checked(inputs, namespace, &args.load, Some(&what))?.model)
 }
 
@@ -232,9 +237,21 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
             new_model = palisade_diff::with_workloads_from(&new_model, &w);
         }
     }
-    let diff = palisade_diff::diff(&old_model, &new_model, args.level.into());
+    let mut diff = palisade_diff::diff(&old_model, &new_model, args.level.into());
+    let selection = Selection::new(args.namespace.as_deref(), Some(&args.select))?;
+    if !selection.is_everything() {
+        // Changes with an end selected on either side; --fail-on judges only these.
+        let mut names = selection.peer_names(&old_model);
+        names.extend(selection.peer_names(&new_model));
+        diff.changes
+            .retain(|c| names.contains(&c.src) || names.contains(&c.dst));
+    }
     let style = args.load.color.style(false);
-    let text = crate::input::rendered(output, |f| palisade_render::diff::render(&diff, f, style))?;
+    let mut text =
+        crate::input::rendered(output, |f| palisade_render::diff::render(&diff, f, style))?;
+    if args.table.no_headers && output == OutputFormat::Csv {
+        text = crate::select::without_headers(text, 1);
+    }
     emit(&text, style)?;
     Ok(match args.fail_on {
         Some(f) if fails(&diff, f) => ExitCode::from(1),

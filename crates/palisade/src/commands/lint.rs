@@ -134,6 +134,12 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     findings.extend(input_errors(&loaded.diagnostics, &settings));
     let rejected = std::mem::take(&mut loaded.rejected_policies);
     findings.extend(lint_rejected(&mut loaded.model, rejected, &settings));
+    if let Some(ns) = &input.namespace {
+        // -n: the findings on objects of that namespace (and those on no namespaced object).
+        let selection = crate::select::Selection::new(Some(ns), None)?;
+        selection.warn_if_unknown(&loaded.model);
+        findings.retain(|f| selection.span_in_namespace(&loaded.model, f.span));
+    }
     sort(&mut findings);
     let style = input.load.color.style(false);
     let text = render(

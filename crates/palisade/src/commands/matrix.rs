@@ -3,6 +3,7 @@
 use crate::args::MatrixArgs;
 use crate::input::{format, load_inputs, protocol, rendered};
 use crate::output::emit;
+use crate::select::{Selection, without_headers};
 use anyhow::bail;
 use palisade_engine::{Engine, matrix};
 use palisade_render::OutputFormat;
@@ -36,18 +37,38 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<ExitCode> {
             args.max_peers
         );
     }
+    let selection = Selection::new(args.input.namespace.as_deref(), Some(&args.select))?;
+    selection.warn_if_unknown(model);
     let engine = Engine::new(&loaded.model);
-    let result = matrix::compute(
+    let mut result = matrix::compute(
         &loaded.model,
         &engine,
         args.level.into(),
         protocol,
         args.port,
     );
-    emit(
-        &rendered(output, |f| palisade_render::matrix::render(&result, f))?,
-        palisade_render::Style::PLAIN,
-    )?;
+    if !selection.is_everything() {
+        // The square of the selected rows: from and to both among them.
+        let names = selection.peer_names(model);
+        let keep: Vec<usize> = (0..result.peers.len())
+            .filter(|&i| names.contains(&result.peers[i]))
+            .collect();
+        result.peers = keep.iter().map(|&i| result.peers[i].clone()).collect();
+        result.allowed = keep
+            .iter()
+            .map(|&i| keep.iter().map(|&j| result.allowed[i][j]).collect())
+            .collect();
+    }
+    let mut text = rendered(output, |f| palisade_render::matrix::render(&result, f))?;
+    if args.table.no_headers
+        && matches!(
+            output,
+            OutputFormat::Text | OutputFormat::Wide | OutputFormat::Csv
+        )
+    {
+        text = without_headers(text, 1);
+    }
+    emit(&text, palisade_render::Style::PLAIN)?;
     // Every format: the cells of rows and columns that unevaluated policies may select are
     // uncertain.
     let uncertainty = palisade_engine::Uncertainty::new(model);

@@ -194,6 +194,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 struct Settings {
     output: Output,
     filter: Filter,
+    /// hubble observe's filters.
+    hubble: palisade_replay::HubbleFilter,
     /// `--timeout`, in nanoseconds.
     timeout: i64,
     /// `--spike-window`, in nanoseconds.
@@ -236,6 +238,7 @@ impl Settings {
         Ok(Settings {
             output,
             filter,
+            hubble: super::discover::hubble_filter(&args.filter)?,
             timeout,
             window,
             format,
@@ -333,6 +336,9 @@ fn stream_sessions(
         }
         let r = replayer.replay(s);
         if !filter.is_empty() && !filter.matches(&r, first_ns.get()) {
+            return;
+        }
+        if !settings.hubble.is_empty() && !settings.hubble.matches(replayer.model(), &r) {
             return;
         }
         collected.summary.add(&r);

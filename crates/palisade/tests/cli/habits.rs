@@ -105,3 +105,292 @@ fn one_output_vocabulary_with_the_old_names_as_aliases() {
         run.stderr
     );
 }
+
+/// `-n` narrows the answer to a namespace (the verdicts stay those of the whole input);
+/// `-l` to pods matching a kubectl selector; `--no-headers` drops table headers.
+#[test]
+fn namespace_selector_and_no_headers() {
+    // connectivity: only pairs with an end in `payments`.
+    let all = palisade(&["connectivity", SHOP, "-o", "csv"], None);
+    let payments = palisade(&["connectivity", SHOP, "-n", "payments", "-o", "csv"], None);
+    assert_eq!(payments.code, 0, "{}", payments.stderr);
+    let rows: Vec<&str> = payments.stdout.lines().skip(1).collect();
+    assert!(!rows.is_empty());
+    for row in &rows {
+        assert!(row.contains("payments/"), "{row}");
+        assert!(
+            all.stdout.lines().any(|l| l == *row),
+            "{row} is a row of the whole answer"
+        );
+    }
+    let expected = all.stdout.lines().skip(1).filter(|l| {
+        let mut cells = l.split(',');
+        let (src, dst) = (cells.next().unwrap(), cells.next().unwrap());
+        src.starts_with("payments/") || dst.starts_with("payments/")
+    });
+    assert_eq!(rows, expected.collect::<Vec<_>>());
+    // --no-headers drops the CSV header line only.
+    let bare = palisade(
+        &[
+            "connectivity",
+            SHOP,
+            "-n",
+            "payments",
+            "-o",
+            "csv",
+            "--no-headers",
+        ],
+        None,
+    );
+    assert_eq!(bare.stdout.lines().collect::<Vec<_>>(), rows);
+
+    // -l with set-based syntax: the matrix of the selected workloads.
+    let run = palisade(
+        &[
+            "matrix",
+            SHOP,
+            "--port",
+            "8080",
+            "--level",
+            "workload",
+            "-o",
+            "json",
+            "-l",
+            "app in (checkout,payments-api)",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let m = json_of(&run.stdout);
+    assert_eq!(
+        m["peers"],
+        serde_json::json!(["payments/payments-api", "shop/checkout"])
+    );
+    // The broken connection of the example stays denied: the selection narrows rows only.
+    assert_eq!(m["allowed"][1][0], serde_json::json!(false));
+    let run = palisade(
+        &[
+            "matrix",
+            SHOP,
+            "--port",
+            "8080",
+            "-o",
+            "json",
+            "-l",
+            "app in (checkout",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("-l/--selector: unclosed `(`"),
+        "{}",
+        run.stderr
+    );
+
+    // audit -n: that namespace's row; --no-headers drops the column names.
+    let run = palisade(&["audit", SHOP, "-n", "shop", "--no-headers"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    assert!(run.stdout.starts_with("shop "), "{}", run.stdout);
+
+    // lint -n: findings on objects of other namespaces are left out.
+    let all = json_of(&palisade(&["lint", SHOP, "-o", "json"], None).stdout);
+    let shop = json_of(&palisade(&["lint", SHOP, "-n", "shop", "-o", "json"], None).stdout);
+    let files = |v: &serde_json::Value| -> Vec<String> {
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["file"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert!(files(&shop).len() < files(&all).len(), "{shop}");
+    assert!(
+        files(&shop).iter().all(|f| !f.contains("/payments/")),
+        "{shop}"
+    );
+
+    // diff -n: the example's one change is in `payments`; nothing in `monitoring`.
+    let changed = palisade(
+        &[
+            "diff",
+            SHOP,
+            "examples/webshop-fixed",
+            "--overlay",
+            "-n",
+            "payments",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(
+        json_of(&changed.stdout)["changes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let none = palisade(
+        &[
+            "diff",
+            SHOP,
+            "examples/webshop-fixed",
+            "--overlay",
+            "-n",
+            "monitoring",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(json_of(&none.stdout)["changes"], serde_json::json!([]));
+
+    // check -n: bare names are in that namespace, as kubectl reads them.
+    let qualified = palisade(
+        &[
+            "check",
+            SHOP,
+            "--from",
+            "shop/checkout",
+            "--to",
+            "shop/cart",
+            "--port",
+            "8080",
+        ],
+        None,
+    );
+    let bare = palisade(
+        &[
+            "check", SHOP, "-n", "shop", "--from", "checkout", "--to", "cart", "--port", "8080",
+        ],
+        None,
+    );
+    assert_eq!(bare.code, qualified.code, "{}", bare.stderr);
+    assert_eq!(bare.stdout, qualified.stdout);
+
+    // An unknown namespace says so.
+    let run = palisade(&["connectivity", SHOP, "-n", "nope"], None);
+    assert!(
+        run.stderr.contains("no namespace `nope` in the input"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `--default-namespace` places objects without a namespace; `-n` does too when it is not
+/// given (kubectl apply -n).
+#[test]
+fn default_namespace_for_objects_without_one() {
+    let manifest = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, labels: {app: web}}\nspec: {containers: [{name: c, image: x}]}\n";
+    let run = palisade(
+        &["connectivity", "-", "-n", "team", "-o", "json"],
+        Some(manifest),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("\"team/web\""), "{}", run.stdout);
+    let run = palisade(
+        &[
+            "connectivity",
+            "-",
+            "--default-namespace",
+            "apps",
+            "-o",
+            "json",
+        ],
+        Some(manifest),
+    );
+    assert!(run.stdout.contains("\"apps/web\""), "{}", run.stdout);
+}
+
+fn replay_csv(extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["replay", HUBBLE, "--cluster"];
+    args.extend(CLUSTER);
+    args.extend(["-o", "csv"]);
+    args.extend(extra);
+    let run = palisade(&args, None);
+    assert_eq!(run.code, 0, "{extra:?}: {}", run.stderr);
+    run.stdout.lines().skip(1).map(str::to_string).collect()
+}
+
+/// The column of a replay CSV row.
+fn col(row: &str, name: &str) -> String {
+    const COLUMNS: [&str; 8] = [
+        "start", "src", "src_ip", "src_port", "dst", "dst_ip", "dst_port", "protocol",
+    ];
+    const OBSERVED: usize = 8;
+    let cells: Vec<&str> = row.split(',').collect();
+    match name {
+        "observed" => cells[OBSERVED].to_string(),
+        _ => cells[COLUMNS.iter().position(|c| *c == name).unwrap()].to_string(),
+    }
+}
+
+/// hubble observe's flags on replay, each checked against the unfiltered rows: a flag keeps
+/// exactly the rows it describes.
+#[test]
+fn hubble_filters_on_replay() {
+    let all = replay_csv(&[]);
+    assert!(all.len() > 10);
+    let expect = |extra: &[&str], keep: &dyn Fn(&str) -> bool| {
+        let want: Vec<String> = all.iter().filter(|r| keep(r)).cloned().collect();
+        assert!(
+            !want.is_empty() && want.len() < all.len(),
+            "{extra:?} must narrow"
+        );
+        assert_eq!(replay_csv(extra), want, "{extra:?}");
+    };
+    expect(&["--verdict", "DROPPED"], &|r| {
+        matches!(col(r, "observed").as_str(), "refused" | "timed-out")
+    });
+    expect(&["--verdict", "forwarded"], &|r| {
+        col(r, "observed") == "accepted"
+    });
+    expect(&["--from-pod", "shop/checkout"], &|r| {
+        col(r, "src") == "shop/checkout"
+    });
+    expect(&["--to-namespace", "payments"], &|r| {
+        col(r, "dst").starts_with("payments/")
+    });
+    expect(
+        &["--from-namespace", "shop", "--to-namespace", "payments"],
+        &|r| col(r, "src").starts_with("shop/") && col(r, "dst").starts_with("payments/"),
+    );
+    expect(
+        &["--to-label", "app.kubernetes.io/name in (payments-api)"],
+        &|r| col(r, "dst") == "payments/payments-api",
+    );
+    expect(&["--to-ip", "10.0.2.0/24"], &|r| {
+        col(r, "dst_ip").starts_with("10.0.2.")
+    });
+    expect(&["-n", "payments"], &|r| {
+        col(r, "src").starts_with("payments/") || col(r, "dst").starts_with("payments/")
+    });
+    // Ports by number, by the destination pod's port name, and NUM/PROTO.
+    expect(&["--port", "8080"], &|r| col(r, "dst_port") == "8080");
+    expect(&["--port", "http", "--to-namespace", "payments"], &|r| {
+        col(r, "dst_port") == "8080" && col(r, "dst").starts_with("payments/")
+    });
+    expect(&["--port", "53/UDP"], &|r| {
+        col(r, "dst_port") == "53" && col(r, "protocol") == "UDP"
+    });
+    // Bad values say which flag and why.
+    for (flag, value, why) in [
+        ("--verdict", "AUDIT", "expected FORWARDED or DROPPED"),
+        ("--port", "53/QUIC", "unknown protocol"),
+        ("--from-ip", "shop/web", "not an IP address or CIDR"),
+        ("--to-label", "app in (x", "unclosed"),
+    ] {
+        let mut args = vec!["replay", HUBBLE, "--cluster"];
+        args.extend(CLUSTER);
+        args.extend([flag, value]);
+        let run = palisade(&args, None);
+        assert_eq!(run.code, 2, "{flag} {value}");
+        assert!(
+            run.stderr.contains(flag) && run.stderr.contains(why),
+            "{}",
+            run.stderr
+        );
+    }
+}

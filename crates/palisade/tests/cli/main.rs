@@ -12,6 +12,7 @@ mod inputs;
 mod install;
 mod lint;
 mod live;
+mod readme;
 mod replay;
 mod support;
 mod ui;
