@@ -22,6 +22,8 @@ struct JsonConnection<'a> {
     src: &'a str,
     dst: &'a str,
     allowed: Vec<JsonAllowed>,
+    /// `allowed` as structured ranges (added beside the strings, which stay).
+    ports: Vec<JsonPortRange>,
     src_kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     src_workload_kind: Option<&'static str>,
@@ -103,6 +105,31 @@ pub fn json_allowed(ports: &PortSet) -> Vec<JsonAllowed> {
         .collect()
 }
 
+/// One port range of a JSON port list: `{"protocol": "TCP", "from": 80, "to": 80}`.
+#[derive(Serialize)]
+pub struct JsonPortRange {
+    /// TCP, UDP or SCTP.
+    pub protocol: &'static str,
+    /// First port.
+    pub from: u16,
+    /// Last port (inclusive; equal to `from` for one port).
+    pub to: u16,
+}
+
+/// A port set as structured ranges, protocol by protocol, ranges ascending.
+pub fn json_port_ranges(ports: &PortSet) -> Vec<JsonPortRange> {
+    ports
+        .iter()
+        .flat_map(|(protocol, p)| {
+            p.ranges().iter().map(move |r| JsonPortRange {
+                protocol: protocol.as_str(),
+                from: r.lo,
+                to: r.hi,
+            })
+        })
+        .collect()
+}
+
 /// Renders connectivity in a format (`Text` is NCA-style `src => dst : ports` lines).
 pub fn render(result: &Connectivity, format: OutputFormat) -> String {
     render_with(result, format, &PeerNotes::default())
@@ -136,6 +163,7 @@ pub fn render_with(result: &Connectivity, format: OutputFormat, notes: &PeerNote
                             src: name(c.src),
                             dst: name(c.dst),
                             allowed: json_allowed(&c.ports),
+                            ports: json_port_ranges(&c.ports),
                             src_kind,
                             src_workload_kind,
                             dst_kind,
@@ -304,4 +332,169 @@ fn svg(out: &mut String, result: &Connectivity) {
         })
         .collect();
     graph::svg(out, &nodes, &edges, "connections");
+}
+
+/// The addresses an external peer's name stands for: a CIDR, a `first-last` range (as the
+/// engine names partition fragments) or a list of CIDRs joined by `, ` (already merged).
+pub fn external_nets(name: &str) -> Option<Vec<ipnet::IpNet>> {
+    use ipnet::{IpNet, Ipv4Subnets, Ipv6Subnets};
+    use std::net::IpAddr;
+    let mut nets = Vec::new();
+    for part in name.split(", ") {
+        if let Ok(net) = part.parse::<IpNet>() {
+            nets.push(net);
+            continue;
+        }
+        let (lo, hi) = part.split_once('-')?;
+        match (lo.parse::<IpAddr>().ok()?, hi.parse::<IpAddr>().ok()?) {
+            (IpAddr::V4(a), IpAddr::V4(b)) if a <= b => {
+                nets.extend(Ipv4Subnets::new(a, b, 0).map(IpNet::V4));
+            }
+            (IpAddr::V6(a), IpAddr::V6(b)) if a <= b => {
+                nets.extend(Ipv6Subnets::new(a, b, 0).map(IpNet::V6));
+            }
+            _ => return None,
+        }
+    }
+    Some(nets)
+}
+
+/// The canonical CIDR list of a set of networks: aggregated (ipnet), IPv4 first, `, `-joined.
+pub fn cidr_list(nets: &[ipnet::IpNet]) -> String {
+    ipnet::IpNet::aggregate(&nets.to_vec())
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// External ranges merged per peer: the fragments of the address space (`0.0.0.0-192.0.2.9`,
+/// `192.0.2.10/32`, ...) that reach, or are reached by, one peer on the same ports become one
+/// external peer named by the canonical CIDR list of their union (`0.0.0.0/0, ::/0`). Exact:
+/// rows are merged only when the peer, the direction and the ports are equal. Peers and
+/// connections stay sorted by name.
+pub fn merge_external(result: &Connectivity) -> Connectivity {
+    use palisade_engine::connectivity::{Connection, Peer};
+    use std::collections::BTreeMap;
+    let is_external = |i: usize| matches!(result.peers[i].what, PeerRef::External(_));
+    // (internal peer name, external is the source, ports) -> networks.
+    let mut groups: BTreeMap<(usize, bool, PortSet), Vec<ipnet::IpNet>> = BTreeMap::new();
+    let mut kept: Vec<(String, String, PortSet)> = Vec::new();
+    for c in &result.connections {
+        let (ext, internal, ext_is_src) = match (is_external(c.src), is_external(c.dst)) {
+            (true, false) => (c.src, c.dst, true),
+            (false, true) => (c.dst, c.src, false),
+            _ => {
+                kept.push((
+                    result.peers[c.src].name.clone(),
+                    result.peers[c.dst].name.clone(),
+                    c.ports.clone(),
+                ));
+                continue;
+            }
+        };
+        match external_nets(&result.peers[ext].name) {
+            Some(nets) => groups
+                .entry((internal, ext_is_src, c.ports.clone()))
+                .or_default()
+                .extend(nets),
+            // A name that is not an address range is kept as it is.
+            None => kept.push((
+                result.peers[c.src].name.clone(),
+                result.peers[c.dst].name.clone(),
+                c.ports.clone(),
+            )),
+        }
+    }
+    let mut external_names: Vec<String> = Vec::new();
+    for ((internal, ext_is_src, ports), nets) in groups {
+        let ext = cidr_list(&nets);
+        let internal = result.peers[internal].name.clone();
+        external_names.push(ext.clone());
+        kept.push(if ext_is_src {
+            (ext, internal, ports)
+        } else {
+            (internal, ext, ports)
+        });
+    }
+    // Peers: every internal peer (connected or not), the externals still named.
+    let mut peers: Vec<Peer> = result
+        .peers
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| !is_external(i))
+        .map(|(_, p)| p.clone())
+        .collect();
+    let still_named: std::collections::BTreeSet<&str> = kept
+        .iter()
+        .flat_map(|(s, d, _)| [s.as_str(), d.as_str()])
+        .collect();
+    for (i, p) in result.peers.iter().enumerate() {
+        if is_external(i) && still_named.contains(p.name.as_str()) {
+            peers.push(p.clone());
+        }
+    }
+    external_names.sort();
+    external_names.dedup();
+    for name in external_names {
+        if !peers.iter().any(|p| p.name == name) {
+            peers.push(Peer {
+                what: PeerRef::External(name.clone()),
+                name,
+            });
+        }
+    }
+    peers.sort_by(|a, b| a.name.cmp(&b.name));
+    let index: BTreeMap<&str, usize> = peers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name.as_str(), i))
+        .collect();
+    let mut connections: Vec<Connection> = kept
+        .iter()
+        .map(|(s, d, ports)| Connection {
+            src: index[s.as_str()],
+            dst: index[d.as_str()],
+            ports: ports.clone(),
+        })
+        .collect();
+    connections.sort_by(|a, b| {
+        (&peers[a.src].name, &peers[a.dst].name).cmp(&(&peers[b.src].name, &peers[b.dst].name))
+    });
+    Connectivity { peers, connections }
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use super::*;
+
+    #[test]
+    fn fragments_become_canonical_cidr_lists() {
+        let nets: Vec<ipnet::IpNet> = [
+            "0.0.0.0-192.0.2.9",
+            "192.0.2.10/32",
+            "192.0.2.11-203.0.112.255",
+            "203.0.113.0/25",
+            "203.0.113.128-255.255.255.255",
+            "::/0",
+        ]
+        .iter()
+        .flat_map(|n| external_nets(n).unwrap())
+        .collect();
+        assert_eq!(cidr_list(&nets), "0.0.0.0/0, ::/0");
+        // Holes stay holes: everything but 192.0.2.10.
+        let nets: Vec<ipnet::IpNet> = ["0.0.0.0-192.0.2.9", "192.0.2.11-255.255.255.255"]
+            .iter()
+            .flat_map(|n| external_nets(n).unwrap())
+            .collect();
+        let list = cidr_list(&nets);
+        assert!(!list.contains("192.0.2.10/32"), "{list}");
+        assert!(list.starts_with("0.0.0.0/1, 128.0.0.0/2,"), "{list}");
+        assert!(
+            list.contains("192.0.2.8/31, 192.0.2.11/32, 192.0.2.12/30"),
+            "{list}"
+        );
+        assert_eq!(external_nets("shop/web"), None);
+        assert_eq!(external_nets("10.0.0.9-10.0.0.1"), None);
+    }
 }

@@ -5,7 +5,7 @@
 //! "line", "what"}]}], "summary": {"added", "removed", "changed"}}`, with `before`/`after`
 //! in the notation of `connectivity -o json`.
 
-use crate::connectivity::{JsonAllowed, json_allowed};
+use crate::connectivity::{JsonAllowed, JsonPortRange, json_allowed, json_port_ranges};
 use crate::{OutputFormat, Style, csv_field, to_json};
 use palisade_diff::{Cause, Change, ChangeKind, Diff};
 use palisade_model::{Direction, PortSet};
@@ -28,6 +28,9 @@ struct JsonChange<'a> {
     change: &'static str,
     before: Vec<JsonAllowed>,
     after: Vec<JsonAllowed>,
+    /// `before` and `after` as structured ranges (added beside the strings, which stay).
+    before_ports: Vec<JsonPortRange>,
+    after_ports: Vec<JsonPortRange>,
     causes: Vec<JsonCause<'a>>,
     /// What `src`/`dst` name: `pod`, `workload` (with `*_workload_kind`), `external`.
     src_kind: &'static str,
@@ -134,6 +137,8 @@ pub fn json(diff: &Diff) -> String {
                 change: c.change.as_str(),
                 before: json_allowed(&c.before),
                 after: json_allowed(&c.after),
+                before_ports: json_port_ranges(&c.before),
+                after_ports: json_port_ranges(&c.after),
                 causes: c
                     .causes
                     .iter()

@@ -212,10 +212,12 @@ impl Snapshot {
         // As `palisade connectivity`: peers that policies Palisade does not evaluate may
         // select are marked uncertain.
         let uncertainty = palisade_engine::Uncertainty::new(&model);
-        let notes =
-            palisade_render::connectivity::PeerNotes::new(&model, &connectivity, &uncertainty);
+        // The endpoint is `palisade connectivity -o json`: external fragments merged per
+        // peer. The map keeps the engine's fragments (its nodes are explained one by one).
+        let merged = palisade_render::connectivity::merge_external(&connectivity);
+        let notes = palisade_render::connectivity::PeerNotes::new(&model, &merged, &uncertainty);
         let connectivity_json =
-            palisade_render::connectivity::render_with(&connectivity, OutputFormat::Json, &notes);
+            palisade_render::connectivity::render_with(&merged, OutputFormat::Json, &notes);
         let mut findings = palisade_lint::lint(&model, &loader_findings, &options.lint);
         palisade_lint::sort(&mut findings);
         let lint_json =

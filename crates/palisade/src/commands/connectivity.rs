@@ -31,6 +31,8 @@ pub fn run(args: ConnectivityArgs) -> anyhow::Result<ExitCode> {
         let names = selection.peer_names(&loaded.model);
         result = restrict(result, |peer| names.contains(&peer.name));
     }
+    // External fragments per peer as one canonical CIDR list (every format).
+    let result = palisade_render::connectivity::merge_external(&result);
     let uncertainty = Uncertainty::new(&loaded.model);
     let notes = PeerNotes::new(&loaded.model, &result, &uncertainty);
     let uncertain_peers = notes.uncertain.iter().filter(|u| !u.is_empty()).count();

@@ -60,13 +60,13 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<ExitCode> {
             .collect();
     }
     let mut text = rendered(output, |f| palisade_render::matrix::render(&result, f))?;
-    if args.table.no_headers
-        && matches!(
-            output,
-            OutputFormat::Text | OutputFormat::Wide | OutputFormat::Csv
-        )
-    {
-        text = without_headers(text, 1);
+    if args.table.no_headers {
+        // The legend and the column numbers in text, the header line in CSV.
+        match output {
+            OutputFormat::Text | OutputFormat::Wide => text = without_headers(text, 2),
+            OutputFormat::Csv => text = without_headers(text, 1),
+            _ => {}
+        }
     }
     emit(&text, palisade_render::Style::PLAIN)?;
     // Every format: the cells of rows and columns that unevaluated policies may select are
