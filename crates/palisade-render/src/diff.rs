@@ -342,3 +342,59 @@ pub fn text(diff: &Diff, style: Style) -> String {
     }
     out
 }
+
+/// One edit's changes grouped per peer: changes between the same cluster endpoint and
+/// external address fragments, in the same direction, of the same kind, with the same ports
+/// before and after and the same causes, become one change whose external end is the
+/// canonical CIDR list of the fragments (`0.0.0.0/0, ::/0`). Exact: nothing else is merged.
+/// The first change of each group keeps its place.
+pub fn group_external(diff: &mut Diff) {
+    use crate::connectivity::{cidr_list, external_nets};
+    use palisade_model::EndpointKind;
+    let mut grouped: Vec<(Change, Option<Vec<ipnet::IpNet>>, bool)> = Vec::new();
+    for c in std::mem::take(&mut diff.changes) {
+        let (ext_name, ext_is_src) = match (c.src_kind, c.dst_kind) {
+            (EndpointKind::External, k) if k != EndpointKind::External => (&c.src, true),
+            (k, EndpointKind::External) if k != EndpointKind::External => (&c.dst, false),
+            _ => {
+                grouped.push((c, None, false));
+                continue;
+            }
+        };
+        let Some(nets) = external_nets(ext_name) else {
+            grouped.push((c, None, false));
+            continue;
+        };
+        let same = grouped.iter_mut().find(|(g, nets, g_ext_is_src)| {
+            nets.is_some()
+                && *g_ext_is_src == ext_is_src
+                && g.change == c.change
+                && g.before == c.before
+                && g.after == c.after
+                && g.causes == c.causes
+                && if ext_is_src {
+                    g.dst == c.dst && g.dst_kind == c.dst_kind
+                } else {
+                    g.src == c.src && g.src_kind == c.src_kind
+                }
+        });
+        match same {
+            Some((_, Some(group), _)) => group.extend(nets),
+            _ => grouped.push((c, Some(nets), ext_is_src)),
+        }
+    }
+    diff.changes = grouped
+        .into_iter()
+        .map(|(mut c, nets, ext_is_src)| {
+            if let Some(nets) = nets {
+                let name = cidr_list(&nets);
+                if ext_is_src {
+                    c.src = name;
+                } else {
+                    c.dst = name;
+                }
+            }
+            c
+        })
+        .collect();
+}

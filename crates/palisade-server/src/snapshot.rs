@@ -224,9 +224,12 @@ impl Snapshot {
             palisade_render::lint::json(&findings, &model.sources, options.lint_config.as_deref());
         let audit_json =
             palisade_render::lint::audit::json(&palisade_lint::audit::audit(&model, &engine));
-        let diff_json = proposed
-            .as_ref()
-            .map(|p| palisade_render::diff::json(&palisade_diff::diff(&model, p, Level::Workload)));
+        let diff_json = proposed.as_ref().map(|p| {
+            // As `palisade diff -o json`: external fragments grouped per peer.
+            let mut diff = palisade_diff::diff(&model, p, Level::Workload);
+            palisade_render::diff::group_external(&mut diff);
+            palisade_render::diff::json(&diff)
+        });
         let capture = if inputs.captures.is_empty() {
             None
         } else {

@@ -238,6 +238,8 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let mut diff = palisade_diff::diff(&old_model, &new_model, args.level.into());
+    // One line per peer instead of one per address fragment.
+    palisade_render::diff::group_external(&mut diff);
     let selection = Selection::new(args.namespace.as_deref(), Some(&args.select))?;
     if !selection.is_everything() {
         // Changes with an end selected on either side; --fail-on judges only these.

@@ -394,3 +394,104 @@ fn hubble_filters_on_replay() {
         );
     }
 }
+
+/// Connectivity: external fragments are merged per peer into canonical CIDR lists, and the
+/// structured JSON ports say what the port strings say.
+#[test]
+fn external_ranges_merged_and_structured_ports() {
+    let run = palisade(&["connectivity", SHOP, "-o", "json"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = json_of(&run.stdout);
+    let connections = doc["connections"].as_array().unwrap();
+    let external: Vec<(&str, &str)> = connections
+        .iter()
+        .filter(|c| c["src_kind"] == "external")
+        .map(|c| (c["src"].as_str().unwrap(), c["dst"].as_str().unwrap()))
+        .collect();
+    // The whole address space, once per destination, instead of six fragments each.
+    assert!(external.contains(&("0.0.0.0/0, ::/0", "ingress-nginx/ingress-nginx-controller")));
+    let mut dsts: Vec<&str> = external.iter().map(|(_, d)| *d).collect();
+    dsts.dedup();
+    assert_eq!(
+        dsts.len(),
+        external.len(),
+        "one row per peer and ports: {external:?}"
+    );
+    for c in connections {
+        let strings: Vec<String> = c["allowed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {}",
+                    a["protocol"].as_str().unwrap(),
+                    a["ports"].as_str().unwrap()
+                )
+            })
+            .collect();
+        let mut from_ranges: Vec<String> = Vec::new();
+        for r in c["ports"].as_array().unwrap() {
+            let (p, from, to) = (
+                r["protocol"].as_str().unwrap(),
+                r["from"].as_u64().unwrap(),
+                r["to"].as_u64().unwrap(),
+            );
+            let one = if from == to {
+                from.to_string()
+            } else {
+                format!("{from}-{to}")
+            };
+            match from_ranges.last_mut() {
+                Some(last) if last.starts_with(&format!("{p} ")) => {
+                    last.push(',');
+                    last.push_str(&one);
+                }
+                _ => from_ranges.push(format!("{p} {one}")),
+            }
+        }
+        assert_eq!(from_ranges, strings, "{c}");
+    }
+}
+
+/// diff: one edit's changes to external fragments are one line per peer.
+#[test]
+fn diff_groups_an_edits_fragments_per_peer() {
+    let new = tempfile::tempdir().unwrap();
+    let policy = std::fs::read_to_string(
+        crate::support::root().join("examples/webshop/ingress-nginx/networkpolicy.yaml"),
+    )
+    .unwrap();
+    let edited = policy.replacen(
+        "    - ipBlock:\n        cidr: 0.0.0.0/0\n    - ipBlock:\n        cidr: ::/0\n",
+        "    - ipBlock:\n        cidr: 0.0.0.0/0\n        except: [198.51.100.0/24]\n",
+        1,
+    );
+    assert_ne!(edited, policy, "the example's ingress rule is as expected");
+    std::fs::create_dir_all(new.path().join("ingress-nginx")).unwrap();
+    std::fs::write(new.path().join("ingress-nginx/networkpolicy.yaml"), edited).unwrap();
+    let run = palisade(
+        &[
+            "diff",
+            SHOP,
+            new.path().to_str().unwrap(),
+            "--overlay",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let changes = json_of(&run.stdout)["changes"].clone();
+    let changes = changes.as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0]["src"], "198.51.100.0/24, ::/0");
+    assert_eq!(changes[0]["change"], "removed");
+    assert_eq!(
+        changes[0]["before_ports"],
+        serde_json::json!([
+            {"protocol": "TCP", "from": 80, "to": 80},
+            {"protocol": "TCP", "from": 443, "to": 443}
+        ])
+    );
+}
