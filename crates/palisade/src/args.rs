@@ -185,13 +185,14 @@ pub struct CheckArgs {
     /// a Service is evaluated on every backend pod, on the target port.
     #[arg(long, value_name = "DST")]
     pub to: String,
-    /// Destination port (for a Service: the service port). Optional when `--to` ends in
-    /// `:PORT`.
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: Option<u16>,
-    /// Protocol: TCP, UDP or SCTP.
-    #[arg(long, default_value = "TCP")]
-    pub protocol: String,
+    /// Destination port (for a Service: the service port): a number, a name (the destination
+    /// pods' named container port, or the Service's port name) or either with a protocol
+    /// (`53/UDP`). Optional when `--to` ends in `:PORT`.
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<String>,
+    /// Protocol: TCP (default), UDP or SCTP.
+    #[arg(long)]
+    pub protocol: Option<String>,
     /// Exit with 1 when the verdict differs (for CI).
     #[arg(long, value_enum)]
     pub expect: Option<Expect>,
@@ -206,12 +207,12 @@ pub struct MatrixArgs {
     /// Manifests.
     #[command(flatten)]
     pub input: InputArgs,
-    /// Destination port.
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: u16,
-    /// Protocol: TCP, UDP or SCTP.
-    #[arg(long, default_value = "TCP")]
-    pub protocol: String,
+    /// Destination port: a number, or NUM/PROTO (`53/UDP`).
+    #[arg(long, value_name = "PORT")]
+    pub port: String,
+    /// Protocol: TCP (default), UDP or SCTP.
+    #[arg(long)]
+    pub protocol: Option<String>,
     /// Granularity.
     #[arg(long, value_enum, default_value_t = LevelArg::Pod)]
     pub level: LevelArg,

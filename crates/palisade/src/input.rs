@@ -112,6 +112,28 @@ fn report_filtered(loaded: &Loaded, verbose: bool, style: Style, errors: bool) {
     }
 }
 
+/// `--port` (a number, a name or either with `/PROTO`, parsed by [`PortArg`]) with
+/// `--protocol`: the port and the protocol, TCP unless one of them names another. A
+/// protocol given both ways must agree.
+pub fn port_and_protocol(
+    port: Option<&str>,
+    protocol_flag: Option<&str>,
+) -> anyhow::Result<(Option<palisade_model::PortRef>, Protocol)> {
+    let port = port
+        .map(palisade_model::PortArg::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--port: {e}"))?;
+    let protocol = match (port.as_ref().and_then(|p| p.protocol), protocol_flag) {
+        (Some(p), Some(q)) if protocol(q)? != p => {
+            bail!("--port says {p} but --protocol says {q}: give one")
+        }
+        (Some(p), _) => p,
+        (None, Some(q)) => protocol(q)?,
+        (None, None) => Protocol::Tcp,
+    };
+    Ok((port.map(|p| p.port), protocol))
+}
+
 /// Parses `--protocol` (any case).
 pub fn protocol(s: &str) -> anyhow::Result<Protocol> {
     match Protocol::parse_loose(s) {

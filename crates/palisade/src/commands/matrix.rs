@@ -1,7 +1,7 @@
 //! `palisade matrix`: the truth table for one port.
 
 use crate::args::MatrixArgs;
-use crate::input::{format, load_inputs, protocol, rendered};
+use crate::input::{format, load_inputs, port_and_protocol, rendered};
 use crate::output::emit;
 use crate::select::{Selection, without_headers};
 use anyhow::bail;
@@ -19,7 +19,14 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<ExitCode> {
             OutputFormat::Json,
         ],
     )?;
-    let protocol = protocol(&args.protocol)?;
+    let (port, protocol) = port_and_protocol(Some(&args.port), args.protocol.as_deref())?;
+    let port = match port {
+        Some(palisade_model::PortRef::Number(n)) => n,
+        _ => bail!(
+            "--port {}: the matrix probes one port number for every column; named ports differ per destination (use `palisade check --port NAME` or `connectivity`)",
+            args.port
+        ),
+    };
     let loaded = load_inputs(&args.input)?;
     let model = &loaded.model;
     let rows = match args.level {
@@ -40,13 +47,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<ExitCode> {
     let selection = Selection::new(args.input.namespace.as_deref(), Some(&args.select))?;
     selection.warn_if_unknown(model);
     let engine = Engine::new(&loaded.model);
-    let mut result = matrix::compute(
-        &loaded.model,
-        &engine,
-        args.level.into(),
-        protocol,
-        args.port,
-    );
+    let mut result = matrix::compute(&loaded.model, &engine, args.level.into(), protocol, port);
     if !selection.is_everything() {
         // The square of the selected rows: from and to both among them.
         let names = selection.peer_names(model);

@@ -495,3 +495,84 @@ fn diff_groups_an_edits_fragments_per_peer() {
         ])
     );
 }
+
+/// `--port` by number, name or NUM/PROTO on check and matrix (one parser).
+#[test]
+fn ports_by_number_name_or_proto() {
+    let check = |port: &[&str], to: &str| {
+        let mut args = vec![
+            "check",
+            SHOP,
+            "--from",
+            "shop/checkout",
+            "--to",
+            to,
+            "-o",
+            "json",
+        ];
+        args.extend(port);
+        palisade(&args, None)
+    };
+    // By name: payments-api's container port `http` is 8080.
+    let by_number = check(&["--port", "8080"], "payments/payments-api");
+    let by_name = check(&["--port", "http"], "payments/payments-api");
+    assert_eq!(by_name.code, 0, "{}", by_name.stderr);
+    assert_eq!(by_name.stdout, by_number.stdout);
+    // NUM/PROTO and name/proto equal --port N --protocol P.
+    let flags = check(
+        &["--port", "53", "--protocol", "UDP"],
+        "kube-system/coredns",
+    );
+    for spec in ["53/UDP", "53/udp", "dns/UDP"] {
+        let run = check(&["--port", spec], "kube-system/coredns");
+        assert_eq!(run.code, 0, "{spec}: {}", run.stderr);
+        assert_eq!(run.stdout, flags.stdout, "{spec}");
+    }
+    for (port, why) in [
+        (
+            &["--port", "nope"][..],
+            "no TCP container port named `nope` on payments/payments-api",
+        ),
+        (
+            &["--port", "53/UDP", "--protocol", "TCP"][..],
+            "--port says UDP but --protocol says TCP",
+        ),
+        (&["--port", "0"][..], "a port number is 1-65535"),
+    ] {
+        let run = check(port, "payments/payments-api");
+        assert_eq!(run.code, 2, "{port:?}");
+        assert!(run.stderr.contains(why), "{port:?}: {}", run.stderr);
+    }
+    // matrix: NUM/PROTO; a name is refused with the reason.
+    let flags = palisade(
+        &[
+            "matrix",
+            SHOP,
+            "--port",
+            "53",
+            "--protocol",
+            "UDP",
+            "--level",
+            "workload",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    let spec = palisade(
+        &[
+            "matrix", SHOP, "--port", "53/UDP", "--level", "workload", "-o", "json",
+        ],
+        None,
+    );
+    assert_eq!(spec.code, 0, "{}", spec.stderr);
+    assert_eq!(spec.stdout, flags.stdout);
+    assert_eq!(json_of(&spec.stdout)["protocol"], "UDP");
+    let run = palisade(&["matrix", SHOP, "--port", "http"], None);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("named ports differ per destination"),
+        "{}",
+        run.stderr
+    );
+}
