@@ -223,6 +223,51 @@ pub fn render_with(result: &Connectivity, format: OutputFormat, notes: &PeerNote
         }
         OutputFormat::Dot => dot(&mut out, result),
         OutputFormat::Svg => svg(&mut out, result),
+        OutputFormat::Wide => {
+            // Aligned columns with what each end is and the allowed ports per protocol.
+            let kind = |i: usize| match notes.kind(i) {
+                (k, Some(w)) => format!("{k}/{w}"),
+                (k, None) => k.to_string(),
+            };
+            let mut rows: Vec<[String; 6]> = vec![[
+                "SRC".into(),
+                "SRC-KIND".into(),
+                "DST".into(),
+                "DST-KIND".into(),
+                "ALLOWED".into(),
+                if any_uncertain {
+                    "UNCERTAIN".into()
+                } else {
+                    String::new()
+                },
+            ]];
+            for c in &result.connections {
+                rows.push([
+                    name(c.src).to_string(),
+                    kind(c.src),
+                    name(c.dst).to_string(),
+                    kind(c.dst),
+                    c.ports.to_string(),
+                    notes.uncertain_pair(c.src, c.dst).join(", "),
+                ]);
+            }
+            let widths: Vec<usize> = (0..6)
+                .map(|col| {
+                    rows.iter()
+                        .map(|r| r[col].chars().count())
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            for row in &rows {
+                let mut line = String::new();
+                for (col, cell) in row.iter().enumerate() {
+                    let _ = write!(line, "{cell:<w$}  ", w = widths[col]);
+                }
+                out.push_str(line.trim_end());
+                out.push('\n');
+            }
+        }
         _ => {
             for c in &result.connections {
                 let _ = writeln!(
@@ -377,87 +422,97 @@ pub fn merge_external(result: &Connectivity) -> Connectivity {
     use palisade_engine::connectivity::{Connection, Peer};
     use std::collections::BTreeMap;
     let is_external = |i: usize| matches!(result.peers[i].what, PeerRef::External(_));
-    // (internal peer name, external is the source, ports) -> networks.
-    let mut groups: BTreeMap<(usize, bool, PortSet), Vec<ipnet::IpNet>> = BTreeMap::new();
-    let mut kept: Vec<(String, String, PortSet)> = Vec::new();
+    // Ends are old peer indexes, or new merged externals (by name); connections that need
+    // no merging are moved as they are, so a large result costs no string per row.
+    enum End {
+        Old(usize),
+        Merged(String),
+    }
+    // (internal peer, external is the source, ports) -> networks.
+    let mut groups: BTreeMap<(usize, bool, &PortSet), Vec<ipnet::IpNet>> = BTreeMap::new();
+    let mut rows: Vec<(End, End, PortSet)> = Vec::new();
     for c in &result.connections {
         let (ext, internal, ext_is_src) = match (is_external(c.src), is_external(c.dst)) {
             (true, false) => (c.src, c.dst, true),
             (false, true) => (c.dst, c.src, false),
             _ => {
-                kept.push((
-                    result.peers[c.src].name.clone(),
-                    result.peers[c.dst].name.clone(),
-                    c.ports.clone(),
-                ));
+                rows.push((End::Old(c.src), End::Old(c.dst), c.ports.clone()));
                 continue;
             }
         };
         match external_nets(&result.peers[ext].name) {
             Some(nets) => groups
-                .entry((internal, ext_is_src, c.ports.clone()))
+                .entry((internal, ext_is_src, &c.ports))
                 .or_default()
                 .extend(nets),
             // A name that is not an address range is kept as it is.
-            None => kept.push((
-                result.peers[c.src].name.clone(),
-                result.peers[c.dst].name.clone(),
-                c.ports.clone(),
-            )),
+            None => rows.push((End::Old(c.src), End::Old(c.dst), c.ports.clone())),
         }
     }
-    let mut external_names: Vec<String> = Vec::new();
     for ((internal, ext_is_src, ports), nets) in groups {
-        let ext = cidr_list(&nets);
-        let internal = result.peers[internal].name.clone();
-        external_names.push(ext.clone());
-        kept.push(if ext_is_src {
-            (ext, internal, ports)
+        let ext = End::Merged(cidr_list(&nets));
+        rows.push(if ext_is_src {
+            (ext, End::Old(internal), ports.clone())
         } else {
-            (internal, ext, ports)
+            (End::Old(internal), ext, ports.clone())
         });
     }
-    // Peers: every internal peer (connected or not), the externals still named.
-    let mut peers: Vec<Peer> = result
+    // Peers: every internal peer (connected or not), the externals still used, the merged.
+    let mut used = vec![false; result.peers.len()];
+    let mut merged: Vec<&str> = Vec::new();
+    for (s, d, _) in &rows {
+        for end in [s, d] {
+            match end {
+                End::Old(i) => used[*i] = true,
+                End::Merged(name) => merged.push(name),
+            }
+        }
+    }
+    merged.sort_unstable();
+    merged.dedup();
+    let mut peers: Vec<(Peer, Option<usize>)> = result
         .peers
         .iter()
         .enumerate()
-        .filter(|&(i, _)| !is_external(i))
-        .map(|(_, p)| p.clone())
+        .filter(|&(i, _)| !is_external(i) || used[i])
+        .map(|(i, p)| (p.clone(), Some(i)))
         .collect();
-    let still_named: std::collections::BTreeSet<&str> = kept
-        .iter()
-        .flat_map(|(s, d, _)| [s.as_str(), d.as_str()])
-        .collect();
-    for (i, p) in result.peers.iter().enumerate() {
-        if is_external(i) && still_named.contains(p.name.as_str()) {
-            peers.push(p.clone());
+    for name in merged {
+        if !peers.iter().any(|(p, _)| p.name == name) {
+            let name = name.to_string();
+            peers.push((
+                Peer {
+                    what: PeerRef::External(name.clone()),
+                    name,
+                },
+                None,
+            ));
         }
     }
-    external_names.sort();
-    external_names.dedup();
-    for name in external_names {
-        if !peers.iter().any(|p| p.name == name) {
-            peers.push(Peer {
-                what: PeerRef::External(name.clone()),
-                name,
-            });
+    peers.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    let mut old_index = vec![usize::MAX; result.peers.len()];
+    let mut by_name: BTreeMap<&str, usize> = BTreeMap::new();
+    for (new, (p, old)) in peers.iter().enumerate() {
+        if let Some(old) = old {
+            old_index[*old] = new;
+        }
+        if matches!(p.what, PeerRef::External(_)) {
+            by_name.insert(p.name.as_str(), new);
         }
     }
-    peers.sort_by(|a, b| a.name.cmp(&b.name));
-    let index: BTreeMap<&str, usize> = peers
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.name.as_str(), i))
-        .collect();
-    let mut connections: Vec<Connection> = kept
+    let index = |end: &End| match end {
+        End::Old(i) => old_index[*i],
+        End::Merged(name) => by_name[name.as_str()],
+    };
+    let mut connections: Vec<Connection> = rows
         .iter()
         .map(|(s, d, ports)| Connection {
-            src: index[s.as_str()],
-            dst: index[d.as_str()],
+            src: index(s),
+            dst: index(d),
             ports: ports.clone(),
         })
         .collect();
+    let peers: Vec<Peer> = peers.into_iter().map(|(p, _)| p).collect();
     connections.sort_by(|a, b| {
         (&peers[a.src].name, &peers[a.dst].name).cmp(&(&peers[b.src].name, &peers[b.dst].name))
     });

@@ -47,6 +47,33 @@ pub fn render(matrix: &Matrix, format: OutputFormat) -> String {
                 let _ = writeln!(out, "| {peer} | {} |", cells.join(" | "));
             }
         }
+        OutputFormat::Wide => {
+            // Aligned, the columns headed by the full names (as wide as the names).
+            let _ = writeln!(
+                out,
+                "Reachability on {}/{} ('.' allowed, 'X' denied; rows: from, columns: to)",
+                matrix.port, matrix.protocol
+            );
+            let name_width = matrix
+                .peers
+                .iter()
+                .map(|p| p.chars().count())
+                .max()
+                .unwrap_or(0);
+            let widths: Vec<usize> = matrix.peers.iter().map(|p| p.chars().count()).collect();
+            let mut header = format!("{:name_width$}", "from \\ to");
+            for p in &matrix.peers {
+                let _ = write!(header, "  {p}");
+            }
+            let _ = writeln!(out, "{header}");
+            for (peer, row) in matrix.peers.iter().zip(&matrix.allowed) {
+                let mut line = format!("{peer:name_width$}");
+                for (&b, w) in row.iter().zip(&widths) {
+                    let _ = write!(line, "  {:<w$}", mark(b));
+                }
+                let _ = writeln!(out, "{}", line.trim_end());
+            }
+        }
         _ => {
             // Aligned in a terminal: rows are numbered and the columns carry the same
             // numbers, so the table stays as wide as the peer count, not the names.

@@ -50,7 +50,7 @@ pub fn run(args: ConnectivityArgs) -> anyhow::Result<ExitCode> {
     let mut text = rendered(output, |f| {
         palisade_render::connectivity::render_with(&result, f, &notes)
     })?;
-    if args.table.no_headers && output == OutputFormat::Csv {
+    if args.table.no_headers && matches!(output, OutputFormat::Csv | OutputFormat::Wide) {
         text = without_headers(text, 1);
     }
     emit(&text, palisade_render::Style::PLAIN)?;

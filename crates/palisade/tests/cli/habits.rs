@@ -576,3 +576,81 @@ fn ports_by_number_name_or_proto() {
         run.stderr
     );
 }
+
+/// `-o wide`: connectivity as aligned columns with each end's kind; the matrix headed by
+/// the full names. `--no-headers` drops their header lines.
+#[test]
+fn wide_tables() {
+    let run = palisade(
+        &["connectivity", SHOP, "-n", "payments", "-o", "wide"],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("SRC ")
+            && lines[0].contains("DST-KIND")
+            && lines[0].ends_with("ALLOWED"),
+        "{}",
+        lines[0]
+    );
+    let col = lines[0].find("DST ").unwrap();
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l[col..].starts_with(|c: char| c != ' ')),
+        "aligned:\n{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("payments/postgres"), "{}", run.stdout);
+    let bare = palisade(
+        &[
+            "connectivity",
+            SHOP,
+            "-n",
+            "payments",
+            "-o",
+            "wide",
+            "--no-headers",
+        ],
+        None,
+    );
+    assert_eq!(bare.stdout.lines().collect::<Vec<_>>(), lines[1..]);
+
+    let run = palisade(
+        &[
+            "matrix", SHOP, "--port", "8080", "--level", "workload", "-n", "shop", "-o", "wide",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].contains("rows: from, columns: to"), "{}", lines[0]);
+    assert!(
+        lines[1].starts_with("from \\ to") && lines[1].contains("  shop/cart  shop/catalog"),
+        "{}",
+        lines[1]
+    );
+    // checkout -> cart is allowed: the '.' sits under the `shop/cart` column.
+    let checkout = lines
+        .iter()
+        .find(|l| l.starts_with("shop/checkout "))
+        .unwrap();
+    let cart_col = lines[1].find("shop/cart").unwrap();
+    assert_eq!(&checkout[cart_col..cart_col + 1], ".", "{}", run.stdout);
+    let bare = palisade(
+        &[
+            "matrix",
+            SHOP,
+            "--port",
+            "8080",
+            "--level",
+            "workload",
+            "-n",
+            "shop",
+            "--no-headers",
+        ],
+        None,
+    );
+    assert_eq!(bare.stdout.lines().count(), 6, "{}", bare.stdout);
+}
