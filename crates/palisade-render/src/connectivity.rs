@@ -553,3 +553,87 @@ mod merge_tests {
         assert_eq!(external_nets("10.0.0.9-10.0.0.1"), None);
     }
 }
+
+#[cfg(test)]
+mod merge_properties {
+    use super::*;
+    use palisade_engine::connectivity::{Connection, Peer};
+    use palisade_engine::ipspace::{Atom, Family};
+    use palisade_model::{PortRange, Protocol};
+    use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+
+    /// The IPv4 space cut at `cuts` into fragments named as the engine names them.
+    fn fragments(mut cuts: Vec<u32>) -> Vec<(u32, u32, String)> {
+        cuts.retain(|&c| c > 0);
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut out = Vec::new();
+        let mut lo: u64 = 0;
+        for hi_excl in cuts.into_iter().map(u64::from).chain([1u64 << 32]) {
+            let (l, h) = (lo as u32, (hi_excl - 1) as u32);
+            out.push((
+                l,
+                h,
+                Atom::display_range(Family::V4, u128::from(l), u128::from(h)),
+            ));
+            lo = hi_excl;
+        }
+        out
+    }
+
+    fn covered(nets: &[ipnet::IpNet], addr: u32) -> bool {
+        nets.iter()
+            .any(|n| n.contains(&std::net::IpAddr::V4(Ipv4Addr::from(addr))))
+    }
+
+    proptest! {
+        /// Merging never changes which addresses reach which peer on which ports: for each
+        /// destination and port set, the merged rows' CIDR lists cover exactly the fragments
+        /// that had a row (checked at both edges of every fragment; the fragments partition
+        /// the space, so that is every boundary there is).
+        #[test]
+        fn merging_keeps_exactly_the_addresses(
+            cuts in proptest::collection::vec(any::<u32>(), 0..12),
+            picks in proptest::collection::vec((any::<bool>(), 0u16..3), 13),
+        ) {
+            let frags = fragments(cuts);
+            // Peer 0 is the workload; the fragments follow.
+            let mut peers: Vec<Peer> = vec![Peer {
+                name: "a/x".into(),
+                what: PeerRef::Workload(palisade_model::WorkloadId::new(0)),
+            }];
+            let mut connections = Vec::new();
+            let mut expected: Vec<(u32, u32, u16)> = Vec::new();
+            for (i, (lo, hi, name)) in frags.iter().enumerate() {
+                let (take, port) = picks[i % picks.len()];
+                peers.push(Peer { name: name.clone(), what: PeerRef::External(name.clone()) });
+                if take {
+                    let mut ports = PortSet::none();
+                    ports.insert(Protocol::Tcp, PortRange::single(80 + port));
+                    connections.push(Connection { src: peers.len() - 1, dst: 0, ports });
+                    expected.push((*lo, *hi, 80 + port));
+                }
+            }
+            let merged = merge_external(&Connectivity { peers, connections });
+            for port in 80u16..83 {
+                let rows: Vec<&Connection> = merged
+                    .connections
+                    .iter()
+                    .filter(|c| c.ports.contains(Protocol::Tcp, port))
+                    .collect();
+                prop_assert!(rows.len() <= 1, "one row per peer and ports");
+                let nets = rows
+                    .first()
+                    .map(|c| external_nets(&merged.peers[c.src].name).unwrap())
+                    .unwrap_or_default();
+                for (lo, hi, _) in &frags {
+                    let want = expected.iter().any(|&(l, h, p)| l == *lo && h == *hi && p == port);
+                    for addr in [*lo, *hi] {
+                        prop_assert_eq!(covered(&nets, addr), want, "{} on {}", addr, port);
+                    }
+                }
+            }
+        }
+    }
+}
