@@ -29,10 +29,10 @@ pub struct SessionFilterArgs {
     /// Only sessions with this observed outcome: accepted, refused, timed-out, unknown; or `mismatch` for flagged sessions; repeatable or comma-separated.
     #[arg(long, value_name = "OUTCOME", value_delimiter = ',')]
     pub outcome: Vec<String>,
-    /// Only sessions starting at or after this: RFC 3339, or a duration after the capture's first event (90s, 5m).
+    /// Only sessions starting at or after this: RFC 3339, a duration before the capture's last event (5m, as hubble's before now), or +DURATION after its first event (+90s).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// Only sessions starting before this: RFC 3339, or a duration after the capture's first event.
+    /// Only sessions starting before this: RFC 3339, a duration before the capture's last event, or +DURATION after its first event.
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 }

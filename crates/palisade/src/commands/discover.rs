@@ -140,6 +140,43 @@ pub fn session_filter(args: &SessionFilterArgs) -> anyhow::Result<Filter> {
 }
 
 /// `--format`.
+/// The last event time of the captures, when `--since`/`--until` count back from it (a
+/// first pass over each file; stdin cannot be read twice).
+pub fn capture_end_ns(
+    filter: &Filter,
+    captures: &[String],
+    format: Option<Format>,
+) -> anyhow::Result<Option<i64>> {
+    if !filter.since.is_some_and(|b| b.needs_end()) && !filter.until.is_some_and(|b| b.needs_end())
+    {
+        return Ok(None);
+    }
+    let mut end: Option<i64> = None;
+    for capture in captures {
+        if capture == "-" {
+            bail!(
+                "--since/--until: a duration counts back from the capture's end, which stdin cannot give before it is read; give an RFC 3339 time or +DURATION (after the capture's start)"
+            );
+        }
+        let file =
+            std::fs::File::open(capture).with_context(|| format!("cannot open `{capture}`"))?;
+        let mut reader = FlowReader::new(
+            capture.clone(),
+            std::io::BufReader::with_capacity(1 << 20, file),
+            &ReadOptions {
+                format,
+                ..ReadOptions::default()
+            },
+        )?;
+        reader.read(|record| {
+            if let palisade_flows::Record::Flow(ev) = record {
+                end = Some(end.map_or(ev.time_ns, |e| e.max(ev.time_ns)));
+            }
+        })?;
+    }
+    Ok(end)
+}
+
 pub fn capture_format(format: &Option<String>) -> anyhow::Result<Option<Format>> {
     match format {
         None => Ok(None),
@@ -233,9 +270,10 @@ pub fn read_captures(
     proposed: Option<&Model>,
     mut on: impl FnMut(&Replayed, bool),
 ) -> anyhow::Result<Vec<ReadReport>> {
-    let filter = session_filter(&args.filter)?;
+    let mut filter = session_filter(&args.filter)?;
     let hubble = hubble_filter(&args.filter)?;
     let format = capture_format(&args.format)?;
+    filter.end_ns = capture_end_ns(&filter, &args.captures, format)?;
     let timeout = match parse_duration_ns(&args.timeout) {
         Some(ns) if ns > 0 => ns,
         _ => bail!(

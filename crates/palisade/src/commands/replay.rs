@@ -70,6 +70,10 @@ fn filter(args: &ReplayArgs) -> anyhow::Result<Filter> {
         let now = super::relay::now_ns();
         f.since = super::relay::absolute(f.since, now);
         f.until = super::relay::absolute(f.until, now);
+    } else if let Some(capture) = &args.capture {
+        // `--since 5m`: the last five minutes of the capture, found by a first pass.
+        let format = super::discover::capture_format(&args.format)?;
+        f.end_ns = super::discover::capture_end_ns(&f, std::slice::from_ref(capture), format)?;
     }
     Ok(f)
 }

@@ -654,3 +654,34 @@ fn wide_tables() {
     );
     assert_eq!(bare.stdout.lines().count(), 6, "{}", bare.stdout);
 }
+
+/// `--since 5m` counts back from the capture's last event (hubble counts back from now);
+/// `+DURATION` forward from its first event; stdin cannot be measured before it is read.
+#[test]
+fn since_counts_back_from_the_capture_end() {
+    // The example capture's last event is at 14:56:48.5054; its first at 14:56:40.00005.
+    assert_eq!(
+        replay_csv(&["--since", "3s"]),
+        replay_csv(&["--since", "2026-09-20T14:56:45.5054Z"])
+    );
+    assert_eq!(
+        replay_csv(&["--until", "4s"]),
+        replay_csv(&["--until", "2026-09-20T14:56:44.5054Z"])
+    );
+    assert_eq!(
+        replay_csv(&["--since", "+5s"]),
+        replay_csv(&["--since", "2026-09-20T14:56:45.00005Z"])
+    );
+    let late = replay_csv(&["--since", "3s"]);
+    assert!(!late.is_empty() && late.len() < replay_csv(&[]).len());
+    let capture = std::fs::read_to_string(crate::support::root().join(HUBBLE)).unwrap();
+    let mut args = vec!["replay", "-", "--cluster"];
+    args.extend(CLUSTER);
+    args.extend(["--since", "5m"]);
+    let run = palisade(&args, Some(&capture));
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("stdin cannot give"), "{}", run.stderr);
+    args.pop();
+    args.push("+5m");
+    assert_eq!(palisade(&args, Some(&capture)).code, 0);
+}
