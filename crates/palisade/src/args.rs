@@ -106,6 +106,30 @@ pub struct ClusterArgs {
     pub all_namespaces: bool,
 }
 
+/// kubectl's `-n`, and where objects without a namespace go.
+#[derive(Clone, Debug, Default, Args)]
+pub struct NamespaceArgs {
+    /// The namespace the answer is about, as kubectl's -n: check, matrix, connectivity, lint, audit
+    /// and diff show only what concerns it; objects that name no namespace are placed in it
+    /// (unless --default-namespace); --live reads it (with -A: reads every namespace, shows this one).
+    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Namespace for objects that do not name one (default: the -n namespace, else `default`).
+    #[arg(long, value_name = "NAMESPACE")]
+    pub default_namespace: Option<String>,
+}
+
+impl NamespaceArgs {
+    /// The namespace objects without one are placed in: `--default-namespace`, else `-n`
+    /// (as `kubectl apply -n`), else `default`.
+    pub fn default_namespace(&self) -> &str {
+        self.default_namespace
+            .as_deref()
+            .or(self.namespace.as_deref())
+            .unwrap_or("default")
+    }
+}
+
 /// kubectl's `-l/--selector`: which pods the answer is about.
 #[derive(Clone, Debug, Default, Args)]
 pub struct SelectorArgs {
@@ -129,14 +153,9 @@ pub struct InputArgs {
     /// Manifest files or directories (recursive: .yaml, .yml, .json); `-` for stdin.
     #[arg(required_unless_present = "live", value_name = "PATHS")]
     pub paths: Vec<String>,
-    /// The namespace the answer is about, as kubectl's -n: check, matrix, connectivity, lint, audit
-    /// and diff show only what concerns it; objects that name no namespace are placed in it
-    /// (unless --default-namespace); --live reads it (with -A: reads every namespace, shows this one).
-    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
-    pub namespace: Option<String>,
-    /// Namespace for objects that do not name one (default: the -n namespace, else `default`).
-    #[arg(long, value_name = "NAMESPACE")]
-    pub default_namespace: Option<String>,
+    /// `-n` and `--default-namespace`.
+    #[command(flatten)]
+    pub ns: NamespaceArgs,
     /// How to load them.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -286,14 +305,9 @@ pub struct LintInputArgs {
     /// Manifest files or directories (recursive: .yaml, .yml, .json); `-` for stdin.
     #[arg(value_name = "PATHS", required_unless_present_any = ["explain", "list_rules", "live"])]
     pub paths: Vec<String>,
-    /// The namespace the answer is about, as kubectl's -n: check, matrix, connectivity, lint, audit
-    /// and diff show only what concerns it; objects that name no namespace are placed in it
-    /// (unless --default-namespace); --live reads it (with -A: reads every namespace, shows this one).
-    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
-    pub namespace: Option<String>,
-    /// Namespace for objects that do not name one (default: the -n namespace, else `default`).
-    #[arg(long, value_name = "NAMESPACE")]
-    pub default_namespace: Option<String>,
+    /// `-n` and `--default-namespace`.
+    #[command(flatten)]
+    pub ns: NamespaceArgs,
     /// How to load them.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -304,8 +318,7 @@ impl LintInputArgs {
     pub fn to_input_args(&self) -> InputArgs {
         InputArgs {
             paths: self.paths.clone(),
-            namespace: self.namespace.clone(),
-            default_namespace: self.default_namespace.clone(),
+            ns: self.ns.clone(),
             load: self.load.clone(),
         }
     }
@@ -374,14 +387,9 @@ pub struct DiffArgs {
     /// Exit with 1 when the diff has such a change (for CI).
     #[arg(long, value_enum, value_name = "removed|added|any")]
     pub fail_on: Option<FailOn>,
-    /// The namespace the answer is about, as kubectl's -n: check, matrix, connectivity, lint, audit
-    /// and diff show only what concerns it; objects that name no namespace are placed in it
-    /// (unless --default-namespace); --live reads it (with -A: reads every namespace, shows this one).
-    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
-    pub namespace: Option<String>,
-    /// Namespace for objects that do not name one (default: the -n namespace, else `default`).
-    #[arg(long, value_name = "NAMESPACE")]
-    pub default_namespace: Option<String>,
+    /// `-n` and `--default-namespace`.
+    #[command(flatten)]
+    pub ns: NamespaceArgs,
     /// How to load them.
     #[command(flatten)]
     pub load: LoadArgs,

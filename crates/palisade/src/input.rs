@@ -13,7 +13,7 @@ pub fn load_inputs(args: &InputArgs) -> anyhow::Result<Loaded> {
     let mut inputs: Vec<Input> = args.paths.iter().map(|p| input(p)).collect();
     inputs.extend(crate::live::live_inputs(
         &args.load,
-        args.namespace.as_deref(),
+        args.ns.namespace.as_deref(),
     )?);
     load_checked(
         &inputs,
@@ -70,7 +70,7 @@ pub fn load_for_lint(args: &InputArgs, print_errors: bool) -> anyhow::Result<Loa
     let mut inputs: Vec<Input> = args.paths.iter().map(|p| input(p)).collect();
     inputs.extend(crate::live::live_inputs(
         &args.load,
-        args.namespace.as_deref(),
+        args.ns.namespace.as_deref(),
     )?);
     let loaded = load(
         &inputs,

@@ -7,13 +7,9 @@ use crate::output::eprintln_sanitized;
 use palisade_model::{LabelSelector, Model, PodId, Span};
 use std::collections::HashSet;
 
-/// The namespace objects without one are placed in: `--default-namespace`, else `-n`
-/// (as `kubectl apply -n`), else `default`.
+/// The namespace objects without one are placed in (see [`crate::args::NamespaceArgs`]).
 pub fn default_namespace(args: &InputArgs) -> &str {
-    args.default_namespace
-        .as_deref()
-        .or(args.namespace.as_deref())
-        .unwrap_or("default")
+    args.ns.default_namespace()
 }
 
 /// What the answer is narrowed to.

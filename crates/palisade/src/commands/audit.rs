@@ -16,7 +16,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_inputs(&args.input)?;
     let engine = Engine::new(&loaded.model);
     let mut report = palisade_lint::audit::audit(&loaded.model, &engine);
-    if let Some(ns) = &args.input.namespace {
+    if let Some(ns) = &args.input.ns.namespace {
         let selection = crate::select::Selection::new(Some(ns), None)?;
         selection.warn_if_unknown(&loaded.model);
         report.namespaces.retain(|n| &n.name == ns);

@@ -16,8 +16,8 @@ use std::process::ExitCode;
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let output = format(&args.output, &[OutputFormat::Text, OutputFormat::Json])?;
     let (port_arg, protocol) = port_and_protocol(args.port.as_deref(), args.protocol.as_deref())?;
-    let from = qualify(&args.from, args.input.namespace.as_deref());
-    let to = qualify(&args.to, args.input.namespace.as_deref());
+    let from = qualify(&args.from, args.input.ns.namespace.as_deref());
+    let to = qualify(&args.to, args.input.ns.namespace.as_deref());
     let loaded = load_inputs(&args.input)?;
     let model = &loaded.model;
     let (to, port) = match port_arg {

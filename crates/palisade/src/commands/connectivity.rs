@@ -23,7 +23,7 @@ pub fn run(args: ConnectivityArgs) -> anyhow::Result<ExitCode> {
         ],
     )?;
     let loaded = load_inputs(&args.input)?;
-    let selection = Selection::new(args.input.namespace.as_deref(), Some(&args.select))?;
+    let selection = Selection::new(args.input.ns.namespace.as_deref(), Some(&args.select))?;
     selection.warn_if_unknown(&loaded.model);
     let engine = Engine::new(&loaded.model);
     let mut result = connectivity::compute(&loaded.model, &engine, args.level.into());

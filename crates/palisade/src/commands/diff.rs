@@ -121,11 +121,7 @@ pub(crate) fn overlay_inputs(old: &str, new: &str) -> anyhow::Result<Vec<Input>>
 
 fn load_side(label: &str, shown: &str, inputs: &[Input], args: &DiffArgs) -> anyhow::Result<Model> {
     let what = format!("{label} side (`{shown}`)");
-    let namespace = args
-        .default_namespace
-        .as_deref()
-        .or(args.namespace.as_deref())
-        .unwrap_or("default");
+    let namespace = args.ns.default_namespace();
     Ok(load_checked(inputs, namespace, &args.load, Some(&what))?.model)
 }
 
@@ -208,7 +204,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let (old_shown, new_shown) = (shown(&old), shown(&new));
     let old_inputs = match old {
         // Drift: the running cluster is OLD, the manifests are NEW (what applying them changes).
-        Spec::Live => crate::live::live_inputs(&args.load, args.namespace.as_deref())?,
+        Spec::Live => crate::live::live_inputs(&args.load, args.ns.namespace.as_deref())?,
         _ => side_inputs("OLD", &old, Some(&new), &args.paths)?,
     };
     let new_inputs = if args.overlay {
@@ -240,7 +236,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let mut diff = palisade_diff::diff(&old_model, &new_model, args.level.into());
     // One line per peer instead of one per address fragment.
     palisade_render::diff::group_external(&mut diff);
-    let selection = Selection::new(args.namespace.as_deref(), Some(&args.select))?;
+    let selection = Selection::new(args.ns.namespace.as_deref(), Some(&args.select))?;
     if !selection.is_everything() {
         // Changes with an end selected on either side; --fail-on judges only these.
         let mut names = selection.peer_names(&old_model);

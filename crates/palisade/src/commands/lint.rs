@@ -134,7 +134,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     findings.extend(input_errors(&loaded.diagnostics, &settings));
     let rejected = std::mem::take(&mut loaded.rejected_policies);
     findings.extend(lint_rejected(&mut loaded.model, rejected, &settings));
-    if let Some(ns) = &input.namespace {
+    if let Some(ns) = &input.ns.namespace {
         // -n: the findings on objects of that namespace (and those on no namespaced object).
         let selection = crate::select::Selection::new(Some(ns), None)?;
         selection.warn_if_unknown(&loaded.model);

@@ -44,7 +44,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<ExitCode> {
             args.max_peers
         );
     }
-    let selection = Selection::new(args.input.namespace.as_deref(), Some(&args.select))?;
+    let selection = Selection::new(args.input.ns.namespace.as_deref(), Some(&args.select))?;
     selection.warn_if_unknown(model);
     let engine = Engine::new(&loaded.model);
     let mut result = matrix::compute(&loaded.model, &engine, args.level.into(), protocol, port);
