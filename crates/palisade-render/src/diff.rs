@@ -7,7 +7,7 @@
 //! `cnp/NAME`, `anp/NAME`, `banp/NAME`) adds `kind`, `tier`, `priority` and `rule`
 //! (`{direction, index, name, action}`).
 
-use crate::connectivity::{JsonAllowed, json_allowed};
+use crate::connectivity::{JsonAllowed, JsonPortRange, json_allowed, json_port_ranges};
 use crate::{OutputFormat, Style, csv_field, to_json};
 use palisade_diff::{Cause, Change, ChangeKind, Diff};
 use palisade_model::{Direction, PortSet};
@@ -30,6 +30,9 @@ struct JsonChange<'a> {
     change: &'static str,
     before: Vec<JsonAllowed>,
     after: Vec<JsonAllowed>,
+    /// `before` and `after` as structured ranges (added beside the strings, which stay).
+    before_ports: Vec<JsonPortRange>,
+    after_ports: Vec<JsonPortRange>,
     causes: Vec<JsonCause<'a>>,
     /// What `src`/`dst` name: `pod`, `workload` (with `*_workload_kind`), `external`.
     src_kind: &'static str,
@@ -198,6 +201,8 @@ pub fn json(diff: &Diff) -> String {
                 change: c.change.as_str(),
                 before: json_allowed(&c.before),
                 after: json_allowed(&c.after),
+                before_ports: json_port_ranges(&c.before),
+                after_ports: json_port_ranges(&c.after),
                 causes: c.causes.iter().map(json_cause).collect(),
                 src_kind: c.src_kind.as_str(),
                 src_workload_kind: c.src_kind.workload_kind(),
@@ -391,4 +396,60 @@ pub fn text(diff: &Diff, style: Style) -> String {
         }
     }
     out
+}
+
+/// One edit's changes grouped per peer: changes between the same cluster endpoint and
+/// external address fragments, in the same direction, of the same kind, with the same ports
+/// before and after and the same causes, become one change whose external end is the
+/// canonical CIDR list of the fragments (`0.0.0.0/0, ::/0`). Exact: nothing else is merged.
+/// The first change of each group keeps its place.
+pub fn group_external(diff: &mut Diff) {
+    use crate::connectivity::{cidr_list, external_nets};
+    use palisade_model::EndpointKind;
+    let mut grouped: Vec<(Change, Option<Vec<ipnet::IpNet>>, bool)> = Vec::new();
+    for c in std::mem::take(&mut diff.changes) {
+        let (ext_name, ext_is_src) = match (c.src_kind, c.dst_kind) {
+            (EndpointKind::External, k) if k != EndpointKind::External => (&c.src, true),
+            (k, EndpointKind::External) if k != EndpointKind::External => (&c.dst, false),
+            _ => {
+                grouped.push((c, None, false));
+                continue;
+            }
+        };
+        let Some(nets) = external_nets(ext_name) else {
+            grouped.push((c, None, false));
+            continue;
+        };
+        let same = grouped.iter_mut().find(|(g, nets, g_ext_is_src)| {
+            nets.is_some()
+                && *g_ext_is_src == ext_is_src
+                && g.change == c.change
+                && g.before == c.before
+                && g.after == c.after
+                && g.causes == c.causes
+                && if ext_is_src {
+                    g.dst == c.dst && g.dst_kind == c.dst_kind
+                } else {
+                    g.src == c.src && g.src_kind == c.src_kind
+                }
+        });
+        match same {
+            Some((_, Some(group), _)) => group.extend(nets),
+            _ => grouped.push((c, Some(nets), ext_is_src)),
+        }
+    }
+    diff.changes = grouped
+        .into_iter()
+        .map(|(mut c, nets, ext_is_src)| {
+            if let Some(nets) = nets {
+                let name = cidr_list(&nets);
+                if ext_is_src {
+                    c.src = name;
+                } else {
+                    c.dst = name;
+                }
+            }
+            c
+        })
+        .collect();
 }

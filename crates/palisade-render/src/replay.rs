@@ -134,10 +134,6 @@ fn dir_name(d: Direction) -> &'static str {
     }
 }
 
-fn verdict_word(allowed: bool) -> &'static str {
-    if allowed { "allowed" } else { "denied" }
-}
-
 fn outcome_counts(counts: &[u64], names: &[&str]) -> String {
     let parts: Vec<String> = counts
         .iter()
@@ -282,11 +278,12 @@ pub fn timeline(sessions: &[Replayed], style: Style) -> String {
             palisade_flows::Observed::Unknown => style.dim(observed),
             _ => style.red(observed),
         };
-        let allowed = r.predicted.allowed();
-        let predicted = if allowed {
-            style.green(verdict_word(true))
+        // The outcome word JSON prints (`"predicted": "timed-out"`): one word per deny action.
+        let predicted_word = r.predicted.as_str();
+        let predicted = if r.predicted.allowed() {
+            style.green(predicted_word)
         } else {
-            style.red(verdict_word(false))
+            style.red(predicted_word)
         };
         let _ = write!(
             out,
@@ -297,7 +294,7 @@ pub fn timeline(sessions: &[Replayed], style: Style) -> String {
             "",
             reason(r, &r.current),
             w = 9 - r.session.observed.as_str().len(),
-            p = 7 - verdict_word(allowed).len(),
+            p = 9 - predicted_word.len(),
         );
         if let (Some(p), Some(change)) = (&r.proposed, r.change) {
             let _ = write!(
@@ -307,7 +304,7 @@ pub fn timeline(sessions: &[Replayed], style: Style) -> String {
                     palisade_replay::Change::Break => style.red("BREAKS"),
                     palisade_replay::Change::Open => style.green("OPENS"),
                 },
-                verdict_word(p.predicted.allowed()),
+                p.predicted.as_str(),
                 reason(r, p)
             );
         }

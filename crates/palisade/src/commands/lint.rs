@@ -92,7 +92,13 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
         emit(&out, Style::PLAIN)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let format: LintFormat = args.output.parse().map_err(anyhow::Error::msg)?;
+    // `yaml` is the JSON document as YAML; `wide` is the text.
+    let yaml = palisade_render::OutputFormat::canonical_name(&args.output) == "yaml";
+    let format: LintFormat = match palisade_render::OutputFormat::canonical_name(&args.output) {
+        "yaml" => LintFormat::Json,
+        "wide" => LintFormat::Human,
+        other => other.parse().map_err(anyhow::Error::msg)?,
+    };
     let config_path = args
         .config
         .as_deref()
@@ -129,19 +135,28 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     findings.extend(input_errors(&loaded.diagnostics, &settings));
     let rejected = std::mem::take(&mut loaded.rejected_policies);
     findings.extend(lint_rejected(&mut loaded.model, rejected, &settings));
+    if let Some(ns) = &input.ns.namespace {
+        // -n: the findings on objects of that namespace (and those on no namespaced object).
+        let selection = crate::select::Selection::new(Some(ns), None)?;
+        selection.warn_if_unknown(&loaded.model);
+        findings.retain(|f| selection.span_in_namespace(&loaded.model, f.span));
+    }
     sort(&mut findings);
     let style = input.load.color.style(false);
-    emit(
-        &render(
-            &findings,
-            &loaded.model.sources,
-            format,
-            &rule_meta(),
-            style,
-            config_shown.as_deref(),
-        ),
+    let text = render(
+        &findings,
+        &loaded.model.sources,
+        format,
+        &rule_meta(),
         style,
-    )?;
+        config_shown.as_deref(),
+    );
+    let text = if yaml {
+        palisade_render::yaml::from_json(&text).map_err(anyhow::Error::msg)?
+    } else {
+        text
+    };
+    emit(&text, style)?;
     // With NP017 off, input errors are not findings: exit 2 as other commands do, unless
     // --keep-going, where (as in every command) the exit code reflects the results.
     let unreported_errors = loaded

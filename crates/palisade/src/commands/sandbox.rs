@@ -101,8 +101,8 @@ pub struct SandboxMatrixArgs {
     /// Probing.
     #[command(flatten)]
     pub probe: ProbeOptions,
-    /// Output format: table or json.
-    #[arg(short, long, default_value = "table")]
+    /// Output format: text, wide, json or yaml.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
 }
 
@@ -118,8 +118,8 @@ pub struct RunArgs {
     /// Probing.
     #[command(flatten)]
     pub probe: ProbeOptions,
-    /// Output format: table or json.
-    #[arg(short, long, default_value = "table")]
+    /// Output format: text, wide, json or yaml.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
 }
 
@@ -270,7 +270,7 @@ fn assigned_note(model: &Model, sandbox: &Sandbox) -> String {
 }
 
 fn matrix(args: SandboxMatrixArgs) -> anyhow::Result<ExitCode> {
-    let output = format(&args.output, &[OutputFormat::Table, OutputFormat::Json])?;
+    let output = format(&args.output, &[OutputFormat::Text, OutputFormat::Json])?;
     let protocol = protocol(&args.protocol)?;
     let loaded = load_inputs(&args.input)?;
     let model = &loaded.model;
@@ -284,10 +284,12 @@ fn matrix(args: SandboxMatrixArgs) -> anyhow::Result<ExitCode> {
     )?;
     let note = assigned_note(model, &sandbox);
     sandbox.down()?;
-    if output != OutputFormat::Json {
+    if !matches!(output, OutputFormat::Json | OutputFormat::Yaml) {
         crate::output::emit_err(&note, Style::PLAIN);
     }
-    emit(&palisade_render::sandbox::render_matrix(&tables[0], output))?;
+    emit(&crate::input::rendered(output, |f| {
+        palisade_render::sandbox::render_matrix(&tables[0], f)
+    })?)?;
     Ok(exit(tables[0].mismatches().is_empty()))
 }
 
@@ -311,7 +313,7 @@ fn parse_port(s: &str) -> anyhow::Result<(Protocol, u16)> {
 }
 
 fn run_all(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let output = format(&args.output, &[OutputFormat::Table, OutputFormat::Json])?;
+    let output = format(&args.output, &[OutputFormat::Text, OutputFormat::Json])?;
     let loaded = load_inputs(&args.input)?;
     let model = &loaded.model;
     let ports: Vec<(Protocol, u16)> = if args.ports.is_empty() {
@@ -344,7 +346,7 @@ fn run_all(args: RunArgs) -> anyhow::Result<ExitCode> {
     )?;
     let note = assigned_note(model, &sandbox);
     sandbox.down()?;
-    if output != OutputFormat::Json {
+    if !matches!(output, OutputFormat::Json | OutputFormat::Yaml) {
         crate::output::emit_err(
             &format!(
                 "{note}{} pods, {} port(s), up + probes + down in {:.1?}\n",
@@ -355,7 +357,9 @@ fn run_all(args: RunArgs) -> anyhow::Result<ExitCode> {
             Style::PLAIN,
         );
     }
-    emit(&palisade_render::sandbox::render_run(&tables, output))?;
+    emit(&crate::input::rendered(output, |f| {
+        palisade_render::sandbox::render_run(&tables, f)
+    })?)?;
     Ok(exit(tables.iter().all(|t| t.mismatches().is_empty())))
 }
 
