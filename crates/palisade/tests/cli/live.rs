@@ -252,7 +252,13 @@ fn a_403_is_an_error_naming_the_permission() {
 fn diff_live_shows_drift_against_the_manifests() {
     let api = api(&[]);
     let kc = kubeconfig(&api, "diff");
-    // The cluster runs the example: its manifests show no drift.
+    // The cluster runs the example, its guardrails and the fake's other admin-tier policies:
+    // those manifests show no drift.
+    let git = scratch("diff-git");
+    copy_dir(&root().join("examples/webshop"), &git);
+    copy_dir(&root().join("examples/webshop-guardrails"), &git);
+    std::fs::write(git.join("admin.yaml"), ADMIN_TIERS_OF_THE_FAKE).unwrap();
+    let g = git.to_string_lossy().into_owned();
     let same = run(
         &[
             "diff",
@@ -260,7 +266,7 @@ fn diff_live_shows_drift_against_the_manifests() {
             "--kubeconfig",
             &kc,
             "-A",
-            "examples/webshop",
+            &g,
             "--fail-on",
             "any",
         ],
@@ -269,7 +275,7 @@ fn diff_live_shows_drift_against_the_manifests() {
     assert_eq!(same.code, 0, "{}\n{}", same.stdout, same.stderr);
     // Manifests with the fix applied: the running cluster lacks checkout -> payments-api.
     let dir = scratch("diff-fixed");
-    copy_dir(&root().join("examples/webshop"), &dir);
+    copy_dir(&git, &dir);
     copy_dir(&root().join("examples/webshop-fixed"), &dir);
     let d = dir.to_string_lossy().into_owned();
     let fixed = run(
@@ -288,6 +294,41 @@ fn diff_live_shows_drift_against_the_manifests() {
     assert_eq!(fixed.code, 1, "{}\n{}", fixed.stdout, fixed.stderr);
     assert!(fixed.stdout.contains("payments-api"), "{}", fixed.stdout);
 }
+
+/// The fake API server's AdminNetworkPolicy and BaselineAdminNetworkPolicy as manifests
+/// (its ClusterNetworkPolicies are examples/webshop-guardrails).
+const ADMIN_TIERS_OF_THE_FAKE: &str = "apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata:
+  name: cluster-control
+spec:
+  priority: 10
+  subject:
+    namespaces: {}
+  ingress:
+  - name: allow-monitoring
+    action: Allow
+    from:
+    - namespaces:
+        matchLabels:
+          kubernetes.io/metadata.name: monitoring
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata:
+  name: default
+spec:
+  subject:
+    namespaces:
+      matchLabels:
+        kubernetes.io/metadata.name: kube-system
+  egress:
+  - name: no-documentation-range
+    action: Deny
+    to:
+    - networks:
+      - 192.0.2.0/24
+";
 
 fn copy_dir(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {
