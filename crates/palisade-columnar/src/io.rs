@@ -53,6 +53,7 @@ impl ParquetFlowReader {
             .build()?;
         let mut report = ReadReport::default();
         report.path = path.display().to_string();
+        report.format = Some(palisade_flows::Format::Parquet);
         Ok(ParquetFlowReader {
             batches,
             layout,
