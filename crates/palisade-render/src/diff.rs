@@ -3,7 +3,9 @@
 //! The JSON shape is a public contract:
 //! `{"changes": [{"src", "dst", "change", "before", "after", "causes": [{"policy", "file",
 //! "line", "what"}]}], "summary": {"added", "removed", "changed"}}`, with `before`/`after`
-//! in the notation of `connectivity -o json`.
+//! in the notation of `connectivity -o json`. A cause that is an admin policy (`policy`:
+//! `cnp/NAME`, `anp/NAME`, `banp/NAME`) adds `kind`, `tier`, `priority` and `rule`
+//! (`{direction, index, name, action}`).
 
 use crate::connectivity::{JsonAllowed, json_allowed};
 use crate::{OutputFormat, Style, csv_field, to_json};
@@ -44,6 +46,56 @@ struct JsonCause<'a> {
     file: Option<&'a str>,
     line: Option<u32>,
     what: &'static str,
+    /// Admin policies only: `ClusterNetworkPolicy`, `AdminNetworkPolicy`,
+    /// `BaselineAdminNetworkPolicy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    /// Admin policies only: `Admin` or `Baseline`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tier: Option<&'static str>,
+    /// Admin policies only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    priority: Option<u32>,
+    /// Admin policies only: the responsible rule, `{direction, index, name, action}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<JsonAdminRule<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonAdminRule<'a> {
+    direction: &'static str,
+    index: usize,
+    name: &'a str,
+    action: &'static str,
+}
+
+fn json_cause(k: &Cause) -> JsonCause<'_> {
+    let admin = k.admin.as_ref();
+    JsonCause {
+        policy: &k.policy,
+        file: k.file.as_deref(),
+        line: k.line,
+        what: k.what.as_str(),
+        kind: admin.map(|a| a.kind.as_str()),
+        tier: admin.map(|a| a.tier.as_str()),
+        priority: admin.map(|a| a.priority),
+        rule: admin.and_then(|a| {
+            let (direction, index) = k.rule?;
+            Some(JsonAdminRule {
+                direction: direction_word(direction),
+                index,
+                name: &a.rule_name,
+                action: a.action?.as_str(),
+            })
+        }),
+    }
+}
+
+fn direction_word(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    }
 }
 
 #[derive(Serialize)]
@@ -61,14 +113,26 @@ fn ports_text(p: &PortSet) -> String {
     }
 }
 
+/// `ingress rule 1`; for an admin policy also its tier, priority, the rule's name and
+/// action: `Admin tier, priority 10, egress rule 0 "metadata" Deny`.
 fn rule_text(cause: &Cause) -> Option<String> {
-    cause.rule.map(|(direction, i)| {
-        let d = match direction {
-            Direction::Ingress => "ingress",
-            Direction::Egress => "egress",
-        };
-        format!("{d} rule {i}")
-    })
+    let rule = cause
+        .rule
+        .map(|(direction, i)| format!("{} rule {i}", direction_word(direction)));
+    let Some(admin) = &cause.admin else {
+        return rule;
+    };
+    let mut s = format!("{} tier, priority {}", admin.tier.as_str(), admin.priority);
+    if let Some(rule) = rule {
+        let _ = write!(s, ", {rule}");
+        if !admin.rule_name.is_empty() {
+            let _ = write!(s, " \"{}\"", admin.rule_name);
+        }
+        if let Some(action) = admin.action {
+            let _ = write!(s, " {}", action.as_str());
+        }
+    }
+    Some(s)
 }
 
 fn location(cause_file: Option<&str>, line: Option<u32>) -> Option<String> {
@@ -134,16 +198,7 @@ pub fn json(diff: &Diff) -> String {
                 change: c.change.as_str(),
                 before: json_allowed(&c.before),
                 after: json_allowed(&c.after),
-                causes: c
-                    .causes
-                    .iter()
-                    .map(|k| JsonCause {
-                        policy: &k.policy,
-                        file: k.file.as_deref(),
-                        line: k.line,
-                        what: k.what.as_str(),
-                    })
-                    .collect(),
+                causes: c.causes.iter().map(json_cause).collect(),
                 src_kind: c.src_kind.as_str(),
                 src_workload_kind: c.src_kind.workload_kind(),
                 dst_kind: c.dst_kind.as_str(),

@@ -328,6 +328,26 @@ pub fn timeline(sessions: &[Replayed], style: Style) -> String {
                 style.yellow("! gap:")
             );
         }
+        match &r.dns {
+            Some(palisade_replay::DnsDependence::Unresolved) => {
+                let _ = writeln!(
+                    out,
+                    "              {} a domainNames rule could accept {}; the capture has no DNS answer naming it, so the verdict shown is uncertain",
+                    style.yellow("? depends on DNS:"),
+                    r.session.dst.ip()
+                );
+            }
+            Some(palisade_replay::DnsDependence::Resolved(names)) => {
+                let _ = writeln!(
+                    out,
+                    "              {} {} resolved as {} (the capture's DNS answers)",
+                    style.bold("dns:"),
+                    r.session.dst.ip(),
+                    names.join(", ")
+                );
+            }
+            None => {}
+        }
     }
     out
 }
@@ -558,6 +578,14 @@ struct JsonSession<'a> {
     /// wrong.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     uncertain: &'a [String],
+    /// A `domainNames` rule could accept the destination and the capture names no DNS answer
+    /// for it: the verdict shown is uncertain.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    depends_on_dns: bool,
+    /// The names the capture's DNS answers give the destination, when a `domainNames` rule
+    /// was decided with them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dns_names: Option<&'a [String]>,
     /// What `src`/`dst` name: `pod`, `workload` (with `*_workload_kind`), `external`.
     src_kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -615,6 +643,11 @@ fn json_session(r: &Replayed) -> JsonSession<'_> {
         }),
         service: r.service.as_ref().map(|v| v.note()),
         uncertain: &r.uncertain,
+        depends_on_dns: r.dns == Some(palisade_replay::DnsDependence::Unresolved),
+        dns_names: match &r.dns {
+            Some(palisade_replay::DnsDependence::Resolved(names)) => Some(names),
+            _ => None,
+        },
         src_kind: r.src.kind.as_str(),
         src_workload_kind: r.src.kind.workload_kind(),
         dst_kind: r.dst.kind.as_str(),

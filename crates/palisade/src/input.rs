@@ -62,7 +62,10 @@ pub fn load_checked(
 
 /// Loads for `lint`, which never stops on input errors: they become findings. Warnings
 /// (and notes with `-v`) go to stderr; errors too when `print_errors` (NP017 disabled).
-pub fn load_for_lint(args: &InputArgs, print_errors: bool) -> anyhow::Result<Loaded> {
+pub fn load_for_lint(
+    args: &InputArgs,
+    print_error: impl Fn(&palisade_diag::Diagnostic) -> bool,
+) -> anyhow::Result<Loaded> {
     let mut inputs: Vec<Input> = args.paths.iter().map(|p| input(p)).collect();
     inputs.extend(crate::live::live_inputs(
         &args.load,
@@ -80,19 +83,25 @@ pub fn load_for_lint(args: &InputArgs, print_errors: bool) -> anyhow::Result<Loa
         &loaded,
         args.load.verbose,
         args.load.color.style(true),
-        print_errors,
+        print_error,
     );
     Ok(loaded)
 }
 
 /// Prints load diagnostics to stderr.
 pub fn report(loaded: &Loaded, verbose: bool, style: Style) {
-    report_filtered(loaded, verbose, style, true);
+    report_filtered(loaded, verbose, style, |_| true);
 }
 
-fn report_filtered(loaded: &Loaded, verbose: bool, style: Style, errors: bool) {
+fn report_filtered(
+    loaded: &Loaded,
+    verbose: bool,
+    style: Style,
+    print_error: impl Fn(&palisade_diag::Diagnostic) -> bool,
+) {
     let shown = loaded.diagnostics.iter().filter(|d| {
-        (verbose || d.severity != palisade_diag::Severity::Info) && (errors || !d.is_error())
+        (verbose || d.severity != palisade_diag::Severity::Info)
+            && (!d.is_error() || print_error(d))
     });
     emit_err(
         &diagnostics::human_bounded(shown, &loaded.model.sources, style, ""),

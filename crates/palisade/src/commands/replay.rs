@@ -396,6 +396,8 @@ fn stream_sessions(
         ..SessionConfig::default()
     });
     let mut seen: u64 = 0;
+    // Names of external addresses from the capture's DNS answers, for domainNames rules.
+    let dns = std::cell::RefCell::new(palisade_replay::DnsNames::default());
     let mut on_session = |s: palisade_flows::Session| {
         seen += 1;
         if let Some(pb) = progress
@@ -403,7 +405,7 @@ fn stream_sessions(
         {
             pb.set_message(format!("{seen} sessions"));
         }
-        let r = replayer.replay(s);
+        let r = replayer.replay_resolved(s, &dns.borrow());
         if !filter.is_empty() && !filter.matches(&r, first_ns.get()) {
             return;
         }
@@ -441,10 +443,11 @@ fn stream_sessions(
         }
     };
     reader.read(|record| {
-        if let palisade_flows::Record::Flow(ev) = record
-            && first_ns.get().is_none()
-        {
-            first_ns.set(Some(ev.time_ns));
+        if let palisade_flows::Record::Flow(ev) = &record {
+            if first_ns.get().is_none() {
+                first_ns.set(Some(ev.time_ns));
+            }
+            dns.borrow_mut().learn(ev);
         }
         sessionizer.push_record(record, &mut on_session);
     })?;
