@@ -274,6 +274,9 @@ pub struct FlowColumns<'b> {
     traffic_direction: Option<Strs<'b>>,
     ingress_denied_by: Option<Strs<'b>>,
     egress_denied_by: Option<Strs<'b>>,
+    destination_names: Option<StrLists<'b>>,
+    dns_query: Option<Strs<'b>>,
+    dns_ips: Option<StrLists<'b>>,
     action: Option<Strs<'b>>,
     packets: Option<Ints<'b>>,
     bytes: Option<Ints<'b>>,
@@ -325,6 +328,8 @@ pub enum Row<'s> {
 pub struct Scratch {
     src_labels: String,
     dst_labels: String,
+    destination_names: String,
+    dns_ips: String,
 }
 
 fn flatten<'b>(
@@ -519,6 +524,9 @@ impl<'b> FlowColumns<'b> {
             traffic_direction: None,
             ingress_denied_by: None,
             egress_denied_by: None,
+            destination_names: None,
+            dns_query: None,
+            dns_ips: None,
             action: None,
             packets: None,
             bytes: None,
@@ -566,6 +574,9 @@ impl<'b> FlowColumns<'b> {
         f.traffic_direction = c.strs(&[col::TRAFFIC_DIRECTION])?;
         f.ingress_denied_by = c.strs(&[col::INGRESS_DENIED_BY])?;
         f.egress_denied_by = c.strs(&[col::EGRESS_DENIED_BY])?;
+        f.destination_names = c.str_lists(&[col::DESTINATION_NAMES])?;
+        f.dns_query = c.strs(&[col::DNS_QUERY])?;
+        f.dns_ips = c.str_lists(&[col::DNS_IPS])?;
         f.action = c.strs(&[col::ACTION])?;
         f.packets = c.ints(&[col::PACKETS])?;
         f.bytes = c.ints(&[col::BYTES])?;
@@ -634,6 +645,9 @@ impl<'b> FlowColumns<'b> {
         f.traffic_direction = c.strs(&["traffic_direction"])?;
         f.ingress_denied_by = c.strs(&["ingress_denied_by"])?;
         f.egress_denied_by = c.strs(&["egress_denied_by"])?;
+        f.destination_names = c.str_lists(&["destination_names"])?;
+        f.dns_query = c.strs(&["l7.dns.query"])?;
+        f.dns_ips = c.str_lists(&["l7.dns.ips"])?;
         Ok(f)
     }
 
@@ -783,6 +797,8 @@ impl<'b> FlowColumns<'b> {
         let Scratch {
             src_labels,
             dst_labels,
+            destination_names,
+            dns_ips,
         } = scratch;
         let src_endpoint = endpoint(
             self.src_namespace,
@@ -836,6 +852,19 @@ impl<'b> FlowColumns<'b> {
                 egress_denied_by: PolicyList::from_raw(
                     self.egress_denied_by
                         .and_then(|d| d.get(i))
+                        .unwrap_or("")
+                        .as_bytes(),
+                ),
+                destination_names: StrList::from_raw(
+                    self.destination_names
+                        .and_then(|d| d.json(i, destination_names))
+                        .unwrap_or("")
+                        .as_bytes(),
+                ),
+                dns_query: self.dns_query.and_then(|d| d.get(i)).map(Cow::Borrowed),
+                dns_ips: StrList::from_raw(
+                    self.dns_ips
+                        .and_then(|d| d.json(i, dns_ips))
                         .unwrap_or("")
                         .as_bytes(),
                 ),

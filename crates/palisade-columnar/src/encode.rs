@@ -41,6 +41,9 @@ pub struct FlowBatchBuilder {
     traffic_direction: StringBuilder,
     ingress_denied_by: StringBuilder,
     egress_denied_by: StringBuilder,
+    destination_names: StringBuilder,
+    dns_query: StringBuilder,
+    dns_ips: StringBuilder,
     action: StringBuilder,
     packets: Int64Builder,
     bytes: Int64Builder,
@@ -113,6 +116,9 @@ impl FlowBatchBuilder {
             traffic_direction: StringBuilder::new(),
             ingress_denied_by: StringBuilder::new(),
             egress_denied_by: StringBuilder::new(),
+            destination_names: StringBuilder::new(),
+            dns_query: StringBuilder::new(),
+            dns_ips: StringBuilder::new(),
             action: StringBuilder::new(),
             packets: Int64Builder::new(),
             bytes: Int64Builder::new(),
@@ -254,6 +260,10 @@ impl FlowBatchBuilder {
                     .append_option(raw_json(h.ingress_denied_by.raw()));
                 self.egress_denied_by
                     .append_option(raw_json(h.egress_denied_by.raw()));
+                self.destination_names
+                    .append_option(raw_json(h.destination_names.raw()));
+                self.dns_query.append_option(h.dns_query.as_deref());
+                self.dns_ips.append_option(raw_json(h.dns_ips.raw()));
             }
             None => {
                 self.verdict.append_null();
@@ -262,6 +272,9 @@ impl FlowBatchBuilder {
                 self.traffic_direction.append_null();
                 self.ingress_denied_by.append_null();
                 self.egress_denied_by.append_null();
+                self.destination_names.append_null();
+                self.dns_query.append_null();
+                self.dns_ips.append_null();
             }
         }
         match aggregate {
@@ -323,6 +336,9 @@ impl FlowBatchBuilder {
             Arc::new(self.traffic_direction.finish()),
             Arc::new(self.ingress_denied_by.finish()),
             Arc::new(self.egress_denied_by.finish()),
+            Arc::new(self.destination_names.finish()),
+            Arc::new(self.dns_query.finish()),
+            Arc::new(self.dns_ips.finish()),
             Arc::new(self.action.finish()),
             Arc::new(self.packets.finish()),
             Arc::new(self.bytes.finish()),

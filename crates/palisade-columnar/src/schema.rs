@@ -78,6 +78,12 @@ pub mod flow {
     pub const INGRESS_DENIED_BY: &str = "ingress_denied_by";
     /// Hubble `egress_denied_by`, JSON array text.
     pub const EGRESS_DENIED_BY: &str = "egress_denied_by";
+    /// Hubble `destination_names` (DNS names of the destination), JSON array text.
+    pub const DESTINATION_NAMES: &str = "destination_names";
+    /// Hubble `l7.dns.query` of a DNS flow.
+    pub const DNS_QUERY: &str = "dns_query";
+    /// Hubble `l7.dns.ips`, JSON array text.
+    pub const DNS_IPS: &str = "dns_ips";
     /// Flow log action (`ACCEPT`, `REJECT`).
     pub const ACTION: &str = "action";
     /// Flow log packets in the window.
@@ -130,6 +136,9 @@ static FLOW_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         field(TRAFFIC_DIRECTION, Utf8, true),
         field(INGRESS_DENIED_BY, Utf8, true),
         field(EGRESS_DENIED_BY, Utf8, true),
+        field(DESTINATION_NAMES, Utf8, true),
+        field(DNS_QUERY, Utf8, true),
+        field(DNS_IPS, Utf8, true),
         field(ACTION, Utf8, true),
         field(PACKETS, Int64, true),
         field(BYTES, Int64, true),
