@@ -3,7 +3,8 @@
 # Installs the system packages the tests need when run as root on Debian: git; for the
 # kernel sandbox tests (palisade-sandbox) iproute2 (`ip`, `bridge`) and nftables (`nft`);
 # for the UI's browser test Chromium, Node.js and npm, and its npm packages (`npm ci`,
-# pinned by a lockfile). Each only when missing.
+# pinned by a lockfile). Each only when missing. The Spark test (scripts/test-spark.sh, run
+# last) installs Java, python3-venv and its Python packages itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,3 +38,8 @@ fi
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+
+# The Spark job (#18): the palisade-spark wheel built with maturin and PySpark run for real
+# in local mode, compared with `palisade replay`. Its own script, also runnable alone;
+# installs Java (Debian's OpenJDK 17), python3-venv and a pinned venv when missing.
+scripts/test-spark.sh

@@ -283,6 +283,19 @@ impl SctpChunk {
             t => SctpChunk::Other(t),
         }
     }
+
+    /// The chunk type number ([`SctpChunk::from_type`]'s inverse).
+    pub fn to_type(self) -> u8 {
+        match self {
+            SctpChunk::Init => 1,
+            SctpChunk::InitAck => 2,
+            SctpChunk::Abort => 6,
+            SctpChunk::Shutdown => 7,
+            SctpChunk::ShutdownAck => 8,
+            SctpChunk::ShutdownComplete => 14,
+            SctpChunk::Other(t) => t,
+        }
+    }
 }
 
 /// An ICMP or ICMPv6 message.
@@ -454,7 +467,9 @@ pub struct StrList<'a> {
 }
 
 impl<'a> StrList<'a> {
-    pub(crate) fn from_raw(raw: &'a [u8]) -> Self {
+    /// A list from its raw JSON text (`["k8s:app=web", ...]`; empty for none), as Hubble
+    /// writes it. Elements are decoded (and malformed ones skipped) on iteration.
+    pub fn from_raw(raw: &'a [u8]) -> Self {
         StrList { raw }
     }
 
@@ -507,8 +522,15 @@ pub struct PolicyRef<'a> {
 }
 
 impl<'a> PolicyList<'a> {
-    pub(crate) fn from_raw(raw: &'a [u8]) -> Self {
+    /// A list from its raw JSON text (`[{"kind": ..., "namespace": ..., "name": ...}]`;
+    /// empty for none), as Hubble writes it. Decoded on iteration.
+    pub fn from_raw(raw: &'a [u8]) -> Self {
         PolicyList { raw }
+    }
+
+    /// The raw JSON text (`[...]`, or empty when absent).
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
     }
 
     /// Whether the list is absent or empty.

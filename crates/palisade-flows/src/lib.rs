@@ -50,7 +50,7 @@ pub use packet::LinkType;
 pub use reader::{FlowReader, Format, ReadOptions, Record};
 pub use report::{DEFAULT_MAX_SAMPLES, Gap, Problem, ReadReport};
 pub use session::{
-    DeniedBy, DropSide, EndpointName, Evidence, Session, SessionConfig, SessionStats, Sessionizer,
-    sessionize,
+    DeniedBy, DropSide, EndpointName, Evidence, ReplyNodes, Session, SessionConfig, SessionStats,
+    Sessionizer, sessionize,
 };
 pub use time::{format_rfc3339, parse_rfc3339};

@@ -133,6 +133,7 @@ impl ReadReport {
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         let unit = match self.format {
             Some(Format::Pcap | Format::Pcapng) => "byte",
+            Some(Format::Parquet) => "row",
             _ => "line",
         };
         let mut out = Vec::new();

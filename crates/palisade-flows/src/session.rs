@@ -15,7 +15,7 @@
 //!   never the datapath's verdict alone: a reply flow → accepted; `DROPPED` → timed out
 //!   (policy drops are silent) with `drop_reason_desc`; `FORWARDED` and no answer within
 //!   `timeout` → timed out when the capture shows reply-direction flows for the address pair
-//!   or on the connection's nodes, unknown (with the reason) when it does not (a capture filtered to one direction);
+//!   or on the connection's nodes before that deadline ([`ReplyNodes`]), unknown (with the reason) when it does not (a capture filtered to one direction);
 //!   an ICMP/ICMPv6 unreachable from B to A (Hubble quotes no inner header) refuses the
 //!   latest undecided UDP attempt from A to B; a connection first seen mid-stream or at L7
 //!   that Hubble forwarded → accepted (established before the capture). The same connection reported by the source node (EGRESS)
@@ -815,14 +815,76 @@ pub struct Sessionizer {
     next_gen: u32,
     interner: Interner,
     stats: SessionStats,
-    /// Nodes on which Hubble reported reply-direction flows (`is_reply: true`), and whether
-    /// any such flow named no node: a forwarded attempt without answer is a timeout only
-    /// where replies are captured at all. Bounded by the number of nodes.
-    reply_nodes: Vec<Box<str>>,
-    reply_unnamed: bool,
-    /// (server, client) address pairs with a reply-direction flow, up to
-    /// [`MAX_REPLY_PAIRS`] (beyond, only the nodes decide, so memory stays bounded).
-    reply_pairs: rustc_hash::FxHashSet<(u128, u128)>,
+    /// Nodes on which Hubble reported reply-direction flows (`is_reply: true`), with the
+    /// first such flow's time: a forwarded attempt without answer is a timeout only where
+    /// replies are captured at all. Bounded by the number of nodes.
+    reply_nodes: ReplyNodes,
+    /// Whether `reply_nodes` was given for the whole capture ([`Sessionizer::with_reply_nodes`])
+    /// rather than collected from the events pushed.
+    reply_nodes_given: bool,
+    /// (server, client) address pairs with a reply-direction flow (and the first one's
+    /// time), up to [`MAX_REPLY_PAIRS`] (beyond, only the nodes decide, so memory stays
+    /// bounded).
+    reply_pairs: FxHashMap<(u128, u128), i64>,
+}
+
+/// Where, and since when, a capture shows reply-direction Hubble flows (`is_reply: true`):
+/// the first such flow's time per node, and for flows that name no node.
+///
+/// A forwarded attempt that got no answer counts as timed out only when replies were
+/// captured **before its deadline** (start + timeout) on one of its nodes (or for its address
+/// pair),
+/// else its outcome is unknown (a capture filtered to one direction). The rule depends on
+/// event times only, never on the order of unrelated connections, so that a partition of
+/// the flows (a distributed engine's) sessionizes exactly like the whole capture when it
+/// is given the whole capture's `ReplyNodes` ([`Sessionizer::with_reply_nodes`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplyNodes {
+    nodes: Vec<(Box<str>, i64)>,
+    unnamed: Option<i64>,
+}
+
+impl ReplyNodes {
+    /// Notes a reply-direction flow seen at `time_ns` on `node` (`None`: the flow names none).
+    pub fn note(&mut self, node: Option<&str>, time_ns: i64) {
+        let first = match node {
+            Some(node) => match self.nodes.iter_mut().find(|(n, _)| &**n == node) {
+                Some((_, first)) => first,
+                None => {
+                    self.nodes.push((node.into(), time_ns));
+                    return;
+                }
+            },
+            None => self.unnamed.get_or_insert(time_ns),
+        };
+        *first = (*first).min(time_ns);
+    }
+
+    /// The nodes with their first reply time, in the order first noted.
+    pub fn nodes(&self) -> impl Iterator<Item = (&str, i64)> {
+        self.nodes.iter().map(|(n, t)| (&**n, *t))
+    }
+
+    /// The first reply flow that named no node, if any.
+    pub fn unnamed(&self) -> Option<i64> {
+        self.unnamed
+    }
+
+    /// Whether replies were captured before `before` on one of `nodes` (on any node when
+    /// the connection names none).
+    fn captured(&self, nodes: Option<&[Arc<str>]>, before: i64) -> bool {
+        match nodes {
+            Some(nodes) if !nodes.is_empty() => nodes.iter().any(|n| {
+                self.nodes
+                    .iter()
+                    .any(|(r, first)| **r == **n && *first < before)
+            }),
+            _ => {
+                self.unnamed.is_some_and(|first| first < before)
+                    || self.nodes.iter().any(|(_, first)| *first < before)
+            }
+        }
+    }
 }
 
 /// The most address pairs [`Sessionizer`] remembers reply flows for.
@@ -870,10 +932,27 @@ impl Sessionizer {
             next_gen: 0,
             interner: Interner::default(),
             stats: SessionStats::default(),
-            reply_nodes: Vec::new(),
-            reply_unnamed: false,
-            reply_pairs: rustc_hash::FxHashSet::default(),
+            reply_nodes: ReplyNodes::default(),
+            reply_nodes_given: false,
+            reply_pairs: FxHashMap::default(),
         }
+    }
+
+    /// A sessionizer for one part of a capture (a distributed engine's partition, holding
+    /// every flow of its connections' address pairs), told where the **whole** capture shows
+    /// reply flows: its sessions are then the ones [`Sessionizer::new`] builds from the
+    /// whole capture. See [`ReplyNodes`].
+    pub fn with_reply_nodes(config: SessionConfig, reply_nodes: ReplyNodes) -> Self {
+        let mut s = Sessionizer::new(config);
+        s.reply_nodes = reply_nodes;
+        s.reply_nodes_given = true;
+        s
+    }
+
+    /// Where the flows pushed so far show reply-direction Hubble flows (or the
+    /// [`ReplyNodes`] given to [`Sessionizer::with_reply_nodes`]).
+    pub fn reply_nodes(&self) -> &ReplyNodes {
+        &self.reply_nodes
     }
 
     /// Counts so far.
@@ -911,15 +990,14 @@ impl Sessionizer {
             self.stats.late_events += 1;
         }
         if matches!(ev.kind, EventKind::Hubble(_)) && ev.is_reply == Some(true) {
-            match ev.node.as_deref() {
-                Some(node) if !self.reply_nodes.iter().any(|n| &**n == node) => {
-                    self.reply_nodes.push(node.into())
-                }
-                Some(_) => {}
-                None => self.reply_unnamed = true,
+            if !self.reply_nodes_given {
+                self.reply_nodes.note(ev.node.as_deref(), t);
             }
-            if self.reply_pairs.len() < MAX_REPLY_PAIRS {
-                self.reply_pairs.insert((ip_bits(ev.src), ip_bits(ev.dst)));
+            let pair = (ip_bits(ev.src), ip_bits(ev.dst));
+            if let Some(first) = self.reply_pairs.get_mut(&pair) {
+                *first = (*first).min(t);
+            } else if self.reply_pairs.len() < MAX_REPLY_PAIRS {
+                self.reply_pairs.insert(pair, t);
             }
         }
         match &ev.kind {
@@ -978,6 +1056,14 @@ impl Sessionizer {
         }
     }
 
+    /// Ends every open session of a part of a capture whose last event (in any part) was
+    /// at `end_ns`: timers due by then fire as they would have in the whole capture, the
+    /// rest end with it. See [`Sessionizer::with_reply_nodes`].
+    pub fn finish_at(&mut self, end_ns: i64, out: &mut impl FnMut(Session)) -> SessionStats {
+        self.now_ns = self.now_ns.max(end_ns);
+        self.finish(out)
+    }
+
     /// Ends every open session (the input is over) and returns the final counts.
     pub fn finish(&mut self, out: &mut impl FnMut(Session)) -> SessionStats {
         // Timers due by the last event time fire normally (a timeout that did pass is a
@@ -997,21 +1083,26 @@ impl Sessionizer {
         self.stats.clone()
     }
 
-    /// Whether the capture shows reply-direction traffic where a connection was observed.
+    /// Whether the capture shows reply-direction traffic where a connection was observed,
+    /// before its deadline: a function of event times only
+    /// (see [`ReplyNodes`]).
     fn replies_captured(&self, idx: u32) -> bool {
         let c = self.conn(idx);
+        // Every flow before the deadline has been pushed when the timer fires (it fires once
+        // time passes deadline + lateness; earlier flows arriving later count as late).
+        let before = c.expires_ns;
         let a = u128::from(c.key.a_hi) << 64 | u128::from(c.key.a_lo);
         let b = u128::from(c.key.b_hi) << 64 | u128::from(c.key.b_lo);
         let (client, server) = if c.client_is_a { (a, b) } else { (b, a) };
-        if self.reply_pairs.contains(&(server, client)) {
+        if self
+            .reply_pairs
+            .get(&(server, client))
+            .is_some_and(|first| *first < before)
+        {
             return true;
         }
-        match c.names.as_ref().map(|n| &n.nodes) {
-            Some(nodes) if !nodes.is_empty() => nodes
-                .iter()
-                .any(|n| self.reply_nodes.iter().any(|r| **r == **n)),
-            _ => self.reply_unnamed || !self.reply_nodes.is_empty(),
-        }
+        self.reply_nodes
+            .captured(c.names.as_ref().map(|n| &n.nodes[..]), before)
     }
 
     /// The undecided UDP attempt from `client` to `server` (any ports) that started last, at

@@ -36,6 +36,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Replay recorded traffic (Hubble, pcap, VPC flow logs, CSV/JSONL) against the policies: observed vs predicted per connection, what-if, deny spikes.
     Replay(Box<ReplayArgs>),
+    /// Convert captures (Hubble, pcap, VPC flow logs, CSV/JSONL, foreign Parquet) to Parquet in Palisade's flow schema, for replay at scale (docs/scale-out.md).
+    Convert(ConvertArgs),
     /// A local web UI: map, matrix, explain, replay timeline, findings, diff (read-only, loopback).
     Serve(Box<crate::commands::ServeArgs>),
     /// The UI's views in one self-contained HTML file (no network), e.g. for a pull request or a ticket.
@@ -420,7 +422,7 @@ pub enum SpikeOnArg {
 Exit codes: 0 success, 1 a session would break under --proposed with --fail-on-break, 2 usage or input errors."
 )]
 pub struct ReplayArgs {
-    /// The recorded traffic: Hubble JSON (hubble observe -o json, exporter files), pcap/pcapng, AWS VPC flow logs, CSV or JSONL; gzip is read transparently; `-` for stdin.
+    /// The recorded traffic: Hubble JSON (hubble observe -o json, exporter files), pcap/pcapng, AWS VPC flow logs, CSV or JSONL (gzip is read transparently; `-` for stdin), or Parquet (`palisade convert`'s flow schema, Hubble exporter or VPC flow log layouts).
     #[arg(
         value_name = "CAPTURE",
         required_unless_present = "hubble_relay",
@@ -442,7 +444,7 @@ pub struct ReplayArgs {
     /// Exit with 1 when a session would break under --proposed (for CI on a policy pull request).
     #[arg(long, requires = "proposed")]
     pub fail_on_break: bool,
-    /// Input format instead of detecting it: hubble, pcap, pcapng, vpc, csv or jsonl.
+    /// Input format instead of detecting it: hubble, pcap, pcapng, vpc, csv, jsonl or parquet.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
     /// Make malformed records fatal instead of skipping and counting them.
@@ -475,15 +477,40 @@ pub struct ReplayArgs {
     /// Print the summary (and what-if, spikes) without one line per session (txt, md).
     #[arg(long)]
     pub summary: bool,
-    /// Output format: text, wide, json, yaml, jsonl (one session per line, streamed), csv or md.
+    /// Output format: text, wide, json, yaml, jsonl (one session per line, streamed), csv, md, or parquet (the session schema of docs/scale-out.md, into --out-file or a non-terminal stdout).
     #[arg(short, long, default_value = "text")]
     pub output: String,
+    /// Write the output to this file instead of stdout (needed for -o parquet on a terminal).
+    #[arg(short = 'O', long, value_name = "FILE")]
+    pub out_file: Option<String>,
     /// Namespace for manifest objects that do not name one.
     #[arg(long, default_value = "default", value_name = "NAMESPACE")]
     pub default_namespace: String,
     /// How to load them.
     #[command(flatten)]
     pub load: LoadArgs,
+}
+
+/// `palisade convert`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  palisade convert capture.pcap -o flows.parquet\n  palisade convert node-a.json.gz node-b.json.gz -o flows.parquet\n  palisade convert vpc-flowlogs.parquet -o flows.parquet     (AWS VPC flow log Parquet → the flow schema)\n\
+The flow schema is documented in docs/scale-out.md. Inputs are written one after the other, in the order given.\n\
+Exit codes: 0 success, 2 usage or input errors."
+)]
+pub struct ConvertArgs {
+    /// Captures in any format replay reads: Hubble JSON, pcap/pcapng, AWS VPC flow logs, CSV, JSONL (gzip or not), or Parquet (Palisade's, Hubble exporter's or VPC flow logs' layout).
+    #[arg(value_name = "INPUT", required = true, num_args = 1..)]
+    pub inputs: Vec<String>,
+    /// The Parquet file to write (`-` for stdout, refused on a terminal).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: String,
+    /// Input format instead of detecting it: hubble, pcap, pcapng, vpc, csv, jsonl or parquet.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Make malformed records fatal instead of skipping and counting them.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Hubble Relay: where it is and hubble CLI's TLS options.

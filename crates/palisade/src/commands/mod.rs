@@ -4,6 +4,7 @@ mod audit;
 mod check;
 mod connectivity;
 pub mod conntest;
+mod convert;
 mod demo;
 mod diff;
 mod discover;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => audit::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Replay(args) => replay::run(*args),
+        Command::Convert(args) => convert::run(args),
         Command::Serve(args) => serve::run(*args),
         Command::Report(args) => report::run(*args),
         Command::Snapshot(args) => snapshot::run(args),

@@ -4,6 +4,7 @@ use crate::args::{DenyActionArg, ReplayArgs, SpikeOnArg};
 use crate::input::{input, load_checked};
 use crate::output::emit_err;
 use anyhow::{Context, bail};
+use palisade_columnar::{ParquetFlowReader, SessionParquetWriter};
 use palisade_flows::{
     FlowReader, Format, Observed, ReadOptions, ReadReport, SessionConfig, Sessionizer,
 };
@@ -28,6 +29,8 @@ enum Output {
     Jsonl,
     Csv,
     Md,
+    /// The session schema (docs/scale-out.md), streamed into a file or a non-terminal stdout.
+    Parquet,
 }
 
 fn output(s: &str) -> anyhow::Result<Output> {
@@ -39,9 +42,10 @@ fn output(s: &str) -> anyhow::Result<Output> {
         "jsonl" | "ndjson" => Output::Jsonl,
         "csv" => Output::Csv,
         "md" | "markdown" => Output::Md,
+        "parquet" => Output::Parquet,
         other => {
             bail!(
-                "unsupported output format `{other}`: expected one of text, wide, json, yaml, jsonl, csv, md"
+                "unsupported output format `{other}`: expected one of text, wide, json, yaml, jsonl, csv, md, parquet"
             )
         }
     })
@@ -72,8 +76,16 @@ fn filter(args: &ReplayArgs) -> anyhow::Result<Filter> {
         f.until = super::relay::absolute(f.until, now);
     } else if let Some(capture) = &args.capture {
         // `--since 5m`: the last five minutes of the capture, found by a first pass.
-        let format = super::discover::capture_format(&args.format)?;
-        f.end_ns = super::discover::capture_end_ns(&f, std::slice::from_ref(capture), format)?;
+        let (format, parquet) = super::convert::format_arg(args.format.as_deref())?;
+        if parquet || super::convert::is_parquet_file(capture) {
+            if f.since.is_some_and(|b| b.needs_end()) || f.until.is_some_and(|b| b.needs_end()) {
+                bail!(
+                    "--since/--until: a duration counting back from the capture's end is not supported on Parquet input; give an RFC 3339 time or +DURATION (after the capture's start)"
+                );
+            }
+        } else {
+            f.end_ns = super::discover::capture_end_ns(&f, std::slice::from_ref(capture), format)?;
+        }
     }
     Ok(f)
 }
@@ -98,6 +110,34 @@ fn load_proposed(args: &ReplayArgs) -> anyhow::Result<Model> {
     }
     let what = "the proposed policies (--proposed)";
     Ok(load_checked(&inputs, &args.default_namespace, &args.load, Some(what))?.model)
+}
+
+/// Where flows come from: a capture read by `palisade-flows` (text formats, pcap, Relay), or
+/// a Parquet file read by `palisade-columnar`.
+enum Capture<'r> {
+    Flows(FlowReader<'r>),
+    Parquet(ParquetFlowReader),
+}
+
+impl Capture<'_> {
+    fn read(&mut self, f: impl FnMut(palisade_flows::Record<'_, '_>)) -> anyhow::Result<()> {
+        match self {
+            Capture::Flows(r) => {
+                r.read(f)?;
+            }
+            Capture::Parquet(r) => {
+                r.read(f)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn into_report(self) -> ReadReport {
+        match self {
+            Capture::Flows(r) => r.into_report(),
+            Capture::Parquet(r) => r.into_report(),
+        }
+    }
 }
 
 /// Everything collected while reading.
@@ -135,32 +175,62 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = &proposed {
         replayer = replayer.with_proposed(p);
     }
-    let (capture_name, input, progress, format) = if args.relay.hubble_relay.is_some() {
-        let (name, feed) = super::relay::open(&args, &settings.filter)?;
-        (name, feed, None, Some(Format::Hubble))
-    } else {
-        let (input, progress) = open_capture(&args)?;
-        let name = args.capture.clone().unwrap_or_else(|| "-".into());
-        (name, input, progress, settings.format)
+    let parquet_path = match args.capture.as_deref() {
+        Some(path)
+            if args.relay.hubble_relay.is_none()
+                && (settings.parquet
+                    || (settings.format.is_none() && super::convert::is_parquet_file(path))) =>
+        {
+            if path == "-" {
+                bail!(
+                    "Parquet cannot be read from standard input (it is read from its end): give a file"
+                );
+            }
+            Some(path)
+        }
+        _ => None,
     };
-    let mut reader = FlowReader::new(
-        capture_name,
-        std::io::BufReader::with_capacity(1 << 20, input),
-        &ReadOptions {
-            format,
-            strict: args.strict,
-            ..ReadOptions::default()
-        },
-    )?;
-    let resolution = reader.format().timestamp_resolution_ns();
-    if args.spikes && settings.window < resolution {
-        bail!(
-            "--spike-window: `{}` is finer than the capture's timestamps ({} has {}s resolution)",
-            args.spike_window,
-            reader.format().as_str(),
-            resolution / 1_000_000_000
-        );
-    }
+    let mut progress_bar = None;
+    let mut reader = if let Some(path) = parquet_path {
+        Capture::Parquet(ParquetFlowReader::open(path, None)?)
+    } else {
+        let (capture_name, input, progress, format) = if args.relay.hubble_relay.is_some() {
+            let (name, feed) = super::relay::open(&args, &settings.filter)?;
+            (name, feed, None, Some(Format::Hubble))
+        } else {
+            let (input, progress) = open_capture(&args)?;
+            let name = args.capture.clone().unwrap_or_else(|| "-".into());
+            (name, input, progress, settings.format)
+        };
+        let reader = FlowReader::new(
+            capture_name,
+            std::io::BufReader::with_capacity(1 << 20, input),
+            &ReadOptions {
+                format,
+                strict: args.strict,
+                ..ReadOptions::default()
+            },
+        )?;
+        let resolution = reader.format().timestamp_resolution_ns();
+        if args.spikes && settings.window < resolution {
+            bail!(
+                "--spike-window: `{}` is finer than the capture's timestamps ({} has {}s resolution)",
+                args.spike_window,
+                reader.format().as_str(),
+                resolution / 1_000_000_000
+            );
+        }
+        progress_bar = progress;
+        Capture::Flows(reader)
+    };
+    let progress = progress_bar;
+    let mut sessions_out = match settings.output {
+        Output::Parquet => Some(SessionParquetWriter::new(super::convert::binary_sink(
+            args.out_file.as_deref(),
+            "--out-file FILE",
+        )?)?),
+        _ => None,
+    };
     let mut collected = Collected::new(&args, proposed.is_some(), settings.window);
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let streamed = stream_sessions(
@@ -171,6 +241,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         progress.as_ref(),
         &mut collected,
         &mut stdout,
+        sessions_out.as_mut(),
     );
     if let Some(pb) = &progress {
         pb.finish_and_clear();
@@ -191,6 +262,13 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     if let Some(e) = write_err {
         return Err(e.into());
     }
+    if let Some(w) = sessions_out {
+        let what = args.out_file.as_deref().unwrap_or("stdout");
+        w.finish()?
+            .flush()
+            .with_context(|| format!("writing {what}"))?;
+        return exit_code(&args, &collected);
+    }
     print_report(&args, settings.output, collected, &mut stdout)
 }
 
@@ -205,6 +283,8 @@ struct Settings {
     /// `--spike-window`, in nanoseconds.
     window: i64,
     format: Option<Format>,
+    /// `--format parquet`.
+    parquet: bool,
 }
 
 impl Settings {
@@ -230,15 +310,13 @@ impl Settings {
                 args.spike_k
             );
         }
-        let format = match &args.format {
-            None => None,
-            Some(f) => match Format::parse(f) {
-                Some(f) => Some(f),
-                None => bail!(
-                    "--format: unknown format `{f}`: expected hubble, pcap, pcapng, vpc, csv or jsonl"
-                ),
-            },
-        };
+        let (format, parquet) = super::convert::format_arg(args.format.as_deref())?;
+        if args.out_file.is_some() && output != Output::Parquet {
+            bail!("--out-file is for -o parquet; redirect the other formats");
+        }
+        if output == Output::Parquet && args.relay.follow {
+            bail!("--follow streams the timeline: use -o jsonl (for machines) or -o txt");
+        }
         Ok(Settings {
             output,
             filter,
@@ -246,6 +324,7 @@ impl Settings {
             timeout,
             window,
             format,
+            parquet,
         })
     }
 }
@@ -310,19 +389,23 @@ impl Collected {
 /// Reads the capture into sessions, replays each one as it completes and either streams it
 /// (jsonl) or collects it; the summaries always see it. Returns the first error writing to
 /// stdout, if any (reading goes on so that the summary stays complete).
+#[allow(clippy::too_many_arguments)]
 fn stream_sessions(
     args: &ReplayArgs,
     settings: &Settings,
-    reader: &mut FlowReader<'_>,
+    reader: &mut Capture<'_>,
     replayer: &mut Replayer<'_>,
     progress: Option<&indicatif::ProgressBar>,
     collected: &mut Collected,
     stdout: &mut impl Write,
+    mut sessions_out: Option<&mut SessionParquetWriter<Box<dyn Write + Send>>>,
 ) -> anyhow::Result<Option<std::io::Error>> {
     let filter = &settings.filter;
     let follow = args.relay.follow;
     let stream = settings.output == Output::Jsonl || (follow && settings.output == Output::Text);
+    let parquet = settings.output == Output::Parquet;
     let keep = !stream
+        && !parquet
         && (!args.summary || matches!(settings.output, Output::Json | Output::Yaml | Output::Csv));
     let mut write_err: Option<std::io::Error> = None;
     let first_ns: std::cell::Cell<Option<i64>> = std::cell::Cell::new(None);
@@ -354,7 +437,13 @@ fn stream_sessions(
         if let Some(sp) = &mut collected.spikes {
             sp.add(&r);
         }
-        if stream {
+        if let Some(w) = sessions_out.as_deref_mut() {
+            if write_err.is_none()
+                && let Err(e) = w.push(&r)
+            {
+                write_err = Some(std::io::Error::other(e));
+            }
+        } else if stream {
             let line = if settings.output == Output::Jsonl {
                 render::jsonl_line(&r)
             } else {
@@ -412,7 +501,7 @@ fn print_report(
         ))
     });
     let spike_report = collected.spikes.as_ref().map(|s| s.report());
-    let inputs = [collected.read];
+    let inputs = [std::mem::take(&mut collected.read)];
     let report = Report {
         sessions: &collected.sessions,
         summary: &collected.summary,
@@ -430,7 +519,7 @@ fn print_report(
         }
         Output::Csv => render::csv(&report),
         Output::Md => render::md(&report),
-        Output::Jsonl => String::new(),
+        Output::Jsonl | Output::Parquet => String::new(),
     };
     let printed = match out_format {
         Output::Text => palisade_render::escape::sanitize_output(&text, style.color),
@@ -438,6 +527,11 @@ fn print_report(
     };
     stdout.write_all(printed.as_bytes())?;
     stdout.flush()?;
+    exit_code(args, &collected)
+}
+
+/// Exit 1 when a session would break under the proposal and `--fail-on-break` asks.
+fn exit_code(args: &ReplayArgs, collected: &Collected) -> anyhow::Result<ExitCode> {
     let breaks = collected.whatif.as_ref().map_or(0, |w| w.breaks);
     if args.fail_on_break && breaks > 0 {
         emit_err(

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `palisade` binary: stdout, stderr and exit code, snapshotted.
 //! One test binary for all commands (ripgrep's layout); one module per command.
 
+mod columnar;
 mod conntest;
 mod core;
 mod diff;

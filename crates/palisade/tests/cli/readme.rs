@@ -51,7 +51,9 @@ fn every_command_of_the_readme_tour_runs_as_documented() {
     let mut ran = 0;
     for (command, comment) in &lines {
         assert!(
-            command.starts_with("palisade ") || command.starts_with("sudo palisade "),
+            command.starts_with("palisade ")
+                || command.starts_with("sudo palisade ")
+                || (command.starts_with("palisade-spark ") && comment.starts_with("needs:")),
             "a tour line that is not a palisade command: {command}"
         );
         if command.starts_with("sudo ") || comment.starts_with("needs:") {

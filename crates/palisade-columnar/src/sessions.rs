@@ -1,0 +1,263 @@
+//! Replayed sessions as record batches of the session schema.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use arrow_array::builder::{BooleanBuilder, Int32Builder, Int64Builder, StringBuilder};
+use arrow_array::{ArrayRef, RecordBatch};
+use palisade_model::Direction;
+use palisade_replay::{Decision, MapSource, Replayed};
+
+use crate::schema::session_schema;
+
+/// How a peer was mapped, as the session schema spells it.
+pub fn mapped_by(source: MapSource) -> &'static str {
+    match source {
+        MapSource::HubbleName => "hubble-name",
+        MapSource::HubbleWorkload => "hubble-workload",
+        MapSource::Ip => "pod-ip",
+        MapSource::Unmapped => "unmapped",
+        MapSource::Service => "service",
+    }
+}
+
+/// The deciding policies in one line: `egress shop/web rule 0; ingress shop/db (isolates)`
+/// (an admin tier's: `ingress [Admin] cnp/name rule 2 denies`).
+pub fn decided_text(ds: &[Decision]) -> Option<String> {
+    if ds.is_empty() {
+        return None;
+    }
+    let mut s = String::new();
+    for (n, d) in ds.iter().enumerate() {
+        if n > 0 {
+            s.push_str("; ");
+        }
+        s.push_str(match d.direction {
+            Direction::Egress => "egress ",
+            Direction::Ingress => "ingress ",
+        });
+        if let Some(tier) = d.tier {
+            let _ = write!(s, "[{}] ", tier.as_str());
+        }
+        s.push_str(&d.policy);
+        match (d.rule, d.tier, d.allows) {
+            (Some(r), Some(_), allows) => {
+                let _ = write!(s, " rule {r} {}", if allows { "allows" } else { "denies" });
+            }
+            (Some(r), None, _) => {
+                let _ = write!(s, " rule {r}");
+            }
+            (None, _, _) => s.push_str(" (isolates)"),
+        }
+        if let Some((file, line)) = &d.location {
+            let _ = write!(s, " at {file}:{line}");
+        }
+    }
+    Some(s)
+}
+
+fn joined<T>(items: &[T], f: impl Fn(&T, &mut String)) -> Option<String> {
+    if items.is_empty() {
+        return None;
+    }
+    let mut s = String::new();
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            s.push_str(", ");
+        }
+        f(item, &mut s);
+    }
+    Some(s)
+}
+
+/// Builds session-schema batches from replayed sessions.
+pub struct SessionBatchBuilder {
+    rows: usize,
+    start_ns: Int64Builder,
+    last_seen_ns: Int64Builder,
+    decided_ns: Int64Builder,
+    protocol: StringBuilder,
+    src_ip: StringBuilder,
+    src_port: Int32Builder,
+    dst_ip: StringBuilder,
+    dst_port: Int32Builder,
+    src_name: StringBuilder,
+    dst_name: StringBuilder,
+    src_mapped_by: StringBuilder,
+    dst_mapped_by: StringBuilder,
+    observed: StringBuilder,
+    evidence: StringBuilder,
+    packets_fwd: Int64Builder,
+    packets_rev: Int64Builder,
+    attempts: Int64Builder,
+    nodes: StringBuilder,
+    denied_by: StringBuilder,
+    during_gap: BooleanBuilder,
+    predicted: StringBuilder,
+    decided_by: StringBuilder,
+    mismatch: StringBuilder,
+    mismatch_reason: StringBuilder,
+    proposed_predicted: StringBuilder,
+    proposed_decided_by: StringBuilder,
+    change: StringBuilder,
+    service: StringBuilder,
+    uncertain: StringBuilder,
+    pair_src: StringBuilder,
+    pair_dst: StringBuilder,
+}
+
+impl Default for SessionBatchBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SessionBatchBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        SessionBatchBuilder {
+            rows: 0,
+            start_ns: Int64Builder::new(),
+            last_seen_ns: Int64Builder::new(),
+            decided_ns: Int64Builder::new(),
+            protocol: StringBuilder::new(),
+            src_ip: StringBuilder::new(),
+            src_port: Int32Builder::new(),
+            dst_ip: StringBuilder::new(),
+            dst_port: Int32Builder::new(),
+            src_name: StringBuilder::new(),
+            dst_name: StringBuilder::new(),
+            src_mapped_by: StringBuilder::new(),
+            dst_mapped_by: StringBuilder::new(),
+            observed: StringBuilder::new(),
+            evidence: StringBuilder::new(),
+            packets_fwd: Int64Builder::new(),
+            packets_rev: Int64Builder::new(),
+            attempts: Int64Builder::new(),
+            nodes: StringBuilder::new(),
+            denied_by: StringBuilder::new(),
+            during_gap: BooleanBuilder::new(),
+            predicted: StringBuilder::new(),
+            decided_by: StringBuilder::new(),
+            mismatch: StringBuilder::new(),
+            mismatch_reason: StringBuilder::new(),
+            proposed_predicted: StringBuilder::new(),
+            proposed_decided_by: StringBuilder::new(),
+            change: StringBuilder::new(),
+            service: StringBuilder::new(),
+            uncertain: StringBuilder::new(),
+            pair_src: StringBuilder::new(),
+            pair_dst: StringBuilder::new(),
+        }
+    }
+
+    /// Rows added since the last finish.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no row was added since the last finish.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Adds one session.
+    pub fn push(&mut self, r: &Replayed) {
+        self.rows += 1;
+        let s = &r.session;
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.start_ns.append_value(s.start_ns);
+        self.last_seen_ns.append_value(s.last_seen_ns);
+        self.decided_ns.append_value(s.decided_ns);
+        self.protocol.append_value(s.proto.as_str());
+        self.src_ip.append_value(s.src.ip().to_string());
+        self.src_port.append_value(i32::from(s.src.port()));
+        self.dst_ip.append_value(s.dst.ip().to_string());
+        self.dst_port.append_value(i32::from(s.dst.port()));
+        self.src_name.append_option(r.src.name.as_deref());
+        self.dst_name.append_option(r.dst.name.as_deref());
+        self.src_mapped_by.append_value(mapped_by(r.src.source));
+        self.dst_mapped_by.append_value(mapped_by(r.dst.source));
+        self.observed.append_value(s.observed.as_str());
+        self.evidence.append_value(s.evidence.to_string());
+        self.packets_fwd.append_value(count(s.packets_fwd));
+        self.packets_rev.append_value(count(s.packets_rev));
+        self.attempts.append_value(i64::from(s.attempts));
+        self.nodes
+            .append_option(joined(&s.nodes, |n, out| out.push_str(n)));
+        self.denied_by.append_option(joined(&s.denied_by, |d, out| {
+            out.push_str(match d.direction {
+                Direction::Egress => "egress ",
+                Direction::Ingress => "ingress ",
+            });
+            if !d.namespace.is_empty() {
+                out.push_str(&d.namespace);
+                out.push('/');
+            }
+            out.push_str(&d.name);
+        }));
+        self.during_gap.append_value(s.during_gap);
+        self.predicted.append_value(r.predicted.as_str());
+        self.decided_by
+            .append_option(decided_text(&r.current.decided_by));
+        self.mismatch
+            .append_option(r.mismatch.as_ref().map(|m| m.kind.as_str()));
+        self.mismatch_reason
+            .append_option(r.mismatch.as_ref().map(|m| m.reason.as_str()));
+        self.proposed_predicted
+            .append_option(r.proposed.as_ref().map(|p| p.predicted.as_str()));
+        self.proposed_decided_by.append_option(
+            r.proposed
+                .as_ref()
+                .and_then(|p| decided_text(&p.decided_by)),
+        );
+        self.change.append_option(r.change.map(|c| c.as_str()));
+        self.service
+            .append_option(r.service.as_ref().map(|v| v.service.as_str()));
+        self.uncertain
+            .append_option(joined(&r.uncertain, |u, out| out.push_str(u)));
+        let pair = palisade_replay::PairKey::of(r);
+        self.pair_src.append_value(&*pair.src);
+        self.pair_dst.append_value(&*pair.dst);
+    }
+
+    /// The rows so far as a batch; the builder starts over.
+    pub fn finish(&mut self) -> RecordBatch {
+        self.rows = 0;
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.start_ns.finish()),
+            Arc::new(self.last_seen_ns.finish()),
+            Arc::new(self.decided_ns.finish()),
+            Arc::new(self.protocol.finish()),
+            Arc::new(self.src_ip.finish()),
+            Arc::new(self.src_port.finish()),
+            Arc::new(self.dst_ip.finish()),
+            Arc::new(self.dst_port.finish()),
+            Arc::new(self.src_name.finish()),
+            Arc::new(self.dst_name.finish()),
+            Arc::new(self.src_mapped_by.finish()),
+            Arc::new(self.dst_mapped_by.finish()),
+            Arc::new(self.observed.finish()),
+            Arc::new(self.evidence.finish()),
+            Arc::new(self.packets_fwd.finish()),
+            Arc::new(self.packets_rev.finish()),
+            Arc::new(self.attempts.finish()),
+            Arc::new(self.nodes.finish()),
+            Arc::new(self.denied_by.finish()),
+            Arc::new(self.during_gap.finish()),
+            Arc::new(self.predicted.finish()),
+            Arc::new(self.decided_by.finish()),
+            Arc::new(self.mismatch.finish()),
+            Arc::new(self.mismatch_reason.finish()),
+            Arc::new(self.proposed_predicted.finish()),
+            Arc::new(self.proposed_decided_by.finish()),
+            Arc::new(self.change.finish()),
+            Arc::new(self.service.finish()),
+            Arc::new(self.uncertain.finish()),
+            Arc::new(self.pair_src.finish()),
+            Arc::new(self.pair_dst.finish()),
+        ];
+        RecordBatch::try_new(session_schema(), columns)
+            .expect("the builders follow the session schema")
+    }
+}
