@@ -142,6 +142,23 @@ fn the_class_level_form_counts_pairs_and_open_sides() {
     assert_eq!(classes.open_ingress(), 2); // client and server
     // Interned: none, all, TCP 443, UDP 53, TCP 8080.
     assert_eq!(classes.distinct_port_sets(), 5);
+
+    // No policy: one class per namespace, every side open, nothing explicit.
+    let mut open = String::new();
+    for ns in ["a", "b", "c"] {
+        open += &format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: {ns}}}\n\
+             spec: {{containers: [{{name: c, image: i}}]}}\n"
+        );
+    }
+    let model = load_text(&open);
+    let engine = Engine::new(&model);
+    let classes = connectivity::class_connectivity(&engine);
+    assert_eq!(engine.classes().len(), 3);
+    assert_eq!(classes.explicit_pairs(), 0);
+    assert_eq!(classes.open_egress(), 3);
+    assert_eq!(classes.open_ingress(), 3);
+    assert_eq!(classes.distinct_port_sets(), 2); // none, all
 }
 
 /// `(pods, workload of each pod, policies, namespace labels)`.
