@@ -24,6 +24,7 @@ use std::time::Duration;
 enum Output {
     Text,
     Json,
+    Yaml,
     Jsonl,
     Csv,
     Md,
@@ -31,13 +32,17 @@ enum Output {
 
 fn output(s: &str) -> anyhow::Result<Output> {
     Ok(match s {
-        "txt" | "text" => Output::Text,
+        // `wide` is the text (no extra columns yet); `yaml` the JSON document as YAML.
+        "txt" | "text" | "table" | "human" | "plain" | "wide" => Output::Text,
         "json" => Output::Json,
+        "yaml" | "yml" => Output::Yaml,
         "jsonl" | "ndjson" => Output::Jsonl,
         "csv" => Output::Csv,
         "md" | "markdown" => Output::Md,
         other => {
-            bail!("unsupported output format `{other}`: expected one of txt, json, jsonl, csv, md")
+            bail!(
+                "unsupported output format `{other}`: expected one of text, wide, json, yaml, jsonl, csv, md"
+            )
         }
     })
 }
@@ -65,6 +70,10 @@ fn filter(args: &ReplayArgs) -> anyhow::Result<Filter> {
         let now = super::relay::now_ns();
         f.since = super::relay::absolute(f.since, now);
         f.until = super::relay::absolute(f.until, now);
+    } else if let Some(capture) = &args.capture {
+        // `--since 5m`: the last five minutes of the capture, found by a first pass.
+        let format = super::discover::capture_format(&args.format)?;
+        f.end_ns = super::discover::capture_end_ns(&f, std::slice::from_ref(capture), format)?;
     }
     Ok(f)
 }
@@ -189,6 +198,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 struct Settings {
     output: Output,
     filter: Filter,
+    /// hubble observe's filters.
+    hubble: palisade_replay::HubbleFilter,
     /// `--timeout`, in nanoseconds.
     timeout: i64,
     /// `--spike-window`, in nanoseconds.
@@ -231,6 +242,7 @@ impl Settings {
         Ok(Settings {
             output,
             filter,
+            hubble: super::discover::hubble_filter(&args.filter)?,
             timeout,
             window,
             format,
@@ -310,7 +322,8 @@ fn stream_sessions(
     let filter = &settings.filter;
     let follow = args.relay.follow;
     let stream = settings.output == Output::Jsonl || (follow && settings.output == Output::Text);
-    let keep = !stream && (!args.summary || matches!(settings.output, Output::Json | Output::Csv));
+    let keep = !stream
+        && (!args.summary || matches!(settings.output, Output::Json | Output::Yaml | Output::Csv));
     let mut write_err: Option<std::io::Error> = None;
     let first_ns: std::cell::Cell<Option<i64>> = std::cell::Cell::new(None);
     let mut sessionizer = Sessionizer::new(SessionConfig {
@@ -318,6 +331,8 @@ fn stream_sessions(
         ..SessionConfig::default()
     });
     let mut seen: u64 = 0;
+    // Names of external addresses from the capture's DNS answers, for domainNames rules.
+    let dns = std::cell::RefCell::new(palisade_replay::DnsNames::default());
     let mut on_session = |s: palisade_flows::Session| {
         seen += 1;
         if let Some(pb) = progress
@@ -325,8 +340,11 @@ fn stream_sessions(
         {
             pb.set_message(format!("{seen} sessions"));
         }
-        let r = replayer.replay(s);
+        let r = replayer.replay_resolved(s, &dns.borrow());
         if !filter.is_empty() && !filter.matches(&r, first_ns.get()) {
+            return;
+        }
+        if !settings.hubble.is_empty() && !settings.hubble.matches(replayer.model(), &r) {
             return;
         }
         collected.summary.add(&r);
@@ -357,10 +375,11 @@ fn stream_sessions(
         }
     };
     reader.read(|record| {
-        if let palisade_flows::Record::Flow(ev) = record
-            && first_ns.get().is_none()
-        {
-            first_ns.set(Some(ev.time_ns));
+        if let palisade_flows::Record::Flow(ev) = &record {
+            if first_ns.get().is_none() {
+                first_ns.set(Some(ev.time_ns));
+            }
+            dns.borrow_mut().learn(ev);
         }
         sessionizer.push_record(record, &mut on_session);
     })?;
@@ -406,6 +425,9 @@ fn print_report(
     let text = match out_format {
         Output::Text => render::text(&report, style),
         Output::Json => render::json(&report),
+        Output::Yaml => {
+            palisade_render::yaml::from_json(&render::json(&report)).map_err(anyhow::Error::msg)?
+        }
         Output::Csv => render::csv(&report),
         Output::Md => render::md(&report),
         Output::Jsonl => String::new(),

@@ -314,3 +314,47 @@ fn hubble_flows_without_ip_are_counted_in_the_report() {
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert!(v["summary"]["inputs"][0].get("flows_without_ip").is_none());
 }
+
+/// domainNames in replay: an address a Hubble DNS answer names is decided by the
+/// ClusterNetworkPolicy's domainNames rule (accepted), one no answer names depends on DNS
+/// (marked, and not called a mismatch).
+#[test]
+fn replay_resolves_domain_names_from_dns_answers() {
+    let args = |format: &str| {
+        palisade(
+            &[
+                "replay",
+                "crates/palisade/tests/cli/data/tiers-dns/capture.jsonl",
+                "--cluster",
+                "crates/palisade/tests/cli/data/tiers-dns/cluster.yaml",
+                "--color",
+                "never",
+                "-o",
+                format,
+            ],
+            None,
+        )
+    };
+    let text = args("text");
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert_snapshot!(text.snapshot());
+    let run = args("json");
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let by_dst = |ip: &str| {
+        v["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["dst_ip"] == ip)
+            .unwrap_or_else(|| panic!("{ip}"))
+            .clone()
+    };
+    let registry = by_dst("203.0.113.9");
+    assert_eq!(registry["predicted"], "accepted");
+    assert_eq!(registry["dns_names"][0], "registry.example.com");
+    assert!(registry.get("depends_on_dns").is_none());
+    assert_eq!(registry["decided_by"][0]["tier"], "Admin");
+    let unknown = by_dst("198.51.100.7");
+    assert_eq!(unknown["depends_on_dns"], true);
+    assert!(unknown["mismatch"].is_null());
+}
