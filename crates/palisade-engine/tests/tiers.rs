@@ -397,3 +397,75 @@ fn equal_priorities_are_evaluated_in_name_order() {
         assert_eq!(v.allowed, allowed);
     }
 }
+
+#[test]
+fn a_nodes_peer_selects_the_node_addresses_and_nothing_around_them() {
+    // No `networks` peer cuts the address space here: the node's address alone must be
+    // told apart from its neighbours, on every path.
+    let loaded = load_text(
+        r#"
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: keep-off-the-control-plane}
+spec:
+  tier: Admin
+  priority: 1
+  subject: {namespaces: {matchLabels: {conformance-house: gryffindor}}}
+  egress:
+  - action: Deny
+    to: [{nodes: {matchLabels: {node-role: control-plane}}}]
+"#,
+    );
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let model = &loaded.model;
+    let reference = Reference::new(model);
+    let engine = Engine::new(model);
+    let conn = connectivity::compute(model, &engine, Level::Pod);
+    let harry = conn
+        .peers
+        .iter()
+        .position(|p| p.name == HARRY)
+        .expect("harry is a peer");
+    for (dst, allowed) in [
+        ("192.168.0.1", false), // the control-plane node
+        ("192.168.0.0", true),
+        ("192.168.0.2", true), // a worker node
+        ("10.0.0.1", true),
+    ] {
+        let q = query(model, HARRY, dst, Protocol::Tcp, 443);
+        assert_eq!(reference.explain(&q).allowed, allowed, "{dst}");
+        let v = engine.verdict(
+            engine.entity(&q.src),
+            engine.entity(&q.dst),
+            q.protocol,
+            q.port,
+        );
+        assert_eq!(v.allowed, allowed, "{dst} (compiled)");
+        let ip: std::net::IpAddr = dst.parse().unwrap();
+        let listed = conn.connections.iter().any(|c| {
+            c.src == harry
+                && range_contains(&conn.peers[c.dst].name, ip)
+                && c.ports.contains(Protocol::Tcp, 443)
+        });
+        assert_eq!(listed, allowed, "{dst} (connectivity)");
+    }
+    // The node's address is its own range.
+    assert!(conn.peers.iter().any(|p| p.name == "192.168.0.1/32"));
+}
+
+/// Whether a connectivity range name (`CIDR` or `first-last`) holds an address.
+fn range_contains(name: &str, ip: std::net::IpAddr) -> bool {
+    if let Ok(net) = name.parse::<palisade_model::IpNet>() {
+        return net.contains(&ip);
+    }
+    let Some((lo, hi)) = name.split_once('-') else {
+        return false;
+    };
+    match (
+        lo.parse::<std::net::IpAddr>(),
+        hi.parse::<std::net::IpAddr>(),
+    ) {
+        (Ok(lo), Ok(hi)) => lo <= ip && ip <= hi && lo.is_ipv4() == ip.is_ipv4(),
+        _ => false,
+    }
+}

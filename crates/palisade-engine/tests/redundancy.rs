@@ -1,5 +1,6 @@
-//! NP011 cross-check: the fast redundancy analysis agrees with brute force (remove the rule
-//! or policy, recompute pod-level connectivity, compare) on small random models.
+//! The redundancy analysis ([`palisade_engine::rules`], behind lint NP011) agrees with brute
+//! force (remove the rule or policy, recompute pod-level connectivity, compare) on small random
+//! models.
 
 use palisade_engine::connectivity::{Level, compute};
 use palisade_engine::rules::redundancy;
