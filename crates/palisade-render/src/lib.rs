@@ -35,6 +35,8 @@ pub enum OutputFormat {
     Text,
     /// JSON, one document.
     Json,
+    /// JSON Lines: one object per line, written as produced.
+    Jsonl,
     /// CSV with a header line.
     Csv,
     /// A Markdown table.
@@ -55,6 +57,7 @@ impl OutputFormat {
         match self {
             OutputFormat::Text => "txt",
             OutputFormat::Json => "json",
+            OutputFormat::Jsonl => "jsonl",
             OutputFormat::Csv => "csv",
             OutputFormat::Md => "md",
             OutputFormat::Dot => "dot",
@@ -72,6 +75,7 @@ impl FromStr for OutputFormat {
         Ok(match s {
             "txt" | "text" => OutputFormat::Text,
             "json" => OutputFormat::Json,
+            "jsonl" | "ndjson" => OutputFormat::Jsonl,
             "csv" => OutputFormat::Csv,
             "md" | "markdown" => OutputFormat::Md,
             "dot" => OutputFormat::Dot,

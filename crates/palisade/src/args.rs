@@ -88,6 +88,9 @@ pub struct LoadArgs {
     /// only links to files inside the scanned directory are read).
     #[arg(long, short = 'L')]
     pub follow_symlinks: bool,
+    /// Show no progress indicators (they appear only on a terminal, on stderr).
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// How to reach a cluster: kubectl's flags (`KUBECONFIG` and in-cluster configuration are honoured too).
@@ -205,12 +208,28 @@ pub struct ConnectivityArgs {
     /// Manifests.
     #[command(flatten)]
     pub input: InputArgs,
-    /// Granularity.
-    #[arg(long, value_enum, default_value_t = LevelArg::Workload)]
-    pub level: LevelArg,
-    /// Output format: txt, csv, md, dot, svg or json.
+    /// Granularity: pod, workload, or namespace (ports some pod of one namespace may use
+    /// towards some other pod of another, or of its own).
+    #[arg(long, value_enum, default_value_t = ConnectivityLevel::Workload)]
+    pub level: ConnectivityLevel,
+    /// Output format: txt, csv, md, json, jsonl (streamed as produced), dot or svg.
     #[arg(short, long, default_value = "txt")]
     pub output: String,
+    /// Refuse when the answer may have more connections than this (0: no limit); the size is
+    /// known before anything is produced.
+    #[arg(long, value_name = "N", default_value_t = 50_000_000)]
+    pub max_pairs: u64,
+}
+
+/// `connectivity --level` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ConnectivityLevel {
+    /// Every pod (one representative pod for a workload without declared pods).
+    Pod,
+    /// Every workload, and pods that belong to none.
+    Workload,
+    /// Every namespace with pods.
+    Namespace,
 }
 
 /// `palisade lint`.

@@ -36,14 +36,12 @@ pub fn load_checked(
     args: &LoadArgs,
     what: Option<&str>,
 ) -> anyhow::Result<Loaded> {
-    let loaded = load(
-        inputs,
-        &LoadOptions {
-            default_namespace: default_namespace.to_string(),
-            exclude: args.exclude.clone(),
-            follow_symlinks: args.follow_symlinks,
-        },
-    );
+    let options = LoadOptions {
+        default_namespace: default_namespace.to_string(),
+        exclude: args.exclude.clone(),
+        follow_symlinks: args.follow_symlinks,
+    };
+    let loaded = crate::progress::phase("loading manifests", || load(inputs, &options));
     report(&loaded, args.verbose, args.color.style(true));
     if loaded.has_errors() && !args.keep_going {
         let n = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
@@ -68,14 +66,12 @@ pub fn load_for_lint(args: &InputArgs, print_errors: bool) -> anyhow::Result<Loa
         &args.load,
         args.namespace.as_deref(),
     )?);
-    let loaded = load(
-        &inputs,
-        &LoadOptions {
-            default_namespace: args.namespace.clone().unwrap_or_else(|| "default".into()),
-            exclude: args.load.exclude.clone(),
-            follow_symlinks: args.load.follow_symlinks,
-        },
-    );
+    let options = LoadOptions {
+        default_namespace: args.namespace.clone().unwrap_or_else(|| "default".into()),
+        exclude: args.load.exclude.clone(),
+        follow_symlinks: args.load.follow_symlinks,
+    };
+    let loaded = crate::progress::phase("loading manifests", || load(&inputs, &options));
     report_filtered(
         &loaded,
         args.load.verbose,

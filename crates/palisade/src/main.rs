@@ -13,6 +13,7 @@ mod discover_args;
 mod input;
 mod live;
 mod output;
+mod progress;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -3,6 +3,7 @@
 use crate::args::{DenyActionArg, ReplayArgs, SpikeOnArg};
 use crate::input::{input, load_checked};
 use crate::output::emit_err;
+use crate::progress::Progress;
 use anyhow::{Context, bail};
 use palisade_flows::{
     FlowReader, Format, Observed, ReadOptions, ReadReport, SessionConfig, Sessionizer,
@@ -15,7 +16,7 @@ use palisade_replay::{
     DenyAction, Filter, Replayed, Replayer, SpikeBasis, SpikeConfig, Spikes, Summary, WhatIf,
     parse_duration_ns,
 };
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -102,6 +103,10 @@ struct Collected {
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::from_args(&args)?;
+    crate::progress::configure(
+        args.load.quiet,
+        matches!(settings.output, Output::Json | Output::Jsonl | Output::Csv),
+    );
     let mut cluster_inputs: Vec<Input> = args.cluster.iter().map(|p| input(p)).collect();
     cluster_inputs.extend(crate::live::live_inputs(&args.load, None)?);
     let loaded = load_checked(&cluster_inputs, &args.default_namespace, &args.load, None)
@@ -163,9 +168,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         &mut collected,
         &mut stdout,
     );
-    if let Some(pb) = &progress {
-        pb.finish_and_clear();
-    }
+    drop(progress);
     let write_err = streamed?;
     collected.read = reader.into_report();
     let err_style = args.load.color.style(true);
@@ -239,9 +242,7 @@ impl Settings {
 }
 
 /// The capture (a file or stdin), with a progress bar on a terminal for large files.
-fn open_capture(
-    args: &ReplayArgs,
-) -> anyhow::Result<(Box<dyn Read>, Option<indicatif::ProgressBar>)> {
+fn open_capture(args: &ReplayArgs) -> anyhow::Result<(Box<dyn Read>, Option<Progress>)> {
     let (raw, size): (Box<dyn Read>, Option<u64>) = match args.capture.as_deref() {
         Some("-") | None => (Box::new(std::io::stdin().lock()), None),
         Some(path) => {
@@ -252,19 +253,10 @@ fn open_capture(
         }
     };
     let progress = match size {
-        Some(len) if std::io::stderr().is_terminal() && len > (8 << 20) => {
-            let pb = indicatif::ProgressBar::new(len);
-            pb.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} replaying {bytes}/{total_bytes} [{wide_bar}] {msg} {eta}",
-                )
-                .expect("a valid template")
-                .progress_chars("=> "),
-            );
-            Some(pb)
-        }
+        Some(len) if len > (8 << 20) => Some(Progress::bytes("replaying", len)),
         _ => None,
-    };
+    }
+    .filter(|p| !p.is_hidden());
     let input: Box<dyn Read> = match &progress {
         Some(pb) => Box::new(pb.wrap_read(raw)),
         None => raw,
@@ -303,7 +295,7 @@ fn stream_sessions(
     settings: &Settings,
     reader: &mut FlowReader<'_>,
     replayer: &mut Replayer<'_>,
-    progress: Option<&indicatif::ProgressBar>,
+    progress: Option<&Progress>,
     collected: &mut Collected,
     stdout: &mut impl Write,
 ) -> anyhow::Result<Option<std::io::Error>> {
