@@ -402,6 +402,10 @@ pub struct ReplayArgs {
     /// Make malformed records fatal instead of skipping and counting them.
     #[arg(long)]
     pub strict: bool,
+    /// Threads: 1 reads, sessionizes and replays on one; 2 (the default when the machine has
+    /// two cores) replays on a second thread while the first reads. The output is the same.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=2))]
+    pub threads: Option<u64>,
     /// How long an attempt waits for an answer before it counts as timed out.
     #[arg(long, default_value = "3s", value_name = "DURATION")]
     pub timeout: String,
