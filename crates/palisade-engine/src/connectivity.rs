@@ -424,7 +424,7 @@ pub struct ConnectivityStream {
     /// Explicit class pairs by source entity: `targets[row_start[e]..row_start[e + 1]]`,
     /// sorted by destination.
     row_start: Vec<usize>,
-    targets: Vec<(EntityIndex, u32)>,
+    targets: Vec<(EntityIndex, EntityIndex, u32)>,
     ports: PortSets,
     open_egress: Vec<bool>,
     is_open_ingress: Vec<bool>,
@@ -475,24 +475,16 @@ impl ConnectivityStream {
                 .collect();
             merge_atoms(atoms, &borrowed, class_count)
         };
-        // Index the explicit pairs by source (counting sort), then sort each row.
+        // Index the explicit pairs by source: sorted in place (no second copy of the
+        // largest structure), rows delimited by `row_start`.
+        let mut targets = pairs;
+        targets.sort_unstable_by_key(|&(s, d, _)| (s, d));
         let mut row_start = vec![0usize; entity_count + 1];
-        for &(s, _, _) in &pairs {
+        for &(s, _, _) in &targets {
             row_start[s as usize + 1] += 1;
         }
         for e in 0..entity_count {
             row_start[e + 1] += row_start[e];
-        }
-        let mut fill = row_start.clone();
-        let mut targets = vec![(0u32, 0u32); pairs.len()];
-        for &(s, d, p) in &pairs {
-            targets[fill[s as usize]] = (d, p);
-            fill[s as usize] += 1;
-        }
-        drop(pairs);
-        drop(fill);
-        for e in 0..entity_count {
-            targets[row_start[e]..row_start[e + 1]].sort_unstable_by_key(|&(d, _)| d);
         }
         let mut is_open_egress = vec![false; class_count as usize];
         for &c in &open_egress {
@@ -597,7 +589,7 @@ impl ConnectivityStream {
             }
             pairs += row
                 .iter()
-                .map(|&(d, _)| from * endpoints_of(d))
+                .map(|&(_, d, _)| from * endpoints_of(d))
                 .sum::<u64>();
         }
         let open_from: u64 = (0..self.class_count)
@@ -607,7 +599,10 @@ impl ConnectivityStream {
         let open_to: u64 = self.open_ingress.iter().map(|&c| endpoints_of(c)).sum();
         pairs += open_from * (open_to + groups) + groups * open_to;
         let n = self.peers.len() as u64;
-        let max_pairs = pairs.min(n * n);
+        let mut max_pairs = pairs.min(n * n);
+        if self.union && n * n <= (1 << 33) {
+            max_pairs = max_pairs.min(self.union_pairs_bound());
+        }
         let names: u64 = self.peers[..self.pod_endpoints]
             .iter()
             .map(|p| p.name.len() as u64)
@@ -622,13 +617,59 @@ impl ConnectivityStream {
         }
     }
 
+    /// At namespace level: the distinct endpoint pairs some class pair connects, marked in a
+    /// bit matrix over the endpoints (a few MB even for 10,000 namespaces).
+    fn union_pairs_bound(&self) -> u64 {
+        let n = self.peers.len();
+        let cc = self.class_count;
+        let mut bits = vec![0u64; (n * n).div_ceil(64)];
+        let mut mark = |a: usize, b: usize| bits[(a * n + b) / 64] |= 1 << ((a * n + b) % 64);
+        let endpoint = |e: EntityIndex| -> usize {
+            if e < cc {
+                self.of_class[e as usize][0]
+            } else {
+                self.endpoint_of_atom(e)
+            }
+        };
+        for &(s, d, _) in &self.targets {
+            if s == d && s < cc && self.class_pods[s as usize] < 2 {
+                continue;
+            }
+            mark(endpoint(s), endpoint(d));
+        }
+        // The open blocks, per endpoint rather than per class.
+        let mut open_from = vec![false; n];
+        let mut open_to = vec![false; n];
+        for c in 0..cc {
+            if self.open_egress[c as usize] {
+                open_from[endpoint(c)] = true;
+            }
+        }
+        for &c in &self.open_ingress {
+            open_to[endpoint(c)] = true;
+        }
+        for group in self.pod_endpoints..n {
+            open_from[group] = true;
+        }
+        let groups = self.pod_endpoints..n;
+        for a in (0..n).filter(|&a| open_from[a]) {
+            let from_group = a >= self.pod_endpoints;
+            for b in (0..n).filter(|&b| open_to[b] || (!from_group && groups.contains(&b))) {
+                if !(from_group && groups.contains(&b)) {
+                    mark(a, b);
+                }
+            }
+        }
+        bits.iter().map(|w| u64::from(w.count_ones())).sum()
+    }
+
     /// Number of sources [`ConnectivityStream::for_each`] walks (for progress).
     pub fn sources(&self) -> usize {
         self.order.len()
     }
 
     /// The explicit pairs of a source entity.
-    fn explicit(&self, e: EntityIndex) -> &[(EntityIndex, u32)] {
+    fn explicit(&self, e: EntityIndex) -> &[(EntityIndex, EntityIndex, u32)] {
         &self.targets[self.row_start[e as usize]..self.row_start[e as usize + 1]]
     }
 
@@ -643,8 +684,8 @@ impl ConnectivityStream {
             return PortSets::ALL;
         }
         let row = self.explicit(a);
-        row.binary_search_by_key(&b, |&(d, _)| d)
-            .map_or(PortSets::NONE, |i| row[i].1)
+        row.binary_search_by_key(&b, |&(_, d, _)| d)
+            .map_or(PortSets::NONE, |i| row[i].2)
     }
 
     /// Every destination entity of a source entity with its ports: explicit pairs, then the
@@ -652,7 +693,7 @@ impl ConnectivityStream {
     fn candidates(&self, a: EntityIndex, out: &mut Vec<(EntityIndex, u32)>) {
         let cc = self.class_count;
         out.clear();
-        out.extend_from_slice(self.explicit(a));
+        out.extend(self.explicit(a).iter().map(|&(_, d, p)| (d, p)));
         let open_egress = a < cc && self.open_egress[a as usize];
         if open_egress || a >= cc {
             out.extend(self.open_ingress.iter().map(|&d| (d, PortSets::ALL)));
