@@ -648,9 +648,8 @@ impl ConnectivityStream {
         for &c in &self.open_ingress {
             open_to[endpoint(c)] = true;
         }
-        for group in self.pod_endpoints..n {
-            open_from[group] = true;
-        }
+        // External ranges reach every open-ingress class.
+        open_from[self.pod_endpoints..].fill(true);
         let groups = self.pod_endpoints..n;
         for a in (0..n).filter(|&a| open_from[a]) {
             let from_group = a >= self.pod_endpoints;
