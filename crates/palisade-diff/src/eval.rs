@@ -5,8 +5,8 @@
 //! engine; this module only adapts targets (pods and external ranges) to it.
 
 use palisade_engine::ipspace::{Family, addr, family_max, net_bounds};
-use palisade_engine::{Endpoint, Reference};
-use palisade_model::{Direction, Model, PeerKind, PodId, PolicyId, PortSet, Rule};
+use palisade_engine::{Endpoint, Reference, admin};
+use palisade_model::{AdminPeerKind, Direction, Model, PeerKind, PodId, PolicyId, PortSet, Rule};
 
 /// What a side of a connection looks at: a pod, or a range of external addresses that no
 /// relevant ipBlock boundary cuts.
@@ -84,19 +84,48 @@ impl<'m> Side<'m> {
         egress.intersection(&ingress)
     }
 
-    /// The ipBlock boundaries of the policies that isolate a pod in a direction, pushed as
-    /// cut points (the first address of each piece).
+    /// The ipBlock boundaries of the policies that isolate a pod in a direction, and the
+    /// `networks` and `nodes` addresses of the admin rules that apply to it, pushed as cut
+    /// points (the first address of each piece).
     pub(crate) fn cuts(&self, pod: PodId, direction: Direction, out: &mut Vec<(Family, u128)>) {
+        let mut cut = |net: &palisade_model::IpNet| {
+            let (family, lo, hi) = net_bounds(net);
+            out.push((family, lo));
+            if hi != family_max(family) {
+                out.push((family, hi + 1));
+            }
+        };
+        let subject = &self.model.pods[pod.index()];
+        for policy in &self.model.admin_policies {
+            if !admin::subject_selects(self.model, policy, subject) {
+                continue;
+            }
+            for rule in policy.rules(direction) {
+                for peer in &rule.peers {
+                    match &peer.kind {
+                        AdminPeerKind::Networks(blocks) => {
+                            for block in blocks {
+                                for net in std::iter::once(&block.cidr).chain(&block.except) {
+                                    cut(net);
+                                }
+                            }
+                        }
+                        AdminPeerKind::Nodes(selector) => {
+                            for ip in admin::node_ips(self.model, selector) {
+                                cut(&palisade_model::IpNet::from(ip));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
         for id in self.reference.isolating_policies(pod, direction) {
             for rule in self.model.policies[id.index()].rules(direction) {
                 for peer in &rule.peers {
                     if let PeerKind::IpBlock(block) = &peer.kind {
                         for net in std::iter::once(&block.cidr).chain(&block.except) {
-                            let (family, lo, hi) = net_bounds(net);
-                            out.push((family, lo));
-                            if hi != family_max(family) {
-                                out.push((family, hi + 1));
-                            }
+                            cut(net);
                         }
                     }
                 }

@@ -42,7 +42,9 @@ mod merge;
 mod policies;
 
 use palisade_engine::connectivity::Level;
-use palisade_model::{Direction, EndpointKind, Model, PodId, PortSet, WorkloadId};
+use palisade_model::{
+    AdminAction, AdminKind, AdminTier, Direction, EndpointKind, Model, PodId, PortSet, WorkloadId,
+};
 
 pub use merge::{same_workloads, with_workloads_from};
 
@@ -103,6 +105,24 @@ pub struct Cause {
     pub line: Option<u32>,
     /// The responsible rule: direction and 0-based index in that direction's list.
     pub rule: Option<(Direction, usize)>,
+    /// For an admin policy (`policy` is then `cnp/<name>`, `anp/<name>` or `banp/<name>`):
+    /// its kind, tier, priority and the responsible rule's name and action.
+    pub admin: Option<AdminCause>,
+}
+
+/// What names an admin-tier cause besides its `kind/name`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminCause {
+    /// The API kind.
+    pub kind: AdminKind,
+    /// Admin or Baseline.
+    pub tier: AdminTier,
+    /// `priority` (lower first).
+    pub priority: u32,
+    /// The responsible rule's `name` (empty when unnamed or no single rule is responsible).
+    pub rule_name: String,
+    /// The responsible rule's action.
+    pub action: Option<AdminAction>,
 }
 
 /// One connection whose allowed set differs.
@@ -417,6 +437,7 @@ impl Sides<'_> {
         disappeared: Vec<String>,
         incremental: bool,
     ) -> Diff {
+        let admin_edits = policies::admin_edits(self.old.model, self.new.model);
         let mut changes: Vec<Change> = raws
             .into_iter()
             .filter(|r| r.before != r.after)
@@ -434,14 +455,14 @@ impl Sides<'_> {
                     src_kind: self.end_kind(r.src),
                     dst_kind: self.end_kind(r.dst),
                     change,
-                    causes: causes::attribute(self, &r, edits),
+                    causes: causes::attribute(self, &r, edits, &admin_edits),
                     before: r.before,
                     after: r.after,
                 }
             })
             .collect();
         changes.sort_by(|a, b| (&a.src, &a.dst).cmp(&(&b.src, &b.dst)));
-        let edits = edits
+        let mut edits: Vec<PolicyEdit> = edits
             .iter()
             .map(|e| {
                 let (model, id) = match (e.new, e.old) {
@@ -458,6 +479,20 @@ impl Sides<'_> {
                 }
             })
             .collect();
+        edits.extend(admin_edits.iter().map(|e| {
+            let (model, id) = match (e.new, e.old) {
+                (Some(n), _) => (self.new.model, n),
+                (None, Some(o)) => (self.old.model, o),
+                (None, None) => unreachable!("an edit has a side"),
+            };
+            let loc = model.location(model.admin_policies[id as usize].span);
+            PolicyEdit {
+                policy: e.key.clone(),
+                what: e.what,
+                file: loc.as_ref().map(|l| l.file.clone()),
+                line: loc.map(|l| l.line),
+            }
+        }));
         Diff {
             level: self.level,
             changes,

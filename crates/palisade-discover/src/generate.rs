@@ -5,8 +5,11 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use palisade_engine::admin::AdminRuleRef;
 use palisade_engine::{Endpoint, Engine, Entity, SideOutcome};
-use palisade_model::{Labels, Model, NAMESPACE_NAME_LABEL, PodId, Protocol};
+use palisade_model::{
+    AdminAction, AdminTier, Labels, Model, NAMESPACE_NAME_LABEL, PodId, Protocol,
+};
 
 use crate::learn::{Observation, Tuple};
 use crate::map::{Node, NodeKey, NodeKind, port_name};
@@ -454,6 +457,10 @@ pub fn generate(model: &Model, obs: &Observation, options: &GenerateOptions) -> 
             None => engine.entity_of(ip),
         }
     };
+    // Admin-tier Accept rules decide before any NetworkPolicy: a generated rule for traffic
+    // they accept is moot while they stand. (rule, direction) → (connections, an example).
+    let admin_engine = (!model.admin_policies.is_empty()).then(|| Engine::new(model));
+    let mut moot: BTreeMap<(AdminRuleRef, &'static str), (u64, String)> = BTreeMap::new();
     let mut subjects: BTreeMap<usize, Subject> = BTreeMap::new();
     for t in &obs.tuples {
         let (src, dst) = (&nodes[t.src_node], &nodes[t.dst_node]);
@@ -467,6 +474,31 @@ pub fn generate(model: &Model, obs: &Observation, options: &GenerateOptions) -> 
             );
             egress_side &= v.egress == SideOutcome::Denied;
             ingress_side &= v.ingress == SideOutcome::Denied;
+        }
+        if let Some(engine) = &admin_engine {
+            let v = engine.verdict(
+                entity(engine, t.src.pod, t.src.ip),
+                entity(engine, t.dst.pod, t.dst.ip),
+                t.protocol,
+                t.port,
+            );
+            for (side, admin, direction) in [
+                (egress_side, v.egress_admin, "egress"),
+                (ingress_side, v.ingress_admin, "ingress"),
+            ] {
+                if let Some((at, AdminAction::Accept)) = admin
+                    && side
+                    && model.admin_policies[at.policy as usize].tier == AdminTier::Admin
+                {
+                    let entry = moot.entry((at, direction)).or_insert_with(|| {
+                        (
+                            0,
+                            format!("{} → {} :{}/{}", src.id, dst.id, t.port, t.protocol),
+                        )
+                    });
+                    entry.0 += 1;
+                }
+            }
         }
         let is_dns = options.dns != DnsMode::None
             && options.mode == GenerateMode::Replace
@@ -493,6 +525,22 @@ pub fn generate(model: &Model, obs: &Observation, options: &GenerateOptions) -> 
                 s.ingress.entry(t.src_node).or_default().add(t);
             }
         }
+    }
+    for ((at, direction), (count, example)) in moot {
+        let policy = &model.admin_policies[at.policy as usize];
+        let rule = &policy.rules(at.direction)[at.rule as usize];
+        let name = if rule.name.is_empty() {
+            String::new()
+        } else {
+            format!(" \"{}\"", rule.name)
+        };
+        ctx.notes.push(format!(
+            "{} {direction} rule {}{name} (Admin tier, priority {}) accepts {count} learned connection{} before any NetworkPolicy (e.g. {example}): the generated {direction} rules for them are moot while that guardrail stands",
+            policy.display_name(),
+            at.rule,
+            policy.priority,
+            if count == 1 { "" } else { "s" },
+        ));
     }
     if options.mode == GenerateMode::Replace && options.dns != DnsMode::None && ctx.dns.is_empty() {
         ctx.notes.push(
@@ -958,10 +1006,19 @@ status: {podIP: 198.51.100.77}
 ";
 
     fn run(csv_rows: &str, options: GenerateOptions, map: MapOptions) -> (Generated, String) {
+        run_over(CLUSTER, csv_rows, options, map).0
+    }
+
+    fn run_over(
+        cluster: &str,
+        csv_rows: &str,
+        options: GenerateOptions,
+        map: MapOptions,
+    ) -> ((Generated, String), Observation) {
         let model = load(
             &[Input::Text {
                 name: "c.yaml".into(),
-                text: CLUSTER.into(),
+                text: cluster.into(),
             }],
             &LoadOptions::default(),
         )
@@ -979,7 +1036,62 @@ status: {podIP: 198.51.100.77}
         let proposed = proposed_model(&model, &generated, options.mode).unwrap();
         assert!(prove(&proposed, &obs).holds());
         let text = generated.concatenated();
-        (generated, text)
+        ((generated, text), obs)
+    }
+
+    #[test]
+    fn admin_guardrails_deny_skips_and_accept_makes_rules_moot() {
+        let cluster = format!(
+            "{CLUSTER}---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {{name: shop-to-data}}
+spec:
+  tier: Admin
+  priority: 1
+  subject: {{namespaces: {{matchLabels: {{kubernetes.io/metadata.name: data}}}}}}
+  ingress:
+  - name: from-shop
+    action: Accept
+    from: [{{namespaces: {{matchLabels: {{kubernetes.io/metadata.name: shop}}}}}}]
+---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {{name: no-metadata}}
+spec:
+  tier: Admin
+  priority: 2
+  subject: {{namespaces: {{}}}}
+  egress:
+  - action: Deny
+    to: [{{networks: [169.254.169.254/32]}}]
+"
+        );
+        let rows = format!(
+            "{T},10.0.0.1,198.51.100.77,40000,5432,TCP,accepted\n{T},10.0.0.1,169.254.169.254,40001,80,TCP,accepted\n"
+        );
+        let ((g, text), obs) = run_over(
+            &cluster,
+            &rows,
+            GenerateOptions::default(),
+            MapOptions::default(),
+        );
+        // The metadata session is not learned: the Admin tier denies it.
+        let (count, examples) = &obs.skipped.reasons[&crate::learn::SkipReason::AdminDenied];
+        assert_eq!(*count, 1);
+        assert!(examples[0].contains("169.254.169.254"), "{examples:?}");
+        assert!(!text.contains("169.254.169.254"), "{text}");
+        // web -> db is learned and written, and said to be moot on db's ingress.
+        assert!(text.contains("port: 5432"), "{text}");
+        let moot: Vec<&String> = g.notes.iter().filter(|n| n.contains("moot")).collect();
+        assert_eq!(moot.len(), 1, "{:?}", g.notes);
+        assert!(
+            moot[0].starts_with(
+                "cnp/shop-to-data ingress rule 0 \"from-shop\" (Admin tier, priority 1) accepts 1 learned connection"
+            ),
+            "{}",
+            moot[0]
+        );
     }
 
     const T: &str = "2026-01-01T00:00:00Z";

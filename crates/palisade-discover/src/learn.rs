@@ -37,6 +37,9 @@ pub enum SkipReason {
     DoubtfulMapping,
     /// Neither end is a pod of the cluster: no policy can be about it.
     NoClusterEnd,
+    /// An Admin-tier guardrail (ClusterNetworkPolicy, AdminNetworkPolicy) denies it: no
+    /// NetworkPolicy can allow it, so none is proposed for it.
+    AdminDenied,
 }
 
 impl SkipReason {
@@ -50,6 +53,7 @@ impl SkipReason {
             SkipReason::UnmappedAddress => "unmapped-address",
             SkipReason::DoubtfulMapping => "doubtful-mapping",
             SkipReason::NoClusterEnd => "no-cluster-end",
+            SkipReason::AdminDenied => "admin-denied",
         }
     }
 
@@ -73,6 +77,9 @@ impl SkipReason {
                 "Hubble names a pod the cluster model lacks or gives the address to another pod"
             }
             SkipReason::NoClusterEnd => "neither end is a pod of the cluster",
+            SkipReason::AdminDenied => {
+                "an Admin-tier guardrail denies it: a NetworkPolicy cannot allow it (change the guardrail instead)"
+            }
         }
     }
 }
@@ -228,6 +235,13 @@ impl<'m> Learner<'m> {
         let cluster = |k: &NodeKey| matches!(k, NodeKey::Workload(_) | NodeKey::Pod(_));
         if !cluster(sk) && !cluster(dk) {
             return Some(SkipReason::NoClusterEnd);
+        }
+        if r.current
+            .decided_by
+            .iter()
+            .any(|d| d.tier == Some(palisade_model::AdminTier::Admin) && !d.allows)
+        {
+            return Some(SkipReason::AdminDenied);
         }
         None
     }

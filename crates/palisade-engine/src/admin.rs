@@ -144,6 +144,37 @@ pub fn rule_peer(model: &Model, rule: &AdminRule, other: Endpoint) -> Option<usi
         .position(|p| peer_selects(model, &p.kind, other))
 }
 
+/// Whether a `domainNames` entry matches a resolved name. Names compare without case and
+/// without a trailing dot; `*.example.com` matches a name with exactly one more label in
+/// front (`www.example.com`), never `example.com` itself nor `a.b.example.com` (as the
+/// upstream API reference describes the wildcard).
+pub fn domain_name_matches(pattern: &str, name: &str) -> bool {
+    let canon = |s: &str| s.strip_suffix('.').unwrap_or(s).to_ascii_lowercase();
+    let (pattern, name) = (canon(pattern), canon(name));
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => name
+            .strip_suffix(&suffix)
+            .and_then(|front| front.strip_suffix('.'))
+            .is_some_and(|label| !label.is_empty() && !label.contains('.')),
+        None => pattern == name,
+    }
+}
+
+/// Whether a rule's `domainNames` peers match an external address known by these names
+/// (from DNS answers): `None` when the rule has no `domainNames` peer.
+pub fn domain_names_match(rule: &AdminRule, names: &[String]) -> Option<bool> {
+    let mut any = None;
+    for peer in &rule.peers {
+        if let AdminPeerKind::DomainNames(patterns) = &peer.kind {
+            let hit = patterns
+                .iter()
+                .any(|p| names.iter().any(|n| domain_name_matches(p, n)));
+            any = Some(any.unwrap_or(false) || hit);
+        }
+    }
+    any
+}
+
 /// Whether a rule has a `domainNames` peer and the other endpoint is an external address:
 /// then the rule may match, depending on what the name resolves to.
 pub fn depends_on_dns(rule: &AdminRule, other: Endpoint) -> bool {
@@ -218,7 +249,9 @@ pub struct TierWalk {
 }
 
 /// Walks one tier for one direction of a subject pod: policies in [`evaluation_order`], rules
-/// in order; the first rule whose peer and ports match decides with its action.
+/// in order; the first rule whose peer and ports match decides with its action. `names`: the
+/// names an external peer is known by (DNS answers of a capture); with them a `domainNames`
+/// peer matches or not, without them the walk notes that the answer depends on DNS.
 #[allow(clippy::too_many_arguments)]
 pub fn walk_tier(
     model: &Model,
@@ -229,6 +262,7 @@ pub fn walk_tier(
     protocol: Protocol,
     port: u16,
     dst_ports: Option<&[ContainerPort]>,
+    names: Option<&[String]>,
 ) -> TierWalk {
     let mut walk = TierWalk {
         decided: None,
@@ -243,7 +277,13 @@ pub fn walk_tier(
             if rule_port(rule, protocol, port, dst_ports).is_none() {
                 continue;
             }
-            if rule_peer(model, rule, peer).is_some() {
+            let by_name = match (names, peer) {
+                (Some(names), Endpoint::External(_)) => {
+                    domain_names_match(rule, names).unwrap_or(false)
+                }
+                _ => false,
+            };
+            if by_name || rule_peer(model, rule, peer).is_some() {
                 walk.decided = Some((
                     AdminRuleRef {
                         policy: id,
@@ -254,7 +294,7 @@ pub fn walk_tier(
                 ));
                 return walk;
             }
-            if depends_on_dns(rule, peer) {
+            if names.is_none() && depends_on_dns(rule, peer) {
                 walk.depends_on_dns = true;
             }
         }

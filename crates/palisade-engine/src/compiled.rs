@@ -88,7 +88,7 @@ struct CompiledAdminRule {
     ports: CompiledPorts,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct CompiledPorts {
     all: bool,
     numeric: SmallVec<[(Protocol, u16, u16); 4]>,
@@ -139,8 +139,27 @@ struct HotClass {
     ingress_rules: (u32, u32),
     memberships: (u32, u32),
     named_ports: (u32, u32),
-    /// Ranges into `rule_ids` of the admin rules: [tier][egress, ingress].
-    admin_rules: [[(u32, u32); 2]; 2],
+    /// Ranges into `admin_index` (the class's admin rules indexed by peer set):
+    /// [tier][egress, ingress].
+    admin_index: [[(u32, u32); 2]; 2],
+    /// Range into `admin_memberships`: the peer sets of admin rules the class belongs to.
+    admin_memberships: (u32, u32),
+    /// The same sets inline when there are at most [`INLINE_ADMIN_SETS`] (the usual case):
+    /// a verdict then reads them from the record it already has.
+    admin_inline: [u32; INLINE_ADMIN_SETS],
+}
+
+/// Admin peer sets a class keeps inline in its [`HotClass`].
+const INLINE_ADMIN_SETS: usize = 3;
+
+/// One peer set of a class's admin rules (per tier and direction) with the rules naming it.
+#[derive(Clone, Copy, Debug)]
+struct AdminIndexEntry {
+    /// The peer set.
+    set: u32,
+    /// Range into `Hot::admin_rule_ids`: the rules naming `set`, ascending (compiled admin
+    /// rule ids ascend in evaluation order within a tier and direction).
+    rules: (u32, u32),
 }
 
 /// Flat arrays behind [`HotClass`], so a verdict touches few cache lines.
@@ -150,10 +169,14 @@ struct Hot {
     rule_ids: Vec<u32>,
     memberships: Vec<u32>,
     named_ports: Vec<(u32, Protocol, u16)>,
+    admin_index: Vec<AdminIndexEntry>,
+    /// Compiled admin rule ids, with whether the rule admits every port (no port check).
+    admin_rule_ids: Vec<(u32, bool)>,
+    admin_memberships: Vec<u32>,
 }
 
 impl Hot {
-    fn build(classes: &[Class]) -> Hot {
+    fn build(classes: &[Class], admin_rules: &[CompiledAdminRule], admin_sets: &[u32]) -> Hot {
         let mut hot = Hot::default();
         fn push<T: Copy>(out: &mut Vec<T>, items: &[T]) -> (u32, u32) {
             let start = out.len() as u32;
@@ -164,13 +187,28 @@ impl Hot {
             let egress_rules = push(&mut hot.rule_ids, &class.egress_rules);
             let ingress_rules = push(&mut hot.rule_ids, &class.ingress_rules);
             let memberships = push(&mut hot.memberships, &class.memberships);
+            let start = hot.admin_memberships.len() as u32;
+            hot.admin_memberships.extend(
+                class
+                    .memberships
+                    .iter()
+                    .filter(|s| admin_sets.binary_search(s).is_ok()),
+            );
+            let admin_memberships = (start, hot.admin_memberships.len() as u32);
+            let mut admin_inline = [0; INLINE_ADMIN_SETS];
+            let mine = &hot.admin_memberships[start as usize..];
+            if mine.len() <= INLINE_ADMIN_SETS {
+                admin_inline[..mine.len()].copy_from_slice(mine);
+            }
             let named_ports = push(&mut hot.named_ports, &class.named_ports);
-            let admin_rules = class
+            let admin_index = class
                 .admin_rules
                 .each_ref()
-                .map(|tier| tier.each_ref().map(|ids| push(&mut hot.rule_ids, ids)));
+                .map(|tier| tier.each_ref().map(|ids| hot.index_admin(ids, admin_rules)));
             hot.classes.push(HotClass {
-                admin_rules,
+                admin_index,
+                admin_memberships,
+                admin_inline,
                 host_network: class.host_network,
                 egress_isolated: class.egress_isolated,
                 ingress_isolated: class.ingress_isolated,
@@ -181,6 +219,41 @@ impl Hot {
             });
         }
         hot
+    }
+
+    /// Indexes one admin rule list (in evaluation order) by peer set: the sets sorted, each
+    /// with the rules naming it in order. A verdict then looks up each distinct set once
+    /// among the peer's memberships instead of scanning every rule (100 guardrails share a
+    /// handful of peer sets). Rules without a set (only `domainNames`) never match here.
+    fn index_admin(&mut self, ids: &[u32], admin_rules: &[CompiledAdminRule]) -> (u32, u32) {
+        let mut by_set: Vec<(u32, u32)> = ids
+            .iter()
+            .flat_map(|&r| admin_rules[r as usize].sets.iter().map(move |&s| (s, r)))
+            .collect();
+        by_set.sort_unstable();
+        by_set.dedup();
+        let start = self.admin_index.len() as u32;
+        for group in by_set.chunk_by(|a, b| a.0 == b.0) {
+            let first = self.admin_rule_ids.len() as u32;
+            // A rule naming the same set with the same ports as an earlier one can never be
+            // the first match through this set: the earlier one matches whenever it does
+            // (guardrails repeated per team collapse to one entry).
+            for &(_, r) in group {
+                let ports = &admin_rules[r as usize].ports;
+                let kept = &self.admin_rule_ids[first as usize..];
+                if !kept
+                    .iter()
+                    .any(|&(k, _)| admin_rules[k as usize].ports == *ports)
+                {
+                    self.admin_rule_ids.push((r, ports.all));
+                }
+            }
+            self.admin_index.push(AdminIndexEntry {
+                set: group[0].0,
+                rules: (first, self.admin_rule_ids.len() as u32),
+            });
+        }
+        (start, self.admin_index.len() as u32)
     }
 }
 
@@ -206,6 +279,8 @@ pub struct Engine {
     atom_memberships: Vec<Vec<u32>>,
     rules: Vec<CompiledRule>,
     admin_rules: Vec<CompiledAdminRule>,
+    /// Per atom, the peer sets of admin rules it belongs to (sorted; a few at most).
+    atom_admin_memberships: Vec<Vec<u32>>,
     /// Whether any class has an admin or baseline rule (connectivity's fast path otherwise).
     has_admin: bool,
     sets: Vec<PeerSet>,
@@ -336,13 +411,32 @@ impl Engine {
             space,
             rules: Vec::new(),
             admin_rules: Vec::new(),
+            atom_admin_memberships: Vec::new(),
             has_admin: false,
             sets: Vec::new(),
             port_names,
             hot: Hot::default(),
         };
         engine.compile_policies(model, &class_labels);
-        engine.hot = Hot::build(&engine.classes);
+        // The peer sets admin rules name: a verdict looks a peer up among these only.
+        let mut admin_sets: Vec<u32> = engine
+            .admin_rules
+            .iter()
+            .flat_map(|r| r.sets.iter().copied())
+            .collect();
+        admin_sets.sort_unstable();
+        admin_sets.dedup();
+        engine.atom_admin_memberships = engine
+            .atom_memberships
+            .iter()
+            .map(|m| {
+                m.iter()
+                    .copied()
+                    .filter(|s| admin_sets.binary_search(s).is_ok())
+                    .collect()
+            })
+            .collect();
+        engine.hot = Hot::build(&engine.classes, &engine.admin_rules, &admin_sets);
         engine
     }
 
@@ -969,14 +1063,50 @@ impl Engine {
             Entity::Atom(a) => &self.atom_memberships[a as usize],
             Entity::Unpartitioned => &[],
         };
+        let peer_admin_sets: &[u32] = match peer {
+            Entity::Class(c) => {
+                let hot = &self.hot.classes[c as usize];
+                let (start, end) = hot.admin_memberships;
+                let len = (end - start) as usize;
+                if len <= INLINE_ADMIN_SETS {
+                    &hot.admin_inline[..len]
+                } else {
+                    range(&self.hot.admin_memberships, hot.admin_memberships)
+                }
+            }
+            Entity::Atom(a) => &self.atom_admin_memberships[a as usize],
+            Entity::Unpartitioned => &[],
+        };
+        // The first rule in evaluation order (the smallest id) whose peer set holds the peer
+        // and whose ports match: each distinct set of the class's rules is looked up once,
+        // among the few admin sets the peer belongs to.
         let admin_hit = |tier: usize| {
-            range(&self.hot.rule_ids, class.admin_rules[tier][slot])
-                .iter()
-                .map(|&r| &self.admin_rules[r as usize])
-                .find(|rule| {
-                    self.ports_match(&rule.ports, dst_named, protocol, port)
-                        && rule.sets.iter().any(|s| peer_sets.binary_search(s).is_ok())
-                })
+            let mut first = u32::MAX;
+            if peer_admin_sets.is_empty() {
+                return None;
+            }
+            for entry in range(&self.hot.admin_index, class.admin_index[tier][slot]) {
+                if !peer_admin_sets.contains(&entry.set) {
+                    continue;
+                }
+                for &(r, all_ports) in range(&self.hot.admin_rule_ids, entry.rules) {
+                    if r >= first {
+                        break;
+                    }
+                    if all_ports
+                        || self.ports_match(
+                            &self.admin_rules[r as usize].ports,
+                            dst_named,
+                            protocol,
+                            port,
+                        )
+                    {
+                        first = r;
+                        break;
+                    }
+                }
+            }
+            self.admin_rules.get(first as usize)
         };
         let decided = |rule: &CompiledAdminRule| SideVerdict {
             outcome: if rule.action == AdminAction::Accept {

@@ -718,13 +718,42 @@ impl ConnectivityStream {
         each: &mut RowSink<'_, E>,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<(), E> {
-        let total = self.order.len();
+        let order = std::mem::take(&mut self.order);
+        let walked = self.walk(&order, each, progress);
+        self.order = order;
+        walked
+    }
+
+    /// External endpoints in name order (the sources of
+    /// [`ConnectivityStream::for_each_external_source`]).
+    pub fn external_sources(&self) -> Vec<usize> {
+        self.order
+            .iter()
+            .copied()
+            .filter(|&e| matches!(self.peers[e].what, PeerRef::External(_)))
+            .collect()
+    }
+
+    /// [`ConnectivityStream::for_each`] over the external sources only (rows from address
+    /// ranges), in the same order.
+    pub fn for_each_external_source<E>(&mut self, each: &mut RowSink<'_, E>) -> Result<(), E> {
+        let sources = self.external_sources();
+        self.walk(&sources, each, &mut |_, _| {})
+    }
+
+    /// The rows of `sources` (endpoints, in the order given).
+    fn walk<E>(
+        &mut self,
+        order: &[usize],
+        each: &mut RowSink<'_, E>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<(), E> {
+        let total = order.len();
         let mut candidates = Vec::new();
         let mut row: Vec<(usize, u32)> = Vec::new();
         // Per destination endpoint: the source it was last added for (dedup) and its slot.
         let mut seen_for = vec![usize::MAX; self.peers.len()];
         let mut slot = vec![0usize; self.peers.len()];
-        let order = std::mem::take(&mut self.order);
         for (done, &src) in order.iter().enumerate() {
             row.clear();
             if self.union {
@@ -734,14 +763,10 @@ impl ConnectivityStream {
             }
             row.sort_unstable_by_key(|&(dst, _)| self.rank[dst]);
             for &(dst, p) in &row {
-                if let Err(e) = each(&self.peers, src, dst, self.ports.get(p)) {
-                    self.order = order;
-                    return Err(e);
-                }
+                each(&self.peers, src, dst, self.ports.get(p))?;
             }
             progress(done + 1, total);
         }
-        self.order = order;
         Ok(())
     }
 

@@ -142,14 +142,26 @@ impl<'m> Reference<'m> {
 
     /// Whether the traffic is allowed (no explanation collected).
     pub fn allowed(&self, query: &Query) -> bool {
-        self.side(query, Direction::Egress, false).outcome.allows()
-            && self.side(query, Direction::Ingress, false).outcome.allows()
+        self.side(query, Direction::Egress, false, None)
+            .outcome
+            .allows()
+            && self
+                .side(query, Direction::Ingress, false, None)
+                .outcome
+                .allows()
     }
 
     /// Evaluates both sides and explains the verdict.
     pub fn explain(&self, query: &Query) -> Explanation {
-        let egress = self.side(query, Direction::Egress, true);
-        let ingress = self.side(query, Direction::Ingress, true);
+        self.explain_resolved(query, None)
+    }
+
+    /// [`Reference::explain`] with the names an external address is known by (DNS answers
+    /// of a capture): a `domainNames` peer then matches when one of them matches it, and the
+    /// verdict no longer depends on DNS. `None`: names unknown (the answer may depend on DNS).
+    pub fn explain_resolved(&self, query: &Query, names: Option<&[String]>) -> Explanation {
+        let egress = self.side(query, Direction::Egress, true, names);
+        let ingress = self.side(query, Direction::Ingress, true, names);
         Explanation {
             query: *query,
             allowed: egress.outcome.allows() && ingress.outcome.allows(),
@@ -214,7 +226,8 @@ impl<'m> Reference<'m> {
             pod,
             peer,
             dst_ports,
-            |action, d| match action {
+            None,
+            |_, action, d| match action {
                 AdminAction::Accept => allowed.union_with(d),
                 AdminAction::Pass => passed.union_with(d),
                 AdminAction::Deny => {}
@@ -242,7 +255,8 @@ impl<'m> Reference<'m> {
             pod,
             peer,
             dst_ports,
-            |action, d| {
+            None,
+            |_, action, d| {
                 if action != AdminAction::Deny {
                     allowed.union_with(d);
                 }
@@ -253,8 +267,55 @@ impl<'m> Reference<'m> {
         allowed
     }
 
+    /// What the Admin tier decides of one direction of a pod's traffic with a peer, over port
+    /// sets: `on_rule(rule, action, taken)` for each Admin-tier rule that decides (Accept,
+    /// Deny) or passes a part, in evaluation order; returns the ports that reach the
+    /// NetworkPolicy tier (passed, or matched by no Admin rule). hostNetwork pods: every port
+    /// (no admin rule applies to them; NetworkPolicy does not either). `without`: evaluate as
+    /// if that rule did not exist (what a rule contributes, for lint).
+    pub fn admin_tier_ports(
+        &self,
+        subject: PodId,
+        direction: Direction,
+        peer: Endpoint,
+        without: Option<AdminRuleRef>,
+        mut on_rule: impl FnMut(AdminRuleRef, AdminAction, &PortSet),
+    ) -> PortSet {
+        let pod = &self.model.pods[subject.index()];
+        let mut undecided = PortSet::all();
+        if !semantics::policy_applies_to(pod.host_network) {
+            return undecided;
+        }
+        let dst = match direction {
+            Direction::Ingress => Endpoint::Pod(subject),
+            Direction::Egress => peer,
+        };
+        let dst_ports = semantics::destination_ports(self.model, dst);
+        let mut passed = PortSet::none();
+        self.tier_ports(
+            &self.admin_order,
+            direction,
+            pod,
+            peer,
+            dst_ports,
+            without,
+            |at, action, taken| {
+                if action == AdminAction::Pass {
+                    passed.union_with(taken);
+                }
+                if !taken.is_empty() {
+                    on_rule(at, action, taken);
+                }
+            },
+            &mut undecided,
+        );
+        undecided.union_with(&passed);
+        undecided
+    }
+
     /// Walks one admin tier's rules over port sets: each matching rule takes the part of
-    /// `undecided` its ports cover (`on_match(action, taken)`), and that part is decided.
+    /// `undecided` its ports cover (`on_match(rule, action, taken)`), and that part is
+    /// decided.
     #[allow(clippy::too_many_arguments)]
     fn tier_ports(
         &self,
@@ -263,7 +324,8 @@ impl<'m> Reference<'m> {
         pod: &palisade_model::Pod,
         peer: Endpoint,
         dst_ports: Option<&[palisade_model::ContainerPort]>,
-        mut on_match: impl FnMut(AdminAction, &PortSet),
+        without: Option<AdminRuleRef>,
+        mut on_match: impl FnMut(AdminRuleRef, AdminAction, &PortSet),
         undecided: &mut PortSet,
     ) {
         for &id in order {
@@ -271,12 +333,20 @@ impl<'m> Reference<'m> {
             if !admin::subject_selects(self.model, policy, pod) {
                 continue;
             }
-            for rule in policy.rules(direction) {
+            for (index, rule) in policy.rules(direction).iter().enumerate() {
                 if admin::rule_peer(self.model, rule, peer).is_none() {
                     continue;
                 }
                 let ports = admin::rule_ports(rule, dst_ports);
-                on_match(rule.action, &undecided.intersection(&ports));
+                let at = AdminRuleRef {
+                    policy: id,
+                    direction,
+                    rule: index as u32,
+                };
+                if without == Some(at) {
+                    continue;
+                }
+                on_match(at, rule.action, &undecided.intersection(&ports));
                 *undecided = undecided.difference(&ports);
                 if undecided.is_empty() {
                     return;
@@ -285,7 +355,13 @@ impl<'m> Reference<'m> {
         }
     }
 
-    fn side(&self, query: &Query, direction: Direction, explain: bool) -> SideExplanation {
+    fn side(
+        &self,
+        query: &Query,
+        direction: Direction,
+        explain: bool,
+        names: Option<&[String]>,
+    ) -> SideExplanation {
         // Egress is the source's policies looking at the destination; ingress the reverse.
         let (subject, peer) = match direction {
             Direction::Egress => (query.src, query.dst),
@@ -328,6 +404,7 @@ impl<'m> Reference<'m> {
                     query.protocol,
                     query.port,
                     dst_ports,
+                    names,
                 );
                 side.depends_on_dns |= walk.depends_on_dns;
                 match walk.decided {

@@ -335,6 +335,36 @@ spec:
     check("192.168.0.2", false, true); // a worker: only the domainNames rule could accept it
     check("203.0.113.9", false, true);
     check(LUNA, false, false); // pods are not external: no DNS question, 0.0.0.0/0 denies
+
+    // With the names a capture's DNS answers give, domainNames decides: no DNS question left.
+    let resolved = |dst: &str, names: &[&str]| {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        reference.explain_resolved(&query(model, HARRY, dst, Protocol::Tcp, 443), Some(&names))
+    };
+    let e = resolved("203.0.113.9", &["Registry.Example.com."]);
+    assert!(e.allowed && !e.depends_on_dns());
+    assert_eq!(e.egress.admin_rule.map(|(at, _)| at.rule), Some(1));
+    let e = resolved("203.0.113.9", &["other.example.com"]);
+    assert!(!e.allowed && !e.depends_on_dns());
+    assert_eq!(e.egress.admin_rule.map(|(at, _)| at.rule), Some(2));
+    // A name does not override an earlier rule: the control-plane node stays denied.
+    let e = resolved("192.168.0.1", &["registry.example.com"]);
+    assert!(!e.allowed);
+    assert_eq!(e.egress.admin_rule.map(|(at, _)| at.rule), Some(0));
+}
+
+#[test]
+fn domain_name_wildcards_match_exactly_one_label() {
+    use palisade_engine::admin::domain_name_matches;
+    assert!(domain_name_matches(
+        "registry.example.com",
+        "REGISTRY.example.com."
+    ));
+    assert!(domain_name_matches("*.example.com", "www.example.com"));
+    assert!(!domain_name_matches("*.example.com", "example.com"));
+    assert!(!domain_name_matches("*.example.com", "a.b.example.com"));
+    assert!(!domain_name_matches("*.example.com", "wwwexample.com"));
+    assert!(!domain_name_matches("example.com", "www.example.com"));
 }
 
 #[test]

@@ -374,6 +374,13 @@ pub struct HubbleInfo<'a> {
     pub ingress_denied_by: PolicyList<'a>,
     /// `egress_denied_by`.
     pub egress_denied_by: PolicyList<'a>,
+    /// `destination_names`: the DNS names the destination address was resolved from (set
+    /// by Cilium's DNS proxy).
+    pub destination_names: StrList<'a>,
+    /// `l7.dns.query` of a DNS flow (with a trailing dot, as Hubble writes it).
+    pub dns_query: Option<Cow<'a, str>>,
+    /// `l7.dns.ips`: the addresses a DNS response gave for `dns_query`.
+    pub dns_ips: StrList<'a>,
 }
 
 /// Hubble's `verdict`.

@@ -165,6 +165,21 @@ fn flow_key<'a>(c: &mut Cursor<'a>, key: &'a [u8], acc: &mut Acc<'a>) -> JResult
             acc.info.ingress_denied_by = PolicyList::from_raw(c.raw_value()?);
         }
         b"egress_denied_by" => acc.info.egress_denied_by = PolicyList::from_raw(c.raw_value()?),
+        b"destination_names" => acc.info.destination_names = StrList::from_raw(c.raw_value()?),
+        b"l7" => c.object(|c, k| match k {
+            b"dns" => c.object(|c, k| match k {
+                b"query" => {
+                    acc.info.dns_query = Some(c.string()?.decode()?);
+                    Ok(())
+                }
+                b"ips" => {
+                    acc.info.dns_ips = StrList::from_raw(c.raw_value()?);
+                    Ok(())
+                }
+                _ => c.skip(),
+            }),
+            _ => c.skip(),
+        })?,
         _ => c.skip()?,
     }
     Ok(())

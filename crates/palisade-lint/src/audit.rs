@@ -7,10 +7,18 @@
 //! not isolated, or a rule without peers, or an `ipBlock` of `0.0.0.0/0` or `::/0`.
 //! A namespace whose pods policies Palisade does not evaluate may select (Cilium, Calico,
 //! …) lists them as `uncertain`: its lines describe NetworkPolicy alone.
+//!
+//! The admin guardrails (ClusterNetworkPolicy, ANP, BANP rules with `Deny` or `Pass`) are
+//! listed with the namespaces and workloads they cover (their subject), and, for Admin-tier
+//! Deny rules, the traffic NetworkPolicies allow that the guardrail overrides: a subject pod
+//! isolated by NetworkPolicies whose rules admit a peer and ports the Deny decides first.
 
-use palisade_engine::{Engine, Uncertainty};
-use palisade_model::{Direction, Model, PeerKind};
-use std::collections::BTreeMap;
+use palisade_engine::admin::{self, AdminRuleRef};
+use palisade_engine::{Endpoint, Engine, Reference, Uncertainty};
+use palisade_model::{
+    AdminAction, AdminTier, Direction, Model, PeerKind, PodId, PolicyId, PortSet,
+};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One namespace of the report.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,11 +43,66 @@ pub struct NamespaceAudit {
     pub uncertain: Vec<String>,
 }
 
+/// One guardrail: an admin rule that denies or passes, and what it covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Guardrail {
+    /// `cnp/<name>`, `anp/<name>` or `banp/<name>`.
+    pub policy: String,
+    /// The API kind.
+    pub kind: &'static str,
+    /// `Admin` or `Baseline`.
+    pub tier: &'static str,
+    /// `priority` (lower first).
+    pub priority: u32,
+    /// The rule's direction.
+    pub direction: Direction,
+    /// The rule's index in that direction.
+    pub rule: usize,
+    /// The rule's `name` (may be empty).
+    pub rule_name: String,
+    /// `Deny` or `Pass`.
+    pub action: &'static str,
+    /// Namespaces with a pod the policy's subject selects, sorted.
+    pub namespaces: Vec<String>,
+    /// Workloads (and bare pods) with a pod the subject selects, sorted.
+    pub workloads: Vec<String>,
+    /// Traffic NetworkPolicies allow that this rule denies first (Admin-tier Deny only),
+    /// sorted; at most [`MAX_OVERRIDES`] listed.
+    pub overrides: Vec<Override>,
+    /// How many overrides there are in all.
+    pub overrides_total: usize,
+    /// Whether the overrides were computed: false when the rule's subject classes × the
+    /// peers it selects exceed [`OVERRIDE_PAIR_BUDGET`] (a very large cluster), and for
+    /// rules that cannot override (Pass, Baseline).
+    pub overrides_checked: bool,
+}
+
+/// (subject class, peer) pairs evaluated at most per guardrail for its overrides.
+pub const OVERRIDE_PAIR_BUDGET: usize = 1_000_000;
+
+/// Overrides listed per guardrail (the count is always complete).
+pub const MAX_OVERRIDES: usize = 50;
+
+/// Traffic a NetworkPolicy allows that a guardrail denies before it is consulted.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Override {
+    /// The workload (or pod) the guardrail applies to.
+    pub subject: String,
+    /// The other end: a workload, pod or address range.
+    pub peer: String,
+    /// The ports the NetworkPolicies allow and the guardrail denies.
+    pub ports: PortSet,
+    /// The NetworkPolicies (`ns/name`) whose rules allow them.
+    pub allowed_by: Vec<String>,
+}
+
 /// The whole report, namespaces sorted by name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Audit {
     /// Every namespace with pods, workloads or policies.
     pub namespaces: Vec<NamespaceAudit>,
+    /// Admin rules that deny or pass, in tier, priority and rule order.
+    pub guardrails: Vec<Guardrail>,
 }
 
 impl Audit {
@@ -152,5 +215,201 @@ pub fn audit(model: &Model, engine: &Engine) -> Audit {
     for n in &mut namespaces {
         n.policies.sort();
     }
-    Audit { namespaces }
+    Audit {
+        namespaces,
+        guardrails: guardrails(model, engine),
+    }
+}
+
+/// What the rules of NetworkPolicies admit between a pod and a peer in a direction.
+fn admitted(
+    reference: &Reference<'_>,
+    policy: PolicyId,
+    pod: PodId,
+    direction: Direction,
+    peer: Endpoint,
+) -> PortSet {
+    let dst = match direction {
+        Direction::Ingress => Endpoint::Pod(pod),
+        Direction::Egress => peer,
+    };
+    let mut ports = PortSet::none();
+    for rule in reference.model().policies[policy.index()].rules(direction) {
+        if reference.rule_admits(policy, rule, peer) {
+            ports.union_with(&reference.rule_ports(rule, dst));
+        }
+    }
+    ports
+}
+
+/// The guardrails and what each covers and overrides.
+fn guardrails(model: &Model, engine: &Engine) -> Vec<Guardrail> {
+    if model.admin_policies.is_empty() {
+        return Vec::new();
+    }
+    let reference = Reference::new(model);
+    let pod_ips: BTreeSet<std::net::IpAddr> = model
+        .pods
+        .iter()
+        .flat_map(|p| p.ips.iter().copied())
+        .collect();
+    // Peers the policies can tell apart: one pod per class (named by its pods' workloads),
+    // one address per range that is not a pod's.
+    let mut peers: Vec<(Endpoint, Vec<String>)> = Vec::new();
+    for class in engine.classes() {
+        if let Some(&pod) = class.pods.first() {
+            let mut names: Vec<String> = class
+                .pods
+                .iter()
+                .map(|&p| model.pod_workload_name(p))
+                .collect();
+            names.sort();
+            names.dedup();
+            peers.push((Endpoint::Pod(pod), names));
+        }
+    }
+    for atom in engine.ip_space().atoms() {
+        let (lo, hi) = atom.bounds();
+        if lo == hi && pod_ips.contains(&lo) {
+            continue;
+        }
+        peers.push((Endpoint::External(lo), vec![atom.to_string()]));
+    }
+    let mut out = Vec::new();
+    for tier in [AdminTier::Admin, AdminTier::Baseline] {
+        for id in admin::evaluation_order(model, tier) {
+            let policy = &model.admin_policies[id as usize];
+            let subjects: Vec<PodId> = model
+                .pod_ids()
+                .filter(|&p| admin::subject_selects(model, policy, &model.pods[p.index()]))
+                .collect();
+            let mut namespaces: Vec<String> = subjects
+                .iter()
+                .map(|&p| {
+                    model
+                        .namespace(model.pods[p.index()].namespace)
+                        .name
+                        .clone()
+                })
+                .collect();
+            namespaces.sort();
+            namespaces.dedup();
+            let mut workloads: Vec<String> = subjects
+                .iter()
+                .map(|&p| model.pod_workload_name(p))
+                .collect();
+            workloads.sort();
+            workloads.dedup();
+            for direction in [Direction::Ingress, Direction::Egress] {
+                for (index, rule) in policy.rules(direction).iter().enumerate() {
+                    if rule.action == AdminAction::Accept {
+                        continue;
+                    }
+                    let at = AdminRuleRef {
+                        policy: id,
+                        direction,
+                        rule: index as u32,
+                    };
+                    let overrides = if tier == AdminTier::Admin && rule.action == AdminAction::Deny
+                    {
+                        overrides(&reference, engine, &subjects, &peers, at)
+                    } else {
+                        None
+                    };
+                    let checked = overrides.is_some();
+                    let overrides = overrides.unwrap_or_default();
+                    out.push(Guardrail {
+                        policy: policy.display_name(),
+                        kind: policy.kind.as_str(),
+                        tier: policy.tier.as_str(),
+                        priority: policy.priority,
+                        direction,
+                        rule: index,
+                        rule_name: rule.name.clone(),
+                        action: rule.action.as_str(),
+                        namespaces: namespaces.clone(),
+                        workloads: workloads.clone(),
+                        overrides_total: overrides.len(),
+                        overrides: overrides.into_iter().take(MAX_OVERRIDES).collect(),
+                        overrides_checked: checked,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What NetworkPolicies allow that an Admin-tier Deny rule denies first, per subject class
+/// (isolated for the rule's direction) and peer the rule selects; `None` past the budget.
+fn overrides(
+    reference: &Reference<'_>,
+    engine: &Engine,
+    subjects: &[PodId],
+    peers: &[(Endpoint, Vec<String>)],
+    at: AdminRuleRef,
+) -> Option<BTreeSet<Override>> {
+    let model = reference.model();
+    let rule = &model.admin_policies[at.policy as usize].rules(at.direction)[at.rule as usize];
+    let selected: Vec<&(Endpoint, Vec<String>)> = peers
+        .iter()
+        .filter(|(peer, _)| admin::rule_peer(model, rule, *peer).is_some())
+        .collect();
+    let mut classes: Vec<u32> = subjects.iter().map(|&p| engine.class_of(p)).collect();
+    classes.sort_unstable();
+    classes.dedup();
+    if classes.len().saturating_mul(selected.len()) > OVERRIDE_PAIR_BUDGET {
+        return None;
+    }
+    let mut out = BTreeSet::new();
+    for class in classes {
+        let pods = &engine.classes()[class as usize].pods;
+        let pod = pods[0];
+        let isolating = reference.isolating_policies(pod, at.direction);
+        if isolating.is_empty() {
+            continue;
+        }
+        let mut subject_names: Vec<String> =
+            pods.iter().map(|&p| model.pod_workload_name(p)).collect();
+        subject_names.sort();
+        subject_names.dedup();
+        for (peer, peer_names) in &selected {
+            let mut denied = PortSet::none();
+            reference.admin_tier_ports(pod, at.direction, *peer, None, |r, _, taken| {
+                if r == at {
+                    denied = taken.clone();
+                }
+            });
+            if denied.is_empty() {
+                continue;
+            }
+            let mut ports = PortSet::none();
+            let mut allowed_by = Vec::new();
+            for &policy in &isolating {
+                let overridden =
+                    admitted(reference, policy, pod, at.direction, *peer).intersection(&denied);
+                if !overridden.is_empty() {
+                    ports.union_with(&overridden);
+                    allowed_by.push(model.policy_name(policy));
+                }
+            }
+            if ports.is_empty() {
+                continue;
+            }
+            for subject in &subject_names {
+                for peer_name in peer_names {
+                    if subject == peer_name {
+                        continue;
+                    }
+                    out.insert(Override {
+                        subject: subject.clone(),
+                        peer: peer_name.clone(),
+                        ports: ports.clone(),
+                        allowed_by: allowed_by.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Some(out)
 }

@@ -85,18 +85,30 @@ const PER_POLICY_RULES: &[&str] = &["NP002", "NP003", "NP004", "NP007", "NP010",
 /// files) as `NP017` findings, so that a report is complete even when the input is not.
 /// Empty when NP017 is not enabled.
 pub fn input_errors(diagnostics: &[Diagnostic], settings: &Settings) -> Vec<Diagnostic> {
-    if !settings.is_enabled(INVALID_OBJECT) {
-        return Vec::new();
-    }
     diagnostics
         .iter()
-        .filter(|d| d.is_error())
-        .map(|d| {
+        .filter_map(|d| {
+            let code = input_error_code(d, settings)?;
             let mut d = d.clone();
-            d.code = Some(INVALID_OBJECT);
-            d
+            d.code = Some(code);
+            Some(d)
         })
         .collect()
+}
+
+/// The code under which [`input_errors`] reports a loader diagnostic, `None` when it is not
+/// a finding (not an error, or its rule is disabled). An error the loader tagged with a lint
+/// rule of its own (NP025) is that rule's finding when the rule is enabled, else an invalid
+/// object (NP017) like any other.
+pub fn input_error_code(d: &Diagnostic, settings: &Settings) -> Option<&'static str> {
+    if !d.is_error() {
+        return None;
+    }
+    match d.code {
+        Some(own) if rule(own).is_some() && settings.is_enabled(own) => Some(own),
+        _ if settings.is_enabled(INVALID_OBJECT) => Some(INVALID_OBJECT),
+        _ => None,
+    }
 }
 
 /// Findings of the per-policy rules on policies the loader rejected (`rejected`: namespace

@@ -109,6 +109,9 @@ rules! {
     "NP020", "admin-subject-selects-nothing", Warning, Stable, "0.1.0", admin_subject_selects_nothing;
     "NP021", "admin-pass-without-networkpolicy", Warning, Stable, "0.1.0", admin_pass_without_networkpolicy;
     "NP022", "admin-rule-shadowed", Warning, Stable, "0.1.0", admin_rule_shadowed;
+    "NP023", "admin-baseline-deny-overridden", Warning, Stable, "0.1.0", admin_baseline_deny_overridden;
+    "NP024", "admin-accept-bypasses-networkpolicy", Warning, Stable, "0.1.0", admin_accept_bypasses_networkpolicy;
+    "NP025", "admin-domain-names-without-accept", Error, Stable, "0.1.0", admin_domain_names_without_accept;
 }
 
 /// The rule with this code or name (`NP003`, `np003`, `peer-selects-nothing`).

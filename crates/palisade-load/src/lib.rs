@@ -144,6 +144,11 @@ impl Loaded {
     }
 }
 
+/// The lint code of a rejected admin rule with `domainNames` and an action other than
+/// Accept: the loader's error carries it, so `palisade lint` reports it under that rule
+/// (`admin-domain-names-without-accept`) instead of NP017.
+pub const DOMAIN_NAMES_WITHOUT_ACCEPT: &str = "NP025";
+
 /// Files above this size are split at `---` lines and parsed in parallel.
 const CHUNK_BYTES: usize = 4 << 20;
 /// JSON files above this size have their list items converted while they are parsed.

@@ -914,3 +914,124 @@ mod tests {
         assert_eq!((location.line, location.column), (2, 1));
     }
 }
+
+/// A port as users give it on the command line (`--port`): a number (`5432`), a name
+/// (`pg`, matched against named container ports and Service ports) or either with a
+/// protocol (`53/UDP`, `dns/udp`). One parser for every command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortArg {
+    /// The number or name.
+    pub port: PortRef,
+    /// The protocol after `/`, if given.
+    pub protocol: Option<Protocol>,
+}
+
+impl PortArg {
+    /// Parses `80`, `http`, `53/UDP`, `dns/udp` (protocol in any case).
+    ///
+    /// # Errors
+    /// What is wrong: port 0 or above 65535, a name that is no IANA_SVC_NAME (at most 15
+    /// lowercase alphanumerics and `-`, with a letter), an unknown protocol.
+    pub fn parse(s: &str) -> Result<PortArg, String> {
+        let s = s.trim();
+        let (port, protocol) = match s.split_once('/') {
+            Some((p, proto)) => (
+                p,
+                Some(Protocol::parse_loose(proto).ok_or_else(|| {
+                    format!("`{s}`: unknown protocol `{proto}` (expected TCP, UDP or SCTP)")
+                })?),
+            ),
+            None => (s, None),
+        };
+        let port = if port.bytes().all(|b| b.is_ascii_digit()) && !port.is_empty() {
+            match port.parse::<u16>() {
+                Ok(n) if n > 0 => PortRef::Number(n),
+                _ => return Err(format!("`{s}`: a port number is 1-65535")),
+            }
+        } else if !port.is_empty()
+            && port.len() <= 15
+            && port
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && port.bytes().any(|b| b.is_ascii_lowercase())
+            && !port.starts_with('-')
+            && !port.ends_with('-')
+            && !port.contains("--")
+        {
+            PortRef::Name(port.to_string())
+        } else {
+            return Err(format!(
+                "`{s}` is not a port: give a number (5432), a port name (pg) or NUM/PROTO (53/UDP)"
+            ));
+        };
+        Ok(PortArg { port, protocol })
+    }
+
+    /// Whether `port`/`protocol` of a connection to a pod with `ports` is this spec: a
+    /// number equal, or a name that one of the pod's container ports of that protocol has.
+    pub fn matches(&self, port: u16, protocol: Protocol, pod_ports: &[ContainerPort]) -> bool {
+        self.protocol.is_none_or(|p| p == protocol)
+            && match &self.port {
+                PortRef::Number(n) => *n == port,
+                PortRef::Name(name) => pod_ports.iter().any(|c| {
+                    c.name.as_deref() == Some(name.as_str())
+                        && c.port == port
+                        && c.protocol == protocol
+                }),
+            }
+    }
+}
+
+#[cfg(test)]
+mod port_spec_tests {
+    use super::*;
+
+    #[test]
+    fn numbers_names_and_protocols() {
+        let spec = |s: &str| PortArg::parse(s).unwrap();
+        assert_eq!(spec("80").port, PortRef::Number(80));
+        assert_eq!(spec("80").protocol, None);
+        assert_eq!(spec("53/UDP").protocol, Some(Protocol::Udp));
+        assert_eq!(spec("53/udp").port, PortRef::Number(53));
+        assert_eq!(spec("pg").port, PortRef::Name("pg".into()));
+        assert_eq!(spec("dns-tcp/TCP").protocol, Some(Protocol::Tcp));
+        for bad in [
+            "0",
+            "65536",
+            "53/QUIC",
+            "Pg",
+            "-pg",
+            "a--b",
+            "",
+            "toolongportname1",
+            "123-",
+        ] {
+            assert!(PortArg::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_name_matches_the_pods_named_port_of_that_protocol() {
+        let ports = vec![
+            ContainerPort {
+                name: Some("pg".into()),
+                port: 5432,
+                protocol: Protocol::Tcp,
+            },
+            ContainerPort {
+                name: Some("dns".into()),
+                port: 53,
+                protocol: Protocol::Udp,
+            },
+        ];
+        let spec = |s: &str| PortArg::parse(s).unwrap();
+        assert!(spec("pg").matches(5432, Protocol::Tcp, &ports));
+        assert!(!spec("pg").matches(5433, Protocol::Tcp, &ports));
+        assert!(!spec("pg").matches(5432, Protocol::Udp, &ports));
+        assert!(spec("dns").matches(53, Protocol::Udp, &ports));
+        assert!(!spec("dns/TCP").matches(53, Protocol::Udp, &ports));
+        assert!(spec("53/UDP").matches(53, Protocol::Udp, &[]));
+        assert!(!spec("53/UDP").matches(53, Protocol::Tcp, &[]));
+        assert!(!spec("web").matches(8080, Protocol::Tcp, &ports));
+    }
+}

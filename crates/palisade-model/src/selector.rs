@@ -348,3 +348,239 @@ mod tests {
         assert!(!req("env", Operator::In, &["dev"]).matches(&labels(&[("Env", "dev")])));
     }
 }
+
+impl LabelSelector {
+    /// Parses a selector in kubectl's `-l` syntax (apimachinery `labels.Parse`):
+    /// comma-separated requirements, each `key`, `!key`, `key=value`, `key==value`,
+    /// `key!=value` (also true when the label is absent, as in Kubernetes),
+    /// `key in (v1,v2)` or `key notin (v1,v2)`. An empty string selects everything.
+    ///
+    /// # Errors
+    /// What is wrong and where, e.g. ``expected `)` after `in (a,b` ``.
+    pub fn parse_kubectl(s: &str) -> Result<LabelSelector, String> {
+        let mut selector = LabelSelector::default();
+        for part in split_requirements(s)? {
+            let part = part.trim();
+            if part.is_empty() {
+                if s.trim().is_empty() {
+                    continue;
+                }
+                return Err(format!("empty requirement in `{s}`"));
+            }
+            selector.match_expressions.push(parse_requirement(part)?);
+        }
+        for r in &mut selector.match_expressions {
+            r.values.sort();
+            r.values.dedup();
+        }
+        Ok(selector)
+    }
+}
+
+/// Splits at commas outside parentheses.
+fn split_requirements(s: &str) -> Result<Vec<&str>, String> {
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or_else(|| format!("unmatched `)` in `{s}`"))?;
+            }
+            ',' if depth == 0 => {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return Err(format!("unclosed `(` in `{s}`"));
+    }
+    parts.push(&s[start..]);
+    Ok(parts)
+}
+
+fn parse_requirement(part: &str) -> Result<Requirement, String> {
+    let requirement = |key: &str, operator, values: Vec<String>| -> Result<Requirement, String> {
+        check_key(key)?;
+        for v in &values {
+            check_value(v)?;
+        }
+        Ok(Requirement {
+            key: key.to_string(),
+            operator,
+            values,
+        })
+    };
+    if let Some(key) = part.strip_prefix('!') {
+        return requirement(key.trim(), Operator::DoesNotExist, Vec::new());
+    }
+    if let Some((key, value)) = part.split_once("!=") {
+        return requirement(key.trim(), Operator::NotIn, vec![value.trim().to_string()]);
+    }
+    if let Some((key, value)) = part.split_once("==").or_else(|| part.split_once('=')) {
+        return requirement(key.trim(), Operator::In, vec![value.trim().to_string()]);
+    }
+    if part.contains(['<', '>']) {
+        return Err(format!(
+            "`{part}`: the `<`/`>` operators do not apply to label values here; use =, !=, in, notin, key or !key"
+        ));
+    }
+    // `key in (...)` / `key notin (...)`: the word after the key, then a parenthesised list.
+    let mut words = part.splitn(2, char::is_whitespace);
+    let key = words.next().unwrap_or_default();
+    let rest = words.next().unwrap_or_default().trim_start();
+    if rest.is_empty() {
+        return requirement(key, Operator::Exists, Vec::new());
+    }
+    let (operator, list) = if let Some(list) = rest.strip_prefix("notin") {
+        (Operator::NotIn, list)
+    } else if let Some(list) = rest.strip_prefix("in") {
+        (Operator::In, list)
+    } else {
+        return Err(format!(
+            "`{part}`: expected `=`, `!=`, `in (...)` or `notin (...)` after `{key}`"
+        ));
+    };
+    let list = list.trim();
+    let inner = list
+        .strip_prefix('(')
+        .and_then(|l| l.strip_suffix(')'))
+        .ok_or_else(|| {
+            format!("`{part}`: expected a list in parentheses, e.g. `{key} in (a,b)`")
+        })?;
+    let values: Vec<String> = inner.split(',').map(|v| v.trim().to_string()).collect();
+    if values.iter().all(String::is_empty) {
+        return Err(format!("`{part}`: the list needs at least one value"));
+    }
+    requirement(key, operator, values)
+}
+
+/// A label key: `[prefix/]name`, name at most 63 characters of `[A-Za-z0-9._-]` starting and
+/// ending alphanumeric (the prefix a DNS subdomain).
+fn check_key(key: &str) -> Result<(), String> {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    let name_ok = !name.is_empty() && name.len() <= 63 && label_chars(name);
+    let prefix_ok = prefix.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 253
+            && p.split('.').all(|l| {
+                !l.is_empty()
+                    && l.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            })
+    });
+    if name_ok && prefix_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{key}` is not a label key (`[prefix/]name`: alphanumerics, `-`, `_`, `.`, at most 63 characters)"
+        ))
+    }
+}
+
+/// A label value: empty, or at most 63 characters of `[A-Za-z0-9._-]` starting and ending
+/// alphanumeric.
+fn check_value(value: &str) -> Result<(), String> {
+    if value.is_empty() || (value.len() <= 63 && label_chars(value)) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{value}` is not a label value (alphanumerics, `-`, `_`, `.`, at most 63 characters)"
+        ))
+    }
+}
+
+fn label_chars(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod kubectl_syntax_tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn selects(selector: &str, pairs: &[(&str, &str)]) -> bool {
+        LabelSelector::parse_kubectl(selector)
+            .unwrap_or_else(|e| panic!("{selector}: {e}"))
+            .matches(&labels(pairs))
+    }
+
+    #[test]
+    fn equality_and_inequality() {
+        assert!(selects("app=web", &[("app", "web")]));
+        assert!(selects("app==web", &[("app", "web")]));
+        assert!(!selects("app=web", &[("app", "db")]));
+        assert!(!selects("app=web", &[]));
+        // != also holds when the label is absent (apimachinery semantics).
+        assert!(selects("app!=web", &[]));
+        assert!(selects("app!=web", &[("app", "db")]));
+        assert!(!selects("app!=web", &[("app", "web")]));
+        // An empty value is a value.
+        assert!(selects("app=", &[("app", "")]));
+        assert!(!selects("app=", &[("app", "x")]));
+    }
+
+    #[test]
+    fn set_based_and_existence() {
+        let sel = "tier in (web, api),env notin (dev),!canary,team";
+        assert!(selects(
+            sel,
+            &[("tier", "api"), ("env", "prod"), ("team", "a")]
+        ));
+        assert!(selects(sel, &[("tier", "web"), ("team", "a")]));
+        assert!(!selects(sel, &[("tier", "db"), ("team", "a")]));
+        assert!(!selects(
+            sel,
+            &[("tier", "web"), ("env", "dev"), ("team", "a")]
+        ));
+        assert!(!selects(
+            sel,
+            &[("tier", "web"), ("canary", "true"), ("team", "a")]
+        ));
+        assert!(!selects(sel, &[("tier", "web")]));
+        // notin holds when the label is absent; in does not.
+        assert!(selects("env notin (dev)", &[]));
+        assert!(!selects("env in (dev)", &[]));
+        assert!(selects(
+            "app.kubernetes.io/name=web",
+            &[("app.kubernetes.io/name", "web")]
+        ));
+        assert!(selects("", &[("any", "thing")]));
+    }
+
+    #[test]
+    fn malformed_selectors_say_what_is_wrong() {
+        for (bad, why) in [
+            ("tier in (a,b", "unclosed"),
+            ("tier in a,b)", "unmatched"),
+            ("tier in ()", "at least one value"),
+            ("tier is (a)", "expected `=`"),
+            ("app=web,,tier=x", "empty requirement"),
+            ("app=w b", "not a label value"),
+            ("-app=web", "not a label key"),
+            ("replicas>1", "`<`/`>`"),
+        ] {
+            let err = LabelSelector::parse_kubectl(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
+}

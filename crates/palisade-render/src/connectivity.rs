@@ -22,6 +22,8 @@ struct JsonConnection<'a> {
     src: &'a str,
     dst: &'a str,
     allowed: Vec<JsonAllowed>,
+    /// `allowed` as structured ranges (added beside the strings, which stay).
+    ports: Vec<JsonPortRange>,
     src_kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     src_workload_kind: Option<&'static str>,
@@ -131,6 +133,31 @@ pub fn json_allowed(ports: &PortSet) -> Vec<JsonAllowed> {
         .collect()
 }
 
+/// One port range of a JSON port list: `{"protocol": "TCP", "from": 80, "to": 80}`.
+#[derive(Serialize)]
+pub struct JsonPortRange {
+    /// TCP, UDP or SCTP.
+    pub protocol: &'static str,
+    /// First port.
+    pub from: u16,
+    /// Last port (inclusive; equal to `from` for one port).
+    pub to: u16,
+}
+
+/// A port set as structured ranges, protocol by protocol, ranges ascending.
+pub fn json_port_ranges(ports: &PortSet) -> Vec<JsonPortRange> {
+    ports
+        .iter()
+        .flat_map(|(protocol, p)| {
+            p.ranges().iter().map(move |r| JsonPortRange {
+                protocol: protocol.as_str(),
+                from: r.lo,
+                to: r.hi,
+            })
+        })
+        .collect()
+}
+
 /// Renders connectivity in a format (`Text` is NCA-style `src => dst : ports` lines).
 pub fn render(result: &Connectivity, format: OutputFormat) -> String {
     render_with(result, format, &PeerNotes::default())
@@ -164,6 +191,7 @@ pub fn render_with(result: &Connectivity, format: OutputFormat, notes: &PeerNote
                             src: name(c.src),
                             dst: name(c.dst),
                             allowed: json_allowed(&c.ports),
+                            ports: json_port_ranges(&c.ports),
                             src_kind,
                             src_workload_kind,
                             dst_kind,
@@ -223,6 +251,51 @@ pub fn render_with(result: &Connectivity, format: OutputFormat, notes: &PeerNote
         }
         OutputFormat::Dot => dot(&mut out, result),
         OutputFormat::Svg => svg(&mut out, result),
+        OutputFormat::Wide => {
+            // Aligned columns with what each end is and the allowed ports per protocol.
+            let kind = |i: usize| match notes.kind(i) {
+                (k, Some(w)) => format!("{k}/{w}"),
+                (k, None) => k.to_string(),
+            };
+            let mut rows: Vec<[String; 6]> = vec![[
+                "SRC".into(),
+                "SRC-KIND".into(),
+                "DST".into(),
+                "DST-KIND".into(),
+                "ALLOWED".into(),
+                if any_uncertain {
+                    "UNCERTAIN".into()
+                } else {
+                    String::new()
+                },
+            ]];
+            for c in &result.connections {
+                rows.push([
+                    name(c.src).to_string(),
+                    kind(c.src),
+                    name(c.dst).to_string(),
+                    kind(c.dst),
+                    c.ports.to_string(),
+                    notes.uncertain_pair(c.src, c.dst).join(", "),
+                ]);
+            }
+            let widths: Vec<usize> = (0..6)
+                .map(|col| {
+                    rows.iter()
+                        .map(|r| r[col].chars().count())
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            for row in &rows {
+                let mut line = String::new();
+                for (col, cell) in row.iter().enumerate() {
+                    let _ = write!(line, "{cell:<w$}  ", w = widths[col]);
+                }
+                out.push_str(line.trim_end());
+                out.push('\n');
+            }
+        }
         _ => {
             for c in &result.connections {
                 let _ = writeln!(
@@ -359,10 +432,17 @@ impl<'n, W: std::io::Write> ConnectivityWriter<'n, W> {
         )
     }
 
-    /// Starts the output (headers).
-    pub fn new(mut out: W, format: OutputFormat, notes: &'n PeerNotes) -> std::io::Result<Self> {
+    /// Starts the output: headers (unless `headers` is false, `--no-headers`: csv's column
+    /// names are left out).
+    pub fn new(
+        mut out: W,
+        format: OutputFormat,
+        notes: &'n PeerNotes,
+        headers: bool,
+    ) -> std::io::Result<Self> {
         let any_uncertain = notes.any_uncertain();
         match format {
+            OutputFormat::Csv if !headers => {}
             OutputFormat::Csv => out.write_all(if any_uncertain {
                 b"src,dst,allowed,uncertain\n"
             } else {
@@ -395,7 +475,19 @@ impl<'n, W: std::io::Write> ConnectivityWriter<'n, W> {
         dst: usize,
         ports: &PortSet,
     ) -> std::io::Result<()> {
-        let (s, d) = (peers[src].name.as_str(), peers[dst].name.as_str());
+        self.named(&peers[src].name, src, &peers[dst].name, dst, ports)
+    }
+
+    /// Writes one connection between named ends; `src` and `dst` index the notes (an index
+    /// the notes do not have, such as `usize::MAX`, is an external range, e.g. merged).
+    pub fn named(
+        &mut self,
+        s: &str,
+        src: usize,
+        d: &str,
+        dst: usize,
+        ports: &PortSet,
+    ) -> std::io::Result<()> {
         let mut line = std::mem::take(&mut self.line);
         line.clear();
         let json_row = || {
@@ -405,6 +497,7 @@ impl<'n, W: std::io::Write> ConnectivityWriter<'n, W> {
                 src: s,
                 dst: d,
                 allowed: json_allowed(ports),
+                ports: json_port_ranges(ports),
                 src_kind,
                 src_workload_kind,
                 dst_kind,
@@ -470,8 +563,8 @@ impl<'n, W: std::io::Write> ConnectivityWriter<'n, W> {
     }
 
     /// Ends the output (closes the JSON document) and flushes; `peers` names the notes'
-    /// peers for JSON's list of uncertain peers.
-    pub fn finish(mut self, peers: &[Peer]) -> std::io::Result<W> {
+    /// peers for JSON's list of uncertain peers, of which those `listed` are listed.
+    pub fn finish(mut self, peers: &[Peer], listed: &dyn Fn(usize) -> bool) -> std::io::Result<W> {
         if self.format == OutputFormat::Json {
             let mut tail = String::from(if self.rows == 0 { "]" } else { "\n  ]" });
             let mut uncertain: Vec<JsonUncertainPeer<'_>> = self
@@ -479,7 +572,7 @@ impl<'n, W: std::io::Write> ConnectivityWriter<'n, W> {
                 .uncertain
                 .iter()
                 .enumerate()
-                .filter(|(_, u)| !u.is_empty())
+                .filter(|&(i, u)| !u.is_empty() && listed(i))
                 .map(|(i, u)| JsonUncertainPeer {
                     peer: &peers[i].name,
                     policies: u,
@@ -503,5 +596,264 @@ impl<'n, W: std::io::Write> ConnectivityWriter<'n, W> {
         }
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+/// The addresses an external peer's name stands for: a CIDR, a `first-last` range (as the
+/// engine names partition fragments) or a list of CIDRs joined by `, ` (already merged).
+pub fn external_nets(name: &str) -> Option<Vec<ipnet::IpNet>> {
+    use ipnet::{IpNet, Ipv4Subnets, Ipv6Subnets};
+    use std::net::IpAddr;
+    let mut nets = Vec::new();
+    for part in name.split(", ") {
+        if let Ok(net) = part.parse::<IpNet>() {
+            nets.push(net);
+            continue;
+        }
+        let (lo, hi) = part.split_once('-')?;
+        match (lo.parse::<IpAddr>().ok()?, hi.parse::<IpAddr>().ok()?) {
+            (IpAddr::V4(a), IpAddr::V4(b)) if a <= b => {
+                nets.extend(Ipv4Subnets::new(a, b, 0).map(IpNet::V4));
+            }
+            (IpAddr::V6(a), IpAddr::V6(b)) if a <= b => {
+                nets.extend(Ipv6Subnets::new(a, b, 0).map(IpNet::V6));
+            }
+            _ => return None,
+        }
+    }
+    Some(nets)
+}
+
+/// The canonical CIDR list of a set of networks: aggregated (ipnet), IPv4 first, `, `-joined.
+pub fn cidr_list(nets: &[ipnet::IpNet]) -> String {
+    ipnet::IpNet::aggregate(&nets.to_vec())
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// External ranges merged per peer: the fragments of the address space (`0.0.0.0-192.0.2.9`,
+/// `192.0.2.10/32`, ...) that reach, or are reached by, one peer on the same ports become one
+/// external peer named by the canonical CIDR list of their union (`0.0.0.0/0, ::/0`). Exact:
+/// rows are merged only when the peer, the direction and the ports are equal. Peers and
+/// connections stay sorted by name.
+pub fn merge_external(result: &Connectivity) -> Connectivity {
+    use palisade_engine::connectivity::{Connection, Peer};
+    use std::collections::BTreeMap;
+    let is_external = |i: usize| matches!(result.peers[i].what, PeerRef::External(_));
+    // Ends are old peer indexes, or new merged externals (by name); connections that need
+    // no merging are moved as they are, so a large result costs no string per row.
+    enum End {
+        Old(usize),
+        Merged(String),
+    }
+    // (internal peer, external is the source, ports) -> networks.
+    let mut groups: BTreeMap<(usize, bool, &PortSet), Vec<ipnet::IpNet>> = BTreeMap::new();
+    let mut rows: Vec<(End, End, PortSet)> = Vec::new();
+    for c in &result.connections {
+        let (ext, internal, ext_is_src) = match (is_external(c.src), is_external(c.dst)) {
+            (true, false) => (c.src, c.dst, true),
+            (false, true) => (c.dst, c.src, false),
+            _ => {
+                rows.push((End::Old(c.src), End::Old(c.dst), c.ports.clone()));
+                continue;
+            }
+        };
+        match external_nets(&result.peers[ext].name) {
+            Some(nets) => groups
+                .entry((internal, ext_is_src, &c.ports))
+                .or_default()
+                .extend(nets),
+            // A name that is not an address range is kept as it is.
+            None => rows.push((End::Old(c.src), End::Old(c.dst), c.ports.clone())),
+        }
+    }
+    for ((internal, ext_is_src, ports), nets) in groups {
+        let ext = End::Merged(cidr_list(&nets));
+        rows.push(if ext_is_src {
+            (ext, End::Old(internal), ports.clone())
+        } else {
+            (End::Old(internal), ext, ports.clone())
+        });
+    }
+    // Peers: every internal peer (connected or not), the externals still used, the merged.
+    let mut used = vec![false; result.peers.len()];
+    let mut merged: Vec<&str> = Vec::new();
+    for (s, d, _) in &rows {
+        for end in [s, d] {
+            match end {
+                End::Old(i) => used[*i] = true,
+                End::Merged(name) => merged.push(name),
+            }
+        }
+    }
+    merged.sort_unstable();
+    merged.dedup();
+    let mut peers: Vec<(Peer, Option<usize>)> = result
+        .peers
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| !is_external(i) || used[i])
+        .map(|(i, p)| (p.clone(), Some(i)))
+        .collect();
+    for name in merged {
+        if !peers.iter().any(|(p, _)| p.name == name) {
+            let name = name.to_string();
+            peers.push((
+                Peer {
+                    what: PeerRef::External(name.clone()),
+                    name,
+                },
+                None,
+            ));
+        }
+    }
+    peers.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    let mut old_index = vec![usize::MAX; result.peers.len()];
+    let mut by_name: BTreeMap<&str, usize> = BTreeMap::new();
+    for (new, (p, old)) in peers.iter().enumerate() {
+        if let Some(old) = old {
+            old_index[*old] = new;
+        }
+        if matches!(p.what, PeerRef::External(_)) {
+            by_name.insert(p.name.as_str(), new);
+        }
+    }
+    let index = |end: &End| match end {
+        End::Old(i) => old_index[*i],
+        End::Merged(name) => by_name[name.as_str()],
+    };
+    let mut connections: Vec<Connection> = rows
+        .iter()
+        .map(|(s, d, ports)| Connection {
+            src: index(s),
+            dst: index(d),
+            ports: ports.clone(),
+        })
+        .collect();
+    let peers: Vec<Peer> = peers.into_iter().map(|(p, _)| p).collect();
+    connections.sort_by(|a, b| {
+        (&peers[a.src].name, &peers[a.dst].name).cmp(&(&peers[b.src].name, &peers[b.dst].name))
+    });
+    Connectivity { peers, connections }
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use super::*;
+
+    #[test]
+    fn fragments_become_canonical_cidr_lists() {
+        let nets: Vec<ipnet::IpNet> = [
+            "0.0.0.0-192.0.2.9",
+            "192.0.2.10/32",
+            "192.0.2.11-203.0.112.255",
+            "203.0.113.0/25",
+            "203.0.113.128-255.255.255.255",
+            "::/0",
+        ]
+        .iter()
+        .flat_map(|n| external_nets(n).unwrap())
+        .collect();
+        assert_eq!(cidr_list(&nets), "0.0.0.0/0, ::/0");
+        // Holes stay holes: everything but 192.0.2.10.
+        let nets: Vec<ipnet::IpNet> = ["0.0.0.0-192.0.2.9", "192.0.2.11-255.255.255.255"]
+            .iter()
+            .flat_map(|n| external_nets(n).unwrap())
+            .collect();
+        let list = cidr_list(&nets);
+        assert!(!list.contains("192.0.2.10/32"), "{list}");
+        assert!(list.starts_with("0.0.0.0/1, 128.0.0.0/2,"), "{list}");
+        assert!(
+            list.contains("192.0.2.8/31, 192.0.2.11/32, 192.0.2.12/30"),
+            "{list}"
+        );
+        assert_eq!(external_nets("shop/web"), None);
+        assert_eq!(external_nets("10.0.0.9-10.0.0.1"), None);
+    }
+}
+
+#[cfg(test)]
+mod merge_properties {
+    use super::*;
+    use palisade_engine::connectivity::{Connection, Peer};
+    use palisade_engine::ipspace::{Atom, Family};
+    use palisade_model::{PortRange, Protocol};
+    use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+
+    /// The IPv4 space cut at `cuts` into fragments named as the engine names them.
+    fn fragments(mut cuts: Vec<u32>) -> Vec<(u32, u32, String)> {
+        cuts.retain(|&c| c > 0);
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut out = Vec::new();
+        let mut lo: u64 = 0;
+        for hi_excl in cuts.into_iter().map(u64::from).chain([1u64 << 32]) {
+            let (l, h) = (lo as u32, (hi_excl - 1) as u32);
+            out.push((
+                l,
+                h,
+                Atom::display_range(Family::V4, u128::from(l), u128::from(h)),
+            ));
+            lo = hi_excl;
+        }
+        out
+    }
+
+    fn covered(nets: &[ipnet::IpNet], addr: u32) -> bool {
+        nets.iter()
+            .any(|n| n.contains(&std::net::IpAddr::V4(Ipv4Addr::from(addr))))
+    }
+
+    proptest! {
+        /// Merging never changes which addresses reach which peer on which ports: for each
+        /// destination and port set, the merged rows' CIDR lists cover exactly the fragments
+        /// that had a row (checked at both edges of every fragment; the fragments partition
+        /// the space, so that is every boundary there is).
+        #[test]
+        fn merging_keeps_exactly_the_addresses(
+            cuts in proptest::collection::vec(any::<u32>(), 0..12),
+            picks in proptest::collection::vec((any::<bool>(), 0u16..3), 13),
+        ) {
+            let frags = fragments(cuts);
+            // Peer 0 is the workload; the fragments follow.
+            let mut peers: Vec<Peer> = vec![Peer {
+                name: "a/x".into(),
+                what: PeerRef::Workload(palisade_model::WorkloadId::new(0)),
+            }];
+            let mut connections = Vec::new();
+            let mut expected: Vec<(u32, u32, u16)> = Vec::new();
+            for (i, (lo, hi, name)) in frags.iter().enumerate() {
+                let (take, port) = picks[i % picks.len()];
+                peers.push(Peer { name: name.clone(), what: PeerRef::External(name.clone()) });
+                if take {
+                    let mut ports = PortSet::none();
+                    ports.insert(Protocol::Tcp, PortRange::single(80 + port));
+                    connections.push(Connection { src: peers.len() - 1, dst: 0, ports });
+                    expected.push((*lo, *hi, 80 + port));
+                }
+            }
+            let merged = merge_external(&Connectivity { peers, connections });
+            for port in 80u16..83 {
+                let rows: Vec<&Connection> = merged
+                    .connections
+                    .iter()
+                    .filter(|c| c.ports.contains(Protocol::Tcp, port))
+                    .collect();
+                prop_assert!(rows.len() <= 1, "one row per peer and ports");
+                let nets = rows
+                    .first()
+                    .map(|c| external_nets(&merged.peers[c.src].name).unwrap())
+                    .unwrap_or_default();
+                for (lo, hi, _) in &frags {
+                    let want = expected.iter().any(|&(l, h, p)| l == *lo && h == *hi && p == port);
+                    for addr in [*lo, *hi] {
+                        prop_assert_eq!(covered(&nets, addr), want, "{} on {}", addr, port);
+                    }
+                }
+            }
+        }
     }
 }

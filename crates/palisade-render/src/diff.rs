@@ -3,9 +3,11 @@
 //! The JSON shape is a public contract:
 //! `{"changes": [{"src", "dst", "change", "before", "after", "causes": [{"policy", "file",
 //! "line", "what"}]}], "summary": {"added", "removed", "changed"}}`, with `before`/`after`
-//! in the notation of `connectivity -o json`.
+//! in the notation of `connectivity -o json`. A cause that is an admin policy (`policy`:
+//! `cnp/NAME`, `anp/NAME`, `banp/NAME`) adds `kind`, `tier`, `priority` and `rule`
+//! (`{direction, index, name, action}`).
 
-use crate::connectivity::{JsonAllowed, json_allowed};
+use crate::connectivity::{JsonAllowed, JsonPortRange, json_allowed, json_port_ranges};
 use crate::{OutputFormat, Style, csv_field, to_json};
 use palisade_diff::{Cause, Change, ChangeKind, Diff};
 use palisade_model::{Direction, PortSet};
@@ -28,6 +30,9 @@ struct JsonChange<'a> {
     change: &'static str,
     before: Vec<JsonAllowed>,
     after: Vec<JsonAllowed>,
+    /// `before` and `after` as structured ranges (added beside the strings, which stay).
+    before_ports: Vec<JsonPortRange>,
+    after_ports: Vec<JsonPortRange>,
     causes: Vec<JsonCause<'a>>,
     /// What `src`/`dst` name: `pod`, `workload` (with `*_workload_kind`), `external`.
     src_kind: &'static str,
@@ -44,6 +49,56 @@ struct JsonCause<'a> {
     file: Option<&'a str>,
     line: Option<u32>,
     what: &'static str,
+    /// Admin policies only: `ClusterNetworkPolicy`, `AdminNetworkPolicy`,
+    /// `BaselineAdminNetworkPolicy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    /// Admin policies only: `Admin` or `Baseline`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tier: Option<&'static str>,
+    /// Admin policies only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    priority: Option<u32>,
+    /// Admin policies only: the responsible rule, `{direction, index, name, action}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<JsonAdminRule<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonAdminRule<'a> {
+    direction: &'static str,
+    index: usize,
+    name: &'a str,
+    action: &'static str,
+}
+
+fn json_cause(k: &Cause) -> JsonCause<'_> {
+    let admin = k.admin.as_ref();
+    JsonCause {
+        policy: &k.policy,
+        file: k.file.as_deref(),
+        line: k.line,
+        what: k.what.as_str(),
+        kind: admin.map(|a| a.kind.as_str()),
+        tier: admin.map(|a| a.tier.as_str()),
+        priority: admin.map(|a| a.priority),
+        rule: admin.and_then(|a| {
+            let (direction, index) = k.rule?;
+            Some(JsonAdminRule {
+                direction: direction_word(direction),
+                index,
+                name: &a.rule_name,
+                action: a.action?.as_str(),
+            })
+        }),
+    }
+}
+
+fn direction_word(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    }
 }
 
 #[derive(Serialize)]
@@ -61,14 +116,26 @@ fn ports_text(p: &PortSet) -> String {
     }
 }
 
+/// `ingress rule 1`; for an admin policy also its tier, priority, the rule's name and
+/// action: `Admin tier, priority 10, egress rule 0 "metadata" Deny`.
 fn rule_text(cause: &Cause) -> Option<String> {
-    cause.rule.map(|(direction, i)| {
-        let d = match direction {
-            Direction::Ingress => "ingress",
-            Direction::Egress => "egress",
-        };
-        format!("{d} rule {i}")
-    })
+    let rule = cause
+        .rule
+        .map(|(direction, i)| format!("{} rule {i}", direction_word(direction)));
+    let Some(admin) = &cause.admin else {
+        return rule;
+    };
+    let mut s = format!("{} tier, priority {}", admin.tier.as_str(), admin.priority);
+    if let Some(rule) = rule {
+        let _ = write!(s, ", {rule}");
+        if !admin.rule_name.is_empty() {
+            let _ = write!(s, " \"{}\"", admin.rule_name);
+        }
+        if let Some(action) = admin.action {
+            let _ = write!(s, " {}", action.as_str());
+        }
+    }
+    Some(s)
 }
 
 fn location(cause_file: Option<&str>, line: Option<u32>) -> Option<String> {
@@ -134,16 +201,9 @@ pub fn json(diff: &Diff) -> String {
                 change: c.change.as_str(),
                 before: json_allowed(&c.before),
                 after: json_allowed(&c.after),
-                causes: c
-                    .causes
-                    .iter()
-                    .map(|k| JsonCause {
-                        policy: &k.policy,
-                        file: k.file.as_deref(),
-                        line: k.line,
-                        what: k.what.as_str(),
-                    })
-                    .collect(),
+                before_ports: json_port_ranges(&c.before),
+                after_ports: json_port_ranges(&c.after),
+                causes: c.causes.iter().map(json_cause).collect(),
                 src_kind: c.src_kind.as_str(),
                 src_workload_kind: c.src_kind.workload_kind(),
                 dst_kind: c.dst_kind.as_str(),
@@ -336,4 +396,60 @@ pub fn text(diff: &Diff, style: Style) -> String {
         }
     }
     out
+}
+
+/// One edit's changes grouped per peer: changes between the same cluster endpoint and
+/// external address fragments, in the same direction, of the same kind, with the same ports
+/// before and after and the same causes, become one change whose external end is the
+/// canonical CIDR list of the fragments (`0.0.0.0/0, ::/0`). Exact: nothing else is merged.
+/// The first change of each group keeps its place.
+pub fn group_external(diff: &mut Diff) {
+    use crate::connectivity::{cidr_list, external_nets};
+    use palisade_model::EndpointKind;
+    let mut grouped: Vec<(Change, Option<Vec<ipnet::IpNet>>, bool)> = Vec::new();
+    for c in std::mem::take(&mut diff.changes) {
+        let (ext_name, ext_is_src) = match (c.src_kind, c.dst_kind) {
+            (EndpointKind::External, k) if k != EndpointKind::External => (&c.src, true),
+            (k, EndpointKind::External) if k != EndpointKind::External => (&c.dst, false),
+            _ => {
+                grouped.push((c, None, false));
+                continue;
+            }
+        };
+        let Some(nets) = external_nets(ext_name) else {
+            grouped.push((c, None, false));
+            continue;
+        };
+        let same = grouped.iter_mut().find(|(g, nets, g_ext_is_src)| {
+            nets.is_some()
+                && *g_ext_is_src == ext_is_src
+                && g.change == c.change
+                && g.before == c.before
+                && g.after == c.after
+                && g.causes == c.causes
+                && if ext_is_src {
+                    g.dst == c.dst && g.dst_kind == c.dst_kind
+                } else {
+                    g.src == c.src && g.src_kind == c.src_kind
+                }
+        });
+        match same {
+            Some((_, Some(group), _)) => group.extend(nets),
+            _ => grouped.push((c, Some(nets), ext_is_src)),
+        }
+    }
+    diff.changes = grouped
+        .into_iter()
+        .map(|(mut c, nets, ext_is_src)| {
+            if let Some(nets) = nets {
+                let name = cidr_list(&nets);
+                if ext_is_src {
+                    c.src = name;
+                } else {
+                    c.dst = name;
+                }
+            }
+            c
+        })
+        .collect();
 }

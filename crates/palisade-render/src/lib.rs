@@ -23,19 +23,29 @@ pub mod matrix;
 pub mod replay;
 pub mod sandbox;
 mod style;
+pub mod yaml;
 
 pub use style::Style;
 
 use std::str::FromStr;
 
-/// An output format a command may support.
+/// An output format a command may support: one vocabulary across commands (`-o`).
+///
+/// `text` is the default everywhere; `wide` is text with more columns where a command has
+/// them; `yaml` is the JSON document as YAML ([`yaml::from_json`]); the others are each
+/// command's own. The old per-command names are accepted as aliases: `txt`, `table`, `human`,
+/// `plain` (text), `markdown` (md), `mmd` (mermaid), `yml` (yaml), `ndjson` (jsonl).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OutputFormat {
     /// Human-readable text (the default).
     Text,
+    /// Text with more columns (deciding policy, ports) where the command has them.
+    Wide,
     /// JSON, one document.
     Json,
-    /// JSON Lines: one object per line, written as produced.
+    /// The JSON document as YAML.
+    Yaml,
+    /// JSON Lines: one JSON object per line, written as produced where the command streams.
     Jsonl,
     /// CSV with a header line.
     Csv,
@@ -47,23 +57,35 @@ pub enum OutputFormat {
     Svg,
     /// A Mermaid flowchart.
     Mermaid,
-    /// A tab-separated truth table, as the upstream e2e suite prints it.
-    Table,
 }
 
 impl OutputFormat {
     /// The name used on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
-            OutputFormat::Text => "txt",
+            OutputFormat::Text => "text",
+            OutputFormat::Wide => "wide",
             OutputFormat::Json => "json",
+            OutputFormat::Yaml => "yaml",
             OutputFormat::Jsonl => "jsonl",
             OutputFormat::Csv => "csv",
             OutputFormat::Md => "md",
             OutputFormat::Dot => "dot",
             OutputFormat::Svg => "svg",
             OutputFormat::Mermaid => "mermaid",
-            OutputFormat::Table => "table",
+        }
+    }
+
+    /// The canonical name of a format name or alias (`txt` → `text`), also for the formats
+    /// this enum does not hold (`sarif`, `junit`, ...): those are returned as given.
+    pub fn canonical_name(s: &str) -> &str {
+        match s {
+            "txt" | "table" | "human" | "plain" => "text",
+            "markdown" => "md",
+            "mmd" => "mermaid",
+            "yml" => "yaml",
+            "ndjson" => "jsonl",
+            other => other,
         }
     }
 }
@@ -72,16 +94,17 @@ impl FromStr for OutputFormat {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "txt" | "text" => OutputFormat::Text,
+        Ok(match OutputFormat::canonical_name(s) {
+            "text" => OutputFormat::Text,
+            "wide" => OutputFormat::Wide,
             "json" => OutputFormat::Json,
-            "jsonl" | "ndjson" => OutputFormat::Jsonl,
+            "yaml" => OutputFormat::Yaml,
+            "jsonl" => OutputFormat::Jsonl,
             "csv" => OutputFormat::Csv,
-            "md" | "markdown" => OutputFormat::Md,
+            "md" => OutputFormat::Md,
             "dot" => OutputFormat::Dot,
             "svg" => OutputFormat::Svg,
-            "mermaid" | "mmd" => OutputFormat::Mermaid,
-            "table" => OutputFormat::Table,
+            "mermaid" => OutputFormat::Mermaid,
             other => return Err(format!("unknown output format `{other}`")),
         })
     }

@@ -134,10 +134,6 @@ fn dir_name(d: Direction) -> &'static str {
     }
 }
 
-fn verdict_word(allowed: bool) -> &'static str {
-    if allowed { "allowed" } else { "denied" }
-}
-
 fn outcome_counts(counts: &[u64], names: &[&str]) -> String {
     let parts: Vec<String> = counts
         .iter()
@@ -282,11 +278,12 @@ pub fn timeline(sessions: &[Replayed], style: Style) -> String {
             palisade_flows::Observed::Unknown => style.dim(observed),
             _ => style.red(observed),
         };
-        let allowed = r.predicted.allowed();
-        let predicted = if allowed {
-            style.green(verdict_word(true))
+        // The outcome word JSON prints (`"predicted": "timed-out"`): one word per deny action.
+        let predicted_word = r.predicted.as_str();
+        let predicted = if r.predicted.allowed() {
+            style.green(predicted_word)
         } else {
-            style.red(verdict_word(false))
+            style.red(predicted_word)
         };
         let _ = write!(
             out,
@@ -297,7 +294,7 @@ pub fn timeline(sessions: &[Replayed], style: Style) -> String {
             "",
             reason(r, &r.current),
             w = 9 - r.session.observed.as_str().len(),
-            p = 7 - verdict_word(allowed).len(),
+            p = 9 - predicted_word.len(),
         );
         if let (Some(p), Some(change)) = (&r.proposed, r.change) {
             let _ = write!(
@@ -307,7 +304,7 @@ pub fn timeline(sessions: &[Replayed], style: Style) -> String {
                     palisade_replay::Change::Break => style.red("BREAKS"),
                     palisade_replay::Change::Open => style.green("OPENS"),
                 },
-                verdict_word(p.predicted.allowed()),
+                p.predicted.as_str(),
                 reason(r, p)
             );
         }
@@ -327,6 +324,26 @@ pub fn timeline(sessions: &[Replayed], style: Style) -> String {
                 "              {} events were lost while this attempt was open; its observed outcome may be wrong",
                 style.yellow("! gap:")
             );
+        }
+        match &r.dns {
+            Some(palisade_replay::DnsDependence::Unresolved) => {
+                let _ = writeln!(
+                    out,
+                    "              {} a domainNames rule could accept {}; the capture has no DNS answer naming it, so the verdict shown is uncertain",
+                    style.yellow("? depends on DNS:"),
+                    r.session.dst.ip()
+                );
+            }
+            Some(palisade_replay::DnsDependence::Resolved(names)) => {
+                let _ = writeln!(
+                    out,
+                    "              {} {} resolved as {} (the capture's DNS answers)",
+                    style.bold("dns:"),
+                    r.session.dst.ip(),
+                    names.join(", ")
+                );
+            }
+            None => {}
         }
     }
     out
@@ -558,6 +575,14 @@ struct JsonSession<'a> {
     /// wrong.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     uncertain: &'a [String],
+    /// A `domainNames` rule could accept the destination and the capture names no DNS answer
+    /// for it: the verdict shown is uncertain.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    depends_on_dns: bool,
+    /// The names the capture's DNS answers give the destination, when a `domainNames` rule
+    /// was decided with them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dns_names: Option<&'a [String]>,
     /// What `src`/`dst` name: `pod`, `workload` (with `*_workload_kind`), `external`.
     src_kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -615,6 +640,11 @@ fn json_session(r: &Replayed) -> JsonSession<'_> {
         }),
         service: r.service.as_ref().map(|v| v.note()),
         uncertain: &r.uncertain,
+        depends_on_dns: r.dns == Some(palisade_replay::DnsDependence::Unresolved),
+        dns_names: match &r.dns {
+            Some(palisade_replay::DnsDependence::Resolved(names)) => Some(names),
+            _ => None,
+        },
         src_kind: r.src.kind.as_str(),
         src_workload_kind: r.src.kind.workload_kind(),
         dst_kind: r.dst.kind.as_str(),

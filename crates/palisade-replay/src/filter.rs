@@ -102,34 +102,53 @@ impl PeerMatch {
     }
 }
 
-/// A time bound: absolute, or relative to the first event of the input.
+/// A time bound: absolute, or relative to the input's first or last event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeBound {
     /// Nanoseconds since the epoch.
     At(i64),
-    /// Nanoseconds after the input's first event.
+    /// Nanoseconds after the input's first event (`+90s`).
     AfterStart(i64),
+    /// Nanoseconds before the input's last event (`5m`, as `hubble observe --since 5m` counts
+    /// back from now).
+    BeforeEnd(i64),
 }
 
 impl TimeBound {
-    fn resolve(self, first_ns: Option<i64>) -> i64 {
+    fn resolve(self, first_ns: Option<i64>, end_ns: Option<i64>) -> i64 {
         match self {
             TimeBound::At(t) => t,
             TimeBound::AfterStart(d) => first_ns.unwrap_or(0).saturating_add(d),
+            TimeBound::BeforeEnd(d) => end_ns.unwrap_or(i64::MAX).saturating_sub(d),
         }
     }
 
-    /// Parses RFC 3339 (`2026-09-20T14:56:00Z`) or a duration after the input's start
-    /// (`90s`, `5m`, `1h30m`, `250ms`).
+    /// Parses RFC 3339 (`2026-09-20T14:56:00Z`), a duration before the input's last event
+    /// (`90s`, `5m`, `1h30m`, `250ms`), or `+DURATION` after its first event (`+90s`).
     pub fn parse(s: &str) -> Result<TimeBound, FilterError> {
         if let Some(t) = palisade_flows::parse_rfc3339(s.trim().as_bytes()) {
             return Ok(TimeBound::At(t));
         }
-        parse_duration_ns(s).map(TimeBound::AfterStart).ok_or_else(|| {
-            FilterError(format!(
-                "`{s}` is neither an RFC 3339 time (2026-09-20T14:56:00Z) nor a duration (90s, 5m, 1h30m)"
-            ))
-        })
+        let (after_start, duration) = match s.trim().strip_prefix('+') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        parse_duration_ns(duration)
+            .map(if after_start {
+                TimeBound::AfterStart
+            } else {
+                TimeBound::BeforeEnd
+            })
+            .ok_or_else(|| {
+                FilterError(format!(
+                    "`{s}` is neither an RFC 3339 time (2026-09-20T14:56:00Z), a duration before the capture's end (90s, 5m, 1h30m) nor +DURATION after its start (+90s)"
+                ))
+            })
+    }
+
+    /// Whether the bound counts back from the input's last event.
+    pub fn needs_end(self) -> bool {
+        matches!(self, TimeBound::BeforeEnd(_))
     }
 }
 
@@ -207,6 +226,9 @@ pub struct Filter {
     pub since: Option<TimeBound>,
     /// Sessions starting before this.
     pub until: Option<TimeBound>,
+    /// The input's last event time, for bounds counted back from it (set by the caller,
+    /// which reads the input once to find it).
+    pub end_ns: Option<i64>,
 }
 
 impl Filter {
@@ -238,8 +260,12 @@ impl Filter {
             && (self.protocol.is_empty() || self.protocol.contains(&s.proto))
             && (self.outcome.is_empty() || self.outcome.contains(&s.observed))
             && (!self.mismatch_only || r.mismatch.is_some())
-            && self.since.is_none_or(|b| s.start_ns >= b.resolve(first_ns))
-            && self.until.is_none_or(|b| s.start_ns < b.resolve(first_ns))
+            && self
+                .since
+                .is_none_or(|b| s.start_ns >= b.resolve(first_ns, self.end_ns))
+            && self
+                .until
+                .is_none_or(|b| s.start_ns < b.resolve(first_ns, self.end_ns))
     }
 }
 
@@ -254,6 +280,24 @@ mod tests {
         assert_eq!(parse_duration_ns("250ms"), Some(250_000_000));
         assert_eq!(parse_duration_ns("5x"), None);
         assert_eq!(parse_duration_ns(""), None);
+    }
+
+    #[test]
+    fn durations_count_back_from_the_end_and_plus_forward_from_the_start() {
+        let minute = 60_000_000_000;
+        assert_eq!(TimeBound::parse("1m"), Ok(TimeBound::BeforeEnd(minute)));
+        assert_eq!(TimeBound::parse("+1m"), Ok(TimeBound::AfterStart(minute)));
+        let (first, end) = (Some(1_000 * minute), Some(1_010 * minute));
+        assert_eq!(
+            TimeBound::BeforeEnd(minute).resolve(first, end),
+            1_009 * minute
+        );
+        assert_eq!(
+            TimeBound::AfterStart(minute).resolve(first, end),
+            1_001 * minute
+        );
+        assert!(TimeBound::parse("+").is_err());
+        assert!(TimeBound::parse("5 minutes").is_err());
     }
 
     #[test]
@@ -287,4 +331,109 @@ mod tests {
             Ok(PeerMatch::Name("10".into(), "web".into()))
         );
     }
+}
+
+/// hubble observe's endpoint filters (`--verdict`, `--from-pod`, `--to-namespace`,
+/// `--from-label`, `--to-ip`, `--port`, ...), which need the model (pod labels, named
+/// ports). As in hubble, values of one flag are alternatives (OR) and different flags must
+/// all hold (AND), also together with [`Filter`].
+#[derive(Clone, Debug, Default)]
+pub struct HubbleFilter {
+    /// The observed outcome is one of these (`FORWARDED` = accepted; `DROPPED` = refused or
+    /// timed out: the session did not get through).
+    pub verdict: Vec<Observed>,
+    /// The source is one of these pods (`ns/name` prefixes) ...
+    pub from_pod: Vec<PeerMatch>,
+    /// ... and the destination one of these.
+    pub to_pod: Vec<PeerMatch>,
+    /// The source is in one of these namespaces.
+    pub from_namespace: Vec<String>,
+    /// The destination is in one of these namespaces.
+    pub to_namespace: Vec<String>,
+    /// The source's labels (the mapped pod's, else Hubble's) match one of these.
+    pub from_label: Vec<palisade_model::LabelSelector>,
+    /// The destination's labels match one of these.
+    pub to_label: Vec<palisade_model::LabelSelector>,
+    /// The source address is one of these (addresses or CIDRs).
+    pub from_ip: Vec<PeerMatch>,
+    /// The destination address is one of these.
+    pub to_ip: Vec<PeerMatch>,
+    /// The destination port is one of these (numbers, names of the destination pod's
+    /// container ports, with or without `/PROTO`).
+    pub port: Vec<palisade_model::PortArg>,
+}
+
+impl HubbleFilter {
+    /// Whether nothing is filtered.
+    pub fn is_empty(&self) -> bool {
+        self.verdict.is_empty()
+            && self.from_pod.is_empty()
+            && self.to_pod.is_empty()
+            && self.from_namespace.is_empty()
+            && self.to_namespace.is_empty()
+            && self.from_label.is_empty()
+            && self.to_label.is_empty()
+            && self.from_ip.is_empty()
+            && self.to_ip.is_empty()
+            && self.port.is_empty()
+    }
+
+    /// Whether a replayed session passes.
+    pub fn matches(&self, model: &palisade_model::Model, r: &Replayed) -> bool {
+        let s = &r.session;
+        let any = |list: &[PeerMatch], peer: &Peer, ip: IpAddr| {
+            list.is_empty() || list.iter().any(|m| m.matches(peer, ip))
+        };
+        let in_ns = |list: &[String], peer: &Peer| {
+            list.is_empty()
+                || list
+                    .iter()
+                    .any(|ns| peer.namespace.as_deref() == Some(ns.as_str()))
+        };
+        let labelled = |list: &[palisade_model::LabelSelector], peer: &Peer| {
+            list.is_empty() || {
+                let labels = peer_labels(model, peer);
+                list.iter()
+                    .any(|sel| labels.as_ref().is_some_and(|l| sel.matches(l)))
+            }
+        };
+        let dst_ports = r
+            .dst
+            .pod
+            .map_or(&[][..], |p| model.pods[p.index()].ports.as_slice());
+        (self.verdict.is_empty() || self.verdict.contains(&s.observed))
+            && any(&self.from_pod, &r.src, s.src.ip())
+            && any(&self.to_pod, &r.dst, s.dst.ip())
+            && any(&self.from_ip, &r.src, s.src.ip())
+            && any(&self.to_ip, &r.dst, s.dst.ip())
+            && in_ns(&self.from_namespace, &r.src)
+            && in_ns(&self.to_namespace, &r.dst)
+            && labelled(&self.from_label, &r.src)
+            && labelled(&self.to_label, &r.dst)
+            && (self.port.is_empty()
+                || self
+                    .port
+                    .iter()
+                    .any(|p| p.matches(s.dst.port(), s.proto, dst_ports)))
+    }
+}
+
+/// An endpoint's labels: the mapped pod's, else those Hubble recorded (`k8s:app=web` →
+/// `app=web`; sources other than `k8s` are kept with their prefix, as hubble matches them).
+fn peer_labels(model: &palisade_model::Model, peer: &Peer) -> Option<palisade_model::Labels> {
+    if let Some(pod) = peer.pod {
+        return Some(model.pods[pod.index()].labels.clone());
+    }
+    let named = peer.named.as_deref()?;
+    Some(
+        named
+            .labels
+            .iter()
+            .map(|l| {
+                let l = l.strip_prefix("k8s:").unwrap_or(l);
+                let (k, v) = l.split_once('=').unwrap_or((l, ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect(),
+    )
 }

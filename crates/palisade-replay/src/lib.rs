@@ -34,6 +34,7 @@
 //! # Ok::<(), palisade_flows::Error>(())
 //! ```
 
+mod dns;
 mod filter;
 mod map;
 mod sliding;
@@ -50,7 +51,8 @@ use palisade_flows::{Observed, Session};
 use palisade_model::{Direction, Model, PodId, Protocol};
 use rustc_hash::FxHashMap;
 
-pub use filter::{Filter, FilterError, PeerMatch, TimeBound, parse_duration_ns};
+pub use dns::{DNS_ADDRESS_LIMIT, DnsDependence, DnsNames};
+pub use filter::{Filter, FilterError, HubbleFilter, PeerMatch, TimeBound, parse_duration_ns};
 pub use map::{MapSource, Mapper, Peer};
 pub use sliding::{SlidingSpikes, SpikeChange};
 pub use spikes::{Spike, SpikeBasis, SpikeConfig, SpikeReport, Spikes, WindowStat, median_mad};
@@ -229,6 +231,9 @@ pub struct Replayed {
     /// Policies Palisade does not evaluate that may select the source or destination pod:
     /// the prediction may be wrong (see `palisade_engine::uncertain`).
     pub uncertain: Vec<String>,
+    /// Set when a `domainNames` rule could decide the session: resolved with the capture's
+    /// DNS answers, or unresolved (the prediction is then marked, never silently decided).
+    pub dns: Option<DnsDependence>,
 }
 
 /// A session addressed to a Service's ClusterIP, evaluated against its backends.
@@ -289,6 +294,9 @@ struct Side<'m> {
     /// Current pod id → this side's pod id, when this side is another model.
     translate: Option<Vec<Option<PodId>>>,
     cache: FxHashMap<(Entity, Entity, Protocol, u16), Prediction>,
+    /// Whether some admin rule has a `domainNames` peer (then sessions to external
+    /// addresses may depend on DNS).
+    has_domain_names: bool,
 }
 
 /// Above this many cached predictions the cache starts over (bounded memory).
@@ -302,6 +310,13 @@ impl<'m> Side<'m> {
             reference: Reference::new(model),
             translate: None,
             cache: FxHashMap::default(),
+            has_domain_names: model.admin_policies.iter().any(|p| {
+                p.egress.iter().any(|r| {
+                    r.peers.iter().any(|peer| {
+                        matches!(peer.kind, palisade_model::AdminPeerKind::DomainNames(_))
+                    })
+                })
+            }),
         }
     }
 
@@ -423,6 +438,82 @@ impl<'m> Side<'m> {
         out
     }
 
+    /// For a pod's session to an external address that a `domainNames` rule could accept
+    /// (the verdict depends on DNS): the prediction with the names `dns` knows for the
+    /// address, or the engine's one marked unresolved. `None` when no `domainNames` rule is
+    /// involved.
+    #[allow(clippy::too_many_arguments)]
+    fn resolve_names(
+        &self,
+        src: &Peer,
+        dst: &Peer,
+        dst_ip: IpAddr,
+        proto: Protocol,
+        port: u16,
+        deny: DenyAction,
+        dns: &DnsNames,
+    ) -> Option<(Prediction, DnsDependence)> {
+        if !self.has_domain_names || dst.pod.is_some() {
+            return None;
+        }
+        let pod = match (&self.translate, src.pod) {
+            (None, pod) => pod,
+            (Some(t), Some(p)) => t.get(p.index()).copied().flatten(),
+            (Some(_), None) => None,
+        }?;
+        let query = palisade_engine::Query {
+            src: Endpoint::Pod(pod),
+            dst: Endpoint::External(dst_ip),
+            protocol: proto,
+            port,
+        };
+        if !self.reference.explain(&query).depends_on_dns() {
+            return None;
+        }
+        let Some(names) = dns.names(dst_ip) else {
+            let se = self.engine.entity(&Endpoint::Pod(pod));
+            let de = self.engine.entity_of(dst_ip);
+            let p = self.predict_uncached(se, de, proto, port, deny);
+            return Some((p, DnsDependence::Unresolved));
+        };
+        let e = self.reference.explain_resolved(&query, Some(names));
+        let verdict = Verdict {
+            allowed: e.allowed,
+            egress: e.egress.outcome,
+            ingress: e.ingress.outcome,
+            egress_rule: None,
+            ingress_rule: None,
+            egress_admin: e.egress.admin_rule,
+            ingress_admin: e.ingress.admin_rule,
+        };
+        let se = self.engine.entity(&Endpoint::Pod(pod));
+        let de = self.engine.entity_of(dst_ip);
+        let prediction = Prediction {
+            predicted: Predicted::from_verdict(e.allowed, deny),
+            egress: e.egress.outcome,
+            ingress: e.ingress.outcome,
+            decided_by: self.decisions(se, de, &verdict).into(),
+        };
+        Some((prediction, DnsDependence::Resolved(names.to_vec())))
+    }
+
+    fn predict_uncached(
+        &self,
+        src: Entity,
+        dst: Entity,
+        proto: Protocol,
+        port: u16,
+        deny: DenyAction,
+    ) -> Prediction {
+        let v = self.engine.verdict(src, dst, proto, port);
+        Prediction {
+            predicted: Predicted::from_verdict(v.allowed, deny),
+            egress: v.egress,
+            ingress: v.ingress,
+            decided_by: self.decisions(src, dst, &v).into(),
+        }
+    }
+
     fn location(&self, span: Option<palisade_model::Span>) -> Option<(String, u32)> {
         self.model.location(span).map(|l| (l.file, l.line))
     }
@@ -484,8 +575,15 @@ impl<'m> Replayer<'m> {
         &self.mapper
     }
 
-    /// Replays one session.
+    /// Replays one session (no DNS answers known: sessions a `domainNames` rule could decide
+    /// depend on DNS).
     pub fn replay(&mut self, session: Session) -> Replayed {
+        self.replay_resolved(session, &DnsNames::default())
+    }
+
+    /// Replays one session, resolving `domainNames` peers with the names `dns` learned from
+    /// the capture.
+    pub fn replay_resolved(&mut self, session: Session, dns: &DnsNames) -> Replayed {
         let src = self
             .mapper
             .peer(session.src.ip(), session.src_endpoint.as_ref());
@@ -524,11 +622,30 @@ impl<'m> Replayer<'m> {
             self.current.entity(&src, session.src.ip()),
             self.current.entity(&dst, session.dst.ip()),
         );
-        let current = self.current.predict(se, de, proto, port, self.deny);
+        let mut current = self.current.predict(se, de, proto, port, self.deny);
+        let mut dns_dependence = None;
+        if service.is_none()
+            && let Some((prediction, dependence)) = self.current.resolve_names(
+                &src,
+                &dst,
+                session.dst.ip(),
+                proto,
+                port,
+                self.deny,
+                dns,
+            )
+        {
+            current = prediction;
+            dns_dependence = Some(dependence);
+        }
         let proposed = self.proposed.as_mut().map(|side| {
             let se = side.entity(&src, session.src.ip());
             let de = side.entity(&dst, session.dst.ip());
-            side.predict(se, de, proto, port, self.deny)
+            let p = side.predict(se, de, proto, port, self.deny);
+            match side.resolve_names(&src, &dst, session.dst.ip(), proto, port, self.deny, dns) {
+                Some((resolved, _)) => resolved,
+                None => p,
+            }
         });
         let change = proposed.as_ref().and_then(|p| {
             match (current.predicted.allowed(), p.predicted.allowed()) {
@@ -537,7 +654,12 @@ impl<'m> Replayer<'m> {
                 _ => None,
             }
         });
-        let mismatch = classify(&session, &src, &dst, &current, self.deny);
+        // A verdict that depends on DNS is no prediction to compare the observation with.
+        let mismatch = if dns_dependence == Some(DnsDependence::Unresolved) {
+            None
+        } else {
+            classify(&session, &src, &dst, &current, self.deny)
+        };
         let uncertain = if self.uncertainty.any() {
             self.uncertainty
                 .names(self.current.model, src.pod.into_iter().chain(dst.pod))
@@ -555,6 +677,7 @@ impl<'m> Replayer<'m> {
             change,
             service,
             uncertain,
+            dns: dns_dependence,
         }
     }
 

@@ -5,14 +5,20 @@
 //! Every pod gets one `inet` table in its own network namespace. Egress is filtered in the
 //! source pod's namespace (`output` hook), ingress in the destination pod's (`input` hook).
 //! Each direction's base chain accepts established and related traffic, then jumps through
-//! the *tiers* in order (today only the NetworkPolicy tier; the admin and baseline tiers of
-//! ClusterNetworkPolicy slot in before and after it). A tier chain ends in the deny action
-//! when it isolates the pod, and returns otherwise: unisolated directions stay open.
+//! the *tiers* in order: the admin tier (ClusterNetworkPolicy `tier: Admin`,
+//! AdminNetworkPolicy), NetworkPolicy, and — only when no NetworkPolicy isolates the pod for
+//! that direction — the baseline tier (ClusterNetworkPolicy `tier: Baseline`,
+//! BaselineAdminNetworkPolicy). An admin rule that matches accepts, denies (`goto deny`) or
+//! passes (`return`: the rest of the admin tier is skipped, NetworkPolicy is next); a tier
+//! chain nothing matched in returns. The NetworkPolicy chain ends in the deny action when it
+//! isolates the pod; whatever no tier decided is accepted by the base chain's policy.
 
 use ipnet::IpNet;
 use palisade_engine::semantics::{self, SpecPorts};
+use palisade_engine::{Endpoint, admin};
 use palisade_model::{
-    Direction, IpBlock, Model, PeerKind, Pod, PodId, PolicyId, PortRef, PortSpec, Protocol, Rule,
+    AdminAction, AdminPeerKind, AdminPortKind, AdminRule, AdminTier, Direction, IpBlock, Model,
+    PeerKind, Pod, PodId, PolicyId, PortRef, PortSpec, Protocol, Rule,
 };
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -81,7 +87,7 @@ pub fn compile(model: &Model, plan: &AddressPlan, options: &CompileOptions) -> V
 
 /// One tier's chain for one direction: rules in order, then what happens when none matched.
 struct TierChain {
-    /// `networkpolicy` (later also `admin`, `baseline`).
+    /// `admin`, `networkpolicy` or `baseline`.
     tier: &'static str,
     /// Rule lines (statements and comments).
     lines: Vec<String>,
@@ -129,16 +135,28 @@ impl Compiler<'_> {
         let _ = writeln!(text, "# pod {}", self.model.pod_name(pod));
         let _ = writeln!(text, "table inet {} {{", options.table);
         let mut isolated = [false; 2];
+        let mut uses_deny = false;
         for (i, (direction, hook)) in [(Direction::Ingress, "input"), (Direction::Egress, "output")]
             .into_iter()
             .enumerate()
         {
             let name = direction_name(direction);
+            let networkpolicy = self.networkpolicy_tier(pod, direction, options.deny);
+            isolated[i] = networkpolicy.is_some();
+            // The baseline tier is consulted only where no NetworkPolicy isolates the pod.
+            let baseline = match networkpolicy {
+                Some(_) => None,
+                None => self.admin_tier(pod, direction, AdminTier::Baseline),
+            };
             let tiers: Vec<TierChain> = self
-                .networkpolicy_tier(pod, direction, options.deny)
+                .admin_tier(pod, direction, AdminTier::Admin)
                 .into_iter()
+                .chain(networkpolicy)
+                .chain(baseline)
                 .collect();
-            isolated[i] = tiers.iter().any(|t| !t.end.is_empty());
+            uses_deny |= tiers
+                .iter()
+                .any(|t| t.lines.iter().any(|l| l.contains("goto deny")));
             let _ = writeln!(text, "  chain {name} {{");
             let _ = writeln!(
                 text,
@@ -147,6 +165,11 @@ impl Compiler<'_> {
             let _ = writeln!(text, "    ct state established,related accept");
             if tiers.is_empty() {
                 let _ = writeln!(text, "    # not isolated for {name}: open");
+            } else if !isolated[i] {
+                let _ = writeln!(
+                    text,
+                    "    # not isolated for {name} by NetworkPolicy: open unless an admin rule decides"
+                );
             }
             for tier in &tiers {
                 let _ = writeln!(text, "    jump {name}_{}", tier.tier);
@@ -162,6 +185,14 @@ impl Compiler<'_> {
                 }
                 let _ = writeln!(text, "  }}");
             }
+        }
+        if uses_deny {
+            // Where admin Deny rules go (both directions): the deny action.
+            let _ = writeln!(text, "  chain deny {{");
+            for statement in options.deny.statements() {
+                let _ = writeln!(text, "    {statement}");
+            }
+            let _ = writeln!(text, "  }}");
         }
         text.push_str("}\n");
         PodRuleset {
@@ -220,6 +251,149 @@ impl Compiler<'_> {
             lines,
             end: deny.statements(),
         })
+    }
+
+    /// An admin tier (`Admin` or `Baseline`) for one direction of a pod: the rules of every
+    /// policy of the tier whose subject selects the pod, in evaluation order (priority, then
+    /// name) and rule order; `None` when no such policy has a rule for the direction.
+    fn admin_tier(&self, pod: PodId, direction: Direction, tier: AdminTier) -> Option<TierChain> {
+        let subject = &self.model.pods[pod.index()];
+        let mut lines = Vec::new();
+        for id in admin::evaluation_order(self.model, tier) {
+            let policy = &self.model.admin_policies[id as usize];
+            if !admin::subject_selects(self.model, policy, subject) {
+                continue;
+            }
+            for (index, rule) in policy.rules(direction).iter().enumerate() {
+                let label = format!(
+                    "{} {}[{index}] {} {}",
+                    policy.display_name(),
+                    direction_name(direction),
+                    rule.name,
+                    rule.action.as_str()
+                );
+                self.admin_rule_lines(rule, pod, direction, &label, &mut lines);
+            }
+        }
+        (!lines.is_empty()).then_some(TierChain {
+            tier: match tier {
+                AdminTier::Admin => "admin",
+                AdminTier::Baseline => "baseline",
+            },
+            lines,
+            end: &[],
+        })
+    }
+
+    /// One admin rule: a line per (peer, port) with the rule's verdict. Lines of one rule
+    /// share their verdict, so their order does not matter; rules keep theirs.
+    fn admin_rule_lines(
+        &self,
+        rule: &AdminRule,
+        subject: PodId,
+        direction: Direction,
+        label: &str,
+        out: &mut Vec<String>,
+    ) {
+        let verdict = match rule.action {
+            AdminAction::Accept => "accept",
+            AdminAction::Deny => "goto deny",
+            // Pass: leave the admin tier; the base chain continues with NetworkPolicy.
+            AdminAction::Pass => "return",
+        };
+        let (word, field) = match direction {
+            Direction::Ingress => ("from", "saddr"),
+            Direction::Egress => ("to", "daddr"),
+        };
+        let ports: Vec<(String, Option<&AdminPortKind>)> = match &rule.ports {
+            None => vec![("all ports".to_string(), None)],
+            Some(ports) => ports
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (format!("ports[{i}]"), Some(&p.kind)))
+                .collect(),
+        };
+        for (p, peer) in rule.peers.iter().enumerate() {
+            for (port_label, port) in &ports {
+                let label = format!("{label} {word}[{p}] {port_label}");
+                let pairs: Vec<(AddrMatch, PortMatch)> = match (port, direction) {
+                    (None, _) => self
+                        .admin_peer_addresses(&peer.kind)
+                        .into_iter()
+                        .map(|a| (a, PortMatch::Any))
+                        .collect(),
+                    (Some(AdminPortKind::Range(protocol, range)), _) => self
+                        .admin_peer_addresses(&peer.kind)
+                        .into_iter()
+                        .map(|a| (a, PortMatch::Ports(*protocol, vec![(range.lo, range.hi)])))
+                        .collect(),
+                    // A named port resolves on the destination pod, per protocol: on ingress
+                    // that is the subject itself.
+                    (Some(AdminPortKind::Named(name)), Direction::Ingress) => {
+                        let addresses = self.admin_peer_addresses(&peer.kind);
+                        admin_named_ports(&self.model.pods[subject.index()], name)
+                            .into_iter()
+                            .flat_map(|port| {
+                                addresses.iter().map(move |a| (a.clone(), port.clone()))
+                            })
+                            .collect()
+                    }
+                    // On egress, per destination pod the peer selects; never an external address.
+                    (Some(AdminPortKind::Named(name)), Direction::Egress) => self
+                        .model
+                        .pod_ids()
+                        .filter(|&dst| {
+                            admin::peer_selects(self.model, &peer.kind, Endpoint::Pod(dst))
+                        })
+                        .flat_map(|dst| {
+                            let ips = self.plan.pod(dst).ips.clone();
+                            admin_named_ports(&self.model.pods[dst.index()], name)
+                                .into_iter()
+                                .map(move |port| (AddrMatch::Set(ips.clone()), port))
+                        })
+                        .collect(),
+                };
+                let before = out.len();
+                for (addr, port) in &pairs {
+                    render_lines(field, addr, port, verdict, &label, out);
+                }
+                if out.len() == before {
+                    out.push(format!("# {label}: matches nothing here"));
+                }
+            }
+        }
+    }
+
+    /// The addresses an admin peer matches. Selector peers: their pods' addresses (never a
+    /// hostNetwork pod's). `networks` and `nodes` match addresses, and a pod through any of
+    /// its known IPs (as ipBlock does), so such a pod is matched with all its addresses;
+    /// addresses the sandbox assigned are never matched. `domainNames` matches nothing: the
+    /// sandbox has no DNS (the engine says "depends on DNS" for external peers).
+    fn admin_peer_addresses(&self, peer: &AdminPeerKind) -> Vec<AddrMatch> {
+        let matched_pods = || -> Vec<IpAddr> {
+            self.model
+                .pod_ids()
+                .filter(|&p| admin::peer_selects(self.model, peer, Endpoint::Pod(p)))
+                .flat_map(|p| self.plan.pod(p).ips.iter().copied())
+                .collect()
+        };
+        match peer {
+            AdminPeerKind::Namespaces(_) | AdminPeerKind::Pods { .. } => {
+                vec![AddrMatch::Set(matched_pods())]
+            }
+            AdminPeerKind::Networks(blocks) => {
+                blocks.iter().map(|b| self.block_addresses(b)).collect()
+            }
+            AdminPeerKind::Nodes(selector) => {
+                let assigned: BTreeSet<IpAddr> = self.plan.assigned_ips().collect();
+                let mut ips: Vec<IpAddr> = admin::node_ips(self.model, selector)
+                    .filter(|ip| !assigned.contains(ip))
+                    .collect();
+                ips.extend(matched_pods());
+                vec![AddrMatch::Set(ips)]
+            }
+            AdminPeerKind::DomainNames(_) => Vec::new(),
+        }
     }
 
     fn rule_lines(
@@ -318,7 +492,7 @@ impl Compiler<'_> {
                 };
                 for (addr, port) in pairs {
                     let before = out.len();
-                    render_lines(field, &addr, &port, &label, out);
+                    render_lines(field, &addr, &port, "accept", &label, out);
                     if out.len() == before {
                         out.push(format!("# {label}: selects no address"));
                     }
@@ -382,27 +556,31 @@ impl Compiler<'_> {
                     .flat_map(|p| self.plan.pod(p).ips.iter().copied())
                     .collect(),
             ),
-            Some(PeerKind::IpBlock(block)) => {
-                let not: Vec<IpAddr> = self
-                    .plan
-                    .assigned_ips()
-                    .filter(|ip| block_contains(block, *ip))
-                    .collect();
-                // A pod matched through one known IP is matched with all of them (the model
-                // matches pods, not packets): add its other addresses.
-                let extra: Vec<IpAddr> = self
-                    .block_pods(block)
-                    .into_iter()
-                    .flat_map(|p| self.plan.pod(p).ips.iter().copied())
-                    .filter(|&ip| !block_contains(block, ip))
-                    .collect();
-                AddrMatch::Block {
-                    cidr: block.cidr,
-                    except: block.except.clone(),
-                    not,
-                    extra,
-                }
-            }
+            Some(PeerKind::IpBlock(block)) => self.block_addresses(block),
+        }
+    }
+
+    /// An ipBlock (or an admin `networks` CIDR): the CIDR minus `except`, minus the addresses
+    /// the sandbox assigned (the model knows no IP for those pods, so no block matches them),
+    /// plus the other addresses of pods the block matches through one known IP (the model
+    /// matches pods, not packets).
+    fn block_addresses(&self, block: &IpBlock) -> AddrMatch {
+        let not: Vec<IpAddr> = self
+            .plan
+            .assigned_ips()
+            .filter(|ip| block_contains(block, *ip))
+            .collect();
+        let extra: Vec<IpAddr> = self
+            .block_pods(block)
+            .into_iter()
+            .flat_map(|p| self.plan.pod(p).ips.iter().copied())
+            .filter(|&ip| !block_contains(block, ip))
+            .collect();
+        AddrMatch::Block {
+            cidr: block.cidr,
+            except: block.except.clone(),
+            not,
+            extra,
         }
     }
 }
@@ -427,6 +605,23 @@ fn named_ports(pod: &Pod, protocol: Protocol, name: &str) -> Vec<(u16, u16)> {
         .map(|cp| cp.port)
         .collect();
     set.into_iter().map(|p| (p, p)).collect()
+}
+
+/// The port matches of an admin named port on a destination pod: every container port with
+/// that name, each with its own protocol (admin named ports carry no protocol).
+fn admin_named_ports(pod: &Pod, name: &str) -> Vec<PortMatch> {
+    let mut by_protocol: std::collections::BTreeMap<Protocol, BTreeSet<u16>> = Default::default();
+    for cp in &pod.ports {
+        if admin::named_port_resolves(name, cp.protocol, cp) {
+            by_protocol.entry(cp.protocol).or_default().insert(cp.port);
+        }
+    }
+    by_protocol
+        .into_iter()
+        .map(|(protocol, ports)| {
+            PortMatch::Ports(protocol, ports.into_iter().map(|p| (p, p)).collect())
+        })
+        .collect()
 }
 
 /// The nft port match of a numeric port entry; `None` when it matches nothing.
@@ -506,11 +701,12 @@ fn render_lines(
     field: &str,
     addr: &AddrMatch,
     port: &PortMatch,
+    verdict: &str,
     label: &str,
     out: &mut Vec<String>,
 ) {
     let ports = render_ports(port);
-    let tail = format!("accept comment \"{}\"", label.replace('"', "'"));
+    let tail = format!("{verdict} comment \"{}\"", label.replace('"', "'"));
     match addr {
         AddrMatch::Any => out.push(format!("{ports} {tail}").trim_start().to_string()),
         AddrMatch::Set(ips) => {
@@ -548,7 +744,14 @@ fn render_lines(
             }
             out.push(format!("{line}{ports} {tail}"));
             if !extra.is_empty() {
-                render_lines(field, &AddrMatch::Set(extra.clone()), port, label, out);
+                render_lines(
+                    field,
+                    &AddrMatch::Set(extra.clone()),
+                    port,
+                    verdict,
+                    label,
+                    out,
+                );
             }
         }
     }

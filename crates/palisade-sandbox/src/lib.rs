@@ -21,8 +21,8 @@ pub use compile::{CompileOptions, DenyAction, PodRuleset};
 pub use plan::{AddressPlan, PlanError, PodPlan};
 pub use probe::Outcome;
 pub use sandbox::{
-    NETNS_PREFIX, Probe, RunId, STATE_DIR, Sandbox, SandboxOptions, Source, StatePod, Sweep,
-    check_environment, cleanup_live_runs, install_signal_cleanup, probe_from, read_state,
+    NETNS_PREFIX, Probe, Retried, RunId, STATE_DIR, Sandbox, SandboxOptions, Source, StatePod,
+    Sweep, check_environment, cleanup_live_runs, install_signal_cleanup, probe_from, read_state,
     recorded_runs, sweep,
 };
 

@@ -134,3 +134,72 @@ pub fn delete(names: &[String]) -> Result<(), SandboxError> {
     // `-force`: one namespace that is already gone must not keep the others alive.
     run_with_input("ip", &["-force", "-b", "-"], &lines)
 }
+
+/// Empties the connection-tracking table of the current thread's network namespace (what
+/// `conntrack -F` does: one ctnetlink `IPCTNL_MSG_CT_DELETE` without a tuple, family
+/// `AF_UNSPEC`, i.e. every family).
+///
+/// A sandbox that swaps rulesets between cases needs it: an entry left by the previous case
+/// would let a reused source port through `ct state established` under rules that deny it,
+/// and entries in TIME_WAIT (120 s) would pile up to `nf_conntrack_max`, where the kernel
+/// drops new connections (a false timeout).
+pub fn flush_conntrack() -> Result<(), SandboxError> {
+    use nix::sys::socket::{
+        AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType, bind, recv, sendto,
+        setsockopt, socket, sockopt,
+    };
+    use std::os::fd::AsRawFd;
+    const NFNL_SUBSYS_CTNETLINK: u16 = 1;
+    const IPCTNL_MSG_CT_DELETE: u16 = 2;
+    const NLM_F_REQUEST: u16 = 1;
+    const NLM_F_ACK: u16 = 4;
+    const NLMSG_ERROR: u16 = 2;
+    let fail = |e: nix::errno::Errno| SandboxError::Tool {
+        tool: "conntrack flush (ctnetlink)".into(),
+        message: e.desc().to_string(),
+    };
+    let fd = socket(
+        AddressFamily::Netlink,
+        SockType::Raw,
+        SockFlag::SOCK_CLOEXEC,
+        SockProtocol::NetlinkNetFilter,
+    )
+    .map_err(fail)?;
+    // The answer is immediate; the timeout only guards against a kernel that never acks.
+    setsockopt(
+        &fd,
+        sockopt::ReceiveTimeout,
+        &nix::sys::time::TimeVal::new(5, 0),
+    )
+    .map_err(fail)?;
+    bind(fd.as_raw_fd(), &NetlinkAddr::new(0, 0)).map_err(fail)?;
+    // nlmsghdr (len, type, flags, seq, pid) + nfgenmsg (family, version, res_id).
+    let mut message = Vec::with_capacity(20);
+    message.extend_from_slice(&20u32.to_ne_bytes());
+    message.extend_from_slice(&((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE).to_ne_bytes());
+    message.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+    message.extend_from_slice(&1u32.to_ne_bytes());
+    message.extend_from_slice(&0u32.to_ne_bytes());
+    message.extend_from_slice(&[0, 0, 0, 0]);
+    sendto(
+        fd.as_raw_fd(),
+        &message,
+        &NetlinkAddr::new(0, 0),
+        MsgFlags::empty(),
+    )
+    .map_err(fail)?;
+    let mut answer = [0u8; 512];
+    let n = recv(fd.as_raw_fd(), &mut answer, MsgFlags::empty()).map_err(fail)?;
+    // The ack is an NLMSG_ERROR whose error code is 0; anything else is a failure.
+    if n >= 20 && u16::from_ne_bytes([answer[4], answer[5]]) == NLMSG_ERROR {
+        let code = i32::from_ne_bytes([answer[16], answer[17], answer[18], answer[19]]);
+        if code != 0 {
+            return Err(fail(nix::errno::Errno::from_raw(-code)));
+        }
+        return Ok(());
+    }
+    Err(SandboxError::Tool {
+        tool: "conntrack flush (ctnetlink)".into(),
+        message: format!("unexpected answer of {n} bytes"),
+    })
+}

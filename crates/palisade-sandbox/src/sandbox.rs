@@ -119,6 +119,16 @@ pub struct Probe {
     pub protocol: Protocol,
 }
 
+/// What [`Sandbox::probe_retrying`] saw.
+#[derive(Clone, Debug, Default)]
+pub struct Retried {
+    /// The final outcome of every probe.
+    pub outcomes: Vec<Outcome>,
+    /// `(probe index, first outcome)` of each probe whose first answer disagreed with the
+    /// expectation and was asked again.
+    pub first: Vec<(usize, Outcome)>,
+}
+
 /// Checks what a sandbox needs: Linux, root, `ip`, `bridge` and `nft` on `PATH`.
 pub fn check_environment() -> Result<(), SandboxError> {
     if !cfg!(target_os = "linux") {
@@ -149,6 +159,11 @@ pub struct Sandbox {
     plan: AddressPlan,
     options: SandboxOptions,
     namespaces: Vec<String>,
+    /// The pod slot (index of its namespace among the pods') of each pod of the current
+    /// model: the identity until [`Sandbox::reload`] brings another model's pods.
+    slots: Vec<usize>,
+    /// The addresses each pod slot holds (fixed when the sandbox comes up).
+    slot_ips: Vec<Vec<IpAddr>>,
     server: Option<Server>,
     torn_down: bool,
 }
@@ -170,11 +185,15 @@ impl Sandbox {
         LIVE.lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(namespaces.clone());
+        let slots = (0..plan.pods.len()).collect();
+        let slot_ips = plan.pods.iter().map(|p| p.ips.clone()).collect();
         let mut sandbox = Sandbox {
             run,
             plan,
             options,
             namespaces,
+            slots,
+            slot_ips,
             server: None,
             torn_down: false,
         };
@@ -199,7 +218,7 @@ impl Sandbox {
 
     /// The namespace of a pod.
     pub fn pod_netns(&self, pod: PodId) -> &str {
-        &self.namespaces[pod.index() + 1]
+        &self.namespaces[self.slots[pod.index()] + 1]
     }
 
     fn external_netns(&self) -> Option<&str> {
@@ -320,9 +339,15 @@ impl Sandbox {
             let ruleset = rulesets.get(i).map(|r| r.text.clone());
             in_netns(ns, move || {
                 // Reject answers are ICMP errors: never rate-limit them, or busy probes would
-                // read as timeouts.
+                // read as timeouts. `*ratelimit` is the per-destination limit; the ratemask
+                // also exempts every type from the namespace-wide budget
+                // (`icmp_msgs_per_sec`, a burst of 50). Older kernels lack the IPv6 ratemask:
+                // the budget then only costs the shape of some busy reject answers (a
+                // timeout instead of a refusal), never a verdict, so it is not an error.
                 write_sysctl("net/ipv4/icmp_ratelimit", "0")?;
                 write_sysctl("net/ipv6/icmp/ratelimit", "0")?;
+                write_sysctl("net/ipv4/icmp_ratemask", "0")?;
+                let _ = write_sysctl("net/ipv6/icmp/ratemask", "\n");
                 let listeners = probe::open_listeners(&ports)?;
                 if let Some(ruleset) = ruleset {
                     // `nft` inherits this thread's namespace.
@@ -331,39 +356,69 @@ impl Sandbox {
                 Ok(listeners)
             })
         };
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let results: Vec<Result<Listeners, SandboxError>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..CONFIGURE_WORKERS.min(endpoints.len()))
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut out = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            if i >= endpoints.len() {
-                                return out;
-                            }
-                            out.push(configure(i));
-                        }
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| {
-                    w.join().unwrap_or_else(|_| {
-                        vec![Err(SandboxError::Namespace {
-                            netns: self.run.prefix(),
-                            message: "a configuration thread panicked".into(),
-                        })]
-                    })
-                })
-                .collect()
-        });
+        let results = parallel(endpoints.len(), configure);
         let mut listeners = Listeners::default();
         for result in results {
             listeners.extend(result?);
         }
         self.server = Some(Server::start(listeners));
+        Ok(())
+    }
+
+    /// Swaps in another model's policies over the same pods' addresses, without touching
+    /// namespaces, links or listeners: what makes a long fuzz run fast. Every pod of `model`
+    /// must hold exactly the addresses of one pod slot of the running sandbox (pods may be
+    /// left out: their slots run without rules); its namespace, labels and declared ports
+    /// may differ. Each slot's table is replaced in one `nft -f` transaction, then its
+    /// connection tracking is flushed, so nothing the previous rules let through survives.
+    pub fn reload(&mut self, model: &Model, deny: DenyAction) -> Result<(), SandboxError> {
+        let plan = AddressPlan::new(model, &self.plan.external)?;
+        let mut slots = Vec::with_capacity(plan.pods.len());
+        for pod in &plan.pods {
+            let wanted: BTreeSet<IpAddr> = pod.ips.iter().copied().collect();
+            let slot = self
+                .slot_ips
+                .iter()
+                .position(|ips| ips.iter().copied().collect::<BTreeSet<_>>() == wanted)
+                .ok_or_else(|| {
+                    let ips: Vec<String> = pod.ips.iter().map(IpAddr::to_string).collect();
+                    SandboxError::Unavailable(format!(
+                        "pod {} has addresses ({}) that no pod of the running sandbox has: a reload keeps the pods' addresses",
+                        model.pod_name(pod.pod),
+                        ips.join(", ")
+                    ))
+                })?;
+            slots.push(slot);
+        }
+        let table = self.run.table();
+        let rulesets = compile(
+            model,
+            &plan,
+            &CompileOptions {
+                table: table.clone(),
+                deny,
+            },
+        );
+        // Creating the table first makes the delete valid whether or not it exists.
+        let mut texts = vec![
+            format!("table inet {table} {{}}\ndelete table inet {table}\n");
+            self.slot_ips.len()
+        ];
+        for (ruleset, &slot) in rulesets.iter().zip(&slots) {
+            texts[slot].push_str(&ruleset.text);
+        }
+        let namespaces = &self.namespaces;
+        let results = parallel(texts.len(), |slot| {
+            let text = texts[slot].clone();
+            in_netns(&namespaces[slot + 1], move || {
+                netns::run_with_input("nft", &["-f", "-"], &text)?;
+                netns::flush_conntrack()
+            })
+        });
+        results.into_iter().collect::<Result<Vec<()>, _>>()?;
+        self.options.deny = deny;
+        self.plan = plan;
+        self.slots = slots;
         Ok(())
     }
 
@@ -424,7 +479,19 @@ impl Sandbox {
         timeout: Duration,
         expected: &[bool],
     ) -> Result<Vec<Outcome>, SandboxError> {
+        Ok(self.probe_retrying(probes, timeout, expected)?.outcomes)
+    }
+
+    /// [`Sandbox::probe_confirmed`], also reporting the first outcome of every probe that
+    /// was asked again (what a single short probe would have concluded).
+    pub fn probe_retrying(
+        &self,
+        probes: &[Probe],
+        timeout: Duration,
+        expected: &[bool],
+    ) -> Result<Retried, SandboxError> {
         let mut outcomes = self.probe(probes, timeout)?;
+        let mut first = Vec::new();
         for patience in [3, 6] {
             let retry: Vec<usize> = (0..probes.len())
                 .filter(|&i| outcomes[i].allowed().is_some_and(|a| a != expected[i]))
@@ -432,13 +499,16 @@ impl Sandbox {
             if retry.is_empty() {
                 break;
             }
+            if first.is_empty() {
+                first = retry.iter().map(|&i| (i, outcomes[i])).collect();
+            }
             let again: Vec<Probe> = retry.iter().map(|&i| probes[i]).collect();
             let wait = timeout.max(Duration::from_secs(patience));
             for (i, outcome) in retry.into_iter().zip(self.probe(&again, wait)?) {
                 outcomes[i] = outcome;
             }
         }
-        Ok(outcomes)
+        Ok(Retried { outcomes, first })
     }
 
     /// Tears the sandbox down (also done on drop).
@@ -491,6 +561,35 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = self.teardown();
     }
+}
+
+/// Runs `f(0..n)` on [`CONFIGURE_WORKERS`] threads; results in index order. Most of the
+/// time of configuring a namespace goes to spawning `ip` and `nft` and waiting for the
+/// kernel, not to this process.
+fn parallel<R: Send>(n: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..CONFIGURE_WORKERS.min(n))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n {
+                            return out;
+                        }
+                        out.push((i, f(i)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 fn mac_text(mac: &[u8; 6]) -> String {

@@ -45,3 +45,32 @@ fn ipblock_except() {
         DenyAction::Drop
     ));
 }
+
+/// Every pod's ruleset of one admin-tier truth table (tiers, Accept/Deny/Pass, baseline).
+fn tier_rulesets(case: &str, deny: DenyAction) -> String {
+    let dir = common::e2e_dir().join("../tiers");
+    let model = common::load_paths(&[dir.join("model.yaml"), dir.join(case).join("policies.yaml")]);
+    let plan = AddressPlan::new(&model, &[]).unwrap();
+    let options = CompileOptions {
+        table: "palisade".into(),
+        deny,
+    };
+    compile(&model, &plan, &options)
+        .into_iter()
+        .map(|r| r.text)
+        .collect()
+}
+
+#[test]
+fn admin_pass_networkpolicy_and_baseline() {
+    insta::assert_snapshot!(tier_rulesets("anp-np-banp-integration", DenyAction::Reject));
+}
+
+#[test]
+fn admin_networks_and_named_ports() {
+    insta::assert_snapshot!(format!(
+        "{}{}",
+        tier_rulesets("cnp-inline-cidr", DenyAction::Drop),
+        tier_rulesets("cnp-sctp-and-named-port", DenyAction::Drop)
+    ));
+}

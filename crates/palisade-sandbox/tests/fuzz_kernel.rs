@@ -3,7 +3,7 @@
 mod common;
 
 use palisade_sandbox::DenyAction;
-use palisade_sandbox::fuzz::{Rng, generate_case, load_case, run_case};
+use palisade_sandbox::fuzz::{FuzzSandbox, Rng, generate_case, load_case};
 use std::time::Duration;
 
 /// Cases per run; `PALISADE_FUZZ_CASES` overrides (the long run is documented in
@@ -27,9 +27,11 @@ fn kernel_agrees_with_the_engine_on_random_policies() {
             .map(|t| {
                 scope.spawn(move || {
                     let mut failures = Vec::new();
+                    // Each thread has its own sandbox of 3 to 6 pods; cases only swap rules.
+                    let pods = 3 + t as usize;
+                    let mut sandbox = FuzzSandbox::up(pods).unwrap();
                     for case in (t..total).step_by(threads as usize) {
                         let mut rng = Rng::new(0x5eed_0000 + case);
-                        let pods = 3 + rng.below(4);
                         let text = generate_case(&mut rng, pods);
                         let model = match load_case(&text) {
                             Ok(m) => m,
@@ -46,7 +48,9 @@ fn kernel_agrees_with_the_engine_on_random_policies() {
                         } else {
                             DenyAction::Reject
                         };
-                        let report = run_case(&model, deny, Duration::from_millis(400)).unwrap();
+                        let report = sandbox
+                            .run_case(&model, deny, Duration::from_millis(200))
+                            .unwrap();
                         if !report.mismatches.is_empty() {
                             let lines: Vec<String> =
                                 report.mismatches.iter().map(|m| m.to_string()).collect();
@@ -57,6 +61,7 @@ fn kernel_agrees_with_the_engine_on_random_policies() {
                             ));
                         }
                     }
+                    sandbox.down().unwrap();
                     failures
                 })
             })

@@ -297,7 +297,8 @@
     if (e.flows.length) {
       const n = e.flows.reduce((a, f) => a + f.sessions, 0);
       const ports = [...new Set(e.flows.map((f) => `${f.port}/${f.protocol}`))].join(',');
-      return `${ports} · ${plural(n, 'session')}`;
+      const guards = [...new Set(e.flows.flatMap((f) => f.guardrails || []))];
+      return `${ports} · ${plural(n, 'session')}` + (guards.length ? ` · decided by ${guards.join(', ')}` : '');
     }
     return e.allowed.map((a) => `${a.protocol} ${a.ports}`).join('; ');
   }
@@ -501,6 +502,25 @@
     const yaml = el('div', { class: 'yaml' });
     const box = el('div', { class: 'sidebox', 'data-side': dir },
       el('h3', {}, `${dir} of ${side.endpoint}: `, el('span', { class: side.allowed ? 'v-allowed' : 'v-denied', text: side.allowed ? `✓ ${side.outcome}` : `✕ ${side.outcome}` })));
+    // The tier that decided this side: an admin or baseline rule, or NetworkPolicy (after a
+    // Pass, or with no admin rule matching), or nothing (default allow).
+    const adminRule = (a) => `[${a.tier}] ${a.policy} ${dir} rule ${a.rule}${a.name ? ` "${a.name}"` : ''} ${a.action} (priority ${a.priority})`;
+    const tier = side.decided_by_admin ? side.decided_by_admin.tier.toLowerCase()
+      : side.isolated ? 'networkpolicy' : side.outcome === 'not-isolated' ? 'default' : null;
+    if (tier) {
+      const line = el('p', { class: 'tier', 'data-tier': tier }, 'Decided by: ');
+      if (side.passed_by) line.append(adminRule(side.passed_by).replace(/ Pass .*$/, ' Pass'), ' → ');
+      if (side.decided_by_admin) line.append(el('strong', { text: adminRule(side.decided_by_admin) }), ' ', locButton(side.decided_by_admin.file, side.decided_by_admin.line, yaml));
+      else if (tier === 'networkpolicy') line.append(el('strong', { text: '[NetworkPolicy]' }));
+      else line.append(el('strong', { text: 'no tier (default allow)' }));
+      box.append(line);
+    }
+    if (side.depends_on_dns) box.append(el('p', { class: 'note', 'data-dns': 'depends', text: 'Depends on DNS: a domainNames rule would accept this address if it is one of the names it lists.' }));
+    if (side.decided_by_admin) {
+      box.append(yaml);
+      if (side.decided_by_admin.file) yaml.replaceChildren(await codeFrame(side.decided_by_admin.file, side.decided_by_admin.line));
+      return box;
+    }
     const words = {
       'not-applicable': `${side.endpoint} is outside the cluster: no NetworkPolicy applies to its ${dir}.`,
       'host-network': `${side.endpoint} uses the host network: NetworkPolicy does not apply to it.`,
@@ -711,7 +731,7 @@
     S.selectedSession = idx;
     const s = S.replay.sessions[idx];
     const yaml = el('div', { class: 'yaml' });
-    const decisions = (ds) => el('ul', {}, ds.map((d) => el('li', {}, `${d.direction}: ${d.policy}${d.rule === null ? '' : ' rule ' + d.rule} ${d.effect}`, ' ', locButton(d.file, d.line, yaml))));
+    const decisions = (ds) => el('ul', {}, ds.map((d) => el('li', { 'data-tier': d.tier ? d.tier.toLowerCase() : 'networkpolicy' }, `${d.direction}: [${d.tier || 'NetworkPolicy'}] ${d.policy}${d.rule === null ? '' : ' rule ' + d.rule} ${d.effect}`, ' ', locButton(d.file, d.line, yaml))));
     const detail = $('session-detail');
     const parts = [
       el('h2', { text: `${s.src} → ${s.dst}` }),
@@ -719,6 +739,8 @@
       el('p', {}, 'Observed ', el('strong', { class: 'o-' + s.observed, text: s.observed }), `, predicted ${s.predicted}`, s.proposed ? ` (proposed: ${s.proposed}${s.change ? ', ' + s.change : ''})` : ''),
       el('p', { text: `Evidence: ${s.evidence} (${plural(s.attempts, 'attempt')})${s.during_gap ? '; during a capture gap' : ''}` }),
       s.mismatch ? el('p', { class: 'v-mismatch', text: `Observed ≠ predicted (${s.mismatch.kind}): ${s.mismatch.reason}` }) : null,
+      s.depends_on_dns ? el('p', { class: 'note', 'data-dns': 'depends', text: 'Depends on DNS: a domainNames rule could accept this address; the capture has no DNS answer naming it.' }) : null,
+      s.dns_names ? el('p', { class: 'note', text: `DNS: ${s.dst_ip} is ${s.dns_names.join(', ')} (the capture's answers)` }) : null,
       el('div', {}, 'Deciding rules:', s.decided_by.length ? decisions(s.decided_by) : el('p', { class: 'note', text: 'no policy applies on either side' })),
       s.proposed_decided_by ? el('div', {}, 'Under the proposal:', decisions(s.proposed_decided_by)) : null,
       el('button', { type: 'button', text: 'Explain this connection', onclick: () => openExplain(checkable(s.src), checkable(s.dst), s.dst_port, s.protocol) }),

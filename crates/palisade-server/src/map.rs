@@ -71,6 +71,10 @@ struct MapFlow {
     predicted_allowed: u64,
     predicted_denied: u64,
     mismatches: u64,
+    /// The admin-tier rules that decided some of these sessions, as `[Admin] cnp/NAME rule
+    /// N` (the engine's deciding tier); omitted when only NetworkPolicy decided.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    guardrails: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -180,6 +184,30 @@ pub fn map_json(model: &Model, connectivity: &Connectivity, capture: Option<&Cap
         );
     }
     if let Some(capture) = capture {
+        // Which admin-tier rules decided the sessions of each (pair, port, protocol).
+        let mut guardrails: BTreeMap<(String, String, u16, &'static str), Vec<String>> =
+            BTreeMap::new();
+        for r in &capture.sessions {
+            for d in r.current.decided_by.iter() {
+                let Some(tier) = d.tier else { continue };
+                let s = &r.session;
+                let entry = guardrails
+                    .entry((
+                        r.src.label(s.src.ip()).to_string(),
+                        r.dst.label(s.dst.ip()).to_string(),
+                        s.dst.port(),
+                        s.proto.as_str(),
+                    ))
+                    .or_default();
+                let text = match d.rule {
+                    Some(rule) => format!("[{}] {} rule {rule}", tier.as_str(), d.policy),
+                    None => format!("[{}] {}", tier.as_str(), d.policy),
+                };
+                if !entry.contains(&text) {
+                    entry.push(text);
+                }
+            }
+        }
         for (key, stat) in capture.summary.pairs_sorted() {
             for name in [&*key.src, &*key.dst] {
                 if !nodes.contains_key(name) {
@@ -209,6 +237,14 @@ pub fn map_json(model: &Model, connectivity: &Connectivity, capture: Option<&Cap
                 predicted_allowed: stat.predicted[0],
                 predicted_denied: denied,
                 mismatches: stat.mismatches,
+                guardrails: guardrails
+                    .remove(&(
+                        key.src.to_string(),
+                        key.dst.to_string(),
+                        key.port,
+                        key.protocol.as_str(),
+                    ))
+                    .unwrap_or_default(),
             });
             edge.1 = match (edge.1, stat.mismatches > 0, denied > 0) {
                 ("mismatch", _, _) | (_, true, _) => "mismatch",

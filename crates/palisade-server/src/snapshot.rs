@@ -212,19 +212,24 @@ impl Snapshot {
         // As `palisade connectivity`: peers that policies Palisade does not evaluate may
         // select are marked uncertain.
         let uncertainty = palisade_engine::Uncertainty::new(&model);
-        let notes =
-            palisade_render::connectivity::PeerNotes::new(&model, &connectivity, &uncertainty);
+        // The endpoint is `palisade connectivity -o json`: external fragments merged per
+        // peer. The map keeps the engine's fragments (its nodes are explained one by one).
+        let merged = palisade_render::connectivity::merge_external(&connectivity);
+        let notes = palisade_render::connectivity::PeerNotes::new(&model, &merged, &uncertainty);
         let connectivity_json =
-            palisade_render::connectivity::render_with(&connectivity, OutputFormat::Json, &notes);
+            palisade_render::connectivity::render_with(&merged, OutputFormat::Json, &notes);
         let mut findings = palisade_lint::lint(&model, &loader_findings, &options.lint);
         palisade_lint::sort(&mut findings);
         let lint_json =
             palisade_render::lint::json(&findings, &model.sources, options.lint_config.as_deref());
         let audit_json =
             palisade_render::lint::audit::json(&palisade_lint::audit::audit(&model, &engine));
-        let diff_json = proposed
-            .as_ref()
-            .map(|p| palisade_render::diff::json(&palisade_diff::diff(&model, p, Level::Workload)));
+        let diff_json = proposed.as_ref().map(|p| {
+            // As `palisade diff -o json`: external fragments grouped per peer.
+            let mut diff = palisade_diff::diff(&model, p, Level::Workload);
+            palisade_render::diff::group_external(&mut diff);
+            palisade_render::diff::json(&diff)
+        });
         let capture = if inputs.captures.is_empty() {
             None
         } else {

@@ -58,3 +58,30 @@ fn map_with_capture() {
     }
     insta::assert_snapshot!(pretty(&snapshot.map_json));
 }
+
+#[test]
+fn map_flows_name_the_admin_rules_that_decided_them() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../palisade/tests/cli/data/tiers-dns");
+    let inputs = Inputs {
+        current: vec![Input::Path(data.join("cluster.yaml"))],
+        captures: vec![data.join("capture.jsonl")],
+        ..Inputs::default()
+    };
+    let snapshot = Snapshot::build(&inputs, &Options::default()).unwrap();
+    let map: serde_json::Value = serde_json::from_str(&snapshot.map_json).unwrap();
+    let guardrails: Vec<&str> = map["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["flows"].as_array().into_iter().flatten())
+        .flat_map(|f| f["guardrails"].as_array().into_iter().flatten())
+        .map(|g| g.as_str().unwrap())
+        .collect();
+    assert!(!guardrails.is_empty(), "{}", snapshot.map_json);
+    assert!(
+        guardrails
+            .iter()
+            .all(|g| g.starts_with("[Admin] cnp/registry-only rule ")),
+        "{guardrails:?}"
+    );
+}

@@ -79,6 +79,8 @@ async function expectBrokenEdgeExplained(page) {
   assert.match(text, /payments-api\.yaml:18/, 'the rule is located');
   const yaml = await ingress.locator('pre.code').textContent();
   assert.match(yaml, /app: chekout/, 'the YAML of the rule is shown');
+  // The tier that decided: NetworkPolicy here (no admin rule applies to payments-api).
+  assert.equal(await ingress.locator('.tier').getAttribute('data-tier'), 'networkpolicy');
 }
 
 // ---- served page --------------------------------------------------------------------------

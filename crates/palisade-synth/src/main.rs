@@ -12,11 +12,14 @@ use palisade_synth::{Format, Params, Preset, generate_to};
 const USAGE: &str = "\
 usage: palisade-synth [--preset small|medium|large] [--seed N] [-o FILE] [--format yaml|json]
                       [--namespaces N] [--workloads N] [--pods N] [--policies N]
+                      [--cluster-network-policies N]
 
 Writes a reproducible synthetic Kubernetes cluster (namespaces, workloads or declared pods,
 NetworkPolicies). Explicit counts override the preset; --pods N switches to declared Pod
 objects (with ReplicaSets and ownerReferences), --pods 0 back to workload templates.
 Without a preset the defaults are those of `small`. Output goes to stdout unless -o is given.
+--cluster-network-policies N appends N ClusterNetworkPolicies (v1alpha2 guardrails in the
+Admin and Baseline tiers, selecting the teams' namespaces; YAML only).
 
 presets:
   small   500 workloads, 20 namespaces, 100 policies
@@ -44,6 +47,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
     let mut preset = Preset::Small;
     let (mut seed, mut output, mut format) = (1u64, None::<String>, Format::Yaml);
     let (mut namespaces, mut workloads, mut pods, mut policies) = (None, None, None, None);
+    let mut guardrails = 0usize;
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -73,6 +77,9 @@ fn run(args: Vec<String>) -> Result<(), String> {
             "--workloads" => workloads = Some(number("--workloads", value())? as usize),
             "--pods" => pods = Some(number("--pods", value())? as usize),
             "--policies" => policies = Some(number("--policies", value())? as usize),
+            "--cluster-network-policies" => {
+                guardrails = number("--cluster-network-policies", value())? as usize
+            }
             other => return Err(format!("unexpected argument {other:?}\n\n{USAGE}")),
         }
     }
@@ -89,6 +96,11 @@ fn run(args: Vec<String>) -> Result<(), String> {
         seed,
     };
     params.validate().map_err(|e| e.to_string())?;
+    if guardrails > 0 && format == Format::Json {
+        return Err("--cluster-network-policies needs --format yaml".into());
+    }
+    // The guardrails follow the cluster as more YAML documents.
+    let guardrails_text = palisade_synth::cluster_network_policies(guardrails);
 
     let start = Instant::now();
     let summary = match &output {
@@ -102,6 +114,8 @@ fn run(args: Vec<String>) -> Result<(), String> {
             let file = File::create(path).map_err(|e| format!("{path}: {e}"))?;
             let mut w = BufWriter::with_capacity(1 << 20, file);
             let summary = generate_to(&params, format, &mut w).map_err(|e| e.to_string())?;
+            w.write_all(guardrails_text.as_bytes())
+                .map_err(|e| format!("{path}: {e}"))?;
             w.flush().map_err(|e| format!("{path}: {e}"))?;
             summary
         }
@@ -109,13 +123,15 @@ fn run(args: Vec<String>) -> Result<(), String> {
             let stdout = io::stdout();
             let mut w = BufWriter::with_capacity(1 << 20, stdout.lock());
             let summary = generate_to(&params, format, &mut w).map_err(|e| e.to_string())?;
+            w.write_all(guardrails_text.as_bytes())
+                .map_err(|e| e.to_string())?;
             w.flush().map_err(|e| e.to_string())?;
             summary
         }
     };
     eprintln!(
-        "palisade-synth: seed {seed}: {} namespaces, {} workloads, {} replicasets, {} pods, {} policies; \
-         {:.1} MiB in {:.2?}{}",
+        "palisade-synth: seed {seed}: {} namespaces, {} workloads, {} replicasets, {} pods, {} policies, \
+         {guardrails} cluster network policies; {:.1} MiB in {:.2?}{}",
         summary.namespaces,
         summary.workloads,
         summary.replica_sets,

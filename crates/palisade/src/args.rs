@@ -102,9 +102,52 @@ pub struct ClusterArgs {
     /// The kubeconfig context to use (default: its current context).
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
-    /// Read namespaced objects of every namespace (default with --live: the -n namespace, else the context's).
+    /// Every namespace: with --live, read namespaced objects of every namespace (default: the -n
+    /// namespace, else the context's); files are always read whole, and without -n the answer
+    /// covers every namespace.
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
+}
+
+/// kubectl's `-n`, and where objects without a namespace go.
+#[derive(Clone, Debug, Default, Args)]
+pub struct NamespaceArgs {
+    /// The namespace the answer is about, as kubectl's -n: check, matrix, connectivity, lint, audit
+    /// and diff show only what concerns it; objects that name no namespace are placed in it
+    /// (unless --default-namespace); --live reads it (with -A: reads every namespace, shows this one).
+    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Namespace for objects that do not name one (default: the -n namespace, else `default`).
+    #[arg(long, value_name = "NAMESPACE")]
+    pub default_namespace: Option<String>,
+}
+
+impl NamespaceArgs {
+    /// The namespace objects without one are placed in: `--default-namespace`, else `-n`
+    /// (as `kubectl apply -n`), else `default`.
+    pub fn default_namespace(&self) -> &str {
+        self.default_namespace
+            .as_deref()
+            .or(self.namespace.as_deref())
+            .unwrap_or("default")
+    }
+}
+
+/// kubectl's `-l/--selector`: which pods the answer is about.
+#[derive(Clone, Debug, Default, Args)]
+pub struct SelectorArgs {
+    /// Only pods (and workloads) whose labels match, in kubectl syntax: `app=web`, `tier!=db`,
+    /// `env in (prod,staging)`, `env notin (dev)`, `canary`, `!canary`, comma-separated (AND).
+    #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
+    pub selector: Option<String>,
+}
+
+/// kubectl's `--no-headers`.
+#[derive(Clone, Debug, Default, Args)]
+pub struct TableArgs {
+    /// Omit the header lines of text and CSV tables.
+    #[arg(long)]
+    pub no_headers: bool,
 }
 
 /// Where manifests come from and how to read them.
@@ -113,9 +156,9 @@ pub struct InputArgs {
     /// Manifest files or directories (recursive: .yaml, .yml, .json); `-` for stdin.
     #[arg(required_unless_present = "live", value_name = "PATHS")]
     pub paths: Vec<String>,
-    /// Namespace for objects that do not name one (default: default); with --live, the namespace to read (default: the context's).
-    #[arg(short = 'n', long = "namespace")]
-    pub namespace: Option<String>,
+    /// `-n` and `--default-namespace`.
+    #[command(flatten)]
+    pub ns: NamespaceArgs,
     /// How to load them.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -164,18 +207,19 @@ pub struct CheckArgs {
     /// a Service is evaluated on every backend pod, on the target port.
     #[arg(long, value_name = "DST")]
     pub to: String,
-    /// Destination port (for a Service: the service port). Optional when `--to` ends in
-    /// `:PORT`.
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: Option<u16>,
-    /// Protocol: TCP, UDP or SCTP.
-    #[arg(long, default_value = "TCP")]
-    pub protocol: String,
+    /// Destination port (for a Service: the service port): a number, a name (the destination
+    /// pods' named container port, or the Service's port name) or either with a protocol
+    /// (`53/UDP`). Optional when `--to` ends in `:PORT`.
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<String>,
+    /// Protocol: TCP (default), UDP or SCTP.
+    #[arg(long)]
+    pub protocol: Option<String>,
     /// Exit with 1 when the verdict differs (for CI).
     #[arg(long, value_enum)]
     pub expect: Option<Expect>,
-    /// Output format: txt or json.
-    #[arg(short, long, default_value = "txt")]
+    /// Output format: text, wide, json or yaml.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
 }
 
@@ -185,18 +229,24 @@ pub struct MatrixArgs {
     /// Manifests.
     #[command(flatten)]
     pub input: InputArgs,
-    /// Destination port.
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: u16,
-    /// Protocol: TCP, UDP or SCTP.
-    #[arg(long, default_value = "TCP")]
-    pub protocol: String,
+    /// Destination port: a number, or NUM/PROTO (`53/UDP`).
+    #[arg(long, value_name = "PORT")]
+    pub port: String,
+    /// Protocol: TCP (default), UDP or SCTP.
+    #[arg(long)]
+    pub protocol: Option<String>,
     /// Granularity.
     #[arg(long, value_enum, default_value_t = LevelArg::Pod)]
     pub level: LevelArg,
-    /// Output format: table, csv, md or json.
-    #[arg(short, long, default_value = "table")]
+    /// Output format: text (an aligned table), wide, csv, md, json or yaml.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
+    /// Which pods.
+    #[command(flatten)]
+    pub select: SelectorArgs,
+    /// Table layout.
+    #[command(flatten)]
+    pub table: TableArgs,
     /// Refuse tables with more rows than this (a table grows with the square of it).
     #[arg(long, default_value_t = 5000, value_name = "N")]
     pub max_peers: usize,
@@ -212,9 +262,16 @@ pub struct ConnectivityArgs {
     /// towards some other pod of another, or of its own).
     #[arg(long, value_enum, default_value_t = ConnectivityLevel::Workload)]
     pub level: ConnectivityLevel,
-    /// Output format: txt, csv, md, json, jsonl (streamed as produced), dot or svg.
-    #[arg(short, long, default_value = "txt")]
+    /// Output format: text, wide, csv, md, json, jsonl (streamed as produced), yaml, dot or
+    /// svg.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
+    /// Which pods.
+    #[command(flatten)]
+    pub select: SelectorArgs,
+    /// Table layout.
+    #[command(flatten)]
+    pub table: TableArgs,
     /// Refuse when the answer may have more connections than this (0: no limit); the size is
     /// known before anything is produced.
     #[arg(long, value_name = "N", default_value_t = 50_000_000)]
@@ -238,8 +295,8 @@ pub struct LintArgs {
     /// Manifests (omit with --explain).
     #[command(flatten)]
     pub input: LintInputArgs,
-    /// Output format: human, concise, json, sarif or github.
-    #[arg(short, long, default_value = "human")]
+    /// Output format: text, wide, concise, json, yaml, sarif or github.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
     /// Run only these rules (codes, names, code prefixes or ALL); comma-separated or repeated.
     #[arg(long, value_delimiter = ',', value_name = "CODES")]
@@ -268,9 +325,9 @@ pub struct LintInputArgs {
     /// Manifest files or directories (recursive: .yaml, .yml, .json); `-` for stdin.
     #[arg(value_name = "PATHS", required_unless_present_any = ["explain", "list_rules", "live"])]
     pub paths: Vec<String>,
-    /// Namespace for objects that do not name one (default: default); with --live, the namespace to read (default: the context's).
-    #[arg(short = 'n', long = "namespace")]
-    pub namespace: Option<String>,
+    /// `-n` and `--default-namespace`.
+    #[command(flatten)]
+    pub ns: NamespaceArgs,
     /// How to load them.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -281,7 +338,7 @@ impl LintInputArgs {
     pub fn to_input_args(&self) -> InputArgs {
         InputArgs {
             paths: self.paths.clone(),
-            namespace: self.namespace.clone(),
+            ns: self.ns.clone(),
             load: self.load.clone(),
         }
     }
@@ -293,9 +350,12 @@ pub struct AuditArgs {
     /// Manifests.
     #[command(flatten)]
     pub input: InputArgs,
-    /// Output format: table, json or md.
-    #[arg(short, long, default_value = "table")]
+    /// Output format: text, wide, md, json or yaml.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
+    /// Table layout.
+    #[command(flatten)]
+    pub table: TableArgs,
 }
 
 /// `--fail-on` values of `palisade diff`.
@@ -335,15 +395,21 @@ pub struct DiffArgs {
     /// Granularity.
     #[arg(long, value_enum, default_value_t = LevelArg::Workload)]
     pub level: LevelArg,
-    /// Output format: txt, md, csv or json.
-    #[arg(short, long, default_value = "txt")]
+    /// Output format: text, wide, md, csv, json or yaml.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
+    /// Which pods.
+    #[command(flatten)]
+    pub select: SelectorArgs,
+    /// Table layout.
+    #[command(flatten)]
+    pub table: TableArgs,
     /// Exit with 1 when the diff has such a change (for CI).
     #[arg(long, value_enum, value_name = "removed|added|any")]
     pub fail_on: Option<FailOn>,
-    /// Namespace for objects that do not name one (default: default); with --live, the namespace to read (default: the context's).
-    #[arg(short = 'n', long = "namespace")]
-    pub namespace: Option<String>,
+    /// `-n` and `--default-namespace`.
+    #[command(flatten)]
+    pub ns: NamespaceArgs,
     /// How to load them.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -433,8 +499,8 @@ pub struct ReplayArgs {
     /// Print the summary (and what-if, spikes) without one line per session (txt, md).
     #[arg(long)]
     pub summary: bool,
-    /// Output format: txt, json, jsonl (one session per line, streamed), csv or md.
-    #[arg(short, long, default_value = "txt")]
+    /// Output format: text, wide, json, yaml, jsonl (one session per line, streamed), csv or md.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
     /// Namespace for manifest objects that do not name one.
     #[arg(long, default_value = "default", value_name = "NAMESPACE")]

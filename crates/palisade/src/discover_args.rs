@@ -13,24 +13,64 @@ pub struct SessionFilterArgs {
     /// Only sessions to these (same forms as --from); repeatable.
     #[arg(long, value_name = "PEER")]
     pub to: Vec<String>,
-    /// Only sessions with either end in this namespace; repeatable.
-    #[arg(long, value_name = "NAMESPACE")]
+    /// Only sessions with either end in this namespace (kubectl's -n: the answer is about it); repeatable.
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
     pub namespace: Vec<String>,
-    /// Only sessions to this destination port; repeatable.
+    /// Only sessions to this destination port: a number, a name of the destination pod's
+    /// container ports (`pg`), or either with a protocol (`53/UDP`); repeatable.
     #[arg(long, value_name = "PORT")]
-    pub port: Vec<u16>,
+    pub port: Vec<String>,
+    /// hubble observe's filters.
+    #[command(flatten)]
+    pub hubble: HubbleFilterArgs,
     /// Only sessions of this protocol (TCP, UDP, SCTP); repeatable.
     #[arg(long, value_name = "PROTOCOL")]
     pub protocol: Vec<String>,
     /// Only sessions with this observed outcome: accepted, refused, timed-out, unknown; or `mismatch` for flagged sessions; repeatable or comma-separated.
     #[arg(long, value_name = "OUTCOME", value_delimiter = ',')]
     pub outcome: Vec<String>,
-    /// Only sessions starting at or after this: RFC 3339, or a duration after the capture's first event (90s, 5m).
+    /// Only sessions starting at or after this: RFC 3339, a duration before the capture's last event (5m, as hubble's before now), or +DURATION after its first event (+90s).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// Only sessions starting before this: RFC 3339, or a duration after the capture's first event.
+    /// Only sessions starting before this: RFC 3339, a duration before the capture's last event, or +DURATION after its first event.
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+}
+
+/// hubble observe's flags, spelled as hubble spells them: one flag's values are
+/// alternatives, different flags must all hold.
+#[derive(Clone, Debug, Default, Args)]
+pub struct HubbleFilterArgs {
+    /// Only sessions with this verdict: FORWARDED (observed accepted) or DROPPED (observed
+    /// refused or timed out); repeatable or comma-separated.
+    #[arg(long, value_name = "VERDICT", value_delimiter = ',')]
+    pub verdict: Vec<String>,
+    /// Only sessions from pods whose name starts with this: `[namespace/]name` (namespace
+    /// default: `default`, as hubble); repeatable.
+    #[arg(long, value_name = "[NS/]POD")]
+    pub from_pod: Vec<String>,
+    /// Only sessions to pods whose name starts with this (as --from-pod); repeatable.
+    #[arg(long, value_name = "[NS/]POD")]
+    pub to_pod: Vec<String>,
+    /// Only sessions from this namespace; repeatable.
+    #[arg(long, value_name = "NAMESPACE")]
+    pub from_namespace: Vec<String>,
+    /// Only sessions to this namespace; repeatable.
+    #[arg(long, value_name = "NAMESPACE")]
+    pub to_namespace: Vec<String>,
+    /// Only sessions from endpoints with these labels (kubectl selector syntax; Hubble's
+    /// `k8s:` prefix may be left out); repeatable.
+    #[arg(long, value_name = "SELECTOR")]
+    pub from_label: Vec<String>,
+    /// Only sessions to endpoints with these labels; repeatable.
+    #[arg(long, value_name = "SELECTOR")]
+    pub to_label: Vec<String>,
+    /// Only sessions from this address or CIDR; repeatable.
+    #[arg(long, value_name = "IP|CIDR")]
+    pub from_ip: Vec<String>,
+    /// Only sessions to this address or CIDR; repeatable.
+    #[arg(long, value_name = "IP|CIDR")]
+    pub to_ip: Vec<String>,
 }
 
 /// Captures, the cluster, and how sessions become nodes: shared by the three commands.
@@ -99,8 +139,8 @@ pub struct MapArgs {
     /// Node granularity.
     #[arg(long, value_enum, default_value_t = MapLevelArg::Workload)]
     pub level: MapLevelArg,
-    /// Output format: txt, json, dot, mermaid or svg.
-    #[arg(short, long, default_value = "txt")]
+    /// Output format: text, wide, json, yaml, dot, mermaid or svg.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
 }
 

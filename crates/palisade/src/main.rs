@@ -14,6 +14,7 @@ mod input;
 mod live;
 mod output;
 mod progress;
+mod select;
 
 use clap::Parser;
 use std::process::ExitCode;

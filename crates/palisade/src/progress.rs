@@ -35,7 +35,7 @@ fn decide(quiet: bool, machine_output: bool, stderr_tty: bool, stdout_tty: bool)
 pub fn is_machine_format(format: &str) -> bool {
     matches!(
         format,
-        "json" | "jsonl" | "ndjson" | "csv" | "sarif" | "github" | "junit" | "yaml"
+        "json" | "jsonl" | "ndjson" | "csv" | "sarif" | "github" | "junit" | "yaml" | "yml"
     )
 }
 

@@ -1,6 +1,9 @@
 //! The rules, one file each, and what they share: [`Context`] (the model, its compiled
 //! engine and indexes) and helpers to build findings.
 
+mod admin_accept_bypasses_networkpolicy;
+mod admin_baseline_deny_overridden;
+mod admin_domain_names_without_accept;
 mod admin_equal_priority;
 mod admin_pass_without_networkpolicy;
 mod admin_rule_shadowed;
@@ -154,6 +157,15 @@ pub(crate) fn finding(code: &'static str, message: impl Into<String>) -> Diagnos
     Diagnostic::new(info.severity, message).with_code(info.code)
 }
 
+/// `rule 2` or `rule 2 "deny-dev"`: an admin rule by index, with its name when it has one.
+pub(crate) fn admin_rule_label(index: usize, rule: &palisade_model::AdminRule) -> String {
+    if rule.name.is_empty() {
+        format!("rule {index}")
+    } else {
+        format!("rule {index} \"{}\"", rule.name)
+    }
+}
+
 /// Names, joined for a message: `a, b and 3 more`.
 pub(crate) fn names(items: &[String], max: usize) -> String {
     let shown: Vec<&str> = items.iter().take(max).map(String::as_str).collect();
@@ -230,6 +242,9 @@ const CHECKS: &[(&str, Check)] = &[
     ("NP020", admin_subject_selects_nothing::check),
     ("NP021", admin_pass_without_networkpolicy::check),
     ("NP022", admin_rule_shadowed::check),
+    ("NP023", admin_baseline_deny_overridden::check),
+    ("NP024", admin_accept_bypasses_networkpolicy::check),
+    ("NP025", admin_domain_names_without_accept::check),
 ];
 
 /// Runs every enabled rule.

@@ -75,6 +75,56 @@ golden! {
     np020: "NP020";
     np021: "NP021";
     np022: "NP022";
+    np023: "NP023";
+    np024: "NP024";
+}
+
+/// NP025 is found by the loader (the policy is rejected): it is reported under its own code
+/// when enabled, as NP017 when not, and the valid policy of the fixture stays in the model.
+#[test]
+fn np025_domain_names_without_accept() {
+    let name = "NP025.yaml";
+    let text = fixture(name);
+    let expected: Vec<u32> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# expect:"))
+        .expect("a `# expect:` header")
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let loaded = load(
+        &[Input::Text {
+            name: name.to_string(),
+            text,
+        }],
+        &LoadOptions::default(),
+    );
+    let names: Vec<&str> = loaded
+        .model
+        .admin_policies
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(names, ["allow-by-name"]);
+    let settings = |codes: &[&str]| {
+        let codes: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
+        Settings::resolve(None, &codes, &[], None).unwrap()
+    };
+    let found = crate::input_errors(&loaded.diagnostics, &settings(&["NP025"]));
+    let mut rendered = String::new();
+    let mut lines = Vec::new();
+    for d in &found {
+        assert_eq!(d.code, Some("NP025"), "{}", d.message);
+        rendered.push_str(&diagnostics::human(d, &loaded.model.sources, Style::PLAIN));
+        rendered.push('\n');
+        lines.push(loaded.model.sources.line_col(d.span.expect("a span")).0);
+    }
+    assert_eq!(lines, expected, "{rendered}");
+    insta::assert_snapshot!("NP025_NP025.yaml", rendered);
+    let fallback = crate::input_errors(&loaded.diagnostics, &settings(&["NP017"]));
+    assert_eq!(fallback.len(), 2);
+    assert!(fallback.iter().all(|d| d.code == Some("NP017")));
+    assert!(crate::input_errors(&loaded.diagnostics, &settings(&["NP001"])).is_empty());
 }
 
 /// The clean fixture produces no diagnostic with every rule enabled.

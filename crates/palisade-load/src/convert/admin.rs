@@ -397,6 +397,10 @@ impl Converter<'_> {
                     ),
                     "use `action: Accept` with domainNames, and a lower-precedence Deny for the rest",
                 );
+                // Lint reports this one under its own rule rather than as any invalid object.
+                if let Some(d) = self.diags.last_mut() {
+                    d.code = Some(crate::DOMAIN_NAMES_WITHOUT_ACCEPT);
+                }
                 continue;
             }
             rules.push(AdminRule {

@@ -1,6 +1,7 @@
 //! `palisade audit` in table, JSON and Markdown.
 
-use palisade_lint::audit::Audit;
+use crate::connectivity::{JsonAllowed, json_allowed};
+use palisade_lint::audit::{Audit, Guardrail};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -8,6 +9,145 @@ use std::fmt::Write;
 struct Report<'a> {
     namespaces: Vec<Entry<'a>>,
     namespaces_without_policy: Vec<&'a str>,
+    /// Admin rules that deny or pass (absent when the input has no admin policy).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    guardrails: Vec<JsonGuardrail<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonGuardrail<'a> {
+    policy: &'a str,
+    kind: &'static str,
+    tier: &'static str,
+    priority: u32,
+    direction: &'static str,
+    rule: usize,
+    rule_name: &'a str,
+    action: &'static str,
+    namespaces: &'a [String],
+    workloads: &'a [String],
+    overrides: Vec<JsonOverride<'a>>,
+    overrides_total: usize,
+    /// False for rules that cannot override (Pass, Baseline) and past the size budget.
+    overrides_checked: bool,
+}
+
+#[derive(Serialize)]
+struct JsonOverride<'a> {
+    subject: &'a str,
+    peer: &'a str,
+    ports: Vec<JsonAllowed>,
+    allowed_by: &'a [String],
+}
+
+fn direction_word(g: &Guardrail) -> &'static str {
+    match g.direction {
+        palisade_model::Direction::Ingress => "ingress",
+        palisade_model::Direction::Egress => "egress",
+    }
+}
+
+fn json_guardrail(g: &Guardrail) -> JsonGuardrail<'_> {
+    JsonGuardrail {
+        policy: &g.policy,
+        kind: g.kind,
+        tier: g.tier,
+        priority: g.priority,
+        direction: direction_word(g),
+        rule: g.rule,
+        rule_name: &g.rule_name,
+        action: g.action,
+        namespaces: &g.namespaces,
+        workloads: &g.workloads,
+        overrides: g
+            .overrides
+            .iter()
+            .map(|o| JsonOverride {
+                subject: &o.subject,
+                peer: &o.peer,
+                ports: json_allowed(&o.ports),
+                allowed_by: &o.allowed_by,
+            })
+            .collect(),
+        overrides_total: g.overrides_total,
+        overrides_checked: g.overrides_checked,
+    }
+}
+
+/// `cnp/deny-metadata (Admin, priority 10) egress rule 0 "cloud-metadata" Deny`.
+fn guardrail_title(g: &Guardrail) -> String {
+    let mut s = format!(
+        "{} ({}, priority {}) {} rule {}",
+        g.policy,
+        g.tier,
+        g.priority,
+        direction_word(g),
+        g.rule
+    );
+    if !g.rule_name.is_empty() {
+        let _ = write!(s, " \"{}\"", g.rule_name);
+    }
+    let _ = write!(s, " {}", g.action);
+    s
+}
+
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// The guardrails section of the text and Markdown reports.
+fn guardrails_text(audit: &Audit, bullet: &str, indent: &str) -> String {
+    let mut out = String::new();
+    if audit.guardrails.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "guardrails (admin rules that deny or pass; the lines above describe NetworkPolicy alone):"
+    );
+    for g in &audit.guardrails {
+        let _ = writeln!(
+            out,
+            "{bullet}{}: covers {} ({}), {}",
+            guardrail_title(g),
+            count(g.namespaces.len(), "namespace"),
+            g.namespaces.join(", "),
+            count(g.workloads.len(), "workload"),
+        );
+        for o in &g.overrides {
+            let _ = writeln!(
+                out,
+                "{indent}overrides {} {} {} {} allowed by {}",
+                o.subject,
+                if g.direction == palisade_model::Direction::Egress {
+                    "->"
+                } else {
+                    "<-"
+                },
+                o.peer,
+                o.ports,
+                o.allowed_by.join(", ")
+            );
+        }
+        if !g.overrides_checked && g.tier == "Admin" && g.action == "Deny" {
+            let _ = writeln!(
+                out,
+                "{indent}overrides not computed: too many subject pods × peers for this report"
+            );
+        }
+        if g.overrides_total > g.overrides.len() {
+            let _ = writeln!(
+                out,
+                "{indent}... and {} more overrides",
+                g.overrides_total - g.overrides.len()
+            );
+        }
+    }
+    out
 }
 
 #[derive(Serialize)]
@@ -41,6 +181,7 @@ pub fn json(audit: &Audit) -> String {
             })
             .collect(),
         namespaces_without_policy: audit.without_policy(),
+        guardrails: audit.guardrails.iter().map(json_guardrail).collect(),
     })
 }
 
@@ -132,6 +273,11 @@ pub fn table(audit: &Audit) -> String {
         out.push('\n');
         out.push_str(&d);
     }
+    let g = guardrails_text(audit, "  ", "      ");
+    if !g.is_empty() {
+        out.push('\n');
+        out.push_str(&g);
+    }
     out
 }
 
@@ -147,6 +293,11 @@ pub fn md(audit: &Audit) -> String {
     if !d.is_empty() {
         out.push('\n');
         out.push_str(&d);
+    }
+    let g = guardrails_text(audit, "- ", "  - ");
+    if !g.is_empty() {
+        out.push('\n');
+        out.push_str(&g);
     }
     out
 }

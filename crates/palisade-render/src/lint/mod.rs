@@ -52,14 +52,14 @@ impl std::str::FromStr for LintFormat {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(match s {
-            "human" | "txt" | "text" | "full" => LintFormat::Human,
+            "text" | "human" | "txt" | "plain" | "full" => LintFormat::Human,
             "concise" => LintFormat::Concise,
             "json" => LintFormat::Json,
             "sarif" => LintFormat::Sarif,
             "github" => LintFormat::Github,
             other => {
                 return Err(format!(
-                    "unsupported output format `{other}`: expected one of human, concise, json, sarif, github"
+                    "unsupported output format `{other}`: expected one of text, concise, json, yaml, sarif, github"
                 ));
             }
         })

@@ -1,7 +1,7 @@
 //! `palisade audit`: the per-namespace protection report.
 
 use crate::args::AuditArgs;
-use crate::input::{format, load_inputs};
+use crate::input::{format, load_inputs, rendered};
 use crate::output::emit;
 use palisade_engine::Engine;
 use palisade_render::lint::audit;
@@ -15,18 +15,24 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     );
     let output = format(
         &args.output,
-        &[OutputFormat::Table, OutputFormat::Json, OutputFormat::Md],
+        &[OutputFormat::Text, OutputFormat::Json, OutputFormat::Md],
     )?;
     let loaded = load_inputs(&args.input)?;
     let engine = Engine::new(&loaded.model);
-    let report = palisade_lint::audit::audit(&loaded.model, &engine);
-    emit(
-        &match output {
-            OutputFormat::Json => audit::json(&report),
-            OutputFormat::Md => audit::md(&report),
-            _ => audit::table(&report),
-        },
-        Style::PLAIN,
-    )?;
+    let mut report = palisade_lint::audit::audit(&loaded.model, &engine);
+    if let Some(ns) = &args.input.ns.namespace {
+        let selection = crate::select::Selection::new(Some(ns), None)?;
+        selection.warn_if_unknown(&loaded.model);
+        report.namespaces.retain(|n| &n.name == ns);
+    }
+    let mut text = rendered(output, |f| match f {
+        OutputFormat::Json => audit::json(&report),
+        OutputFormat::Md => audit::md(&report),
+        _ => audit::table(&report),
+    })?;
+    if args.table.no_headers && matches!(output, OutputFormat::Text | OutputFormat::Wide) {
+        text = crate::select::without_headers(text, 1);
+    }
+    emit(&text, Style::PLAIN)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,7 @@
 //! `palisade check`: one connection, its verdict and why.
 
 use crate::args::{CheckArgs, Expect};
-use crate::input::{format, load_inputs, protocol};
+use crate::input::{format, load_inputs, port_and_protocol, rendered};
 use crate::output::{emit, emit_err};
 use anyhow::{anyhow, bail};
 use palisade_engine::{
@@ -19,11 +19,24 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         crate::progress::is_machine_format(&args.output),
     );
     let output = format(&args.output, &[OutputFormat::Text, OutputFormat::Json])?;
-    let protocol = protocol(&args.protocol)?;
-    let (to, port) = split_port(&args.to, args.port)?;
+    let (port_arg, protocol) = port_and_protocol(args.port.as_deref(), args.protocol.as_deref())?;
+    let from = qualify(&args.from, args.input.ns.namespace.as_deref());
+    let to = qualify(&args.to, args.input.ns.namespace.as_deref());
     let loaded = load_inputs(&args.input)?;
     let model = &loaded.model;
-    let src = resolve(model, &args.from).map_err(|e| anyhow!("--from {}: {e}", args.from))?;
+    let (to, port) = match port_arg {
+        Some(PortRef::Name(name)) => {
+            if split_port(&to, None).is_ok() {
+                bail!("--to names a port and --port names `{name}`: give one");
+            }
+            let number = port_by_name(model, &to, &name, protocol)
+                .map_err(|e| anyhow!("--port {name}: {e}"))?;
+            (to.as_str(), number)
+        }
+        Some(PortRef::Number(n)) => split_port(&to, Some(n))?,
+        None => split_port(&to, None)?,
+    };
+    let src = resolve(model, &from).map_err(|e| anyhow!("--from {}: {e}", args.from))?;
     let mut ctx = CheckContext::default();
     let dst = match resolve_service(model, to, port, protocol)
         .map_err(|e| anyhow!("--to {}: {e}", args.to))?
@@ -48,14 +61,16 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             Endpoint::External(_) => None,
         });
     ctx.uncertain = uncertainty.names(model, pods);
-    let style = match output {
-        OutputFormat::Json => Style::PLAIN,
-        _ => args.input.load.color.style(false),
+    let machine = matches!(output, OutputFormat::Json | OutputFormat::Yaml);
+    let style = if machine {
+        Style::PLAIN
+    } else {
+        args.input.load.color.style(false)
     };
-    let text = match output {
+    let text = rendered(output, |f| match f {
         OutputFormat::Json => check::json_with(model, &explanation, &ctx),
         _ => check::text_with(model, &explanation, &ctx, style),
-    };
+    })?;
     let met = match args.expect {
         None => true,
         Some(Expect::Allow) => explanation.allowed,
@@ -64,10 +79,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     // A failed expectation is said first, before the explanation; JSON stays parseable, so
     // there the line goes to stderr.
     let failure = (!met).then(|| expectation_failure(explanation.allowed));
-    match (&failure, output) {
-        (Some(line), OutputFormat::Json) => emit_err(line, args.input.load.color.style(true)),
-        (Some(line), _) => emit(line, style)?,
-        (None, _) => {}
+    match &failure {
+        Some(line) if machine => emit_err(line, args.input.load.color.style(true)),
+        Some(line) => emit(line, style)?,
+        None => {}
     }
     emit(&text, style)?;
     Ok(if met {
@@ -75,6 +90,21 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// With `-n NS`, a bare name means `NS/name` and `svc/NAME` means `svc/NS/NAME`, as kubectl
+/// reads names in a namespace; addresses and qualified names are kept.
+fn qualify(name: &str, namespace: Option<&str>) -> String {
+    let Some(ns) = namespace else {
+        return name.to_string();
+    };
+    let is_address = name.parse::<IpAddr>().is_ok() || name.parse::<std::net::SocketAddr>().is_ok();
+    match name.split('/').collect::<Vec<_>>().as_slice() {
+        _ if is_address => name.to_string(),
+        [bare] => format!("{ns}/{bare}"),
+        ["svc" | "service", svc] => format!("svc/{ns}/{svc}"),
+        _ => name.to_string(),
+    }
 }
 
 /// The line that opens the output when `--expect` is not met, e.g. "expected allow, got denied".
@@ -112,15 +142,9 @@ fn split_port(to: &str, port: Option<u16>) -> anyhow::Result<(&str, u16)> {
     }
 }
 
-/// A Service destination: `svc/NAME`, `svc/NS/NAME`, `NS/svc/NAME` or a ClusterIP. Its
-/// backends on the target port the service port leads to, as a destination with one port
-/// per backend, the Service's name and a note saying so. `None` when `name` is no Service.
-fn resolve_service(
-    model: &Model,
-    name: &str,
-    port: u16,
-    protocol: Protocol,
-) -> anyhow::Result<Option<(String, Resolved, String)>> {
+/// The Service `name` names (`svc/NAME`, `svc/NS/NAME`, `NS/svc/NAME` or a ClusterIP), if it
+/// names one; an error when it names a Service that is missing or ambiguous.
+fn find_service(model: &Model, name: &str) -> anyhow::Result<Option<ServiceId>> {
     let id = if let Ok(ip) = name.parse::<IpAddr>() {
         // A pod's own address is the pod, not a service.
         if model.pods.iter().any(|p| p.ips.contains(&ip)) {
@@ -161,6 +185,89 @@ fn resolve_service(
                 )
             }
         }
+    };
+    Ok(Some(id))
+}
+
+/// `--port NAME`: the number the name stands for at the destination — the Service port of
+/// that name for a Service, else the named container port of every destination pod (they
+/// must agree).
+fn port_by_name(model: &Model, to: &str, name: &str, protocol: Protocol) -> anyhow::Result<u16> {
+    if let Some(id) = find_service(model, to)? {
+        let service = &model.services[id.index()];
+        return service
+            .ports
+            .iter()
+            .find(|p| p.name.as_deref() == Some(name) && p.protocol == protocol)
+            .map(|p| p.port)
+            .ok_or_else(|| {
+                let named: Vec<String> = service
+                    .ports
+                    .iter()
+                    .filter_map(|p| {
+                        p.name
+                            .as_ref()
+                            .map(|n| format!("{n} ({}/{})", p.port, p.protocol))
+                    })
+                    .collect();
+                anyhow!(
+                    "Service {} has no {protocol} port named `{name}` (its named ports: {})",
+                    services::service_name(model, id),
+                    if named.is_empty() {
+                        "none".into()
+                    } else {
+                        named.join(", ")
+                    }
+                )
+            });
+    }
+    let dst = resolve(model, to)?;
+    let mut numbers: Vec<u16> = Vec::new();
+    let mut missing = Vec::new();
+    for e in &dst.endpoints {
+        let Endpoint::Pod(p) = e else {
+            bail!("`{to}` is an address: give the port as a number");
+        };
+        let pod = &model.pods[p.index()];
+        match pod
+            .ports
+            .iter()
+            .find(|c| c.name.as_deref() == Some(name) && c.protocol == protocol)
+        {
+            Some(c) => numbers.push(c.port),
+            None => missing.push(model.pod_name(*p)),
+        }
+    }
+    numbers.sort_unstable();
+    numbers.dedup();
+    match (numbers.as_slice(), missing.is_empty()) {
+        ([n], true) => Ok(*n),
+        (_, false) => bail!(
+            "no {protocol} container port named `{name}` on {} (named ports are resolved on the destination pods)",
+            missing.join(", ")
+        ),
+        _ => bail!(
+            "the pods of `{to}` name different ports `{name}` ({}): give the number",
+            numbers
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// A Service destination: `svc/NAME`, `svc/NS/NAME`, `NS/svc/NAME` or a ClusterIP. Its
+/// backends on the target port the service port leads to, as a destination with one port
+/// per backend, the Service's name and a note saying so. `None` when `name` is no Service.
+fn resolve_service(
+    model: &Model,
+    name: &str,
+    port: u16,
+    protocol: Protocol,
+) -> anyhow::Result<Option<(String, Resolved, String)>> {
+    let Some(id) = find_service(model, name)? else {
+        return Ok(None);
     };
     let service = &model.services[id.index()];
     let shown = services::service_name(model, id);

@@ -40,8 +40,8 @@ pub struct TestArgs {
     /// With --sandbox: probe timeout in milliseconds.
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub timeout_ms: u64,
-    /// Output format: human, junit or json.
-    #[arg(short, long, default_value = "human")]
+    /// Output format: text, wide, junit, json or yaml.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
     /// How to load the cluster.
     #[command(flatten)]
@@ -49,11 +49,14 @@ pub struct TestArgs {
 }
 
 pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
-    let format = match args.output.as_str() {
-        "human" | "txt" => TestOutput::Human,
+    let yaml = palisade_render::OutputFormat::canonical_name(&args.output) == "yaml";
+    let format = match palisade_render::OutputFormat::canonical_name(&args.output) {
+        "text" | "wide" => TestOutput::Human,
         "junit" => TestOutput::Junit,
-        "json" => TestOutput::Json,
-        other => bail!("unsupported output format `{other}`: expected one of human, junit, json"),
+        "json" | "yaml" => TestOutput::Json,
+        other => bail!(
+            "unsupported output format `{other}`: expected one of text, wide, junit, json, yaml"
+        ),
     };
     let inputs: Vec<_> = args.cluster.iter().map(|p| input(p)).collect();
     let loaded = load_checked(
@@ -121,10 +124,13 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let mode = if args.sandbox { "sandbox" } else { "static" };
     let style = args.load.color.style(false);
-    emit(
-        &palisade_render::conntest::render(model, &results, format, mode, style),
-        style,
-    )?;
+    let text = palisade_render::conntest::render(model, &results, format, mode, style);
+    let text = if yaml {
+        palisade_render::yaml::from_json(&text).map_err(anyhow::Error::msg)?
+    } else {
+        text
+    };
+    emit(&text, style)?;
     let failed = results.iter().any(TestResult::is_failure) || !spec_errors.is_empty();
     Ok(if failed {
         ExitCode::from(1)

@@ -5,6 +5,7 @@ mod git;
 use crate::args::{DiffArgs, FailOn};
 use crate::input::{format, load_checked};
 use crate::output::emit;
+use crate::select::Selection;
 use anyhow::{Context, bail};
 use palisade_diff::{ChangeKind, Diff};
 use palisade_load::Input;
@@ -120,7 +121,7 @@ pub(crate) fn overlay_inputs(old: &str, new: &str) -> anyhow::Result<Vec<Input>>
 
 fn load_side(label: &str, shown: &str, inputs: &[Input], args: &DiffArgs) -> anyhow::Result<Model> {
     let what = format!("{label} side (`{shown}`)");
-    let namespace = args.namespace.as_deref().unwrap_or("default");
+    let namespace = args.ns.default_namespace();
     Ok(load_checked(inputs, namespace, &args.load, Some(&what))?.model)
 }
 
@@ -203,7 +204,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let (old_shown, new_shown) = (shown(&old), shown(&new));
     let old_inputs = match old {
         // Drift: the running cluster is OLD, the manifests are NEW (what applying them changes).
-        Spec::Live => crate::live::live_inputs(&args.load, args.namespace.as_deref())?,
+        Spec::Live => crate::live::live_inputs(&args.load, args.ns.namespace.as_deref())?,
         _ => side_inputs("OLD", &old, Some(&new), &args.paths)?,
     };
     let new_inputs = if args.overlay {
@@ -232,9 +233,24 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
             new_model = palisade_diff::with_workloads_from(&new_model, &w);
         }
     }
-    let diff = palisade_diff::diff(&old_model, &new_model, args.level.into());
+    let mut diff = palisade_diff::diff(&old_model, &new_model, args.level.into());
+    // One line per peer instead of one per address fragment.
+    palisade_render::diff::group_external(&mut diff);
+    let selection = Selection::new(args.ns.namespace.as_deref(), Some(&args.select))?;
+    if !selection.is_everything() {
+        // Changes with an end selected on either side; --fail-on judges only these.
+        let mut names = selection.peer_names(&old_model);
+        names.extend(selection.peer_names(&new_model));
+        diff.changes
+            .retain(|c| names.contains(&c.src) || names.contains(&c.dst));
+    }
     let style = args.load.color.style(false);
-    emit(&palisade_render::diff::render(&diff, output, style), style)?;
+    let mut text =
+        crate::input::rendered(output, |f| palisade_render::diff::render(&diff, f, style))?;
+    if args.table.no_headers && output == OutputFormat::Csv {
+        text = crate::select::without_headers(text, 1);
+    }
+    emit(&text, style)?;
     Ok(match args.fail_on {
         Some(f) if fails(&diff, f) => ExitCode::from(1),
         _ => ExitCode::SUCCESS,

@@ -15,13 +15,88 @@ use palisade_flows::{
 };
 use palisade_load::Loaded;
 use palisade_model::Model;
+use palisade_model::{LabelSelector, PortArg, PortRef};
 use palisade_replay::{
-    DenyAction, Filter, PeerMatch, Replayed, Replayer, TimeBound, parse_duration_ns,
+    DenyAction, Filter, HubbleFilter, PeerMatch, Replayed, Replayer, TimeBound, parse_duration_ns,
 };
 use std::io::Read;
 use std::time::Duration;
 
 /// Builds the session filter from the flags (`replay` uses it too).
+/// The `--port` values when all are plain numbers.
+fn plain_ports(ports: &[String]) -> Option<Vec<u16>> {
+    ports
+        .iter()
+        .map(|p| match PortArg::parse(p) {
+            Ok(PortArg {
+                port: PortRef::Number(n),
+                protocol: None,
+            }) => Some(n),
+            _ => None,
+        })
+        .collect()
+}
+
+/// hubble observe's filters (and `--port` when it names a port or a protocol).
+pub fn hubble_filter(args: &SessionFilterArgs) -> anyhow::Result<HubbleFilter> {
+    let h = &args.hubble;
+    let pods = |flag: &str, v: &[String]| -> anyhow::Result<Vec<PeerMatch>> {
+        v.iter()
+            .map(|s| {
+                let (ns, name) = s.split_once('/').unwrap_or(("default", s.as_str()));
+                if ns.is_empty() || name.is_empty() || name.contains('/') {
+                    bail!("{flag}: `{s}` is not `[namespace/]pod-name-prefix`");
+                }
+                Ok(PeerMatch::Name(ns.to_string(), name.to_string()))
+            })
+            .collect()
+    };
+    let ips = |flag: &str, v: &[String]| -> anyhow::Result<Vec<PeerMatch>> {
+        v.iter()
+            .map(|s| match PeerMatch::parse(s) {
+                Ok(m @ (PeerMatch::Ip(_) | PeerMatch::Net(_))) => Ok(m),
+                _ => bail!("{flag}: `{s}` is not an IP address or CIDR"),
+            })
+            .collect()
+    };
+    let labels = |flag: &str, v: &[String]| -> anyhow::Result<Vec<LabelSelector>> {
+        v.iter()
+            .map(|s| {
+                LabelSelector::parse_kubectl(&s.replace("k8s:", ""))
+                    .map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+            })
+            .collect()
+    };
+    let mut verdict = Vec::new();
+    for v in &h.verdict {
+        match v.to_ascii_uppercase().as_str() {
+            "FORWARDED" => verdict.push(Observed::Accepted),
+            "DROPPED" => verdict.extend([Observed::Refused, Observed::TimedOut]),
+            _ => bail!("--verdict: `{v}`: expected FORWARDED or DROPPED"),
+        }
+    }
+    let port = if plain_ports(&args.port).is_some() {
+        Vec::new()
+    } else {
+        args.port
+            .iter()
+            .map(|p| PortArg::parse(p).map_err(|e| anyhow::anyhow!("--port: {e}")))
+            .collect::<anyhow::Result<_>>()?
+    };
+    Ok(HubbleFilter {
+        verdict,
+        from_pod: pods("--from-pod", &h.from_pod)?,
+        to_pod: pods("--to-pod", &h.to_pod)?,
+        from_namespace: h.from_namespace.clone(),
+        to_namespace: h.to_namespace.clone(),
+        from_label: labels("--from-label", &h.from_label)?,
+        to_label: labels("--to-label", &h.to_label)?,
+        from_ip: ips("--from-ip", &h.from_ip)?,
+        to_ip: ips("--to-ip", &h.to_ip)?,
+        port,
+    })
+}
+
 pub fn session_filter(args: &SessionFilterArgs) -> anyhow::Result<Filter> {
     let peers = |flag: &str, v: &[String]| -> anyhow::Result<Vec<PeerMatch>> {
         v.iter()
@@ -32,7 +107,9 @@ pub fn session_filter(args: &SessionFilterArgs) -> anyhow::Result<Filter> {
         from: peers("--from", &args.from)?,
         to: peers("--to", &args.to)?,
         namespace: args.namespace.clone(),
-        port: args.port.clone(),
+        // Plain numbers stay in the reader's filter (Relay filters them server-side); names
+        // and NUM/PROTO need the destination pod, in the hubble filter.
+        port: plain_ports(&args.port).unwrap_or_default(),
         protocol: args
             .protocol
             .iter()
@@ -63,6 +140,43 @@ pub fn session_filter(args: &SessionFilterArgs) -> anyhow::Result<Filter> {
 }
 
 /// `--format`.
+/// The last event time of the captures, when `--since`/`--until` count back from it (a
+/// first pass over each file; stdin cannot be read twice).
+pub fn capture_end_ns(
+    filter: &Filter,
+    captures: &[String],
+    format: Option<Format>,
+) -> anyhow::Result<Option<i64>> {
+    if !filter.since.is_some_and(|b| b.needs_end()) && !filter.until.is_some_and(|b| b.needs_end())
+    {
+        return Ok(None);
+    }
+    let mut end: Option<i64> = None;
+    for capture in captures {
+        if capture == "-" {
+            bail!(
+                "--since/--until: a duration counts back from the capture's end, which stdin cannot give before it is read; give an RFC 3339 time or +DURATION (after the capture's start)"
+            );
+        }
+        let file =
+            std::fs::File::open(capture).with_context(|| format!("cannot open `{capture}`"))?;
+        let mut reader = FlowReader::new(
+            capture.clone(),
+            std::io::BufReader::with_capacity(1 << 20, file),
+            &ReadOptions {
+                format,
+                ..ReadOptions::default()
+            },
+        )?;
+        reader.read(|record| {
+            if let palisade_flows::Record::Flow(ev) = record {
+                end = Some(end.map_or(ev.time_ns, |e| e.max(ev.time_ns)));
+            }
+        })?;
+    }
+    Ok(end)
+}
+
 pub fn capture_format(format: &Option<String>) -> anyhow::Result<Option<Format>> {
     match format {
         None => Ok(None),
@@ -156,8 +270,10 @@ pub fn read_captures(
     proposed: Option<&Model>,
     mut on: impl FnMut(&Replayed, bool),
 ) -> anyhow::Result<Vec<ReadReport>> {
-    let filter = session_filter(&args.filter)?;
+    let mut filter = session_filter(&args.filter)?;
+    let hubble = hubble_filter(&args.filter)?;
     let format = capture_format(&args.format)?;
+    filter.end_ns = capture_end_ns(&filter, &args.captures, format)?;
     let timeout = match parse_duration_ns(&args.timeout) {
         Some(ns) if ns > 0 => ns,
         _ => bail!(
@@ -201,7 +317,8 @@ pub fn read_captures(
         });
         let mut on_session = |s: palisade_flows::Session| {
             let r = replayer.replay(s);
-            let keep = filter.is_empty() || filter.matches(&r, first_ns.get());
+            let keep = (filter.is_empty() || filter.matches(&r, first_ns.get()))
+                && (hubble.is_empty() || hubble.matches(model, &r));
             on(&r, keep);
         };
         reader.read(|record| {

@@ -6,7 +6,7 @@ use crate::input::load_for_lint;
 use crate::output::{emit, emit_err};
 use anyhow::{Context, bail};
 use palisade_lint::{
-    INVALID_OBJECT, LintConfig, RULES, Settings, input_errors, lint, lint_rejected, rule, sort,
+    LintConfig, RULES, Settings, input_error_code, input_errors, lint, lint_rejected, rule, sort,
 };
 use palisade_render::Style;
 use palisade_render::lint::{LintFormat, RuleMeta, render};
@@ -92,7 +92,13 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
         emit(&out, Style::PLAIN)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let format: LintFormat = args.output.parse().map_err(anyhow::Error::msg)?;
+    // `yaml` is the JSON document as YAML; `wide` is the text.
+    let yaml = palisade_render::OutputFormat::canonical_name(&args.output) == "yaml";
+    let format: LintFormat = match palisade_render::OutputFormat::canonical_name(&args.output) {
+        "yaml" => LintFormat::Json,
+        "wide" => LintFormat::Human,
+        other => other.parse().map_err(anyhow::Error::msg)?,
+    };
     let config_path = args
         .config
         .as_deref()
@@ -126,30 +132,44 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     );
     // Input errors are findings (NP017) here, not a reason to stop: the report must be
     // complete, e.g. for a SARIF upload, even when one object is invalid.
-    let invalid_enabled = settings.is_enabled(INVALID_OBJECT);
-    let mut loaded = load_for_lint(&input, !invalid_enabled)?;
+    // Errors that are no finding (their rule disabled) are printed on stderr instead.
+    let unreported = |d: &palisade_diag::Diagnostic| input_error_code(d, &settings).is_none();
+    let mut loaded = load_for_lint(&input, unreported)?;
     let mut findings = crate::progress::phase("linting", || {
         lint(&loaded.model, &loaded.findings, &settings)
     });
     findings.extend(input_errors(&loaded.diagnostics, &settings));
     let rejected = std::mem::take(&mut loaded.rejected_policies);
     findings.extend(lint_rejected(&mut loaded.model, rejected, &settings));
+    if let Some(ns) = &input.ns.namespace {
+        // -n: the findings on objects of that namespace (and those on no namespaced object).
+        let selection = crate::select::Selection::new(Some(ns), None)?;
+        selection.warn_if_unknown(&loaded.model);
+        findings.retain(|f| selection.span_in_namespace(&loaded.model, f.span));
+    }
     sort(&mut findings);
     let style = input.load.color.style(false);
-    emit(
-        &render(
-            &findings,
-            &loaded.model.sources,
-            format,
-            &rule_meta(),
-            style,
-            config_shown.as_deref(),
-        ),
+    let text = render(
+        &findings,
+        &loaded.model.sources,
+        format,
+        &rule_meta(),
         style,
-    )?;
+        config_shown.as_deref(),
+    );
+    let text = if yaml {
+        palisade_render::yaml::from_json(&text).map_err(anyhow::Error::msg)?
+    } else {
+        text
+    };
+    emit(&text, style)?;
     // With NP017 off, input errors are not findings: exit 2 as other commands do, unless
     // --keep-going, where (as in every command) the exit code reflects the results.
-    if loaded.has_errors() && !invalid_enabled && !args.input.load.keep_going {
+    let unreported_errors = loaded
+        .diagnostics
+        .iter()
+        .any(|d| d.is_error() && unreported(d));
+    if unreported_errors && !args.input.load.keep_going {
         return Ok(ExitCode::from(2));
     }
     Ok(if settings.fails(&findings) {

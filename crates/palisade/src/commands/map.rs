@@ -42,7 +42,7 @@ pub fn run(args: MapArgs) -> anyhow::Result<ExitCode> {
     })?;
     let map = builder.finish();
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(render(&map, out_format).as_bytes())?;
+    stdout.write_all(crate::input::rendered(out_format, |f| render(&map, f))?.as_bytes())?;
     stdout.flush()?;
     if sessions == 0 {
         crate::output::eprintln_sanitized!(

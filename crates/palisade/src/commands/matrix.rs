@@ -1,8 +1,9 @@
 //! `palisade matrix`: the truth table for one port.
 
 use crate::args::MatrixArgs;
-use crate::input::{format, load_inputs, protocol};
+use crate::input::{format, load_inputs, port_and_protocol, rendered};
 use crate::output::emit;
+use crate::select::{Selection, without_headers};
 use anyhow::bail;
 use palisade_engine::{Engine, matrix};
 use palisade_render::OutputFormat;
@@ -16,13 +17,20 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<ExitCode> {
     let output = format(
         &args.output,
         &[
-            OutputFormat::Table,
+            OutputFormat::Text,
             OutputFormat::Csv,
             OutputFormat::Md,
             OutputFormat::Json,
         ],
     )?;
-    let protocol = protocol(&args.protocol)?;
+    let (port, protocol) = port_and_protocol(Some(&args.port), args.protocol.as_deref())?;
+    let port = match port {
+        Some(palisade_model::PortRef::Number(n)) => n,
+        _ => bail!(
+            "--port {}: the matrix probes one port number for every column; named ports differ per destination (use `palisade check --port NAME` or `connectivity`)",
+            args.port
+        ),
+    };
     let loaded = load_inputs(&args.input)?;
     let model = &loaded.model;
     let rows = match args.level {
@@ -40,18 +48,32 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<ExitCode> {
             args.max_peers
         );
     }
+    let selection = Selection::new(args.input.ns.namespace.as_deref(), Some(&args.select))?;
+    selection.warn_if_unknown(model);
     let engine = Engine::new(&loaded.model);
-    let result = matrix::compute(
-        &loaded.model,
-        &engine,
-        args.level.into(),
-        protocol,
-        args.port,
-    );
-    emit(
-        &palisade_render::matrix::render(&result, output),
-        palisade_render::Style::PLAIN,
-    )?;
+    let mut result = matrix::compute(&loaded.model, &engine, args.level.into(), protocol, port);
+    if !selection.is_everything() {
+        // The square of the selected rows: from and to both among them.
+        let names = selection.peer_names(model);
+        let keep: Vec<usize> = (0..result.peers.len())
+            .filter(|&i| names.contains(&result.peers[i]))
+            .collect();
+        result.peers = keep.iter().map(|&i| result.peers[i].clone()).collect();
+        result.allowed = keep
+            .iter()
+            .map(|&i| keep.iter().map(|&j| result.allowed[i][j]).collect())
+            .collect();
+    }
+    let mut text = rendered(output, |f| palisade_render::matrix::render(&result, f))?;
+    if args.table.no_headers {
+        // The legend and the column numbers in text, the header line in CSV.
+        match output {
+            OutputFormat::Text | OutputFormat::Wide => text = without_headers(text, 2),
+            OutputFormat::Csv => text = without_headers(text, 1),
+            _ => {}
+        }
+    }
+    emit(&text, palisade_render::Style::PLAIN)?;
     // Every format: the cells of rows and columns that unevaluated policies may select are
     // uncertain.
     let uncertainty = palisade_engine::Uncertainty::new(model);

@@ -37,7 +37,7 @@ pub fn now_ns() -> i64 {
 /// With Relay, a duration in --since/--until means "that long ago", as in `hubble observe`.
 pub fn absolute(bound: Option<TimeBound>, now: i64) -> Option<TimeBound> {
     bound.map(|b| match b {
-        TimeBound::AfterStart(d) => TimeBound::At(now.saturating_sub(d)),
+        TimeBound::AfterStart(d) | TimeBound::BeforeEnd(d) => TimeBound::At(now.saturating_sub(d)),
         at => at,
     })
 }

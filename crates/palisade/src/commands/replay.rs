@@ -25,6 +25,7 @@ use std::time::Duration;
 enum Output {
     Text,
     Json,
+    Yaml,
     Jsonl,
     Csv,
     Md,
@@ -32,13 +33,17 @@ enum Output {
 
 fn output(s: &str) -> anyhow::Result<Output> {
     Ok(match s {
-        "txt" | "text" => Output::Text,
+        // `wide` is the text (no extra columns yet); `yaml` the JSON document as YAML.
+        "txt" | "text" | "table" | "human" | "plain" | "wide" => Output::Text,
         "json" => Output::Json,
+        "yaml" | "yml" => Output::Yaml,
         "jsonl" | "ndjson" => Output::Jsonl,
         "csv" => Output::Csv,
         "md" | "markdown" => Output::Md,
         other => {
-            bail!("unsupported output format `{other}`: expected one of txt, json, jsonl, csv, md")
+            bail!(
+                "unsupported output format `{other}`: expected one of text, wide, json, yaml, jsonl, csv, md"
+            )
         }
     })
 }
@@ -66,6 +71,10 @@ fn filter(args: &ReplayArgs) -> anyhow::Result<Filter> {
         let now = super::relay::now_ns();
         f.since = super::relay::absolute(f.since, now);
         f.until = super::relay::absolute(f.until, now);
+    } else if let Some(capture) = &args.capture {
+        // `--since 5m`: the last five minutes of the capture, found by a first pass.
+        let format = super::discover::capture_format(&args.format)?;
+        f.end_ns = super::discover::capture_end_ns(&f, std::slice::from_ref(capture), format)?;
     }
     Ok(f)
 }
@@ -197,6 +206,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 struct Settings {
     output: Output,
     filter: Filter,
+    /// hubble observe's filters.
+    hubble: palisade_replay::HubbleFilter,
     /// `--timeout`, in nanoseconds.
     timeout: i64,
     /// `--spike-window`, in nanoseconds.
@@ -239,6 +250,7 @@ impl Settings {
         Ok(Settings {
             output,
             filter,
+            hubble: super::discover::hubble_filter(&args.filter)?,
             timeout,
             window,
             format,
@@ -292,8 +304,9 @@ impl Collected {
     }
 }
 
-/// What happens to each session once the sessionizer has decided it: replayed, filtered,
-/// counted in the summaries, then streamed (jsonl, following) or kept.
+/// What happens to each session once the sessionizer has decided it: replayed (with the
+/// names the capture's DNS answers gave so far), filtered, counted in the summaries, then
+/// streamed (jsonl, following) or kept.
 struct SessionSink<'a, 'm, W: Write> {
     args: &'a ReplayArgs,
     settings: &'a Settings,
@@ -303,13 +316,20 @@ struct SessionSink<'a, 'm, W: Write> {
     stream: bool,
     keep: bool,
     write_err: Option<std::io::Error>,
+    /// Names of external addresses from the capture's DNS answers, for domainNames rules.
+    dns: palisade_replay::DnsNames,
 }
 
 impl<W: Write> SessionSink<'_, '_, W> {
     fn handle(&mut self, s: palisade_flows::Session, first_ns: Option<i64>) {
-        let r = self.replayer.replay(s);
+        let r = self.replayer.replay_resolved(s, &self.dns);
         let filter = &self.settings.filter;
         if !filter.is_empty() && !filter.matches(&r, first_ns) {
+            return;
+        }
+        if !self.settings.hubble.is_empty()
+            && !self.settings.hubble.matches(self.replayer.model(), &r)
+        {
             return;
         }
         let collected = &mut *self.collected;
@@ -366,7 +386,8 @@ fn stream_sessions(
 ) -> anyhow::Result<Option<std::io::Error>> {
     let follow = args.relay.follow;
     let stream = settings.output == Output::Jsonl || (follow && settings.output == Output::Text);
-    let keep = !stream && (!args.summary || matches!(settings.output, Output::Json | Output::Csv));
+    let keep = !stream
+        && (!args.summary || matches!(settings.output, Output::Json | Output::Yaml | Output::Csv));
     let mut sink = SessionSink {
         args,
         settings,
@@ -376,6 +397,7 @@ fn stream_sessions(
         stream,
         keep,
         write_err: None,
+        dns: palisade_replay::DnsNames::default(),
     };
     let first_ns: std::cell::Cell<Option<i64>> = std::cell::Cell::new(None);
     let mut sessionizer = Sessionizer::new(SessionConfig {
@@ -399,32 +421,58 @@ fn stream_sessions(
         }
     };
     let stats = if threads > 1 && !follow {
-        let (send, receive) = std::sync::mpsc::sync_channel::<(Option<i64>, Vec<_>)>(8);
+        // Names learned and sessions decided travel in the order the reader met them, so
+        // each session is replayed with the names known at that point, as on one thread.
+        // Sessions dominate the batches and are moved by value, as they were alone: boxing
+        // them would add an allocation per session.
+        #[allow(clippy::large_enum_variant)]
+        enum Piece {
+            Names(Vec<(std::net::IpAddr, String)>),
+            Session(Option<i64>, palisade_flows::Session),
+        }
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Piece>>(8);
         std::thread::scope(|scope| -> anyhow::Result<_> {
             let replaying = scope.spawn(move || {
-                for (first, batch) in receive {
-                    for session in batch {
-                        sink.handle(session, first);
+                for batch in receive {
+                    for piece in batch {
+                        match piece {
+                            Piece::Names(names) => {
+                                for (ip, name) in names {
+                                    sink.dns.insert(ip, &name);
+                                }
+                            }
+                            Piece::Session(first, session) => sink.handle(session, first),
+                        }
                     }
                 }
                 sink.write_err
             });
-            let mut batch = Vec::with_capacity(PIPELINE_BATCH);
+            let batch = std::cell::RefCell::new(Vec::with_capacity(PIPELINE_BATCH));
+            let hand_over = |piece: Piece| {
+                let mut batch = batch.borrow_mut();
+                batch.push(piece);
+                if batch.len() == PIPELINE_BATCH {
+                    let full = std::mem::replace(&mut *batch, Vec::with_capacity(PIPELINE_BATCH));
+                    // The replaying thread only stops early by panicking (reported below).
+                    let _ = send.send(full);
+                }
+            };
             let mut on_session = |s: palisade_flows::Session| {
                 count(&mut seen);
-                batch.push(s);
-                if batch.len() == PIPELINE_BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(PIPELINE_BATCH));
-                    // The replaying thread only stops early by panicking (reported below).
-                    let _ = send.send((first_ns.get(), full));
-                }
+                hand_over(Piece::Session(first_ns.get(), s));
             };
             let read = reader.read(|record| {
                 note_first(&record);
+                if let palisade_flows::Record::Flow(ev) = &record {
+                    let names = palisade_replay::DnsNames::said(ev);
+                    if !names.is_empty() {
+                        hand_over(Piece::Names(names));
+                    }
+                }
                 sessionizer.push_record(record, &mut on_session);
             });
             let stats = read.map(|_| sessionizer.finish(&mut on_session));
-            let _ = send.send((first_ns.get(), batch));
+            let _ = send.send(batch.take());
             drop(send);
             let write_err = replaying
                 .join()
@@ -433,15 +481,20 @@ fn stream_sessions(
             Ok((stats, write_err))
         })?
     } else {
-        let mut on_session = |s: palisade_flows::Session| {
-            count(&mut seen);
-            sink.handle(s, first_ns.get());
-        };
         reader.read(|record| {
             note_first(&record);
-            sessionizer.push_record(record, &mut on_session);
+            if let palisade_flows::Record::Flow(ev) = &record {
+                sink.dns.learn(ev);
+            }
+            sessionizer.push_record(record, &mut |s| {
+                count(&mut seen);
+                sink.handle(s, first_ns.get());
+            });
         })?;
-        let stats = sessionizer.finish(&mut on_session);
+        let stats = sessionizer.finish(&mut |s| {
+            count(&mut seen);
+            sink.handle(s, first_ns.get());
+        });
         (stats, sink.write_err)
     };
     let (stats, write_err) = stats;
@@ -486,6 +539,9 @@ fn print_report(
     let text = match out_format {
         Output::Text => render::text(&report, style),
         Output::Json => render::json(&report),
+        Output::Yaml => {
+            palisade_render::yaml::from_json(&render::json(&report)).map_err(anyhow::Error::msg)?
+        }
         Output::Csv => render::csv(&report),
         Output::Md => render::md(&report),
         Output::Jsonl => String::new(),

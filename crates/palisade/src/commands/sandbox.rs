@@ -101,8 +101,8 @@ pub struct SandboxMatrixArgs {
     /// Probing.
     #[command(flatten)]
     pub probe: ProbeOptions,
-    /// Output format: table or json.
-    #[arg(short, long, default_value = "table")]
+    /// Output format: text, wide, json or yaml.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
 }
 
@@ -118,8 +118,8 @@ pub struct RunArgs {
     /// Probing.
     #[command(flatten)]
     pub probe: ProbeOptions,
-    /// Output format: table or json.
-    #[arg(short, long, default_value = "table")]
+    /// Output format: text, wide, json or yaml.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
 }
 
@@ -270,7 +270,7 @@ fn assigned_note(model: &Model, sandbox: &Sandbox) -> String {
 }
 
 fn matrix(args: SandboxMatrixArgs) -> anyhow::Result<ExitCode> {
-    let output = format(&args.output, &[OutputFormat::Table, OutputFormat::Json])?;
+    let output = format(&args.output, &[OutputFormat::Text, OutputFormat::Json])?;
     let protocol = protocol(&args.protocol)?;
     let loaded = load_inputs(&args.input)?;
     let model = &loaded.model;
@@ -284,10 +284,12 @@ fn matrix(args: SandboxMatrixArgs) -> anyhow::Result<ExitCode> {
     )?;
     let note = assigned_note(model, &sandbox);
     sandbox.down()?;
-    if output != OutputFormat::Json {
+    if !matches!(output, OutputFormat::Json | OutputFormat::Yaml) {
         crate::output::emit_err(&note, Style::PLAIN);
     }
-    emit(&palisade_render::sandbox::render_matrix(&tables[0], output))?;
+    emit(&crate::input::rendered(output, |f| {
+        palisade_render::sandbox::render_matrix(&tables[0], f)
+    })?)?;
     Ok(exit(tables[0].mismatches().is_empty()))
 }
 
@@ -311,7 +313,7 @@ fn parse_port(s: &str) -> anyhow::Result<(Protocol, u16)> {
 }
 
 fn run_all(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let output = format(&args.output, &[OutputFormat::Table, OutputFormat::Json])?;
+    let output = format(&args.output, &[OutputFormat::Text, OutputFormat::Json])?;
     let loaded = load_inputs(&args.input)?;
     let model = &loaded.model;
     let ports: Vec<(Protocol, u16)> = if args.ports.is_empty() {
@@ -344,7 +346,7 @@ fn run_all(args: RunArgs) -> anyhow::Result<ExitCode> {
     )?;
     let note = assigned_note(model, &sandbox);
     sandbox.down()?;
-    if output != OutputFormat::Json {
+    if !matches!(output, OutputFormat::Json | OutputFormat::Yaml) {
         crate::output::emit_err(
             &format!(
                 "{note}{} pods, {} port(s), up + probes + down in {:.1?}\n",
@@ -355,7 +357,9 @@ fn run_all(args: RunArgs) -> anyhow::Result<ExitCode> {
             Style::PLAIN,
         );
     }
-    emit(&palisade_render::sandbox::render_run(&tables, output))?;
+    emit(&crate::input::rendered(output, |f| {
+        palisade_render::sandbox::render_run(&tables, f)
+    })?)?;
     Ok(exit(tables.iter().all(|t| t.mismatches().is_empty())))
 }
 
@@ -467,16 +471,37 @@ fn fuzz_run(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     let timeout = Duration::from_millis(args.probe.timeout_ms);
     let started = Instant::now();
     let (mut probes, mut failing) = (0usize, 0usize);
+    let mut transient = Vec::new();
+    // One set of namespaces for the whole run: each case only swaps the rulesets.
+    let mut sandbox = fuzz::FuzzSandbox::up(args.pods as usize)?;
     for i in 0..args.cases {
         let seed = args.seed.wrapping_add(i);
         let text = fuzz::generate_case(&mut Rng::new(seed), args.pods as usize);
         let model = fuzz::load_case(&text)
             .map_err(|e| anyhow::anyhow!("seed {seed}: the generator wrote invalid input: {e}"))?;
-        let report = fuzz::run_case(&model, deny, timeout)?;
+        let report = sandbox.run_case(&model, deny, timeout)?;
         probes += report.probes;
+        for t in &report.transient {
+            crate::output::emit_err(
+                &format!("seed {seed}: transient (agreed when asked again): {t}\n"),
+                Style::PLAIN,
+            );
+        }
+        transient.extend(report.transient);
+        if (i + 1) % 500 == 0 && i + 1 < args.cases {
+            crate::output::emit_err(
+                &format!(
+                    "{} of {} cases, {probes} probes, {failing} failing, {:.1?}\n",
+                    i + 1,
+                    args.cases,
+                    started.elapsed()
+                ),
+                Style::PLAIN,
+            );
+        }
         if !report.mismatches.is_empty() {
             failing += 1;
-            let minimal = fuzz::minimize(&text, deny, timeout)?;
+            let minimal = fuzz::minimize(&mut sandbox, &text, deny, timeout)?;
             let dir = std::path::Path::new(&args.out).join(format!("seed-{seed}"));
             std::fs::create_dir_all(&dir)?;
             std::fs::write(dir.join("cluster.yaml"), &minimal)?;
@@ -493,10 +518,12 @@ fn fuzz_run(args: FuzzArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    sandbox.down()?;
     emit(&format!(
-        "{} cases, {probes} probes checked (deny action {}), {failing} failing case(s), {:.1?}\n",
+        "{} cases, {probes} probes checked (deny action {}), {failing} failing case(s), {} transient disagreement(s) resolved by asking again, {:.1?}\n",
         args.cases,
         deny.as_str(),
+        transient.len(),
         started.elapsed()
     ))?;
     Ok(exit(failing == 0))

@@ -39,8 +39,8 @@ pub struct SandboxReplayArgs {
     /// Probe timeout in milliseconds.
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub timeout_ms: u64,
-    /// Output format: txt or json.
-    #[arg(short, long, default_value = "txt")]
+    /// Output format: text, wide, json or yaml.
+    #[arg(short, long, default_value = "text")]
     pub output: String,
     /// How to load manifests.
     #[command(flatten)]
@@ -66,10 +66,11 @@ fn read_sessions(path: &str, replayer: &mut Replayer<'_>) -> anyhow::Result<Vec<
 }
 
 pub fn run(args: SandboxReplayArgs) -> anyhow::Result<ExitCode> {
-    let json = match args.output.as_str() {
-        "txt" | "text" => false,
-        "json" => true,
-        other => bail!("unsupported output format `{other}`: expected txt or json"),
+    let yaml = palisade_render::OutputFormat::canonical_name(&args.output) == "yaml";
+    let json = match palisade_render::OutputFormat::canonical_name(&args.output) {
+        "text" | "wide" => false,
+        "json" | "yaml" => true,
+        other => bail!("unsupported output format `{other}`: expected text, wide, json or yaml"),
     };
     let inputs: Vec<_> = args.cluster.iter().map(|p| input(p)).collect();
     let current = load_checked(
@@ -204,7 +205,13 @@ pub fn run(args: SandboxReplayArgs) -> anyhow::Result<ExitCode> {
             }
         })
         .collect();
-    emit(&render_replay(&rows, json), palisade_render::Style::PLAIN)?;
+    let text = render_replay(&rows, json);
+    let text = if yaml {
+        palisade_render::yaml::from_json(&text).map_err(anyhow::Error::msg)?
+    } else {
+        text
+    };
+    emit(&text, palisade_render::Style::PLAIN)?;
     let disagree = rows.iter().any(KernelReplayRow::disagrees);
     Ok(if disagree {
         ExitCode::from(1)

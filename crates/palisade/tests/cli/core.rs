@@ -299,7 +299,7 @@ fn demo_walks_through_the_example() {
 fn unsupported_format_is_a_usage_error() {
     let run = palisade(&["matrix", SHOP, "--port", "80", "-o", "dot"], None);
     assert_eq!(run.code, 2);
-    assert_snapshot!(run.stderr, @"palisade: error: unsupported output format `dot`: expected one of table, csv, md, json");
+    assert_snapshot!(run.stderr, @"palisade: error: unsupported output format `dot`: expected one of text, wide, csv, md, json, yaml");
 }
 
 #[test]

@@ -229,3 +229,60 @@ fn diff_git_revisions() {
     assert_eq!(git_out(&dir, &["rev-parse", "HEAD"]), head_before);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Admin-tier edits are causes: a changed ClusterNetworkPolicy rule opens dev -> shop, an
+/// added BaselineAdminNetworkPolicy closes the internet, each named with kind/name, tier,
+/// priority and rule (name and action); the admin `networks` cut the external ranges.
+fn tiers_diff(format: &str) -> Run {
+    palisade(
+        &[
+            "diff",
+            "crates/palisade/tests/cli/data/tiers-diff/old",
+            "crates/palisade/tests/cli/data/tiers-diff/new",
+            "--overlay",
+            "--color",
+            "never",
+            "-o",
+            format,
+        ],
+        None,
+    )
+}
+
+#[test]
+fn diff_admin_tier_causes_txt() {
+    let run = tiers_diff("txt");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains(
+        "cnp/tenants modified (Admin tier, priority 10, ingress rule 0 \"deny-dev\" Pass)"
+    ));
+    assert_snapshot!(run.snapshot());
+}
+
+#[test]
+fn diff_admin_tier_causes_json() {
+    let run = tiers_diff("json");
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let opened = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["src"] == "dev/tool" && c["dst"] == "shop/api")
+        .expect("dev/tool -> shop/api");
+    assert_eq!(opened["change"], "added");
+    let causes = opened["causes"].as_array().unwrap();
+    assert_eq!(
+        causes.len(),
+        1,
+        "only the policy whose rule matches: {causes:?}"
+    );
+    assert_eq!(causes[0]["kind"], "ClusterNetworkPolicy");
+    assert_eq!(causes[0]["tier"], "Admin");
+    assert_eq!(causes[0]["rule"]["name"], "deny-dev");
+    assert_snapshot!(run.snapshot());
+}
+
+#[test]
+fn diff_admin_tier_causes_md() {
+    assert_snapshot!(tiers_diff("md").snapshot());
+}

@@ -173,3 +173,70 @@ fn demo_shows_the_lint_step() {
     assert!(run.stdout.contains("warning[NP003]"));
     assert!(run.stdout.contains("did you mean app=checkout?"));
 }
+
+/// The tier rules NP023–NP025 in SARIF: each finding's rule, level, location and message.
+#[test]
+fn lint_tier_rules_sarif() {
+    let mut results = Vec::new();
+    for (code, exit) in [("NP023", 0), ("NP024", 0), ("NP025", 1)] {
+        let file = format!("{FIXTURES}/{code}.yaml");
+        let run = palisade(&["lint", &file, "--select", code, "-o", "sarif"], None);
+        assert_eq!(run.code, exit, "{code}: {}", run.stderr);
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+        assert!(rules.iter().any(|r| r["id"] == code), "{code} in the rules");
+        for r in v["runs"][0]["results"].as_array().unwrap() {
+            assert_eq!(r["ruleId"], code);
+            let location = &r["locations"][0]["physicalLocation"];
+            results.push(format!(
+                "{} {} {}:{} {}",
+                r["ruleId"].as_str().unwrap(),
+                r["level"].as_str().unwrap(),
+                location["artifactLocation"]["uri"].as_str().unwrap(),
+                location["region"]["startLine"],
+                r["message"]["text"].as_str().unwrap(),
+            ));
+        }
+    }
+    assert_snapshot!(results.join("\n"));
+}
+
+/// Guardrails in the audit: what each Deny/Pass rule covers, and the traffic shop's
+/// NetworkPolicy allows that an Admin-tier Deny overrides (dev's pods on 8080, the metadata
+/// service); the Pass and the baseline Deny override nothing.
+#[test]
+fn audit_guardrails_formats() {
+    let file = "crates/palisade/tests/cli/data/tiers-audit.yaml";
+    for format in ["table", "json", "md"] {
+        let run = palisade(&["audit", file, "-o", format], None);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_snapshot!(format!("audit_guardrails_{format}"), run.snapshot());
+    }
+    let run = palisade(&["audit", file, "-o", "json"], None);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let guardrails = v["guardrails"].as_array().unwrap();
+    let overridden: Vec<(&str, &str, &str)> = guardrails
+        .iter()
+        .flat_map(|g| {
+            g["overrides"].as_array().unwrap().iter().map(move |o| {
+                (
+                    g["rule_name"].as_str().unwrap(),
+                    o["subject"].as_str().unwrap(),
+                    o["peer"].as_str().unwrap(),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        overridden,
+        [
+            ("deny-dev", "shop/api", "dev/tool"),
+            ("metadata", "shop/api", "169.254.169.254/32")
+        ]
+    );
+    let actions: Vec<&str> = guardrails
+        .iter()
+        .map(|g| g["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["Deny", "Pass", "Deny", "Deny"]);
+}

@@ -442,3 +442,60 @@ fn scrape(addr: &str) -> String {
     let _ = s.read_to_string(&mut text);
     text
 }
+
+/// `-n` means the same with --live as with files: the answer is about that namespace (and it
+/// is the namespace read); `-A -n NS` reads every namespace and shows NS, so traffic from other
+/// namespaces into NS is in the answer.
+#[test]
+fn namespace_with_live_is_the_answers_namespace() {
+    let api = api(&[]);
+    let kc = kubeconfig(&api, "ns");
+    let csv = |args: &[&str]| {
+        let mut all = vec!["connectivity", "--live", "--kubeconfig", &kc, "-o", "csv"];
+        all.extend(args);
+        let out = run(&all, &[]);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        out.stdout
+            .lines()
+            .skip(1)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let everything = csv(&["-A"]);
+    let read_payments = csv(&["-n", "payments"]);
+    let all_show_payments = csv(&["-A", "-n", "payments"]);
+    let touches = |row: &String| {
+        let mut cells = row.split(',');
+        let (src, dst) = (cells.next().unwrap(), cells.next().unwrap());
+        src.starts_with("payments/") || dst.starts_with("payments/")
+    };
+    assert!(!all_show_payments.is_empty());
+    assert!(
+        all_show_payments.iter().all(touches),
+        "{all_show_payments:?}"
+    );
+    // -A -n: exactly the whole answer's rows about payments.
+    let expected: Vec<String> = everything.iter().filter(|r| touches(r)).cloned().collect();
+    assert_eq!(all_show_payments, expected);
+    // -n alone reads only payments: its rows are about payments, and cross-namespace peers
+    // it could not read are missing from them.
+    assert!(read_payments.iter().all(touches), "{read_payments:?}");
+    assert!(
+        read_payments.iter().all(|r| !r.contains("shop/")),
+        "{read_payments:?}"
+    );
+    // Reading every namespace adds the peers -n alone cannot see: prometheus scraping
+    // payments, payments resolving names with coredns.
+    assert!(
+        all_show_payments.contains(&"monitoring/prometheus,payments/ledger,TCP 9100".to_string())
+    );
+    assert!(
+        !read_payments
+            .iter()
+            .any(|r| r.contains("monitoring/") || r.contains("kube-system/"))
+    );
+    assert!(
+        read_payments.iter().all(|r| all_show_payments.contains(r)),
+        "{read_payments:?}"
+    );
+}

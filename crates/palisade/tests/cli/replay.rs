@@ -346,17 +346,25 @@ fn many_hubble_flows(n: usize) -> String {
 fn two_threads_give_the_output_of_one() {
     // More sessions than one batch handed between the threads.
     let capture = many_hubble_flows(9000);
+    // A file, so that `--since 5s` (the capture's last five seconds) can find the end in a
+    // first pass before the two threads start.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("capture.jsonl");
+    std::fs::write(&file, &capture).unwrap();
+    let file = file.to_str().unwrap();
     for extra in [
         &["-o", "jsonl"][..],
         &["-o", "json"],
         &["-o", "csv"],
         &["--summary"],
         &["-o", "jsonl", "--since", "5s", "--outcome", "timed-out"],
+        &["-o", "jsonl", "--since", "+3s", "--until", "+6s"],
+        &["-o", "jsonl", "--verdict", "DROPPED"],
     ] {
         let run = |threads: &str| {
             let mut args = vec!["--threads", threads];
             args.extend(extra);
-            replay("-", &args, Some(&capture))
+            replay(file, &args, None)
         };
         let (one, two) = (run("1"), run("2"));
         assert_eq!(one.code, two.code, "{extra:?}: {}", two.stderr);
@@ -364,4 +372,77 @@ fn two_threads_give_the_output_of_one() {
         assert_eq!(one.stdout, two.stdout, "{extra:?}");
         assert_eq!(one.stderr, two.stderr, "{extra:?}");
     }
+}
+
+/// domainNames in replay: an address a Hubble DNS answer names is decided by the
+/// ClusterNetworkPolicy's domainNames rule (accepted), one no answer names depends on DNS
+/// (marked, and not called a mismatch).
+#[test]
+fn replay_resolves_domain_names_from_dns_answers() {
+    let args = |format: &str| {
+        palisade(
+            &[
+                "replay",
+                "crates/palisade/tests/cli/data/tiers-dns/capture.jsonl",
+                "--cluster",
+                "crates/palisade/tests/cli/data/tiers-dns/cluster.yaml",
+                "--color",
+                "never",
+                "-o",
+                format,
+            ],
+            None,
+        )
+    };
+    let text = args("text");
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert_snapshot!(text.snapshot());
+    let run = args("json");
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let by_dst = |ip: &str| {
+        v["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["dst_ip"] == ip)
+            .unwrap_or_else(|| panic!("{ip}"))
+            .clone()
+    };
+    let registry = by_dst("203.0.113.9");
+    assert_eq!(registry["predicted"], "accepted");
+    assert_eq!(registry["dns_names"][0], "registry.example.com");
+    assert!(registry.get("depends_on_dns").is_none());
+    assert_eq!(registry["decided_by"][0]["tier"], "Admin");
+    let unknown = by_dst("198.51.100.7");
+    assert_eq!(unknown["depends_on_dns"], true);
+    assert!(unknown["mismatch"].is_null());
+}
+
+/// Names learned from DNS answers reach the replaying thread in reading order: two threads
+/// decide domainNames rules as one does.
+#[test]
+fn two_threads_resolve_domain_names_as_one() {
+    let run = |threads: &str| {
+        palisade(
+            &[
+                "replay",
+                "crates/palisade/tests/cli/data/tiers-dns/capture.jsonl",
+                "--cluster",
+                "crates/palisade/tests/cli/data/tiers-dns/cluster.yaml",
+                "--threads",
+                threads,
+                "-o",
+                "jsonl",
+            ],
+            None,
+        )
+    };
+    let (one, two) = (run("1"), run("2"));
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert!(
+        one.stdout.contains("registry.example.com"),
+        "{}",
+        one.stdout
+    );
+    assert_eq!(one.stdout, two.stdout);
 }
