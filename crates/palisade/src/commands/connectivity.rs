@@ -246,6 +246,8 @@ struct RowMerger<'c> {
     group: Vec<(usize, PortSet)>,
     /// Rows from external ranges, merged and sorted, and how many are written.
     from_external: Connectivity,
+    /// The internal peers of `from_external`, by name, as indexes into the stream's peers.
+    external_index: HashMap<String, usize>,
     external_written: usize,
 }
 
@@ -258,12 +260,17 @@ impl<'c> RowMerger<'c> {
             }
             Ok::<(), std::io::Error>(())
         })?;
-        let from_external = merge_external(&sub_answer(stream.peers(), &rows));
+        let (sub, index) = sub_answer(stream.peers(), &rows);
+        let external_index = index
+            .into_iter()
+            .map(|(name, i)| (name.to_string(), i))
+            .collect();
         Ok(RowMerger {
             chosen,
             current: None,
             group: Vec::new(),
-            from_external,
+            from_external: merge_external(&sub),
+            external_index,
             external_written: 0,
         })
     }
@@ -308,12 +315,12 @@ impl<'c> RowMerger<'c> {
         write: &mut dyn FnMut(&[Peer], Row<'_>) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
         let merged = &self.from_external;
-        let index = index_by_name(peers, merged);
         while let Some(c) = merged.connections.get(self.external_written) {
             let src = &merged.peers[c.src].name;
             if name.is_some_and(|name| src.as_str() >= name) {
                 break;
             }
+            let index = |name: &str| self.external_index.get(name).copied();
             write_merged(peers, merged, c, &index, write)?;
             self.external_written += 1;
         }
@@ -354,24 +361,32 @@ impl<'c> RowMerger<'c> {
             .into_iter()
             .map(|(dst, ports)| (src, dst, ports))
             .collect();
-        let merged = merge_external(&sub_answer(peers, &rows));
-        let index = index_by_name(peers, &merged);
+        let (sub, index) = sub_answer(peers, &rows);
+        let merged = merge_external(&sub);
         for c in &merged.connections {
-            write_merged(peers, &merged, c, &index, write)?;
+            write_merged(peers, &merged, c, &|name| index.get(name).copied(), write)?;
         }
         Ok(())
     }
 }
 
-/// A small answer of the given rows (ends: indexes into `peers`), with only their peers.
-fn sub_answer(peers: &[Peer], rows: &[(usize, usize, PortSet)]) -> Connectivity {
-    let mut index: HashMap<usize, usize> = HashMap::new();
+/// A small answer of the given rows (ends: indexes into `peers`), with only their peers, and
+/// its internal peers' names back to their indexes into `peers`.
+fn sub_answer<'p>(
+    peers: &'p [Peer],
+    rows: &[(usize, usize, PortSet)],
+) -> (Connectivity, HashMap<&'p str, usize>) {
+    let mut place_of: HashMap<usize, usize> = HashMap::new();
+    let mut by_name: HashMap<&'p str, usize> = HashMap::new();
     let mut sub = Connectivity {
         peers: Vec::new(),
         connections: Vec::with_capacity(rows.len()),
     };
     let mut place = |i: usize, sub_peers: &mut Vec<Peer>| {
-        *index.entry(i).or_insert_with(|| {
+        *place_of.entry(i).or_insert_with(|| {
+            if !matches!(peers[i].what, PeerRef::External(_)) {
+                by_name.insert(peers[i].name.as_str(), i);
+            }
             sub_peers.push(peers[i].clone());
             sub_peers.len() - 1
         })
@@ -385,33 +400,15 @@ fn sub_answer(peers: &[Peer], rows: &[(usize, usize, PortSet)]) -> Connectivity 
             ports: ports.clone(),
         });
     }
-    sub
+    (sub, by_name)
 }
 
-/// Internal peers of a merged sub-answer by name, back to the stream's indexes.
-fn index_by_name<'p>(peers: &'p [Peer], merged: &Connectivity) -> HashMap<&'p str, usize> {
-    let wanted: BTreeSet<&str> = merged
-        .peers
-        .iter()
-        .filter(|p| !matches!(p.what, PeerRef::External(_)))
-        .map(|p| p.name.as_str())
-        .collect();
-    if wanted.is_empty() {
-        return HashMap::new();
-    }
-    peers
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| wanted.contains(p.name.as_str()))
-        .map(|(i, p)| (p.name.as_str(), i))
-        .collect()
-}
-
+/// Writes a row of a merged sub-answer; `index` gives its internal peers' stream indexes.
 fn write_merged(
     peers: &[Peer],
     merged: &Connectivity,
     c: &Connection,
-    index: &HashMap<&str, usize>,
+    index: &dyn Fn(&str) -> Option<usize>,
     write: &mut dyn FnMut(&[Peer], Row<'_>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let (s, d) = (&merged.peers[c.src].name, &merged.peers[c.dst].name);
@@ -419,9 +416,9 @@ fn write_merged(
         peers,
         Row {
             src: s,
-            src_index: index.get(s.as_str()).copied(),
+            src_index: index(s),
             dst: d,
-            dst_index: index.get(d.as_str()).copied(),
+            dst_index: index(d),
             ports: &c.ports,
         },
     )
