@@ -142,6 +142,39 @@ fn connectivity_workloads_medium(bencher: Bencher) {
     bencher.bench(|| connectivity::compute(model, &engine, Level::Workload));
 }
 
+/// The workload-level answer streamed row by row (what `connectivity -o txt` walks), rows
+/// counted instead of kept: the cost of the expansion without holding the answer.
+#[divan::bench(sample_count = 10)]
+fn connectivity_workloads_streamed_medium(bencher: Bencher) {
+    let model = &medium().model;
+    let engine = Engine::new(model);
+    bencher.bench(|| {
+        let mut stream = connectivity::ConnectivityStream::new(model, &engine, Level::Workload);
+        let mut rows = 0u64;
+        let done: Result<(), ()> = stream.for_each(&mut |_, _, _, _| {
+            rows += 1;
+            Ok(())
+        });
+        black_box((done, rows))
+    });
+}
+
+/// The namespace-level answer (`connectivity --level namespace`), streamed.
+#[divan::bench(args = presets(), sample_count = 5)]
+fn connectivity_namespaces_streamed(bencher: Bencher, preset: &str) {
+    let model = &by_name(preset).model;
+    let engine = Engine::new(model);
+    bencher.bench(|| {
+        let mut stream = connectivity::ConnectivityStream::namespaces(model, &engine);
+        let mut rows = 0u64;
+        let done: Result<(), ()> = stream.for_each(&mut |_, _, _, _| {
+            rows += 1;
+            Ok(())
+        });
+        black_box((done, rows))
+    });
+}
+
 /// The complete class-level connectivity, open × open kept symbolic.
 #[divan::bench(args = presets(), sample_count = 5)]
 fn class_connectivity(bencher: Bencher, preset: &str) {

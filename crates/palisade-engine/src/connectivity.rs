@@ -12,7 +12,7 @@
 use crate::Engine;
 use crate::compiled::{EntityIndex, PortSets, SideMapIds as SideMap};
 use crate::ipspace::Atom;
-use palisade_model::{Direction, Model, PodId, PortSet, WorkloadId};
+use palisade_model::{Direction, Model, NamespaceId, PodId, PortSet, WorkloadId};
 use rustc_hash::FxHashMap;
 
 /// The granularity of the endpoints.
@@ -31,6 +31,8 @@ pub enum PeerRef {
     Pod(PodId),
     /// A workload.
     Workload(WorkloadId),
+    /// A namespace (namespace-level answers).
+    Namespace(NamespaceId),
     /// A range of external addresses (one or more merged atoms).
     External(String),
 }
@@ -203,32 +205,10 @@ fn class_pairs(engine: &Engine, expand_open: bool) -> ClassConnectivity {
     }
 }
 
-/// Computes every allowed connection at a level.
+/// Computes every allowed connection at a level, held in memory (the rows of a
+/// [`ConnectivityStream`], collected).
 pub fn compute(model: &Model, engine: &Engine, level: Level) -> Connectivity {
-    let class_count = engine.classes().len() as u32;
-    let ClassConnectivity {
-        pairs: id_pairs,
-        ports: port_sets,
-        ..
-    } = class_pairs(engine, true);
-    let pairs: Vec<(EntityIndex, EntityIndex, &PortSet)> = id_pairs
-        .iter()
-        .map(|&(s, d, p)| (s, d, port_sets.get(p)))
-        .collect();
-    let atoms = engine.ip_space().atoms();
-    let (atom_group, groups) = merge_atoms(atoms, &pairs, class_count);
-    let mut endpoints = Endpoints::new(model, engine, level);
-    let pod_endpoints = endpoints.peers.len();
-    for &(first, last) in &groups {
-        let (a, b) = (atoms[first], atoms[last]);
-        let name = Atom::display_range(a.family, a.lo, b.hi);
-        endpoints.peers.push(Peer {
-            name: name.clone(),
-            what: PeerRef::External(name),
-        });
-    }
-    let connections = connections(&endpoints, &pairs, class_count, pod_endpoints, &atom_group);
-    sort_and_renumber(endpoints.peers, connections)
+    ConnectivityStream::new(model, engine, level).collect()
 }
 
 /// Groups adjacent atoms (same family) whose connectivity is identical: for each atom its
@@ -333,97 +313,6 @@ impl Endpoints {
     }
 }
 
-/// Expands class pairs to endpoint pairs. An endpoint made of several classes (a workload
-/// whose pods differ) gets the ports allowed between every class pair (intersection).
-fn connections(
-    endpoints: &Endpoints,
-    pairs: &[(EntityIndex, EntityIndex, &PortSet)],
-    class_count: u32,
-    pod_endpoints: usize,
-    atom_group: &[usize],
-) -> Vec<Connection> {
-    let endpoint_classes = &endpoints.classes;
-    let endpoint_of_entity = |e: EntityIndex| -> Vec<usize> {
-        if e < class_count {
-            endpoints.of_class[e as usize].clone()
-        } else {
-            vec![pod_endpoints + atom_group[(e - class_count) as usize]]
-        }
-    };
-
-    // Endpoints made of several classes need every class pair; index the pairs they touch.
-    let multi: Vec<bool> = endpoint_classes.iter().map(|c| c.len() > 1).collect();
-    let any_multi = multi.iter().any(|&m| m);
-    let mut in_multi = vec![false; class_count as usize];
-    if any_multi {
-        for (e, classes) in endpoint_classes.iter().enumerate() {
-            if multi[e] {
-                for &c in classes {
-                    in_multi[c as usize] = true;
-                }
-            }
-        }
-    }
-    let mut pair_index: FxHashMap<(EntityIndex, EntityIndex), &PortSet> = FxHashMap::default();
-    if any_multi {
-        for (s, d, ports) in pairs {
-            let touches = |e: &u32| *e < class_count && in_multi[*e as usize];
-            if touches(s) || touches(d) {
-                pair_index.insert((*s, *d), ports);
-            }
-        }
-    }
-    let entities_of = |endpoint: usize| -> Vec<EntityIndex> {
-        if endpoint < pod_endpoints {
-            endpoint_classes[endpoint].clone()
-        } else {
-            Vec::new()
-        }
-    };
-
-    let mut seen_atom_pairs: FxHashMap<(usize, usize), ()> = FxHashMap::default();
-    let mut connections = Vec::new();
-    for (s, d, ports) in pairs {
-        for src in endpoint_of_entity(*s) {
-            for dst in endpoint_of_entity(*d) {
-                if src == dst {
-                    continue;
-                }
-                // Merged atoms repeat the same pair once per atom; keep the first.
-                let external = src >= pod_endpoints || dst >= pod_endpoints;
-                if external && seen_atom_pairs.insert((src, dst), ()).is_some() {
-                    continue;
-                }
-                let mut ports = (*ports).clone();
-                if any_multi && (multi.get(src) == Some(&true) || multi.get(dst) == Some(&true)) {
-                    let src_entities = if src < pod_endpoints {
-                        entities_of(src)
-                    } else {
-                        vec![*s]
-                    };
-                    let dst_entities = if dst < pod_endpoints {
-                        entities_of(dst)
-                    } else {
-                        vec![*d]
-                    };
-                    for &a in &src_entities {
-                        for &b in &dst_entities {
-                            match pair_index.get(&(a, b)) {
-                                Some(p) => ports = ports.intersection(p),
-                                None => ports = PortSet::none(),
-                            }
-                        }
-                    }
-                }
-                if !ports.is_empty() {
-                    connections.push(Connection { src, dst, ports });
-                }
-            }
-        }
-    }
-    connections
-}
-
 /// Sorts the peers by name, drops external ranges nobody talks to, and renumbers the
 /// connections (sorted by source, then destination).
 fn sort_and_renumber(peers: Vec<Peer>, mut connections: Vec<Connection>) -> Connectivity {
@@ -474,5 +363,517 @@ fn sort_and_renumber(peers: Vec<Peer>, mut connections: Vec<Connection>) -> Conn
     Connectivity {
         peers: kept,
         connections,
+    }
+}
+
+impl Endpoints {
+    /// One endpoint per namespace that has pods, with every class of the namespace.
+    fn namespaces(model: &Model, engine: &Engine) -> Self {
+        let classes = engine.classes();
+        let mut slot_of_namespace: Vec<Option<usize>> = vec![None; model.namespaces.len()];
+        let mut peers = Vec::new();
+        let mut endpoint_classes: Vec<Vec<u32>> = Vec::new();
+        let mut of_class = vec![Vec::new(); classes.len()];
+        for (c, class) in classes.iter().enumerate() {
+            let slot = *slot_of_namespace[class.namespace.index()].get_or_insert_with(|| {
+                peers.push(Peer {
+                    name: model.namespace(class.namespace).name.clone(),
+                    what: PeerRef::Namespace(class.namespace),
+                });
+                endpoint_classes.push(Vec::new());
+                peers.len() - 1
+            });
+            endpoint_classes[slot].push(c as u32);
+            of_class[c].push(slot);
+        }
+        Endpoints {
+            peers,
+            classes: endpoint_classes,
+            of_class,
+        }
+    }
+}
+
+/// What receives each connection of a [`ConnectivityStream`]: `(peers, src, dst, ports)`,
+/// `src` and `dst` indexing `peers`.
+pub type RowSink<'a, E> = dyn FnMut(&[Peer], usize, usize, &PortSet) -> Result<(), E> + 'a;
+
+/// How big an answer is, known before producing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnswerSize {
+    /// At most this many connections (an upper bound: pairs that a workload made of several
+    /// classes loses to the intersection, and external ranges merged, are still counted).
+    pub max_pairs: u64,
+    /// About this many bytes as `src => dst : ports` lines.
+    pub text_bytes: u64,
+    /// Endpoints that can appear (pods, workloads or namespaces, then external ranges).
+    pub endpoints: usize,
+}
+
+/// The connectivity of a level, produced row by row in output order (sources by name, each
+/// source's destinations by name) without holding the answer: memory is the class-level
+/// connectivity (explicit class pairs, indexed by source) plus one row.
+///
+/// At pod and workload level a connection's ports are those allowed between every pod of
+/// the source and every pod of the destination (the intersection over their classes), as
+/// [`compute`] reports them. At namespace level ([`ConnectivityStream::namespaces`]) they
+/// are those allowed from *some* pod of the source namespace to *some* other pod of the
+/// destination (the union), and a namespace's traffic to itself is a row of its own.
+pub struct ConnectivityStream {
+    class_count: u32,
+    /// Explicit class pairs by source entity: `targets[row_start[e]..row_start[e + 1]]`,
+    /// sorted by destination.
+    row_start: Vec<usize>,
+    targets: Vec<(EntityIndex, EntityIndex, u32)>,
+    ports: PortSets,
+    open_egress: Vec<bool>,
+    is_open_ingress: Vec<bool>,
+    open_ingress: Vec<u32>,
+    class_pods: Vec<usize>,
+    /// Per atom, its merged group; per group, its first atom.
+    atom_group: Vec<usize>,
+    group_first_atom: Vec<usize>,
+    /// Pods, workloads or namespaces, then one endpoint per group of merged atoms.
+    peers: Vec<Peer>,
+    endpoint_classes: Vec<Vec<u32>>,
+    of_class: Vec<Vec<usize>>,
+    pod_endpoints: usize,
+    /// Endpoints in name order, and each endpoint's place in it.
+    order: Vec<usize>,
+    rank: Vec<usize>,
+    union: bool,
+}
+
+impl ConnectivityStream {
+    /// The pod- or workload-level answer.
+    pub fn new(model: &Model, engine: &Engine, level: Level) -> Self {
+        Self::build(engine, Endpoints::new(model, engine, level), false)
+    }
+
+    /// The namespace-level answer (ports from some pod to some other pod, see the type).
+    pub fn namespaces(model: &Model, engine: &Engine) -> Self {
+        Self::build(engine, Endpoints::namespaces(model, engine), true)
+    }
+
+    fn build(engine: &Engine, endpoints: Endpoints, union: bool) -> Self {
+        let class_count = engine.classes().len() as u32;
+        let entity_count = engine.entity_count();
+        let ClassConnectivity {
+            pairs,
+            ports,
+            open_egress,
+            open_ingress,
+        } = class_pairs(engine, false);
+        // Atom groups: the compressed pairs suffice, as the open blocks add the same entries
+        // to every atom's row.
+        let atoms = engine.ip_space().atoms();
+        let (atom_group, groups) = {
+            let borrowed: Vec<(EntityIndex, EntityIndex, &PortSet)> = pairs
+                .iter()
+                .filter(|(s, d, _)| *s >= class_count || *d >= class_count)
+                .map(|&(s, d, p)| (s, d, ports.get(p)))
+                .collect();
+            merge_atoms(atoms, &borrowed, class_count)
+        };
+        // Index the explicit pairs by source: sorted in place (no second copy of the
+        // largest structure), rows delimited by `row_start`.
+        let mut targets = pairs;
+        targets.sort_unstable_by_key(|&(s, d, _)| (s, d));
+        let mut row_start = vec![0usize; entity_count + 1];
+        for &(s, _, _) in &targets {
+            row_start[s as usize + 1] += 1;
+        }
+        for e in 0..entity_count {
+            row_start[e + 1] += row_start[e];
+        }
+        let mut is_open_egress = vec![false; class_count as usize];
+        for &c in &open_egress {
+            is_open_egress[c as usize] = true;
+        }
+        let mut is_open_ingress = vec![false; class_count as usize];
+        for &c in &open_ingress {
+            is_open_ingress[c as usize] = true;
+        }
+        let Endpoints {
+            mut peers,
+            classes: endpoint_classes,
+            of_class,
+        } = endpoints;
+        let pod_endpoints = peers.len();
+        let mut group_first_atom = Vec::with_capacity(groups.len());
+        for &(first, last) in &groups {
+            let (a, b) = (atoms[first], atoms[last]);
+            let name = Atom::display_range(a.family, a.lo, b.hi);
+            peers.push(Peer {
+                name: name.clone(),
+                what: PeerRef::External(name),
+            });
+            group_first_atom.push(first);
+        }
+        let mut order: Vec<usize> = (0..peers.len()).collect();
+        order.sort_by(|&a, &b| peers[a].name.cmp(&peers[b].name));
+        let mut rank = vec![0usize; peers.len()];
+        for (place, &e) in order.iter().enumerate() {
+            rank[e] = place;
+        }
+        ConnectivityStream {
+            class_count,
+            row_start,
+            targets,
+            ports,
+            open_egress: is_open_egress,
+            is_open_ingress,
+            open_ingress,
+            class_pods: engine.classes().iter().map(|c| c.pods.len()).collect(),
+            atom_group,
+            group_first_atom,
+            peers,
+            endpoint_classes,
+            of_class,
+            pod_endpoints,
+            order,
+            rank,
+            union,
+        }
+    }
+
+    /// Every endpoint that can appear (indexes of [`ConnectivityStream::for_each`]); external
+    /// ranges nobody talks to are among them but never in a connection.
+    pub fn peers(&self) -> &[Peer] {
+        &self.peers
+    }
+
+    /// The endpoints, given up.
+    pub fn into_peers(self) -> Vec<Peer> {
+        self.peers
+    }
+
+    /// The whole answer in memory: every row collected, external ranges nobody talks to
+    /// dropped.
+    pub fn collect(mut self) -> Connectivity {
+        let mut connections = Vec::new();
+        let collected: Result<(), std::convert::Infallible> =
+            self.for_each(&mut |_: &[Peer], src: usize, dst: usize, ports: &PortSet| {
+                connections.push(Connection {
+                    src,
+                    dst,
+                    ports: ports.clone(),
+                });
+                Ok(())
+            });
+        let Ok(()) = collected;
+        sort_and_renumber(self.peers, connections)
+    }
+
+    /// Number of explicit class pairs held (the memory the stream needs).
+    pub fn explicit_pairs(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// How big the answer is, from the class pairs alone (nothing is expanded).
+    pub fn size(&self) -> AnswerSize {
+        let groups = self.group_first_atom.len() as u64;
+        let endpoints_of = |e: EntityIndex| -> u64 {
+            if e < self.class_count {
+                self.of_class[e as usize].len() as u64
+            } else {
+                1
+            }
+        };
+        let mut pairs: u64 = 0;
+        for e in 0..self.row_start.len() - 1 {
+            let row = &self.targets[self.row_start[e]..self.row_start[e + 1]];
+            let from = endpoints_of(e as EntityIndex);
+            if from == 0 {
+                continue;
+            }
+            pairs += row
+                .iter()
+                .map(|&(_, d, _)| from * endpoints_of(d))
+                .sum::<u64>();
+        }
+        let open_from: u64 = (0..self.class_count)
+            .filter(|&c| self.open_egress[c as usize])
+            .map(endpoints_of)
+            .sum();
+        let open_to: u64 = self.open_ingress.iter().map(|&c| endpoints_of(c)).sum();
+        pairs += open_from * (open_to + groups) + groups * open_to;
+        let n = self.peers.len() as u64;
+        let mut max_pairs = pairs.min(n * n);
+        if self.union && n * n <= (1 << 33) {
+            max_pairs = max_pairs.min(self.union_pairs_bound());
+        }
+        let names: u64 = self.peers[..self.pod_endpoints]
+            .iter()
+            .map(|p| p.name.len() as u64)
+            .sum();
+        let average_name = names / (self.pod_endpoints as u64).max(1);
+        // `src => dst : ports\n`, ports averaging about a dozen characters.
+        let line = 2 * average_name + 4 + 3 + 12 + 1;
+        AnswerSize {
+            max_pairs,
+            text_bytes: max_pairs * line,
+            endpoints: self.peers.len(),
+        }
+    }
+
+    /// At namespace level: the distinct endpoint pairs some class pair connects, marked in a
+    /// bit matrix over the endpoints (a few MB even for 10,000 namespaces).
+    fn union_pairs_bound(&self) -> u64 {
+        let n = self.peers.len();
+        let cc = self.class_count;
+        let mut bits = vec![0u64; (n * n).div_ceil(64)];
+        let mut mark = |a: usize, b: usize| bits[(a * n + b) / 64] |= 1 << ((a * n + b) % 64);
+        let endpoint = |e: EntityIndex| -> usize {
+            if e < cc {
+                self.of_class[e as usize][0]
+            } else {
+                self.endpoint_of_atom(e)
+            }
+        };
+        for &(s, d, _) in &self.targets {
+            if s == d && s < cc && self.class_pods[s as usize] < 2 {
+                continue;
+            }
+            mark(endpoint(s), endpoint(d));
+        }
+        // The open blocks, per endpoint rather than per class.
+        let mut open_from = vec![false; n];
+        let mut open_to = vec![false; n];
+        for c in 0..cc {
+            if self.open_egress[c as usize] {
+                open_from[endpoint(c)] = true;
+            }
+        }
+        for &c in &self.open_ingress {
+            open_to[endpoint(c)] = true;
+        }
+        // External ranges reach every open-ingress class.
+        open_from[self.pod_endpoints..].fill(true);
+        let groups = self.pod_endpoints..n;
+        for a in (0..n).filter(|&a| open_from[a]) {
+            let from_group = a >= self.pod_endpoints;
+            for b in (0..n).filter(|&b| open_to[b] || (!from_group && groups.contains(&b))) {
+                if !(from_group && groups.contains(&b)) {
+                    mark(a, b);
+                }
+            }
+        }
+        bits.iter().map(|w| u64::from(w.count_ones())).sum()
+    }
+
+    /// Number of sources [`ConnectivityStream::for_each`] walks (for progress).
+    pub fn sources(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The explicit pairs of a source entity.
+    fn explicit(&self, e: EntityIndex) -> &[(EntityIndex, EntityIndex, u32)] {
+        &self.targets[self.row_start[e as usize]..self.row_start[e as usize + 1]]
+    }
+
+    /// Ports from entity `a` to entity `b` (the open blocks included).
+    fn lookup(&self, a: EntityIndex, b: EntityIndex) -> u32 {
+        let cc = self.class_count;
+        let open_towards_b = b >= cc || self.is_open_ingress[b as usize];
+        if a < cc && self.open_egress[a as usize] && open_towards_b {
+            return PortSets::ALL;
+        }
+        if a >= cc && b < cc && self.is_open_ingress[b as usize] {
+            return PortSets::ALL;
+        }
+        let row = self.explicit(a);
+        row.binary_search_by_key(&b, |&(_, d, _)| d)
+            .map_or(PortSets::NONE, |i| row[i].2)
+    }
+
+    /// Every destination entity of a source entity with its ports: explicit pairs, then the
+    /// open blocks (one atom per merged group).
+    fn candidates(&self, a: EntityIndex, out: &mut Vec<(EntityIndex, u32)>) {
+        let cc = self.class_count;
+        out.clear();
+        out.extend(self.explicit(a).iter().map(|&(_, d, p)| (d, p)));
+        let open_egress = a < cc && self.open_egress[a as usize];
+        if open_egress || a >= cc {
+            out.extend(self.open_ingress.iter().map(|&d| (d, PortSets::ALL)));
+        }
+        if open_egress {
+            out.extend(
+                self.group_first_atom
+                    .iter()
+                    .map(|&atom| (cc + atom as EntityIndex, PortSets::ALL)),
+            );
+        }
+    }
+
+    fn endpoint_of_atom(&self, e: EntityIndex) -> usize {
+        self.pod_endpoints + self.atom_group[(e - self.class_count) as usize]
+    }
+
+    /// Calls `each(peers, src, dst, ports)` for every allowed connection, sources by name and
+    /// each source's destinations by name; stops at the first error and returns it.
+    /// `progress(done, total)` is called after each source.
+    pub fn for_each_with_progress<E>(
+        &mut self,
+        each: &mut RowSink<'_, E>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<(), E> {
+        let order = std::mem::take(&mut self.order);
+        let walked = self.walk(&order, each, progress);
+        self.order = order;
+        walked
+    }
+
+    /// External endpoints in name order (the sources of
+    /// [`ConnectivityStream::for_each_external_source`]).
+    pub fn external_sources(&self) -> Vec<usize> {
+        self.order
+            .iter()
+            .copied()
+            .filter(|&e| matches!(self.peers[e].what, PeerRef::External(_)))
+            .collect()
+    }
+
+    /// [`ConnectivityStream::for_each`] over the external sources only (rows from address
+    /// ranges), in the same order.
+    pub fn for_each_external_source<E>(&mut self, each: &mut RowSink<'_, E>) -> Result<(), E> {
+        let sources = self.external_sources();
+        self.walk(&sources, each, &mut |_, _| {})
+    }
+
+    /// The rows of `sources` (endpoints, in the order given).
+    fn walk<E>(
+        &mut self,
+        order: &[usize],
+        each: &mut RowSink<'_, E>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<(), E> {
+        let total = order.len();
+        let mut candidates = Vec::new();
+        let mut row: Vec<(usize, u32)> = Vec::new();
+        // Per destination endpoint: the source it was last added for (dedup) and its slot.
+        let mut seen_for = vec![usize::MAX; self.peers.len()];
+        let mut slot = vec![0usize; self.peers.len()];
+        for (done, &src) in order.iter().enumerate() {
+            row.clear();
+            if self.union {
+                self.union_row(src, &mut candidates, &mut row, &mut seen_for, &mut slot);
+            } else {
+                self.intersection_row(src, &mut candidates, &mut row, &mut seen_for);
+            }
+            row.sort_unstable_by_key(|&(dst, _)| self.rank[dst]);
+            for &(dst, p) in &row {
+                each(&self.peers, src, dst, self.ports.get(p))?;
+            }
+            progress(done + 1, total);
+        }
+        Ok(())
+    }
+
+    /// [`ConnectivityStream::for_each_with_progress`] without progress.
+    pub fn for_each<E>(&mut self, each: &mut RowSink<'_, E>) -> Result<(), E> {
+        self.for_each_with_progress(each, &mut |_, _| {})
+    }
+
+    /// A row at pod or workload level: the destinations reachable from the source's first
+    /// class, each checked over every class pair of the two endpoints.
+    fn intersection_row(
+        &mut self,
+        src: usize,
+        candidates: &mut Vec<(EntityIndex, u32)>,
+        row: &mut Vec<(usize, u32)>,
+        seen_for: &mut [usize],
+    ) {
+        let cc = self.class_count;
+        let src_entities: Vec<EntityIndex> = if src < self.pod_endpoints {
+            self.endpoint_classes[src].clone()
+        } else {
+            vec![cc + self.group_first_atom[src - self.pod_endpoints] as EntityIndex]
+        };
+        let Some(&first) = src_entities.first() else {
+            return;
+        };
+        self.candidates(first, candidates);
+        for &(d, p) in candidates.iter() {
+            let dsts: &[usize] = if d < cc {
+                &self.of_class[d as usize]
+            } else {
+                &[]
+            };
+            let atom_endpoint;
+            let dsts = if d < cc {
+                dsts
+            } else {
+                atom_endpoint = [self.endpoint_of_atom(d)];
+                &atom_endpoint[..]
+            };
+            for &dst in dsts {
+                if dst == src || seen_for[dst] == src {
+                    continue;
+                }
+                // Merged atoms repeat the same destination; the first one stands for all.
+                seen_for[dst] = src;
+                let mut q = p;
+                let dst_multi = dst < self.pod_endpoints && self.endpoint_classes[dst].len() > 1;
+                if src_entities.len() > 1 || dst_multi {
+                    let dst_entities: &[EntityIndex] = if dst < self.pod_endpoints {
+                        &self.endpoint_classes[dst]
+                    } else {
+                        std::slice::from_ref(&d)
+                    };
+                    'all: for &a in &src_entities {
+                        for &b in dst_entities {
+                            let both = self.lookup(a, b);
+                            q = self.ports.intersection(q, both);
+                            if q == PortSets::NONE {
+                                break 'all;
+                            }
+                        }
+                    }
+                }
+                if q != PortSets::NONE {
+                    row.push((dst, q));
+                }
+            }
+        }
+    }
+
+    /// A row at namespace level: the union over the source's classes.
+    fn union_row(
+        &mut self,
+        src: usize,
+        candidates: &mut Vec<(EntityIndex, u32)>,
+        row: &mut Vec<(usize, u32)>,
+        seen_for: &mut [usize],
+        slot: &mut [usize],
+    ) {
+        let cc = self.class_count;
+        let src_entities: Vec<EntityIndex> = if src < self.pod_endpoints {
+            self.endpoint_classes[src].clone()
+        } else {
+            vec![cc + self.group_first_atom[src - self.pod_endpoints] as EntityIndex]
+        };
+        for &a in &src_entities {
+            self.candidates(a, candidates);
+            for &(d, p) in candidates.iter() {
+                // A pod does not connect to itself: a class to itself needs two pods.
+                if d == a && a < cc && self.class_pods[a as usize] < 2 {
+                    continue;
+                }
+                let dst = if d < cc {
+                    self.of_class[d as usize][0]
+                } else {
+                    self.endpoint_of_atom(d)
+                };
+                if seen_for[dst] != src {
+                    seen_for[dst] = src;
+                    slot[dst] = row.len();
+                    row.push((dst, PortSets::NONE));
+                }
+                let entry = &mut row[slot[dst]].1;
+                *entry = self.ports.union(*entry, p);
+            }
+        }
+        row.retain(|&(_, p)| p != PortSets::NONE);
     }
 }

@@ -3,8 +3,8 @@
 use crate::graph::{self, GraphEdge, GraphNode};
 use crate::{OutputFormat, csv_field, to_json};
 use palisade_engine::Uncertainty;
-use palisade_engine::connectivity::{Connectivity, PeerRef};
-use palisade_model::{EndpointKind, Model, PortSet};
+use palisade_engine::connectivity::{Connectivity, Peer, PeerRef};
+use palisade_model::{EndpointKind, Model, PodId, PortSet};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -53,23 +53,51 @@ pub struct PeerNotes {
 impl PeerNotes {
     /// The notes of every peer of `result`.
     pub fn new(model: &Model, result: &Connectivity, uncertainty: &Uncertainty) -> Self {
+        Self::for_peers(model, &result.peers, uncertainty)
+    }
+
+    /// The notes of every peer of a list (a [`palisade_engine::connectivity::ConnectivityStream`]'s).
+    pub fn for_peers(model: &Model, peers: &[Peer], uncertainty: &Uncertainty) -> Self {
         let mut notes = PeerNotes::default();
-        for peer in &result.peers {
+        let mut namespace_pods: Vec<Vec<PodId>> = Vec::new();
+        if peers
+            .iter()
+            .any(|p| matches!(p.what, PeerRef::Namespace(_)))
+        {
+            namespace_pods = vec![Vec::new(); model.namespaces.len()];
+            for pod in model.pod_ids() {
+                namespace_pods[model.pods[pod.index()].namespace.index()].push(pod);
+            }
+        }
+        for peer in peers {
             let (kind, uncertain) = match &peer.what {
-                PeerRef::Pod(p) => (EndpointKind::Pod, uncertainty.names(model, [*p])),
+                PeerRef::Pod(p) => (
+                    (EndpointKind::Pod.as_str(), None),
+                    uncertainty.names(model, [*p]),
+                ),
                 PeerRef::Workload(w) => {
                     let workload = &model.workloads[w.index()];
+                    let kind = model.workload_kind(*w);
                     (
-                        model.workload_kind(*w),
+                        (kind.as_str(), kind.workload_kind()),
                         uncertainty.names(model, workload.pods.iter().copied()),
                     )
                 }
-                PeerRef::External(_) => (EndpointKind::External, Vec::new()),
+                PeerRef::Namespace(n) => (
+                    ("namespace", None),
+                    uncertainty.names(model, namespace_pods[n.index()].iter().copied()),
+                ),
+                PeerRef::External(_) => ((EndpointKind::External.as_str(), None), Vec::new()),
             };
-            notes.kinds.push((kind.as_str(), kind.workload_kind()));
+            notes.kinds.push(kind);
             notes.uncertain.push(uncertain);
         }
         notes
+    }
+
+    /// Whether any peer may be selected by a policy Palisade does not evaluate.
+    pub fn any_uncertain(&self) -> bool {
+        self.uncertain.iter().any(|u| !u.is_empty())
     }
 
     fn kind(&self, i: usize) -> (&'static str, Option<&'static str>) {
@@ -377,6 +405,198 @@ fn svg(out: &mut String, result: &Connectivity) {
         })
         .collect();
     graph::svg(out, &nodes, &edges, "connections");
+}
+
+/// Writes connections as they are produced, in `txt`, `csv`, `md`, `json` or `jsonl`, byte
+/// for byte what [`render_with`] gives for the same rows: the answer is never held.
+/// `dot` and `svg` lay out the whole graph and go through [`render_with`].
+pub struct ConnectivityWriter<'n, W: std::io::Write> {
+    out: W,
+    format: OutputFormat,
+    notes: &'n PeerNotes,
+    any_uncertain: bool,
+    rows: u64,
+    line: String,
+}
+
+impl<'n, W: std::io::Write> ConnectivityWriter<'n, W> {
+    /// Whether a format can be streamed.
+    pub fn streams(format: OutputFormat) -> bool {
+        matches!(
+            format,
+            OutputFormat::Text
+                | OutputFormat::Csv
+                | OutputFormat::Md
+                | OutputFormat::Json
+                | OutputFormat::Jsonl
+        )
+    }
+
+    /// Starts the output: headers (unless `headers` is false, `--no-headers`: csv's column
+    /// names are left out).
+    pub fn new(
+        mut out: W,
+        format: OutputFormat,
+        notes: &'n PeerNotes,
+        headers: bool,
+    ) -> std::io::Result<Self> {
+        let any_uncertain = notes.any_uncertain();
+        match format {
+            OutputFormat::Csv if !headers => {}
+            OutputFormat::Csv => out.write_all(if any_uncertain {
+                b"src,dst,allowed,uncertain\n"
+            } else {
+                b"src,dst,allowed\n"
+            })?,
+            OutputFormat::Md => out.write_all(b"| src | dst | allowed |\n|---|---|---|\n")?,
+            OutputFormat::Json => out.write_all(b"{\n  \"connections\": [")?,
+            _ => {}
+        }
+        Ok(ConnectivityWriter {
+            out,
+            format,
+            notes,
+            any_uncertain,
+            rows: 0,
+            line: String::new(),
+        })
+    }
+
+    /// Number of connections written.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Writes one connection (`src`, `dst`: indexes into `peers`, which the notes describe).
+    pub fn connection(
+        &mut self,
+        peers: &[Peer],
+        src: usize,
+        dst: usize,
+        ports: &PortSet,
+    ) -> std::io::Result<()> {
+        self.named(&peers[src].name, src, &peers[dst].name, dst, ports)
+    }
+
+    /// Writes one connection between named ends; `src` and `dst` index the notes (an index
+    /// the notes do not have, such as `usize::MAX`, is an external range, e.g. merged).
+    pub fn named(
+        &mut self,
+        s: &str,
+        src: usize,
+        d: &str,
+        dst: usize,
+        ports: &PortSet,
+    ) -> std::io::Result<()> {
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        let json_row = || {
+            let (src_kind, src_workload_kind) = self.notes.kind(src);
+            let (dst_kind, dst_workload_kind) = self.notes.kind(dst);
+            JsonConnection {
+                src: s,
+                dst: d,
+                allowed: json_allowed(ports),
+                ports: json_port_ranges(ports),
+                src_kind,
+                src_workload_kind,
+                dst_kind,
+                dst_workload_kind,
+                uncertain: self.notes.uncertain_pair(src, dst),
+            }
+        };
+        match self.format {
+            OutputFormat::Json => {
+                let pretty =
+                    serde_json::to_string_pretty(&json_row()).map_err(std::io::Error::other)?;
+                line.push_str(if self.rows == 0 { "\n" } else { ",\n" });
+                for (i, text) in pretty.lines().enumerate() {
+                    if i > 0 {
+                        line.push('\n');
+                    }
+                    line.push_str("    ");
+                    line.push_str(text);
+                }
+            }
+            OutputFormat::Jsonl => {
+                let compact = serde_json::to_string(&json_row()).map_err(std::io::Error::other)?;
+                line.push_str(&compact);
+                line.push('\n');
+            }
+            OutputFormat::Csv => {
+                let _ = write!(
+                    line,
+                    "{},{},{}",
+                    csv_field(s),
+                    csv_field(d),
+                    csv_field(&ports.to_string())
+                );
+                if self.any_uncertain {
+                    let _ = write!(
+                        line,
+                        ",{}",
+                        csv_field(&self.notes.uncertain_pair(src, dst).join("; "))
+                    );
+                }
+                line.push('\n');
+            }
+            OutputFormat::Md => {
+                let _ = writeln!(line, "| {s} | {d} | {ports}{} |", self.suffix(src, dst));
+            }
+            _ => {
+                let _ = writeln!(line, "{s} => {d} : {ports}{}", self.suffix(src, dst));
+            }
+        }
+        self.rows += 1;
+        let written = self.out.write_all(line.as_bytes());
+        self.line = line;
+        written
+    }
+
+    fn suffix(&self, a: usize, b: usize) -> String {
+        let u = self.notes.uncertain_pair(a, b);
+        if u.is_empty() {
+            String::new()
+        } else {
+            format!(" (uncertain: {})", u.join(", "))
+        }
+    }
+
+    /// Ends the output (closes the JSON document) and flushes; `peers` names the notes'
+    /// peers for JSON's list of uncertain peers, of which those `listed` are listed.
+    pub fn finish(mut self, peers: &[Peer], listed: &dyn Fn(usize) -> bool) -> std::io::Result<W> {
+        if self.format == OutputFormat::Json {
+            let mut tail = String::from(if self.rows == 0 { "]" } else { "\n  ]" });
+            let mut uncertain: Vec<JsonUncertainPeer<'_>> = self
+                .notes
+                .uncertain
+                .iter()
+                .enumerate()
+                .filter(|&(i, u)| !u.is_empty() && listed(i))
+                .map(|(i, u)| JsonUncertainPeer {
+                    peer: &peers[i].name,
+                    policies: u,
+                })
+                .collect();
+            // By name, as the peers of a collected answer are.
+            uncertain.sort_by(|a, b| a.peer.cmp(b.peer));
+            if !uncertain.is_empty() {
+                let pretty =
+                    serde_json::to_string_pretty(&uncertain).map_err(std::io::Error::other)?;
+                tail.push_str(",\n  \"uncertain\": ");
+                for (i, text) in pretty.lines().enumerate() {
+                    if i > 0 {
+                        tail.push_str("\n  ");
+                    }
+                    tail.push_str(text);
+                }
+            }
+            tail.push_str("\n}\n");
+            self.out.write_all(tail.as_bytes())?;
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
 }
 
 /// The addresses an external peer's name stands for: a CIDR, a `first-last` range (as the

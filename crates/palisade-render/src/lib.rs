@@ -45,7 +45,7 @@ pub enum OutputFormat {
     Json,
     /// The JSON document as YAML.
     Yaml,
-    /// JSON Lines: one JSON object per line.
+    /// JSON Lines: one JSON object per line, written as produced where the command streams.
     Jsonl,
     /// CSV with a header line.
     Csv,

@@ -38,19 +38,29 @@ impl DnsNames {
     /// Learns what one event says about names: a Hubble DNS answer (every address of
     /// `l7.dns.ips` is `l7.dns.query`) or a flow's `destination_names` (its destination).
     pub fn learn(&mut self, event: &FlowEvent<'_>) {
+        for (ip, name) in Self::said(event) {
+            self.insert(ip, &name);
+        }
+    }
+
+    /// What [`DnsNames::learn`] would learn from one event, in order: `(address, name)`
+    /// pairs, for a learner on another thread ([`DnsNames::insert`] them in order there).
+    pub fn said(event: &FlowEvent<'_>) -> Vec<(IpAddr, String)> {
+        let mut said = Vec::new();
         let EventKind::Hubble(info) = &event.kind else {
-            return;
+            return said;
         };
         if let Some(query) = &info.dns_query {
             for ip in info.dns_ips.iter() {
                 if let Ok(ip) = ip.parse() {
-                    self.insert(ip, query);
+                    said.push((ip, query.to_string()));
                 }
             }
         }
         for name in info.destination_names.iter() {
-            self.insert(event.dst, &name);
+            said.push((event.dst, name.to_string()));
         }
+        said
     }
 
     /// The names `ip` is known by, if any.

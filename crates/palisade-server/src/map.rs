@@ -133,6 +133,9 @@ pub fn map_json(model: &Model, connectivity: &Connectivity, capture: Option<&Cap
                 ("pod", Some(p.namespace), Some(&p.labels))
             }
             PeerRef::External(_) => ("external", None, None),
+            // The map is built from the workload-level answer; a namespace endpoint is not
+            // counted as a workload of itself.
+            PeerRef::Namespace(_) => ("namespace", None, None),
         };
         if let Some(ns) = namespace {
             namespaces[ns.index()].workloads += 1;

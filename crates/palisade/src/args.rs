@@ -90,6 +90,9 @@ pub struct LoadArgs {
     /// only links to files inside the scanned directory are read).
     #[arg(long, short = 'L')]
     pub follow_symlinks: bool,
+    /// Show no progress indicators (they appear only on a terminal, on stderr).
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// How to reach a cluster: kubectl's flags (`KUBECONFIG` and in-cluster configuration are honoured too).
@@ -257,10 +260,12 @@ pub struct ConnectivityArgs {
     /// Manifests.
     #[command(flatten)]
     pub input: InputArgs,
-    /// Granularity.
-    #[arg(long, value_enum, default_value_t = LevelArg::Workload)]
-    pub level: LevelArg,
-    /// Output format: text, wide, csv, md, dot, svg, json or yaml.
+    /// Granularity: pod, workload, or namespace (ports some pod of one namespace may use
+    /// towards some other pod of another, or of its own).
+    #[arg(long, value_enum, default_value_t = ConnectivityLevel::Workload)]
+    pub level: ConnectivityLevel,
+    /// Output format: text, wide, csv, md, json, jsonl (streamed as produced), yaml, dot or
+    /// svg.
     #[arg(short, long, default_value = "text")]
     pub output: String,
     /// Which pods.
@@ -269,6 +274,21 @@ pub struct ConnectivityArgs {
     /// Table layout.
     #[command(flatten)]
     pub table: TableArgs,
+    /// Refuse when the answer may have more connections than this (0: no limit); the size is
+    /// known before anything is produced.
+    #[arg(long, value_name = "N", default_value_t = 50_000_000)]
+    pub max_pairs: u64,
+}
+
+/// `connectivity --level` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ConnectivityLevel {
+    /// Every pod (one representative pod for a workload without declared pods).
+    Pod,
+    /// Every workload, and pods that belong to none.
+    Workload,
+    /// Every namespace with pods.
+    Namespace,
 }
 
 /// `palisade lint`.
@@ -450,6 +470,10 @@ pub struct ReplayArgs {
     /// Make malformed records fatal instead of skipping and counting them.
     #[arg(long)]
     pub strict: bool,
+    /// Threads: 1 reads, sessionizes and replays on one; 2 (the default when the machine has
+    /// two cores) replays on a second thread while the first reads. The output is the same.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=2))]
+    pub threads: Option<u64>,
     /// How long an attempt waits for an answer before it counts as timed out.
     #[arg(long, default_value = "3s", value_name = "DURATION")]
     pub timeout: String,

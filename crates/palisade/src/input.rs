@@ -40,14 +40,12 @@ pub fn load_checked(
     args: &LoadArgs,
     what: Option<&str>,
 ) -> anyhow::Result<Loaded> {
-    let loaded = load(
-        inputs,
-        &LoadOptions {
-            default_namespace: default_namespace.to_string(),
-            exclude: args.exclude.clone(),
-            follow_symlinks: args.follow_symlinks,
-        },
-    );
+    let options = LoadOptions {
+        default_namespace: default_namespace.to_string(),
+        exclude: args.exclude.clone(),
+        follow_symlinks: args.follow_symlinks,
+    };
+    let loaded = crate::progress::phase("loading manifests", || load(inputs, &options));
     report(&loaded, args.verbose, args.color.style(true));
     if loaded.has_errors() && !args.keep_going {
         let n = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
@@ -75,14 +73,12 @@ pub fn load_for_lint(
         &args.load,
         args.ns.namespace.as_deref(),
     )?);
-    let loaded = load(
-        &inputs,
-        &LoadOptions {
-            default_namespace: crate::select::default_namespace(args).to_string(),
-            exclude: args.load.exclude.clone(),
-            follow_symlinks: args.load.follow_symlinks,
-        },
-    );
+    let options = LoadOptions {
+        default_namespace: crate::select::default_namespace(args).to_string(),
+        exclude: args.load.exclude.clone(),
+        follow_symlinks: args.load.follow_symlinks,
+    };
+    let loaded = crate::progress::phase("loading manifests", || load(&inputs, &options));
     report_filtered(
         &loaded,
         args.load.verbose,

@@ -13,6 +13,7 @@ mod discover_args;
 mod input;
 mod live;
 mod output;
+mod progress;
 mod select;
 
 use clap::Parser;

@@ -14,6 +14,37 @@ pub fn emit(text: &str, style: Style) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Stdout for output written piece by piece (streamed answers), buffered, each piece
+/// sanitized as [`emit`] does. Pieces must be whole UTF-8 text (lines).
+pub struct SanitizedStdout {
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+}
+
+impl SanitizedStdout {
+    /// Locks stdout for the rest of the command.
+    pub fn new() -> Self {
+        SanitizedStdout {
+            out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
+        }
+    }
+}
+
+impl Write for SanitizedStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let text = String::from_utf8_lossy(buf);
+        self.out.write_all(sanitize_output(&text, false).as_bytes())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
 /// Writes to stderr, sanitized as [`emit`] does.
 pub fn emit_err(text: &str, style: Style) {
     let mut stderr = std::io::stderr().lock();

@@ -34,13 +34,14 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let model = ctx.model;
     for id in model.policy_ids() {
         let policy = &model.policies[id.index()];
-        let mut hosts: Vec<String> = model
-            .pod_ids()
+        let mut hosts: Vec<String> = ctx
+            .host_network_pods
+            .iter()
+            .copied()
             .filter(|p| {
                 let pod = &model.pods[p.index()];
                 // Selected if NetworkPolicy applied to it.
-                pod.host_network
-                    && semantics::policy_selects(policy, pod.namespace, &pod.labels, false)
+                semantics::policy_selects(policy, pod.namespace, &pod.labels, false)
             })
             .map(|p| model.pod_workload_name(p))
             .collect();

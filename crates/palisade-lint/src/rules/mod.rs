@@ -51,15 +51,21 @@ pub(crate) struct Context<'m> {
     pub pods_by_namespace: Vec<Vec<PodId>>,
     /// Policies per namespace.
     pub policies_by_namespace: Vec<Vec<PolicyId>>,
+    /// Pods on the host network (few; rules about them must not scan every pod per policy).
+    pub host_network_pods: Vec<PodId>,
 }
 
 impl<'m> Context<'m> {
     pub fn new(model: &'m Model) -> Self {
         let mut pods_by_namespace = vec![Vec::new(); model.namespaces.len()];
+        let mut host_network_pods = Vec::new();
         for id in model.pod_ids() {
             let pod = &model.pods[id.index()];
             if semantics::policy_applies_to(pod.host_network) {
                 pods_by_namespace[pod.namespace.index()].push(id);
+            }
+            if pod.host_network {
+                host_network_pods.push(id);
             }
         }
         let mut policies_by_namespace = vec![Vec::new(); model.namespaces.len()];
@@ -74,6 +80,7 @@ impl<'m> Context<'m> {
             has_namespaces: model.namespaces.iter().any(|n| n.declared),
             pods_by_namespace,
             policies_by_namespace,
+            host_network_pods,
         }
     }
 

@@ -61,13 +61,29 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 // pods the rule's peers select for egress.
                 let destinations: Vec<PodId> = match direction {
                     Direction::Ingress => selected.clone(),
-                    Direction::Egress => model
-                        .pod_ids()
-                        .filter(|&p| {
-                            semantics::rule_peer(model, policy.namespace, rule, Endpoint::Pod(p))
-                                .is_some()
-                        })
-                        .collect(),
+                    // One pod per class decides for the class (its pods are alike to
+                    // every peer), not a walk over every pod per rule.
+                    Direction::Egress => {
+                        let mut pods: Vec<PodId> = ctx
+                            .engine()
+                            .classes()
+                            .iter()
+                            .filter(|class| {
+                                class.pods.first().is_some_and(|&p| {
+                                    semantics::rule_peer(
+                                        model,
+                                        policy.namespace,
+                                        rule,
+                                        Endpoint::Pod(p),
+                                    )
+                                    .is_some()
+                                })
+                            })
+                            .flat_map(|class| class.pods.iter().copied())
+                            .collect();
+                        pods.sort_unstable();
+                        pods
+                    }
                 };
                 if destinations.is_empty() {
                     continue;

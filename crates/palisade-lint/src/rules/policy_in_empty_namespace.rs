@@ -39,12 +39,17 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         return;
     }
     let model = ctx.model;
+    // Namespaces with a pod or a workload, once (not a scan of every pod per policy).
+    let mut occupied = vec![false; model.namespaces.len()];
+    for pod in &model.pods {
+        occupied[pod.namespace.index()] = true;
+    }
+    for workload in &model.workloads {
+        occupied[workload.namespace.index()] = true;
+    }
     for id in model.policy_ids() {
         let policy = &model.policies[id.index()];
-        let n = policy.namespace.index();
-        if model.pods.iter().any(|p| p.namespace.index() == n)
-            || model.workloads.iter().any(|w| w.namespace.index() == n)
-        {
+        if occupied[policy.namespace.index()] {
             continue;
         }
         let ns = &model.namespace(policy.namespace).name;

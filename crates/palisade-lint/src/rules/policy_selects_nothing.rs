@@ -48,8 +48,9 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         // hostNetwork pods it would select are NP016's finding.
-        let any_host = model.pods.iter().any(|p| {
-            p.host_network && semantics::policy_selects(policy, p.namespace, &p.labels, false)
+        let any_host = ctx.host_network_pods.iter().any(|&p| {
+            let p = &model.pods[p.index()];
+            semantics::policy_selects(policy, p.namespace, &p.labels, false)
         });
         if any_host {
             continue;

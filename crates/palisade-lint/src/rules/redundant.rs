@@ -87,19 +87,23 @@ fn other_side_policies<'r>(
     let rules: Vec<&Rule> = rules.into_iter().collect();
     let back = opposite(direction);
     let mut found: Vec<usize> = Vec::new();
-    for pod_id in model.pod_ids() {
-        let pod = &model.pods[pod_id.index()];
+    // Per class of equivalent pods, not per pod: the pods of a class are alike to every
+    // peer and every policy, and the engine knows which policies isolate each class (a
+    // walk over pods × policies was quadratic on large clusters).
+    let engine = ctx.engine();
+    for (c, class) in engine.classes().iter().enumerate() {
+        let Some(&pod_id) = class.pods.first() else {
+            continue;
+        };
         if !rules
             .iter()
             .any(|r| semantics::rule_peer(model, namespace, r, Endpoint::Pod(pod_id)).is_some())
         {
             continue;
         }
-        for (q, other) in model.policies.iter().enumerate() {
-            if q != policy.index()
-                && semantics::isolates(other, back, pod.namespace, &pod.labels, pod.host_network)
-            {
-                found.push(q);
+        for &q in engine.isolating_policies(c as u32, back) {
+            if q != policy {
+                found.push(q.index());
             }
         }
     }

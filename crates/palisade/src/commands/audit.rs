@@ -9,6 +9,10 @@ use palisade_render::{OutputFormat, Style};
 use std::process::ExitCode;
 
 pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    crate::progress::configure(
+        args.input.load.quiet,
+        crate::progress::is_machine_format(&args.output),
+    );
     let output = format(
         &args.output,
         &[OutputFormat::Text, OutputFormat::Json, OutputFormat::Md],

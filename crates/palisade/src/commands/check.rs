@@ -14,6 +14,10 @@ use std::net::IpAddr;
 use std::process::ExitCode;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    crate::progress::configure(
+        args.input.load.quiet,
+        crate::progress::is_machine_format(&args.output),
+    );
     let output = format(&args.output, &[OutputFormat::Text, OutputFormat::Json])?;
     let (port_arg, protocol) = port_and_protocol(args.port.as_deref(), args.protocol.as_deref())?;
     let from = qualify(&args.from, args.input.ns.namespace.as_deref());

@@ -126,12 +126,18 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
         args.fail_on.as_deref(),
     )?;
     let input = args.input.to_input_args();
+    crate::progress::configure(
+        input.load.quiet,
+        crate::progress::is_machine_format(&args.output),
+    );
     // Input errors are findings (NP017) here, not a reason to stop: the report must be
     // complete, e.g. for a SARIF upload, even when one object is invalid.
     // Errors that are no finding (their rule disabled) are printed on stderr instead.
     let unreported = |d: &palisade_diag::Diagnostic| input_error_code(d, &settings).is_none();
     let mut loaded = load_for_lint(&input, unreported)?;
-    let mut findings = lint(&loaded.model, &loaded.findings, &settings);
+    let mut findings = crate::progress::phase("linting", || {
+        lint(&loaded.model, &loaded.findings, &settings)
+    });
     findings.extend(input_errors(&loaded.diagnostics, &settings));
     let rejected = std::mem::take(&mut loaded.rejected_policies);
     findings.extend(lint_rejected(&mut loaded.model, rejected, &settings));

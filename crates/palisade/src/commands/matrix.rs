@@ -10,6 +10,10 @@ use palisade_render::OutputFormat;
 use std::process::ExitCode;
 
 pub fn run(args: MatrixArgs) -> anyhow::Result<ExitCode> {
+    crate::progress::configure(
+        args.input.load.quiet,
+        crate::progress::is_machine_format(&args.output),
+    );
     let output = format(
         &args.output,
         &[

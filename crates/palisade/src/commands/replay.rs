@@ -3,6 +3,7 @@
 use crate::args::{DenyActionArg, ReplayArgs, SpikeOnArg};
 use crate::input::{input, load_checked};
 use crate::output::emit_err;
+use crate::progress::Progress;
 use anyhow::{Context, bail};
 use palisade_columnar::{ParquetFlowReader, SessionParquetWriter};
 use palisade_flows::{
@@ -16,7 +17,7 @@ use palisade_replay::{
     DenyAction, Filter, Replayed, Replayer, SpikeBasis, SpikeConfig, Spikes, Summary, WhatIf,
     parse_duration_ns,
 };
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -151,6 +152,10 @@ struct Collected {
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::from_args(&args)?;
+    crate::progress::configure(
+        args.load.quiet,
+        matches!(settings.output, Output::Json | Output::Jsonl | Output::Csv),
+    );
     let mut cluster_inputs: Vec<Input> = args.cluster.iter().map(|p| input(p)).collect();
     cluster_inputs.extend(crate::live::live_inputs(&args.load, None)?);
     let loaded = load_checked(&cluster_inputs, &args.default_namespace, &args.load, None)
@@ -232,7 +237,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let mut collected = Collected::new(&args, proposed.is_some(), settings.window);
-    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    // Not locked: the replaying thread may write it.
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
     let streamed = stream_sessions(
         &args,
         &settings,
@@ -242,10 +248,12 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         &mut collected,
         &mut stdout,
         sessions_out.as_mut(),
+        args.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
+            |n| n as usize,
+        ),
     );
-    if let Some(pb) = &progress {
-        pb.finish_and_clear();
-    }
+    drop(progress);
     let write_err = streamed?;
     collected.read = reader.into_report();
     let err_style = args.load.color.style(true);
@@ -314,9 +322,6 @@ impl Settings {
         if args.out_file.is_some() && output != Output::Parquet {
             bail!("--out-file is for -o parquet; redirect the other formats");
         }
-        if output == Output::Parquet && args.relay.follow {
-            bail!("--follow streams the timeline: use -o jsonl (for machines) or -o txt");
-        }
         Ok(Settings {
             output,
             filter,
@@ -330,9 +335,7 @@ impl Settings {
 }
 
 /// The capture (a file or stdin), with a progress bar on a terminal for large files.
-fn open_capture(
-    args: &ReplayArgs,
-) -> anyhow::Result<(Box<dyn Read>, Option<indicatif::ProgressBar>)> {
+fn open_capture(args: &ReplayArgs) -> anyhow::Result<(Box<dyn Read>, Option<Progress>)> {
     let (raw, size): (Box<dyn Read>, Option<u64>) = match args.capture.as_deref() {
         Some("-") | None => (Box::new(std::io::stdin().lock()), None),
         Some(path) => {
@@ -343,19 +346,10 @@ fn open_capture(
         }
     };
     let progress = match size {
-        Some(len) if std::io::stderr().is_terminal() && len > (8 << 20) => {
-            let pb = indicatif::ProgressBar::new(len);
-            pb.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} replaying {bytes}/{total_bytes} [{wide_bar}] {msg} {eta}",
-                )
-                .expect("a valid template")
-                .progress_chars("=> "),
-            );
-            Some(pb)
-        }
+        Some(len) if len > (8 << 20) => Some(Progress::bytes("replaying", len)),
         _ => None,
-    };
+    }
+    .filter(|p| !p.is_hidden());
     let input: Box<dyn Read> = match &progress {
         Some(pb) => Box::new(pb.wrap_read(raw)),
         None => raw,
@@ -386,50 +380,37 @@ impl Collected {
     }
 }
 
-/// Reads the capture into sessions, replays each one as it completes and either streams it
-/// (jsonl) or collects it; the summaries always see it. Returns the first error writing to
-/// stdout, if any (reading goes on so that the summary stays complete).
-#[allow(clippy::too_many_arguments)]
-fn stream_sessions(
-    args: &ReplayArgs,
-    settings: &Settings,
-    reader: &mut Capture<'_>,
-    replayer: &mut Replayer<'_>,
-    progress: Option<&indicatif::ProgressBar>,
-    collected: &mut Collected,
-    stdout: &mut impl Write,
-    mut sessions_out: Option<&mut SessionParquetWriter<Box<dyn Write + Send>>>,
-) -> anyhow::Result<Option<std::io::Error>> {
-    let filter = &settings.filter;
-    let follow = args.relay.follow;
-    let stream = settings.output == Output::Jsonl || (follow && settings.output == Output::Text);
-    let parquet = settings.output == Output::Parquet;
-    let keep = !stream
-        && !parquet
-        && (!args.summary || matches!(settings.output, Output::Json | Output::Yaml | Output::Csv));
-    let mut write_err: Option<std::io::Error> = None;
-    let first_ns: std::cell::Cell<Option<i64>> = std::cell::Cell::new(None);
-    let mut sessionizer = Sessionizer::new(SessionConfig {
-        timeout: Duration::from_nanos(settings.timeout as u64),
-        ..SessionConfig::default()
-    });
-    let mut seen: u64 = 0;
-    // Names of external addresses from the capture's DNS answers, for domainNames rules.
-    let dns = std::cell::RefCell::new(palisade_replay::DnsNames::default());
-    let mut on_session = |s: palisade_flows::Session| {
-        seen += 1;
-        if let Some(pb) = progress
-            && seen.is_multiple_of(65_536)
+/// What happens to each session once the sessionizer has decided it: replayed (with the
+/// names the capture's DNS answers gave so far), filtered, counted in the summaries, then
+/// streamed (jsonl, following) or kept.
+struct SessionSink<'a, 'm, W: Write> {
+    args: &'a ReplayArgs,
+    settings: &'a Settings,
+    replayer: &'a mut Replayer<'m>,
+    collected: &'a mut Collected,
+    stdout: &'a mut W,
+    /// `-o parquet`: sessions go to this writer instead of stdout.
+    sessions_out: Option<&'a mut SessionParquetWriter<Box<dyn Write + Send>>>,
+    stream: bool,
+    keep: bool,
+    write_err: Option<std::io::Error>,
+    /// Names of external addresses from the capture's DNS answers, for domainNames rules.
+    dns: palisade_replay::DnsNames,
+}
+
+impl<W: Write> SessionSink<'_, '_, W> {
+    fn handle(&mut self, s: palisade_flows::Session, first_ns: Option<i64>) {
+        let r = self.replayer.replay_resolved(s, &self.dns);
+        let filter = &self.settings.filter;
+        if !filter.is_empty() && !filter.matches(&r, first_ns) {
+            return;
+        }
+        if !self.settings.hubble.is_empty()
+            && !self.settings.hubble.matches(self.replayer.model(), &r)
         {
-            pb.set_message(format!("{seen} sessions"));
-        }
-        let r = replayer.replay_resolved(s, &dns.borrow());
-        if !filter.is_empty() && !filter.matches(&r, first_ns.get()) {
             return;
         }
-        if !settings.hubble.is_empty() && !settings.hubble.matches(replayer.model(), &r) {
-            return;
-        }
+        let collected = &mut *self.collected;
         collected.summary.add(&r);
         if let Some(w) = &mut collected.whatif {
             w.add(&r);
@@ -437,42 +418,173 @@ fn stream_sessions(
         if let Some(sp) = &mut collected.spikes {
             sp.add(&r);
         }
-        if let Some(w) = sessions_out.as_deref_mut() {
-            if write_err.is_none()
+        if let Some(w) = self.sessions_out.as_deref_mut() {
+            if self.write_err.is_none()
                 && let Err(e) = w.push(&r)
             {
-                write_err = Some(std::io::Error::other(e));
+                self.write_err = Some(std::io::Error::other(e));
             }
-        } else if stream {
-            let line = if settings.output == Output::Jsonl {
+        } else if self.stream {
+            let line = if self.settings.output == Output::Jsonl {
                 render::jsonl_line(&r)
             } else {
-                render::timeline(std::slice::from_ref(&r), args.load.color.style(false))
+                render::timeline(std::slice::from_ref(&r), self.args.load.color.style(false))
             };
-            if write_err.is_none()
-                && let Err(e) = stdout
+            if self.write_err.is_none()
+                && let Err(e) = self
+                    .stdout
                     .write_all(palisade_render::escape::sanitize_output(&line, false).as_bytes())
             {
-                write_err = Some(e);
+                self.write_err = Some(e);
             }
             // Following: each decided session reaches the reader at once.
-            if follow && write_err.is_none() {
-                write_err = stdout.flush().err();
+            if self.args.relay.follow && self.write_err.is_none() {
+                self.write_err = self.stdout.flush().err();
             }
-        } else if keep {
+        } else if self.keep {
             collected.sessions.push(r);
         }
+    }
+}
+
+/// Sessions handed from the reading thread to the replaying one at a time.
+const PIPELINE_BATCH: usize = 2048;
+
+/// Reads the capture into sessions, replays each one as it completes and either streams it
+/// (jsonl) or collects it; the summaries always see it. Returns the first error writing to
+/// stdout, if any (reading goes on so that the summary stays complete).
+///
+/// With `threads` > 1 (and not following a live source) reading and sessionizing run on this
+/// thread and replaying, summarizing and writing on a second one, sessions passed in order
+/// in batches: the output is the same as on one thread (tested), only sooner.
+#[allow(clippy::too_many_arguments)]
+fn stream_sessions(
+    args: &ReplayArgs,
+    settings: &Settings,
+    reader: &mut Capture<'_>,
+    replayer: &mut Replayer<'_>,
+    progress: Option<&Progress>,
+    collected: &mut Collected,
+    stdout: &mut (impl Write + Send),
+    sessions_out: Option<&mut SessionParquetWriter<Box<dyn Write + Send>>>,
+    threads: usize,
+) -> anyhow::Result<Option<std::io::Error>> {
+    let follow = args.relay.follow;
+    let stream = settings.output == Output::Jsonl || (follow && settings.output == Output::Text);
+    let keep = !stream
+        && settings.output != Output::Parquet
+        && (!args.summary || matches!(settings.output, Output::Json | Output::Yaml | Output::Csv));
+    let mut sink = SessionSink {
+        args,
+        settings,
+        replayer,
+        collected,
+        stdout,
+        sessions_out,
+        stream,
+        keep,
+        write_err: None,
+        dns: palisade_replay::DnsNames::default(),
     };
-    reader.read(|record| {
-        if let palisade_flows::Record::Flow(ev) = &record {
-            if first_ns.get().is_none() {
-                first_ns.set(Some(ev.time_ns));
-            }
-            dns.borrow_mut().learn(ev);
+    let first_ns: std::cell::Cell<Option<i64>> = std::cell::Cell::new(None);
+    let mut sessionizer = Sessionizer::new(SessionConfig {
+        timeout: Duration::from_nanos(settings.timeout as u64),
+        ..SessionConfig::default()
+    });
+    let mut seen: u64 = 0;
+    let count = |seen: &mut u64| {
+        *seen += 1;
+        if let Some(pb) = progress
+            && seen.is_multiple_of(65_536)
+        {
+            pb.set_message(format!("{seen} sessions"));
         }
-        sessionizer.push_record(record, &mut on_session);
-    })?;
-    let stats = sessionizer.finish(&mut on_session);
+    };
+    let note_first = |record: &palisade_flows::Record<'_, '_>| {
+        if let palisade_flows::Record::Flow(ev) = record
+            && first_ns.get().is_none()
+        {
+            first_ns.set(Some(ev.time_ns));
+        }
+    };
+    let stats = if threads > 1 && !follow {
+        // Names learned and sessions decided travel in the order the reader met them, so
+        // each session is replayed with the names known at that point, as on one thread.
+        // Sessions dominate the batches and are moved by value, as they were alone: boxing
+        // them would add an allocation per session.
+        #[allow(clippy::large_enum_variant)]
+        enum Piece {
+            Names(Vec<(std::net::IpAddr, String)>),
+            Session(Option<i64>, palisade_flows::Session),
+        }
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Piece>>(8);
+        std::thread::scope(|scope| -> anyhow::Result<_> {
+            let replaying = scope.spawn(move || {
+                for batch in receive {
+                    for piece in batch {
+                        match piece {
+                            Piece::Names(names) => {
+                                for (ip, name) in names {
+                                    sink.dns.insert(ip, &name);
+                                }
+                            }
+                            Piece::Session(first, session) => sink.handle(session, first),
+                        }
+                    }
+                }
+                sink.write_err
+            });
+            let batch = std::cell::RefCell::new(Vec::with_capacity(PIPELINE_BATCH));
+            let hand_over = |piece: Piece| {
+                let mut batch = batch.borrow_mut();
+                batch.push(piece);
+                if batch.len() == PIPELINE_BATCH {
+                    let full = std::mem::replace(&mut *batch, Vec::with_capacity(PIPELINE_BATCH));
+                    // The replaying thread only stops early by panicking (reported below).
+                    let _ = send.send(full);
+                }
+            };
+            let mut on_session = |s: palisade_flows::Session| {
+                count(&mut seen);
+                hand_over(Piece::Session(first_ns.get(), s));
+            };
+            let read = reader.read(|record| {
+                note_first(&record);
+                if let palisade_flows::Record::Flow(ev) = &record {
+                    let names = palisade_replay::DnsNames::said(ev);
+                    if !names.is_empty() {
+                        hand_over(Piece::Names(names));
+                    }
+                }
+                sessionizer.push_record(record, &mut on_session);
+            });
+            let stats = read.map(|_| sessionizer.finish(&mut on_session));
+            let _ = send.send(batch.take());
+            drop(send);
+            let write_err = replaying
+                .join()
+                .map_err(|_| anyhow::anyhow!("the replaying thread panicked"))?;
+            let stats = stats?;
+            Ok((stats, write_err))
+        })?
+    } else {
+        reader.read(|record| {
+            note_first(&record);
+            if let palisade_flows::Record::Flow(ev) = &record {
+                sink.dns.learn(ev);
+            }
+            sessionizer.push_record(record, &mut |s| {
+                count(&mut seen);
+                sink.handle(s, first_ns.get());
+            });
+        })?;
+        let stats = sessionizer.finish(&mut |s| {
+            count(&mut seen);
+            sink.handle(s, first_ns.get());
+        });
+        (stats, sink.write_err)
+    };
+    let (stats, write_err) = stats;
     if stats.ignored > 0 {
         emit_err(
             &format!(

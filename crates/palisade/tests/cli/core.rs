@@ -171,6 +171,45 @@ fn connectivity_formats() {
 }
 
 #[test]
+fn connectivity_namespace_level() {
+    for format in ["txt", "json"] {
+        let run = palisade(
+            &["connectivity", SHOP, "--level", "namespace", "-o", format],
+            None,
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_snapshot!(format!("connectivity_namespace_{format}"), run.stdout);
+    }
+}
+
+#[test]
+fn connectivity_jsonl_is_the_json_rows_one_per_line() {
+    let json = palisade(&["connectivity", SHOP, "-o", "json"], None);
+    let jsonl = palisade(&["connectivity", SHOP, "-o", "jsonl"], None);
+    assert_eq!(jsonl.code, 0, "{}", jsonl.stderr);
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let rows: Vec<serde_json::Value> = jsonl
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(!rows.is_empty());
+    assert_eq!(document["connections"].as_array().unwrap(), &rows);
+}
+
+#[test]
+fn connectivity_refuses_above_max_pairs_before_writing() {
+    let run = palisade(&["connectivity", SHOP, "--max-pairs", "10"], None);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stdout, "");
+    assert_snapshot!(run.stderr, @"palisade: error: the workload-level answer has up to 60 connections between 18 endpoints (about 3.2 kB as text; --max-pairs 10): narrow it with -n NAMESPACE or -l SELECTOR, or ask for --level namespace, or raise --max-pairs (0: no limit)");
+    let unlimited = palisade(&["connectivity", SHOP, "--max-pairs", "0"], None);
+    assert_eq!(unlimited.code, 0);
+    let default = palisade(&["connectivity", SHOP], None);
+    assert_eq!(unlimited.stdout, default.stdout);
+}
+
+#[test]
 fn connectivity_pod_level_names_pods() {
     let run = palisade(
         &[

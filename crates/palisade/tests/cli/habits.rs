@@ -685,3 +685,62 @@ fn since_counts_back_from_the_capture_end() {
     args.push("+5m");
     assert_eq!(palisade(&args, Some(&capture)).code, 0);
 }
+
+/// The streamed connectivity (`-o text`: narrowed row by row, external ranges merged per
+/// source) lists exactly the rows of the collected one (`-o wide`: the whole answer
+/// narrowed, then `merge_external`), in the same order, at every level and selection.
+#[test]
+fn streamed_connectivity_equals_the_collected_answer() {
+    for extra in [
+        &[][..],
+        &["-n", "payments"],
+        &["-n", "kube-system"],
+        &["-n", "ingress-nginx"],
+        &["-l", "app=payments-api"],
+        &["-A", "-l", "app"],
+    ] {
+        for level in ["pod", "workload", "namespace"] {
+            let run = |output: &str| {
+                let mut args = vec!["connectivity", SHOP, "--level", level, "-o", output];
+                args.extend(extra);
+                let run = palisade(&args, None);
+                assert_eq!(run.code, 0, "{extra:?} {level}: {}", run.stderr);
+                run
+            };
+            let streamed: Vec<Vec<String>> = run("text")
+                .stdout
+                .lines()
+                .map(|l| {
+                    let (pair, ports) = l.split_once(" : ").unwrap();
+                    let (src, dst) = pair.split_once(" => ").unwrap();
+                    vec![src.to_string(), dst.to_string(), ports.to_string()]
+                })
+                .collect();
+            let collected: Vec<Vec<String>> = run("wide")
+                .stdout
+                .lines()
+                .skip(1)
+                .map(|l| {
+                    let cells: Vec<&str> = l
+                        .split("  ")
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                        .collect();
+                    vec![
+                        cells[0].to_string(),
+                        cells[2].to_string(),
+                        cells[4].to_string(),
+                    ]
+                })
+                .collect();
+            assert_eq!(streamed, collected, "{extra:?} at {level} level");
+            if extra.is_empty() {
+                assert!(
+                    streamed.iter().any(|r| r[0].contains(", "))
+                        && streamed.iter().any(|r| r[1].contains(", ")),
+                    "merged ranges on both ends at {level} level"
+                );
+            }
+        }
+    }
+}

@@ -315,6 +315,65 @@ fn hubble_flows_without_ip_are_counted_in_the_report() {
     assert!(v["summary"]["inputs"][0].get("flows_without_ip").is_none());
 }
 
+/// A Hubble capture of `n` connection attempts from the example cluster's addresses, some
+/// answered, spread over time so that sessions end throughout the read.
+fn many_hubble_flows(n: usize) -> String {
+    let mut out = String::new();
+    for i in 0..n {
+        let (second, milli) = (i / 1000, i % 1000);
+        let port = 30000 + (i % 20000);
+        let dst_port = [8080, 6379, 5432, 53][i % 4];
+        let verdict = if i % 3 == 0 { "DROPPED" } else { "FORWARDED" };
+        out.push_str(&format!(
+            r#"{{"flow":{{"time":"2026-09-20T14:{:02}:{:02}.{milli:03}Z","verdict":"{verdict}","IP":{{"source":"10.0.1.41","destination":"10.0.1.21"}},"l4":{{"TCP":{{"source_port":{port},"destination_port":{dst_port},"flags":{{"SYN":true}}}}}},"traffic_direction":"EGRESS","is_reply":false}},"node_name":"prod/worker-1"}}"#,
+            10 + second / 60,
+            second % 60,
+        ));
+        out.push('\n');
+        if i % 2 == 0 {
+            out.push_str(&format!(
+                r#"{{"flow":{{"time":"2026-09-20T14:{:02}:{:02}.{milli:03}Z","verdict":"FORWARDED","IP":{{"source":"10.0.1.21","destination":"10.0.1.41"}},"l4":{{"TCP":{{"source_port":{dst_port},"destination_port":{port},"flags":{{"SYN":true,"ACK":true}}}}}},"traffic_direction":"INGRESS","is_reply":true}},"node_name":"prod/worker-1"}}"#,
+                10 + second / 60,
+                second % 60,
+            ));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn two_threads_give_the_output_of_one() {
+    // More sessions than one batch handed between the threads.
+    let capture = many_hubble_flows(9000);
+    // A file, so that `--since 5s` (the capture's last five seconds) can find the end in a
+    // first pass before the two threads start.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("capture.jsonl");
+    std::fs::write(&file, &capture).unwrap();
+    let file = file.to_str().unwrap();
+    for extra in [
+        &["-o", "jsonl"][..],
+        &["-o", "json"],
+        &["-o", "csv"],
+        &["--summary"],
+        &["-o", "jsonl", "--since", "5s", "--outcome", "timed-out"],
+        &["-o", "jsonl", "--since", "+3s", "--until", "+6s"],
+        &["-o", "jsonl", "--verdict", "DROPPED"],
+    ] {
+        let run = |threads: &str| {
+            let mut args = vec!["--threads", threads];
+            args.extend(extra);
+            replay(file, &args, None)
+        };
+        let (one, two) = (run("1"), run("2"));
+        assert_eq!(one.code, two.code, "{extra:?}: {}", two.stderr);
+        assert!(one.stdout.lines().count() > 2, "{extra:?}: {}", one.stderr);
+        assert_eq!(one.stdout, two.stdout, "{extra:?}");
+        assert_eq!(one.stderr, two.stderr, "{extra:?}");
+    }
+}
+
 /// domainNames in replay: an address a Hubble DNS answer names is decided by the
 /// ClusterNetworkPolicy's domainNames rule (accepted), one no answer names depends on DNS
 /// (marked, and not called a mismatch).
@@ -357,4 +416,33 @@ fn replay_resolves_domain_names_from_dns_answers() {
     let unknown = by_dst("198.51.100.7");
     assert_eq!(unknown["depends_on_dns"], true);
     assert!(unknown["mismatch"].is_null());
+}
+
+/// Names learned from DNS answers reach the replaying thread in reading order: two threads
+/// decide domainNames rules as one does.
+#[test]
+fn two_threads_resolve_domain_names_as_one() {
+    let run = |threads: &str| {
+        palisade(
+            &[
+                "replay",
+                "crates/palisade/tests/cli/data/tiers-dns/capture.jsonl",
+                "--cluster",
+                "crates/palisade/tests/cli/data/tiers-dns/cluster.yaml",
+                "--threads",
+                threads,
+                "-o",
+                "jsonl",
+            ],
+            None,
+        )
+    };
+    let (one, two) = (run("1"), run("2"));
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert!(
+        one.stdout.contains("registry.example.com"),
+        "{}",
+        one.stdout
+    );
+    assert_eq!(one.stdout, two.stdout);
 }
