@@ -209,6 +209,7 @@ proptest! {
                 PeerRef::Pod(p) => vec![*p],
                 PeerRef::Workload(w) => model.workloads[w.index()].pods.clone(),
                 PeerRef::External(_) => Vec::new(),
+                PeerRef::Namespace(_) => unreachable!("workload level lists no namespaces"),
             }
         };
         // Every pod is in exactly one endpoint.
