@@ -202,6 +202,29 @@ impl<'m> Reference<'m> {
         semantics::rule_ports(rule, semantics::destination_ports(self.model, dst))
     }
 
+    /// What one NetworkPolicy's rules admit between `pod` and `peer` in a direction: the union
+    /// of the ports of every rule whose peers admit `peer` (towards the pod for ingress, towards
+    /// the peer for egress).
+    pub fn policy_admits(
+        &self,
+        policy: PolicyId,
+        pod: PodId,
+        direction: Direction,
+        peer: Endpoint,
+    ) -> PortSet {
+        let dst = match direction {
+            Direction::Ingress => Endpoint::Pod(pod),
+            Direction::Egress => peer,
+        };
+        let mut ports = PortSet::none();
+        for rule in self.model.policies[policy.index()].rules(direction) {
+            if self.rule_admits(policy, rule, peer) {
+                ports.union_with(&self.rule_ports(rule, dst));
+            }
+        }
+        ports
+    }
+
     /// Everything one direction of a pod allows towards a peer, through the tiers: the admin
     /// tier's Accept rules, then (for what it neither accepted nor denied, or passed) the
     /// NetworkPolicy rules when a policy isolates the pod, else the baseline tier, else

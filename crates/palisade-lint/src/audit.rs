@@ -15,9 +15,7 @@
 
 use palisade_engine::admin::{self, AdminRuleRef};
 use palisade_engine::{Endpoint, Engine, Reference, Uncertainty};
-use palisade_model::{
-    AdminAction, AdminTier, Direction, Model, PeerKind, PodId, PolicyId, PortSet,
-};
+use palisade_model::{AdminAction, AdminTier, Direction, Model, PeerKind, PodId, PortSet};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One namespace of the report.
@@ -221,27 +219,6 @@ pub fn audit(model: &Model, engine: &Engine) -> Audit {
     }
 }
 
-/// What the rules of NetworkPolicies admit between a pod and a peer in a direction.
-fn admitted(
-    reference: &Reference<'_>,
-    policy: PolicyId,
-    pod: PodId,
-    direction: Direction,
-    peer: Endpoint,
-) -> PortSet {
-    let dst = match direction {
-        Direction::Ingress => Endpoint::Pod(pod),
-        Direction::Egress => peer,
-    };
-    let mut ports = PortSet::none();
-    for rule in reference.model().policies[policy.index()].rules(direction) {
-        if reference.rule_admits(policy, rule, peer) {
-            ports.union_with(&reference.rule_ports(rule, dst));
-        }
-    }
-    ports
-}
-
 /// The guardrails and what each covers and overrides.
 fn guardrails(model: &Model, engine: &Engine) -> Vec<Guardrail> {
     if model.admin_policies.is_empty() {
@@ -386,8 +363,9 @@ fn overrides(
             let mut ports = PortSet::none();
             let mut allowed_by = Vec::new();
             for &policy in &isolating {
-                let overridden =
-                    admitted(reference, policy, pod, at.direction, *peer).intersection(&denied);
+                let overridden = reference
+                    .policy_admits(policy, pod, at.direction, *peer)
+                    .intersection(&denied);
                 if !overridden.is_empty() {
                     ports.union_with(&overridden);
                     allowed_by.push(model.policy_name(policy));

@@ -37,34 +37,13 @@ use super::{Context, admin_rule_label, finding, names};
 use palisade_diag::Diagnostic;
 use palisade_engine::admin::AdminRuleRef;
 use palisade_engine::{Endpoint, Reference};
-use palisade_model::{AdminAction, Direction, PodId, PolicyId, PortSet};
+use palisade_model::{AdminAction, Direction, PolicyId, PortSet};
 use std::collections::{BTreeMap, BTreeSet};
 
 const CODE: &str = "NP024";
 
 /// (subject class, direction, peer) pairs evaluated at most.
 const PAIR_BUDGET: usize = 4_000_000;
-
-/// What a NetworkPolicy's rules admit from (ingress) or to (egress) a peer, for one pod.
-fn admitted(
-    reference: &Reference<'_>,
-    policy: PolicyId,
-    pod: PodId,
-    direction: Direction,
-    peer: Endpoint,
-) -> PortSet {
-    let dst = match direction {
-        Direction::Ingress => Endpoint::Pod(pod),
-        Direction::Egress => peer,
-    };
-    let mut ports = PortSet::none();
-    for rule in reference.model().policies[policy.index()].rules(direction) {
-        if reference.rule_admits(policy, rule, peer) {
-            ports.union_with(&reference.rule_ports(rule, dst));
-        }
-    }
-    ports
-}
 
 /// NP024
 pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
@@ -130,7 +109,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     });
                 let admits: Vec<PortSet> = isolating
                     .iter()
-                    .map(|&p| admitted(&reference, p, pod, direction, peer))
+                    .map(|&p| reference.policy_admits(p, pod, direction, peer))
                     .collect();
                 for (i, ports) in admits.iter().enumerate() {
                     if !ports.is_empty() {
