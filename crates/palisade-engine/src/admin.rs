@@ -65,6 +65,14 @@ pub fn subject_selects(model: &Model, policy: &AdminPolicy, pod: &Pod) -> bool {
     }
 }
 
+/// The pods an admin policy's `subject` selects, in pod order.
+pub fn subjects(model: &Model, policy: &AdminPolicy) -> Vec<palisade_model::PodId> {
+    model
+        .pod_ids()
+        .filter(|&p| subject_selects(model, policy, &model.pods[p.index()]))
+        .collect()
+}
+
 /// Whether a subject selects pods with these properties (for the compiled engine's classes).
 pub fn subject_selects_labels(
     policy: &AdminPolicy,

@@ -256,10 +256,7 @@ fn guardrails(model: &Model, engine: &Engine) -> Vec<Guardrail> {
     for tier in [AdminTier::Admin, AdminTier::Baseline] {
         for id in admin::evaluation_order(model, tier) {
             let policy = &model.admin_policies[id as usize];
-            let subjects: Vec<PodId> = model
-                .pod_ids()
-                .filter(|&p| admin::subject_selects(model, policy, &model.pods[p.index()]))
-                .collect();
+            let subjects: Vec<PodId> = admin::subjects(model, policy);
             let mut namespaces: Vec<String> = subjects
                 .iter()
                 .map(|&p| {

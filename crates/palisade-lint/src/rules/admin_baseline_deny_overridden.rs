@@ -46,10 +46,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         .iter()
         .filter(|p| p.tier == AdminTier::Baseline)
     {
-        let subjects: Vec<_> = model
-            .pod_ids()
-            .filter(|&p| admin::subject_selects(model, policy, &model.pods[p.index()]))
-            .collect();
+        let subjects: Vec<_> = admin::subjects(model, policy);
         if subjects.is_empty() {
             continue;
         }

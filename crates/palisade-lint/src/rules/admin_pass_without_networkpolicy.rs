@@ -40,10 +40,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         .iter()
         .filter(|p| p.tier == AdminTier::Admin)
     {
-        let subjects: Vec<_> = model
-            .pod_ids()
-            .filter(|&p| admin::subject_selects(model, policy, &model.pods[p.index()]))
-            .collect();
+        let subjects: Vec<_> = admin::subjects(model, policy);
         for direction in [Direction::Ingress, Direction::Egress] {
             let open: Vec<String> = subjects
                 .iter()

@@ -28,8 +28,7 @@ use super::{Context, finding};
 use palisade_diag::Diagnostic;
 use palisade_engine::{Endpoint, admin};
 use palisade_model::{
-    AdminPeerKind, AdminPolicy, AdminPortKind, AdminRule, AdminTier, Direction, Model, PodId,
-    PortSet,
+    AdminPeerKind, AdminPortKind, AdminRule, AdminTier, Direction, Model, PodId, PortSet,
 };
 
 const CODE: &str = "NP022";
@@ -60,13 +59,6 @@ fn ports(rule: &AdminRule) -> (PortSet, bool) {
     (admin::rule_ports(rule, None), named)
 }
 
-fn subjects(model: &Model, policy: &AdminPolicy) -> Vec<PodId> {
-    model
-        .pod_ids()
-        .filter(|&p| admin::subject_selects(model, policy, &model.pods[p.index()]))
-        .collect()
-}
-
 /// NP022
 pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     if !ctx.has_pods {
@@ -77,7 +69,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         let order = admin::evaluation_order(model, tier);
         let subject_sets: Vec<Vec<PodId>> = order
             .iter()
-            .map(|&id| subjects(model, &model.admin_policies[id as usize]))
+            .map(|&id| admin::subjects(model, &model.admin_policies[id as usize]))
             .collect();
         for (position, &id) in order.iter().enumerate() {
             let policy = &model.admin_policies[id as usize];
