@@ -469,3 +469,103 @@ fn range_contains(name: &str, ip: std::net::IpAddr) -> bool {
         _ => false,
     }
 }
+
+fn pod_named(model: &palisade_model::Model, name: &str) -> palisade_model::PodId {
+    model
+        .pod_ids()
+        .find(|&id| model.pod_name(id) == name)
+        .unwrap_or_else(|| panic!("no pod {name}"))
+}
+
+fn port_set(ports: &[(Protocol, u16)]) -> palisade_model::PortSet {
+    let mut set = palisade_model::PortSet::none();
+    for &(protocol, port) in ports {
+        set.insert(protocol, palisade_model::PortRange::single(port));
+    }
+    set
+}
+
+#[test]
+fn an_admin_subject_lists_its_pods_in_pod_order_without_host_network_pods() {
+    let loaded = load_text(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: node-agent, namespace: gryffindor, labels: {app: agent}}
+spec:
+  hostNetwork: true
+  containers: [{name: a, image: agent}]
+status: {podIP: 192.168.0.1}
+---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: two-houses}
+spec:
+  tier: Admin
+  priority: 1
+  subject:
+    namespaces:
+      matchExpressions:
+      - {key: conformance-house, operator: In, values: [slytherin, gryffindor]}
+  ingress:
+  - action: Deny
+    from: [{namespaces: {}}]
+"#,
+    );
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let model = &loaded.model;
+    let subjects: Vec<String> = palisade_engine::admin::subjects(model, &model.admin_policies[0])
+        .into_iter()
+        .map(|p| model.pod_name(p))
+        .collect();
+    // Model order (gryffindor's pod is declared before slytherin's); the hostNetwork agent
+    // in gryffindor is never a subject.
+    assert_eq!(subjects, [HARRY, DRACO]);
+}
+
+#[test]
+fn policy_admits_unions_the_ports_of_every_rule_that_admits_the_peer() {
+    let loaded = load_text(
+        r#"
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: harry, namespace: gryffindor}
+spec:
+  podSelector: {matchLabels: {app: harry-potter}}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {conformance-house: slytherin}}}]
+    ports: [{port: 80}]
+  - from:
+    - namespaceSelector: {matchLabels: {conformance-house: slytherin}}
+    - namespaceSelector: {matchLabels: {conformance-house: ravenclaw}}
+    ports: [{port: 53, protocol: UDP}]
+  egress:
+  - to: [{namespaceSelector: {matchLabels: {conformance-house: ravenclaw}}}]
+    ports: [{port: web-8080-tcp}]
+"#,
+    );
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let model = &loaded.model;
+    let reference = Reference::new(model);
+    let policy = model.policy_ids().next().unwrap();
+    let harry = pod_named(model, HARRY);
+    let admits = |direction, peer: &str| {
+        reference.policy_admits(
+            policy,
+            harry,
+            direction,
+            Endpoint::Pod(pod_named(model, peer)),
+        )
+    };
+    use palisade_model::Direction::{Egress, Ingress};
+    assert_eq!(
+        admits(Ingress, DRACO),
+        port_set(&[(Protocol::Tcp, 80), (Protocol::Udp, 53)])
+    );
+    assert_eq!(admits(Ingress, LUNA), port_set(&[(Protocol::Udp, 53)]));
+    assert_eq!(admits(Ingress, "forbidden-forest/centaur-0"), port_set(&[]));
+    // Egress: the named port resolves at the destination (the peer).
+    assert_eq!(admits(Egress, LUNA), port_set(&[(Protocol::Tcp, 8080)]));
+    assert_eq!(admits(Egress, DRACO), port_set(&[]));
+}

@@ -706,6 +706,22 @@ mod tests {
         assert_eq!(WorkloadKind::parse("Pod"), None);
     }
 
+    #[test]
+    fn endpoint_kind_names_and_workload_kinds() {
+        // The JSON outputs print these as `*_kind` and `*_workload_kind`.
+        let statefulset = EndpointKind::Workload(WorkloadKind::StatefulSet);
+        assert_eq!(statefulset.as_str(), "workload");
+        assert_eq!(statefulset.workload_kind(), Some("StatefulSet"));
+        for (kind, name) in [
+            (EndpointKind::Pod, "pod"),
+            (EndpointKind::External, "external"),
+            (EndpointKind::Service, "service"),
+        ] {
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(kind.workload_kind(), None, "{name}");
+        }
+    }
+
     fn block(cidr: &str, except: &[&str]) -> IpBlock {
         IpBlock {
             cidr_text: cidr.into(),
@@ -882,6 +898,34 @@ mod tests {
         assert_eq!(model.workload_name(w), "shop/web");
         assert_eq!(model.pod_workload_name(a), "shop/web");
         assert_eq!(model.pod_workload_name(b), "shop/tool");
+        assert_eq!(
+            model.pod_workload_kind(a),
+            EndpointKind::Workload(WorkloadKind::Deployment)
+        );
+        assert_eq!(model.pod_workload_kind(b), EndpointKind::Pod);
+        assert_eq!(
+            model.workload_kind(w),
+            EndpointKind::Workload(WorkloadKind::Deployment)
+        );
+        let unevaluated = |kind: &str, namespace| UnevaluatedPolicy {
+            kind: kind.into(),
+            api_version: "example.io/v1".into(),
+            name: "guard".into(),
+            namespace,
+            pod_labels: None,
+            span: None,
+        };
+        model
+            .unevaluated
+            .push(unevaluated("CiliumNetworkPolicy", Some(ns)));
+        model
+            .unevaluated
+            .push(unevaluated("CiliumClusterwideNetworkPolicy", None));
+        assert_eq!(model.unevaluated_name(0), "CiliumNetworkPolicy shop/guard");
+        assert_eq!(
+            model.unevaluated_name(1),
+            "CiliumClusterwideNetworkPolicy guard"
+        );
         let p0 = model.add_policy(policy(true, false));
         let p1 = model.add_policy(policy(false, true));
         assert_eq!((p0.index(), p1.index()), (0, 1));
