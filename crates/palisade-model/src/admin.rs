@@ -204,3 +204,63 @@ pub struct Node {
     /// The declaring object.
     pub span: Option<Span>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Direction;
+
+    #[test]
+    fn tier_action_and_kind_names() {
+        assert_eq!(AdminTier::Admin.as_str(), "Admin");
+        assert_eq!(AdminTier::Baseline.as_str(), "Baseline");
+        assert_eq!(AdminAction::Accept.as_str(), "Accept");
+        assert_eq!(AdminAction::Deny.as_str(), "Deny");
+        assert_eq!(AdminAction::Pass.as_str(), "Pass");
+        for (kind, name, short) in [
+            (
+                AdminKind::ClusterNetworkPolicy,
+                "ClusterNetworkPolicy",
+                "cnp",
+            ),
+            (AdminKind::AdminNetworkPolicy, "AdminNetworkPolicy", "anp"),
+            (
+                AdminKind::BaselineAdminNetworkPolicy,
+                "BaselineAdminNetworkPolicy",
+                "banp",
+            ),
+        ] {
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(kind.short(), short);
+        }
+    }
+
+    #[test]
+    fn a_policy_is_named_by_its_short_kind_and_keeps_its_rules_per_direction() {
+        let rule = |name: &str, action| AdminRule {
+            name: name.into(),
+            action,
+            peers: vec![],
+            ports: None,
+            span: None,
+        };
+        let policy = AdminPolicy {
+            name: "guard".into(),
+            kind: AdminKind::BaselineAdminNetworkPolicy,
+            tier: AdminTier::Baseline,
+            priority: 0,
+            subject: AdminSubject::Namespaces(LabelSelector::default()),
+            ingress: vec![rule("in", AdminAction::Deny)],
+            egress: vec![
+                rule("out-1", AdminAction::Accept),
+                rule("out-2", AdminAction::Deny),
+            ],
+            annotations: Labels::new(),
+            span: None,
+        };
+        assert_eq!(policy.display_name(), "banp/guard");
+        let names = |d| -> Vec<&str> { policy.rules(d).iter().map(|r| r.name.as_str()).collect() };
+        assert_eq!(names(Direction::Ingress), ["in"]);
+        assert_eq!(names(Direction::Egress), ["out-1", "out-2"]);
+    }
+}

@@ -583,4 +583,50 @@ mod kubectl_syntax_tests {
             assert!(err.contains(why), "{bad}: {err}");
         }
     }
+
+    #[test]
+    fn keys_and_values_at_their_edges() {
+        let parses = |s: &str| LabelSelector::parse_kubectl(s).is_ok();
+        let name63 = "a".repeat(63);
+        let label63 = "b".repeat(63);
+        // Three 63-character labels and one of 61, with dots: 253 characters.
+        let prefix253 = format!("{label63}.{label63}.{label63}.{}", "c".repeat(61));
+        assert_eq!(prefix253.len(), 253);
+        for good in [
+            "a=b".to_string(),
+            "a-b.c_d=x".to_string(),
+            "k8s.io/name=v".to_string(),
+            "my-team.example.com/app".to_string(),
+            format!("{name63}=v"),
+            format!("{prefix253}/app=v"),
+            format!("k={name63}"),
+            "k=a-b_c.d".to_string(),
+            "A9=Z0".to_string(),
+        ] {
+            assert!(parses(&good), "{good}");
+        }
+        for bad in [
+            format!("{name63}a=v"),
+            format!("{prefix253}c/app=v"),
+            format!("k={name63}a"),
+            "/app=v".to_string(),
+            "app/=v".to_string(),
+            "Example.com/app=v".to_string(),
+            "ex_ample.com/app=v".to_string(),
+            "-ex.com/app=v".to_string(),
+            "ex-.com/app=v".to_string(),
+            "ex..com/app=v".to_string(),
+            "_ab=v".to_string(),
+            "ab_=v".to_string(),
+            "a:b=v".to_string(),
+            "k=-a".to_string(),
+            "k=a-".to_string(),
+            "k=_a".to_string(),
+            "k=a:b".to_string(),
+            "ab_".to_string(),
+            "!ab_".to_string(),
+        ] {
+            assert!(!parses(&bad), "{bad}");
+        }
+    }
 }
