@@ -154,4 +154,72 @@ proptest! {
             prop_assert!(result.peers.iter().all(|p| !matches!(p.what, PeerRef::Namespace(_))));
         }
     }
+
+    #[test]
+    fn progress_external_sources_and_the_held_pairs_follow_the_rows(
+        (_, policies, ns) in model_strategy(),
+        pods in prop::collection::vec((pod_strategy(), prop::option::of(0u8..3)), 1..8),
+        namespace_level in any::<bool>(),
+    ) {
+        let model = model_with_workloads(&pods, &policies, &ns);
+        let engine = Engine::new(&model);
+        let open = || if namespace_level {
+            ConnectivityStream::namespaces(&model, &engine)
+        } else {
+            ConnectivityStream::new(&model, &engine, Level::Workload)
+        };
+        let rows = streamed(open());
+
+        // Progress: one call per source, counting up to the number of endpoints.
+        let mut stream = open();
+        let total = stream.sources();
+        prop_assert_eq!(total, stream.peers().len());
+        let mut calls = Vec::new();
+        let done: Result<(), ()> = stream.for_each_with_progress(
+            &mut |_, _, _, _| Ok(()),
+            &mut |done, of| calls.push((done, of)),
+        );
+        prop_assert!(done.is_ok());
+        let expected: Vec<(usize, usize)> = (1..=total).map(|done| (done, total)).collect();
+        prop_assert_eq!(calls, expected);
+
+        // The external sources: the external endpoints in name order, and their rows are
+        // the full walk's rows from external ranges, in the same order.
+        let mut stream = open();
+        let external: Vec<String> = stream
+            .external_sources()
+            .into_iter()
+            .map(|e| stream.peers()[e].name.clone())
+            .collect();
+        let mut expected_external: Vec<String> = stream
+            .peers()
+            .iter()
+            .filter(|p| matches!(p.what, PeerRef::External(_)))
+            .map(|p| p.name.clone())
+            .collect();
+        expected_external.sort();
+        prop_assert_eq!(&external, &expected_external);
+        let mut from_external = Vec::new();
+        let done: Result<(), ()> = stream.for_each_external_source(&mut |peers, s, d, ports| {
+            from_external.push((peers[s].name.clone(), peers[d].name.clone(), ports.clone()));
+            Ok(())
+        });
+        prop_assert!(done.is_ok());
+        let expected_rows: Vec<_> = rows
+            .iter()
+            .filter(|(s, _, _)| external.contains(s))
+            .cloned()
+            .collect();
+        prop_assert_eq!(from_external, expected_rows);
+
+        // What the stream holds: the class-level explicit pairs; its endpoints given up whole.
+        let stream = open();
+        prop_assert_eq!(
+            stream.explicit_pairs(),
+            connectivity::class_connectivity(&engine).explicit_pairs()
+        );
+        let names: Vec<String> = stream.peers().iter().map(|p| p.name.clone()).collect();
+        let given_up: Vec<String> = stream.into_peers().into_iter().map(|p| p.name).collect();
+        prop_assert_eq!(given_up, names);
+    }
 }
