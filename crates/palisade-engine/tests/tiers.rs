@@ -323,6 +323,8 @@ spec:
         let e = reference.explain(&q);
         assert_eq!(e.allowed, allowed, "{dst}");
         assert_eq!(e.egress.depends_on_dns, dns, "{dst}");
+        // Denied only for want of a name: the verdict itself is "depends on DNS".
+        assert_eq!(e.depends_on_dns(), dns, "{dst}");
         let v = engine.verdict(
             engine.entity(&q.src),
             engine.entity(&q.dst),
