@@ -370,31 +370,31 @@ fn the_answer_size_counts_class_pairs_times_endpoints_and_the_open_blocks() {
     );
     assert_eq!(rows(stream), 11);
 
-    // A one-pod class admitted by its own policy is an explicit pair with itself, but no
-    // connection: at namespace level `solo -> solo` is not counted, only `solo` -> the
-    // range (its egress is open). Pod level counts the self pair: 2.
-    let model = load_text(
-        r#"
-apiVersion: v1
-kind: Pod
-metadata: {name: p, namespace: solo}
-spec: {containers: [{name: c, image: p}]}
-status: {podIP: 10.3.0.1}
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: own-namespace-only, namespace: solo}
-spec:
-  podSelector: {}
-  policyTypes: [Ingress]
-  ingress: [{from: [{podSelector: {}}]}]
-"#,
-    );
-    let engine = Engine::new(&model);
-    let stream = ConnectivityStream::namespaces(&model, &engine);
-    assert_eq!(stream.size().max_pairs, 1);
-    assert_eq!(rows(stream), 1);
-    let stream = ConnectivityStream::new(&model, &engine, Level::Pod);
-    assert_eq!(stream.size().max_pairs, 2);
-    assert_eq!(rows(stream), 1);
+    // A class admitted by its own policy is an explicit pair with itself. With one pod that
+    // is no connection: at namespace level `solo -> solo` is not counted, only `solo` -> the
+    // range (its egress is open); pod level counts the self pair (2). With two pods it is:
+    // `duo -> duo` and `duo` -> the range (pod level: 2 * 2 + 2 * 1 of at most 3 * 3).
+    for (namespace, pods, namespace_pairs, namespace_rows, pod_pairs, pod_rows) in
+        [("solo", 1, 1, 1, 2, 1), ("duo", 2, 2, 2, 6, 4)]
+    {
+        let mut text = format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n\
+             metadata: {{name: own-namespace-only, namespace: {namespace}}}\n\
+             spec: {{podSelector: {{}}, policyTypes: [Ingress], ingress: [{{from: [{{podSelector: {{}}}}]}}]}}\n"
+        );
+        for i in 1..=pods {
+            text += &format!(
+                "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p-{i}, namespace: {namespace}}}\n\
+                 spec: {{containers: [{{name: c, image: p}}]}}\nstatus: {{podIP: 10.3.0.{i}}}\n"
+            );
+        }
+        let model = load_text(&text);
+        let engine = Engine::new(&model);
+        let stream = ConnectivityStream::namespaces(&model, &engine);
+        assert_eq!(stream.size().max_pairs, namespace_pairs, "{namespace}");
+        assert_eq!(rows(stream), namespace_rows, "{namespace}");
+        let stream = ConnectivityStream::new(&model, &engine, Level::Pod);
+        assert_eq!(stream.size().max_pairs, pod_pairs, "{namespace}");
+        assert_eq!(rows(stream), pod_rows, "{namespace}");
+    }
 }
