@@ -571,3 +571,100 @@ spec:
     assert_eq!(admits(Egress, LUNA), port_set(&[(Protocol::Tcp, 8080)]));
     assert_eq!(admits(Egress, DRACO), port_set(&[]));
 }
+
+#[test]
+fn the_admin_tier_over_port_sets_hands_on_what_it_passes_or_leaves() {
+    use palisade_engine::admin::AdminRuleRef;
+    use palisade_model::{AdminAction, Direction};
+    let loaded = load_text(
+        r#"
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: guard}
+spec:
+  tier: Admin
+  priority: 1
+  subject: {namespaces: {matchLabels: {conformance-house: gryffindor}}}
+  ingress:
+  - action: Deny
+    from: [{namespaces: {matchLabels: {conformance-house: slytherin}}}]
+    protocols: [{tcp: {destinationPort: {number: 80}}}]
+  - action: Pass
+    from: [{namespaces: {matchLabels: {conformance-house: slytherin}}}]
+    protocols: [{tcp: {destinationPort: {number: 8080}}}]
+  - action: Accept
+    from: [{namespaces: {}}]
+    protocols: [{udp: {destinationPort: {number: 53}}}]
+  - action: Deny
+    from: [{namespaces: {matchLabels: {conformance-house: slytherin}}}]
+    protocols: [{tcp: {destinationPort: {number: 80}}}]
+"#,
+    );
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let model = &loaded.model;
+    let reference = Reference::new(model);
+    let harry = pod_named(model, HARRY);
+    let rule = |rule| AdminRuleRef {
+        policy: 0,
+        direction: Direction::Ingress,
+        rule,
+    };
+    let walk = |peer: &str, without| {
+        let mut decided = Vec::new();
+        let reaches_networkpolicy = reference.admin_tier_ports(
+            harry,
+            Direction::Ingress,
+            Endpoint::Pod(pod_named(model, peer)),
+            without,
+            |at, action, taken| decided.push((at, action, taken.clone())),
+        );
+        (reaches_networkpolicy, decided)
+    };
+    let all_but =
+        |ports: &[(Protocol, u16)]| palisade_model::PortSet::all().difference(&port_set(ports));
+
+    // From slytherin: TCP 80 denied, TCP 8080 passed (it reaches NetworkPolicy), UDP 53
+    // accepted; the last rule finds TCP 80 already decided and takes nothing.
+    let (reaches, decided) = walk(DRACO, None);
+    assert_eq!(
+        reaches,
+        all_but(&[(Protocol::Tcp, 80), (Protocol::Udp, 53)])
+    );
+    assert_eq!(
+        decided,
+        [
+            (rule(0), AdminAction::Deny, port_set(&[(Protocol::Tcp, 80)])),
+            (
+                rule(1),
+                AdminAction::Pass,
+                port_set(&[(Protocol::Tcp, 8080)])
+            ),
+            (
+                rule(2),
+                AdminAction::Accept,
+                port_set(&[(Protocol::Udp, 53)])
+            ),
+        ]
+    );
+    // Without the first rule, the last one denies TCP 80 instead.
+    let (reaches, decided) = walk(DRACO, Some(rule(0)));
+    assert_eq!(
+        reaches,
+        all_but(&[(Protocol::Tcp, 80), (Protocol::Udp, 53)])
+    );
+    assert_eq!(
+        decided.iter().map(|(at, _, _)| at.rule).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    // From ravenclaw only the Accept applies.
+    let (reaches, decided) = walk(LUNA, None);
+    assert_eq!(reaches, all_but(&[(Protocol::Udp, 53)]));
+    assert_eq!(
+        decided,
+        [(
+            rule(2),
+            AdminAction::Accept,
+            port_set(&[(Protocol::Udp, 53)])
+        )]
+    );
+}
