@@ -403,11 +403,14 @@ pub enum AdminPeerSpec {
     DomainNames,
 }
 
+/// A generated node: name, label pairs (as [`to_labels`] takes them), address.
+pub type NodeSpec = (&'static str, &'static [(usize, usize)], &'static str);
+
 /// The `Node` objects [`add_admin_policies`] adds when an admin policy is generated:
 /// name, labels and address. The addresses are ones the tier tests query as external
 /// endpoints, one inside an ipBlock CIDR (10.0.0.0/24) and one outside every CIDR but
 /// `0.0.0.0/0`, so a `nodes` peer and a `networks` peer can both match an address.
-pub const NODES: [(&str, &[(usize, usize)], &str); 2] = [
+pub const NODES: [NodeSpec; 2] = [
     ("node-a", &[(0, 0)], "10.0.0.7"),
     ("node-b", &[(0, 1), (1, 0)], "192.0.2.9"),
 ];
