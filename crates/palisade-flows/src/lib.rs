@@ -28,6 +28,7 @@
 //! # Ok::<(), palisade_flows::Error>(())
 //! ```
 
+pub mod dns;
 mod error;
 mod event;
 mod gzip;
@@ -41,6 +42,7 @@ pub mod session;
 mod text;
 mod time;
 
+pub use dns::{DnsAnswer, DnsProblem};
 pub use error::Error;
 pub use event::{
     Action, Endpoint, EventKind, FlowEvent, HubbleInfo, Icmp, L4, Observed, PolicyList, PolicyRef,
