@@ -589,6 +589,28 @@ fn replay_resolves_domain_names_from_dns_answers_in_a_pcap() {
     assert!(api.get("dns_names").is_none_or(|n| n.is_null()), "{api}");
     assert!(api["mismatch"].is_null(), "{api}");
 
+    // Names learned from packets reach the replaying thread in reading order too.
+    let path = dir.path().join("dns-true.pcap");
+    let jsonl = |threads: &str| {
+        palisade(
+            &[
+                "replay",
+                path.to_str().unwrap(),
+                "--cluster",
+                "crates/palisade/tests/cli/data/tiers-dns-pcap/cluster.yaml",
+                "--threads",
+                threads,
+                "-o",
+                "jsonl",
+            ],
+            None,
+        )
+        .stdout
+    };
+    let one = jsonl("1");
+    assert!(one.contains("api.example.com"), "{one}");
+    assert_eq!(one, jsonl("2"));
+
     // The timeline, as users read it (the temporary path replaced).
     for answered in [true, false] {
         let path = dir.path().join(format!("dns-{answered}.pcap"));
