@@ -193,7 +193,7 @@ fn deliver<F: FnMut(&FlowEvent<'_>)>(
     link: LinkType,
     frame: &[u8],
     offset: u64,
-    ev: FlowEvent<'static>,
+    ev: &FlowEvent<'static>,
     report: &mut ReadReport,
     dns: &mut Vec<DnsAnswer>,
     f: &mut F,
@@ -201,7 +201,7 @@ fn deliver<F: FnMut(&FlowEvent<'_>)>(
     if ev.src_port == DNS_PORT && matches!(ev.l4, L4::Udp | L4::Tcp(_)) {
         deliver_dns(link, frame, offset, ev, report, dns, f);
     } else {
-        f(&ev);
+        f(ev);
     }
 }
 
@@ -210,7 +210,7 @@ fn deliver_dns<F: FnMut(&FlowEvent<'_>)>(
     link: LinkType,
     frame: &[u8],
     offset: u64,
-    ev: FlowEvent<'static>,
+    ev: &FlowEvent<'static>,
     report: &mut ReadReport,
     dns: &mut Vec<DnsAnswer>,
     f: &mut F,
@@ -229,7 +229,9 @@ fn deliver_dns<F: FnMut(&FlowEvent<'_>)>(
             report.dns_responses += 1;
         }
     }
-    let mut ev: FlowEvent<'_> = ev;
+    // A copy only for packets from port 53, so that the event of every other packet is
+    // handed on where `decode` built it.
+    let mut ev: FlowEvent<'_> = ev.clone();
     if let EventKind::Packet { dns: answers, .. } = &mut ev.kind {
         *answers = dns;
     }
@@ -306,7 +308,7 @@ pub(crate) fn read_pcap<F: FnMut(&FlowEvent<'_>)>(
             Some(ev) => {
                 report.note_time(ev.time_ns);
                 report.events += 1;
-                deliver(link, frame, record_offset, ev, report, &mut dns, f);
+                deliver(link, frame, record_offset, &ev, report, &mut dns, f);
             }
             None => report.not_decoded(link, frame),
         }
@@ -468,7 +470,7 @@ pub(crate) fn read_pcapng<F: FnMut(&FlowEvent<'_>)>(
                             Some(ev) => {
                                 report.note_time(ev.time_ns);
                                 report.events += 1;
-                                deliver(link, frame, block_offset, ev, report, &mut dns, f);
+                                deliver(link, frame, block_offset, &ev, report, &mut dns, f);
                             }
                             None => report.not_decoded(link, frame),
                         }
@@ -492,7 +494,7 @@ pub(crate) fn read_pcapng<F: FnMut(&FlowEvent<'_>)>(
                         match decode(link, frame, report.last_time_ns.unwrap_or(0), wire_len) {
                             Some(ev) => {
                                 report.events += 1;
-                                deliver(link, frame, block_offset, ev, report, &mut dns, f);
+                                deliver(link, frame, block_offset, &ev, report, &mut dns, f);
                             }
                             None => report.not_decoded(link, frame),
                         }
