@@ -7,7 +7,7 @@ use crate::progress::Progress;
 use anyhow::{Context, bail};
 use palisade_columnar::{ParquetFlowReader, SessionParquetWriter};
 use palisade_flows::{
-    FlowReader, Format, Observed, ReadOptions, ReadReport, SessionConfig, Sessionizer,
+    FlowReader, Format, Observed, ParallelRead, ReadOptions, ReadReport, SessionConfig, Sessionizer,
 };
 use palisade_load::{Input, LoadOptions, load};
 use palisade_model::Model;
@@ -125,6 +125,29 @@ impl Capture<'_> {
         match self {
             Capture::Flows(r) => {
                 r.read(f)?;
+            }
+            Capture::Parquet(r) => {
+                r.read(f)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether reading can be split across threads (Hubble and JSONL lines).
+    fn splits_lines(&self) -> bool {
+        matches!(self, Capture::Flows(r) if r.splits_lines())
+    }
+
+    /// Reads with the parsing on `threads` threads, `f` called in input order (one call at
+    /// a time, on any of them).
+    fn read_parallel(
+        &mut self,
+        threads: usize,
+        f: impl FnMut(palisade_flows::Record<'_, '_>) + Send,
+    ) -> anyhow::Result<()> {
+        match self {
+            Capture::Flows(r) => {
+                r.read_parallel(&ParallelRead::threads(threads), f)?;
             }
             Capture::Parquet(r) => {
                 r.read(f)?;
@@ -454,9 +477,11 @@ const PIPELINE_BATCH: usize = 2048;
 /// (jsonl) or collects it; the summaries always see it. Returns the first error writing to
 /// stdout, if any (reading goes on so that the summary stays complete).
 ///
-/// With `threads` > 1 (and not following a live source) reading and sessionizing run on this
-/// thread and replaying, summarizing and writing on a second one, sessions passed in order
-/// in batches: the output is the same as on one thread (tested), only sooner.
+/// With `threads` > 1 (and not following a live source), Hubble and JSONL lines are parsed on
+/// `threads` threads and delivered in input order ([`FlowReader::read_parallel`]); other
+/// formats are read and sessionized on this thread and replayed, summarized and written on a
+/// second one, sessions passed in order in batches. Either way the output is the same as on
+/// one thread (tested), only sooner.
 #[allow(clippy::too_many_arguments)]
 fn stream_sessions(
     args: &ReplayArgs,
@@ -507,7 +532,27 @@ fn stream_sessions(
             first_ns.set(Some(ev.time_ns));
         }
     };
-    let stats = if threads > 1 && !follow {
+    let stats = if threads > 1 && !follow && reader.splits_lines() {
+        // Lines parsed on `threads` threads (the costly part of reading Hubble JSON), their
+        // records delivered in input order, one chunk at a time: learning names,
+        // sessionizing, replaying and writing see exactly what one thread sees.
+        let mut first: Option<i64> = None;
+        reader.read_parallel(threads, |record| {
+            if let palisade_flows::Record::Flow(ev) = &record {
+                first.get_or_insert(ev.time_ns);
+                sink.dns.learn(ev);
+            }
+            sessionizer.push_record(record, &mut |s| {
+                count(&mut seen);
+                sink.handle(s, first);
+            });
+        })?;
+        let stats = sessionizer.finish(&mut |s| {
+            count(&mut seen);
+            sink.handle(s, first);
+        });
+        (stats, sink.write_err)
+    } else if threads > 1 && !follow {
         // Names learned and sessions decided travel in the order the reader met them, so
         // each session is replayed with the names known at that point, as on one thread.
         // Sessions dominate the batches and are moved by value, as they were alone: boxing
