@@ -39,6 +39,7 @@ mod filter;
 mod map;
 mod sliding;
 mod spikes;
+mod stream;
 mod summary;
 mod whatif;
 
@@ -56,6 +57,7 @@ pub use filter::{Filter, FilterError, HubbleFilter, PeerMatch, TimeBound, parse_
 pub use map::{MapSource, Mapper, Peer};
 pub use sliding::{SlidingSpikes, SpikeChange};
 pub use spikes::{Spike, SpikeBasis, SpikeConfig, SpikeReport, Spikes, WindowStat, median_mad};
+pub use stream::{RecordSource, SessionContext, stream_sessions};
 pub use summary::{PAIR_LIMIT, PairKey, PairStat, Summary, observed_index, predicted_index};
 pub use whatif::{ChangeGroup, WhatIf};
 
