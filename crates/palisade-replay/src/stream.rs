@@ -188,3 +188,50 @@ pub fn stream_sessions<S: RecordSource>(
         read.map(|()| stats)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_flows::ReadOptions;
+
+    /// Every session with its context, as `threads` threads hand them on.
+    fn sessions(input: &[u8], threads: usize) -> Vec<String> {
+        let mut reader = FlowReader::new("capture", input, &ReadOptions::default()).unwrap();
+        let mut out = Vec::new();
+        let stats = stream_sessions(&mut reader, SessionConfig::default(), threads, |s, cx| {
+            out.push(format!(
+                "{s:?} first={:?} names={}",
+                cx.first_ns,
+                cx.dns.len()
+            ));
+        })
+        .unwrap();
+        out.push(format!("{stats:?}"));
+        out
+    }
+
+    #[test]
+    fn every_thread_count_hands_on_the_same_sessions_in_the_same_order() {
+        let mut hubble = Vec::new();
+        palisade_synth::traffic::write_hubble(&mut hubble, 20_000, 7).unwrap();
+        // DNS answers in the middle: names learned before a session reach it on every path.
+        let dns = r#"{"flow":{"time":"2026-09-20T00:00:01Z","verdict":"FORWARDED","IP":{"source":"10.96.0.10","destination":"10.0.7.118"},"l4":{"UDP":{"source_port":53,"destination_port":40000}},"l7":{"type":"RESPONSE","dns":{"query":"db.example.com.","ips":["10.0.1.99"]}},"is_reply":true}}"#;
+        let at = hubble.len() / 2;
+        let at = at + hubble[at..].iter().position(|&b| b == b'\n').unwrap() + 1;
+        hubble.splice(at..at, format!("{dns}\n").into_bytes());
+        let mut pcap = Vec::new();
+        palisade_synth::traffic::write_pcap(&mut pcap, 60_000, 7).unwrap();
+        for input in [&hubble, &pcap] {
+            let one = sessions(input, 1);
+            assert!(one.len() > 1000);
+            for threads in [2, 3] {
+                assert_eq!(one, sessions(input, threads), "{threads} threads");
+            }
+        }
+        let hubble = sessions(&hubble, 1);
+        assert!(
+            hubble.iter().any(|s| s.contains("names=1")),
+            "the DNS answer is learned"
+        );
+    }
+}
