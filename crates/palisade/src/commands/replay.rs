@@ -438,8 +438,8 @@ impl<W: Write> SessionSink<'_, '_, W> {
 /// (jsonl) or collects it; the summaries always see it. Returns the first error writing to
 /// stdout, if any (reading goes on so that the summary stays complete).
 ///
-/// With `threads` > 1 (and not following a live source), palisade-replay's
-/// [`stream_sessions`] parses Hubble and JSONL lines on `threads` threads, or pipelines
+/// With `threads` > 1 (and not following a live source), [`palisade_replay::stream_sessions`]
+/// parses Hubble and JSONL lines on `threads` threads, or pipelines
 /// reading and replaying for the other formats; the output is the same as on one thread
 /// (tested), only sooner.
 #[allow(clippy::too_many_arguments)]
