@@ -1675,6 +1675,20 @@ impl Engine {
         }
     }
 
+    /// The classes whose pods a NetworkPolicy rule's `from`/`to` peers select (every class
+    /// when it has no peers), sorted; empty for a rule the model does not have. Resolved
+    /// once at compile time by [`crate::semantics`]'s peer rules, so callers need not walk
+    /// pods or classes with a selector.
+    pub fn peer_classes(&self, rule: RuleRef) -> Vec<u32> {
+        let mut classes = Vec::new();
+        if let Some(id) = self.rule_id(rule) {
+            self.rule_peer_classes(id, |c| classes.push(c));
+        }
+        classes.sort_unstable();
+        classes.dedup();
+        classes
+    }
+
     /// The policies that isolate a class in a direction, in model order.
     pub fn isolating_policies(&self, class: u32, direction: Direction) -> &[PolicyId] {
         let class = &self.classes[class as usize];

@@ -440,17 +440,11 @@ pub fn peer_isolators(
     rules: impl IntoIterator<Item = RuleRef>,
     direction: Direction,
 ) -> Vec<PolicyId> {
-    let mut seen = vec![false; engine.classes().len()];
     let mut found: Vec<PolicyId> = Vec::new();
     for rule in rules {
-        let Some(id) = engine.rule_id(rule) else {
-            continue;
-        };
-        engine.rule_peer_classes(id, |c| {
-            if !std::mem::replace(&mut seen[c as usize], true) {
-                found.extend_from_slice(engine.isolating_policies(c, direction));
-            }
-        });
+        for c in engine.peer_classes(rule) {
+            found.extend_from_slice(engine.isolating_policies(c, direction));
+        }
     }
     found.sort_unstable();
     found.dedup();

@@ -86,8 +86,9 @@ fn the_random_clusters_hold_every_kind_of_finding() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
-    /// `peer_isolators` (peers resolved by the engine, per class) names the same policies as
-    /// a walk over every pod with the peer rule of `semantics`.
+    /// `Engine::peer_classes` and `peer_isolators` (peers resolved by the engine, per class)
+    /// name the same classes and policies as a walk over every pod with the peer rule of
+    /// `semantics`.
     #[test]
     fn peer_isolators_equal_a_walk_over_pods(model in cluster()) {
         use crate::semantics::rule_peer;
@@ -108,6 +109,14 @@ proptest! {
                     walked.dedup();
                     let at = RuleRef { policy, direction, rule: index as u32 };
                     prop_assert_eq!(super::peer_isolators(&engine, [at], back), walked);
+                    let mut classes: Vec<u32> = model
+                        .pod_ids()
+                        .filter(|&pod| rule_peer(&model, p.namespace, rule, Endpoint::Pod(pod)).is_some())
+                        .map(|pod| engine.class_of(pod))
+                        .collect();
+                    classes.sort_unstable();
+                    classes.dedup();
+                    prop_assert_eq!(engine.peer_classes(at), classes);
                 }
             }
         }
