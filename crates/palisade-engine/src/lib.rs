@@ -48,7 +48,8 @@ pub mod uncertain;
 
 pub use compiled::{Class, Engine, Entity, RuleRef, Verdict};
 pub use explain::{
-    Explanation, NearMiss, Reference, RuleMatch, SideExplanation, SideOutcome, selector_mismatch,
+    Explanation, NearMiss, PairsExplained, Reference, RuleMatch, SideExplanation, SideOutcome,
+    selector_mismatch,
 };
 pub use uncertain::Uncertainty;
 
