@@ -41,6 +41,7 @@ mod explain;
 pub mod ipspace;
 pub mod matrix;
 pub mod rules;
+pub mod selection;
 pub mod semantics;
 pub mod services;
 pub mod tiers;
@@ -50,6 +51,7 @@ pub use compiled::{Class, Engine, Entity, RuleRef, Verdict};
 pub use explain::{
     Explanation, NearMiss, Reference, RuleMatch, SideExplanation, SideOutcome, selector_mismatch,
 };
+pub use selection::Selection;
 pub use uncertain::Uncertainty;
 
 use palisade_model::{Model, PodId, Protocol};

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use palisade_diag::Severity;
-use palisade_engine::Engine;
 use palisade_engine::connectivity::{self, Connectivity, Level};
+use palisade_engine::{Engine, Selection};
 use palisade_flows::{FlowReader, ReadOptions, ReadReport, SessionConfig};
 use palisade_load::{Input, LoadOptions, load};
 use palisade_model::Model;
@@ -47,6 +47,9 @@ pub struct Options {
     pub exclude: Vec<String>,
     /// The lint configuration file used, as shown (the lint JSON's `config` field).
     pub lint_config: Option<String>,
+    /// What the views are about (`-n`, `-l`): each narrowed as the CLI's command of the same
+    /// view narrows it (see [`Snapshot::build`]); the evaluation still covers everything.
+    pub selection: Selection,
 }
 
 impl Default for Options {
@@ -59,6 +62,7 @@ impl Default for Options {
             follow_symlinks: false,
             exclude: Vec::new(),
             lint_config: None,
+            selection: Selection::default(),
         }
     }
 }
@@ -103,6 +107,8 @@ pub struct Snapshot {
     pub replay_json: Option<String>,
     /// The map document (see [`crate::map`]).
     pub map_json: String,
+    /// What the views are narrowed to (`-n`, `-l`).
+    pub selection: Selection,
 }
 
 /// A loaded model with the loader's lint findings and its problems as text.
@@ -132,12 +138,27 @@ fn load_model(inputs: &[Input], options: &Options, what: &str) -> Result<LoadedM
     Ok((loaded.model, loaded.findings, problems))
 }
 
+/// Whether a replayed session concerns the selection: an end is a pod it selects (with
+/// `-n` alone, an end in the namespace, as `palisade replay -n`).
+fn session_selected(model: &Model, selection: &Selection, r: &Replayed) -> bool {
+    let chosen = |peer: &palisade_replay::Peer| match &selection.selector {
+        None => selection
+            .namespace
+            .as_deref()
+            .is_none_or(|ns| peer.namespace.as_deref() == Some(ns)),
+        Some(_) => peer.pod.is_some_and(|p| selection.pod(model, p)),
+    };
+    chosen(&r.src) || chosen(&r.dst)
+}
+
 fn replay(
     model: &Model,
     proposed: Option<&Model>,
     captures: &[PathBuf],
-    deny: DenyAction,
+    options: &Options,
 ) -> Result<Capture, Error> {
+    let deny = options.deny_action;
+    let selection = &options.selection;
     let mut replayer = Replayer::new(model, deny);
     if let Some(p) = proposed {
         replayer = replayer.with_proposed(p);
@@ -164,6 +185,9 @@ fn replay(
         })?;
         palisade_flows::sessionize(&mut reader, SessionConfig::default(), |s| {
             let r = replayer.replay(s);
+            if !selection.is_everything() && !session_selected(model, selection, &r) {
+                return;
+            }
             summary.add(&r);
             if let Some(w) = &mut whatif {
                 w.add(&r);
@@ -208,7 +232,15 @@ impl Snapshot {
             None => None,
         };
         let engine = Engine::new(&model);
-        let connectivity = connectivity::compute(&model, &engine, Level::Workload);
+        let selection = &options.selection;
+        let mut connectivity = connectivity::compute(&model, &engine, Level::Workload);
+        if !selection.is_everything() {
+            // As `palisade connectivity -n/-l`: the pairs with a selected end.
+            let names = selection.peer_names(&model);
+            connectivity = connectivity.restrict(|p| {
+                !matches!(p.what, connectivity::PeerRef::External(_)) && names.contains(&p.name)
+            });
+        }
         // As `palisade connectivity`: peers that policies Palisade does not evaluate may
         // select are marked uncertain.
         let uncertainty = palisade_engine::Uncertainty::new(&model);
@@ -219,15 +251,28 @@ impl Snapshot {
         let connectivity_json =
             palisade_render::connectivity::render_with(&merged, OutputFormat::Json, &notes);
         let mut findings = palisade_lint::lint(&model, &loader_findings, &options.lint);
+        if !selection.is_everything() {
+            // As `palisade lint -n/-l`: findings on objects that concern the selection.
+            let objects = selection.object_index(&model);
+            findings.retain(|f| objects.keeps(f.span));
+        }
         palisade_lint::sort(&mut findings);
         let lint_json =
             palisade_render::lint::json(&findings, &model.sources, options.lint_config.as_deref());
-        let audit_json =
-            palisade_render::lint::audit::json(&palisade_lint::audit::audit(&model, &engine));
+        let mut audit = palisade_lint::audit::audit(&model, &engine);
+        audit.restrict(&model, selection);
+        let audit_json = palisade_render::lint::audit::json(&audit);
         let diff_json = proposed.as_ref().map(|p| {
             // As `palisade diff -o json`: external fragments grouped per peer.
             let mut diff = palisade_diff::diff(&model, p, Level::Workload);
             palisade_render::diff::group_external(&mut diff);
+            if !selection.is_everything() {
+                // As `palisade diff -n/-l`: changes with an end selected on either side.
+                let mut names = selection.peer_names(&model);
+                names.extend(selection.peer_names(p));
+                diff.changes
+                    .retain(|c| names.contains(&c.src) || names.contains(&c.dst));
+            }
             palisade_render::diff::json(&diff)
         });
         let capture = if inputs.captures.is_empty() {
@@ -237,7 +282,7 @@ impl Snapshot {
                 &model,
                 proposed.as_ref(),
                 &inputs.captures,
-                options.deny_action,
+                options,
             )?)
         };
         let replay_json = capture.as_ref().map(|c| {
@@ -250,7 +295,7 @@ impl Snapshot {
                 timeline: true,
             })
         });
-        let map_json = crate::map::map_json(&model, &connectivity, capture.as_ref());
+        let map_json = crate::map::map_json(&model, &connectivity, capture.as_ref(), selection);
         Ok(Snapshot {
             model,
             engine,
@@ -264,6 +309,7 @@ impl Snapshot {
             diff_json,
             replay_json,
             map_json,
+            selection: selection.clone(),
         })
     }
 }

@@ -12,7 +12,7 @@ use crate::args::{ConnectivityArgs, ConnectivityLevel};
 use crate::input::{format, load_inputs, rendered};
 use crate::output::{SanitizedStdout, emit, emit_err};
 use crate::progress::{self, Progress};
-use crate::select::{Selection, without_headers};
+use crate::select::{selection, warn_if_empty, without_headers};
 use anyhow::bail;
 use palisade_engine::connectivity::{
     AnswerSize, Connection, Connectivity, ConnectivityStream, Level, Peer, PeerRef,
@@ -46,8 +46,8 @@ pub fn run(args: ConnectivityArgs) -> anyhow::Result<ExitCode> {
     );
     let loaded = load_inputs(&args.input)?;
     let model = &loaded.model;
-    let selection = Selection::new(args.input.ns.namespace.as_deref(), Some(&args.select))?;
-    selection.warn_if_unknown(model);
+    let selection = selection(args.input.ns.namespace.as_deref(), Some(&args.select))?;
+    warn_if_empty(&selection, model);
     let engine = progress::phase("compiling policies", || Engine::new(model));
     let mut stream = progress::phase("computing class connectivity", || match args.level {
         ConnectivityLevel::Pod => ConnectivityStream::new(model, &engine, Level::Pod),
@@ -95,7 +95,7 @@ pub fn run(args: ConnectivityArgs) -> anyhow::Result<ExitCode> {
         // wide, yaml, dot and svg need the whole answer: collected, narrowed, merged, drawn.
         let mut result = stream.collect();
         if !selection.is_everything() {
-            result = restrict(result, is_chosen);
+            result = result.restrict(is_chosen);
         }
         let result = merge_external(&result);
         let notes = PeerNotes::new(model, &result, &uncertainty);
@@ -422,42 +422,6 @@ fn write_merged(
             ports: &c.ports,
         },
     )
-}
-
-/// The connections with at least one end chosen (`-n`, `-l`): traffic into and out of the
-/// selection, from and to anything. Peers keep their order; unconnected chosen peers stay
-/// (a graph shows them as isolated nodes).
-fn restrict(result: Connectivity, chosen: impl Fn(&Peer) -> bool) -> Connectivity {
-    let picked: Vec<bool> = result.peers.iter().map(&chosen).collect();
-    let connections: Vec<_> = result
-        .connections
-        .into_iter()
-        .filter(|c| picked[c.src] || picked[c.dst])
-        .collect();
-    let mut used = picked;
-    for c in &connections {
-        used[c.src] = true;
-        used[c.dst] = true;
-    }
-    let mut index = vec![usize::MAX; result.peers.len()];
-    let mut peers = Vec::new();
-    for (i, peer) in result.peers.into_iter().enumerate() {
-        if used[i] {
-            index[i] = peers.len();
-            peers.push(peer);
-        }
-    }
-    Connectivity {
-        peers,
-        connections: connections
-            .into_iter()
-            .map(|mut c| {
-                c.src = index[c.src];
-                c.dst = index[c.dst];
-                c
-            })
-            .collect(),
-    }
 }
 
 /// Says how big the answer is before producing it.
