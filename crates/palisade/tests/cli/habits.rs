@@ -744,3 +744,60 @@ fn streamed_connectivity_equals_the_collected_answer() {
         }
     }
 }
+
+/// `-l` on lint and audit: what concerns the selected pods (docs/cli.md defines it), and
+/// with `-n` too, what concerns both.
+#[test]
+fn selector_on_lint_and_audit() {
+    let lint = |extra: &[&str]| {
+        let mut args = vec!["lint", SHOP, "-o", "concise"];
+        args.extend(extra);
+        let run = palisade(&args, None);
+        assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+        run.stdout
+    };
+    let all = lint(&[]);
+    // checkout: the policies selecting it (shop/checkout, shop/default-deny-all, ...) and
+    // nothing about payments, monitoring or the namespaces without it.
+    let checkout = lint(&["-l", "app=checkout"]);
+    insta::assert_snapshot!("lint_selector_checkout", checkout);
+    for line in checkout.lines().filter(|l| l.contains("]: ")) {
+        assert!(all.contains(line), "{line} is a finding of the whole lint");
+    }
+    // payments-api: the NP003 typo lives in its policy.
+    let api = lint(&["-l", "app=payments-api"]);
+    assert!(api.contains("NP003"), "{api}");
+    assert!(!api.contains("shop/policies"), "{api}");
+    // -n and -l together: both must hold.
+    assert!(!lint(&["-l", "app=payments-api", "-n", "shop"]).contains("NP003"));
+    // A selector that matches nothing: no finding on any object, and a note.
+    let run = palisade(&["lint", SHOP, "-l", "app=nope", "-o", "concise"], None);
+    assert!(run.stderr.contains("matches no pod"), "{}", run.stderr);
+    assert!(!run.stdout.contains("NP0"), "{}", run.stdout);
+
+    let audit = |extra: &[&str]| {
+        let mut args = vec!["audit", SHOP];
+        args.extend(extra);
+        let run = palisade(&args, None);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    insta::assert_snapshot!(
+        "audit_selector",
+        audit(&["-l", "app in (checkout,payments-api,prometheus)"])
+    );
+    let json = json_of(&audit(&["-l", "app=checkout", "-o", "json"]));
+    let namespaces = json["namespaces"].as_array().unwrap();
+    assert_eq!(namespaces.len(), 1, "{json}");
+    assert_eq!(namespaces[0]["name"], "shop");
+    assert_eq!(namespaces[0]["workloads"], 1);
+    assert_eq!(
+        namespaces[0]["ingress_isolated"],
+        serde_json::json!(["shop/checkout"])
+    );
+    // The policies that select checkout, not the namespace's other ones.
+    let policies = namespaces[0]["policies"].as_array().unwrap();
+    assert!(policies.iter().any(|p| p == "checkout"), "{json}");
+    assert!(!policies.iter().any(|p| p == "cart"), "{json}");
+    assert!(audit(&["-l", "app=checkout", "-n", "payments", "--no-headers"]).is_empty());
+}
