@@ -138,17 +138,11 @@ fn load_model(inputs: &[Input], options: &Options, what: &str) -> Result<LoadedM
     Ok((loaded.model, loaded.findings, problems))
 }
 
-/// Whether a replayed session concerns the selection: an end is a pod it selects (with
-/// `-n` alone, an end in the namespace, as `palisade replay -n`).
+/// Whether a replayed session concerns the selection: an end is in the namespace and
+/// matches the selector, as `palisade replay -n/-l` keeps it.
 fn session_selected(model: &Model, selection: &Selection, r: &Replayed) -> bool {
-    let chosen = |peer: &palisade_replay::Peer| match &selection.selector {
-        None => selection
-            .namespace
-            .as_deref()
-            .is_none_or(|ns| peer.namespace.as_deref() == Some(ns)),
-        Some(_) => peer.pod.is_some_and(|p| selection.pod(model, p)),
-    };
-    chosen(&r.src) || chosen(&r.dst)
+    palisade_replay::end_selected(model, selection, &r.src)
+        || palisade_replay::end_selected(model, selection, &r.dst)
 }
 
 fn replay(

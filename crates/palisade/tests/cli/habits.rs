@@ -801,3 +801,38 @@ fn selector_on_lint_and_audit() {
     assert!(!policies.iter().any(|p| p == "cart"), "{json}");
     assert!(audit(&["-l", "app=checkout", "-n", "payments", "--no-headers"]).is_empty());
 }
+
+/// `-l` on replay (and map, generate, harden, which share the session filters): the
+/// sessions with an end whose labels match; with `-n`, that end is in the namespace. The
+/// union of `--from-label` and `--to-label`, checked row by row.
+#[test]
+fn selector_on_replay_and_map() {
+    let all = replay_csv(&[]);
+    let selected = replay_csv(&["-l", "app=checkout"]);
+    let from = replay_csv(&["--from-label", "app=checkout"]);
+    let to = replay_csv(&["--to-label", "app=checkout"]);
+    assert!(!selected.is_empty() && selected.len() < all.len());
+    let expected: Vec<&String> = all
+        .iter()
+        .filter(|r| from.contains(r) || to.contains(r))
+        .collect();
+    assert_eq!(selected.iter().collect::<Vec<_>>(), expected);
+    // -n and -l on the same end: checkout is in shop, not in payments.
+    assert!(replay_csv(&["-l", "app=checkout", "-n", "payments"]).is_empty());
+    assert_eq!(replay_csv(&["-l", "app=checkout", "-n", "shop"]), selected);
+    // -A is accepted (files are read whole): the same rows.
+    assert_eq!(replay_csv(&["-A"]), all);
+    // map: the edges of the selected sessions only.
+    let mut args = vec!["map", HUBBLE, "--cluster"];
+    args.extend(CLUSTER);
+    args.extend(["-o", "json", "-l", "app=checkout"]);
+    let run = palisade(&args, None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let map = json_of(&run.stdout);
+    let edges = map["edges"].as_array().unwrap();
+    assert!(!edges.is_empty());
+    for e in edges {
+        let ends = format!("{} {}", e["src"], e["dst"]);
+        assert!(ends.contains("shop/checkout"), "{ends}");
+    }
+}
