@@ -106,7 +106,29 @@ proptest! {
                     )
                 })
                 .collect();
-            prop_assert_eq!(got, expected);
+            prop_assert_eq!(&got, &expected);
+            // The bounded collection is the same answer, or a prefix of it when cut.
+            let rows = |c: &connectivity::Connectivity| -> Vec<(String, String, String)> {
+                c.connections
+                    .iter()
+                    .map(|x| (c.peers[x.src].name.clone(), c.peers[x.dst].name.clone(), x.ports.to_string()))
+                    .collect()
+            };
+            let stream = || connectivity::ConnectivityStream::new(&model, &engine, Level::Workload);
+            let chosen_or_all = |p: &connectivity::Peer| selection.is_everything() || chosen(p);
+            let (whole_bounded, complete) = stream().collect_at_most(usize::MAX, chosen_or_all);
+            prop_assert!(complete);
+            if selection.is_everything() {
+                prop_assert_eq!(rows(&whole_bounded), rows(&whole));
+                prop_assert_eq!(whole_bounded.peers.len(), whole.peers.len());
+            } else {
+                prop_assert_eq!(rows(&whole_bounded), expected.clone());
+            }
+            if expected.len() > 1 && !selection.is_everything() {
+                let (cut, complete) = stream().collect_at_most(1, chosen_or_all);
+                prop_assert!(!complete);
+                prop_assert_eq!(cut.connections.len(), 1);
+            }
         }
     }
 }

@@ -30,6 +30,10 @@ pub struct Inputs {
 /// Produces the [`Inputs`]; called at start and on every reload.
 pub type InputsFn = Arc<dyn Fn() -> Result<Inputs, String> + Send + Sync>;
 
+/// Workload-level connections a snapshot holds at most (about 100 MB): past this the views
+/// show the first ones and say how to narrow them, instead of holding an answer of any size.
+pub const UI_MAX_CONNECTIONS: usize = 1_000_000;
+
 /// Settings that stay fixed for the server's life.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -50,6 +54,8 @@ pub struct Options {
     /// What the views are about (`-n`, `-l`): each narrowed as the CLI's command of the same
     /// view narrows it (see [`Snapshot::build`]); the evaluation still covers everything.
     pub selection: Selection,
+    /// Workload-level connections held at most ([`UI_MAX_CONNECTIONS`] by default).
+    pub max_connections: usize,
 }
 
 impl Default for Options {
@@ -63,6 +69,7 @@ impl Default for Options {
             exclude: Vec::new(),
             lint_config: None,
             selection: Selection::default(),
+            max_connections: UI_MAX_CONNECTIONS,
         }
     }
 }
@@ -89,14 +96,18 @@ pub struct Snapshot {
     pub engine: Engine,
     /// The proposed model, with `--proposed`.
     pub proposed: Option<Model>,
-    /// Workload-level connectivity of `model`.
+    /// Workload-level connectivity of `model`, narrowed to the selection and held up to
+    /// [`UI_MAX_CONNECTIONS`] (see `connectivity_cut`).
     pub connectivity: Connectivity,
     /// The replayed capture, with `--capture`.
     pub capture: Option<Capture>,
     /// Load problems (errors, warnings) as human-readable text, one per diagnostic.
     pub problems: Vec<String>,
-    /// `palisade connectivity -o json` (workload level).
+    /// `palisade connectivity -o json` (workload level); with `connectivity_cut`, an error
+    /// document instead.
     pub connectivity_json: String,
+    /// Why `connectivity` is not the whole answer, when it was cut at [`UI_MAX_CONNECTIONS`].
+    pub connectivity_cut: Option<String>,
     /// `palisade lint -o json`.
     pub lint_json: String,
     /// `palisade audit -o json`.
@@ -227,14 +238,23 @@ impl Snapshot {
         };
         let engine = Engine::new(&model);
         let selection = &options.selection;
-        let mut connectivity = connectivity::compute(&model, &engine, Level::Workload);
-        if !selection.is_everything() {
-            // As `palisade connectivity -n/-l`: the pairs with a selected end.
-            let names = selection.peer_names(&model);
-            connectivity = connectivity.restrict(|p| {
-                !matches!(p.what, connectivity::PeerRef::External(_)) && names.contains(&p.name)
-            });
-        }
+        // The workload-level answer, narrowed as `palisade connectivity -n/-l` narrows it,
+        // held up to `max_connections`: a large cluster's answer (hundreds of millions of
+        // pairs) is never expanded whole.
+        let names = selection.peer_names(&model);
+        let stream = connectivity::ConnectivityStream::new(&model, &engine, Level::Workload);
+        let size = stream.size();
+        let (connectivity, complete) = stream.collect_at_most(options.max_connections, |p| {
+            selection.is_everything()
+                || (!matches!(p.what, connectivity::PeerRef::External(_))
+                    && names.contains(&p.name))
+        });
+        let connectivity_cut: Option<String> = (!complete).then(|| {
+            format!(
+                "the workload-level answer has up to {} connections, more than the UI holds ({}): the map shows the first {} (sources by name); narrow the views with -n or -l, or list everything with `palisade connectivity`",
+                size.max_pairs, options.max_connections, options.max_connections
+            )
+        });
         // As `palisade connectivity`: peers that policies Palisade does not evaluate may
         // select are marked uncertain.
         let uncertainty = palisade_engine::Uncertainty::new(&model);
@@ -242,8 +262,14 @@ impl Snapshot {
         // peer. The map keeps the engine's fragments (its nodes are explained one by one).
         let merged = palisade_render::connectivity::merge_external(&connectivity);
         let notes = palisade_render::connectivity::PeerNotes::new(&model, &merged, &uncertainty);
-        let connectivity_json =
-            palisade_render::connectivity::render_with(&merged, OutputFormat::Json, &notes);
+        // The page shows problems: the cut is said there too.
+        problems.extend(connectivity_cut.clone());
+        let connectivity_json = match &connectivity_cut {
+            // Not the command's answer: an error document saying why (GET /api/connectivity
+            // answers it with 413).
+            Some(why) => crate::to_json(&serde_json::json!({ "error": why })),
+            None => palisade_render::connectivity::render_with(&merged, OutputFormat::Json, &notes),
+        };
         let mut findings = palisade_lint::lint(&model, &loader_findings, &options.lint);
         if !selection.is_everything() {
             // As `palisade lint -n/-l`: findings on objects that concern the selection.
@@ -298,6 +324,7 @@ impl Snapshot {
             capture,
             problems,
             connectivity_json,
+            connectivity_cut,
             lint_json,
             audit_json,
             diff_json,

@@ -132,6 +132,7 @@ pub fn options(args: &UiInputArgs) -> anyhow::Result<Options> {
         exclude: args.load.exclude.clone(),
         lint_config: config_path.map(|p| p.display().to_string()),
         selection: crate::select::selection(args.ns.namespace.as_deref(), Some(&args.select))?,
+        max_connections: palisade_server::UI_MAX_CONNECTIONS,
     })
 }
 
