@@ -74,16 +74,15 @@ measure_serve() {
 }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); namespace for -n: $ns"
-measure "diff (edited copy)" $P diff "$cluster" "$edited" -o json
+measure "connectivity (default: workload level)" $P connectivity "$cluster"
+measure "connectivity -n $ns -o json" $P connectivity "$cluster" -n "$ns" -o json
+measure "diff (edited copy) -o json" $P diff "$cluster" "$edited" -o json
 measure "matrix -n $ns --level workload --port 8080 -o csv" \
     $P matrix "$cluster" -n "$ns" --level workload --port 8080 -o csv
 measure "replay -o jsonl" $P replay "$capture" --cluster "$cluster" -o jsonl
 measure "map -o json" $P map "$capture" --cluster "$cluster" -o json
 measure "generate -o -" $P generate "$capture" --cluster "$cluster" -o -
-measure "harden" $P harden "$capture" --cluster "$cluster" -o "$out/harden"
+measure "harden -o DIR" $P harden "$capture" --cluster "$cluster" -o "$out/harden"
 measure "report -o" $P report "$cluster" -o "$out/report.html"
-measure "report -n $ns -o" $P report "$cluster" -n "$ns" -o "$out/report-ns.html"
 measure_serve "serve" $P serve "$cluster"
-measure "connectivity (default: workload level)" $P connectivity "$cluster"
-measure "connectivity -n $ns -o json" $P connectivity "$cluster" -n "$ns" -o json
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -836,3 +836,38 @@ fn selector_on_replay_and_map() {
         assert!(ends.contains("shop/checkout"), "{ends}");
     }
 }
+
+/// `--max-pairs` judges the answer that will be written: narrowed by `-n`, a cluster too
+/// large as a whole is answered (the refusal itself tells to narrow with -n).
+#[test]
+fn max_pairs_counts_the_narrowed_answer() {
+    let whole = palisade(&["connectivity", SHOP, "--max-pairs", "40"], None);
+    assert_eq!(whole.code, 2, "{}", whole.stderr);
+    assert!(
+        whole.stderr.contains("narrow it with -n"),
+        "{}",
+        whole.stderr
+    );
+    for output in ["csv", "wide"] {
+        let narrowed = palisade(
+            &[
+                "connectivity",
+                SHOP,
+                "--max-pairs",
+                "40",
+                "-n",
+                "monitoring",
+                "-o",
+                output,
+            ],
+            None,
+        );
+        assert_eq!(narrowed.code, 0, "{output}: {}", narrowed.stderr);
+        let unbounded = palisade(
+            &["connectivity", SHOP, "-n", "monitoring", "-o", output],
+            None,
+        );
+        assert_eq!(narrowed.stdout, unbounded.stdout, "{output}");
+        assert!(narrowed.stdout.contains("monitoring/prometheus"));
+    }
+}
