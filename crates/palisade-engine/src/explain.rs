@@ -11,7 +11,7 @@ use crate::tiers::{Tier, TierVerdict, decide};
 use crate::{Endpoint, Query};
 use palisade_model::{
     AdminAction, AdminTier, Direction, LabelSelector, Labels, Model, Operator, PeerKind, PodId,
-    PolicyId, PortSet, Rule,
+    PolicyId, PortSet, Protocol, Rule,
 };
 
 /// The NetworkPolicy semantics over a model, with an index of policies per namespace.
@@ -108,6 +108,32 @@ pub struct Explanation {
     pub ingress: SideExplanation,
 }
 
+/// What [`Reference::explain_pairs`] found between two named endpoints.
+#[derive(Debug, Clone)]
+pub struct PairsExplained {
+    /// The first denied pair, or the first pair when all are allowed.
+    pub explanation: Explanation,
+    /// Pod pairs evaluated.
+    pub pairs: usize,
+    /// Of them, denied.
+    pub denied: usize,
+}
+
+impl PairsExplained {
+    /// The line that says how many pairs stand behind the one explained, when there are
+    /// several (`from` and `to` as the user named them).
+    pub fn note(&self, from: &str, to: &str) -> Option<String> {
+        (self.pairs > 1).then(|| {
+            format!(
+                "{from} -> {to}: {} pod pairs evaluated, {} denied; the first {} pair is explained",
+                self.pairs,
+                self.denied,
+                if self.denied > 0 { "denied" } else { "allowed" }
+            )
+        })
+    }
+}
+
 impl Explanation {
     /// The third verdict: denied, but only because a `domainNames` rule was not known to
     /// match. Were the address one of its names' DNS answers, the rule would accept it, so
@@ -168,6 +194,49 @@ impl<'m> Reference<'m> {
             egress,
             ingress,
         }
+    }
+
+    /// Every (source, destination) pod pair between two named endpoints (a workload's pods,
+    /// a Service's backends), as `check` answers for them: ALLOWED only if every pair is. The
+    /// first denied pair is explained, or the first pair when all are allowed, so the
+    /// explanation shown is always one that decides the answer. `dst_ports[i]`, when given,
+    /// is the port destination `i` is reached on (a Service's target port); otherwise `port`.
+    /// `None` when either side has no pod.
+    pub fn explain_pairs(
+        &self,
+        src: &[Endpoint],
+        dst: &[Endpoint],
+        protocol: Protocol,
+        port: u16,
+        dst_ports: Option<&[u16]>,
+    ) -> Option<PairsExplained> {
+        let mut chosen: Option<Explanation> = None;
+        let (mut denied, mut pairs) = (0usize, 0usize);
+        for &s in src {
+            for (i, &d) in dst.iter().enumerate() {
+                pairs += 1;
+                let query = Query {
+                    src: s,
+                    dst: d,
+                    protocol,
+                    port: dst_ports.map_or(port, |ports| ports[i]),
+                };
+                let allowed = self.allowed(&query);
+                denied += usize::from(!allowed);
+                let replace = match &chosen {
+                    None => true,
+                    Some(c) => c.allowed && !allowed,
+                };
+                if replace {
+                    chosen = Some(self.explain(&query));
+                }
+            }
+        }
+        chosen.map(|explanation| PairsExplained {
+            explanation,
+            pairs,
+            denied,
+        })
     }
 
     /// Whether a policy isolates a pod in a direction ([`semantics::isolates`]).

@@ -49,7 +49,8 @@ pub mod uncertain;
 
 pub use compiled::{Class, Engine, Entity, RuleRef, Verdict};
 pub use explain::{
-    Explanation, NearMiss, Reference, RuleMatch, SideExplanation, SideOutcome, selector_mismatch,
+    Explanation, NearMiss, PairsExplained, Reference, RuleMatch, SideExplanation, SideOutcome,
+    selector_mismatch,
 };
 pub use selection::Selection;
 pub use uncertain::Uncertainty;

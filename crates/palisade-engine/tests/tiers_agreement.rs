@@ -1,5 +1,5 @@
 //! Property tests with admin tiers: on random clusters with random ClusterNetworkPolicies
-//! (both tiers, tied priorities, Pass, networks, domainNames, named ports), the compiled
+//! (both tiers, tied priorities, Pass, networks, nodes, domainNames, named ports), the compiled
 //! engine and connectivity agree with the reference.
 
 use palisade_engine::connectivity::{self, Level, PeerRef};

@@ -1,7 +1,7 @@
 //! The queries behind the JSON endpoints that take parameters (check, matrix, source),
 //! independent of HTTP so the report can run them too.
 
-use palisade_engine::{Explanation, Query, Reference, matrix, resolve_endpoints};
+use palisade_engine::{Reference, matrix, resolve_endpoints};
 use palisade_model::{Model, Protocol};
 use palisade_render::OutputFormat;
 
@@ -34,51 +34,6 @@ fn endpoints(model: &Model, name: &str) -> Result<Vec<palisade_engine::Endpoint>
     })
 }
 
-/// Every pod pair of two endpoints, as `palisade check` evaluates them: ALLOWED only if all
-/// pairs are; the first denied pair (or the first pair) is explained.
-fn explain_all(
-    reference: &Reference<'_>,
-    (src_name, src): (&str, &[palisade_engine::Endpoint]),
-    (dst_name, dst): (&str, &[palisade_engine::Endpoint]),
-    protocol: Protocol,
-    port: u16,
-) -> (Explanation, Vec<String>) {
-    let mut chosen: Option<Explanation> = None;
-    let (mut denied, mut total) = (0usize, 0usize);
-    for &s in src {
-        for &d in dst {
-            total += 1;
-            let query = Query {
-                src: s,
-                dst: d,
-                protocol,
-                port,
-            };
-            if reference.allowed(&query) {
-                if chosen.is_none() {
-                    chosen = Some(reference.explain(&query));
-                }
-            } else {
-                denied += 1;
-                if chosen.as_ref().is_none_or(|c| c.allowed) {
-                    chosen = Some(reference.explain(&query));
-                }
-            }
-        }
-    }
-    let mut notes = Vec::new();
-    if total > 1 {
-        notes.push(format!(
-            "{src_name} -> {dst_name}: {total} pod pairs evaluated, {denied} denied; the first {} pair is explained",
-            if denied > 0 { "denied" } else { "allowed" }
-        ));
-    }
-    (
-        chosen.expect("resolve_endpoints returns at least one endpoint"),
-        notes,
-    )
-}
-
 /// `palisade check --from FROM --to TO --port PORT --protocol PROTOCOL -o json`.
 pub fn check(
     snapshot: &Snapshot,
@@ -93,8 +48,16 @@ pub fn check(
     let src = endpoints(model, from).map_err(|e| BadRequest(format!("from: {}", e.0)))?;
     let dst = endpoints(model, to).map_err(|e| BadRequest(format!("to: {}", e.0)))?;
     let reference = Reference::new(model);
-    let (explanation, notes) = explain_all(&reference, (from, &src), (to, &dst), protocol, port);
-    Ok(palisade_render::check::json(model, &explanation, &notes))
+    // As `palisade check`: every pod pair, the first denied one explained.
+    let found = reference
+        .explain_pairs(&src, &dst, protocol, port, None)
+        .expect("resolve_endpoints returns at least one endpoint");
+    let notes: Vec<String> = found.note(from, to).into_iter().collect();
+    Ok(palisade_render::check::json(
+        model,
+        &found.explanation,
+        &notes,
+    ))
 }
 
 /// `palisade matrix --port PORT --protocol PROTOCOL --level workload -o json`, optionally

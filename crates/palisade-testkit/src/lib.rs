@@ -383,7 +383,7 @@ pub fn model_strategy() -> impl Strategy<Value = ModelSpec> {
 }
 
 /// A generated admin-tier rule: action index (Accept, Deny, Pass), peers (selector peers as
-/// `namespaces`/`pods`, blocks as `networks`, and `domainNames`), ports (`None`: all).
+/// `namespaces`/`pods`, blocks as `networks`, `nodes` (the [`NODES`]), and `domainNames`), ports (`None`: all).
 #[derive(Clone, Debug)]
 #[allow(missing_docs)]
 pub struct AdminRuleSpec {
@@ -399,8 +399,21 @@ pub enum AdminPeerSpec {
     Namespaces(SelectorSpec),
     Pods(SelectorSpec, SelectorSpec),
     Networks(Vec<usize>),
+    Nodes(SelectorSpec),
     DomainNames,
 }
+
+/// A generated node: name, label pairs (as [`to_labels`] takes them), address.
+pub type NodeSpec = (&'static str, &'static [(usize, usize)], &'static str);
+
+/// The `Node` objects [`add_admin_policies`] adds when an admin policy is generated:
+/// name, labels and address. The addresses are ones the tier tests query as external
+/// endpoints, one inside an ipBlock CIDR (10.0.0.0/24) and one outside every CIDR but
+/// `0.0.0.0/0`, so a `nodes` peer and a `networks` peer can both match an address.
+pub const NODES: [NodeSpec; 2] = [
+    ("node-a", &[(0, 0)], "10.0.0.7"),
+    ("node-b", &[(0, 1), (1, 0)], "192.0.2.9"),
+];
 
 /// A generated ClusterNetworkPolicy: tier (baseline when true), priority (few values, so
 /// ties happen), subject (namespaces, or namespaces and pods), rules.
@@ -419,6 +432,7 @@ fn admin_rule_strategy(egress: bool) -> impl Strategy<Value = AdminRuleSpec> {
         2 => selector_strategy().prop_map(AdminPeerSpec::Namespaces),
         2 => (selector_strategy(), selector_strategy()).prop_map(|(n, p)| AdminPeerSpec::Pods(n, p)),
         1 => prop::collection::vec(0..CIDRS.len(), 1..3).prop_map(AdminPeerSpec::Networks),
+        1 => selector_strategy().prop_map(AdminPeerSpec::Nodes),
         1 => Just(AdminPeerSpec::DomainNames),
     ];
     (
@@ -470,7 +484,7 @@ pub fn admin_policies_strategy() -> impl Strategy<Value = Vec<AdminPolicySpec>> 
 pub fn add_admin_policies(model: &mut Model, specs: &[AdminPolicySpec]) {
     use palisade_model::{
         AdminAction, AdminKind, AdminPeer, AdminPeerKind, AdminPolicy, AdminPort, AdminPortKind,
-        AdminRule, AdminSubject, AdminTier, IpBlock, PortRange,
+        AdminRule, AdminSubject, AdminTier, IpBlock, Node, PortRange,
     };
     let rule = |spec: &AdminRuleSpec| {
         let peers: Vec<AdminPeer> = spec
@@ -497,6 +511,7 @@ pub fn add_admin_policies(model: &mut Model, specs: &[AdminPolicySpec]) {
                             })
                             .collect(),
                     ),
+                    AdminPeerSpec::Nodes(s) => AdminPeerKind::Nodes(to_selector(s)),
                     AdminPeerSpec::DomainNames => {
                         AdminPeerKind::DomainNames(vec!["example.com".into()])
                     }
@@ -504,10 +519,12 @@ pub fn add_admin_policies(model: &mut Model, specs: &[AdminPolicySpec]) {
                 span: None,
             })
             .collect();
-        let addresses = spec
-            .peers
-            .iter()
-            .any(|p| matches!(p, AdminPeerSpec::Networks(_) | AdminPeerSpec::DomainNames));
+        let addresses = spec.peers.iter().any(|p| {
+            matches!(
+                p,
+                AdminPeerSpec::Networks(_) | AdminPeerSpec::Nodes(_) | AdminPeerSpec::DomainNames
+            )
+        });
         let dns = spec
             .peers
             .iter()
@@ -550,6 +567,16 @@ pub fn add_admin_policies(model: &mut Model, specs: &[AdminPolicySpec]) {
             span: None,
         }
     };
+    if !specs.is_empty() {
+        model
+            .nodes
+            .extend(NODES.iter().map(|(name, labels, ip)| Node {
+                name: (*name).to_string(),
+                labels: to_labels(labels),
+                ips: vec![ip.parse().unwrap()],
+                span: None,
+            }));
+    }
     for (i, spec) in specs.iter().enumerate() {
         let subject = match &spec.subject {
             (ns, None) => AdminSubject::Namespaces(to_selector(ns)),

@@ -4,9 +4,7 @@ use crate::args::{CheckArgs, Expect};
 use crate::input::{format, load_inputs, port_and_protocol, rendered};
 use crate::output::{emit, emit_err};
 use anyhow::{anyhow, bail};
-use palisade_engine::{
-    Endpoint, Explanation, Query, Reference, Uncertainty, resolve_endpoints, services,
-};
+use palisade_engine::{Endpoint, Explanation, Reference, Uncertainty, resolve_endpoints, services};
 use palisade_model::{Model, PortRef, Protocol, ServiceId};
 use palisade_render::check::CheckContext;
 use palisade_render::{OutputFormat, Style, check};
@@ -324,8 +322,8 @@ pub struct Resolved {
     pub ports: Option<Vec<u16>>,
 }
 
-/// Evaluates every pod pair; the verdict is ALLOWED only if all pairs are. Explains the first
-/// denied pair, or the first pair when all are allowed.
+/// Evaluates every pod pair; the verdict is ALLOWED only if all pairs are
+/// ([`Reference::explain_pairs`]), with a note saying how many pairs stand behind it.
 pub fn explain_all(
     reference: &Reference<'_>,
     src: &Resolved,
@@ -333,41 +331,17 @@ pub fn explain_all(
     protocol: palisade_model::Protocol,
     port: u16,
 ) -> (Explanation, Vec<String>) {
-    let mut notes = Vec::new();
-    let mut chosen: Option<Explanation> = None;
-    let mut denied = 0usize;
-    let mut total = 0usize;
-    for &s in &src.endpoints {
-        for (i, &d) in dst.endpoints.iter().enumerate() {
-            total += 1;
-            let port = dst.ports.as_ref().map_or(port, |ports| ports[i]);
-            let query = Query {
-                src: s,
-                dst: d,
-                protocol,
-                port,
-            };
-            if reference.allowed(&query) {
-                if chosen.is_none() {
-                    chosen = Some(reference.explain(&query));
-                }
-            } else {
-                denied += 1;
-                if chosen.as_ref().is_none_or(|c| c.allowed) {
-                    chosen = Some(reference.explain(&query));
-                }
-            }
-        }
-    }
-    if total > 1 {
-        notes.push(format!(
-            "{} -> {}: {total} pod pairs evaluated, {denied} denied; the first {} pair is explained",
-            src.name,
-            dst.name,
-            if denied > 0 { "denied" } else { "allowed" }
-        ));
-    }
-    (chosen.expect("at least one endpoint on each side"), notes)
+    let found = reference
+        .explain_pairs(
+            &src.endpoints,
+            &dst.endpoints,
+            protocol,
+            port,
+            dst.ports.as_deref(),
+        )
+        .expect("resolve returns at least one endpoint on each side");
+    let notes = found.note(&src.name, &dst.name).into_iter().collect();
+    (found.explanation, notes)
 }
 
 /// Resolves `ns/pod`, `ns/workload` or an IP against the model; explains what exists when
