@@ -53,7 +53,9 @@ use palisade_model::{Direction, Model, PodId, Protocol};
 use rustc_hash::FxHashMap;
 
 pub use dns::{DNS_ADDRESS_LIMIT, DnsDependence, DnsNames};
-pub use filter::{Filter, FilterError, HubbleFilter, PeerMatch, TimeBound, parse_duration_ns};
+pub use filter::{
+    Filter, FilterError, HubbleFilter, PeerMatch, TimeBound, end_selected, parse_duration_ns,
+};
 pub use map::{MapSource, Mapper, Peer};
 pub use sliding::{SlidingSpikes, SpikeChange};
 pub use spikes::{Spike, SpikeBasis, SpikeConfig, SpikeReport, Spikes, WindowStat, median_mad};
