@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use divan::counter::{BytesCount, ItemsCount};
 use divan::{Bencher, black_box};
-use palisade_flows::{FlowReader, ReadOptions, SessionConfig, Sessionizer};
+use palisade_flows::{FlowReader, ParallelRead, ReadOptions, SessionConfig, Sessionizer};
 use palisade_synth::traffic as synth;
 
 const HUBBLE_FLOWS: u64 = 200_000;
@@ -122,4 +122,27 @@ fn dns_response(b: Bencher) {
         let _ = palisade_flows::dns::read_response(black_box(msg), &mut out);
         black_box(out.len())
     });
+}
+
+/// Hubble JSON lines parsed on 1, 2 and 4 threads (`FlowReader::read_parallel`) and
+/// sessionized in input order: what `palisade replay --threads N` reads with. On one core
+/// the extra threads only add the hand-over cost.
+#[divan::bench(sample_count = 10, args = [1, 2, 4])]
+fn hubble_sessionize_parallel(b: Bencher, threads: usize) {
+    let data = &*HUBBLE;
+    b.counter(ItemsCount::new(HUBBLE_FLOWS))
+        .counter(BytesCount::new(data.len()))
+        .bench(|| {
+            let mut reader =
+                FlowReader::new("bench", &data[..], &ReadOptions::default()).expect("valid input");
+            let mut s = Sessionizer::new(SessionConfig::default());
+            let mut n = 0u64;
+            reader
+                .read_parallel(&ParallelRead::threads(threads), |r| {
+                    s.push_record(r, &mut |_| n += 1)
+                })
+                .expect("readable");
+            s.finish(&mut |_| n += 1);
+            n
+        });
 }

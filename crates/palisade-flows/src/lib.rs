@@ -35,6 +35,7 @@ mod gzip;
 mod hubble;
 mod json;
 mod packet;
+mod parallel;
 mod pcap;
 mod reader;
 mod report;
@@ -49,6 +50,7 @@ pub use event::{
     Quoted, SctpChunk, StrList, TcpFlags, TrafficDirection, Unreachable, Verdict,
 };
 pub use packet::LinkType;
+pub use parallel::ParallelRead;
 pub use reader::{FlowReader, Format, ReadOptions, Record};
 pub use report::{DEFAULT_MAX_SAMPLES, Gap, Problem, ReadReport};
 pub use session::{

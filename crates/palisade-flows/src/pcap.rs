@@ -87,6 +87,29 @@ impl<'r> ByteBuf<'r> {
         self.pos += n;
     }
 
+    /// Moves the buffered, unread bytes to the end of `out`.
+    pub fn take_buffered(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.buf[self.pos..self.end]);
+        self.base += self.end as u64;
+        self.pos = 0;
+        self.end = 0;
+    }
+
+    /// Reads up to `n` bytes from the input straight to the end of `out`, past the window
+    /// (which [`ByteBuf::take_buffered`] emptied first): fewer only at the input's end.
+    pub fn read_into(&mut self, out: &mut Vec<u8>, n: usize) -> io::Result<usize> {
+        if self.eof {
+            return Ok(0);
+        }
+        debug_assert_eq!(self.pos, self.end, "the window is empty");
+        let got = (&mut self.input).take(n as u64).read_to_end(out)?;
+        self.base += got as u64;
+        if got < n {
+            self.eof = true;
+        }
+        Ok(got)
+    }
+
     /// The bytes of a range returned by [`ByteBuf::next_line`].
     #[inline]
     pub fn slice(&self, start: usize, end: usize) -> &[u8] {
