@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 secs=${1:-300}
 [ $# -gt 0 ] && shift
-targets=${*:-"load_manifest hubble_reader pcap_reader vpc_reader text_reader gzip_reader filter_args"}
+targets=${*:-"load_manifest hubble_reader pcap_reader vpc_reader text_reader gzip_reader filter_args dns_response"}
 ex="$root/examples"
 traffic="$ex/webshop-traffic"
 
@@ -38,6 +38,13 @@ d=$(seed text_reader)
 d=$(seed gzip_reader)
 { printf '\000'; head -n 20 "$traffic/capture.jsonl" | gzip -c | tail -c +3; } > "$d/example-gzip"
 { printf '\001\200'; head -n 20 "$traffic/capture.jsonl"; } > "$d/example-cut"
+d=$(seed dns_response)
+# A response to api.example.com: a CNAME to edge.example.net, which has an A record
+# (compressed names), as a bare message, over UDP and over TCP (length-prefixed).
+dns='\000\007\201\200\000\001\000\002\000\000\000\000\003\141\160\151\007\145\170\141\155\160\154\145\003\143\157\155\000\000\001\000\001\300\014\000\005\000\001\000\000\000\036\000\022\004\145\144\147\145\007\145\170\141\155\160\154\145\003\156\145\164\000\300\055\000\001\000\001\000\000\000\036\000\004\313\000\161\005'
+{ printf '\000'; printf "$dns"; } > "$d/example-message"
+{ printf '\001'; printf "$dns"; } > "$d/example-udp"
+{ printf '\002\000\117'; printf "$dns"; } > "$d/example-tcp"
 d=$(seed filter_args)
 printf '10.0.0.0/8\000shop/\000shop/frontend\000fd00::1\0002026-09-20T14:56:40Z\0003s\000hubble\000timed-out' > "$d/example-args"
 

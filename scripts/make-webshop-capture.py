@@ -209,7 +209,9 @@ def frame(src, sp, dst, dp, proto, kind, seq):
         l4 = struct.pack("!HHIIBBHHH", sp, dp, seq, ack, 5 << 4, flags, 64240, 0, 0) + payload
         pnum = 6
     else:
-        payload = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" if kind == UDP_REQ else b"\x12\x34\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00"
+        # A DNS query and a whole NOERROR reply without records (replay reads DNS replies:
+        # a header announcing records it does not carry would be reported as cut short).
+        payload = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" if kind == UDP_REQ else b"\x12\x34\x81\x80\x00\x00\x00\x00\x00\x00\x00\x00"
         l4 = struct.pack("!HHHH", sp, dp, 8 + len(payload), 0) + payload
         pnum = 17
     pseudo = ip4(src) + ip4(dst) + struct.pack("!BBH", 0, pnum, len(l4))

@@ -829,6 +829,7 @@ impl<'b> FlowColumns<'b> {
                     .and_then(|w| w.get(i))
                     .and_then(|w| u32::try_from(w).ok())
                     .unwrap_or(0),
+                dns: &[],
             },
             "hubble" => EventKind::Hubble(HubbleInfo {
                 verdict: self.verdict.map_or(Verdict::Unknown, |v| v.get(i)),

@@ -221,7 +221,7 @@ impl FlowBatchBuilder {
         );
         let (mut hubble, mut aggregate, mut outcome, mut wire_len) = (None, None, None, None);
         let kind = match &ev.kind {
-            EventKind::Packet { wire_len: w } => {
+            EventKind::Packet { wire_len: w, .. } => {
                 wire_len = Some(i64::from(*w));
                 "packet"
             }

@@ -126,6 +126,15 @@ impl ParquetFlowReader {
     }
 }
 
+/// Parquet is replayed like any capture (read serially: row groups decode in order).
+impl palisade_replay::RecordSource for ParquetFlowReader {
+    type Error = Error;
+
+    fn read_records(&mut self, f: &mut dyn FnMut(Record<'_, '_>)) -> Result<(), Error> {
+        self.read(f).map(|_| ())
+    }
+}
+
 fn properties(schema: &str) -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::SNAPPY)

@@ -13,7 +13,7 @@ use palisade_model::{
 
 use crate::learn::{Observation, Tuple};
 use crate::map::{Node, NodeKey, NodeKind, port_name};
-use crate::selectors::{StableSelector, members, stable_selector};
+use crate::selectors::{StableSelector, members};
 use crate::yaml::{scalar, selector, string_map};
 
 /// What the generated set does to the policies already there.
@@ -248,6 +248,9 @@ struct Ctx<'a> {
     obs: &'a Observation,
     options: &'a GenerateOptions,
     selectors: BTreeMap<NodeKey, StableSelector>,
+    /// Pods by namespace index, built on first use (selectors compare a workload with the
+    /// rest of its namespace).
+    namespace_pods: Option<Vec<Vec<PodId>>>,
     dns: Vec<(NodeKey, String)>,
     notes: Vec<String>,
 }
@@ -255,7 +258,21 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn selector(&mut self, key: &NodeKey, name: &str) -> Labels {
         if !self.selectors.contains_key(key) {
-            let s = stable_selector(self.model, key, name);
+            let model = self.model;
+            let by_namespace = self.namespace_pods.get_or_insert_with(|| {
+                let mut by = vec![Vec::new(); model.namespaces.len()];
+                for p in model.pod_ids() {
+                    by[model.pods[p.index()].namespace.index()].push(p);
+                }
+                by
+            });
+            let namespace = match key {
+                NodeKey::Workload(w) => Some(model.workloads[w.index()].namespace),
+                NodeKey::Pod(p) => Some(model.pods[p.index()].namespace),
+                _ => None,
+            };
+            let among = namespace.map_or(&[][..], |ns| by_namespace[ns.index()].as_slice());
+            let s = crate::selectors::stable_selector_among(model, key, name, among);
             if let Some(n) = &s.note {
                 self.notes.push(n.clone());
             }
@@ -441,6 +458,7 @@ pub fn generate(model: &Model, obs: &Observation, options: &GenerateOptions) -> 
         obs,
         options,
         selectors: BTreeMap::new(),
+        namespace_pods: None,
         dns: dns_servers(model)
             .into_iter()
             .filter(|(k, _)| !members(model, k).is_empty())
@@ -558,6 +576,14 @@ pub fn generate(model: &Model, obs: &Observation, options: &GenerateOptions) -> 
             .push(i);
     }
     let mut out = Generated::default();
+    // The current policies' names per namespace, for `--mode replace`'s header.
+    let mut policies_of: BTreeMap<palisade_model::NamespaceId, BTreeSet<String>> = BTreeMap::new();
+    for p in &model.policies {
+        policies_of
+            .entry(p.namespace)
+            .or_default()
+            .insert(p.name.clone());
+    }
     for (ns, subject_nodes) in &by_ns {
         let mut text = String::new();
         let mut names: BTreeSet<String> = BTreeSet::new();
@@ -581,13 +607,10 @@ pub fn generate(model: &Model, obs: &Observation, options: &GenerateOptions) -> 
         );
         if options.mode == GenerateMode::Replace {
             let replaced: Vec<String> = model
-                .policies
-                .iter()
-                .filter(|p| model.namespace(p.namespace).name == *ns)
-                .map(|p| p.name.clone())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
+                .namespace_id(ns)
+                .and_then(|id| policies_of.get(&id))
+                .map(|names| names.iter().cloned().collect())
+                .unwrap_or_default();
             if !replaced.is_empty() {
                 let _ = writeln!(
                     text,

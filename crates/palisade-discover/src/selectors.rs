@@ -58,6 +58,19 @@ fn subset_matches(subset: &Labels, labels: &Labels) -> bool {
 /// provided they tell its pods apart from the rest of the namespace; when they do not, the
 /// smallest subset of the shared labels that does, and a note saying so. `name` is the node's display id, for the note.
 pub fn stable_selector(model: &Model, key: &NodeKey, name: &str) -> StableSelector {
+    let namespace_pods: Vec<PodId> = model.pod_ids().collect();
+    stable_selector_among(model, key, name, &namespace_pods)
+}
+
+/// [`stable_selector`] with the pods of the node's namespace given (a superset will do:
+/// pods of other namespaces are skipped), so that a caller asking for every workload of a
+/// large cluster does not scan every pod for each one.
+pub fn stable_selector_among(
+    model: &Model,
+    key: &NodeKey,
+    name: &str,
+    namespace_pods: &[PodId],
+) -> StableSelector {
     let own = members(model, key);
     let namespace = match key {
         NodeKey::Workload(w) => model.workloads[w.index()].namespace,
@@ -70,8 +83,9 @@ pub fn stable_selector(model: &Model, key: &NodeKey, name: &str) -> StableSelect
             };
         }
     };
-    let others: Vec<PodId> = model
-        .pod_ids()
+    let others: Vec<PodId> = namespace_pods
+        .iter()
+        .copied()
         .filter(|p| {
             let pod = &model.pods[p.index()];
             pod.namespace == namespace && !pod.host_network && !own.contains(p)

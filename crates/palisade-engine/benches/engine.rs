@@ -183,6 +183,15 @@ fn class_connectivity(bencher: Bencher, preset: &str) {
     bencher.bench(|| connectivity::class_connectivity(&engine));
 }
 
+/// The redundancy analysis behind lint NP011 (every rule and policy judged against the
+/// others of its subjects and the other side), on a compiled engine.
+#[divan::bench(args = presets(), sample_count = 5)]
+fn redundancy(bencher: Bencher, preset: &str) {
+    let model = &by_name(preset).model;
+    let engine = Engine::new(model);
+    bencher.bench(|| palisade_engine::rules::redundancy(model, &engine));
+}
+
 /// One explained check between two pods (what `palisade check` computes).
 #[divan::bench(args = presets())]
 fn explained_check(bencher: Bencher, preset: &str) {

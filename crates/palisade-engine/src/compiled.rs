@@ -277,6 +277,8 @@ pub struct Engine {
     ipv6_class: FxHashMap<u128, u32>,
     space: IpSpace,
     atom_memberships: Vec<Vec<u32>>,
+    /// Per atom, the classes whose pods have an IP in it.
+    atom_classes: Vec<Vec<u32>>,
     rules: Vec<CompiledRule>,
     admin_rules: Vec<CompiledAdminRule>,
     /// Per atom, the peer sets of admin rules it belongs to (sorted; a few at most).
@@ -408,6 +410,7 @@ impl Engine {
             ipv4_class,
             ipv6_class,
             atom_memberships: vec![Vec::new(); space.atoms().len()],
+            atom_classes: Vec::new(),
             space,
             rules: Vec::new(),
             admin_rules: Vec::new(),
@@ -575,11 +578,11 @@ impl Engine {
             }
         }
         // Pods are matched by ipBlocks through the atoms of their IPs.
-        let atom_classes = self.atom_classes();
+        self.atom_classes = self.atom_classes();
         for (set_id, set) in self.sets.iter().enumerate() {
             if let PeerSet::Atoms(atoms) = set {
                 for &a in atoms {
-                    for &c in &atom_classes[a as usize] {
+                    for &c in &self.atom_classes[a as usize] {
                         self.classes[c as usize].memberships.push(set_id as u32);
                     }
                 }
@@ -1178,7 +1181,12 @@ pub(crate) struct PortSets {
     unions: FxHashMap<(u32, u32), u32>,
     intersections: FxHashMap<(u32, u32), u32>,
     differences: FxHashMap<(u32, u32), u32>,
+    /// Ids of the numeric part of compiled rule bodies: looked up without building a set.
+    numeric: FxHashMap<NumericKey, u32>,
 }
+
+/// The numeric part of a [`CompiledPorts`] (`all`, then the ranges).
+type NumericKey = (bool, SmallVec<[(Protocol, u16, u16); 4]>);
 
 impl PortSets {
     /// The id of the empty set.
@@ -1200,6 +1208,17 @@ impl PortSets {
         let id = self.sets.len() as u32;
         self.sets.push(set.clone());
         self.ids.insert(set, id);
+        id
+    }
+
+    /// The id of the numeric ports of a compiled rule body (named ports left out).
+    fn intern_numeric(&mut self, ports: &CompiledPorts) -> u32 {
+        let key = (ports.all, ports.numeric.clone());
+        if let Some(&id) = self.numeric.get(&key) {
+            return id;
+        }
+        let id = self.intern(numeric_ports(ports));
+        self.numeric.insert(key, id);
         id
     }
 
@@ -1488,32 +1507,13 @@ impl Engine {
         mut f: impl FnMut(EntityIndex, u32, &mut PortSets),
     ) {
         let class_count = self.classes.len() as u32;
-        let numeric = ports.intern(numeric_ports(rule_ports));
-        // Named ports resolve on the destination: the peer for egress, the subject for
-        // ingress; an external destination has none.
-        let towards = |peer_class: Option<u32>, ports: &mut PortSets| -> u32 {
-            let dst_class = match direction {
-                Direction::Egress => peer_class,
-                Direction::Ingress => Some(subject),
-            };
-            let Some(dst) = dst_class.filter(|_| !rule_ports.named.is_empty()) else {
-                return numeric;
-            };
-            let mut set = ports.get(numeric).clone();
-            for &(proto, name) in &rule_ports.named {
-                for &(n, p, port) in &self.classes[dst as usize].named_ports {
-                    if n == name && p == proto {
-                        set.insert(proto, palisade_model::PortRange::single(port));
-                    }
-                }
-            }
-            ports.intern(set)
-        };
+        // Without named ports, or for ingress (named ports resolve on the subject), the ports
+        // are the same towards every peer class.
         let fixed = (rule_ports.named.is_empty() || direction == Direction::Ingress)
-            .then(|| towards(None, ports));
+            .then(|| self.ports_towards(direction, rule_ports, subject, None, ports));
         let ports_for = |c: Option<u32>, ports: &mut PortSets| match fixed {
             Some(id) => id,
-            None => towards(c, ports),
+            None => self.ports_towards(direction, rule_ports, subject, c, ports),
         };
         let mut emit = |entity: EntityIndex, id: u32, ports: &mut PortSets| {
             if id != PortSets::NONE {
@@ -1549,6 +1549,146 @@ impl Engine {
         }
     }
 
+    /// The ports a rule body of `subject` admits towards a peer (`peer_class`: `None` for an
+    /// address atom), interned. Named ports resolve on the destination: the peer for egress,
+    /// the subject for ingress; an external destination has none.
+    fn ports_towards(
+        &self,
+        direction: Direction,
+        rule_ports: &CompiledPorts,
+        subject: u32,
+        peer_class: Option<u32>,
+        ports: &mut PortSets,
+    ) -> u32 {
+        let numeric = ports.intern_numeric(rule_ports);
+        let dst_class = match direction {
+            Direction::Egress => peer_class,
+            Direction::Ingress => Some(subject),
+        };
+        let Some(dst) = dst_class.filter(|_| !rule_ports.named.is_empty()) else {
+            return numeric;
+        };
+        let dst_named = &self.classes[dst as usize].named_ports;
+        let mut resolved: SmallVec<[(Protocol, u16); 4]> = SmallVec::new();
+        for &(proto, name) in &rule_ports.named {
+            for &(n, p, port) in dst_named {
+                if n == name && p == proto {
+                    resolved.push((proto, port));
+                }
+            }
+        }
+        if resolved.is_empty() {
+            return numeric;
+        }
+        let mut set = ports.get(numeric).clone();
+        for (proto, port) in resolved {
+            set.insert(proto, palisade_model::PortRange::single(port));
+        }
+        ports.intern(set)
+    }
+
+    /// What [`Engine::rule_entries`] reports for one entity, unioned: the ports one rule of
+    /// `subject` admits towards `entity` (`PortSets::NONE` when its peers do not select it).
+    /// A point query through the entity's peer-set memberships, for callers that need a few
+    /// entities rather than the whole map.
+    pub(crate) fn rule_ports_towards(
+        &self,
+        rule: u32,
+        subject: u32,
+        entity: EntityIndex,
+        ports: &mut PortSets,
+    ) -> u32 {
+        let rule = &self.rules[rule as usize];
+        let class_count = self.classes.len() as u32;
+        let peer_class = (entity < class_count).then_some(entity);
+        if !rule.all_peers {
+            let memberships: &[u32] = match peer_class {
+                Some(c) => &self.classes[c as usize].memberships,
+                None => &self.atom_memberships[(entity - class_count) as usize],
+            };
+            if !rule
+                .sets
+                .iter()
+                .any(|s| memberships.binary_search(s).is_ok())
+            {
+                return PortSets::NONE;
+            }
+        }
+        self.ports_towards(rule.at.direction, &rule.ports, subject, peer_class, ports)
+    }
+
+    /// What the NetworkPolicy rules of one side of `class` allow towards `entity`: the union
+    /// of [`Engine::rule_ports_towards`] over its rules when the class is isolated in that
+    /// direction, everything when it is not (admin tiers left out: this is NetworkPolicy's
+    /// own answer, as the redundancy analysis needs it).
+    pub(crate) fn side_ports_towards(
+        &self,
+        class: u32,
+        direction: Direction,
+        entity: EntityIndex,
+        ports: &mut PortSets,
+    ) -> u32 {
+        if !self.is_isolated(class, direction) {
+            return PortSets::ALL;
+        }
+        let mut allowed = PortSets::NONE;
+        for &r in self.class_rules(class, direction) {
+            let id = self.rule_ports_towards(r, class, entity, ports);
+            allowed = ports.union(allowed, id);
+            if allowed == PortSets::ALL {
+                break;
+            }
+        }
+        allowed
+    }
+
+    /// The compiled id of a NetworkPolicy rule (`None` if the model has no such rule).
+    pub(crate) fn rule_id(&self, rule: RuleRef) -> Option<u32> {
+        // Compiled in model order: by policy, egress before ingress, then by index.
+        let key = |r: &RuleRef| (r.policy, r.direction == Direction::Ingress, r.rule);
+        self.rules
+            .binary_search_by_key(&key(&rule), |c| key(&c.at))
+            .ok()
+            .map(|i| i as u32)
+    }
+
+    /// Calls `f` for every class whose pods one rule's peers select (a class may come more
+    /// than once: through several peers, or several atoms of its pods' IPs).
+    pub(crate) fn rule_peer_classes(&self, rule: u32, mut f: impl FnMut(u32)) {
+        let rule = &self.rules[rule as usize];
+        if rule.all_peers {
+            (0..self.classes.len() as u32).for_each(f);
+            return;
+        }
+        for &s in &rule.sets {
+            match &self.sets[s as usize] {
+                PeerSet::Classes(members) => members.iter().copied().for_each(&mut f),
+                PeerSet::Atoms(atoms) => {
+                    for &a in atoms {
+                        self.atom_classes[a as usize]
+                            .iter()
+                            .copied()
+                            .for_each(&mut f);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The classes whose pods a NetworkPolicy rule's `from`/`to` peers select (every class
+    /// when it has no peers), sorted; empty for a rule the model does not have. Resolved
+    /// once at compile time by [`crate::semantics`]'s peer rules, so callers need not walk
+    /// pods or classes with a selector.
+    pub fn peer_classes(&self, rule: RuleRef) -> Vec<u32> {
+        let mut classes = Vec::new();
+        if let Some(id) = self.rule_id(rule) {
+            self.rule_peer_classes(id, |c| classes.push(c));
+        }
+        classes.sort_unstable();
+        classes.dedup();
+        classes
+    }
+
     /// The policies that isolate a class in a direction, in model order.
     pub fn isolating_policies(&self, class: u32, direction: Direction) -> &[PolicyId] {
         let class = &self.classes[class as usize];
@@ -1560,7 +1700,7 @@ impl Engine {
 
     /// For each atom, the classes whose pods have an IP in it.
     pub(crate) fn classes_by_atom(&self) -> Vec<Vec<u32>> {
-        self.atom_classes()
+        self.atom_classes.clone()
     }
 }
 

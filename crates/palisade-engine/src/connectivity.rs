@@ -565,6 +565,59 @@ impl ConnectivityStream {
         sort_and_renumber(self.peers, connections)
     }
 
+    /// The connections with an end `keep` accepts, collected as [`ConnectivityStream::collect`]
+    /// does, but at most `limit` of them: the walk stops there (the rest is never expanded),
+    /// so memory stays bounded whatever the answer's size. Returns the answer and whether it
+    /// is complete. External ranges and peers not kept appear only as the other end of a kept
+    /// connection.
+    pub fn collect_at_most(
+        mut self,
+        limit: usize,
+        keep: impl Fn(&Peer) -> bool,
+    ) -> (Connectivity, bool) {
+        let kept: Vec<bool> = self.peers.iter().map(&keep).collect();
+        let mut connections = Vec::new();
+        let walked = self.for_each(&mut |_: &[Peer], src: usize, dst: usize, ports: &PortSet| {
+            if kept[src] || kept[dst] {
+                if connections.len() == limit {
+                    return Err(());
+                }
+                connections.push(Connection {
+                    src,
+                    dst,
+                    ports: ports.clone(),
+                });
+            }
+            Ok(())
+        });
+        let mut peers = self.peers;
+        // Peers neither kept nor at an end of a kept connection are left out, as `restrict`
+        // leaves them.
+        let mut used = kept;
+        for c in &connections {
+            used[c.src] = true;
+            used[c.dst] = true;
+        }
+        let mut index = vec![usize::MAX; peers.len()];
+        let mut next = 0;
+        for (i, u) in used.iter().enumerate() {
+            if *u {
+                index[i] = next;
+                next += 1;
+            }
+        }
+        let mut i = 0;
+        peers.retain(|_| {
+            i += 1;
+            used[i - 1]
+        });
+        for c in &mut connections {
+            c.src = index[c.src];
+            c.dst = index[c.dst];
+        }
+        (sort_and_renumber(peers, connections), walked.is_ok())
+    }
+
     /// Number of explicit class pairs held (the memory the stream needs).
     pub fn explicit_pairs(&self) -> usize {
         self.targets.len()

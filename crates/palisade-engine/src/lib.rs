@@ -41,6 +41,7 @@ mod explain;
 pub mod ipspace;
 pub mod matrix;
 pub mod rules;
+pub mod selection;
 pub mod semantics;
 pub mod services;
 pub mod tiers;
@@ -51,6 +52,7 @@ pub use explain::{
     Explanation, NearMiss, PairsExplained, Reference, RuleMatch, SideExplanation, SideOutcome,
     selector_mismatch,
 };
+pub use selection::Selection;
 pub use uncertain::Uncertainty;
 
 use palisade_model::{Model, PodId, Protocol};

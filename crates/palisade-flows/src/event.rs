@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use palisade_model::Protocol;
 
+use crate::dns::DnsAnswer;
 use crate::json::{Cursor, RawStr};
 
 /// One observation: a packet, a Hubble flow, an aggregated flow-log record or a CSV row.
@@ -52,6 +53,9 @@ pub enum EventKind<'a> {
     Packet {
         /// Original length on the wire, in bytes.
         wire_len: u32,
+        /// For a DNS response (UDP or TCP from port 53): the addresses it gives the names
+        /// the client asked for. Empty for every other packet.
+        dns: &'a [DnsAnswer],
     },
     /// One Hubble flow.
     Hubble(HubbleInfo<'a>),

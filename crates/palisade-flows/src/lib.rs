@@ -28,12 +28,14 @@
 //! # Ok::<(), palisade_flows::Error>(())
 //! ```
 
+pub mod dns;
 mod error;
 mod event;
 mod gzip;
 mod hubble;
 mod json;
 mod packet;
+mod parallel;
 mod pcap;
 mod reader;
 mod report;
@@ -41,12 +43,14 @@ pub mod session;
 mod text;
 mod time;
 
+pub use dns::{DnsAnswer, DnsProblem};
 pub use error::Error;
 pub use event::{
     Action, Endpoint, EventKind, FlowEvent, HubbleInfo, Icmp, L4, Observed, PolicyList, PolicyRef,
     Quoted, SctpChunk, StrList, TcpFlags, TrafficDirection, Unreachable, Verdict,
 };
 pub use packet::LinkType;
+pub use parallel::ParallelRead;
 pub use reader::{FlowReader, Format, ReadOptions, Record};
 pub use report::{DEFAULT_MAX_SAMPLES, Gap, Problem, ReadReport};
 pub use session::{

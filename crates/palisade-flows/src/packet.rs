@@ -8,6 +8,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::dns::DnsPayload;
 use crate::event::{EventKind, FlowEvent, Icmp, L4, Quoted, SctpChunk, TcpFlags};
 
 /// The link layers the readers decode, from the pcap `LINKTYPE_*` number.
@@ -85,12 +86,53 @@ pub fn decode(
         src_port,
         dst_port,
         l4,
-        kind: EventKind::Packet { wire_len },
+        kind: EventKind::Packet { wire_len, dns: &[] },
         is_reply: None,
         node: None,
         src_endpoint: None,
         dst_endpoint: None,
     })
+}
+
+/// The DNS message bytes of a frame [`decode`] made a UDP or TCP event from port 53 of
+/// (walking its headers again: only such frames pay for it). `None` when the datagram or
+/// segment carries no payload.
+#[cold]
+pub(crate) fn dns_payload(link: LinkType, frame: &[u8]) -> Option<DnsPayload<'_>> {
+    let (ethertype, ip) = match link {
+        LinkType::Ethernet => skip_vlans(be16(frame, 12)?, frame, 14)?,
+        LinkType::LinuxSll => skip_vlans(be16(frame, 14)?, frame, 16)?,
+        LinkType::LinuxSll2 => skip_vlans(be16(frame, 0)?, frame, 20)?,
+        LinkType::RawIp | LinkType::Ipv4 | LinkType::Ipv6 => match frame.first()? >> 4 {
+            4 => (ETH_IPV4, frame),
+            _ => (ETH_IPV6, frame),
+        },
+    };
+    let (_, _, proto, l4) = match ethertype {
+        ETH_IPV4 => ipv4(ip)?,
+        ETH_IPV6 => ipv6(ip)?,
+        _ => return None,
+    };
+    match proto {
+        17 => {
+            let payload = l4.get(8..)?;
+            // The UDP length, when sane, bounds the payload (Ethernet padding follows short
+            // datagrams) and tells how much the capture cut off.
+            let claimed = usize::from(be16(l4, 4)?);
+            let (payload, claimed) = if claimed >= 8 {
+                (&payload[..payload.len().min(claimed - 8)], claimed - 8)
+            } else {
+                (payload, payload.len())
+            };
+            (claimed > 0).then_some(DnsPayload::Udp { payload, claimed })
+        }
+        6 => {
+            let data_offset = usize::from(*l4.get(12)? >> 4) * 4;
+            let payload = l4.get(data_offset.max(20)..)?;
+            (!payload.is_empty()).then_some(DnsPayload::Tcp(payload))
+        }
+        _ => None,
+    }
 }
 
 /// For a frame [`decode`] returned nothing for: whether it claimed to be an IP packet whose

@@ -2,8 +2,9 @@
 
 use std::io::{self, Read};
 
-use crate::event::FlowEvent;
-use crate::packet::{LinkType, decode};
+use crate::dns::{DNS_PORT, DnsAnswer, read_payload};
+use crate::event::{EventKind, FlowEvent, L4};
+use crate::packet::{LinkType, decode, dns_payload};
 use crate::report::{Problem, ReadReport};
 use crate::{Error, Format};
 
@@ -84,6 +85,29 @@ impl<'r> ByteBuf<'r> {
 
     pub fn consume(&mut self, n: usize) {
         self.pos += n;
+    }
+
+    /// Moves the buffered, unread bytes to the end of `out`.
+    pub fn take_buffered(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.buf[self.pos..self.end]);
+        self.base += self.end as u64;
+        self.pos = 0;
+        self.end = 0;
+    }
+
+    /// Reads up to `n` bytes from the input straight to the end of `out`, past the window
+    /// (which [`ByteBuf::take_buffered`] emptied first): fewer only at the input's end.
+    pub fn read_into(&mut self, out: &mut Vec<u8>, n: usize) -> io::Result<usize> {
+        if self.eof {
+            return Ok(0);
+        }
+        debug_assert_eq!(self.pos, self.end, "the window is empty");
+        let got = (&mut self.input).take(n as u64).read_to_end(out)?;
+        self.base += got as u64;
+        if got < n {
+            self.eof = true;
+        }
+        Ok(got)
     }
 
     /// The bytes of a range returned by [`ByteBuf::next_line`].
@@ -185,6 +209,58 @@ fn truncated(report: &mut ReadReport, offset: u64, what: &str) {
     });
 }
 
+/// Hands a decoded packet to `f`; one from port 53 first has the DNS response it carries read
+/// (only those: every other packet pays one comparison).
+#[inline(always)]
+fn deliver<F: FnMut(&FlowEvent<'_>)>(
+    link: LinkType,
+    frame: &[u8],
+    offset: u64,
+    ev: &FlowEvent<'static>,
+    report: &mut ReadReport,
+    dns: &mut Vec<DnsAnswer>,
+    f: &mut F,
+) {
+    if ev.src_port == DNS_PORT && matches!(ev.l4, L4::Udp | L4::Tcp(_)) {
+        deliver_dns(link, frame, offset, ev, report, dns, f);
+    } else {
+        f(ev);
+    }
+}
+
+#[inline(never)]
+fn deliver_dns<F: FnMut(&FlowEvent<'_>)>(
+    link: LinkType,
+    frame: &[u8],
+    offset: u64,
+    ev: &FlowEvent<'static>,
+    report: &mut ReadReport,
+    dns: &mut Vec<DnsAnswer>,
+    f: &mut F,
+) {
+    dns.clear();
+    if let Some(payload) = dns_payload(link, frame) {
+        let partial = read_payload(payload, dns, |message, cut_by_capture| {
+            let problem = Problem {
+                line: offset,
+                message,
+            };
+            report.dns_problem(problem, cut_by_capture);
+        });
+        report.dns_tcp_partial += u64::from(partial);
+        if !dns.is_empty() {
+            report.dns_responses += 1;
+        }
+    }
+    // A copy only for packets from port 53, so that the event of every other packet is
+    // handed on where `decode` built it.
+    let mut ev: FlowEvent<'_> = ev.clone();
+    if let EventKind::Packet { dns: answers, .. } = &mut ev.kind {
+        *answers = dns;
+    }
+    f(&ev);
+}
+
 /// Reads a classic pcap file to its end.
 pub(crate) fn read_pcap<F: FnMut(&FlowEvent<'_>)>(
     path: &str,
@@ -221,6 +297,7 @@ pub(crate) fn read_pcap<F: FnMut(&FlowEvent<'_>)>(
     })?;
     input.consume(24);
     let frac_ns: i64 = if nanos { 1 } else { 1_000 };
+    let mut dns = Vec::new();
     loop {
         if !input.ensure(16).map_err(|e| io_err(path, e))? {
             if !input.available().is_empty() {
@@ -254,7 +331,7 @@ pub(crate) fn read_pcap<F: FnMut(&FlowEvent<'_>)>(
             Some(ev) => {
                 report.note_time(ev.time_ns);
                 report.events += 1;
-                f(&ev);
+                deliver(link, frame, record_offset, &ev, report, &mut dns, f);
             }
             None => report.not_decoded(link, frame),
         }
@@ -294,6 +371,7 @@ pub(crate) fn read_pcapng<F: FnMut(&FlowEvent<'_>)>(
     let mut endian = Endian::Little;
     let mut interfaces: Vec<Interface> = Vec::new();
     let mut first = true;
+    let mut dns = Vec::new();
     loop {
         if !input.ensure(12).map_err(|e| io_err(path, e))? {
             if !input.available().is_empty() {
@@ -415,7 +493,7 @@ pub(crate) fn read_pcapng<F: FnMut(&FlowEvent<'_>)>(
                             Some(ev) => {
                                 report.note_time(ev.time_ns);
                                 report.events += 1;
-                                f(&ev);
+                                deliver(link, frame, block_offset, &ev, report, &mut dns, f);
                             }
                             None => report.not_decoded(link, frame),
                         }
@@ -439,7 +517,7 @@ pub(crate) fn read_pcapng<F: FnMut(&FlowEvent<'_>)>(
                         match decode(link, frame, report.last_time_ns.unwrap_or(0), wire_len) {
                             Some(ev) => {
                                 report.events += 1;
-                                f(&ev);
+                                deliver(link, frame, block_offset, &ev, report, &mut dns, f);
                             }
                             None => report.not_decoded(link, frame),
                         }

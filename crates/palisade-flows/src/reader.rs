@@ -13,7 +13,7 @@ use crate::report::{DEFAULT_MAX_SAMPLES, Gap, Problem, ReadReport};
 use crate::text::{CsvColumns, TextLine, VpcColumns, parse_jsonl};
 
 /// Lines longer than this are skipped as malformed rather than buffered.
-const MAX_LINE: usize = 64 << 20;
+pub(crate) const MAX_LINE: usize = 64 << 20;
 
 /// An input format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -320,13 +320,28 @@ impl<'r> FlowReader<'r> {
             }
             Format::Parquet => unreachable!("FlowReader::new refuses Parquet"),
         }
+        self.finish();
+        Ok(&self.report)
+    }
+
+    /// Starts the one read of the input: its buffer and the report, or `None` when it was
+    /// read already.
+    pub(crate) fn start(&mut self) -> Option<(&mut ByteBuf<'r>, &mut ReadReport)> {
+        if self.done {
+            return None;
+        }
+        self.done = true;
+        Some((&mut self.input, &mut self.report))
+    }
+
+    /// Notes what only the input's end tells (a gzip stream broken off).
+    pub(crate) fn finish(&mut self) {
         if let Some((offset, message)) = self.gzip.as_ref().and_then(|g| g.warning()) {
             self.report.warnings.push(Problem {
                 line: offset,
                 message,
             });
         }
-        Ok(&self.report)
     }
 
     fn read_lines(&mut self, f: &mut impl FnMut(Record<'_, '_>)) -> Result<(), Error> {
@@ -371,19 +386,8 @@ impl<'r> FlowReader<'r> {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            report.records += 1;
-            let parsed: Result<TextLine<'_>, std::borrow::Cow<'static, str>> = match self.format {
-                Format::Hubble => match hubble::parse_line(line) {
-                    Ok(HubbleLine::Flow(ev)) => Ok(TextLine::Flow(ev)),
-                    Ok(HubbleLine::Gap(g)) => Ok(TextLine::Gap(g)),
-                    Ok(HubbleLine::Other) => Ok(TextLine::Skip),
-                    Ok(HubbleLine::WithoutIp) => {
-                        report.flows_without_ip += 1;
-                        Ok(TextLine::Skip)
-                    }
-                    Err(m) => Err(m.into()),
-                },
-                Format::Jsonl => parse_jsonl(line),
+            let parsed: ParsedLine<'_> = match self.format {
+                Format::Hubble | Format::Jsonl => parse_independent(self.format, line),
                 Format::VpcFlowLog | Format::Csv => match std::str::from_utf8(line) {
                     Err(_) => Err("line is not valid UTF-8".into()),
                     Ok(text) if text.trim_start().starts_with('#') => Ok(TextLine::Skip),
@@ -420,24 +424,62 @@ impl<'r> FlowReader<'r> {
                     unreachable!("binary formats do not read lines")
                 }
             };
-            match parsed {
-                Ok(TextLine::Flow(ev)) => {
-                    report.note_time(ev.time_ns);
-                    report.events += 1;
-                    f(Record::Flow(&ev));
-                }
-                Ok(TextLine::Gap(mut g)) => {
-                    g.line = line_no;
-                    report.lost_events += g.lost;
-                    f(Record::Gap(&g));
-                    report.gaps.push(g);
-                }
-                Ok(TextLine::Skip) => report.skipped += 1,
-                Err(message) => report.malformed(Problem {
-                    line: line_no,
-                    message: message.into_owned(),
-                })?,
-            }
+            deliver(report, line_no, parsed, f)?;
         }
     }
+}
+
+/// A non-blank line of a format whose lines parse on their own, without state from earlier
+/// lines (Hubble, JSONL): what [`FlowReader::read_parallel`] can parse on any thread.
+#[inline]
+pub(crate) fn parse_independent(format: Format, line: &[u8]) -> ParsedLine<'_> {
+    match format {
+        Format::Hubble => match hubble::parse_line(line) {
+            Ok(HubbleLine::Flow(ev)) => Ok(TextLine::Flow(ev)),
+            Ok(HubbleLine::Gap(g)) => Ok(TextLine::Gap(g)),
+            Ok(HubbleLine::Other) => Ok(TextLine::Skip),
+            Ok(HubbleLine::WithoutIp) => Ok(TextLine::WithoutIp),
+            Err(m) => Err(m.into()),
+        },
+        Format::Jsonl => parse_jsonl(line),
+        _ => unreachable!("only Hubble and JSONL lines parse independently"),
+    }
+}
+
+/// One non-blank line, parsed.
+pub(crate) type ParsedLine<'a> = Result<TextLine<'a>, std::borrow::Cow<'static, str>>;
+
+/// Counts a parsed line (line number `line_no`) in the report and hands its flow or gap to
+/// `f`: the one place both the serial and the parallel reader deliver, so they agree.
+#[inline]
+pub(crate) fn deliver(
+    report: &mut ReadReport,
+    line_no: u64,
+    parsed: ParsedLine<'_>,
+    f: &mut impl FnMut(Record<'_, '_>),
+) -> Result<(), Error> {
+    report.records += 1;
+    match parsed {
+        Ok(TextLine::Flow(ev)) => {
+            report.note_time(ev.time_ns);
+            report.events += 1;
+            f(Record::Flow(&ev));
+        }
+        Ok(TextLine::Gap(mut g)) => {
+            g.line = line_no;
+            report.lost_events += g.lost;
+            f(Record::Gap(&g));
+            report.gaps.push(g);
+        }
+        Ok(TextLine::Skip) => report.skipped += 1,
+        Ok(TextLine::WithoutIp) => {
+            report.flows_without_ip += 1;
+            report.skipped += 1;
+        }
+        Err(message) => report.malformed(Problem {
+            line: line_no,
+            message: message.into_owned(),
+        })?,
+    }
+    Ok(())
 }

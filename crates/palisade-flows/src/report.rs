@@ -55,6 +55,19 @@ pub struct ReadReport {
     /// Of `skipped`: Hubble flows without an `IP` section (L7 flows, some sock-trace flows).
     /// They are not replayed yet, even when they name both pods; reported as a note.
     pub flows_without_ip: u64,
+    /// Packets from port 53 whose DNS response gave addresses for the names asked.
+    pub dns_responses: u64,
+    /// DNS responses (from port 53) that could not be read in full: cut short by the
+    /// capture, or malformed. The packet itself is still sessionized; the names it would
+    /// have given may be missing (sessions to those addresses then depend on DNS).
+    pub dns_unreadable: u64,
+    /// Of `dns_unreadable`: those the capture cut short (its snap length).
+    pub dns_cut_by_capture: u64,
+    /// The first of them, for display.
+    pub dns_samples: Vec<Problem>,
+    /// DNS-over-TCP messages a segment holds only part of: segments are not reassembled,
+    /// so the names they carry are not learned.
+    pub dns_tcp_partial: u64,
     /// The first malformed records, for display.
     pub malformed_samples: Vec<Problem>,
     /// Gaps in the record, in input order (all of them: they are rare).
@@ -104,6 +117,18 @@ impl ReadReport {
                 self.max_backstep_ns = self.max_backstep_ns.max(max.saturating_sub(t));
             }
             _ => self.last_time_ns = Some(t),
+        }
+    }
+
+    /// Counts a DNS response that could not be read in full. Not a malformed record: the
+    /// packet is fine, and strict mode does not stop on it.
+    pub(crate) fn dns_problem(&mut self, p: Problem, cut_by_capture: bool) {
+        self.dns_unreadable += 1;
+        if cut_by_capture {
+            self.dns_cut_by_capture += 1;
+        }
+        if self.dns_samples.len() < self.max_samples {
+            self.dns_samples.push(p);
         }
     }
 
@@ -181,6 +206,36 @@ impl ReadReport {
                 ))
                 .with_help("capture with a larger snap length (`tcpdump -s 0`)"),
             );
+        }
+        if self.dns_unreadable > 0 {
+            let mut d = Diagnostic::warning(format!(
+                "{}: {} DNS response{} from port 53 could not be read in full; the names {} would give are missing, so sessions to those addresses may show as depending on DNS",
+                self.path,
+                self.dns_unreadable,
+                if self.dns_unreadable == 1 { "" } else { "s" },
+                if self.dns_unreadable == 1 {
+                    "it"
+                } else {
+                    "they"
+                },
+            ));
+            for p in &self.dns_samples {
+                d = d.with_note(format!("{unit} {}: {}", p.line, p.message));
+            }
+            if self.dns_cut_by_capture > 0 {
+                d = d.with_help("capture with a larger snap length (`tcpdump -s 0`)");
+            }
+            out.push(d);
+        }
+        if self.dns_tcp_partial > 0 {
+            out.push(Diagnostic::info(format!(
+                "{}: {} DNS-over-TCP response{} span{} several segments; segments are not reassembled, so {} names are not learned",
+                self.path,
+                self.dns_tcp_partial,
+                if self.dns_tcp_partial == 1 { "" } else { "s" },
+                if self.dns_tcp_partial == 1 { "s" } else { "" },
+                if self.dns_tcp_partial == 1 { "its" } else { "their" },
+            )));
         }
         if self.out_of_order > 0 {
             out.push(Diagnostic::info(format!(

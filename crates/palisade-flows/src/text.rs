@@ -20,6 +20,8 @@ pub(crate) enum TextLine<'a> {
     Gap(Gap),
     /// A header, comment or blank line.
     Skip,
+    /// A Hubble flow without an `IP` section: skipped, and counted as such.
+    WithoutIp,
 }
 
 type LResult<T> = Result<T, Cow<'static, str>>;

@@ -14,7 +14,7 @@
 //! isolated by NetworkPolicies whose rules admit a peer and ports the Deny decides first.
 
 use palisade_engine::admin::{self, AdminRuleRef};
-use palisade_engine::{Endpoint, Engine, Reference, Uncertainty};
+use palisade_engine::{Endpoint, Engine, Reference, Selection, Uncertainty};
 use palisade_model::{AdminAction, AdminTier, Direction, Model, PeerKind, PodId, PortSet};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -111,6 +111,71 @@ impl Audit {
             .filter(|n| n.policies.is_empty() && !n.workloads.is_empty())
             .map(|n| n.name.as_str())
             .collect()
+    }
+
+    /// The report narrowed to a selection (`-n`, `-l`; see [`Selection`]):
+    /// - namespaces: with `-n`, that one; with `-l`, those with a selected pod;
+    /// - in each, with `-l`: the workload lists (workloads, isolated, open) keep the
+    ///   selected workloads, `policies` those whose `podSelector` selects a selected pod;
+    ///   `uncertain` stays whole (it cannot be narrowed to pods: a policy Palisade does not
+    ///   evaluate may select any of them);
+    /// - guardrails: those whose subject covers a selected workload.
+    pub fn restrict(&mut self, model: &Model, selection: &Selection) {
+        if selection.is_everything() {
+            return;
+        }
+        let pods = selection.pods(model);
+        let workloads: BTreeSet<String> =
+            pods.iter().map(|&p| model.pod_workload_name(p)).collect();
+        if let Some(ns) = &selection.namespace {
+            self.namespaces.retain(|n| &n.name == ns);
+        }
+        if selection.selector.is_some() {
+            let namespaces: BTreeSet<&str> = pods
+                .iter()
+                .map(|&p| {
+                    model
+                        .namespace(model.pods[p.index()].namespace)
+                        .name
+                        .as_str()
+                })
+                .collect();
+            // (namespace, policy name) of the policies selecting a selected pod.
+            let policies: BTreeSet<(&str, &str)> = model
+                .policies
+                .iter()
+                .filter(|policy| {
+                    pods.iter().any(|&p| {
+                        let pod = &model.pods[p.index()];
+                        palisade_engine::semantics::policy_selects(
+                            policy,
+                            pod.namespace,
+                            &pod.labels,
+                            pod.host_network,
+                        )
+                    })
+                })
+                .map(|p| (model.namespace(p.namespace).name.as_str(), p.name.as_str()))
+                .collect();
+            self.namespaces
+                .retain(|n| namespaces.contains(n.name.as_str()));
+            for n in &mut self.namespaces {
+                for list in [
+                    &mut n.workloads,
+                    &mut n.ingress_isolated,
+                    &mut n.egress_isolated,
+                    &mut n.open_to_cluster,
+                    &mut n.open_to_world,
+                ] {
+                    list.retain(|w| workloads.contains(w));
+                }
+                let ns = n.name.clone();
+                n.policies
+                    .retain(|p| policies.contains(&(ns.as_str(), p.as_str())));
+            }
+        }
+        self.guardrails
+            .retain(|g| g.workloads.iter().any(|w| workloads.contains(w)));
     }
 }
 

@@ -1,6 +1,8 @@
 //! Names of external addresses learned from a capture's DNS answers, for ClusterNetworkPolicy
-//! `domainNames` peers: Hubble DNS flows (`l7.dns.query` with `l7.dns.ips`) and Hubble's
-//! `destination_names`. Without a name for an address, a verdict a `domainNames` rule could
+//! `domainNames` peers: Hubble DNS flows (`l7.dns.query` with `l7.dns.ips`), Hubble's
+//! `destination_names`, and DNS responses in pcap / pcapng captures (the reader parses
+//! UDP and TCP packets from port 53: each address at the end of a question's CNAME chain is
+//! known by the name asked). Without a name for an address, a verdict a `domainNames` rule could
 //! change is reported as depending on DNS, never as allowed or denied.
 
 use palisade_flows::{EventKind, FlowEvent};
@@ -36,7 +38,8 @@ impl DnsNames {
     }
 
     /// Learns what one event says about names: a Hubble DNS answer (every address of
-    /// `l7.dns.ips` is `l7.dns.query`) or a flow's `destination_names` (its destination).
+    /// `l7.dns.ips` is `l7.dns.query`), a flow's `destination_names` (its destination), or
+    /// a captured DNS response (each answered address is the name the client asked).
     pub fn learn(&mut self, event: &FlowEvent<'_>) {
         for (ip, name) in Self::said(event) {
             self.insert(ip, &name);
@@ -47,8 +50,13 @@ impl DnsNames {
     /// pairs, for a learner on another thread ([`DnsNames::insert`] them in order there).
     pub fn said(event: &FlowEvent<'_>) -> Vec<(IpAddr, String)> {
         let mut said = Vec::new();
-        let EventKind::Hubble(info) = &event.kind else {
-            return said;
+        let info = match &event.kind {
+            EventKind::Hubble(info) => info,
+            EventKind::Packet { dns, .. } => {
+                said.extend(dns.iter().map(|a| (a.address, a.name.clone())));
+                return said;
+            }
+            _ => return said,
         };
         if let Some(query) = &info.dns_query {
             for ip in info.dns_ips.iter() {

@@ -361,6 +361,26 @@ pub struct HubbleFilter {
     /// The destination port is one of these (numbers, names of the destination pod's
     /// container ports, with or without `/PROTO`).
     pub port: Vec<palisade_model::PortArg>,
+    /// kubectl's `-l` (with `-n`): an end is a selected pod ([`end_selected`]).
+    pub selection: Option<palisade_engine::Selection>,
+}
+
+/// Whether a session end is one a selection (`-n`, `-l`) is about: in the namespace, with
+/// labels (the mapped pod's, else those Hubble recorded) matching the selector. An end
+/// without labels (an external address) is never selected by `-l`.
+pub fn end_selected(
+    model: &palisade_model::Model,
+    selection: &palisade_engine::Selection,
+    peer: &Peer,
+) -> bool {
+    selection
+        .namespace
+        .as_deref()
+        .is_none_or(|ns| peer.namespace.as_deref() == Some(ns))
+        && selection
+            .selector
+            .as_ref()
+            .is_none_or(|sel| peer_labels(model, peer).is_some_and(|labels| sel.matches(&labels)))
 }
 
 impl HubbleFilter {
@@ -376,6 +396,7 @@ impl HubbleFilter {
             && self.from_ip.is_empty()
             && self.to_ip.is_empty()
             && self.port.is_empty()
+            && self.selection.is_none()
     }
 
     /// Whether a replayed session passes.
@@ -410,6 +431,9 @@ impl HubbleFilter {
             && in_ns(&self.to_namespace, &r.dst)
             && labelled(&self.from_label, &r.src)
             && labelled(&self.to_label, &r.dst)
+            && self.selection.as_ref().is_none_or(|sel| {
+                end_selected(model, sel, &r.src) || end_selected(model, sel, &r.dst)
+            })
             && (self.port.is_empty()
                 || self
                     .port

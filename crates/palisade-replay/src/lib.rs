@@ -39,6 +39,7 @@ mod filter;
 mod map;
 mod sliding;
 mod spikes;
+mod stream;
 mod summary;
 mod whatif;
 
@@ -52,10 +53,13 @@ use palisade_model::{Direction, Model, PodId, Protocol};
 use rustc_hash::FxHashMap;
 
 pub use dns::{DNS_ADDRESS_LIMIT, DnsDependence, DnsNames};
-pub use filter::{Filter, FilterError, HubbleFilter, PeerMatch, TimeBound, parse_duration_ns};
+pub use filter::{
+    Filter, FilterError, HubbleFilter, PeerMatch, TimeBound, end_selected, parse_duration_ns,
+};
 pub use map::{MapSource, Mapper, Peer};
 pub use sliding::{SlidingSpikes, SpikeChange};
 pub use spikes::{Spike, SpikeBasis, SpikeConfig, SpikeReport, Spikes, WindowStat, median_mad};
+pub use stream::{RecordSource, SessionContext, stream_sessions};
 pub use summary::{PAIR_LIMIT, PairKey, PairStat, Summary, observed_index, predicted_index};
 pub use whatif::{ChangeGroup, WhatIf};
 

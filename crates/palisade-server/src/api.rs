@@ -61,7 +61,8 @@ pub fn check(
 }
 
 /// `palisade matrix --port PORT --protocol PROTOCOL --level workload -o json`, optionally
-/// restricted to the rows and columns of one namespace (same shape, fewer peers).
+/// restricted to the rows and columns of one namespace (same shape, fewer peers), within
+/// what the snapshot is narrowed to (`-n`, `-l`: as `palisade matrix -n/-l`).
 pub fn matrix(
     snapshot: &Snapshot,
     port_text: &str,
@@ -70,30 +71,32 @@ pub fn matrix(
 ) -> Result<String, BadRequest> {
     let protocol = protocol(protocol_text)?;
     let port = port(port_text)?;
-    let mut result = matrix::compute(
-        &snapshot.model,
-        &snapshot.engine,
-        palisade_engine::connectivity::Level::Workload,
-        protocol,
-        port,
-    );
+    let mut selection = snapshot.selection.clone();
     if let Some(ns) = namespace.filter(|ns| !ns.is_empty()) {
-        let prefix = format!("{ns}/");
-        let keep: Vec<usize> = (0..result.peers.len())
-            .filter(|&i| result.peers[i].starts_with(&prefix))
-            .collect();
-        result.peers = keep.iter().map(|&i| result.peers[i].clone()).collect();
-        result.allowed = keep
-            .iter()
-            .map(|&r| keep.iter().map(|&c| result.allowed[r][c]).collect())
-            .collect();
+        match &selection.namespace {
+            Some(chosen) if chosen != ns => {
+                return Err(BadRequest(format!(
+                    "the views are narrowed to namespace `{chosen}` (-n): no rows in `{ns}`"
+                )));
+            }
+            _ => selection.namespace = Some(ns.to_string()),
+        }
     }
-    if result.peers.len() > MAX_MATRIX_PEERS {
+    let level = palisade_engine::connectivity::Level::Workload;
+    let rows = matrix::rows(&snapshot.model, level, &selection);
+    if rows > MAX_MATRIX_PEERS {
         return Err(BadRequest(format!(
-            "the matrix would have {} rows: choose a namespace",
-            result.peers.len()
+            "the matrix would have {rows} rows: choose a namespace"
         )));
     }
+    let result = matrix::compute_selected(
+        &snapshot.model,
+        &snapshot.engine,
+        level,
+        protocol,
+        port,
+        &selection,
+    );
     Ok(palisade_render::matrix::render(&result, OutputFormat::Json))
 }
 

@@ -38,7 +38,7 @@ pub use report::{
     REPORT_MATRIX_MAX_PEERS, REPORT_MATRIX_PORTS, REPORT_MAX_CHECKS, report_data, report_html,
 };
 pub use server::{CSP, ServeConfig, Server};
-pub use snapshot::{Capture, Inputs, InputsFn, Options, Snapshot};
+pub use snapshot::{Capture, Inputs, InputsFn, Options, Snapshot, UI_MAX_CONNECTIONS};
 
 /// A JSON value pretty-printed with a trailing newline (the CLI's layout).
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {

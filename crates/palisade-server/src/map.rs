@@ -107,7 +107,12 @@ fn outcomes(c: &[u64; 4]) -> Outcomes {
 }
 
 /// Builds the map document as pretty JSON.
-pub fn map_json(model: &Model, connectivity: &Connectivity, capture: Option<&Capture>) -> String {
+pub fn map_json(
+    model: &Model,
+    connectivity: &Connectivity,
+    capture: Option<&Capture>,
+    selection: &palisade_engine::Selection,
+) -> String {
     let mut namespaces: Vec<MapNamespace<'_>> = model
         .namespaces
         .iter()
@@ -252,6 +257,15 @@ pub fn map_json(model: &Model, connectivity: &Connectivity, capture: Option<&Cap
                 _ => "allowed",
             };
         }
+    }
+    if !selection.is_everything() {
+        // Narrowed (`-n`, `-l`): the namespaces the map shows something of.
+        let shown: std::collections::HashSet<&str> = nodes
+            .values()
+            .filter_map(|n| n.namespace.as_deref())
+            .collect();
+        namespaces
+            .retain(|n| shown.contains(n.name) || selection.namespace.as_deref() == Some(n.name));
     }
     let index: BTreeMap<&str, usize> = nodes
         .keys()

@@ -243,7 +243,12 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/map", get(|s| cached(s, |s| Some(s.map_json.clone()))))
         .route(
             "/api/connectivity",
-            get(|s| cached(s, |s| Some(s.connectivity_json.clone()))),
+            get(|s: State<Arc<AppState>>| async move {
+                match s.snapshot().connectivity_cut.clone() {
+                    Some(why) => json_error(StatusCode::PAYLOAD_TOO_LARGE, &why),
+                    None => cached(s, |s| Some(s.connectivity_json.clone())).await,
+                }
+            }),
         )
         .route(
             "/api/lint",

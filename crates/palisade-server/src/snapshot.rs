@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use palisade_diag::Severity;
-use palisade_engine::Engine;
 use palisade_engine::connectivity::{self, Connectivity, Level};
+use palisade_engine::{Engine, Selection};
 use palisade_flows::{FlowReader, ReadOptions, ReadReport, SessionConfig};
 use palisade_load::{Input, LoadOptions, load};
 use palisade_model::Model;
@@ -30,6 +30,10 @@ pub struct Inputs {
 /// Produces the [`Inputs`]; called at start and on every reload.
 pub type InputsFn = Arc<dyn Fn() -> Result<Inputs, String> + Send + Sync>;
 
+/// Workload-level connections a snapshot holds at most (about 100 MB): past this the views
+/// show the first ones and say how to narrow them, instead of holding an answer of any size.
+pub const UI_MAX_CONNECTIONS: usize = 1_000_000;
+
 /// Settings that stay fixed for the server's life.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -47,6 +51,11 @@ pub struct Options {
     pub exclude: Vec<String>,
     /// The lint configuration file used, as shown (the lint JSON's `config` field).
     pub lint_config: Option<String>,
+    /// What the views are about (`-n`, `-l`): each narrowed as the CLI's command of the same
+    /// view narrows it (see [`Snapshot::build`]); the evaluation still covers everything.
+    pub selection: Selection,
+    /// Workload-level connections held at most ([`UI_MAX_CONNECTIONS`] by default).
+    pub max_connections: usize,
 }
 
 impl Default for Options {
@@ -59,6 +68,8 @@ impl Default for Options {
             follow_symlinks: false,
             exclude: Vec::new(),
             lint_config: None,
+            selection: Selection::default(),
+            max_connections: UI_MAX_CONNECTIONS,
         }
     }
 }
@@ -85,14 +96,18 @@ pub struct Snapshot {
     pub engine: Engine,
     /// The proposed model, with `--proposed`.
     pub proposed: Option<Model>,
-    /// Workload-level connectivity of `model`.
+    /// Workload-level connectivity of `model`, narrowed to the selection and held up to
+    /// [`UI_MAX_CONNECTIONS`] (see `connectivity_cut`).
     pub connectivity: Connectivity,
     /// The replayed capture, with `--capture`.
     pub capture: Option<Capture>,
     /// Load problems (errors, warnings) as human-readable text, one per diagnostic.
     pub problems: Vec<String>,
-    /// `palisade connectivity -o json` (workload level).
+    /// `palisade connectivity -o json` (workload level); with `connectivity_cut`, an error
+    /// document instead.
     pub connectivity_json: String,
+    /// Why `connectivity` is not the whole answer, when it was cut at [`UI_MAX_CONNECTIONS`].
+    pub connectivity_cut: Option<String>,
     /// `palisade lint -o json`.
     pub lint_json: String,
     /// `palisade audit -o json`.
@@ -103,6 +118,8 @@ pub struct Snapshot {
     pub replay_json: Option<String>,
     /// The map document (see [`crate::map`]).
     pub map_json: String,
+    /// What the views are narrowed to (`-n`, `-l`).
+    pub selection: Selection,
 }
 
 /// A loaded model with the loader's lint findings and its problems as text.
@@ -132,12 +149,21 @@ fn load_model(inputs: &[Input], options: &Options, what: &str) -> Result<LoadedM
     Ok((loaded.model, loaded.findings, problems))
 }
 
+/// Whether a replayed session concerns the selection: an end is in the namespace and
+/// matches the selector, as `palisade replay -n/-l` keeps it.
+fn session_selected(model: &Model, selection: &Selection, r: &Replayed) -> bool {
+    palisade_replay::end_selected(model, selection, &r.src)
+        || palisade_replay::end_selected(model, selection, &r.dst)
+}
+
 fn replay(
     model: &Model,
     proposed: Option<&Model>,
     captures: &[PathBuf],
-    deny: DenyAction,
+    options: &Options,
 ) -> Result<Capture, Error> {
+    let deny = options.deny_action;
+    let selection = &options.selection;
     let mut replayer = Replayer::new(model, deny);
     if let Some(p) = proposed {
         replayer = replayer.with_proposed(p);
@@ -164,6 +190,9 @@ fn replay(
         })?;
         palisade_flows::sessionize(&mut reader, SessionConfig::default(), |s| {
             let r = replayer.replay(s);
+            if !selection.is_everything() && !session_selected(model, selection, &r) {
+                return;
+            }
             summary.add(&r);
             if let Some(w) = &mut whatif {
                 w.add(&r);
@@ -208,7 +237,24 @@ impl Snapshot {
             None => None,
         };
         let engine = Engine::new(&model);
-        let connectivity = connectivity::compute(&model, &engine, Level::Workload);
+        let selection = &options.selection;
+        // The workload-level answer, narrowed as `palisade connectivity -n/-l` narrows it,
+        // held up to `max_connections`: a large cluster's answer (hundreds of millions of
+        // pairs) is never expanded whole.
+        let names = selection.peer_names(&model);
+        let stream = connectivity::ConnectivityStream::new(&model, &engine, Level::Workload);
+        let size = stream.size();
+        let (connectivity, complete) = stream.collect_at_most(options.max_connections, |p| {
+            selection.is_everything()
+                || (!matches!(p.what, connectivity::PeerRef::External(_))
+                    && names.contains(&p.name))
+        });
+        let connectivity_cut: Option<String> = (!complete).then(|| {
+            format!(
+                "the workload-level answer has up to {} connections, more than the UI holds ({}): the map shows the first {} (sources by name); narrow the views with -n or -l, or list everything with `palisade connectivity`",
+                size.max_pairs, options.max_connections, options.max_connections
+            )
+        });
         // As `palisade connectivity`: peers that policies Palisade does not evaluate may
         // select are marked uncertain.
         let uncertainty = palisade_engine::Uncertainty::new(&model);
@@ -216,18 +262,37 @@ impl Snapshot {
         // peer. The map keeps the engine's fragments (its nodes are explained one by one).
         let merged = palisade_render::connectivity::merge_external(&connectivity);
         let notes = palisade_render::connectivity::PeerNotes::new(&model, &merged, &uncertainty);
-        let connectivity_json =
-            palisade_render::connectivity::render_with(&merged, OutputFormat::Json, &notes);
+        // The page shows problems: the cut is said there too.
+        problems.extend(connectivity_cut.clone());
+        let connectivity_json = match &connectivity_cut {
+            // Not the command's answer: an error document saying why (GET /api/connectivity
+            // answers it with 413).
+            Some(why) => crate::to_json(&serde_json::json!({ "error": why })),
+            None => palisade_render::connectivity::render_with(&merged, OutputFormat::Json, &notes),
+        };
         let mut findings = palisade_lint::lint(&model, &loader_findings, &options.lint);
+        if !selection.is_everything() {
+            // As `palisade lint -n/-l`: findings on objects that concern the selection.
+            let objects = selection.object_index(&model);
+            findings.retain(|f| objects.keeps(f.span));
+        }
         palisade_lint::sort(&mut findings);
         let lint_json =
             palisade_render::lint::json(&findings, &model.sources, options.lint_config.as_deref());
-        let audit_json =
-            palisade_render::lint::audit::json(&palisade_lint::audit::audit(&model, &engine));
+        let mut audit = palisade_lint::audit::audit(&model, &engine);
+        audit.restrict(&model, selection);
+        let audit_json = palisade_render::lint::audit::json(&audit);
         let diff_json = proposed.as_ref().map(|p| {
             // As `palisade diff -o json`: external fragments grouped per peer.
             let mut diff = palisade_diff::diff(&model, p, Level::Workload);
             palisade_render::diff::group_external(&mut diff);
+            if !selection.is_everything() {
+                // As `palisade diff -n/-l`: changes with an end selected on either side.
+                let mut names = selection.peer_names(&model);
+                names.extend(selection.peer_names(p));
+                diff.changes
+                    .retain(|c| names.contains(&c.src) || names.contains(&c.dst));
+            }
             palisade_render::diff::json(&diff)
         });
         let capture = if inputs.captures.is_empty() {
@@ -237,7 +302,7 @@ impl Snapshot {
                 &model,
                 proposed.as_ref(),
                 &inputs.captures,
-                options.deny_action,
+                options,
             )?)
         };
         let replay_json = capture.as_ref().map(|c| {
@@ -250,7 +315,7 @@ impl Snapshot {
                 timeline: true,
             })
         });
-        let map_json = crate::map::map_json(&model, &connectivity, capture.as_ref());
+        let map_json = crate::map::map_json(&model, &connectivity, capture.as_ref(), selection);
         Ok(Snapshot {
             model,
             engine,
@@ -259,11 +324,13 @@ impl Snapshot {
             capture,
             problems,
             connectivity_json,
+            connectivity_cut,
             lint_json,
             audit_json,
             diff_json,
             replay_json,
             map_json,
+            selection: selection.clone(),
         })
     }
 }

@@ -85,3 +85,57 @@ fn map_flows_name_the_admin_rules_that_decided_them() {
         "{guardrails:?}"
     );
 }
+
+/// A snapshot holds at most `max_connections` workload-level connections: past it, the map
+/// has the first ones (sources by name, as `palisade connectivity` lists them), the
+/// connectivity document is an error saying how big the answer is and how to narrow it,
+/// and the page's problems say so. Within it, nothing changes.
+#[test]
+fn connectivity_held_up_to_a_bound() {
+    let inputs = Inputs {
+        current: vec![Input::Path(example("webshop"))],
+        ..Inputs::default()
+    };
+    let whole = Snapshot::build(&inputs, &Options::default()).unwrap();
+    assert!(whole.connectivity_cut.is_none());
+    let total = whole.connectivity.connections.len();
+    assert!(total > 5);
+    let exact = Options {
+        max_connections: total,
+        ..Options::default()
+    };
+    let same = Snapshot::build(&inputs, &exact).unwrap();
+    assert!(same.connectivity_cut.is_none());
+    assert_eq!(same.connectivity_json, whole.connectivity_json);
+    assert_eq!(same.map_json, whole.map_json);
+
+    let cut = Options {
+        max_connections: 5,
+        ..Options::default()
+    };
+    let snapshot = Snapshot::build(&inputs, &cut).unwrap();
+    assert_eq!(snapshot.connectivity.connections.len(), 5);
+    let why = snapshot.connectivity_cut.clone().expect("cut");
+    assert!(why.contains("more than the UI holds (5)"), "{why}");
+    assert!(why.contains("-n or -l"), "{why}");
+    assert!(snapshot.problems.contains(&why));
+    let doc: serde_json::Value = serde_json::from_str(&snapshot.connectivity_json).unwrap();
+    assert_eq!(doc["error"].as_str(), Some(why.as_str()));
+    // The five held are the first five of the whole answer.
+    let first = |s: &Snapshot| -> Vec<(String, String)> {
+        s.connectivity
+            .connections
+            .iter()
+            .take(5)
+            .map(|c| {
+                (
+                    s.connectivity.peers[c.src].name.clone(),
+                    s.connectivity.peers[c.dst].name.clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(first(&snapshot), first(&whole));
+    let map: serde_json::Value = serde_json::from_str(&snapshot.map_json).unwrap();
+    assert_eq!(map["edges"].as_array().unwrap().len(), 5);
+}

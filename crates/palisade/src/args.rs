@@ -114,8 +114,8 @@ pub struct ClusterArgs {
 /// kubectl's `-n`, and where objects without a namespace go.
 #[derive(Clone, Debug, Default, Args)]
 pub struct NamespaceArgs {
-    /// The namespace the answer is about, as kubectl's -n: check, matrix, connectivity, lint, audit
-    /// and diff show only what concerns it; objects that name no namespace are placed in it
+    /// The namespace the answer is about, as kubectl's -n: check, matrix, connectivity, lint, audit,
+    /// diff, serve and report show only what concerns it; objects that name no namespace are placed in it
     /// (unless --default-namespace); --live reads it (with -A: reads every namespace, shows this one).
     #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
     pub namespace: Option<String>,
@@ -319,6 +319,9 @@ pub struct LintArgs {
     /// List every rule: code, name, severity, status.
     #[arg(long)]
     pub list_rules: bool,
+    /// Which pods: findings on the objects that concern them (docs/cli.md).
+    #[command(flatten)]
+    pub pods: SelectorArgs,
 }
 
 /// Manifest inputs of `palisade lint`: like [`InputArgs`], but optional for --explain.
@@ -355,6 +358,9 @@ pub struct AuditArgs {
     /// Output format: text, wide, md, json or yaml.
     #[arg(short, long, default_value = "text")]
     pub output: String,
+    /// Which pods: their namespaces, workloads, policies and guardrails.
+    #[command(flatten)]
+    pub select: SelectorArgs,
     /// Table layout.
     #[command(flatten)]
     pub table: TableArgs,

@@ -23,6 +23,10 @@ pub struct SessionFilterArgs {
     /// hubble observe's filters.
     #[command(flatten)]
     pub hubble: HubbleFilterArgs,
+    /// kubectl's -l: only sessions with an end whose labels match (the mapped pod's, else
+    /// Hubble's); with -n, that end is in the namespace.
+    #[command(flatten)]
+    pub pods: crate::args::SelectorArgs,
     /// Only sessions of this protocol (TCP, UDP, SCTP); repeatable.
     #[arg(long, value_name = "PROTOCOL")]
     pub protocol: Vec<String>,

@@ -31,7 +31,7 @@
 
 use super::{Context, closest, finding};
 use palisade_diag::Diagnostic;
-use palisade_engine::{Endpoint, semantics};
+use palisade_engine::{RuleRef, semantics};
 use palisade_model::{Direction, PodId, PortRef};
 
 const CODE: &str = "NP004";
@@ -61,25 +61,19 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 // pods the rule's peers select for egress.
                 let destinations: Vec<PodId> = match direction {
                     Direction::Ingress => selected.clone(),
-                    // One pod per class decides for the class (its pods are alike to
-                    // every peer), not a walk over every pod per rule.
+                    // The engine resolved the rule's peers to classes of equivalent pods
+                    // once; no walk over pods or classes per rule.
                     Direction::Egress => {
-                        let mut pods: Vec<PodId> = ctx
-                            .engine()
-                            .classes()
-                            .iter()
-                            .filter(|class| {
-                                class.pods.first().is_some_and(|&p| {
-                                    semantics::rule_peer(
-                                        model,
-                                        policy.namespace,
-                                        rule,
-                                        Endpoint::Pod(p),
-                                    )
-                                    .is_some()
-                                })
-                            })
-                            .flat_map(|class| class.pods.iter().copied())
+                        let engine = ctx.engine();
+                        let at = RuleRef {
+                            policy: id,
+                            direction,
+                            rule: index as u32,
+                        };
+                        let mut pods: Vec<PodId> = engine
+                            .peer_classes(at)
+                            .into_iter()
+                            .flat_map(|c| engine.classes()[c as usize].pods.iter().copied())
                             .collect();
                         pods.sort_unstable();
                         pods

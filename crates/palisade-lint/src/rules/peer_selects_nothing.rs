@@ -35,13 +35,18 @@
 use super::{Context, finding, suggest};
 use palisade_diag::Diagnostic;
 use palisade_engine::semantics;
-use palisade_model::{Direction, NamespaceId, PeerKind};
+use palisade_model::{Direction, LabelSelector, NamespaceId, PeerKind};
+use std::collections::HashMap;
 
 const CODE: &str = "NP003";
 
 /// NP003
 pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let model = ctx.model;
+    // The namespaces each distinct namespaceSelector matches, matched once: thousands of
+    // policies repeat the same one (the cluster DNS peer), and each match is a walk over
+    // every namespace.
+    let mut matched_by: HashMap<&LabelSelector, Vec<usize>> = HashMap::new();
     for id in model.policy_ids() {
         let policy = &model.policies[id.index()];
         for (direction, rules) in [
@@ -68,9 +73,14 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     };
                     let namespaces = match namespace_selector {
                         Some(sel) => {
-                            let matched: Vec<_> = (0..model.namespaces.len())
-                                .filter(|&n| in_peer_namespaces(n))
-                                .collect();
+                            let matched = matched_by
+                                .entry(sel)
+                                .or_insert_with(|| {
+                                    (0..model.namespaces.len())
+                                        .filter(|&n| in_peer_namespaces(n))
+                                        .collect()
+                                })
+                                .clone();
                             if matched.is_empty() {
                                 if !ctx.has_namespaces
                                     || super::wrong_namespace_label::applies(ctx, sel).is_some()
@@ -97,9 +107,13 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                             }
                             matched
                         }
-                        None => (0..model.namespaces.len())
-                            .filter(|&n| in_peer_namespaces(n))
-                            .collect(),
+                        None => match peer_namespaces {
+                            // No namespaceSelector: one namespace, no walk over all of them.
+                            semantics::PeerNamespaces::Own(own) => vec![own.index()],
+                            semantics::PeerNamespaces::Matching(_) => (0..model.namespaces.len())
+                                .filter(|&n| in_peer_namespaces(n))
+                                .collect(),
+                        },
                     };
                     let Some(sel) = pod_selector else { continue };
                     if !ctx.has_pods {

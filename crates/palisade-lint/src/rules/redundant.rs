@@ -44,9 +44,9 @@
 
 use super::{Context, finding, names};
 use palisade_diag::Diagnostic;
-use palisade_engine::rules::redundancy;
-use palisade_engine::{Endpoint, RuleRef, semantics};
-use palisade_model::{Direction, Policy, PolicyId, Rule};
+use palisade_engine::RuleRef;
+use palisade_engine::rules::{peer_isolators, redundancy};
+use palisade_model::{Direction, Policy, PolicyId};
 
 const CODE: &str = "NP011";
 
@@ -76,53 +76,35 @@ fn is_default_deny(policy: &Policy) -> bool {
 /// The policies of the other side that isolate the peers of `rules` (of `policy`, in
 /// `direction`) in the opposite direction: when a rule is redundant because the other side
 /// denies it, they are the likely bug.
-fn other_side_policies<'r>(
+fn other_side_policies(
     ctx: &Context<'_>,
     policy: PolicyId,
     direction: Direction,
-    rules: impl IntoIterator<Item = &'r Rule>,
+    rules: impl IntoIterator<Item = u32>,
 ) -> Vec<String> {
     let model = ctx.model;
-    let namespace = model.policies[policy.index()].namespace;
-    let rules: Vec<&Rule> = rules.into_iter().collect();
-    let back = opposite(direction);
-    let mut found: Vec<usize> = Vec::new();
-    // Per class of equivalent pods, not per pod: the pods of a class are alike to every
-    // peer and every policy, and the engine knows which policies isolate each class (a
-    // walk over pods × policies was quadratic on large clusters).
-    let engine = ctx.engine();
-    for (c, class) in engine.classes().iter().enumerate() {
-        let Some(&pod_id) = class.pods.first() else {
-            continue;
-        };
-        if !rules
-            .iter()
-            .any(|r| semantics::rule_peer(model, namespace, r, Endpoint::Pod(pod_id)).is_some())
-        {
-            continue;
-        }
-        for &q in engine.isolating_policies(c as u32, back) {
-            if q != policy {
-                found.push(q.index());
-            }
-        }
-    }
-    found.sort_unstable();
-    found.dedup();
+    // The engine resolves the rules' peers to classes of equivalent pods (a walk over pods,
+    // or classes, matching every selector was quadratic on large clusters).
+    let rules = rules.into_iter().map(|rule| RuleRef {
+        policy,
+        direction,
+        rule,
+    });
+    let mut found: Vec<PolicyId> = peer_isolators(ctx.engine(), rules, opposite(direction))
+        .into_iter()
+        .filter(|&q| q != policy)
+        .collect();
     // The policies written for those peers first (the likely place of the bug), default
     // denies and namespace-wide policies last.
     found.sort_by_key(|&q| {
-        let other = &model.policies[q];
+        let other = &model.policies[q.index()];
         (
             is_default_deny(other),
             other.pod_selector.is_empty(),
-            ctx.policy_name(PolicyId::new(q)),
+            ctx.policy_name(q),
         )
     });
-    found
-        .into_iter()
-        .map(|q| ctx.policy_name(PolicyId::new(q)))
-        .collect()
+    found.into_iter().map(|q| ctx.policy_name(q)).collect()
 }
 
 /// NP011
@@ -155,7 +137,10 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             let directions = [Direction::Ingress, Direction::Egress];
             let blockers: Vec<String> = directions
                 .iter()
-                .flat_map(|&dir| other_side_policies(ctx, p.policy, dir, policy.rules(dir)))
+                .flat_map(|&dir| {
+                    let rules = 0..policy.rules(dir).len() as u32;
+                    other_side_policies(ctx, p.policy, dir, rules)
+                })
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();
@@ -203,7 +188,7 @@ pub(crate) fn check(ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             .iter()
             .any(|o| r.covered_by.contains(&o.rule) && o.covered_by.contains(&r.rule));
         let blockers = if r.masked_by_other_side {
-            other_side_policies(ctx, r.rule.policy, r.rule.direction, [rule])
+            other_side_policies(ctx, r.rule.policy, r.rule.direction, [r.rule.rule])
         } else {
             Vec::new()
         };

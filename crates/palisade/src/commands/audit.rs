@@ -20,10 +20,11 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_inputs(&args.input)?;
     let engine = Engine::new(&loaded.model);
     let mut report = palisade_lint::audit::audit(&loaded.model, &engine);
-    if let Some(ns) = &args.input.ns.namespace {
-        let selection = crate::select::Selection::new(Some(ns), None)?;
-        selection.warn_if_unknown(&loaded.model);
-        report.namespaces.retain(|n| &n.name == ns);
+    let selection =
+        crate::select::selection(args.input.ns.namespace.as_deref(), Some(&args.select))?;
+    if !selection.is_everything() {
+        crate::select::warn_if_empty(&selection, &loaded.model);
+        report.restrict(&loaded.model, &selection);
     }
     let mut text = rendered(output, |f| match f {
         OutputFormat::Json => audit::json(&report),

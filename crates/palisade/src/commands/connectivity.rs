@@ -12,7 +12,7 @@ use crate::args::{ConnectivityArgs, ConnectivityLevel};
 use crate::input::{format, load_inputs, rendered};
 use crate::output::{SanitizedStdout, emit, emit_err};
 use crate::progress::{self, Progress};
-use crate::select::{Selection, without_headers};
+use crate::select::{selection, warn_if_empty, without_headers};
 use anyhow::bail;
 use palisade_engine::connectivity::{
     AnswerSize, Connection, Connectivity, ConnectivityStream, Level, Peer, PeerRef,
@@ -46,15 +46,40 @@ pub fn run(args: ConnectivityArgs) -> anyhow::Result<ExitCode> {
     );
     let loaded = load_inputs(&args.input)?;
     let model = &loaded.model;
-    let selection = Selection::new(args.input.ns.namespace.as_deref(), Some(&args.select))?;
-    selection.warn_if_unknown(model);
+    let selection = selection(args.input.ns.namespace.as_deref(), Some(&args.select))?;
+    warn_if_empty(&selection, model);
     let engine = progress::phase("compiling policies", || Engine::new(model));
     let mut stream = progress::phase("computing class connectivity", || match args.level {
         ConnectivityLevel::Pod => ConnectivityStream::new(model, &engine, Level::Pod),
         ConnectivityLevel::Workload => ConnectivityStream::new(model, &engine, Level::Workload),
         ConnectivityLevel::Namespace => ConnectivityStream::namespaces(model, &engine),
     });
-    let size = stream.size();
+    // Which endpoints `-n`/`-l` choose (all without them): a row is shown when one end is.
+    let mut names = selection.peer_names(model);
+    if args.level == ConnectivityLevel::Namespace {
+        let namespaces: Vec<String> = names
+            .iter()
+            .filter_map(|n| n.split_once('/').map(|(ns, _)| ns.to_string()))
+            .collect();
+        names.extend(namespaces);
+    }
+    let is_chosen = |p: &Peer| {
+        selection.is_everything()
+            || (!matches!(p.what, PeerRef::External(_)) && names.contains(&p.name))
+    };
+    let chosen: Vec<bool> = stream.peers().iter().map(is_chosen).collect();
+    let mut size = stream.size();
+    if !selection.is_everything() {
+        // Only rows with a chosen end are written: at most every chosen endpoint to and from
+        // every endpoint, which -n makes a small part of a large cluster's answer.
+        let chosen_count = chosen.iter().filter(|&&c| c).count() as u64;
+        let bound = (2 * chosen_count * size.endpoints as u64).min(size.max_pairs);
+        if size.max_pairs > 0 {
+            size.text_bytes =
+                (size.text_bytes as u128 * bound as u128 / size.max_pairs as u128) as u64;
+        }
+        size.max_pairs = bound;
+    }
     let level = match args.level {
         ConnectivityLevel::Pod => "pod",
         ConnectivityLevel::Workload => "workload",
@@ -73,30 +98,14 @@ pub fn run(args: ConnectivityArgs) -> anyhow::Result<ExitCode> {
     if size.max_pairs > ANNOUNCE_PAIRS {
         announce(level, &size, args.level);
     }
-    // Which endpoints `-n`/`-l` choose (all without them): a row is shown when one end is.
-    let mut names = selection.peer_names(model);
-    if args.level == ConnectivityLevel::Namespace {
-        let namespaces: Vec<String> = names
-            .iter()
-            .filter_map(|n| n.split_once('/').map(|(ns, _)| ns.to_string()))
-            .collect();
-        names.extend(namespaces);
-    }
-    let is_chosen = |p: &Peer| {
-        selection.is_everything()
-            || (!matches!(p.what, PeerRef::External(_)) && names.contains(&p.name))
-    };
-    let chosen: Vec<bool> = stream.peers().iter().map(is_chosen).collect();
     let uncertainty = Uncertainty::new(model);
     let result = if ConnectivityWriter::<SanitizedStdout>::streams(output) {
         let notes = PeerNotes::for_peers(model, stream.peers(), &uncertainty);
         stream_rows(&mut stream, output, &notes, &chosen, !args.table.no_headers)?
     } else {
-        // wide, yaml, dot and svg need the whole answer: collected, narrowed, merged, drawn.
-        let mut result = stream.collect();
-        if !selection.is_everything() {
-            result = restrict(result, is_chosen);
-        }
+        // wide, yaml, dot and svg need the whole answer: collected (only the rows with a
+        // chosen end are kept), merged, drawn.
+        let (result, _) = stream.collect_at_most(usize::MAX, is_chosen);
         let result = merge_external(&result);
         let notes = PeerNotes::new(model, &result, &uncertainty);
         let mut text = rendered(output, |f| {
@@ -422,42 +431,6 @@ fn write_merged(
             ports: &c.ports,
         },
     )
-}
-
-/// The connections with at least one end chosen (`-n`, `-l`): traffic into and out of the
-/// selection, from and to anything. Peers keep their order; unconnected chosen peers stay
-/// (a graph shows them as isolated nodes).
-fn restrict(result: Connectivity, chosen: impl Fn(&Peer) -> bool) -> Connectivity {
-    let picked: Vec<bool> = result.peers.iter().map(&chosen).collect();
-    let connections: Vec<_> = result
-        .connections
-        .into_iter()
-        .filter(|c| picked[c.src] || picked[c.dst])
-        .collect();
-    let mut used = picked;
-    for c in &connections {
-        used[c.src] = true;
-        used[c.dst] = true;
-    }
-    let mut index = vec![usize::MAX; result.peers.len()];
-    let mut peers = Vec::new();
-    for (i, peer) in result.peers.into_iter().enumerate() {
-        if used[i] {
-            index[i] = peers.len();
-            peers.push(peer);
-        }
-    }
-    Connectivity {
-        peers,
-        connections: connections
-            .into_iter()
-            .map(|mut c| {
-                c.src = index[c.src];
-                c.dst = index[c.dst];
-                c
-            })
-            .collect(),
-    }
 }
 
 /// Says how big the answer is before producing it.

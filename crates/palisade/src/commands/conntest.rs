@@ -28,8 +28,14 @@ pub struct TestArgs {
     /// The cluster's manifests (files or directories).
     #[arg(long, required = true, num_args = 1.., value_name = "PATHS")]
     pub cluster: Vec<String>,
-    /// Namespace for objects that do not name one.
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
+    /// Namespace for objects that do not name one (the specs choose what is tested, so -n
+    /// does not narrow anything here: docs/cli.md).
+    #[arg(
+        short = 'n',
+        long = "namespace",
+        visible_alias = "default-namespace",
+        default_value = "default"
+    )]
     pub namespace: String,
     /// Run the tests on a real kernel dataplane (root, Linux) instead of the engine.
     #[arg(long)]

@@ -5,7 +5,6 @@ mod git;
 use crate::args::{DiffArgs, FailOn};
 use crate::input::{format, load_checked};
 use crate::output::emit;
-use crate::select::Selection;
 use anyhow::{Context, bail};
 use palisade_diff::{ChangeKind, Diff};
 use palisade_load::Input;
@@ -236,7 +235,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let mut diff = palisade_diff::diff(&old_model, &new_model, args.level.into());
     // One line per peer instead of one per address fragment.
     palisade_render::diff::group_external(&mut diff);
-    let selection = Selection::new(args.ns.namespace.as_deref(), Some(&args.select))?;
+    let selection = crate::select::selection(args.ns.namespace.as_deref(), Some(&args.select))?;
     if !selection.is_everything() {
         // Changes with an end selected on either side; --fail-on judges only these.
         let mut names = selection.peer_names(&old_model);

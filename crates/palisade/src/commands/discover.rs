@@ -94,6 +94,18 @@ pub fn hubble_filter(args: &SessionFilterArgs) -> anyhow::Result<HubbleFilter> {
         from_ip: ips("--from-ip", &h.from_ip)?,
         to_ip: ips("--to-ip", &h.to_ip)?,
         port,
+        selection: match &args.pods.selector {
+            None => None,
+            // One -n value narrows the selected end; several stay alternatives of the
+            // session filter.
+            Some(_) => Some(crate::select::selection(
+                match args.namespace.as_slice() {
+                    [one] => Some(one.as_str()),
+                    _ => None,
+                },
+                Some(&args.pods),
+            )?),
+        },
     })
 }
 

@@ -141,11 +141,13 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     findings.extend(input_errors(&loaded.diagnostics, &settings));
     let rejected = std::mem::take(&mut loaded.rejected_policies);
     findings.extend(lint_rejected(&mut loaded.model, rejected, &settings));
-    if let Some(ns) = &input.ns.namespace {
-        // -n: the findings on objects of that namespace (and those on no namespaced object).
-        let selection = crate::select::Selection::new(Some(ns), None)?;
-        selection.warn_if_unknown(&loaded.model);
-        findings.retain(|f| selection.span_in_namespace(&loaded.model, f.span));
+    let selection = crate::select::selection(input.ns.namespace.as_deref(), Some(&args.pods))?;
+    if !selection.is_everything() {
+        // -n, -l: the findings on objects that concern the selection (and those on no
+        // object, which may concern anything).
+        crate::select::warn_if_empty(&selection, &loaded.model);
+        let objects = selection.object_index(&loaded.model);
+        findings.retain(|f| objects.keeps(f.span));
     }
     sort(&mut findings);
     let style = input.load.color.style(false);

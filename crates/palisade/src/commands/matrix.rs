@@ -3,7 +3,7 @@
 use crate::args::MatrixArgs;
 use crate::input::{format, load_inputs, port_and_protocol, rendered};
 use crate::output::emit;
-use crate::select::{Selection, without_headers};
+use crate::select::{selection, warn_if_empty, without_headers};
 use anyhow::bail;
 use palisade_engine::{Engine, matrix};
 use palisade_render::OutputFormat;
@@ -33,37 +33,25 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<ExitCode> {
     };
     let loaded = load_inputs(&args.input)?;
     let model = &loaded.model;
-    let rows = match args.level {
-        crate::args::LevelArg::Pod => model.pods.len(),
-        crate::args::LevelArg::Workload => {
-            let mut workloads: Vec<_> = model.pods.iter().filter_map(|p| p.workload).collect();
-            workloads.sort_unstable();
-            workloads.dedup();
-            workloads.len() + model.pods.iter().filter(|p| p.workload.is_none()).count()
-        }
-    };
+    let selection = selection(args.input.ns.namespace.as_deref(), Some(&args.select))?;
+    warn_if_empty(&selection, model);
+    // Only the selected rows count: `-n` makes a large cluster's matrix small.
+    let rows = matrix::rows(model, args.level.into(), &selection);
     if rows > args.max_peers {
         bail!(
-            "the matrix would have {rows} rows and {rows} columns (--max-peers {}): use --level workload, `palisade connectivity` (which stays sparse), or raise --max-peers",
+            "the matrix would have {rows} rows and {rows} columns (--max-peers {}): narrow it with -n/-l, use --level workload, `palisade connectivity` (which stays sparse), or raise --max-peers",
             args.max_peers
         );
     }
-    let selection = Selection::new(args.input.ns.namespace.as_deref(), Some(&args.select))?;
-    selection.warn_if_unknown(model);
-    let engine = Engine::new(&loaded.model);
-    let mut result = matrix::compute(&loaded.model, &engine, args.level.into(), protocol, port);
-    if !selection.is_everything() {
-        // The square of the selected rows: from and to both among them.
-        let names = selection.peer_names(model);
-        let keep: Vec<usize> = (0..result.peers.len())
-            .filter(|&i| names.contains(&result.peers[i]))
-            .collect();
-        result.peers = keep.iter().map(|&i| result.peers[i].clone()).collect();
-        result.allowed = keep
-            .iter()
-            .map(|&i| keep.iter().map(|&j| result.allowed[i][j]).collect())
-            .collect();
-    }
+    let engine = crate::progress::phase("compiling policies", || Engine::new(&loaded.model));
+    let result = matrix::compute_selected(
+        &loaded.model,
+        &engine,
+        args.level.into(),
+        protocol,
+        port,
+        &selection,
+    );
     let mut text = rendered(output, |f| palisade_render::matrix::render(&result, f))?;
     if args.table.no_headers {
         // The legend and the column numbers in text, the header line in CSV.

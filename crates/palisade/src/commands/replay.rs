@@ -6,16 +6,14 @@ use crate::output::emit_err;
 use crate::progress::Progress;
 use anyhow::{Context, bail};
 use palisade_columnar::{ParquetFlowReader, SessionParquetWriter};
-use palisade_flows::{
-    FlowReader, Format, Observed, ReadOptions, ReadReport, SessionConfig, Sessionizer,
-};
+use palisade_flows::{FlowReader, Format, Observed, ReadOptions, ReadReport, SessionConfig};
 use palisade_load::{Input, LoadOptions, load};
 use palisade_model::Model;
 use palisade_render::Style;
 use palisade_render::replay::{self as render, Report};
 use palisade_replay::{
-    DenyAction, Filter, Replayed, Replayer, SpikeBasis, SpikeConfig, Spikes, Summary, WhatIf,
-    parse_duration_ns,
+    DenyAction, Filter, Replayed, Replayer, SessionContext, SpikeBasis, SpikeConfig, Spikes,
+    Summary, WhatIf, parse_duration_ns,
 };
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -121,18 +119,6 @@ enum Capture<'r> {
 }
 
 impl Capture<'_> {
-    fn read(&mut self, f: impl FnMut(palisade_flows::Record<'_, '_>)) -> anyhow::Result<()> {
-        match self {
-            Capture::Flows(r) => {
-                r.read(f)?;
-            }
-            Capture::Parquet(r) => {
-                r.read(f)?;
-            }
-        }
-        Ok(())
-    }
-
     fn into_report(self) -> ReadReport {
         match self {
             Capture::Flows(r) => r.into_report(),
@@ -394,13 +380,14 @@ struct SessionSink<'a, 'm, W: Write> {
     stream: bool,
     keep: bool,
     write_err: Option<std::io::Error>,
-    /// Names of external addresses from the capture's DNS answers, for domainNames rules.
-    dns: palisade_replay::DnsNames,
 }
 
 impl<W: Write> SessionSink<'_, '_, W> {
-    fn handle(&mut self, s: palisade_flows::Session, first_ns: Option<i64>) {
-        let r = self.replayer.replay_resolved(s, &self.dns);
+    /// `cx`: the names the capture's DNS answers gave so far (for domainNames rules) and the
+    /// capture's first flow time (for `--since`).
+    fn handle(&mut self, s: palisade_flows::Session, cx: SessionContext<'_>) {
+        let first_ns = cx.first_ns;
+        let r = self.replayer.replay_resolved(s, cx.dns);
         let filter = &self.settings.filter;
         if !filter.is_empty() && !filter.matches(&r, first_ns) {
             return;
@@ -447,16 +434,14 @@ impl<W: Write> SessionSink<'_, '_, W> {
     }
 }
 
-/// Sessions handed from the reading thread to the replaying one at a time.
-const PIPELINE_BATCH: usize = 2048;
-
 /// Reads the capture into sessions, replays each one as it completes and either streams it
 /// (jsonl) or collects it; the summaries always see it. Returns the first error writing to
 /// stdout, if any (reading goes on so that the summary stays complete).
 ///
-/// With `threads` > 1 (and not following a live source) reading and sessionizing run on this
-/// thread and replaying, summarizing and writing on a second one, sessions passed in order
-/// in batches: the output is the same as on one thread (tested), only sooner.
+/// With `threads` > 1 (and not following a live source), [`palisade_replay::stream_sessions`]
+/// parses Hubble and JSONL lines on `threads` threads, or pipelines
+/// reading and replaying for the other formats; the output is the same as on one thread
+/// (tested), only sooner.
 #[allow(clippy::too_many_arguments)]
 fn stream_sessions(
     args: &ReplayArgs,
@@ -484,107 +469,30 @@ fn stream_sessions(
         stream,
         keep,
         write_err: None,
-        dns: palisade_replay::DnsNames::default(),
     };
-    let first_ns: std::cell::Cell<Option<i64>> = std::cell::Cell::new(None);
-    let mut sessionizer = Sessionizer::new(SessionConfig {
+    let config = SessionConfig {
         timeout: Duration::from_nanos(settings.timeout as u64),
         ..SessionConfig::default()
-    });
+    };
+    // Following: each decided session reaches the reader at once, so on this thread.
+    let threads = if follow { 1 } else { threads };
     let mut seen: u64 = 0;
-    let count = |seen: &mut u64| {
-        *seen += 1;
+    let mut on_session = |s: palisade_flows::Session, cx: SessionContext<'_>| {
+        seen += 1;
         if let Some(pb) = progress
             && seen.is_multiple_of(65_536)
         {
             pb.set_message(format!("{seen} sessions"));
         }
+        sink.handle(s, cx);
     };
-    let note_first = |record: &palisade_flows::Record<'_, '_>| {
-        if let palisade_flows::Record::Flow(ev) = record
-            && first_ns.get().is_none()
-        {
-            first_ns.set(Some(ev.time_ns));
+    let stats = match reader {
+        Capture::Flows(r) => palisade_replay::stream_sessions(r, config, threads, &mut on_session)?,
+        Capture::Parquet(r) => {
+            palisade_replay::stream_sessions(r, config, threads, &mut on_session)?
         }
     };
-    let stats = if threads > 1 && !follow {
-        // Names learned and sessions decided travel in the order the reader met them, so
-        // each session is replayed with the names known at that point, as on one thread.
-        // Sessions dominate the batches and are moved by value, as they were alone: boxing
-        // them would add an allocation per session.
-        #[allow(clippy::large_enum_variant)]
-        enum Piece {
-            Names(Vec<(std::net::IpAddr, String)>),
-            Session(Option<i64>, palisade_flows::Session),
-        }
-        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Piece>>(8);
-        std::thread::scope(|scope| -> anyhow::Result<_> {
-            let replaying = scope.spawn(move || {
-                for batch in receive {
-                    for piece in batch {
-                        match piece {
-                            Piece::Names(names) => {
-                                for (ip, name) in names {
-                                    sink.dns.insert(ip, &name);
-                                }
-                            }
-                            Piece::Session(first, session) => sink.handle(session, first),
-                        }
-                    }
-                }
-                sink.write_err
-            });
-            let batch = std::cell::RefCell::new(Vec::with_capacity(PIPELINE_BATCH));
-            let hand_over = |piece: Piece| {
-                let mut batch = batch.borrow_mut();
-                batch.push(piece);
-                if batch.len() == PIPELINE_BATCH {
-                    let full = std::mem::replace(&mut *batch, Vec::with_capacity(PIPELINE_BATCH));
-                    // The replaying thread only stops early by panicking (reported below).
-                    let _ = send.send(full);
-                }
-            };
-            let mut on_session = |s: palisade_flows::Session| {
-                count(&mut seen);
-                hand_over(Piece::Session(first_ns.get(), s));
-            };
-            let read = reader.read(|record| {
-                note_first(&record);
-                if let palisade_flows::Record::Flow(ev) = &record {
-                    let names = palisade_replay::DnsNames::said(ev);
-                    if !names.is_empty() {
-                        hand_over(Piece::Names(names));
-                    }
-                }
-                sessionizer.push_record(record, &mut on_session);
-            });
-            let stats = read.map(|_| sessionizer.finish(&mut on_session));
-            let _ = send.send(batch.take());
-            drop(send);
-            let write_err = replaying
-                .join()
-                .map_err(|_| anyhow::anyhow!("the replaying thread panicked"))?;
-            let stats = stats?;
-            Ok((stats, write_err))
-        })?
-    } else {
-        reader.read(|record| {
-            note_first(&record);
-            if let palisade_flows::Record::Flow(ev) = &record {
-                sink.dns.learn(ev);
-            }
-            sessionizer.push_record(record, &mut |s| {
-                count(&mut seen);
-                sink.handle(s, first_ns.get());
-            });
-        })?;
-        let stats = sessionizer.finish(&mut |s| {
-            count(&mut seen);
-            sink.handle(s, first_ns.get());
-        });
-        (stats, sink.write_err)
-    };
-    let (stats, write_err) = stats;
+    let write_err = sink.write_err;
     if stats.ignored > 0 {
         emit_err(
             &format!(

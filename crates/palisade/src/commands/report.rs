@@ -24,6 +24,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let inputs = inputs_fn(&args.input)?().map_err(anyhow::Error::msg)?;
     let options = options(&args.input)?;
     let snapshot = Snapshot::build(&inputs, &options).map_err(explain_error)?;
+    crate::select::warn_if_empty(&snapshot.selection, &snapshot.model);
     if args.input.load.verbose {
         for p in &snapshot.problems {
             crate::output::emit_err(p, args.input.load.color.style(true));

@@ -33,9 +33,12 @@ pub struct UiInputArgs {
     /// Lint configuration file (default: palisade.toml in the current directory or a parent).
     #[arg(long, value_name = "FILE")]
     pub config: Option<String>,
-    /// Namespace for objects that do not name one.
-    #[arg(short = 'n', long = "namespace", default_value = "default")]
-    pub namespace: String,
+    /// `-n` (the views show what concerns this namespace) and `--default-namespace`.
+    #[command(flatten)]
+    pub ns: crate::args::NamespaceArgs,
+    /// Which pods the views are about.
+    #[command(flatten)]
+    pub select: crate::args::SelectorArgs,
     /// How to load them.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -64,6 +67,12 @@ pub struct ServeArgs {
 
 /// The inputs as a function, so every reload re-reads (and re-overlays) the files.
 pub fn inputs_fn(args: &UiInputArgs) -> anyhow::Result<InputsFn> {
+    if args.load.live {
+        // Refused rather than ignored: the views would silently show the files alone.
+        bail!(
+            "--live is not read by serve and report yet: write the cluster to files with `palisade snapshot -A -o DIR` and give DIR"
+        );
+    }
     for p in args.paths.iter().chain(&args.proposed).chain(&args.capture) {
         if p != "-" && !std::path::Path::new(p).exists() {
             bail!("`{p}` does not exist");
@@ -112,7 +121,7 @@ pub fn options(args: &UiInputArgs) -> anyhow::Result<Options> {
     };
     let lint = palisade_lint::Settings::resolve(config.as_ref(), &[], &[], None)?;
     Ok(Options {
-        default_namespace: args.namespace.clone(),
+        default_namespace: args.ns.default_namespace().to_string(),
         lint,
         deny_action: match args.deny_action {
             crate::args::DenyActionArg::Drop => palisade_replay::DenyAction::Drop,
@@ -122,6 +131,8 @@ pub fn options(args: &UiInputArgs) -> anyhow::Result<Options> {
         follow_symlinks: args.load.follow_symlinks,
         exclude: args.load.exclude.clone(),
         lint_config: config_path.map(|p| p.display().to_string()),
+        selection: crate::select::selection(args.ns.namespace.as_deref(), Some(&args.select))?,
+        max_connections: palisade_server::UI_MAX_CONNECTIONS,
     })
 }
 

@@ -318,7 +318,7 @@ fn matrix_refuses_tables_too_large_to_be_useful() {
         None,
     );
     assert_eq!(run.code, 2);
-    assert_snapshot!(run.stderr, @"palisade: error: the matrix would have 12 rows and 12 columns (--max-peers 5): use --level workload, `palisade connectivity` (which stays sparse), or raise --max-peers");
+    assert_snapshot!(run.stderr, @"palisade: error: the matrix would have 12 rows and 12 columns (--max-peers 5): narrow it with -n/-l, use --level workload, `palisade connectivity` (which stays sparse), or raise --max-peers");
 }
 
 const GUARDRAILS: &str = "examples/webshop-guardrails";

@@ -744,3 +744,130 @@ fn streamed_connectivity_equals_the_collected_answer() {
         }
     }
 }
+
+/// `-l` on lint and audit: what concerns the selected pods (docs/cli.md defines it), and
+/// with `-n` too, what concerns both.
+#[test]
+fn selector_on_lint_and_audit() {
+    let lint = |extra: &[&str]| {
+        let mut args = vec!["lint", SHOP, "-o", "concise"];
+        args.extend(extra);
+        let run = palisade(&args, None);
+        assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+        run.stdout
+    };
+    let all = lint(&[]);
+    // checkout: the policies selecting it (shop/checkout, shop/default-deny-all, ...) and
+    // nothing about payments, monitoring or the namespaces without it.
+    let checkout = lint(&["-l", "app=checkout"]);
+    insta::assert_snapshot!("lint_selector_checkout", checkout);
+    for line in checkout.lines().filter(|l| l.contains("]: ")) {
+        assert!(all.contains(line), "{line} is a finding of the whole lint");
+    }
+    // payments-api: the NP003 typo lives in its policy.
+    let api = lint(&["-l", "app=payments-api"]);
+    assert!(api.contains("NP003"), "{api}");
+    assert!(!api.contains("shop/policies"), "{api}");
+    // -n and -l together: both must hold.
+    assert!(!lint(&["-l", "app=payments-api", "-n", "shop"]).contains("NP003"));
+    // A selector that matches nothing: no finding on any object, and a note.
+    let run = palisade(&["lint", SHOP, "-l", "app=nope", "-o", "concise"], None);
+    assert!(run.stderr.contains("matches no pod"), "{}", run.stderr);
+    assert!(!run.stdout.contains("NP0"), "{}", run.stdout);
+
+    let audit = |extra: &[&str]| {
+        let mut args = vec!["audit", SHOP];
+        args.extend(extra);
+        let run = palisade(&args, None);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    insta::assert_snapshot!(
+        "audit_selector",
+        audit(&["-l", "app in (checkout,payments-api,prometheus)"])
+    );
+    let json = json_of(&audit(&["-l", "app=checkout", "-o", "json"]));
+    let namespaces = json["namespaces"].as_array().unwrap();
+    assert_eq!(namespaces.len(), 1, "{json}");
+    assert_eq!(namespaces[0]["name"], "shop");
+    assert_eq!(namespaces[0]["workloads"], 1);
+    assert_eq!(
+        namespaces[0]["ingress_isolated"],
+        serde_json::json!(["shop/checkout"])
+    );
+    // The policies that select checkout, not the namespace's other ones.
+    let policies = namespaces[0]["policies"].as_array().unwrap();
+    assert!(policies.iter().any(|p| p == "checkout"), "{json}");
+    assert!(!policies.iter().any(|p| p == "cart"), "{json}");
+    assert!(audit(&["-l", "app=checkout", "-n", "payments", "--no-headers"]).is_empty());
+}
+
+/// `-l` on replay (and map, generate, harden, which share the session filters): the
+/// sessions with an end whose labels match; with `-n`, that end is in the namespace. The
+/// union of `--from-label` and `--to-label`, checked row by row.
+#[test]
+fn selector_on_replay_and_map() {
+    let all = replay_csv(&[]);
+    let selected = replay_csv(&["-l", "app=checkout"]);
+    let from = replay_csv(&["--from-label", "app=checkout"]);
+    let to = replay_csv(&["--to-label", "app=checkout"]);
+    assert!(!selected.is_empty() && selected.len() < all.len());
+    let expected: Vec<&String> = all
+        .iter()
+        .filter(|r| from.contains(r) || to.contains(r))
+        .collect();
+    assert_eq!(selected.iter().collect::<Vec<_>>(), expected);
+    // -n and -l on the same end: checkout is in shop, not in payments.
+    assert!(replay_csv(&["-l", "app=checkout", "-n", "payments"]).is_empty());
+    assert_eq!(replay_csv(&["-l", "app=checkout", "-n", "shop"]), selected);
+    // -A is accepted (files are read whole): the same rows.
+    assert_eq!(replay_csv(&["-A"]), all);
+    // map: the edges of the selected sessions only.
+    let mut args = vec!["map", HUBBLE, "--cluster"];
+    args.extend(CLUSTER);
+    args.extend(["-o", "json", "-l", "app=checkout"]);
+    let run = palisade(&args, None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let map = json_of(&run.stdout);
+    let edges = map["edges"].as_array().unwrap();
+    assert!(!edges.is_empty());
+    for e in edges {
+        let ends = format!("{} {}", e["src"], e["dst"]);
+        assert!(ends.contains("shop/checkout"), "{ends}");
+    }
+}
+
+/// `--max-pairs` judges the answer that will be written: narrowed by `-n`, a cluster too
+/// large as a whole is answered (the refusal itself tells to narrow with -n).
+#[test]
+fn max_pairs_counts_the_narrowed_answer() {
+    let whole = palisade(&["connectivity", SHOP, "--max-pairs", "40"], None);
+    assert_eq!(whole.code, 2, "{}", whole.stderr);
+    assert!(
+        whole.stderr.contains("narrow it with -n"),
+        "{}",
+        whole.stderr
+    );
+    for output in ["csv", "wide"] {
+        let narrowed = palisade(
+            &[
+                "connectivity",
+                SHOP,
+                "--max-pairs",
+                "40",
+                "-n",
+                "monitoring",
+                "-o",
+                output,
+            ],
+            None,
+        );
+        assert_eq!(narrowed.code, 0, "{output}: {}", narrowed.stderr);
+        let unbounded = palisade(
+            &["connectivity", SHOP, "-n", "monitoring", "-o", output],
+            None,
+        );
+        assert_eq!(narrowed.stdout, unbounded.stdout, "{output}");
+        assert!(narrowed.stdout.contains("monitoring/prometheus"));
+    }
+}

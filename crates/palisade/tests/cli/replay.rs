@@ -338,13 +338,25 @@ fn many_hubble_flows(n: usize) -> String {
             ));
             out.push('\n');
         }
+        // Gaps in the record and lines the reader rejects, in the middle of the sessions:
+        // flagged sessions and the read report must come out the same on every thread count.
+        if i % 1500 == 700 {
+            out.push_str(&format!(
+                r#"{{"lost_events":{{"source":"PERF_EVENT_RING_BUFFER","num_events_lost":"{}","cpu":1}},"node_name":"prod/worker-1","time":"2026-09-20T14:{:02}:{:02}.{milli:03}Z"}}"#,
+                i / 100,
+                10 + second / 60,
+                second % 60,
+            ));
+            out.push_str("\n{not json\n\n");
+        }
     }
     out
 }
 
 #[test]
 fn two_threads_give_the_output_of_one() {
-    // More sessions than one batch handed between the threads.
+    // More sessions than one batch handed between the threads, and ≈ 4.5 MB: many chunks
+    // of lines parsed in parallel.
     let capture = many_hubble_flows(9000);
     // A file, so that `--since 5s` (the capture's last five seconds) can find the end in a
     // first pass before the two threads start.
@@ -360,6 +372,9 @@ fn two_threads_give_the_output_of_one() {
         &["-o", "jsonl", "--since", "5s", "--outcome", "timed-out"],
         &["-o", "jsonl", "--since", "+3s", "--until", "+6s"],
         &["-o", "jsonl", "--verdict", "DROPPED"],
+        &["-o", "text"],
+        &["-o", "md"],
+        &["-o", "yaml", "--spikes"],
     ] {
         let run = |threads: &str| {
             let mut args = vec!["--threads", threads];
@@ -371,6 +386,15 @@ fn two_threads_give_the_output_of_one() {
         assert!(one.stdout.lines().count() > 2, "{extra:?}: {}", one.stderr);
         assert_eq!(one.stdout, two.stdout, "{extra:?}");
         assert_eq!(one.stderr, two.stderr, "{extra:?}");
+        if extra == ["-o", "json"] {
+            // The gaps and the malformed lines are there to be compared.
+            assert!(
+                one.stdout.contains("\"during_gap\": true"),
+                "{}",
+                one.stdout
+            );
+            assert!(one.stderr.contains("malformed"), "{}", one.stderr);
+        }
     }
 }
 
@@ -445,4 +469,190 @@ fn two_threads_resolve_domain_names_as_one() {
         one.stdout
     );
     assert_eq!(one.stdout, two.stdout);
+}
+
+/// A pcap (Ethernet, µs) written by hand for the test: a pod asks kube-dns for
+/// `api.example.com` (UDP) and, if `answered`, gets `203.0.113.5` back (through a CNAME), then
+/// opens a TCP connection to that address that the server accepts.
+fn dns_pcap(answered: bool) -> Vec<u8> {
+    use simple_dns::rdata::{A, CNAME, RData};
+    use simple_dns::{CLASS, Name, Packet, Question, ResourceRecord, TYPE};
+    const POD: [u8; 4] = [10, 0, 1, 11];
+    const KUBE_DNS: [u8; 4] = [10, 96, 0, 10];
+    const API: [u8; 4] = [203, 0, 113, 5];
+    let frame = |src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]| {
+        let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45, 0];
+        f.extend_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
+        f.extend_from_slice(&[0, 0, 0x40, 0, 64, proto, 0, 0]);
+        f.extend_from_slice(&src);
+        f.extend_from_slice(&dst);
+        f.extend_from_slice(l4);
+        f
+    };
+    let udp = |sport: u16, dport: u16, payload: &[u8]| {
+        let mut u = Vec::new();
+        for v in [sport, dport, (8 + payload.len()) as u16, 0] {
+            u.extend_from_slice(&v.to_be_bytes());
+        }
+        u.extend_from_slice(payload);
+        u
+    };
+    let tcp = |sport: u16, dport: u16, flags: u8| {
+        let mut t = vec![0u8; 20];
+        t[0..2].copy_from_slice(&sport.to_be_bytes());
+        t[2..4].copy_from_slice(&dport.to_be_bytes());
+        t[12] = 5 << 4;
+        t[13] = flags;
+        t
+    };
+    let question = Question::new(
+        Name::new_unchecked("api.example.com"),
+        TYPE::A.into(),
+        CLASS::IN.into(),
+        false,
+    );
+    let mut query = Packet::new_query(7);
+    query.questions.push(question.clone());
+    let mut reply = Packet::new_reply(7);
+    reply.questions.push(question);
+    let record =
+        |owner, rdata| ResourceRecord::new(Name::new_unchecked(owner), CLASS::IN, 30, rdata);
+    reply.answers.push(record(
+        "api.example.com",
+        RData::CNAME(CNAME(Name::new_unchecked("api.edge.example.net"))),
+    ));
+    reply.answers.push(record(
+        "api.edge.example.net",
+        RData::A(A::from(std::net::Ipv4Addr::from(API))),
+    ));
+    let mut frames = vec![frame(
+        POD,
+        KUBE_DNS,
+        17,
+        &udp(40000, 53, &query.build_bytes_vec().unwrap()),
+    )];
+    if answered {
+        let answer = reply.build_bytes_vec_compressed().unwrap();
+        frames.push(frame(KUBE_DNS, POD, 17, &udp(53, 40000, &answer)));
+    }
+    frames.push(frame(POD, API, 6, &tcp(41000, 443, 0x02)));
+    frames.push(frame(API, POD, 6, &tcp(443, 41000, 0x12)));
+    frames.push(frame(POD, API, 6, &tcp(41000, 443, 0x10)));
+    let mut file = Vec::new();
+    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
+        file.extend_from_slice(&v.to_le_bytes());
+    }
+    for (i, f) in frames.iter().enumerate() {
+        let at_us = 1_796_000_000_000_000u64 + 100_000 * i as u64;
+        for v in [
+            (at_us / 1_000_000) as u32,
+            (at_us % 1_000_000) as u32,
+            f.len() as u32,
+            f.len() as u32,
+        ] {
+            file.extend_from_slice(&v.to_le_bytes());
+        }
+        file.extend_from_slice(f);
+    }
+    file
+}
+
+/// domainNames in replay from a pcap: the DNS response in the capture names the address the
+/// pod then connects to, so the ClusterNetworkPolicy's domainNames rule decides (accepted);
+/// without the response, the same connection depends on DNS, as with Hubble.
+#[test]
+fn replay_resolves_domain_names_from_dns_answers_in_a_pcap() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |answered: bool| {
+        let path = dir.path().join(format!("dns-{answered}.pcap"));
+        std::fs::write(&path, dns_pcap(answered)).unwrap();
+        let run = palisade(
+            &[
+                "replay",
+                path.to_str().unwrap(),
+                "--cluster",
+                "crates/palisade/tests/cli/data/tiers-dns-pcap/cluster.yaml",
+                "-o",
+                "json",
+            ],
+            None,
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let sessions = v["sessions"].as_array().unwrap().clone();
+        let api = sessions
+            .iter()
+            .find(|s| s["dst_ip"] == "203.0.113.5")
+            .unwrap_or_else(|| panic!("{}", run.stdout))
+            .clone();
+        (api, sessions, run.stderr)
+    };
+
+    let (api, sessions, stderr) = run(true);
+    assert!(!stderr.contains("DNS"), "{stderr}");
+    assert_eq!(api["observed"], "accepted", "{api}");
+    assert_eq!(api["predicted"], "accepted", "{api}");
+    assert_eq!(api["dns_names"], serde_json::json!(["api.example.com"]));
+    assert!(api.get("depends_on_dns").is_none(), "{api}");
+    assert!(api["mismatch"].is_null(), "{api}");
+    assert_eq!(api["decided_by"][0]["tier"], "Admin", "{api}");
+    let decided = api["decided_by"][0].to_string();
+    assert!(
+        decided.contains("api-only") && decided.contains("api"),
+        "{decided}"
+    );
+    // The DNS exchange itself is allowed by the dns rule.
+    let dns = sessions
+        .iter()
+        .find(|s| s["dst_ip"] == "10.96.0.10")
+        .unwrap();
+    assert_eq!(dns["predicted"], "accepted", "{dns}");
+
+    let (api, _, _) = run(false);
+    assert_eq!(api["depends_on_dns"], true, "{api}");
+    assert!(api.get("dns_names").is_none_or(|n| n.is_null()), "{api}");
+    assert!(api["mismatch"].is_null(), "{api}");
+
+    // Names learned from packets reach the replaying thread in reading order too.
+    let path = dir.path().join("dns-true.pcap");
+    let jsonl = |threads: &str| {
+        palisade(
+            &[
+                "replay",
+                path.to_str().unwrap(),
+                "--cluster",
+                "crates/palisade/tests/cli/data/tiers-dns-pcap/cluster.yaml",
+                "--threads",
+                threads,
+                "-o",
+                "jsonl",
+            ],
+            None,
+        )
+        .stdout
+    };
+    let one = jsonl("1");
+    assert!(one.contains("api.example.com"), "{one}");
+    assert_eq!(one, jsonl("2"));
+
+    // The timeline, as users read it (the temporary path replaced).
+    for answered in [true, false] {
+        let path = dir.path().join(format!("dns-{answered}.pcap"));
+        let text = palisade(
+            &[
+                "replay",
+                path.to_str().unwrap(),
+                "--cluster",
+                "crates/palisade/tests/cli/data/tiers-dns-pcap/cluster.yaml",
+                "--color",
+                "never",
+            ],
+            None,
+        );
+        assert_eq!(text.code, 0, "{}", text.stderr);
+        let shown = text
+            .snapshot()
+            .replace(path.to_str().unwrap(), "capture.pcap");
+        assert_snapshot!(format!("pcap_dns_answered_{answered}"), shown);
+    }
 }

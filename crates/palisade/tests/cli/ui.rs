@@ -423,3 +423,116 @@ fn serve_refuses_bad_inputs() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("stdin"), "{}", run.stderr);
 }
+
+/// `serve -n/-l` narrows every view as the command of the same view narrows it with the
+/// same flags; the old meaning of `-n` (where objects without a namespace go) is
+/// `--default-namespace`.
+#[test]
+fn narrowed_views_match_the_narrowed_commands() {
+    for flags in [
+        &["-n", "payments"][..],
+        &["-l", "app in (checkout,cart)"][..],
+    ] {
+        let mut args = vec![APP, "--proposed", "examples/webshop-fixed", "--overlay"];
+        args.extend(flags);
+        let s = serve(&args, "127.0.0.1:0");
+        let with = |cli: &[&str]| -> Vec<String> {
+            cli.iter()
+                .chain(flags)
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+        };
+        for (path, cli) in [
+            (
+                "/api/connectivity",
+                with(&["connectivity", APP, "-o", "json"]),
+            ),
+            ("/api/lint", with(&["lint", APP, "-o", "json"])),
+            ("/api/audit", with(&["audit", APP, "-o", "json"])),
+            (
+                "/api/matrix?port=8080",
+                with(&[
+                    "matrix", APP, "--port", "8080", "--level", "workload", "-o", "json",
+                ]),
+            ),
+            (
+                "/api/diff",
+                with(&[
+                    "diff",
+                    APP,
+                    "examples/webshop-fixed",
+                    "--overlay",
+                    "-o",
+                    "json",
+                ]),
+            ),
+        ] {
+            let cli: Vec<&str> = cli.iter().map(String::as_str).collect();
+            same_json(&s, path, &cli);
+        }
+        // Narrowed means narrowed: every edge of the map has a selected end.
+        let map: serde_json::Value = serde_json::from_str(&get(&s, "/api/map").body).unwrap();
+        let nodes = map["nodes"].as_array().unwrap();
+        let selected = |i: &serde_json::Value| {
+            let id = nodes[i.as_u64().unwrap() as usize]["id"].as_str().unwrap();
+            match flags[0] {
+                "-n" => id.starts_with("payments/"),
+                _ => id == "shop/checkout" || id == "shop/cart",
+            }
+        };
+        let edges = map["edges"].as_array().unwrap();
+        assert!(!edges.is_empty());
+        for e in edges {
+            assert!(selected(&e["src"]) || selected(&e["dst"]), "{flags:?}: {e}");
+        }
+    }
+    // A namespace the views are not about is refused by name.
+    let s = serve(&[APP, "-n", "payments"], "127.0.0.1:0");
+    let other = get(&s, "/api/matrix?port=8080&namespace=shop");
+    assert_eq!(other.status, 400);
+    assert!(
+        other.body.contains("narrowed to namespace `payments`"),
+        "{}",
+        other.body
+    );
+}
+
+/// `report -l`: the replay timeline keeps the sessions with a selected end, and the summary
+/// counts only them; `--default-namespace` keeps the old `-n`.
+#[test]
+fn report_narrowed_by_selector() {
+    let data = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "report",
+            APP,
+            "examples/webshop-traffic/cluster",
+            "--capture",
+            "examples/webshop-traffic/capture.pcap",
+            "-o",
+            "-",
+        ];
+        args.extend(extra);
+        let run = palisade(&args, None);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let html = run.stdout;
+        let start = html.find("type=\"application/json\">").unwrap() + 24;
+        let end = start + html[start..].find("</script>").unwrap();
+        serde_json::from_str(&html[start..end]).unwrap()
+    };
+    let all = data(&[]);
+    let checkout = data(&["-l", "app=checkout"]);
+    let sessions = |d: &serde_json::Value| d["replay"]["sessions"].as_array().unwrap().clone();
+    assert!(sessions(&checkout).len() < sessions(&all).len());
+    assert!(!sessions(&checkout).is_empty());
+    for s in sessions(&checkout) {
+        let ends = format!("{} {}", s["src"], s["dst"]);
+        assert!(ends.contains("shop/checkout"), "{ends}");
+    }
+    // The same sessions as `palisade replay -l` would keep are not counted twice or missed:
+    // every session of the whole replay with checkout at an end is here.
+    let expected = sessions(&all)
+        .into_iter()
+        .filter(|s| format!("{} {}", s["src"], s["dst"]).contains("shop/checkout"))
+        .count();
+    assert_eq!(sessions(&checkout).len(), expected);
+}
