@@ -36,8 +36,6 @@ pub struct Stage {
     pub dir: String,
     /// The policies.
     pub generated: Generated,
-    /// The cluster model with this stage applied.
-    pub model: Model,
     /// The replay proof.
     pub proof: Proof,
     /// Rules that rely on fewer than [`RARE_SESSIONS`] learned sessions.
@@ -87,13 +85,20 @@ fn risks(obs: &Observation, scope: Scope) -> Vec<Risk> {
 /// `opens(before, after)` counts the connections `after` allows that `before` does not (the
 /// caller's connectivity diff): a stage other than the last that opens any is skipped, since
 /// a hardening step never widens (it happens when the current policies are already tighter
-/// in some direction than a wide early stage).
+/// in some direction than a wide early stage). `accepted(before, after)` is called once per
+/// stage kept, in order, with the cluster before it (the previous stage, or the current
+/// policies) and with it applied: what the caller wants of the two models (a diff) it takes
+/// there, because the plan keeps only the policies — a whole cluster model per stage would
+/// hold several copies of the cluster at once (≈ 1 GB each at 150,000 pods).
 pub fn harden(
     model: &Model,
     obs: &Observation,
     options: &GenerateOptions,
     opens: &dyn Fn(&Model, &Model) -> usize,
+    accepted: &mut dyn FnMut(&Model, &Model),
 ) -> Result<Plan, ReloadError> {
+    // The last kept stage's model: what the next stage is compared with.
+    let mut last: Option<Model> = None;
     let mut plan = Plan::default();
     let mut previous: BTreeMap<String, Vec<String>> =
         model.policies.iter().fold(BTreeMap::new(), |mut acc, p| {
@@ -114,7 +119,7 @@ pub fn harden(
             plan.refused = Some((scope, proof));
             break;
         }
-        let before = plan.stages.last().map_or(model, |s: &Stage| &s.model);
+        let before = last.as_ref().unwrap_or(model);
         if scope != Scope::Full {
             let n = opens(before, &proposed);
             if n > 0 {
@@ -143,6 +148,8 @@ pub fn harden(
             now.insert(ns.clone(), names);
         }
         previous = now;
+        accepted(before, &proposed);
+        last = Some(proposed);
         let number = plan.stages.len() + 1;
         plan.stages.push(Stage {
             number,
@@ -150,7 +157,6 @@ pub fn harden(
             dir: format!("{number:02}-{}", scope.as_str()),
             rare: risks(obs, scope),
             generated,
-            model: proposed,
             proof,
             delete,
         });

@@ -33,16 +33,12 @@ pub fn run(args: HardenArgs) -> anyhow::Result<ExitCode> {
     let opens = |before: &palisade_model::Model, after: &palisade_model::Model| {
         crate::commands::generate::diff_summary(before, after).opens
     };
-    let plan = harden(model, &obs, &gen_options, &opens)?;
+    // Each kept stage's diff from the one before, taken while both models exist (the plan
+    // keeps no models).
     let mut diffs = Vec::new();
-    let mut before = model;
-    for stage in &plan.stages {
-        diffs.push(crate::commands::generate::diff_summary(
-            before,
-            &stage.model,
-        ));
-        before = &stage.model;
-    }
+    let plan = harden(model, &obs, &gen_options, &opens, &mut |before, after| {
+        diffs.push(crate::commands::generate::diff_summary(before, after));
+    })?;
     let stages: Vec<StageReport<'_>> = plan
         .stages
         .iter()
