@@ -345,3 +345,259 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod props {
+    use std::fmt::Write;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::json::props::{json_value, ws};
+
+    /// Names with the characters JSON must escape, `/`, multi-byte and astral characters.
+    fn name() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop::sample::select(vec![
+                'a', 'b', 'z', '-', '0', '9', '.', 'é', '😀', '"', '\\', '/', '\n', '\u{1}',
+            ]),
+            0..14,
+        )
+        .prop_map(|v| v.into_iter().collect())
+    }
+
+    /// `s` as a JSON string literal: what must be escaped is, and where `fancy` says so other
+    /// characters are too (`\/`, `\u` escapes, UTF-16 surrogate pairs).
+    fn encode(s: &str, fancy: &[bool]) -> String {
+        let mut out = String::from("\"");
+        for (k, ch) in s.chars().enumerate() {
+            let fancy = fancy.get(k % fancy.len().max(1)).copied().unwrap_or(false);
+            match ch {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '/' if fancy => out.push_str("\\/"),
+                c if (c as u32) < 0x20 || fancy => {
+                    let mut units = [0u16; 2];
+                    for u in c.encode_utf16(&mut units) {
+                        let _ = write!(out, "\\u{u:04x}");
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    /// Builds JSON text with whitespace between tokens taken in turn from `spaces` (all
+    /// empty: compact JSON).
+    struct Text<'s> {
+        spaces: &'s [&'static str],
+        next: usize,
+    }
+
+    impl Text<'_> {
+        fn ws(&mut self) -> &'static str {
+            if self.spaces.is_empty() {
+                return "";
+            }
+            self.next += 1;
+            self.spaces[self.next % self.spaces.len()]
+        }
+
+        /// An object of `members` with `junk` members (name, value) inserted at their
+        /// positions.
+        fn object(&mut self, members: &[(&str, String)], junk: &[(usize, &str, String)]) -> String {
+            let mut all: Vec<(&str, &str)> =
+                members.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            for (at, k, v) in junk {
+                let at = at % (all.len() + 1);
+                all.insert(at, (k, v.as_str()));
+            }
+            let mut out = format!("{{{}", self.ws());
+            for (n, (k, v)) in all.iter().enumerate() {
+                if n > 0 {
+                    let _ = write!(out, ",{}", self.ws());
+                }
+                let _ = write!(out, "\"{k}\"{}:{}{v}{}", self.ws(), self.ws(), self.ws());
+            }
+            out.push('}');
+            out
+        }
+    }
+
+    /// Names of members the reader does not read (at any level it looks into).
+    const SKIPPED: &[&str] = &[
+        "ethernet",
+        "interface",
+        "workloads",
+        "trace_context",
+        "uuid",
+        "Summary",
+        "event_type",
+        "ID",
+        "identity",
+        "cluster_name",
+        "ipVersion",
+        "extensions",
+    ];
+
+    type Junk = Vec<(usize, &'static str, String)>;
+
+    fn junk() -> impl Strategy<Value = Junk> {
+        prop::collection::vec(
+            (any::<usize>(), prop::sample::select(SKIPPED), json_value()),
+            0..4,
+        )
+    }
+
+    #[derive(Debug, Clone)]
+    struct Flow {
+        ns: [String; 2],
+        pod: [String; 2],
+        labels: [Vec<String>; 2],
+        ports: [u16; 2],
+        ips: [[u8; 4]; 2],
+        node: String,
+        fancy: Vec<bool>,
+        label_spaces: Vec<&'static str>,
+    }
+
+    fn flow() -> impl Strategy<Value = Flow> {
+        (
+            [name(), name()],
+            [name(), name()],
+            [
+                prop::collection::vec(name(), 0..6),
+                prop::collection::vec(name(), 0..6),
+            ],
+            any::<[u16; 2]>(),
+            any::<[[u8; 4]; 2]>(),
+            name(),
+            prop::collection::vec(any::<bool>(), 1..8),
+            prop::collection::vec(ws(), 0..8),
+        )
+            .prop_map(
+                |(ns, pod, labels, ports, ips, node, fancy, label_spaces)| Flow {
+                    ns,
+                    pod,
+                    labels,
+                    ports,
+                    ips,
+                    node,
+                    fancy,
+                    label_spaces,
+                },
+            )
+    }
+
+    /// One `GetFlowsResponse` line for `f`, with `junk` members in the flow, the IP section,
+    /// both endpoints and the envelope, and whitespace from `spaces`.
+    fn line(f: &Flow, junk: &[Junk; 5], spaces: &[&'static str]) -> String {
+        let mut t = Text { spaces, next: 0 };
+        let ip = |a: [u8; 4]| format!("\"{}.{}.{}.{}\"", a[0], a[1], a[2], a[3]);
+        let endpoint = |t: &mut Text<'_>, k: usize, junk: &Junk| {
+            // The labels are kept as raw text: the same whitespace in every line of a case.
+            let mut lt = Text {
+                spaces: &f.label_spaces,
+                next: 0,
+            };
+            let labels: Vec<String> = f.labels[k]
+                .iter()
+                .map(|l| format!("{}{}{}", lt.ws(), encode(l, &f.fancy), lt.ws()))
+                .collect();
+            let labels = format!("[{}{}]", labels.join(","), lt.ws());
+            t.object(
+                &[
+                    ("namespace", encode(&f.ns[k], &f.fancy)),
+                    ("labels", labels),
+                    ("pod_name", encode(&f.pod[k], &f.fancy)),
+                ],
+                junk,
+            )
+        };
+        let ips = t.object(
+            &[("source", ip(f.ips[0])), ("destination", ip(f.ips[1]))],
+            &junk[1],
+        );
+        let flags = t.object(&[("SYN", "true".into()), ("ACK", "false".into())], &[]);
+        let tcp = t.object(
+            &[
+                ("source_port", f.ports[0].to_string()),
+                ("destination_port", f.ports[1].to_string()),
+                ("flags", flags),
+            ],
+            &[],
+        );
+        let l4 = t.object(&[("TCP", tcp)], &[]);
+        let src = endpoint(&mut t, 0, &junk[2]);
+        let dst = endpoint(&mut t, 1, &junk[3]);
+        let time = "\"2026-09-20T00:00:00.000401196Z\"".to_string();
+        let flow = t.object(
+            &[
+                ("time", time.clone()),
+                ("verdict", "\"FORWARDED\"".into()),
+                ("IP", ips),
+                ("l4", l4),
+                ("source", src),
+                ("destination", dst),
+                ("node_name", encode(&f.node, &f.fancy)),
+                ("traffic_direction", "\"EGRESS\"".into()),
+                ("is_reply", "false".into()),
+            ],
+            &junk[0],
+        );
+        let envelope = t.object(
+            &[
+                ("flow", flow),
+                ("node_name", encode(&f.node, &f.fancy)),
+                ("time", time),
+            ],
+            &junk[4],
+        );
+        format!("{}{envelope}{}", t.ws(), t.ws())
+    }
+
+    proptest! {
+        /// A Hubble line with skipped members of any shape (nested values, escapes, brackets
+        /// inside strings) anywhere and whitespace between tokens parses to the same flow as
+        /// the compact line without them, and that flow holds the generated values (the
+        /// names decoded as serde_json decodes them, the labels as their exact text).
+        #[test]
+        fn skipped_members_and_whitespace_do_not_change_the_flow(
+            f in flow(),
+            junk in [junk(), junk(), junk(), junk(), junk()],
+            spaces in prop::collection::vec(ws(), 0..40),
+        ) {
+            let plain = line(&f, &Default::default(), &[]);
+            let noisy = line(&f, &junk, &spaces);
+            let parsed = |text: &str| match parse_line(text.as_bytes()) {
+                Ok(HubbleLine::Flow(e)) => Ok(format!("{e:?}")),
+                Ok(_) => Err("not a flow".to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            let expected = parsed(&plain);
+            prop_assert!(expected.is_ok(), "{:?} on {}", expected, plain);
+            prop_assert_eq!(parsed(&noisy), expected, "{}", noisy);
+
+            let Ok(HubbleLine::Flow(e)) = parse_line(noisy.as_bytes()) else {
+                unreachable!("checked above");
+            };
+            let reference: serde_json::Value = serde_json::from_str(&noisy).expect("valid JSON");
+            let flow = &reference["flow"];
+            for (k, ep) in [&e.src_endpoint, &e.dst_endpoint].into_iter().enumerate() {
+                let ep = ep.as_ref().expect("endpoint");
+                let side = &flow[["source", "destination"][k]];
+                prop_assert_eq!(ep.namespace.as_ref(), side["namespace"].as_str().unwrap());
+                prop_assert_eq!(ep.namespace.as_ref(), f.ns[k].as_str());
+                prop_assert_eq!(ep.pod_name.as_ref(), f.pod[k].as_str());
+                let labels: Vec<String> = ep.labels.iter().map(|l| l.into_owned()).collect();
+                prop_assert_eq!(&labels, &f.labels[k]);
+            }
+            prop_assert_eq!(e.node.as_deref(), Some(f.node.as_str()));
+            prop_assert_eq!((e.src_port, e.dst_port), (f.ports[0], f.ports[1]));
+            prop_assert_eq!(e.src, IpAddr::from(f.ips[0]));
+            prop_assert_eq!(e.dst, IpAddr::from(f.ips[1]));
+        }
+    }
+}
