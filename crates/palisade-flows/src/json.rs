@@ -181,6 +181,12 @@ fn skip_nested_end(b: &[u8], start: usize) -> JResult<usize> {
                 let at = find_quote_or_backslash(b, i).ok_or("unterminated object or array")?;
                 if b[at] == b'"' {
                     i = at + 1;
+                    // `,"` or `:"` (compact arrays of strings such as labels, and string
+                    // members): the next string starts at once.
+                    if matches!(b.get(i), Some(b',' | b':')) && b.get(i + 1) == Some(&b'"') {
+                        i += 2;
+                        continue;
+                    }
                     break;
                 }
                 // A backslash: skip it and the byte it escapes.
@@ -359,8 +365,19 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Skips one value of any kind, checking only what is needed to find its end.
+    /// Skips one value of any kind, checking only what is needed to find its end. A string
+    /// right at the cursor (compact JSON; most skipped values are strings) is skipped inline,
+    /// without the call.
+    #[inline(always)]
     pub fn skip(&mut self) -> JResult<()> {
+        if self.b.get(self.i) == Some(&b'"') {
+            return self.string().map(drop);
+        }
+        self.skip_any()
+    }
+
+    #[inline(never)]
+    fn skip_any(&mut self) -> JResult<()> {
         match self.peek() {
             Some(b'"') => self.string().map(drop),
             Some(b'{' | b'[') => self.skip_nested(),
