@@ -790,9 +790,9 @@ impl Engine {
                     .iter()
                     .map(|&n| classes_by_namespace[n as usize].len())
                     .sum();
-                let pod_candidates = pod_selector
-                    .filter(|s| !s.is_empty())
-                    .map(|s| class_index.candidates(s));
+                // An empty pod selector's candidates are every class, never fewer than the
+                // namespaces' classes: it takes the namespaces' path.
+                let pod_candidates = pod_selector.map(|s| class_index.candidates(s));
                 let mut members: Vec<u32> = match pod_candidates {
                     Some(candidates) if candidates.len() < in_namespaces => {
                         for &n in &namespaces {

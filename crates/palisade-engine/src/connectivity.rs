@@ -410,6 +410,14 @@ pub struct AnswerSize {
     pub endpoints: usize,
 }
 
+/// Most endpoints for which [`ConnectivityStream::size`] bounds the namespace-level answer
+/// with a bit matrix over the endpoints: n² bits stay within 1 GiB (2³³ bits).
+const BIT_MATRIX_MAX_ENDPOINTS: u64 = 92_681;
+const _: () = assert!(
+    BIT_MATRIX_MAX_ENDPOINTS * BIT_MATRIX_MAX_ENDPOINTS <= 1 << 33
+        && (BIT_MATRIX_MAX_ENDPOINTS + 1) * (BIT_MATRIX_MAX_ENDPOINTS + 1) > 1 << 33
+);
+
 /// The connectivity of a level, produced row by row in output order (sources by name, each
 /// source's destinations by name) without holding the answer: memory is the class-level
 /// connectivity (explicit class pairs, indexed by source) plus one row.
@@ -653,7 +661,7 @@ impl ConnectivityStream {
         pairs += open_from * (open_to + groups) + groups * open_to;
         let n = self.peers.len() as u64;
         let mut max_pairs = pairs.min(n * n);
-        if self.union && n * n <= (1 << 33) {
+        if self.union && n <= BIT_MATRIX_MAX_ENDPOINTS {
             max_pairs = max_pairs.min(self.union_pairs_bound());
         }
         let names: u64 = self.peers[..self.pod_endpoints]
@@ -685,7 +693,7 @@ impl ConnectivityStream {
             }
         };
         for &(s, d, _) in &self.targets {
-            if s == d && s < cc && self.class_pods[s as usize] < 2 {
+            if s == d && self.lone_pod_class(s) {
                 continue;
             }
             mark(endpoint(s), endpoint(d));
@@ -720,6 +728,14 @@ impl ConnectivityStream {
         self.order.len()
     }
 
+    /// Whether an entity is a class of a single pod (an external range is no class): such a
+    /// class does not connect to itself, a pod does not connect to itself.
+    fn lone_pod_class(&self, e: EntityIndex) -> bool {
+        self.class_pods
+            .get(e as usize)
+            .is_some_and(|&pods| pods < 2)
+    }
+
     /// The explicit pairs of a source entity.
     fn explicit(&self, e: EntityIndex) -> &[(EntityIndex, EntityIndex, u32)] {
         &self.targets[self.row_start[e as usize]..self.row_start[e as usize + 1]]
@@ -732,7 +748,7 @@ impl ConnectivityStream {
         if a < cc && self.open_egress[a as usize] && open_towards_b {
             return PortSets::ALL;
         }
-        if a >= cc && b < cc && self.is_open_ingress[b as usize] {
+        if a >= cc && self.is_open_ingress.get(b as usize) == Some(&true) {
             return PortSets::ALL;
         }
         let row = self.explicit(a);
@@ -910,7 +926,7 @@ impl ConnectivityStream {
             self.candidates(a, candidates);
             for &(d, p) in candidates.iter() {
                 // A pod does not connect to itself: a class to itself needs two pods.
-                if d == a && a < cc && self.class_pods[a as usize] < 2 {
+                if d == a && self.lone_pod_class(a) {
                     continue;
                 }
                 let dst = if d < cc {

@@ -88,13 +88,13 @@ impl ProtocolPorts {
     pub fn intersection(&self, other: &ProtocolPorts) -> ProtocolPorts {
         let (mut i, mut j) = (0, 0);
         let mut out = Vec::new();
-        while i < self.ranges.len() && j < other.ranges.len() {
-            let (a, b) = (self.ranges[i], other.ranges[j]);
+        while let (Some(&a), Some(&b)) = (self.ranges.get(i), other.ranges.get(j)) {
             let lo = a.lo.max(b.lo);
             let hi = a.hi.min(b.hi);
             if lo <= hi {
                 out.push(PortRange { lo, hi });
             }
+            // On equal ends either may advance: the next comparison skips the other.
             if a.hi < b.hi {
                 i += 1;
             } else {
@@ -111,7 +111,8 @@ impl ProtocolPorts {
         for r in &self.ranges {
             let mut lo = u32::from(r.lo);
             let hi = u32::from(r.hi);
-            while j < other.ranges.len() && u32::from(other.ranges[j].hi) < lo {
+            // Skip the ranges that end below this one (the loop below would pass over them).
+            while other.ranges.get(j).is_some_and(|o| u32::from(o.hi) < lo) {
                 j += 1;
             }
             let mut k = j;

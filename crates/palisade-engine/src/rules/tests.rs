@@ -122,3 +122,54 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// The point query `Engine::rule_ports_towards` answers, for every rule, subject and
+    /// entity (classes and address atoms alike), what `Engine::rule_entries` reports for that
+    /// entity, unioned; and `side_ports_towards` is the union over a side's rules when the
+    /// class is isolated, everything when it is not.
+    #[test]
+    fn point_queries_equal_the_rule_entries(model in cluster()) {
+        use crate::compiled::PortSets;
+        use palisade_model::Direction;
+        use rustc_hash::FxHashMap;
+        let engine = Engine::new(&model);
+        let atom_classes = engine.classes_by_atom();
+        let mut ports = PortSets::new();
+        let entities = engine.entity_count() as u32;
+        for subject in 0..engine.classes().len() as u32 {
+            for direction in [Direction::Ingress, Direction::Egress] {
+                let mut side: FxHashMap<u32, u32> = FxHashMap::default();
+                for &rule in engine.class_rules(subject, direction) {
+                    let mut reported: FxHashMap<u32, u32> = FxHashMap::default();
+                    engine.rule_entries(rule, subject, &atom_classes, &mut ports, |e, id, ports| {
+                        let entry = reported.entry(e).or_insert(PortSets::NONE);
+                        *entry = ports.union(*entry, id);
+                    });
+                    for entity in 0..entities {
+                        let expected = reported.get(&entity).copied().unwrap_or(PortSets::NONE);
+                        let queried = engine.rule_ports_towards(rule, subject, entity, &mut ports);
+                        prop_assert_eq!(
+                            ports.get(queried), ports.get(expected),
+                            "rule {} of class {}, entity {}", rule, subject, entity
+                        );
+                        let entry = side.entry(entity).or_insert(PortSets::NONE);
+                        *entry = ports.union(*entry, expected);
+                    }
+                }
+                let isolated = engine.is_isolated(subject, direction);
+                for entity in 0..entities {
+                    let expected = if isolated {
+                        side.get(&entity).copied().unwrap_or(PortSets::NONE)
+                    } else {
+                        PortSets::ALL
+                    };
+                    let queried = engine.side_ports_towards(subject, direction, entity, &mut ports);
+                    prop_assert_eq!(ports.get(queried), ports.get(expected));
+                }
+            }
+        }
+    }
+}
