@@ -20,20 +20,14 @@ use crate::sessions::{SessionBatchBuilder, decided_text};
 use crate::{Error, malformed};
 
 /// The verdict columns of one connection.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct FlowVerdict {
     predicted: &'static str,
-    decided_by: Option<Arc<str>>,
+    decided_by: Option<Box<str>>,
     proposed_predicted: Option<&'static str>,
-    proposed_decided_by: Option<Arc<str>>,
+    proposed_decided_by: Option<Box<str>>,
     change: Option<&'static str>,
 }
-
-/// Cache key: the connection as the policies see it (the source port does not matter).
-type VerdictKey = (IpAddr, IpAddr, Protocol, u16);
-
-/// The endpoint names a row gave (none: `None`), and its verdict's index in the results.
-type NamedVerdict = (Option<Box<str>>, u32);
 
 /// Per-flow verdicts under a model (and a proposal), with a cache of connections seen.
 ///
@@ -43,24 +37,205 @@ type NamedVerdict = (Option<Box<str>>, u32);
 /// decode get null verdicts (counted in [`VerdictFunction::counts`]).
 pub struct VerdictFunction<'m> {
     replayer: Replayer<'m>,
-    cache: FxHashMap<VerdictKey, Vec<NamedVerdict>>,
-    results: Vec<FlowVerdict>,
-    names: String,
+    cache: VerdictCache,
     counts: ReadReport,
     layout: Option<Layout>,
 }
 
 /// Above this many cached connections the cache starts over (bounded memory).
 const VERDICT_CACHE_LIMIT: usize = 1 << 18;
+/// Above this many cached endpoints the cache starts over.
+const ENDPOINT_CACHE_LIMIT: usize = 1 << 16;
+
+/// An endpoint as a row gives it: its address and, when the row names it, namespace and pod.
+#[derive(Clone, Debug)]
+struct EndpointKey {
+    ip: IpAddr,
+    named: Option<(Box<str>, Box<str>)>,
+}
+
+/// The verdict cache, in three levels so that the per-row work touches one large table:
+///
+/// * endpoints: the row's address text and names → a small id (a few per pod; hot);
+/// * connections: (source id, destination id, protocol, port) → verdict id, a flat
+///   open-addressing table of 16-byte slots (one cache line per lookup);
+/// * verdicts: the distinct verdict columns (few: one per deciding rule combination).
+///
+/// A verdict depends only on the addresses, the names, the protocol and the destination
+/// port (not on the source port or the time), so the cache is exact.
+struct VerdictCache {
+    /// Endpoint key bytes (see [`endpoint_key`]) → index in `endpoints`.
+    endpoint_ids: FxHashMap<Box<[u8]>, u32>,
+    endpoints: Vec<EndpointKey>,
+    connections: ConnectionTable,
+    verdict_ids: FxHashMap<FlowVerdict, u32>,
+    verdicts: Vec<FlowVerdict>,
+    /// The key of the endpoint being looked up (reused).
+    key: Vec<u8>,
+    connection_limit: usize,
+    endpoint_limit: usize,
+}
+
+impl VerdictCache {
+    fn new() -> Self {
+        VerdictCache {
+            endpoint_ids: FxHashMap::default(),
+            endpoints: Vec::new(),
+            connections: ConnectionTable::default(),
+            verdict_ids: FxHashMap::default(),
+            verdicts: Vec::new(),
+            key: Vec::new(),
+            connection_limit: VERDICT_CACHE_LIMIT,
+            endpoint_limit: ENDPOINT_CACHE_LIMIT,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.endpoint_ids.clear();
+        self.endpoints.clear();
+        self.connections.clear();
+        self.verdict_ids.clear();
+        self.verdicts.clear();
+    }
+
+    /// The id of the endpoint with address text `ip` and names `named`; parses the address
+    /// the first time.
+    fn endpoint(&mut self, ip: &str, named: Option<(&str, &str)>) -> Result<u32, String> {
+        endpoint_key(&mut self.key, ip, named);
+        if let Some(&id) = self.endpoint_ids.get(&self.key[..]) {
+            return Ok(id);
+        }
+        let parsed = parse_ip(ip)?;
+        let id = self.endpoints.len() as u32;
+        self.endpoints.push(EndpointKey {
+            ip: parsed,
+            named: named.map(|(ns, pod)| (Box::from(ns), Box::from(pod))),
+        });
+        self.endpoint_ids.insert(Box::from(&self.key[..]), id);
+        Ok(id)
+    }
+
+    /// The id of `v` among the distinct verdicts.
+    fn intern(&mut self, v: FlowVerdict) -> u32 {
+        if let Some(&id) = self.verdict_ids.get(&v) {
+            return id;
+        }
+        let id = self.verdicts.len() as u32;
+        self.verdicts.push(v.clone());
+        self.verdict_ids.insert(v, id);
+        id
+    }
+}
+
+/// The endpoint key: length-prefixed address text, then a name marker and the names.
+fn endpoint_key(out: &mut Vec<u8>, ip: &str, named: Option<(&str, &str)>) {
+    out.clear();
+    out.extend_from_slice(&(ip.len() as u64).to_le_bytes());
+    out.extend_from_slice(ip.as_bytes());
+    if let Some((ns, pod)) = named {
+        out.push(1);
+        out.extend_from_slice(&(ns.len() as u64).to_le_bytes());
+        out.extend_from_slice(ns.as_bytes());
+        out.extend_from_slice(pod.as_bytes());
+    }
+}
+
+fn parse_ip(s: &str) -> Result<IpAddr, String> {
+    s.parse::<IpAddr>()
+        .map_err(|_| format!("invalid address {s:?}"))
+}
+
+/// One slot of [`ConnectionTable`]: the key and the verdict id (`EMPTY`: a free slot).
+#[derive(Clone, Copy)]
+struct Slot {
+    src: u32,
+    dst: u32,
+    /// The destination port in the low 16 bits, the protocol number above.
+    port_proto: u32,
+    verdict: u32,
+}
+
+const EMPTY: u32 = u32::MAX;
+const FREE: Slot = Slot {
+    src: 0,
+    dst: 0,
+    port_proto: 0,
+    verdict: EMPTY,
+};
+
+/// Connections → verdict ids: open addressing, linear probing, at most half full.
+#[derive(Default)]
+struct ConnectionTable {
+    slots: Vec<Slot>,
+    len: usize,
+}
+
+impl ConnectionTable {
+    fn clear(&mut self) {
+        self.slots.iter_mut().for_each(|s| *s = FREE);
+        self.len = 0;
+    }
+
+    #[inline]
+    fn start(&self, src: u32, dst: u32, port_proto: u32) -> usize {
+        // Multiplicative hashing: the top bits of the product index the table.
+        let k = (u64::from(src) << 32 | u64::from(dst)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ u64::from(port_proto);
+        let h = k.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        let bits = self.slots.len().trailing_zeros();
+        (h >> (64 - bits)) as usize
+    }
+
+    #[inline]
+    fn get(&self, src: u32, dst: u32, port_proto: u32) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.start(src, dst, port_proto);
+        loop {
+            let s = self.slots[i];
+            if s.verdict == EMPTY {
+                return None;
+            }
+            if s.src == src && s.dst == dst && s.port_proto == port_proto {
+                return Some(s.verdict);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Adds a connection that is not in the table.
+    fn insert(&mut self, src: u32, dst: u32, port_proto: u32, verdict: u32) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            let old = std::mem::take(&mut self.slots);
+            self.slots = vec![FREE; (old.len() * 2).max(1024)];
+            self.len = 0;
+            for s in old.into_iter().filter(|s| s.verdict != EMPTY) {
+                self.insert(s.src, s.dst, s.port_proto, s.verdict);
+            }
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.start(src, dst, port_proto);
+        while self.slots[i].verdict != EMPTY {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = Slot {
+            src,
+            dst,
+            port_proto,
+            verdict,
+        };
+        self.len += 1;
+    }
+}
 
 impl<'m> VerdictFunction<'m> {
     /// Evaluates flows with `replayer` (built with the proposal, if any).
     pub fn new(replayer: Replayer<'m>) -> Self {
         VerdictFunction {
             replayer,
-            cache: FxHashMap::default(),
-            results: Vec::new(),
-            names: String::new(),
+            cache: VerdictCache::new(),
             counts: ReadReport::default(),
             layout: None,
         }
@@ -81,159 +256,254 @@ impl<'m> VerdictFunction<'m> {
     pub fn verdicts(&mut self, batch: &RecordBatch) -> Result<RecordBatch, Error> {
         let cols = FlowColumns::new(batch, self.layout)?;
         let n = cols.len();
-        let mut predicted = StringBuilder::with_capacity(n, n * 9);
-        let mut decided_by = StringBuilder::with_capacity(n, n * 32);
-        let mut proposed = StringBuilder::with_capacity(n, 0);
-        let mut proposed_decided_by = StringBuilder::with_capacity(n, 0);
-        let mut change = StringBuilder::with_capacity(n, 0);
+        let mut out = VerdictColumns::with_capacity(n);
         for i in 0..n {
-            match self.verdict(&cols, i) {
-                Ok(Some(v)) => {
-                    self.counts.records += 1;
-                    self.counts.events += 1;
-                    let v = &self.results[v as usize];
-                    predicted.append_value(v.predicted);
-                    decided_by.append_option(v.decided_by.as_deref());
-                    proposed.append_option(v.proposed_predicted);
-                    proposed_decided_by.append_option(v.proposed_decided_by.as_deref());
-                    change.append_option(v.change);
-                }
-                Ok(None) => {
-                    self.counts.records += 1;
-                    self.counts.skipped += 1;
-                    for b in [
-                        &mut predicted,
-                        &mut decided_by,
-                        &mut proposed,
-                        &mut proposed_decided_by,
-                        &mut change,
-                    ] {
-                        b.append_null();
-                    }
-                }
-                Err(message) => {
-                    malformed(&mut self.counts, message);
-                    for b in [
-                        &mut predicted,
-                        &mut decided_by,
-                        &mut proposed,
-                        &mut proposed_decided_by,
-                        &mut change,
-                    ] {
-                        b.append_null();
-                    }
-                }
-            }
+            let v = self.verdict(&cols, i);
+            out.push(
+                &mut self.counts,
+                v.map(|v| v.map(|v| &self.cache.verdicts[v as usize])),
+            );
         }
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(predicted.finish()),
-            Arc::new(decided_by.finish()),
-            Arc::new(proposed.finish()),
-            Arc::new(proposed_decided_by.finish()),
-            Arc::new(change.finish()),
-        ];
-        Ok(RecordBatch::try_new(verdict_schema(), columns)?)
+        out.finish()
     }
 
-    /// The index of row `i`'s verdict in `results`; `None` for protocols without one.
+    /// The index of row `i`'s verdict in the cache; `None` for protocols without one.
     fn verdict(&mut self, cols: &FlowColumns<'_>, i: usize) -> Result<Option<u32>, String> {
-        let proto = match cols.ip_proto(i) {
-            Some(6) => Protocol::Tcp,
-            Some(17) => Protocol::Udp,
-            Some(132) => Protocol::Sctp,
-            Some(_) => return Ok(None),
-            None => return Err("the protocol is missing or invalid".into()),
+        let proto = match row_protocol(cols, i)? {
+            Some(p) => p,
+            None => return Ok(None),
         };
         let (Some(src), Some(dst)) = (cols.src_ip.get(i), cols.dst_ip.get(i)) else {
             return Ok(None);
         };
-        let parse = |s: &str| {
-            s.parse::<IpAddr>()
-                .map_err(|_| format!("invalid address {s:?}"))
-        };
-        let (mut src, mut dst) = (parse(src)?, parse(dst)?);
+        let src_named = named((get(cols.src_namespace, i), get(cols.src_pod, i)));
+        let dst_named = named((get(cols.dst_namespace, i), get(cols.dst_pod, i)));
+        if self.cache.endpoints.len() + 2 > self.cache.endpoint_limit {
+            self.cache.clear();
+        }
+        let mut src = self.cache.endpoint(src, src_named)?;
+        let mut dst = self.cache.endpoint(dst, dst_named)?;
         let (mut src_port, mut dst_port) = (
             FlowColumns::port(&cols.src_port, i)?,
             FlowColumns::port(&cols.dst_port, i)?,
         );
-        let mut src_named = (get(cols.src_namespace, i), get(cols.src_pod, i));
-        let mut dst_named = (get(cols.dst_namespace, i), get(cols.dst_pod, i));
-        if cols.is_reply.is_some_and(|r| r.is_valid(i) && r.value(i)) {
+        if is_reply(cols, i) {
             std::mem::swap(&mut src, &mut dst);
             std::mem::swap(&mut src_port, &mut dst_port);
-            std::mem::swap(&mut src_named, &mut dst_named);
         }
-        let (src_named, dst_named) = (named(src_named), named(dst_named));
-        self.names.clear();
-        for n in [src_named, dst_named] {
-            match n {
-                Some((ns, pod)) => {
-                    self.names.push_str(ns);
-                    self.names.push('/');
-                    self.names.push_str(pod);
-                }
-                None => self.names.push('-'),
-            }
-            self.names.push('\n');
+        let port_proto = u32::from(dst_port) | u32::from(proto_number(proto)) << 16;
+        if let Some(v) = self.cache.connections.get(src, dst, port_proto) {
+            return Ok(Some(v));
         }
-        let names_key = (src_named.is_some() || dst_named.is_some()).then_some(&*self.names);
-        let key = (src, dst, proto, dst_port);
-        if let Some(entries) = self.cache.get(&key)
-            && let Some((_, v)) = entries.iter().find(|(n, _)| n.as_deref() == names_key)
-        {
-            return Ok(Some(*v));
+        if self.cache.connections.len >= self.cache.connection_limit {
+            // Endpoint ids stay valid: only the connections and verdicts start over.
+            self.cache.connections.clear();
+            self.cache.verdict_ids.clear();
+            self.cache.verdicts.clear();
         }
-        if self.cache.len() >= VERDICT_CACHE_LIMIT {
-            self.cache.clear();
-            self.results.clear();
-        }
-        let endpoint = |n: Option<(&str, &str)>| {
-            n.map(|(ns, pod)| {
-                Arc::new(EndpointName {
-                    namespace: ns.to_string(),
-                    pod_name: pod.to_string(),
-                    labels: Vec::new(),
-                })
-            })
-        };
-        let session = Session {
-            start_ns: 0,
-            last_seen_ns: 0,
-            decided_ns: 0,
+        let (s, d) = (
+            &self.cache.endpoints[src as usize],
+            &self.cache.endpoints[dst as usize],
+        );
+        let v = evaluate(
+            &mut self.replayer,
+            (s.ip, src_port, as_pair(&s.named)),
+            (d.ip, dst_port, as_pair(&d.named)),
             proto,
-            src: SocketAddr::new(src, src_port),
-            dst: SocketAddr::new(dst, dst_port),
-            observed: Observed::Unknown,
-            evidence: Evidence::Listed,
-            packets_fwd: 1,
-            packets_rev: 0,
-            attempts: 1,
-            src_endpoint: endpoint(src_named),
-            dst_endpoint: endpoint(dst_named),
-            nodes: Vec::new(),
-            denied_by: Vec::new(),
-            during_gap: false,
-        };
-        let r = self.replayer.replay(session);
-        let v = FlowVerdict {
-            predicted: r.predicted.as_str(),
-            decided_by: decided_text(&r.current.decided_by).map(Arc::from),
-            proposed_predicted: r.proposed.as_ref().map(|p| p.predicted.as_str()),
-            proposed_decided_by: r
-                .proposed
-                .as_ref()
-                .and_then(|p| decided_text(&p.decided_by))
-                .map(Arc::from),
-            change: r.change.map(|c| c.as_str()),
-        };
-        let index = self.results.len() as u32;
-        self.results.push(v);
-        self.cache
-            .entry(key)
-            .or_default()
-            .push((names_key.map(Box::from), index));
-        Ok(Some(index))
+        );
+        let id = self.cache.intern(v);
+        self.cache.connections.insert(src, dst, port_proto, id);
+        Ok(Some(id))
     }
+}
+
+/// The protocol of row `i` when NetworkPolicy knows it (`None`: ICMP and others).
+fn row_protocol(cols: &FlowColumns<'_>, i: usize) -> Result<Option<Protocol>, String> {
+    match cols.ip_proto(i) {
+        Some(6) => Ok(Some(Protocol::Tcp)),
+        Some(17) => Ok(Some(Protocol::Udp)),
+        Some(132) => Ok(Some(Protocol::Sctp)),
+        Some(_) => Ok(None),
+        None => Err("the protocol is missing or invalid".into()),
+    }
+}
+
+fn proto_number(p: Protocol) -> u8 {
+    match p {
+        Protocol::Tcp => 6,
+        Protocol::Udp => 17,
+        Protocol::Sctp => 132,
+    }
+}
+
+fn is_reply(cols: &FlowColumns<'_>, i: usize) -> bool {
+    cols.is_reply.is_some_and(|r| r.is_valid(i) && r.value(i))
+}
+
+fn as_pair(n: &Option<(Box<str>, Box<str>)>) -> Option<(&str, &str)> {
+    n.as_ref().map(|(ns, pod)| (&**ns, &**pod))
+}
+
+/// The verdict of one connection (client address, port and names; server's), uncached.
+fn evaluate(
+    replayer: &mut Replayer<'_>,
+    (src, src_port, src_named): (IpAddr, u16, Option<(&str, &str)>),
+    (dst, dst_port, dst_named): (IpAddr, u16, Option<(&str, &str)>),
+    proto: Protocol,
+) -> FlowVerdict {
+    let endpoint = |n: Option<(&str, &str)>| {
+        n.map(|(ns, pod)| {
+            Arc::new(EndpointName {
+                namespace: ns.to_string(),
+                pod_name: pod.to_string(),
+                labels: Vec::new(),
+            })
+        })
+    };
+    let session = Session {
+        start_ns: 0,
+        last_seen_ns: 0,
+        decided_ns: 0,
+        proto,
+        src: SocketAddr::new(src, src_port),
+        dst: SocketAddr::new(dst, dst_port),
+        observed: Observed::Unknown,
+        evidence: Evidence::Listed,
+        packets_fwd: 1,
+        packets_rev: 0,
+        attempts: 1,
+        src_endpoint: endpoint(src_named),
+        dst_endpoint: endpoint(dst_named),
+        nodes: Vec::new(),
+        denied_by: Vec::new(),
+        during_gap: false,
+    };
+    let r = replayer.replay(session);
+    FlowVerdict {
+        predicted: r.predicted.as_str(),
+        decided_by: decided_text(&r.current.decided_by).map(Box::from),
+        proposed_predicted: r.proposed.as_ref().map(|p| p.predicted.as_str()),
+        proposed_decided_by: r
+            .proposed
+            .as_ref()
+            .and_then(|p| decided_text(&p.decided_by))
+            .map(Box::from),
+        change: r.change.map(|c| c.as_str()),
+    }
+}
+
+/// The builders of the verdict columns.
+struct VerdictColumns {
+    predicted: StringBuilder,
+    decided_by: StringBuilder,
+    proposed: StringBuilder,
+    proposed_decided_by: StringBuilder,
+    change: StringBuilder,
+}
+
+impl VerdictColumns {
+    fn with_capacity(n: usize) -> Self {
+        VerdictColumns {
+            predicted: StringBuilder::with_capacity(n, n * 9),
+            decided_by: StringBuilder::with_capacity(n, n * 32),
+            proposed: StringBuilder::with_capacity(n, 0),
+            proposed_decided_by: StringBuilder::with_capacity(n, 0),
+            change: StringBuilder::with_capacity(n, 0),
+        }
+    }
+
+    /// Appends one row's verdict (null for a skipped or malformed row) and counts it.
+    fn push(&mut self, counts: &mut ReadReport, v: Result<Option<&FlowVerdict>, String>) {
+        match v {
+            Ok(Some(v)) => {
+                counts.records += 1;
+                counts.events += 1;
+                self.predicted.append_value(v.predicted);
+                self.decided_by.append_option(v.decided_by.as_deref());
+                self.proposed.append_option(v.proposed_predicted);
+                self.proposed_decided_by
+                    .append_option(v.proposed_decided_by.as_deref());
+                self.change.append_option(v.change);
+            }
+            Ok(None) => {
+                counts.records += 1;
+                counts.skipped += 1;
+                self.append_nulls();
+            }
+            Err(message) => {
+                malformed(counts, message);
+                self.append_nulls();
+            }
+        }
+    }
+
+    fn append_nulls(&mut self) {
+        for b in [
+            &mut self.predicted,
+            &mut self.decided_by,
+            &mut self.proposed,
+            &mut self.proposed_decided_by,
+            &mut self.change,
+        ] {
+            b.append_null();
+        }
+    }
+
+    fn finish(mut self) -> Result<RecordBatch, Error> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.predicted.finish()),
+            Arc::new(self.decided_by.finish()),
+            Arc::new(self.proposed.finish()),
+            Arc::new(self.proposed_decided_by.finish()),
+            Arc::new(self.change.finish()),
+        ];
+        Ok(RecordBatch::try_new(verdict_schema(), columns)?)
+    }
+}
+
+/// The reference the cache must agree with: every row evaluated on its own, as the
+/// first version of [`VerdictFunction`] did without a cache.
+#[cfg(test)]
+fn verdicts_uncached(
+    replayer: &mut Replayer<'_>,
+    batch: &RecordBatch,
+) -> Result<(RecordBatch, ReadReport), Error> {
+    let cols = FlowColumns::new(batch, None)?;
+    let mut counts = ReadReport::default();
+    let mut out = VerdictColumns::with_capacity(cols.len());
+    for i in 0..cols.len() {
+        let v = (|| {
+            let Some(proto) = row_protocol(&cols, i)? else {
+                return Ok(None);
+            };
+            let (Some(src), Some(dst)) = (cols.src_ip.get(i), cols.dst_ip.get(i)) else {
+                return Ok(None);
+            };
+            let (mut src, mut dst) = (parse_ip(src)?, parse_ip(dst)?);
+            let (mut src_port, mut dst_port) = (
+                FlowColumns::port(&cols.src_port, i)?,
+                FlowColumns::port(&cols.dst_port, i)?,
+            );
+            let mut src_named = (get(cols.src_namespace, i), get(cols.src_pod, i));
+            let mut dst_named = (get(cols.dst_namespace, i), get(cols.dst_pod, i));
+            if is_reply(&cols, i) {
+                std::mem::swap(&mut src, &mut dst);
+                std::mem::swap(&mut src_port, &mut dst_port);
+                std::mem::swap(&mut src_named, &mut dst_named);
+            }
+            Ok(Some(evaluate(
+                replayer,
+                (src, src_port, named(src_named)),
+                (dst, dst_port, named(dst_named)),
+                proto,
+            )))
+        })();
+        out.push(
+            &mut counts,
+            v.as_ref().map(Option::as_ref).map_err(Clone::clone),
+        );
+    }
+    Ok((out.finish()?, counts))
 }
 
 fn get<'b>(c: Option<Strs<'b>>, i: usize) -> Option<&'b str> {
@@ -378,5 +648,292 @@ impl<'m> PartitionSessionizer<'m> {
     /// caches serve the next partition).
     pub fn into_replayer(self) -> Replayer<'m> {
         self.replayer
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! The cached verdicts equal every row evaluated on its own.
+
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, BooleanArray, Int32Array, Int64Array, RecordBatch, StringArray};
+    use palisade_model::Model;
+    use palisade_replay::{DenyAction, Replayer};
+    use proptest::prelude::*;
+
+    use super::{VerdictFunction, verdicts_uncached};
+
+    const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+
+    fn yaml_files(dir: &str, out: &mut Vec<String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
+        entries.sort_by_key(|e| e.path());
+        for e in entries {
+            let p = e.path();
+            if p.is_dir() {
+                yaml_files(p.to_str().unwrap(), out);
+            } else if p.extension().is_some_and(|x| x == "yaml") {
+                out.push(p.to_str().unwrap().to_string());
+            }
+        }
+    }
+
+    /// The webshop with its pods' addresses; `proposal`: with the breaking catalog policy.
+    fn webshop(proposal: bool) -> Model {
+        let mut files = Vec::new();
+        for dir in ["webshop", "webshop-traffic/cluster"] {
+            yaml_files(&format!("{EXAMPLES}/{dir}"), &mut files);
+        }
+        if proposal {
+            files.retain(|f| !f.ends_with("webshop/shop/policies/catalog.yaml"));
+            yaml_files(&format!("{EXAMPLES}/webshop-traffic/proposal"), &mut files);
+        }
+        let text = files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n---\n");
+        let loaded = palisade_load::load(
+            &[palisade_load::Input::Text {
+                name: "cluster.yaml".into(),
+                text,
+            }],
+            &palisade_load::LoadOptions::default(),
+        );
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        loaded.model
+    }
+
+    /// The webshop, and the webshop with the breaking proposal.
+    pub(crate) fn models() -> &'static (Model, Model) {
+        static M: std::sync::OnceLock<(Model, Model)> = std::sync::OnceLock::new();
+        M.get_or_init(|| (webshop(false), webshop(true)))
+    }
+
+    /// Addresses: the pods', a Service's ClusterIP, outside ones, IPv6, invalid text.
+    fn addresses(m: &Model) -> Vec<String> {
+        let mut v: Vec<String> = m
+            .pods
+            .iter()
+            .flat_map(|p| p.ips.iter().map(|ip| ip.to_string()))
+            .collect();
+        v.extend(
+            m.services
+                .iter()
+                .flat_map(|s| s.cluster_ips.iter().map(|ip| ip.to_string())),
+        );
+        v.extend(
+            [
+                "8.8.8.8",
+                "10.99.0.1",
+                "fd00::1",
+                "::ffff:10.0.0.1",
+                "10.0.0.256",
+                "",
+            ]
+            .map(String::from),
+        );
+        v
+    }
+
+    /// Names: the pods' (right or wrong for the address), a pod the model lacks, partial.
+    fn names(m: &Model) -> Vec<(Option<String>, Option<String>)> {
+        let mut v: Vec<(Option<String>, Option<String>)> = m
+            .pods
+            .iter()
+            .map(|p| {
+                (
+                    Some(m.namespaces[p.namespace.index()].name.clone()),
+                    Some(p.name.clone()),
+                )
+            })
+            .collect();
+        v.extend([
+            (None, None),
+            (None, None),
+            (None, None),
+            (Some("shop".into()), None),
+            (None, Some("frontend".into())),
+            (Some("shop".into()), Some("no-such-pod".into())),
+            (Some(String::new()), Some(String::new())),
+        ]);
+        v
+    }
+
+    #[derive(Clone, Debug)]
+    struct Row {
+        src: Option<usize>,
+        dst: Option<usize>,
+        src_name: usize,
+        dst_name: usize,
+        src_port: Option<i32>,
+        dst_port: Option<i32>,
+        protocol: Option<i32>,
+        is_reply: Option<bool>,
+    }
+
+    /// Rows over a few of the addresses and names (so that connections repeat, with other
+    /// ports, names and directions) and the ports the webshop's policies name.
+    fn row(addrs: Vec<usize>, names: Vec<usize>) -> impl Strategy<Value = Row> {
+        let port = prop_oneof![
+            8 => prop::sample::select(vec![8080, 53, 9100, 6379, 5432, 9090, 80, 443, 3550, 7070])
+                .prop_map(Some),
+            1 => prop::sample::select(vec![0, 9999]).prop_map(Some),
+            1 => Just(None),
+            1 => Just(Some(70_000)),
+        ];
+        let proto = prop_oneof![
+            12 => prop::sample::select(vec![6, 17, 132]).prop_map(Some),
+            1 => prop::sample::select(vec![1, 58, 47, 300]).prop_map(Some),
+            1 => Just(None),
+        ];
+        let addr = prop::option::weighted(0.97, prop::sample::select(addrs));
+        let name = prop::sample::select(names);
+        (
+            addr.clone(),
+            addr,
+            name.clone(),
+            name,
+            port.clone(),
+            port,
+            proto,
+            prop::option::of(any::<bool>()),
+        )
+            .prop_map(
+                |(src, dst, src_name, dst_name, src_port, dst_port, protocol, is_reply)| Row {
+                    src,
+                    dst,
+                    src_name,
+                    dst_name,
+                    src_port,
+                    dst_port,
+                    protocol,
+                    is_reply,
+                },
+            )
+    }
+
+    fn batch(
+        rows: &[Row],
+        addrs: &[String],
+        names: &[(Option<String>, Option<String>)],
+    ) -> RecordBatch {
+        let strs = |f: &dyn Fn(&Row) -> Option<String>| -> ArrayRef {
+            Arc::new(rows.iter().map(f).collect::<StringArray>())
+        };
+        let ints = |f: &dyn Fn(&Row) -> Option<i32>| -> ArrayRef {
+            Arc::new(rows.iter().map(f).collect::<Int32Array>())
+        };
+        RecordBatch::try_from_iter([
+            (
+                "time_ns",
+                Arc::new(Int64Array::from_iter_values(0..rows.len() as i64)) as ArrayRef,
+            ),
+            ("kind", strs(&|_| Some("packet".into()))),
+            ("src_ip", strs(&|r| r.src.map(|a| addrs[a].clone()))),
+            ("dst_ip", strs(&|r| r.dst.map(|a| addrs[a].clone()))),
+            ("src_port", ints(&|r| r.src_port)),
+            ("dst_port", ints(&|r| r.dst_port)),
+            ("protocol", ints(&|r| r.protocol)),
+            (
+                "is_reply",
+                Arc::new(rows.iter().map(|r| r.is_reply).collect::<BooleanArray>()),
+            ),
+            ("src_namespace", strs(&|r| names[r.src_name].0.clone())),
+            ("src_pod", strs(&|r| names[r.src_name].1.clone())),
+            ("dst_namespace", strs(&|r| names[r.dst_name].0.clone())),
+            ("dst_pod", strs(&|r| names[r.dst_name].1.clone())),
+        ])
+        .unwrap()
+    }
+
+    /// Runs `batches` through the cache (tiny limits when `small`) and the reference.
+    fn check(batches: &[Vec<Row>], small: bool, what_if: bool) {
+        let (current, proposed) = models();
+        let (addrs, names) = (addresses(current), names(current));
+        let replayer = || {
+            let r = Replayer::new(current, DenyAction::Drop);
+            if what_if {
+                r.with_proposed(proposed)
+            } else {
+                r
+            }
+        };
+        let mut cached = VerdictFunction::new(replayer());
+        if small {
+            cached.cache.connection_limit = 7;
+            cached.cache.endpoint_limit = 5;
+        }
+        let mut reference = replayer();
+        let mut want_counts = palisade_flows::ReadReport::default();
+        for rows in batches {
+            let b = batch(rows, &addrs, &names);
+            let got = cached.verdicts(&b).unwrap();
+            let (want, counts) = verdicts_uncached(&mut reference, &b).unwrap();
+            assert_eq!(got, want);
+            want_counts.records += counts.records;
+            want_counts.events += counts.events;
+            want_counts.skipped += counts.skipped;
+            want_counts.malformed += counts.malformed;
+        }
+        let c = cached.counts();
+        assert_eq!(
+            (c.records, c.events, c.skipped, c.malformed),
+            (
+                want_counts.records,
+                want_counts.events,
+                want_counts.skipped,
+                want_counts.malformed
+            )
+        );
+    }
+
+    fn batches() -> impl Strategy<Value = Vec<Vec<Row>>> {
+        let (m, _) = models();
+        let (addrs, names) = (addresses(m).len(), names(m).len());
+        (
+            prop::collection::vec(0..addrs, 2..6),
+            prop::collection::vec(0..names, 2..6),
+        )
+            .prop_flat_map(|(a, n)| {
+                prop::collection::vec(prop::collection::vec(row(a, n), 0..120), 1..4)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn cached_verdicts_equal_uncached(b in batches(), what_if in any::<bool>()) {
+            check(&b, false, what_if);
+        }
+
+        #[test]
+        fn cached_verdicts_equal_uncached_when_the_cache_starts_over(
+            b in batches(), what_if in any::<bool>()
+        ) {
+            check(&b, true, what_if);
+        }
+    }
+
+    #[test]
+    fn the_same_rows_again_hit_the_cache_and_agree() {
+        let (m, _) = models();
+        // Every pod to every pod on one port, twice: the second batch is all hits.
+        let n = m.pods.len();
+        let rows: Vec<Row> = (0..n * n)
+            .map(|k| Row {
+                src: Some(k / n),
+                dst: Some(k % n),
+                src_name: k / n,
+                dst_name: k % n,
+                src_port: Some(40_000),
+                dst_port: Some(8080),
+                protocol: Some(6),
+                is_reply: Some(k % 3 == 0),
+            })
+            .collect();
+        check(&[rows.clone(), rows], false, true);
     }
 }
