@@ -142,17 +142,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         args.load.quiet,
         matches!(settings.output, Output::Json | Output::Jsonl | Output::Csv),
     );
-    let mut cluster_inputs: Vec<Input> = args.cluster.iter().map(|p| input(p)).collect();
-    cluster_inputs.extend(crate::live::live_inputs(&args.load, None)?);
-    let loaded = load_checked(&cluster_inputs, &args.default_namespace, &args.load, None)
-        .context("--cluster")?;
-    let model = &loaded.model;
-    if !model.pods.iter().any(|p| !p.ips.is_empty()) {
-        emit_err(
-            "palisade: note: no pod in the cluster manifests has an IP (status.podIP); endpoints are mapped by Hubble's pod names only, other addresses count as external\n",
-            Style::PLAIN,
-        );
-    }
+    let model = load_cluster(&args)?;
     let proposed = if args.proposed.is_empty() {
         None
     } else {
@@ -162,59 +152,11 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         DenyActionArg::Drop => DenyAction::Drop,
         DenyActionArg::Reject => DenyAction::Reject,
     };
-    let mut replayer = Replayer::new(model, deny);
+    let mut replayer = Replayer::new(&model, deny);
     if let Some(p) = &proposed {
         replayer = replayer.with_proposed(p);
     }
-    let parquet_path = match args.capture.as_deref() {
-        Some(path)
-            if args.relay.hubble_relay.is_none()
-                && (settings.parquet
-                    || (settings.format.is_none() && super::convert::is_parquet_file(path))) =>
-        {
-            if path == "-" {
-                bail!(
-                    "Parquet cannot be read from standard input (it is read from its end): give a file"
-                );
-            }
-            Some(path)
-        }
-        _ => None,
-    };
-    let mut progress_bar = None;
-    let mut reader = if let Some(path) = parquet_path {
-        Capture::Parquet(ParquetFlowReader::open(path, None)?)
-    } else {
-        let (capture_name, input, progress, format) = if args.relay.hubble_relay.is_some() {
-            let (name, feed) = super::relay::open(&args, &settings.filter)?;
-            (name, feed, None, Some(Format::Hubble))
-        } else {
-            let (input, progress) = open_capture(&args)?;
-            let name = args.capture.clone().unwrap_or_else(|| "-".into());
-            (name, input, progress, settings.format)
-        };
-        let reader = FlowReader::new(
-            capture_name,
-            std::io::BufReader::with_capacity(1 << 20, input),
-            &ReadOptions {
-                format,
-                strict: args.strict,
-                ..ReadOptions::default()
-            },
-        )?;
-        let resolution = reader.format().timestamp_resolution_ns();
-        if args.spikes && settings.window < resolution {
-            bail!(
-                "--spike-window: `{}` is finer than the capture's timestamps ({} has {}s resolution)",
-                args.spike_window,
-                reader.format().as_str(),
-                resolution / 1_000_000_000
-            );
-        }
-        progress_bar = progress;
-        Capture::Flows(reader)
-    };
-    let progress = progress_bar;
+    let (mut reader, progress) = open_reader(&args, &settings)?;
     let mut sessions_out = match settings.output {
         Output::Parquet => Some(SessionParquetWriter::new(super::convert::binary_sink(
             args.out_file.as_deref(),
@@ -242,17 +184,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     drop(progress);
     let write_err = streamed?;
     collected.read = reader.into_report();
-    let err_style = args.load.color.style(true);
-    let read_diagnostics = collected.read.diagnostics();
-    emit_err(
-        &palisade_render::diagnostics::human_bounded(
-            &read_diagnostics,
-            &model.sources,
-            err_style,
-            "",
-        ),
-        err_style,
-    );
+    report_read_diagnostics(&args, &model, &collected.read);
     if let Some(e) = write_err {
         return Err(e.into());
     }
@@ -264,6 +196,90 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         return exit_code(&args, &collected);
     }
     print_report(&args, settings.output, collected, &mut stdout)
+}
+
+/// The cluster the capture is replayed against (`--cluster`, live sources), with a note when
+/// no pod has an address (endpoints can then be mapped by Hubble's pod names only).
+fn load_cluster(args: &ReplayArgs) -> anyhow::Result<Model> {
+    let mut cluster_inputs: Vec<Input> = args.cluster.iter().map(|p| input(p)).collect();
+    cluster_inputs.extend(crate::live::live_inputs(&args.load, None)?);
+    let loaded = load_checked(&cluster_inputs, &args.default_namespace, &args.load, None)
+        .context("--cluster")?;
+    let model = loaded.model;
+    if !model.pods.iter().any(|p| !p.ips.is_empty()) {
+        emit_err(
+            "palisade: note: no pod in the cluster manifests has an IP (status.podIP); endpoints are mapped by Hubble's pod names only, other addresses count as external\n",
+            Style::PLAIN,
+        );
+    }
+    Ok(model)
+}
+
+/// The capture's reader: Parquet (by `--format` or the file's magic), a Hubble Relay feed, or
+/// a file or stdin in any other format, with a progress bar on a terminal for large files.
+fn open_reader(
+    args: &ReplayArgs,
+    settings: &Settings,
+) -> anyhow::Result<(Capture<'static>, Option<Progress>)> {
+    let parquet_path = match args.capture.as_deref() {
+        Some(path)
+            if args.relay.hubble_relay.is_none()
+                && (settings.parquet
+                    || (settings.format.is_none() && super::convert::is_parquet_file(path))) =>
+        {
+            if path == "-" {
+                bail!(
+                    "Parquet cannot be read from standard input (it is read from its end): give a file"
+                );
+            }
+            Some(path)
+        }
+        _ => None,
+    };
+    if let Some(path) = parquet_path {
+        return Ok((Capture::Parquet(ParquetFlowReader::open(path, None)?), None));
+    }
+    let (capture_name, input, progress, format) = if args.relay.hubble_relay.is_some() {
+        let (name, feed) = super::relay::open(args, &settings.filter)?;
+        (name, feed, None, Some(Format::Hubble))
+    } else {
+        let (input, progress) = open_capture(args)?;
+        let name = args.capture.clone().unwrap_or_else(|| "-".into());
+        (name, input, progress, settings.format)
+    };
+    let reader = FlowReader::new(
+        capture_name,
+        std::io::BufReader::with_capacity(1 << 20, input),
+        &ReadOptions {
+            format,
+            strict: args.strict,
+            ..ReadOptions::default()
+        },
+    )?;
+    let resolution = reader.format().timestamp_resolution_ns();
+    if args.spikes && settings.window < resolution {
+        bail!(
+            "--spike-window: `{}` is finer than the capture's timestamps ({} has {}s resolution)",
+            args.spike_window,
+            reader.format().as_str(),
+            resolution / 1_000_000_000
+        );
+    }
+    Ok((Capture::Flows(reader), progress))
+}
+
+/// What reading the capture found wrong (malformed lines, gaps), on stderr.
+fn report_read_diagnostics(args: &ReplayArgs, model: &Model, read: &ReadReport) {
+    let err_style = args.load.color.style(true);
+    emit_err(
+        &palisade_render::diagnostics::human_bounded(
+            &read.diagnostics(),
+            &model.sources,
+            err_style,
+            "",
+        ),
+        err_style,
+    );
 }
 
 /// What the arguments ask for, checked before anything is read.
