@@ -83,35 +83,106 @@ const OWN_SGR: &[&str] = &[
 /// Palisade's own colour codes stay; every other unsafe character becomes `\uXXXX`. This form
 /// is a valid escape inside a JSON string (where the only raw control characters JSON allows
 /// are DEL, C1 and the bidi marks) and reads plainly in text, so one pass serves every format.
+///
+/// Borrowed when there is nothing to escape, found by a scan of the bytes (see
+/// [`needs_sanitizing`]); only the characters after the first unsafe one are looked at one by
+/// one, and runs of safe bytes between unsafe characters are copied whole.
 pub fn sanitize_output(text: &str, color: bool) -> Cow<'_, str> {
-    let needs = text.chars().any(|c| c != '\n' && c != '\t' && is_unsafe(c));
-    if !needs {
+    let Some(first) = first_unsafe(text.as_bytes(), 0) else {
         return Cow::Borrowed(text);
-    }
+    };
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len() + 16);
-    let mut rest = text;
-    while let Some(c) = rest.chars().next() {
+    out.push_str(&text[..first]);
+    let mut at = first;
+    loop {
+        // `at` starts an unsafe character (first_unsafe only stops on a char boundary).
+        let rest = &text[at..];
+        let c = rest.chars().next().unwrap_or_default();
+        let mut len = c.len_utf8();
         if c == '\x1b'
             && color
             && let Some(code) = OWN_SGR.iter().find(|code| rest.starts_with(**code))
         {
             out.push_str(code);
-            rest = &rest[code.len()..];
+            len = code.len();
+        } else {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        }
+        at += len;
+        match first_unsafe(bytes, at) {
+            Some(next) => {
+                out.push_str(&text[at..next]);
+                at = next;
+            }
+            None => {
+                out.push_str(&text[at..]);
+                return Cow::Owned(out);
+            }
+        }
+    }
+}
+
+/// Whether `text` (UTF-8: a `str`'s bytes, or what a serializer wrote) holds an unsafe
+/// character other than `\n` and `\t`; when it does not, [`sanitize_output`] returns it
+/// unchanged. Decided on the bytes alone, for a buffer that is already bytes (a line
+/// `serde_json` wrote into a `Vec<u8>`) without converting it to a `str` first.
+pub fn needs_sanitizing(text: &[u8]) -> bool {
+    first_unsafe(text, 0).is_some()
+}
+
+/// Whether a byte may start an unsafe character other than `\n` and `\t` (see
+/// [`is_unsafe`]): a C0 control, DEL, `0xC2` (the lead byte of U+0080–U+00BF, which holds
+/// the C1 controls) or `0xE2` (U+2000–U+2FFF, which holds the bidi marks). Every other byte
+/// of a UTF-8 string is, or belongs to, a character that is safe.
+#[inline(always)]
+fn maybe_unsafe(b: u8) -> bool {
+    (b < 0x20 && b != b'\n' && b != b'\t') | (b == 0x7f) | (b == 0xc2) | (b == 0xe2)
+}
+
+/// Whether the character starting at `bytes[i]`, one [`maybe_unsafe`] byte, is unsafe (and
+/// neither `\n` nor `\t`). Continuation bytes missing (not UTF-8): not unsafe.
+#[inline]
+fn unsafe_at(bytes: &[u8], i: usize) -> bool {
+    match bytes[i] {
+        // C1 controls: U+0080–U+009F.
+        0xc2 => matches!(bytes.get(i + 1), Some(0x80..=0x9f)),
+        // U+200E, U+200F, U+202A–U+202E (E2 80 ..) and U+2066–U+2069 (E2 81 ..).
+        0xe2 => matches!(
+            (bytes.get(i + 1), bytes.get(i + 2)),
+            (Some(0x80), Some(0x8e | 0x8f | 0xaa..=0xae)) | (Some(0x81), Some(0xa6..=0xa9))
+        ),
+        _ => true,
+    }
+}
+
+/// The index of the first unsafe character (other than `\n` and `\t`) at or after `from`.
+/// 32 bytes at a time with no branch per byte (the compiler vectorizes the test), then the
+/// block that holds a candidate byte one byte at a time.
+fn first_unsafe(bytes: &[u8], from: usize) -> Option<usize> {
+    const BLOCK: usize = 32;
+    let mut i = from;
+    while i < bytes.len() {
+        let end = (i + BLOCK).min(bytes.len());
+        let block = &bytes[i..end];
+        if block.len() == BLOCK && !block.iter().fold(false, |any, &b| any | maybe_unsafe(b)) {
+            i = end;
             continue;
         }
-        if c != '\n' && c != '\t' && is_unsafe(c) {
-            let _ = write!(out, "\\u{:04x}", c as u32);
-        } else {
-            out.push(c);
+        for (k, &b) in block.iter().enumerate() {
+            if maybe_unsafe(b) && unsafe_at(bytes, i + k) {
+                return Some(i + k);
+            }
         }
-        rest = &rest[c.len_utf8()..];
+        i = end;
     }
-    Cow::Owned(out)
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn escapes_terminal_controls_in_a_field() {
@@ -156,5 +227,94 @@ mod tests {
         assert!(!safe.chars().any(is_unsafe));
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back["name"], "a\u{9b}b\u{7f}\u{202e}");
+    }
+
+    /// The character-by-character definition [`sanitize_output`]'s byte scan must equal.
+    fn sanitize_reference(text: &str, color: bool) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(c) = rest.chars().next() {
+            if c == '\x1b'
+                && color
+                && let Some(code) = OWN_SGR.iter().find(|code| rest.starts_with(**code))
+            {
+                out.push_str(code);
+                rest = &rest[code.len()..];
+                continue;
+            }
+            if c != '\n' && c != '\t' && is_unsafe(c) {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            } else {
+                out.push(c);
+            }
+            rest = &rest[c.len_utf8()..];
+        }
+        out
+    }
+
+    /// Pieces near every edge of the byte scan: the unsafe characters, their safe neighbours
+    /// with the same lead byte (U+00A0, U+2010, U+2026, U+2030, U+2065, U+206A), the colour
+    /// codes, and plain text of every length (to cross the 32-byte blocks).
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z \"{}:,0-9]{0,40}",
+            any::<char>().prop_map(String::from),
+            prop::sample::select(vec![
+                "\n",
+                "\t",
+                "\r",
+                "\x00",
+                "\x1b",
+                "\x7f",
+                "\u{80}",
+                "\u{9b}",
+                "\u{9f}",
+                "\u{a0}",
+                "é",
+                "\u{200d}",
+                "\u{200e}",
+                "\u{200f}",
+                "\u{2010}",
+                "\u{2026}",
+                "\u{2028}",
+                "\u{202a}",
+                "\u{202e}",
+                "\u{202f}",
+                "\u{2030}",
+                "\u{2065}",
+                "\u{2066}",
+                "\u{2069}",
+                "\u{206a}",
+                "→",
+                "\x1b[0m",
+                "\x1b[1;31m",
+                "\x1b[8m",
+                "\x1b[1;3",
+            ])
+            .prop_map(String::from),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn the_byte_scan_equals_the_reference(
+            pieces in prop::collection::vec(piece(), 0..24),
+            color: bool,
+        ) {
+            let text: String = pieces.concat();
+            let fast = sanitize_output(&text, color);
+            let reference = sanitize_reference(&text, color);
+            prop_assert_eq!(&*fast, &reference);
+            let unsafe_chars = text.chars().any(|c| c != '\n' && c != '\t' && is_unsafe(c));
+            prop_assert_eq!(needs_sanitizing(text.as_bytes()), unsafe_chars);
+            prop_assert_eq!(matches!(fast, Cow::Borrowed(_)), !unsafe_chars);
+        }
+
+        #[test]
+        fn any_string_equals_the_reference(text in any::<String>(), color: bool) {
+            prop_assert_eq!(&*sanitize_output(&text, color), &sanitize_reference(&text, color));
+        }
     }
 }

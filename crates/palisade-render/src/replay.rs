@@ -8,6 +8,7 @@
 //! detection. JSON lines carry one session object per line.
 
 use std::fmt::Write;
+use std::net::IpAddr;
 
 use palisade_engine::SideOutcome;
 use palisade_flows::{Gap, ReadReport, format_rfc3339};
@@ -547,24 +548,24 @@ struct JsonMismatch<'a> {
 
 #[derive(Serialize)]
 struct JsonSession<'a> {
-    start: String,
-    src: String,
-    src_ip: String,
+    start: JsonTime,
+    src: JsonLabel<'a>,
+    src_ip: AsStr<IpAddr>,
     src_port: u16,
-    dst: String,
-    dst_ip: String,
+    dst: JsonLabel<'a>,
+    dst_ip: AsStr<IpAddr>,
     dst_port: u16,
     protocol: &'static str,
     observed: &'static str,
     predicted: &'static str,
-    decided_by: Vec<JsonDecision<'a>>,
+    decided_by: JsonDecisions<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     proposed: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    proposed_decided_by: Option<Vec<JsonDecision<'a>>>,
+    proposed_decided_by: Option<JsonDecisions<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     change: Option<Option<&'static str>>,
-    evidence: String,
+    evidence: AsStr<&'a palisade_flows::Evidence>,
     attempts: u32,
     during_gap: bool,
     mismatch: Option<JsonMismatch<'a>>,
@@ -593,21 +594,114 @@ struct JsonSession<'a> {
 }
 
 pub(crate) fn json_decisions(ds: &[Decision]) -> Vec<JsonDecision<'_>> {
-    ds.iter()
-        .map(|d| JsonDecision {
-            direction: dir_name(d.direction),
-            policy: &d.policy,
-            rule: d.rule,
-            effect: match (d.tier, d.allows) {
-                (Some(_), false) => "denies",
-                (_, true) => "allows",
-                (None, false) => "isolates",
-            },
-            tier: d.tier.map(|t| t.as_str()),
-            file: d.location.as_ref().map(|(f, _)| f.as_str()),
-            line: d.location.as_ref().map(|(_, l)| *l),
-        })
-        .collect()
+    ds.iter().map(json_decision).collect()
+}
+
+fn json_decision(d: &Decision) -> JsonDecision<'_> {
+    JsonDecision {
+        direction: dir_name(d.direction),
+        policy: &d.policy,
+        rule: d.rule,
+        effect: match (d.tier, d.allows) {
+            (Some(_), false) => "denies",
+            (_, true) => "allows",
+            (None, false) => "isolates",
+        },
+        tier: d.tier.map(|t| t.as_str()),
+        file: d.location.as_ref().map(|(f, _)| f.as_str()),
+        line: d.location.as_ref().map(|(_, l)| *l),
+    }
+}
+
+/// A list of deciding rules, serialized as [`json_decisions`] would be, without collecting it
+/// first.
+struct JsonDecisions<'a>(&'a [Decision]);
+
+impl Serialize for JsonDecisions<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(json_decision))
+    }
+}
+
+/// A value serialized as the string its `Display` writes, straight into the output
+/// (`serde_json` escapes it on the way) rather than through a `String`.
+struct AsStr<T>(T);
+
+impl<T: std::fmt::Display> Serialize for AsStr<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+/// [`palisade_replay::Peer::label`], serialized without building the `String`.
+struct JsonLabel<'a>(&'a palisade_replay::Peer, IpAddr);
+
+impl Serialize for JsonLabel<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.0.name {
+            Some(name) => serializer.serialize_str(name),
+            None => serializer.collect_str(&self.1),
+        }
+    }
+}
+
+/// [`time`], serialized from a buffer on the stack: every JSON line has one.
+struct JsonTime(i64);
+
+impl Serialize for JsonTime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0; 24];
+        match time_on_stack(self.0, &mut buf) {
+            Some(t) => serializer.serialize_str(t),
+            None => serializer.serialize_str(&time(self.0)),
+        }
+    }
+}
+
+/// What [`time`] returns, written into `buf`, for the years 0000–9999 (the others: `None`,
+/// left to [`time`]). The date is `format_rfc3339`'s (days from the civil calendar, inverted).
+fn time_on_stack(ns: i64, buf: &mut [u8; 24]) -> Option<&str> {
+    let secs = ns.div_euclid(1_000_000_000);
+    let millis = ns.rem_euclid(1_000_000_000) / 1_000_000;
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    if !(0..=9999).contains(&y) {
+        return None;
+    }
+    let mut put = |at: usize, width: usize, mut n: i64| {
+        for k in (at..at + width).rev() {
+            buf[k] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, y);
+    put(5, 2, m);
+    put(8, 2, d);
+    put(11, 2, sod / 3600);
+    put(14, 2, sod % 3600 / 60);
+    put(17, 2, sod % 60);
+    put(20, 3, millis);
+    for (at, sep) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (23, b'Z'),
+    ] {
+        buf[at] = sep;
+    }
+    std::str::from_utf8(buf).ok()
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -617,21 +711,21 @@ fn is_zero(n: &u64) -> bool {
 fn json_session(r: &Replayed) -> JsonSession<'_> {
     let s = &r.session;
     JsonSession {
-        start: time(s.start_ns),
-        src: r.src.label(s.src.ip()),
-        src_ip: s.src.ip().to_string(),
+        start: JsonTime(s.start_ns),
+        src: JsonLabel(&r.src, s.src.ip()),
+        src_ip: AsStr(s.src.ip()),
         src_port: s.src.port(),
-        dst: r.dst.label(s.dst.ip()),
-        dst_ip: s.dst.ip().to_string(),
+        dst: JsonLabel(&r.dst, s.dst.ip()),
+        dst_ip: AsStr(s.dst.ip()),
         dst_port: s.dst.port(),
         protocol: s.proto.as_str(),
         observed: s.observed.as_str(),
         predicted: r.predicted.as_str(),
-        decided_by: json_decisions(&r.current.decided_by),
+        decided_by: JsonDecisions(&r.current.decided_by),
         proposed: r.proposed.as_ref().map(|p| p.predicted.as_str()),
-        proposed_decided_by: r.proposed.as_ref().map(|p| json_decisions(&p.decided_by)),
+        proposed_decided_by: r.proposed.as_ref().map(|p| JsonDecisions(&p.decided_by)),
         change: r.proposed.as_ref().map(|_| r.change.map(|c| c.as_str())),
-        evidence: s.evidence.to_string(),
+        evidence: AsStr(&s.evidence),
         attempts: s.attempts,
         during_gap: s.during_gap,
         mismatch: r.mismatch.as_ref().map(|m| JsonMismatch {
@@ -980,9 +1074,18 @@ pub fn json(report: &Report<'_>) -> String {
 
 /// One session as a single JSON line (with the newline), the same object as in `json`.
 pub fn jsonl_line(r: &Replayed) -> String {
-    let mut s = serde_json::to_string(&json_session(r)).expect("output structs serialize");
-    s.push('\n');
-    s
+    let mut line = Vec::with_capacity(512);
+    write_jsonl_line(r, &mut line);
+    String::from_utf8(line).expect("serde_json writes UTF-8")
+}
+
+/// [`jsonl_line`] appended to `out`: a stream of sessions serialized into one reused buffer,
+/// with no allocation per session. Not sanitized (as [`jsonl_line`]): pass what is written
+/// to a terminal or file through [`crate::escape::sanitize_output`] (or check it with
+/// [`crate::escape::needs_sanitizing`]).
+pub fn write_jsonl_line(r: &Replayed, out: &mut Vec<u8>) {
+    serde_json::to_writer(&mut *out, &json_session(r)).expect("output structs serialize");
+    out.push(b'\n');
 }
 
 // ---- CSV and Markdown ---------------------------------------------------------------------
@@ -1255,6 +1358,49 @@ fn md_input(report: &Report<'_>, out: &mut String) {
         let _ = writeln!(out, "\n## Input\n");
         for p in problems {
             let _ = writeln!(out, "- {}", md_cell(&p));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What [`JsonTime`] serializes to.
+    fn json_time(ns: i64) -> String {
+        serde_json::to_string(&JsonTime(ns)).unwrap()
+    }
+
+    #[test]
+    fn session_start_times_serialize_as_time_writes_them() {
+        for ns in [
+            0,
+            -1,
+            1_789_862_400_500_000_000,
+            1_789_862_400_999_999_999,
+            -1_000_000,
+            951_782_400_000_000_000,
+            1_709_164_799_999_999_999,
+            i64::MIN + 1,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            assert_eq!(json_time(ns), format!("\"{}\"", time(ns)), "{ns}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_start_time_serializes_as_time_writes_it(ns: i64) {
+            prop_assert_eq!(json_time(ns), format!("\"{}\"", time(ns)));
+        }
+
+        #[test]
+        fn start_times_near_now_serialize_as_time_writes_them(
+            ns in 0..4_102_444_800_000_000_000_i64,
+        ) {
+            prop_assert_eq!(json_time(ns), format!("\"{}\"", time(ns)));
         }
     }
 }

@@ -393,9 +393,60 @@ struct SessionSink<'a, 'm, W: Write> {
     stdout: &'a mut W,
     /// `-o parquet`: sessions go to this writer instead of stdout.
     sessions_out: Option<&'a mut SessionParquetWriter<Box<dyn Write + Send>>>,
+    /// `-o jsonl`: where the lines are serialized.
+    jsonl: JsonlSink,
     stream: bool,
     keep: bool,
     write_err: Option<std::io::Error>,
+}
+
+/// Where the sessions of `-o jsonl` are serialized and written.
+enum JsonlSink {
+    /// On the handling thread, one line at a time, through this reused buffer.
+    Here(Vec<u8>),
+    /// On a writer thread ([`write_jsonl`]), which receives them in batches, in order.
+    Writer {
+        batch: Vec<Replayed>,
+        to: std::sync::mpsc::SyncSender<Vec<Replayed>>,
+    },
+}
+
+/// Sessions per batch handed to the `-o jsonl` writer thread.
+const JSONL_BATCH: usize = 1024;
+
+/// Batches of sessions waiting for the `-o jsonl` writer thread (≈ 0.5 MB each at most).
+const JSONL_QUEUE: usize = 4;
+
+/// Writes `lines` (JSON lines `serde_json` wrote: UTF-8) made safe by
+/// [`palisade_render::escape::sanitize_output`], checked on the bytes first: lines with
+/// nothing to escape (nearly all) are written as they are.
+fn write_sanitized(out: &mut impl Write, lines: &[u8]) -> std::io::Result<()> {
+    if !palisade_render::escape::needs_sanitizing(lines) {
+        return out.write_all(lines);
+    }
+    let text = String::from_utf8_lossy(lines);
+    out.write_all(palisade_render::escape::sanitize_output(&text, false).as_bytes())
+}
+
+/// The `-o jsonl` writer thread: serializes each batch of sessions into one reused buffer,
+/// sanitizes and writes it, in the order received (so the output is the one thread's). After
+/// a write error it only drains the batches; returns that error.
+fn write_jsonl(
+    batches: std::sync::mpsc::Receiver<Vec<Replayed>>,
+    out: &mut impl Write,
+) -> Option<std::io::Error> {
+    let mut buf = Vec::with_capacity(JSONL_BATCH * 1024);
+    let mut err = None;
+    for batch in batches {
+        if err.is_none() {
+            buf.clear();
+            for r in &batch {
+                render::write_jsonl_line(r, &mut buf);
+            }
+            err = write_sanitized(out, &buf).err();
+        }
+    }
+    err
 }
 
 impl<W: Write> SessionSink<'_, '_, W> {
@@ -428,17 +479,34 @@ impl<W: Write> SessionSink<'_, '_, W> {
                 self.write_err = Some(std::io::Error::other(e));
             }
         } else if self.stream {
-            let line = if self.settings.output == Output::Jsonl {
-                render::jsonl_line(&r)
+            if self.settings.output == Output::Jsonl {
+                match &mut self.jsonl {
+                    JsonlSink::Writer { batch, to } => {
+                        batch.push(r);
+                        if batch.len() == JSONL_BATCH {
+                            let full = std::mem::replace(batch, Vec::with_capacity(JSONL_BATCH));
+                            // The writer only stops early by panicking (resumed when joined).
+                            let _ = to.send(full);
+                        }
+                    }
+                    JsonlSink::Here(buf) => {
+                        if self.write_err.is_none() {
+                            buf.clear();
+                            render::write_jsonl_line(&r, buf);
+                            self.write_err = write_sanitized(self.stdout, buf).err();
+                        }
+                    }
+                }
             } else {
-                render::timeline(std::slice::from_ref(&r), self.args.load.color.style(false))
-            };
-            if self.write_err.is_none()
-                && let Err(e) = self
-                    .stdout
-                    .write_all(palisade_render::escape::sanitize_output(&line, false).as_bytes())
-            {
-                self.write_err = Some(e);
+                let line =
+                    render::timeline(std::slice::from_ref(&r), self.args.load.color.style(false));
+                if self.write_err.is_none()
+                    && let Err(e) = self.stdout.write_all(
+                        palisade_render::escape::sanitize_output(&line, false).as_bytes(),
+                    )
+                {
+                    self.write_err = Some(e);
+                }
             }
             // Following: each decided session reaches the reader at once.
             if self.args.relay.follow && self.write_err.is_none() {
@@ -446,6 +514,15 @@ impl<W: Write> SessionSink<'_, '_, W> {
             }
         } else if self.keep {
             collected.sessions.push(r);
+        }
+    }
+
+    /// Hands the writer thread its last batch (and lets it end once the sink is dropped).
+    fn finish(&mut self) {
+        if let JsonlSink::Writer { batch, to } = &mut self.jsonl
+            && !batch.is_empty()
+        {
+            let _ = to.send(std::mem::take(batch));
         }
     }
 }
@@ -457,7 +534,8 @@ impl<W: Write> SessionSink<'_, '_, W> {
 /// With `threads` > 1 (and not following a live source), [`palisade_replay::stream_sessions`]
 /// parses Hubble and JSONL lines on `threads` threads, or pipelines
 /// reading and replaying for the other formats; the output is the same as on one thread
-/// (tested), only sooner.
+/// (tested), only sooner. `-o jsonl` is then also serialized and written on a thread of its
+/// own, which receives the replayed sessions in batches, in order.
 #[allow(clippy::too_many_arguments)]
 fn stream_sessions(
     args: &ReplayArgs,
@@ -471,6 +549,62 @@ fn stream_sessions(
     threads: usize,
 ) -> anyhow::Result<Option<std::io::Error>> {
     let follow = args.relay.follow;
+    // Following: each decided session reaches the reader at once, so on this thread.
+    let threads = if follow { 1 } else { threads };
+    if threads <= 1 || settings.output != Output::Jsonl {
+        let here = JsonlSink::Here(Vec::with_capacity(1024));
+        return deliver(
+            args,
+            settings,
+            reader,
+            replayer,
+            progress,
+            collected,
+            stdout,
+            sessions_out,
+            threads,
+            here,
+        );
+    }
+    std::thread::scope(|scope| {
+        let (to, batches) = std::sync::mpsc::sync_channel(JSONL_QUEUE);
+        let writer = scope.spawn(move || write_jsonl(batches, stdout));
+        let batch = Vec::with_capacity(JSONL_BATCH);
+        let delivered = deliver(
+            args,
+            settings,
+            reader,
+            replayer,
+            progress,
+            collected,
+            &mut std::io::sink(),
+            sessions_out,
+            threads,
+            JsonlSink::Writer { batch, to },
+        );
+        let write_err = match writer.join() {
+            Ok(e) => e,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        delivered.map(|err| err.or(write_err))
+    })
+}
+
+/// [`stream_sessions`] with the `-o jsonl` lines going to `jsonl`.
+#[allow(clippy::too_many_arguments)]
+fn deliver(
+    args: &ReplayArgs,
+    settings: &Settings,
+    reader: &mut Capture<'_>,
+    replayer: &mut Replayer<'_>,
+    progress: Option<&Progress>,
+    collected: &mut Collected,
+    stdout: &mut (impl Write + Send),
+    sessions_out: Option<&mut SessionParquetWriter<Box<dyn Write + Send>>>,
+    threads: usize,
+    jsonl: JsonlSink,
+) -> anyhow::Result<Option<std::io::Error>> {
+    let follow = args.relay.follow;
     let stream = settings.output == Output::Jsonl || (follow && settings.output == Output::Text);
     let keep = !stream
         && settings.output != Output::Parquet
@@ -482,6 +616,7 @@ fn stream_sessions(
         collected,
         stdout,
         sessions_out,
+        jsonl,
         stream,
         keep,
         write_err: None,
@@ -490,8 +625,6 @@ fn stream_sessions(
         timeout: Duration::from_nanos(settings.timeout as u64),
         ..SessionConfig::default()
     };
-    // Following: each decided session reaches the reader at once, so on this thread.
-    let threads = if follow { 1 } else { threads };
     let mut seen: u64 = 0;
     let mut on_session = |s: palisade_flows::Session, cx: SessionContext<'_>| {
         seen += 1;
@@ -503,11 +636,16 @@ fn stream_sessions(
         sink.handle(s, cx);
     };
     let stats = match reader {
-        Capture::Flows(r) => palisade_replay::stream_sessions(r, config, threads, &mut on_session)?,
+        Capture::Flows(r) => palisade_replay::stream_sessions(r, config, threads, &mut on_session)
+            .map_err(anyhow::Error::from),
         Capture::Parquet(r) => {
-            palisade_replay::stream_sessions(r, config, threads, &mut on_session)?
+            palisade_replay::stream_sessions(r, config, threads, &mut on_session)
+                .map_err(anyhow::Error::from)
         }
     };
+    // The sessions read before an error are written, as on one thread.
+    sink.finish();
+    let stats = stats?;
     let write_err = sink.write_err;
     if stats.ignored > 0 {
         emit_err(

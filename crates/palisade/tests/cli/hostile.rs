@@ -41,6 +41,42 @@ fn palisade_render_is_unsafe(c: char) -> bool {
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// `-o jsonl` is serialized on the replaying thread with one thread and on a writer thread
+/// with two: the same escaped lines either way, C1 controls and bidi overrides included
+/// (which JSON itself leaves raw).
+#[test]
+fn jsonl_is_escaped_the_same_on_one_thread_and_two() {
+    let capture = hostile_hubble().replace("\\u202e", "\\u009b\\u202e\\u2066");
+    let run = |threads: &str| {
+        palisade(
+            &[
+                "replay",
+                "-",
+                "--cluster",
+                "examples/webshop",
+                "--format",
+                "hubble",
+                "-o",
+                "jsonl",
+                "--threads",
+                threads,
+            ],
+            Some(&capture),
+        )
+    };
+    let (one, two) = (run("1"), run("2"));
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert_no_raw_controls("jsonl", &one.stdout);
+    assert!(
+        one.stdout
+            .contains("evil\\u001b]0;pwned\\u0007\\u001b[2J\\u009b\\u202e\\u2066"),
+        "{}",
+        one.stdout
+    );
+    assert_eq!(one.stdout, two.stdout);
+    assert_eq!(one.stderr, two.stderr);
+}
+
 #[test]
 fn hubble_names_are_escaped_in_every_replay_format() {
     let capture = hostile_hubble();
