@@ -12,7 +12,10 @@ use palisade_flows::{
 };
 use palisade_model::Protocol;
 use palisade_replay::Replayer;
-use rustc_hash::FxHashMap;
+use std::hash::Hasher;
+
+use hashbrown::HashTable;
+use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::decode::{FlowColumns, Layout, Row, Scratch, Strs};
 use crate::schema::verdict_schema;
@@ -47,11 +50,19 @@ const VERDICT_CACHE_LIMIT: usize = 1 << 18;
 /// Above this many cached endpoints the cache starts over.
 const ENDPOINT_CACHE_LIMIT: usize = 1 << 16;
 
-/// An endpoint as a row gives it: its address and, when the row names it, namespace and pod.
+/// An endpoint as a row gives it: its address (text and parsed) and, when the row names
+/// it, namespace and pod.
 #[derive(Clone, Debug)]
 struct EndpointKey {
+    text: Box<str>,
     ip: IpAddr,
     named: Option<(Box<str>, Box<str>)>,
+}
+
+impl EndpointKey {
+    fn is(&self, text: &str, named: Option<(&str, &str)>) -> bool {
+        *self.text == *text && as_pair(&self.named) == named
+    }
 }
 
 /// The verdict cache, in three levels so that the per-row work touches one large table:
@@ -64,14 +75,12 @@ struct EndpointKey {
 /// A verdict depends only on the addresses, the names, the protocol and the destination
 /// port (not on the source port or the time), so the cache is exact.
 struct VerdictCache {
-    /// Endpoint key bytes (see [`endpoint_key`]) → index in `endpoints`.
-    endpoint_ids: FxHashMap<Box<[u8]>, u32>,
+    /// Indexes into `endpoints`, by [`endpoint_hash`].
+    endpoint_ids: HashTable<u32>,
     endpoints: Vec<EndpointKey>,
     connections: ConnectionTable,
     verdict_ids: FxHashMap<FlowVerdict, u32>,
     verdicts: Vec<FlowVerdict>,
-    /// The key of the endpoint being looked up (reused).
-    key: Vec<u8>,
     connection_limit: usize,
     endpoint_limit: usize,
 }
@@ -79,12 +88,11 @@ struct VerdictCache {
 impl VerdictCache {
     fn new() -> Self {
         VerdictCache {
-            endpoint_ids: FxHashMap::default(),
+            endpoint_ids: HashTable::new(),
             endpoints: Vec::new(),
             connections: ConnectionTable::default(),
             verdict_ids: FxHashMap::default(),
             verdicts: Vec::new(),
-            key: Vec::new(),
             connection_limit: VERDICT_CACHE_LIMIT,
             endpoint_limit: ENDPOINT_CACHE_LIMIT,
         }
@@ -100,18 +108,28 @@ impl VerdictCache {
 
     /// The id of the endpoint with address text `ip` and names `named`; parses the address
     /// the first time.
+    #[inline]
     fn endpoint(&mut self, ip: &str, named: Option<(&str, &str)>) -> Result<u32, String> {
-        endpoint_key(&mut self.key, ip, named);
-        if let Some(&id) = self.endpoint_ids.get(&self.key[..]) {
+        let hash = endpoint_hash(ip, named);
+        let endpoints = &self.endpoints;
+        if let Some(&id) = self
+            .endpoint_ids
+            .find(hash, |&id| endpoints[id as usize].is(ip, named))
+        {
             return Ok(id);
         }
         let parsed = parse_ip(ip)?;
         let id = self.endpoints.len() as u32;
         self.endpoints.push(EndpointKey {
+            text: Box::from(ip),
             ip: parsed,
             named: named.map(|(ns, pod)| (Box::from(ns), Box::from(pod))),
         });
-        self.endpoint_ids.insert(Box::from(&self.key[..]), id);
+        let endpoints = &self.endpoints;
+        self.endpoint_ids.insert_unique(hash, id, |&id| {
+            let e = &endpoints[id as usize];
+            endpoint_hash(&e.text, as_pair(&e.named))
+        });
         Ok(id)
     }
 
@@ -127,17 +145,19 @@ impl VerdictCache {
     }
 }
 
-/// The endpoint key: length-prefixed address text, then a name marker and the names.
-fn endpoint_key(out: &mut Vec<u8>, ip: &str, named: Option<(&str, &str)>) {
-    out.clear();
-    out.extend_from_slice(&(ip.len() as u64).to_le_bytes());
-    out.extend_from_slice(ip.as_bytes());
+/// The hash of an endpoint as a row gives it.
+#[inline]
+fn endpoint_hash(ip: &str, named: Option<(&str, &str)>) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(ip.as_bytes());
     if let Some((ns, pod)) = named {
-        out.push(1);
-        out.extend_from_slice(&(ns.len() as u64).to_le_bytes());
-        out.extend_from_slice(ns.as_bytes());
-        out.extend_from_slice(pod.as_bytes());
+        // The lengths keep `a`+`bc` apart from `ab`+`c`.
+        h.write_usize(ns.len());
+        h.write(ns.as_bytes());
+        h.write(pod.as_bytes());
     }
+    h.write_usize(ip.len());
+    h.finish()
 }
 
 fn parse_ip(s: &str) -> Result<IpAddr, String> {
