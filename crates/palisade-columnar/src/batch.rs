@@ -60,8 +60,31 @@ struct EndpointKey {
 }
 
 impl EndpointKey {
+    #[inline]
     fn is(&self, text: &str, named: Option<(&str, &str)>) -> bool {
-        *self.text == *text && as_pair(&self.named) == named
+        same(&self.text, text)
+            && match (&self.named, named) {
+                (None, None) => true,
+                (Some((a, b)), Some((c, d))) => same(a, c) && same(b, d),
+                _ => false,
+            }
+    }
+}
+
+/// `a == b`, without a `memcmp` call for the short strings addresses and names are.
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    match n {
+        // Two overlapping words cover 8..=16 bytes.
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        0..8 => a.iter().zip(b).all(|(x, y)| x == y),
+        _ => a == b,
     }
 }
 
@@ -934,6 +957,31 @@ pub(crate) mod tests {
             b in batches(), what_if in any::<bool>()
         ) {
             check(&b, true, what_if);
+        }
+    }
+
+    #[test]
+    fn same_is_string_equality() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "10.0.0.1",
+            "10.0.0.12",
+            "10.0.0.13",
+            "fd00::1",
+            "shop",
+            "frontend-6c9f8d7b5-x2x4q",
+            "frontend-6c9f8d7b5-x2x4r",
+            "0123456789abcdef",
+            "0123456789abcdeF",
+            "1123456789abcdef",
+            "0123456789abcdef0",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(super::same(a, b), a == b, "{a:?} {b:?}");
+            }
         }
     }
 
