@@ -6,13 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow_array::builder::StringBuilder;
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use palisade_flows::{
     EndpointName, Evidence, Observed, ReadReport, ReplyNodes, Session, SessionConfig, Sessionizer,
 };
 use palisade_model::Protocol;
 use palisade_replay::Replayer;
-use rustc_hash::FxHashMap;
+use std::hash::Hasher;
+
+use hashbrown::HashTable;
+use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::decode::{FlowColumns, Layout, Row, Scratch, Strs};
 use crate::schema::verdict_schema;
@@ -47,11 +50,42 @@ const VERDICT_CACHE_LIMIT: usize = 1 << 18;
 /// Above this many cached endpoints the cache starts over.
 const ENDPOINT_CACHE_LIMIT: usize = 1 << 16;
 
-/// An endpoint as a row gives it: its address and, when the row names it, namespace and pod.
+/// An endpoint as a row gives it: its address (text and parsed) and, when the row names
+/// it, namespace and pod.
 #[derive(Clone, Debug)]
 struct EndpointKey {
+    text: Box<str>,
     ip: IpAddr,
     named: Option<(Box<str>, Box<str>)>,
+}
+
+impl EndpointKey {
+    #[inline]
+    fn is(&self, text: &str, named: Option<(&str, &str)>) -> bool {
+        same(&self.text, text)
+            && match (&self.named, named) {
+                (None, None) => true,
+                (Some((a, b)), Some((c, d))) => same(a, c) && same(b, d),
+                _ => false,
+            }
+    }
+}
+
+/// `a == b`, without a `memcmp` call for the short strings addresses and names are.
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    match n {
+        // Two overlapping words cover 8..=16 bytes.
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        0..8 => a.iter().zip(b).all(|(x, y)| x == y),
+        _ => a == b,
+    }
 }
 
 /// The verdict cache, in three levels so that the per-row work touches one large table:
@@ -64,14 +98,12 @@ struct EndpointKey {
 /// A verdict depends only on the addresses, the names, the protocol and the destination
 /// port (not on the source port or the time), so the cache is exact.
 struct VerdictCache {
-    /// Endpoint key bytes (see [`endpoint_key`]) → index in `endpoints`.
-    endpoint_ids: FxHashMap<Box<[u8]>, u32>,
+    /// Indexes into `endpoints`, by [`endpoint_hash`].
+    endpoint_ids: HashTable<u32>,
     endpoints: Vec<EndpointKey>,
     connections: ConnectionTable,
     verdict_ids: FxHashMap<FlowVerdict, u32>,
     verdicts: Vec<FlowVerdict>,
-    /// The key of the endpoint being looked up (reused).
-    key: Vec<u8>,
     connection_limit: usize,
     endpoint_limit: usize,
 }
@@ -79,12 +111,11 @@ struct VerdictCache {
 impl VerdictCache {
     fn new() -> Self {
         VerdictCache {
-            endpoint_ids: FxHashMap::default(),
+            endpoint_ids: HashTable::new(),
             endpoints: Vec::new(),
             connections: ConnectionTable::default(),
             verdict_ids: FxHashMap::default(),
             verdicts: Vec::new(),
-            key: Vec::new(),
             connection_limit: VERDICT_CACHE_LIMIT,
             endpoint_limit: ENDPOINT_CACHE_LIMIT,
         }
@@ -100,18 +131,28 @@ impl VerdictCache {
 
     /// The id of the endpoint with address text `ip` and names `named`; parses the address
     /// the first time.
+    #[inline]
     fn endpoint(&mut self, ip: &str, named: Option<(&str, &str)>) -> Result<u32, String> {
-        endpoint_key(&mut self.key, ip, named);
-        if let Some(&id) = self.endpoint_ids.get(&self.key[..]) {
+        let hash = endpoint_hash(ip, named);
+        let endpoints = &self.endpoints;
+        if let Some(&id) = self
+            .endpoint_ids
+            .find(hash, |&id| endpoints[id as usize].is(ip, named))
+        {
             return Ok(id);
         }
         let parsed = parse_ip(ip)?;
         let id = self.endpoints.len() as u32;
         self.endpoints.push(EndpointKey {
+            text: Box::from(ip),
             ip: parsed,
             named: named.map(|(ns, pod)| (Box::from(ns), Box::from(pod))),
         });
-        self.endpoint_ids.insert(Box::from(&self.key[..]), id);
+        let endpoints = &self.endpoints;
+        self.endpoint_ids.insert_unique(hash, id, |&id| {
+            let e = &endpoints[id as usize];
+            endpoint_hash(&e.text, as_pair(&e.named))
+        });
         Ok(id)
     }
 
@@ -127,17 +168,19 @@ impl VerdictCache {
     }
 }
 
-/// The endpoint key: length-prefixed address text, then a name marker and the names.
-fn endpoint_key(out: &mut Vec<u8>, ip: &str, named: Option<(&str, &str)>) {
-    out.clear();
-    out.extend_from_slice(&(ip.len() as u64).to_le_bytes());
-    out.extend_from_slice(ip.as_bytes());
+/// The hash of an endpoint as a row gives it.
+#[inline]
+fn endpoint_hash(ip: &str, named: Option<(&str, &str)>) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(ip.as_bytes());
     if let Some((ns, pod)) = named {
-        out.push(1);
-        out.extend_from_slice(&(ns.len() as u64).to_le_bytes());
-        out.extend_from_slice(ns.as_bytes());
-        out.extend_from_slice(pod.as_bytes());
+        // The lengths keep `a`+`bc` apart from `ab`+`c`.
+        h.write_usize(ns.len());
+        h.write(ns.as_bytes());
+        h.write(pod.as_bytes());
     }
+    h.write_usize(ip.len());
+    h.finish()
 }
 
 fn parse_ip(s: &str) -> Result<IpAddr, String> {
@@ -163,7 +206,8 @@ const FREE: Slot = Slot {
     verdict: EMPTY,
 };
 
-/// Connections → verdict ids: open addressing, linear probing, at most half full.
+/// Connections → verdict ids: open addressing, linear probing, at most three quarters full
+/// (a smaller table misses the cache less; probes stay within a line or two).
 #[derive(Default)]
 struct ConnectionTable {
     slots: Vec<Slot>,
@@ -207,7 +251,7 @@ impl ConnectionTable {
 
     /// Adds a connection that is not in the table.
     fn insert(&mut self, src: u32, dst: u32, port_proto: u32, verdict: u32) {
-        if (self.len + 1) * 2 > self.slots.len() {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
             let old = std::mem::take(&mut self.slots);
             self.slots = vec![FREE; (old.len() * 2).max(1024)];
             self.len = 0;
@@ -256,7 +300,8 @@ impl<'m> VerdictFunction<'m> {
     pub fn verdicts(&mut self, batch: &RecordBatch) -> Result<RecordBatch, Error> {
         let cols = FlowColumns::new(batch, self.layout)?;
         let n = cols.len();
-        let mut out = VerdictColumns::with_capacity(n);
+        // Without a proposal the proposal's columns are all null: built at the end.
+        let mut out = VerdictColumns::with_capacity(n, self.replayer.has_proposed());
         for i in 0..n {
             let v = self.verdict(&cols, i);
             out.push(
@@ -394,36 +439,51 @@ fn evaluate(
 
 /// The builders of the verdict columns.
 struct VerdictColumns {
+    rows: usize,
     predicted: StringBuilder,
     decided_by: StringBuilder,
-    proposed: StringBuilder,
-    proposed_decided_by: StringBuilder,
-    change: StringBuilder,
+    /// The proposal's columns; `None` without a proposal (all null).
+    proposal: Option<[StringBuilder; 3]>,
 }
 
 impl VerdictColumns {
-    fn with_capacity(n: usize) -> Self {
+    fn with_capacity(n: usize, proposal: bool) -> Self {
         VerdictColumns {
+            rows: 0,
             predicted: StringBuilder::with_capacity(n, n * 9),
             decided_by: StringBuilder::with_capacity(n, n * 32),
-            proposed: StringBuilder::with_capacity(n, 0),
-            proposed_decided_by: StringBuilder::with_capacity(n, 0),
-            change: StringBuilder::with_capacity(n, 0),
+            proposal: proposal.then(|| {
+                [
+                    StringBuilder::with_capacity(n, n * 9),
+                    StringBuilder::with_capacity(n, n * 32),
+                    StringBuilder::with_capacity(n, 0),
+                ]
+            }),
         }
     }
 
     /// Appends one row's verdict (null for a skipped or malformed row) and counts it.
+    #[inline]
     fn push(&mut self, counts: &mut ReadReport, v: Result<Option<&FlowVerdict>, String>) {
+        self.rows += 1;
         match v {
             Ok(Some(v)) => {
                 counts.records += 1;
                 counts.events += 1;
                 self.predicted.append_value(v.predicted);
                 self.decided_by.append_option(v.decided_by.as_deref());
-                self.proposed.append_option(v.proposed_predicted);
-                self.proposed_decided_by
-                    .append_option(v.proposed_decided_by.as_deref());
-                self.change.append_option(v.change);
+                match &mut self.proposal {
+                    Some([proposed, proposed_decided_by, change]) => {
+                        proposed.append_option(v.proposed_predicted);
+                        proposed_decided_by.append_option(v.proposed_decided_by.as_deref());
+                        change.append_option(v.change);
+                    }
+                    None => debug_assert!(
+                        v.proposed_predicted.is_none()
+                            && v.proposed_decided_by.is_none()
+                            && v.change.is_none()
+                    ),
+                }
             }
             Ok(None) => {
                 counts.records += 1;
@@ -438,24 +498,25 @@ impl VerdictColumns {
     }
 
     fn append_nulls(&mut self) {
-        for b in [
-            &mut self.predicted,
-            &mut self.decided_by,
-            &mut self.proposed,
-            &mut self.proposed_decided_by,
-            &mut self.change,
-        ] {
+        self.predicted.append_null();
+        self.decided_by.append_null();
+        for b in self.proposal.iter_mut().flatten() {
             b.append_null();
         }
     }
 
     fn finish(mut self) -> Result<RecordBatch, Error> {
+        let rows = self.rows;
+        let [proposed, proposed_decided_by, change]: [ArrayRef; 3] = match &mut self.proposal {
+            Some(bs) => bs.each_mut().map(|b| -> ArrayRef { Arc::new(b.finish()) }),
+            None => std::array::from_fn(|_| -> ArrayRef { Arc::new(StringArray::new_null(rows)) }),
+        };
         let columns: Vec<ArrayRef> = vec![
             Arc::new(self.predicted.finish()),
             Arc::new(self.decided_by.finish()),
-            Arc::new(self.proposed.finish()),
-            Arc::new(self.proposed_decided_by.finish()),
-            Arc::new(self.change.finish()),
+            proposed,
+            proposed_decided_by,
+            change,
         ];
         Ok(RecordBatch::try_new(verdict_schema(), columns)?)
     }
@@ -470,7 +531,8 @@ fn verdicts_uncached(
 ) -> Result<(RecordBatch, ReadReport), Error> {
     let cols = FlowColumns::new(batch, None)?;
     let mut counts = ReadReport::default();
-    let mut out = VerdictColumns::with_capacity(cols.len());
+    // The reference always builds every column row by row.
+    let mut out = VerdictColumns::with_capacity(cols.len(), true);
     for i in 0..cols.len() {
         let v = (|| {
             let Some(proto) = row_protocol(&cols, i)? else {
@@ -914,6 +976,31 @@ pub(crate) mod tests {
             b in batches(), what_if in any::<bool>()
         ) {
             check(&b, true, what_if);
+        }
+    }
+
+    #[test]
+    fn same_is_string_equality() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "10.0.0.1",
+            "10.0.0.12",
+            "10.0.0.13",
+            "fd00::1",
+            "shop",
+            "frontend-6c9f8d7b5-x2x4q",
+            "frontend-6c9f8d7b5-x2x4r",
+            "0123456789abcdef",
+            "0123456789abcdeF",
+            "1123456789abcdef",
+            "0123456789abcdef0",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(super::same(a, b), a == b, "{a:?} {b:?}");
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! Replayed sessions as record batches of the session schema.
 
 use std::fmt::Write;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use arrow_array::builder::{BooleanBuilder, Int32Builder, Int64Builder, StringBuilder};
@@ -72,6 +73,37 @@ fn joined<T>(b: &mut StringBuilder, items: &[T], f: impl Fn(&T, &mut Out<'_>)) {
     b.append_value("");
 }
 
+/// Appends `ip` as its `Display` form (`10.0.3.7`; IPv6 through `Display`).
+fn write_ip(b: &mut StringBuilder, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut buf = [0u8; 15];
+            let mut n = 0;
+            for (k, octet) in v4.octets().into_iter().enumerate() {
+                if k > 0 {
+                    buf[n] = b'.';
+                    n += 1;
+                }
+                if octet >= 100 {
+                    buf[n] = b'0' + octet / 100;
+                    n += 1;
+                }
+                if octet >= 10 {
+                    buf[n] = b'0' + octet / 10 % 10;
+                    n += 1;
+                }
+                buf[n] = b'0' + octet % 10;
+                n += 1;
+            }
+            b.append_value(std::str::from_utf8(&buf[..n]).expect("ASCII digits and dots"));
+        }
+        IpAddr::V6(_) => {
+            let _ = write!(b, "{ip}");
+            b.append_value("");
+        }
+    }
+}
+
 /// The row being written in a string builder.
 struct Out<'a>(&'a mut StringBuilder);
 
@@ -96,8 +128,9 @@ struct DecidedTexts {
 /// The decisions (kept alive) and their text.
 type DecidedText = (Arc<[Decision]>, Option<Box<str>>);
 
-/// Above this many remembered texts the memo starts over.
-const DECIDED_TEXTS_LIMIT: usize = 1 << 12;
+/// Above this many remembered texts the memo starts over (as many as the replayer caches
+/// predictions).
+const DECIDED_TEXTS_LIMIT: usize = 1 << 16;
 
 impl DecidedTexts {
     fn text(&mut self, ds: &Arc<[Decision]>) -> Option<&str> {
@@ -216,11 +249,9 @@ impl SessionBatchBuilder {
         self.decided_ns.append_value(s.decided_ns);
         self.protocol.append_value(s.proto.as_str());
         // Strings are written into the builders, not built apart and copied.
-        let _ = write!(self.src_ip, "{}", s.src.ip());
-        self.src_ip.append_value("");
+        write_ip(&mut self.src_ip, s.src.ip());
         self.src_port.append_value(i32::from(s.src.port()));
-        let _ = write!(self.dst_ip, "{}", s.dst.ip());
-        self.dst_ip.append_value("");
+        write_ip(&mut self.dst_ip, s.dst.ip());
         self.dst_port.append_value(i32::from(s.dst.port()));
         self.src_name.append_option(r.src.name.as_deref());
         self.dst_name.append_option(r.dst.name.as_deref());
@@ -270,10 +301,7 @@ impl SessionBatchBuilder {
         ] {
             match name {
                 Some(n) => b.append_value(&**n),
-                None => {
-                    let _ = write!(b, "{ip}");
-                    b.append_value("");
-                }
+                None => write_ip(b, ip),
             }
         }
     }
@@ -404,6 +432,30 @@ mod tests {
 
     use super::SessionBatchBuilder;
     use crate::batch::tests::models;
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        use std::net::{IpAddr, Ipv4Addr};
+        let mut b = arrow_array::builder::StringBuilder::new();
+        let mut want = Vec::new();
+        let mut ips: Vec<IpAddr> = [0u8, 1, 9, 10, 99, 100, 199, 200, 255]
+            .iter()
+            .flat_map(|&a| {
+                [0u8, 7, 10, 42, 100, 255].map(|c| IpAddr::V4(Ipv4Addr::new(a, c, 255 - c, a ^ c)))
+            })
+            .collect();
+        ips.extend(
+            ["::1", "fd00::10:0:0:1", "::ffff:10.0.0.1", "2001:db8::"]
+                .map(|s| s.parse::<IpAddr>().unwrap()),
+        );
+        for ip in ips {
+            super::write_ip(&mut b, ip);
+            want.push(ip.to_string());
+        }
+        let got = b.finish();
+        let got: Vec<&str> = got.iter().map(Option::unwrap).collect();
+        assert_eq!(got, want);
+    }
 
     /// Session batches written straight into the builders equal the ones built from
     /// separate strings, on the webshop capture and synthetic traffic, with a proposal.
