@@ -1057,6 +1057,13 @@ status: {podIP: 198.51.100.77}
         let obs = learner.finish();
         let generated = generate(&model, &obs, &options);
         let proposed = proposed_model(&model, &generated, options.mode).unwrap();
+        // The proposed model shares the cluster's pods and workloads, not a copy (memory at
+        // scale: `generate` holds two models, `harden` three).
+        assert!(palisade_model::Shared::ptr_eq(&proposed.pods, &model.pods));
+        assert!(palisade_model::Shared::ptr_eq(
+            &proposed.workloads,
+            &model.workloads
+        ));
         assert!(prove(&proposed, &obs).holds());
         let text = generated.concatenated();
         ((generated, text), obs)

@@ -20,6 +20,7 @@ mod admin;
 mod ids;
 mod ports;
 mod selector;
+mod shared;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -34,6 +35,7 @@ pub use palisade_diag::{SourceMap, Span};
 pub use ports::{PortRange, PortSet, ProtocolPorts};
 use rustc_hash::FxHashMap;
 pub use selector::{LabelSelector, Operator, Requirement};
+pub use shared::Shared;
 
 /// Labels or annotations of an object, sorted by key.
 pub type Labels = BTreeMap<String, String>;
@@ -506,10 +508,11 @@ pub struct Model {
     pub sources: SourceMap,
     /// Namespaces, indexed by [`NamespaceId`].
     pub namespaces: Vec<Namespace>,
-    /// Pods, indexed by [`PodId`].
-    pub pods: Vec<Pod>,
-    /// Workloads, indexed by [`WorkloadId`].
-    pub workloads: Vec<Workload>,
+    /// Pods, indexed by [`PodId`]; shared (copy on write) with models made from this one
+    /// that differ only in policies.
+    pub pods: Shared<Pod>,
+    /// Workloads, indexed by [`WorkloadId`]; shared like `pods`.
+    pub workloads: Shared<Workload>,
     /// NetworkPolicies, indexed by [`PolicyId`].
     pub policies: Vec<Policy>,
     /// Services, indexed by [`ServiceId`].

@@ -36,6 +36,7 @@ mod snapshot;
 pub use error::Error;
 pub use report::{
     REPORT_MATRIX_MAX_PEERS, REPORT_MATRIX_PORTS, REPORT_MAX_CHECKS, report_data, report_html,
+    write_report_data, write_report_html,
 };
 pub use server::{CSP, ServeConfig, Server};
 pub use snapshot::{Capture, Inputs, InputsFn, Options, Snapshot, UI_MAX_CONNECTIONS};

@@ -4,6 +4,9 @@ use super::serve::{UiInputArgs, explain_error, inputs_fn, options};
 use anyhow::Context;
 use clap::Args;
 use palisade_server::Snapshot;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 /// `palisade report`.
@@ -30,17 +33,48 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             crate::output::emit_err(p, args.input.load.color.style(true));
         }
     }
-    let html = palisade_server::report_html(&snapshot);
     if args.output == "-" {
+        let html = palisade_server::report_html(&snapshot);
         crate::output::emit(&html, args.input.load.color.style(false))?;
     } else {
-        std::fs::write(&args.output, &html)
+        // Written piece by piece: at 150,000 pods the page is hundreds of MB, and building
+        // it as one string held several copies of it at once.
+        let written = write_report(&snapshot, Path::new(&args.output))
             .with_context(|| format!("cannot write `{}`", args.output))?;
         crate::output::eprintln_sanitized!(
             "palisade: wrote {} ({} KiB)",
             args.output,
-            html.len().div_ceil(1024)
+            written.div_ceil(1024)
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the report page to `path`; the number of bytes written.
+fn write_report(snapshot: &Snapshot, path: &Path) -> std::io::Result<u64> {
+    let mut out = Counted {
+        inner: BufWriter::with_capacity(1 << 16, File::create(path)?),
+        bytes: 0,
+    };
+    palisade_server::write_report_html(snapshot, &mut out)?;
+    out.inner.flush()?;
+    Ok(out.bytes)
+}
+
+/// A writer that counts the bytes through it.
+struct Counted<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
