@@ -296,7 +296,12 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
                     let r = replayer.replay(s);
                     count(&registry, &r, &mut spikes, &mut changes);
                     if args.jsonl {
-                        stdout.write_all(palisade_render::replay::jsonl_line(&r).as_bytes())?;
+                        // Names from the capture: C1 controls and bidi overrides pass
+                        // through JSON raw, so the line is sanitized like all output.
+                        let line = palisade_render::replay::jsonl_line(&r);
+                        stdout.write_all(
+                            palisade_render::escape::sanitize_output(&line, false).as_bytes(),
+                        )?;
                         stdout.flush()?;
                     }
                 }

@@ -692,3 +692,77 @@ fn namespace_with_live_is_the_answers_namespace() {
         "{read_payments:?}"
     );
 }
+
+/// `watch --jsonl` prints the sessions it decides with Hubble's names escaped like every
+/// other output: C1 controls and bidi overrides (which JSON leaves raw) included.
+#[test]
+fn watch_jsonl_escapes_hostile_names() {
+    let capture = std::fs::read_to_string(capture()).unwrap();
+    let flow = capture.lines().find(|l| l.contains("\"DROPPED\"")).unwrap();
+    assert!(flow.contains("checkout-84c6d5b7f9-h2jkd"));
+    // Forwarded mid-stream (an ACK): observed accepted against predicted denied, so the
+    // session's mismatch names Hubble's pod (as in hostile.rs).
+    let hostile = flow
+        .replace("\"DROPPED\"", "\"FORWARDED\"")
+        .replace("\"flags\":{\"SYN\":true}", "\"flags\":{\"ACK\":true}")
+        .replace("checkout-84c6d5b7f9-h2jkd", "evil\\u009b\\u202e\\u2066");
+    let dir = scratch("watch-hostile");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("hostile.jsonl");
+    std::fs::write(&file, hostile + "\n").unwrap();
+    let mut responses = responses_from_capture(&file).unwrap();
+    // A later flow moves flow time past the attempt's timeout, so it is decided.
+    let mut later = responses.last().unwrap().clone();
+    if let Some(t) = &mut later.time {
+        t.seconds += 600;
+    }
+    if let Some(palisade_live::proto::observer::get_flows_response::ResponseTypes::Flow(f)) =
+        &mut later.response_types
+    {
+        f.time = later.time;
+    }
+    responses.push(later);
+    let relay = FakeRelay::start(RelayScript {
+        responses,
+        hold_open: true,
+        ..Default::default()
+    });
+    let addr = relay.addr.to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args([
+            "watch",
+            "--hubble-relay",
+            &addr,
+            "--cluster",
+            "examples/webshop",
+            "--metrics",
+            "127.0.0.1:0",
+            "--jsonl",
+        ])
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let found = wait_for(&rx, &mut seen, "evil");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(found, "no session line naming the pod:\n{seen}");
+    let line = seen.lines().find(|l| l.contains("evil")).unwrap();
+    assert!(line.contains("evil\\u009b\\u202e\\u2066"), "{line}");
+    assert!(
+        !line.contains('\u{9b}') && !line.contains('\u{202e}') && !line.contains('\u{2066}'),
+        "{line}"
+    );
+}
