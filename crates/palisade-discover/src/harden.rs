@@ -45,6 +45,18 @@ pub struct Stage {
     pub delete: BTreeMap<String, Vec<String>>,
 }
 
+/// A stage as it is kept, for [`harden`]'s caller.
+pub struct KeptStage<'a> {
+    /// The cluster before it: the previous kept stage applied, or the current policies.
+    pub before: &'a Model,
+    /// The cluster with it applied.
+    pub after: &'a Model,
+    /// Its directory name, as in [`Stage::dir`].
+    pub dir: &'a str,
+    /// Its policies; the caller may take the file texts (the plan keeps the rest).
+    pub generated: &'a mut Generated,
+}
+
 /// The plan: the stages that hold, and the first one that did not (if any).
 #[derive(Debug, Default)]
 pub struct Plan {
@@ -89,13 +101,16 @@ fn risks(obs: &Observation, scope: Scope) -> Vec<Risk> {
 /// stage kept, in order, with the cluster before it (the previous stage, or the current
 /// policies) and with it applied: what the caller wants of the two models (a diff) it takes
 /// there, because the plan keeps only the policies — a whole cluster model per stage would
-/// hold several copies of the cluster at once (≈ 1 GB each at 150,000 pods).
+/// hold several copies of the cluster at once (≈ 1 GB each at 150,000 pods). It also gets
+/// the stage's generated set, whose file texts it may take (to write them at once): the
+/// plan keeps what is left, and the texts of every stage held to the end add up (≈ 60 MB a
+/// stage at 150,000 pods).
 pub fn harden(
     model: &Model,
     obs: &Observation,
     options: &GenerateOptions,
     opens: &dyn Fn(&Model, &Model) -> usize,
-    accepted: &mut dyn FnMut(&Model, &Model),
+    accepted: &mut dyn FnMut(KeptStage<'_>),
 ) -> Result<Plan, ReloadError> {
     // The last kept stage's model: what the next stage is compared with.
     let mut last: Option<Model> = None;
@@ -112,7 +127,7 @@ pub fn harden(
             scope,
             ..options.clone()
         };
-        let generated = generate(model, obs, &opts);
+        let mut generated = generate(model, obs, &opts);
         let proposed = proposed_model(model, &generated, opts.mode)?;
         let proof = prove(&proposed, obs);
         if !proof.holds() {
@@ -148,13 +163,19 @@ pub fn harden(
             now.insert(ns.clone(), names);
         }
         previous = now;
-        accepted(before, &proposed);
-        last = Some(proposed);
         let number = plan.stages.len() + 1;
+        let dir = format!("{number:02}-{}", scope.as_str());
+        accepted(KeptStage {
+            before,
+            after: &proposed,
+            dir: &dir,
+            generated: &mut generated,
+        });
+        last = Some(proposed);
         plan.stages.push(Stage {
             number,
             scope,
-            dir: format!("{number:02}-{}", scope.as_str()),
+            dir,
             rare: risks(obs, scope),
             generated,
             proof,

@@ -49,7 +49,7 @@ mod yaml;
 pub use generate::{
     DnsMode, GenerateMode, GenerateOptions, Generated, GeneratedPolicy, Scope, generate,
 };
-pub use harden::{Plan, Risk, Stage, harden};
+pub use harden::{KeptStage, Plan, Risk, Stage, harden};
 pub use learn::{End, LearnMode, Learner, Observation, SkipReason, Skipped, Tuple};
 pub use map::{Edge, Map, MapBuilder, MapLevel, MapOptions, Node, NodeKey, NodeKind};
 pub use networks::{KnownNetworks, NetworksError};

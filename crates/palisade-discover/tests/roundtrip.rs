@@ -363,7 +363,7 @@ proptest! {
         prop_assert_eq!(again.files, generated.files);
         // Every stage of the hardening plan holds too (widening is not checked here).
         let mut seen = 0;
-        let plan = harden(&model, &obs, &options, &|_, _| 0, &mut |_, _| seen += 1)
+        let plan = harden(&model, &obs, &options, &|_, _| 0, &mut |_| seen += 1)
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert!(plan.refused.is_none(), "{:?}", plan.refused);
         prop_assert_eq!(plan.stages.len(), 4);

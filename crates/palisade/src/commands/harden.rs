@@ -34,28 +34,28 @@ pub fn run(args: HardenArgs) -> anyhow::Result<ExitCode> {
         crate::commands::generate::diff_summary(before, after).opens
     };
     // Each kept stage's diff from the one before, taken while both models exist (the plan
-    // keeps no models).
+    // keeps no models), and its files written as it is kept (the plan keeps no file texts).
+    let dir = Path::new(&args.output);
     let mut diffs = Vec::new();
-    let plan = harden(model, &obs, &gen_options, &opens, &mut |before, after| {
-        diffs.push(crate::commands::generate::diff_summary(before, after));
+    let mut write_err = None;
+    let plan = harden(model, &obs, &gen_options, &opens, &mut |kept| {
+        diffs.push(crate::commands::generate::diff_summary(
+            kept.before,
+            kept.after,
+        ));
+        if write_err.is_none() {
+            write_err = write_stage(&dir.join(kept.dir), kept.generated).err();
+        }
     })?;
+    if let Some(e) = write_err {
+        return Err(e);
+    }
     let stages: Vec<StageReport<'_>> = plan
         .stages
         .iter()
         .zip(&diffs)
         .map(|(stage, diff)| StageReport { stage, diff })
         .collect();
-    let dir = Path::new(&args.output);
-    for stage in &plan.stages {
-        let sdir = dir.join(&stage.dir);
-        std::fs::create_dir_all(&sdir)
-            .with_context(|| format!("cannot create `{}`", sdir.display()))?;
-        for (ns, text) in &stage.generated.files {
-            let path = sdir.join(format!("{ns}.yaml"));
-            std::fs::write(&path, text)
-                .with_context(|| format!("cannot write `{}`", path.display()))?;
-        }
-    }
     let check = format!(
         "palisade replay NEW-CAPTURE --cluster {}",
         args.input.cluster.join(" ")
@@ -103,4 +103,15 @@ pub fn run(args: HardenArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a kept stage's files into its directory and drops their texts from the plan.
+fn write_stage(sdir: &Path, generated: &mut palisade_discover::Generated) -> anyhow::Result<()> {
+    std::fs::create_dir_all(sdir).with_context(|| format!("cannot create `{}`", sdir.display()))?;
+    for (ns, text) in &mut generated.files {
+        let path = sdir.join(format!("{ns}.yaml"));
+        std::fs::write(&path, std::mem::take(text))
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
+    Ok(())
 }
