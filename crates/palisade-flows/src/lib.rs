@@ -57,4 +57,4 @@ pub use session::{
     DeniedBy, DropSide, EndpointName, Evidence, ReplyNodes, Session, SessionConfig, SessionStats,
     Sessionizer, sessionize,
 };
-pub use time::{format_rfc3339, parse_rfc3339};
+pub use time::{civil_from_ns, format_rfc3339, parse_rfc3339};

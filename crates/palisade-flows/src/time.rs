@@ -110,13 +110,14 @@ pub fn parse_any(b: &[u8]) -> Option<i64> {
     parse_rfc3339(b).or_else(|| parse_unix_seconds(b))
 }
 
-/// Formats nanoseconds since the epoch as RFC 3339 UTC with nanoseconds.
-pub fn format_rfc3339(ns: i64) -> String {
+/// Nanoseconds since the epoch as UTC calendar parts: (year, month, day, second of the day,
+/// nanoseconds). The one place the civil date is computed (the inverse of `days_from_civil`);
+/// [`format_rfc3339`] and the renderers' fixed-width writers build on it.
+pub fn civil_from_ns(ns: i64) -> (i64, i64, i64, i64, i64) {
     let secs = ns.div_euclid(1_000_000_000);
     let nanos = ns.rem_euclid(1_000_000_000);
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
-    // Inverse of days_from_civil.
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -126,6 +127,12 @@ pub fn format_rfc3339(ns: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, sod, nanos)
+}
+
+/// Formats nanoseconds since the epoch as RFC 3339 UTC with nanoseconds.
+pub fn format_rfc3339(ns: i64) -> String {
+    let (y, m, d, sod, nanos) = civil_from_ns(ns);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
         sod / 3600,

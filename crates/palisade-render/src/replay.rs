@@ -659,21 +659,10 @@ impl Serialize for JsonTime {
 }
 
 /// What [`time`] returns, written into `buf`, for the years 0000–9999 (the others: `None`,
-/// left to [`time`]). The date is `format_rfc3339`'s (days from the civil calendar, inverted).
+/// left to [`time`]). The date is `format_rfc3339`'s ([`palisade_flows::civil_from_ns`]).
 fn time_on_stack(ns: i64, buf: &mut [u8; 24]) -> Option<&str> {
-    let secs = ns.div_euclid(1_000_000_000);
-    let millis = ns.rem_euclid(1_000_000_000) / 1_000_000;
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d, sod, nanos) = palisade_flows::civil_from_ns(ns);
+    let millis = nanos / 1_000_000;
     if !(0..=9999).contains(&y) {
         return None;
     }

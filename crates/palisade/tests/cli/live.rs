@@ -475,15 +475,7 @@ fn watch_exports_the_examples_spike_and_drift() {
         .spawn()
         .unwrap();
     // Its log, line by line, from a thread (so the test can wait with a deadline).
-    let (log_tx, log_rx) = std::sync::mpsc::channel::<String>();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    std::thread::spawn(move || {
-        for line in stderr.lines().map_while(Result::ok) {
-            if log_tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let log_rx = lines_of(child.stderr.take().unwrap());
     let mut log = String::new();
     assert!(wait_for(
         &log_rx,
@@ -609,6 +601,19 @@ fn watch_exports_the_examples_spike_and_drift() {
 }
 
 /// Collects log lines into `log` until one contains `needle` (false after a minute without).
+/// A child's output, line by line, read on a thread (so that a test can wait with a deadline).
+fn lines_of(output: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(output).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
 fn wait_for(lines: &std::sync::mpsc::Receiver<String>, log: &mut String, needle: &str) -> bool {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
@@ -745,15 +750,7 @@ fn watch_jsonl_escapes_hostile_names() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = lines_of(child.stdout.take().unwrap());
     let mut seen = String::new();
     let found = wait_for(&rx, &mut seen, "evil");
     let _ = child.kill();
