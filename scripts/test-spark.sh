@@ -25,16 +25,26 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-    'pyspark==4.3.0' 'pyarrow==26.0.1' 'pandas==2.3.3' 'maturin==1.16.0' 'pytest==9.2.0'
+    'pyspark==4.3.0' 'pyarrow==26.0.1' 'pandas==2.3.3' 'maturin==1.16.0' 'pytest==9.2.0' \
+    'ziglang==0.17.1'
 
 # The CLI the job is compared with.
 [ -x target/debug/palisade ] || cargo build -p palisade --locked
 
-# The wheel, as a cluster would install it (manylinux_2_28, abi3: any CPython ≥ 3.9).
-(cd python/palisade-spark && "../../$venv/bin/maturin" build --release --locked \
+# The wheel, as a cluster would install it: abi3 (any CPython ≥ 3.9) and manylinux_2_28
+# (glibc 2.28: RHEL 8, Debian 10, Ubuntu 20.04 and later), linked by zig (PyPI's ziglang)
+# against that glibc whatever the build machine's is; the tag is checked.
+rm -rf target/wheels
+(cd python/palisade-spark && PATH="$PWD/../../$venv/bin:$PATH" "../../$venv/bin/maturin" build \
+    --release --locked --zig --compatibility manylinux_2_28 \
     --interpreter "../../$venv/bin/python" --out ../../target/wheels)
+wheel=(target/wheels/palisade_spark-*-cp39-abi3-manylinux_2_28_x86_64.whl)
+if [ ! -f "${wheel[0]}" ]; then
+    echo "test-spark: expected a cp39-abi3-manylinux_2_28 wheel, found: $(ls target/wheels)" >&2
+    exit 1
+fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps \
-    target/wheels/palisade_spark-*.whl
+    "${wheel[0]}"
 
 export PALISADE_BIN="$PWD/target/debug/palisade"
 export PYSPARK_PYTHON="$PWD/$venv/bin/python"
