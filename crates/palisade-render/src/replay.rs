@@ -1099,29 +1099,30 @@ struct LineWriter<'o> {
 }
 
 /// Whether `b` makes `serde_json` escape a string: `"`, `\` and the C0 controls.
-#[inline(always)]
-fn json_escapes(b: u8) -> bool {
-    (b < 0x20) | (b == b'"') | (b == b'\\')
+const fn json_escapes(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
 }
 
+/// Per byte: 1 when `serde_json` escapes it (see [`json_escapes`]), 2 when it is ≥ 0x7F.
+const BYTE_CLASS: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = json_escapes(b) as u8 | ((b >= 0x7f) as u8) << 1;
+        i += 1;
+    }
+    table
+};
+
 /// For a string's bytes: whether `serde_json` escapes any (see [`json_escapes`]) and whether
-/// any is ≥ 0x7F. 16 bytes at a time with no branch per byte, then the rest.
+/// any is ≥ 0x7F. One table look-up per byte, no branch.
 #[inline]
 fn scan(bytes: &[u8]) -> (bool, bool) {
-    let (mut esc, mut high) = (false, false);
-    let mut chunks = bytes.chunks_exact(16);
-    for chunk in &mut chunks {
-        let (e, h) = chunk.iter().fold((false, false), |(e, h), &b| {
-            (e | json_escapes(b), h | (b >= 0x7f))
-        });
-        esc |= e;
-        high |= h;
-    }
-    for &b in chunks.remainder() {
-        esc |= json_escapes(b);
-        high |= b >= 0x7f;
-    }
-    (esc, high)
+    let class = bytes
+        .iter()
+        .fold(0, |acc, &b| acc | BYTE_CLASS[usize::from(b)]);
+    (class & 1 != 0, class & 2 != 0)
 }
 
 /// `fmt::Write` into a byte buffer (what `Display` values are written through).
