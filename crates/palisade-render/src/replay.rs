@@ -1065,16 +1065,315 @@ pub fn json(report: &Report<'_>) -> String {
 pub fn jsonl_line(r: &Replayed) -> String {
     let mut line = Vec::with_capacity(512);
     write_jsonl_line(r, &mut line);
-    String::from_utf8(line).expect("serde_json writes UTF-8")
+    String::from_utf8(line).expect("JSON lines are UTF-8")
 }
 
 /// [`jsonl_line`] appended to `out`: a stream of sessions serialized into one reused buffer,
-/// with no allocation per session. Not sanitized (as [`jsonl_line`]): pass what is written
-/// to a terminal or file through [`crate::escape::sanitize_output`] (or check it with
-/// [`crate::escape::needs_sanitizing`]).
-pub fn write_jsonl_line(r: &Replayed, out: &mut Vec<u8>) {
-    serde_json::to_writer(&mut *out, &json_session(r)).expect("output structs serialize");
-    out.push(b'\n');
+/// with no allocation per session. The bytes are those `serde_json` writes for the session
+/// (as in [`json`]), written by hand for speed.
+///
+/// Not sanitized (as [`jsonl_line`]): pass what is written to a terminal or file through
+/// [`crate::escape::sanitize_output`] (or check it with [`crate::escape::needs_sanitizing`]).
+/// Returns whether the line holds a byte ≥ 0x7F (DEL or non-ASCII); when it does not,
+/// the line needs no sanitizing (JSON escapes every other control character), so the caller
+/// may skip the check.
+pub fn write_jsonl_line(r: &Replayed, out: &mut Vec<u8>) -> bool {
+    let mut w = LineWriter { out, high: false };
+    w.session(r);
+    w.out.push(b'\n');
+    w.high
+}
+
+// ---- JSON lines, written by hand ------------------------------------------------------------
+
+/// Writes one session's JSON object into a byte buffer, byte for byte what `serde_json`
+/// writes for [`JsonSession`] (the reference, checked by a property test), without
+/// `serde`'s per-field machinery: keys are constants, numbers go through `itoa`, IPv4
+/// addresses are written digit by digit, and a string is copied whole when it holds nothing
+/// JSON escapes (else `serde_json` writes it, so escapes are its own).
+struct LineWriter<'o> {
+    out: &'o mut Vec<u8>,
+    /// Whether a value written so far holds a byte ≥ 0x7F (DEL or non-ASCII): only then can
+    /// the line hold a character [`crate::escape::sanitize_output`] escapes.
+    high: bool,
+}
+
+/// Whether `b` makes `serde_json` escape a string: `"`, `\` and the C0 controls.
+const fn json_escapes(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Per byte: 1 when `serde_json` escapes it (see [`json_escapes`]), 2 when it is ≥ 0x7F.
+const BYTE_CLASS: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = json_escapes(b) as u8 | ((b >= 0x7f) as u8) << 1;
+        i += 1;
+    }
+    table
+};
+
+/// For a string's bytes: whether `serde_json` escapes any (see [`json_escapes`]) and whether
+/// any is ≥ 0x7F. One table look-up per byte, no branch.
+#[inline]
+fn scan(bytes: &[u8]) -> (bool, bool) {
+    let class = bytes
+        .iter()
+        .fold(0, |acc, &b| acc | BYTE_CLASS[usize::from(b)]);
+    (class & 1 != 0, class & 2 != 0)
+}
+
+/// `fmt::Write` into a byte buffer (what `Display` values are written through).
+struct Bytes<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for Bytes<'_> {
+    #[inline]
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl LineWriter<'_> {
+    #[inline]
+    fn raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// A JSON string.
+    #[inline]
+    fn str(&mut self, s: &str) {
+        let (esc, high) = scan(s.as_bytes());
+        self.high |= high;
+        if esc {
+            serde_json::to_writer(&mut *self.out, s).expect("a str serializes");
+        } else {
+            self.out.reserve(s.len() + 2);
+            self.out.push(b'"');
+            self.out.extend_from_slice(s.as_bytes());
+            self.out.push(b'"');
+        }
+    }
+
+    /// A JSON string or `null`.
+    #[inline]
+    fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => self.str(s),
+            None => self.raw(b"null"),
+        }
+    }
+
+    /// A value's `Display` as a JSON string: written in place, then escaped by `serde_json`
+    /// if it has to be.
+    fn display(&mut self, v: &dyn std::fmt::Display) {
+        let start = self.out.len();
+        self.out.push(b'"');
+        let _ = write!(Bytes(&mut *self.out), "{v}");
+        let (esc, high) = scan(&self.out[start + 1..]);
+        self.high |= high;
+        if esc {
+            let text =
+                String::from_utf8(self.out.split_off(start + 1)).expect("Display writes UTF-8");
+            self.out.truncate(start);
+            self.str(&text);
+        } else {
+            self.out.push(b'"');
+        }
+    }
+
+    #[inline]
+    fn int(&mut self, n: impl itoa::Integer) {
+        self.raw(itoa::Buffer::new().format(n).as_bytes());
+    }
+
+    #[inline]
+    fn opt_u32(&mut self, n: Option<u32>) {
+        match n {
+            Some(n) => self.int(n),
+            None => self.raw(b"null"),
+        }
+    }
+
+    #[inline]
+    fn bool(&mut self, b: bool) {
+        self.raw(if b { b"true" } else { b"false" });
+    }
+
+    /// An address as a JSON string, as its `Display` writes it (which never needs escaping).
+    #[inline]
+    fn ip(&mut self, ip: IpAddr) {
+        match ip {
+            IpAddr::V4(v4) => {
+                let mut buf = [0u8; 17];
+                buf[0] = b'"';
+                let mut n = 1;
+                for (i, o) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        buf[n] = b'.';
+                        n += 1;
+                    }
+                    if o >= 100 {
+                        buf[n] = b'0' + o / 100;
+                        n += 1;
+                    }
+                    if o >= 10 {
+                        buf[n] = b'0' + o / 10 % 10;
+                        n += 1;
+                    }
+                    buf[n] = b'0' + o % 10;
+                    n += 1;
+                }
+                buf[n] = b'"';
+                self.raw(&buf[..=n]);
+            }
+            IpAddr::V6(v6) => {
+                self.out.push(b'"');
+                let _ = write!(Bytes(&mut *self.out), "{v6}");
+                self.out.push(b'"');
+            }
+        }
+    }
+
+    /// [`JsonLabel`]: the peer's name, else its address.
+    #[inline]
+    fn label(&mut self, peer: &palisade_replay::Peer, ip: IpAddr) {
+        match &peer.name {
+            Some(name) => self.str(name),
+            None => self.ip(ip),
+        }
+    }
+
+    /// [`JsonDecisions`].
+    fn decisions(&mut self, ds: &[Decision]) {
+        self.raw(b"[");
+        for (i, d) in ds.iter().enumerate() {
+            let d = json_decision(d);
+            self.raw(if i == 0 {
+                b"{\"direction\":"
+            } else {
+                b",{\"direction\":"
+            });
+            self.str(d.direction);
+            self.raw(b",\"policy\":");
+            self.str(d.policy);
+            self.raw(b",\"rule\":");
+            self.opt_u32(d.rule);
+            self.raw(b",\"effect\":");
+            self.str(d.effect);
+            self.raw(b",\"file\":");
+            self.opt_str(d.file);
+            self.raw(b",\"line\":");
+            self.opt_u32(d.line);
+            if let Some(tier) = d.tier {
+                self.raw(b",\"tier\":");
+                self.str(tier);
+            }
+            self.raw(b"}");
+        }
+        self.raw(b"]");
+    }
+
+    /// A list of strings.
+    fn strs(&mut self, items: &[String]) {
+        self.raw(b"[");
+        for (i, s) in items.iter().enumerate() {
+            if i > 0 {
+                self.raw(b",");
+            }
+            self.str(s);
+        }
+        self.raw(b"]");
+    }
+
+    /// [`JsonSession`], field by field in its order, with its `skip_serializing_if`s.
+    fn session(&mut self, r: &Replayed) {
+        let s = &r.session;
+        self.raw(b"{\"start\":");
+        let mut buf = [0; 24];
+        match time_on_stack(s.start_ns, &mut buf) {
+            Some(t) => self.str(t),
+            None => self.str(&time(s.start_ns)),
+        }
+        self.raw(b",\"src\":");
+        self.label(&r.src, s.src.ip());
+        self.raw(b",\"src_ip\":");
+        self.ip(s.src.ip());
+        self.raw(b",\"src_port\":");
+        self.int(s.src.port());
+        self.raw(b",\"dst\":");
+        self.label(&r.dst, s.dst.ip());
+        self.raw(b",\"dst_ip\":");
+        self.ip(s.dst.ip());
+        self.raw(b",\"dst_port\":");
+        self.int(s.dst.port());
+        self.raw(b",\"protocol\":");
+        self.str(s.proto.as_str());
+        self.raw(b",\"observed\":");
+        self.str(s.observed.as_str());
+        self.raw(b",\"predicted\":");
+        self.str(r.predicted.as_str());
+        self.raw(b",\"decided_by\":");
+        self.decisions(&r.current.decided_by);
+        if let Some(p) = &r.proposed {
+            self.raw(b",\"proposed\":");
+            self.str(p.predicted.as_str());
+            self.raw(b",\"proposed_decided_by\":");
+            self.decisions(&p.decided_by);
+            self.raw(b",\"change\":");
+            self.opt_str(r.change.map(|c| c.as_str()));
+        }
+        self.raw(b",\"evidence\":");
+        self.display(&s.evidence);
+        self.raw(b",\"attempts\":");
+        self.int(s.attempts);
+        self.raw(b",\"during_gap\":");
+        self.bool(s.during_gap);
+        self.raw(b",\"mismatch\":");
+        match &r.mismatch {
+            Some(m) => {
+                self.raw(b"{\"kind\":");
+                self.str(m.kind.as_str());
+                self.raw(b",\"reason\":");
+                self.str(&m.reason);
+                self.raw(b"}");
+            }
+            None => self.raw(b"null"),
+        }
+        if let Some(v) = &r.service {
+            self.raw(b",\"service\":");
+            self.str(&v.note());
+        }
+        if !r.uncertain.is_empty() {
+            self.raw(b",\"uncertain\":");
+            self.strs(&r.uncertain);
+        }
+        match &r.dns {
+            Some(palisade_replay::DnsDependence::Unresolved) => {
+                self.raw(b",\"depends_on_dns\":true");
+            }
+            Some(palisade_replay::DnsDependence::Resolved(names)) => {
+                self.raw(b",\"dns_names\":");
+                self.strs(names);
+            }
+            None => {}
+        }
+        self.raw(b",\"src_kind\":");
+        self.str(r.src.kind.as_str());
+        if let Some(k) = r.src.kind.workload_kind() {
+            self.raw(b",\"src_workload_kind\":");
+            self.str(k);
+        }
+        self.raw(b",\"dst_kind\":");
+        self.str(r.dst.kind.as_str());
+        if let Some(k) = r.dst.kind.workload_kind() {
+            self.raw(b",\"dst_workload_kind\":");
+            self.str(k);
+        }
+        self.raw(b"}");
+    }
 }
 
 // ---- CSV and Markdown ---------------------------------------------------------------------
@@ -1390,6 +1689,302 @@ mod tests {
             ns in 0..4_102_444_800_000_000_000_i64,
         ) {
             prop_assert_eq!(json_time(ns), format!("\"{}\"", time(ns)));
+        }
+    }
+
+    /// What `write_jsonl_line` wrote before it was written by hand: `serde_json` on
+    /// [`JsonSession`]. The hand-written line must equal it byte for byte.
+    fn serde_line(r: &Replayed) -> Vec<u8> {
+        let mut line = serde_json::to_vec(&json_session(r)).unwrap();
+        line.push(b'\n');
+        line
+    }
+
+    /// Text near every edge of the string writer: what JSON escapes (quotes, backslashes,
+    /// every C0 control), what it does not but sanitizing does (DEL, C1, bidi marks),
+    /// non-ASCII, and plain text long enough to cross the 16-byte blocks.
+    fn text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[a-z0-9/ .:-]{0,24}",
+            any::<char>().prop_map(String::from),
+            (0u8..0x20).prop_map(|b| char::from(b).to_string()),
+            prop::sample::select(vec![
+                "\"", "\\", "\n", "\t", "\r", "\u{8}", "\u{c}", "\u{1b}", "\u{7f}", "\u{80}",
+                "\u{9b}", "é", "→", "\u{200e}", "\u{202e}", "\u{2066}", "\u{2028}", "😀",
+            ])
+            .prop_map(String::from),
+        ];
+        prop::collection::vec(piece, 0..6).prop_map(|p| p.concat())
+    }
+
+    fn ip() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![
+            any::<[u8; 4]>().prop_map(IpAddr::from),
+            prop::sample::select(vec![
+                IpAddr::from([0, 0, 0, 0]),
+                IpAddr::from([255, 255, 255, 255]),
+                IpAddr::from([10, 0, 100, 9]),
+                "::".parse().unwrap(),
+                "::1".parse().unwrap(),
+                "::ffff:10.1.2.3".parse().unwrap(),
+                "fe80::1:0:0:2".parse().unwrap(),
+            ]),
+            any::<[u16; 8]>().prop_map(IpAddr::from),
+        ]
+    }
+
+    fn opt_arc(s: Option<String>) -> Option<std::sync::Arc<str>> {
+        s.map(std::sync::Arc::from)
+    }
+
+    fn evidence() -> impl Strategy<Value = palisade_flows::Evidence> {
+        use palisade_flows::{DropSide, Evidence, Unreachable};
+        let unreachable = prop_oneof![
+            prop::sample::select(vec![
+                Unreachable::Net,
+                Unreachable::Host,
+                Unreachable::Protocol,
+                Unreachable::Port,
+                Unreachable::AdminProhibited,
+            ]),
+            any::<u8>().prop_map(Unreachable::Other),
+        ];
+        prop_oneof![
+            prop::sample::select(vec![
+                Evidence::SynAck,
+                Evidence::RstToSyn,
+                Evidence::InitAck,
+                Evidence::AbortToInit,
+                Evidence::Reply,
+                Evidence::CaptureEnded,
+                Evidence::HubbleForwarded,
+                Evidence::HubbleMidStreamForwarded,
+                Evidence::FlowLogAccept { reply: true },
+                Evidence::FlowLogAccept { reply: false },
+                Evidence::FlowLogReject,
+                Evidence::Listed,
+                Evidence::NotListed,
+                Evidence::MidStream,
+            ]),
+            (any::<bool>(), unreachable)
+                .prop_map(|(v6, kind)| Evidence::IcmpUnreachable { v6, kind }),
+            prop_oneof![any::<u64>(), (0..100u64).prop_map(|s| s * 1000)]
+                .prop_map(|timeout_ms| Evidence::NoAnswer { timeout_ms }),
+            (any::<u64>(), any::<bool>()).prop_map(|(timeout_ms, replies_captured)| {
+                Evidence::HubbleForwardedNoAnswer {
+                    timeout_ms,
+                    replies_captured,
+                }
+            }),
+            (
+                prop::option::of(text()),
+                prop::sample::select(vec![
+                    DropSide::EgressOnSourceNode,
+                    DropSide::IngressOnDestinationNode,
+                    DropSide::Unknown,
+                ]),
+                prop::option::of(text()),
+            )
+                .prop_map(|(reason, side, node)| Evidence::HubbleDropped {
+                    reason: opt_arc(reason),
+                    side,
+                    node: opt_arc(node),
+                }),
+        ]
+    }
+
+    fn kind() -> impl Strategy<Value = palisade_model::EndpointKind> {
+        use palisade_model::{EndpointKind, WorkloadKind};
+        prop_oneof![
+            prop::sample::select(vec![
+                EndpointKind::Pod,
+                EndpointKind::External,
+                EndpointKind::Service
+            ]),
+            prop::sample::select(vec![
+                WorkloadKind::Deployment,
+                WorkloadKind::ReplicaSet,
+                WorkloadKind::StatefulSet,
+                WorkloadKind::DaemonSet,
+                WorkloadKind::Job,
+                WorkloadKind::CronJob,
+                WorkloadKind::ReplicationController,
+            ])
+            .prop_map(EndpointKind::Workload),
+        ]
+    }
+
+    fn peer() -> impl Strategy<Value = palisade_replay::Peer> {
+        (prop::option::of(text()), kind()).prop_map(|(name, kind)| palisade_replay::Peer {
+            pod: None,
+            name: opt_arc(name),
+            namespace: None,
+            source: palisade_replay::MapSource::Ip,
+            kind,
+            named: None,
+            ip_pod: None,
+            pod_name: None,
+            ip_pod_name: None,
+        })
+    }
+
+    fn predicted() -> impl Strategy<Value = palisade_replay::Predicted> {
+        use palisade_replay::Predicted;
+        prop::sample::select(vec![
+            Predicted::Accepted,
+            Predicted::Refused,
+            Predicted::TimedOut,
+        ])
+    }
+
+    fn decision() -> impl Strategy<Value = Decision> {
+        (
+            any::<bool>(),
+            text(),
+            prop::option::of(any::<u32>()),
+            any::<bool>(),
+            prop::option::of((text(), any::<u32>())),
+            prop::option::of(prop::sample::select(vec![
+                palisade_model::AdminTier::Admin,
+                palisade_model::AdminTier::Baseline,
+            ])),
+        )
+            .prop_map(|(ingress, policy, rule, allows, location, tier)| Decision {
+                direction: if ingress {
+                    Direction::Ingress
+                } else {
+                    Direction::Egress
+                },
+                policy,
+                rule,
+                allows,
+                location,
+                tier,
+            })
+    }
+
+    fn prediction() -> impl Strategy<Value = Prediction> {
+        (predicted(), prop::collection::vec(decision(), 0..4)).prop_map(|(predicted, ds)| {
+            Prediction {
+                predicted,
+                egress: SideOutcome::Allowed,
+                ingress: SideOutcome::Denied,
+                decided_by: ds.into(),
+            }
+        })
+    }
+
+    fn session() -> impl Strategy<Value = palisade_flows::Session> {
+        use palisade_flows::Observed;
+        use palisade_model::Protocol;
+        (
+            prop_oneof![any::<i64>(), 0..4_102_444_800_000_000_000_i64],
+            prop::sample::select(Protocol::ALL.to_vec()),
+            (ip(), any::<u16>(), ip(), any::<u16>()),
+            prop::sample::select(vec![
+                Observed::Accepted,
+                Observed::Refused,
+                Observed::TimedOut,
+                Observed::Unknown,
+            ]),
+            evidence(),
+            any::<u32>(),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(start_ns, proto, (sip, sport, dip, dport), observed, evidence, attempts, gap)| {
+                    palisade_flows::Session {
+                        start_ns,
+                        last_seen_ns: start_ns,
+                        decided_ns: start_ns,
+                        proto,
+                        src: std::net::SocketAddr::new(sip, sport),
+                        dst: std::net::SocketAddr::new(dip, dport),
+                        observed,
+                        evidence,
+                        packets_fwd: 1,
+                        packets_rev: 0,
+                        attempts,
+                        src_endpoint: None,
+                        dst_endpoint: None,
+                        nodes: Vec::new(),
+                        denied_by: Vec::new(),
+                        during_gap: gap,
+                    }
+                },
+            )
+    }
+
+    fn replayed() -> impl Strategy<Value = Replayed> {
+        use palisade_replay::{Change, DnsDependence, Mismatch, ServiceVia};
+        (
+            (session(), peer(), peer()),
+            (prediction(), prop::option::of(prediction())),
+            prop::option::of(prop::sample::select(vec![Change::Break, Change::Open])),
+            prop::option::of(
+                (prop::sample::select(MismatchKind::ALL.to_vec()), text())
+                    .prop_map(|(kind, reason)| Mismatch { kind, reason }),
+            ),
+            prop::option::of((text(), 0..4usize, 0..4usize).prop_map(
+                |(service, backends, allowed)| ServiceVia {
+                    service,
+                    backends,
+                    allowed,
+                },
+            )),
+            prop::collection::vec(text(), 0..3),
+            prop_oneof![
+                Just(None),
+                Just(Some(DnsDependence::Unresolved)),
+                prop::collection::vec(text(), 0..3)
+                    .prop_map(|names| Some(DnsDependence::Resolved(names))),
+            ],
+        )
+            .prop_map(
+                |(
+                    (session, src, dst),
+                    (current, proposed),
+                    change,
+                    mismatch,
+                    service,
+                    uncertain,
+                    dns,
+                )| Replayed {
+                    session,
+                    src,
+                    dst,
+                    predicted: current.predicted,
+                    current,
+                    mismatch,
+                    proposed,
+                    change,
+                    service,
+                    uncertain,
+                    dns,
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// The hand-written line is `serde_json`'s, byte for byte; it says it may need
+        /// sanitizing exactly when it holds a byte ≥ 0x7F, and it needs sanitizing only then.
+        #[test]
+        fn jsonl_lines_are_serde_jsons(r in replayed()) {
+            let mut line = b"left alone".to_vec();
+            let high = write_jsonl_line(&r, &mut line);
+            let reference = serde_line(&r);
+            prop_assert_eq!(
+                String::from_utf8_lossy(&line[10..]),
+                String::from_utf8_lossy(&reference)
+            );
+            prop_assert_eq!(&line[..10], b"left alone");
+            prop_assert_eq!(&line[10..], &reference[..]);
+            prop_assert_eq!(high, reference.iter().any(|&b| b >= 0x7f));
+            if !high {
+                prop_assert!(!crate::escape::needs_sanitizing(&reference));
+            }
         }
     }
 }

@@ -417,11 +417,14 @@ const JSONL_BATCH: usize = 1024;
 /// Batches of sessions waiting for the `-o jsonl` writer thread (≈ 0.5 MB each at most).
 const JSONL_QUEUE: usize = 4;
 
-/// Writes `lines` (JSON lines `serde_json` wrote: UTF-8) made safe by
-/// [`palisade_render::escape::sanitize_output`], checked on the bytes first: lines with
-/// nothing to escape (nearly all) are written as they are.
-fn write_sanitized(out: &mut impl Write, lines: &[u8]) -> std::io::Result<()> {
-    if !palisade_render::escape::needs_sanitizing(lines) {
+/// Writes `lines` (JSON lines [`render::write_jsonl_line`] wrote: UTF-8) made safe by
+/// [`palisade_render::escape::sanitize_output`]. `high`: whether `write_jsonl_line` said a
+/// line holds a byte ≥ 0x7F; when none does, there is nothing to escape (JSON escaped every
+/// other control character) and the lines are written as they are, unscanned. Else they
+/// are checked on the bytes first: lines with nothing to escape (nearly all) are written as
+/// they are.
+fn write_sanitized(out: &mut impl Write, lines: &[u8], high: bool) -> std::io::Result<()> {
+    if !high || !palisade_render::escape::needs_sanitizing(lines) {
         return out.write_all(lines);
     }
     let text = String::from_utf8_lossy(lines);
@@ -440,10 +443,11 @@ fn write_jsonl(
     for batch in batches {
         if err.is_none() {
             buf.clear();
+            let mut high = false;
             for r in &batch {
-                render::write_jsonl_line(r, &mut buf);
+                high |= render::write_jsonl_line(r, &mut buf);
             }
-            err = write_sanitized(out, &buf).err();
+            err = write_sanitized(out, &buf, high).err();
         }
     }
     err
@@ -492,8 +496,8 @@ impl<W: Write> SessionSink<'_, '_, W> {
                     JsonlSink::Here(buf) => {
                         if self.write_err.is_none() {
                             buf.clear();
-                            render::write_jsonl_line(&r, buf);
-                            self.write_err = write_sanitized(self.stdout, buf).err();
+                            let high = render::write_jsonl_line(&r, buf);
+                            self.write_err = write_sanitized(self.stdout, buf, high).err();
                         }
                     }
                 }
