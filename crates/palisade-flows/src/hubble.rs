@@ -129,51 +129,16 @@ fn top_key<'a>(c: &mut Cursor<'a>, key: &'a [u8], acc: &mut Acc<'a>) -> JResult<
     }
 }
 
-/// A member name's length and first byte in one integer: `flow_key` switches on it (a jump
-/// table) and compares the whole name only for the one or two names with that tag, instead of
-/// comparing the name against each wanted one in turn (17 members per flow, 8 of them
-/// skipped, each of those compared against every arm). 0 for the empty name, which no arm
-/// wants.
-#[inline(always)]
-const fn key_tag(key: &[u8]) -> usize {
-    match key {
-        [first, ..] => (key.len() << 8) | *first as usize,
-        [] => 0,
-    }
-}
-
-const T_TIME: usize = key_tag(b"time");
-const T_VERDICT: usize = key_tag(b"verdict");
-const T_DROP_REASON_DESC: usize = key_tag(b"drop_reason_desc");
-const T_DROP_REASON: usize = key_tag(b"drop_reason");
-const T_IP: usize = key_tag(b"IP");
-const T_L4: usize = key_tag(b"l4");
-const T_SOURCE: usize = key_tag(b"source");
-const T_DESTINATION: usize = key_tag(b"destination");
-const T_TRAFFIC_DIRECTION: usize = key_tag(b"traffic_direction");
-const T_IS_REPLY: usize = key_tag(b"is_reply");
-const T_NODE_NAME: usize = key_tag(b"node_name");
-const T_INGRESS_DENIED_BY: usize = key_tag(b"ingress_denied_by");
-const T_EGRESS_DENIED_BY: usize = key_tag(b"egress_denied_by");
-const T_DESTINATION_NAMES: usize = key_tag(b"destination_names");
-const T_L7: usize = key_tag(b"l7");
-
 fn flow_key<'a>(c: &mut Cursor<'a>, key: &'a [u8], acc: &mut Acc<'a>) -> JResult<()> {
-    // Each arm's guard compares the whole name: the tag only picks the candidates (names
-    // sharing a tag, such as `destination` and `drop_reason`, fall through to the next arm).
-    match key_tag(key) {
-        T_TIME if key == b"time" => {
+    match key {
+        b"time" => {
             let s = c.string()?;
             acc.time = Some(parse_rfc3339(s.bytes).ok_or("invalid time")?);
         }
-        T_VERDICT if key == b"verdict" => acc.info.verdict = Verdict::parse(c.string()?.bytes),
-        T_DROP_REASON_DESC if key == b"drop_reason_desc" => {
-            acc.info.drop_reason = Some(c.string()?.decode()?);
-        }
-        T_DROP_REASON if key == b"drop_reason" => {
-            acc.info.drop_reason_code = c.uint()?.try_into().unwrap_or(u32::MAX);
-        }
-        T_IP if key == b"IP" => c.object(|c, k| match k {
+        b"verdict" => acc.info.verdict = Verdict::parse(c.string()?.bytes),
+        b"drop_reason_desc" => acc.info.drop_reason = Some(c.string()?.decode()?),
+        b"drop_reason" => acc.info.drop_reason_code = c.uint()?.try_into().unwrap_or(u32::MAX),
+        b"IP" => c.object(|c, k| match k {
             b"source" => {
                 acc.src = Some(parse_ip(c.string()?.bytes)?);
                 Ok(())
@@ -184,28 +149,24 @@ fn flow_key<'a>(c: &mut Cursor<'a>, key: &'a [u8], acc: &mut Acc<'a>) -> JResult
             }
             _ => c.skip(),
         })?,
-        T_L4 if key == b"l4" => c.object(|c, k| l4_key(c, k, acc))?,
-        T_SOURCE if key == b"source" => acc.src_endpoint = Some(endpoint(c)?),
-        T_DESTINATION if key == b"destination" => acc.dst_endpoint = Some(endpoint(c)?),
-        T_TRAFFIC_DIRECTION if key == b"traffic_direction" => {
+        b"l4" => c.object(|c, k| l4_key(c, k, acc))?,
+        b"source" => acc.src_endpoint = Some(endpoint(c)?),
+        b"destination" => acc.dst_endpoint = Some(endpoint(c)?),
+        b"traffic_direction" => {
             acc.info.direction = match c.string()?.bytes {
                 b"INGRESS" => Some(TrafficDirection::Ingress),
                 b"EGRESS" => Some(TrafficDirection::Egress),
                 _ => None,
             }
         }
-        T_IS_REPLY if key == b"is_reply" => acc.is_reply = Some(c.boolean()?),
-        T_NODE_NAME if key == b"node_name" => acc.node = Some(c.string()?.decode()?),
-        T_INGRESS_DENIED_BY if key == b"ingress_denied_by" => {
+        b"is_reply" => acc.is_reply = Some(c.boolean()?),
+        b"node_name" => acc.node = Some(c.string()?.decode()?),
+        b"ingress_denied_by" => {
             acc.info.ingress_denied_by = PolicyList::from_raw(c.raw_value()?);
         }
-        T_EGRESS_DENIED_BY if key == b"egress_denied_by" => {
-            acc.info.egress_denied_by = PolicyList::from_raw(c.raw_value()?);
-        }
-        T_DESTINATION_NAMES if key == b"destination_names" => {
-            acc.info.destination_names = StrList::from_raw(c.raw_value()?);
-        }
-        T_L7 if key == b"l7" => c.object(|c, k| match k {
+        b"egress_denied_by" => acc.info.egress_denied_by = PolicyList::from_raw(c.raw_value()?),
+        b"destination_names" => acc.info.destination_names = StrList::from_raw(c.raw_value()?),
+        b"l7" => c.object(|c, k| match k {
             b"dns" => c.object(|c, k| match k {
                 b"query" => {
                     acc.info.dns_query = Some(c.string()?.decode()?);
@@ -480,8 +441,8 @@ mod props {
         "cluster_name",
         "ipVersion",
         "extensions",
-        // Names sharing a wanted name's length and first byte (`flow_key`'s tag): the
-        // full comparison must still tell them apart.
+        // Names of the same length and first byte as wanted ones: only the whole name
+        // decides.
         "tick",
         "vendors",
         "dropped_out",
