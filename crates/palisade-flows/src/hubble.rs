@@ -441,6 +441,21 @@ mod props {
         "cluster_name",
         "ipVersion",
         "extensions",
+        // Names of the same length and first byte as wanted ones: only the whole name
+        // decides.
+        "tick",
+        "vendors",
+        "dropped_out",
+        "dXXXXXXXXXXXXXXX",
+        "IQ",
+        "lx",
+        "status",
+        "traffic_directive",
+        "is_relay",
+        "node_nick",
+        "iXXXXXXXXXXXXXXXX",
+        "eXXXXXXXXXXXXXXX",
+        "dXXXXXXXXXXXXXXXX",
     ];
 
     type Junk = Vec<(usize, &'static str, String)>;

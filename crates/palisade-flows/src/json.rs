@@ -370,10 +370,28 @@ impl<'a> Cursor<'a> {
     /// without the call.
     #[inline(always)]
     pub fn skip(&mut self) -> JResult<()> {
-        if self.b.get(self.i) == Some(&b'"') {
-            return self.string().map(drop);
+        match self.b.get(self.i) {
+            Some(&b'"') => self.string().map(drop),
+            // A number right at the cursor (endpoint `ID`s and `identity`s): skipped inline,
+            // exactly as `skip_any` would (it reaches the same loop for a digit or `-`).
+            Some(&(b'0'..=b'9' | b'-')) => {
+                self.skip_scalar();
+                Ok(())
+            }
+            _ => self.skip_any(),
         }
-        self.skip_any()
+    }
+
+    /// Skips a number, `true`, `false` or `null` (the cursor on its first byte, which is not a
+    /// delimiter): runs until a delimiter.
+    #[inline(always)]
+    fn skip_scalar(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
+                break;
+            }
+            self.i += 1;
+        }
     }
 
     #[inline(never)]
@@ -384,12 +402,7 @@ impl<'a> Cursor<'a> {
             Some(_) => {
                 // A number, true, false or null: runs until a delimiter.
                 let start = self.i;
-                while let Some(&c) = self.b.get(self.i) {
-                    if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
-                        break;
-                    }
-                    self.i += 1;
-                }
+                self.skip_scalar();
                 if self.i == start {
                     Err("expected a value")
                 } else {
