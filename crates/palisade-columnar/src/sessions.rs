@@ -76,27 +76,7 @@ fn joined<T>(b: &mut StringBuilder, items: &[T], f: impl Fn(&T, &mut Out<'_>)) {
 /// Appends `ip` as its `Display` form (`10.0.3.7`; IPv6 through `Display`).
 fn write_ip(b: &mut StringBuilder, ip: IpAddr) {
     match ip {
-        IpAddr::V4(v4) => {
-            let mut buf = [0u8; 15];
-            let mut n = 0;
-            for (k, octet) in v4.octets().into_iter().enumerate() {
-                if k > 0 {
-                    buf[n] = b'.';
-                    n += 1;
-                }
-                if octet >= 100 {
-                    buf[n] = b'0' + octet / 100;
-                    n += 1;
-                }
-                if octet >= 10 {
-                    buf[n] = b'0' + octet / 10 % 10;
-                    n += 1;
-                }
-                buf[n] = b'0' + octet % 10;
-                n += 1;
-            }
-            b.append_value(std::str::from_utf8(&buf[..n]).expect("ASCII digits and dots"));
-        }
+        IpAddr::V4(v4) => b.append_value(palisade_flows::ipv4_text(v4, &mut [0; 15])),
         IpAddr::V6(_) => {
             let _ = write!(b, "{ip}");
             b.append_value("");

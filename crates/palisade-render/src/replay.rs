@@ -1207,27 +1207,11 @@ impl LineWriter<'_> {
     fn ip(&mut self, ip: IpAddr) {
         match ip {
             IpAddr::V4(v4) => {
-                let mut buf = [0u8; 17];
-                buf[0] = b'"';
-                let mut n = 1;
-                for (i, o) in v4.octets().into_iter().enumerate() {
-                    if i > 0 {
-                        buf[n] = b'.';
-                        n += 1;
-                    }
-                    if o >= 100 {
-                        buf[n] = b'0' + o / 100;
-                        n += 1;
-                    }
-                    if o >= 10 {
-                        buf[n] = b'0' + o / 10 % 10;
-                        n += 1;
-                    }
-                    buf[n] = b'0' + o % 10;
-                    n += 1;
-                }
-                buf[n] = b'"';
-                self.raw(&buf[..=n]);
+                self.out.push(b'"');
+                let mut buf = [0; 15];
+                let text = palisade_flows::ipv4_text(v4, &mut buf);
+                self.out.extend_from_slice(text.as_bytes());
+                self.out.push(b'"');
             }
             IpAddr::V6(v6) => {
                 self.out.push(b'"');
