@@ -10,9 +10,10 @@ use crate::{Error, Format};
 
 /// Frames larger than this are treated as corruption, not as packets.
 const MAX_FRAME: usize = 16 << 20;
-/// The read window. Larger than the 1 MiB `BufReader` callers commonly wrap files in (the
-/// `palisade replay` command does): `std::io::BufReader` hands a read at least as large as
-/// its own buffer straight to the file, so the input is copied once, not twice.
+/// The read window. Give the reader the file itself, not a `BufReader`: the window is the
+/// buffer. (Should a caller wrap one anyway, this is larger than the common 1 MiB, and
+/// `std::io::BufReader` hands a read at least as large as its own buffer straight to the
+/// file; the parallel line reader's smaller chunk reads, though, would be copied twice.)
 const BUF_SIZE: usize = 2 << 20;
 
 /// A byte source with a sliding window, tracking absolute offsets for warnings.

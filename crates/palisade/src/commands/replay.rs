@@ -247,9 +247,11 @@ fn open_reader(
         let name = args.capture.clone().unwrap_or_else(|| "-".into());
         (name, input, progress, settings.format)
     };
+    // No `BufReader`: the reader keeps its own window, and the parallel line reader reads
+    // chunks straight into its buffers; a buffer in between would copy every byte once more.
     let reader = FlowReader::new(
         capture_name,
-        std::io::BufReader::with_capacity(1 << 20, input),
+        input,
         &ReadOptions {
             format,
             strict: args.strict,
@@ -734,7 +736,7 @@ fn replay_file(
         std::fs::File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
     let mut reader = FlowReader::new(
         path.display().to_string(),
-        std::io::BufReader::new(file),
+        file,
         &ReadOptions::default(),
     )?;
     let mut replayer = Replayer::new(model, DenyAction::Drop);
