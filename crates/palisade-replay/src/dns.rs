@@ -48,7 +48,17 @@ impl DnsNames {
 
     /// What [`DnsNames::learn`] would learn from one event, in order: `(address, name)`
     /// pairs, for a learner on another thread ([`DnsNames::insert`] them in order there).
+    #[inline]
     pub fn said(event: &FlowEvent<'_>) -> Vec<(IpAddr, String)> {
+        // Asked for every packet of a pcap on its reading thread: the common answer, none,
+        // without a call.
+        match &event.kind {
+            EventKind::Packet { dns, .. } if dns.is_empty() => Vec::new(),
+            _ => Self::said_by(event),
+        }
+    }
+
+    fn said_by(event: &FlowEvent<'_>) -> Vec<(IpAddr, String)> {
         let mut said = Vec::new();
         let info = match &event.kind {
             EventKind::Hubble(info) => info,
