@@ -1900,8 +1900,11 @@ mod timer_tests {
                 0u32..64
             )
                 .prop_map(|(ahead, slot)| Step::Arm { ahead, slot }),
-            prop_oneof![0i64..(1 << TIMER_SHIFT), 0i64..((2 * RING as i64) << TIMER_SHIFT)]
-                .prop_map(|by| Step::Advance { by }),
+            prop_oneof![
+                0i64..(1 << TIMER_SHIFT),
+                0i64..((2 * RING as i64) << TIMER_SHIFT)
+            ]
+            .prop_map(|by| Step::Advance { by }),
         ]
     }
 

@@ -36,7 +36,8 @@ fn server_without_cnp() -> FakeApiServer {
 }
 
 fn kubeconfig(api: &FakeApiServer, name: &str) -> PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("palisade-live-{}-{name}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("palisade-live-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("kubeconfig");
     std::fs::write(&path, api.kubeconfig()).unwrap();

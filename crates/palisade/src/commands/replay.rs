@@ -734,11 +734,7 @@ fn replay_file(
 ) -> anyhow::Result<(Vec<Replayed>, Summary, Option<WhatIf>)> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
-    let mut reader = FlowReader::new(
-        path.display().to_string(),
-        file,
-        &ReadOptions::default(),
-    )?;
+    let mut reader = FlowReader::new(path.display().to_string(), file, &ReadOptions::default())?;
     let mut replayer = Replayer::new(model, DenyAction::Drop);
     if let Some(p) = proposed {
         replayer = replayer.with_proposed(p);
