@@ -53,7 +53,7 @@ impl DnsNames {
         // Asked for every packet of a pcap on its reading thread: the common answer, none,
         // without a call.
         match &event.kind {
-            EventKind::Packet { dns, .. } if dns.is_empty() => Vec::new(),
+            EventKind::Packet { dns: [], .. } => Vec::new(),
             _ => Self::said_by(event),
         }
     }
