@@ -621,8 +621,9 @@ const RING: usize = 1024;
 /// push each, in a ring indexed by bucket number), and when time reaches a bucket it is
 /// sorted once and popped from its end. Sorting a bucket costs a fraction of pushing its
 /// timers through a heap and popping them one by one (the heap's pops were ≈ 8 % of the
-/// pcap reading thread). Timers armed for a time inside the current bucket (rare: deadlines
-/// lie seconds ahead) go to a small heap, and a pop takes the smaller head of the two.
+/// pcap reading thread). Timers armed for a time inside the current bucket after it was
+/// sorted (a deadline that moved a little later is re-armed when its old timer fires) go to
+/// a small heap, and a pop takes the smaller head of the two.
 /// Asking whether anything is due is a few comparisons.
 struct Timers {
     /// The current bucket's timers, sorted latest first (the next one due is last).
@@ -724,7 +725,7 @@ impl Timers {
                     self.ring[offset] = v;
                 }
             }
-            // Move bucket `base` into the heap.
+            // Bucket `base` becomes the current one.
             let mut v = self.ring.pop_front().expect("a full ring");
             self.in_ring -= v.len();
             // `near` and `late` are empty here: the bucket becomes `near`, sorted.
