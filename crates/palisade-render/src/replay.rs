@@ -198,6 +198,17 @@ fn input_lines(inputs: &[ReadReport]) -> Vec<String> {
 
 /// The human report: timeline, what-if, spikes, summary.
 pub fn text(report: &Report<'_>, style: Style) -> String {
+    let mut out = text_title(report, style);
+    if report.timeline && !report.sessions.is_empty() {
+        out.push('\n');
+        out.push_str(&timeline(report.sessions, style));
+    }
+    text_after_timeline(report, style, &mut out);
+    out
+}
+
+/// The text report's first line: inputs, session count and time span.
+fn text_title(report: &Report<'_>, style: Style) -> String {
     let mut out = String::new();
     let total = &report.summary.total;
     let inputs: Vec<String> = report
@@ -231,20 +242,21 @@ pub fn text(report: &Report<'_>, style: Style) -> String {
             if total.sessions == 1 { "" } else { "s" }
         ))
     );
-    if report.timeline && !report.sessions.is_empty() {
-        out.push('\n');
-        out.push_str(&timeline(report.sessions, style));
-    }
+    out
+}
+
+/// What the text report shows after the timeline: what-if, spikes, summary, input problems.
+fn text_after_timeline(report: &Report<'_>, style: Style, out: &mut String) {
     if let Some(w) = report.whatif {
         out.push('\n');
-        whatif_text(&mut out, w, style);
+        whatif_text(out, w, style);
     }
     if let Some(s) = report.spikes {
         out.push('\n');
-        spikes_text(&mut out, s, style);
+        spikes_text(out, s, style);
     }
     out.push('\n');
-    summary_text(&mut out, report.summary, style);
+    summary_text(out, report.summary, style);
     let problems = input_lines(report.inputs);
     if !problems.is_empty() {
         let _ = writeln!(out, "\n{}", style.bold("Input:"));
@@ -252,102 +264,106 @@ pub fn text(report: &Report<'_>, style: Style) -> String {
             let _ = writeln!(out, "  {p}");
         }
     }
-    out
 }
 
 /// The timeline: one line per session (plus a line for a mismatch or a gap).
 pub fn timeline(sessions: &[Replayed], style: Style) -> String {
     let mut out = String::new();
-    let heads: Vec<String> = sessions
-        .iter()
-        .map(|r| {
-            format!(
-                "{} → {} :{}/{}",
-                r.src.label(r.session.src.ip()),
-                r.dst.label(r.session.dst.ip()),
-                r.session.dst.port(),
-                r.session.proto
-            )
-        })
-        .collect();
+    let heads: Vec<String> = sessions.iter().map(timeline_head).collect();
     let width = heads.iter().map(|h| h.chars().count()).max().unwrap_or(0);
     for (r, head) in sessions.iter().zip(&heads) {
         let pad = width - head.chars().count();
-        let observed = r.session.observed.as_str();
-        let observed = match r.session.observed {
-            palisade_flows::Observed::Accepted => style.green(observed),
-            palisade_flows::Observed::Unknown => style.dim(observed),
-            _ => style.red(observed),
-        };
-        // The outcome word JSON prints (`"predicted": "timed-out"`): one word per deny action.
-        let predicted_word = r.predicted.as_str();
-        let predicted = if r.predicted.allowed() {
-            style.green(predicted_word)
-        } else {
-            style.red(predicted_word)
-        };
-        let _ = write!(
-            out,
-            "{}  {head}{:pad$}  observed {observed}{:w$}  predicted {predicted}{:p$}  ({})",
-            clock(r.session.start_ns),
-            "",
-            "",
-            "",
-            reason(r, &r.current),
-            w = 9 - r.session.observed.as_str().len(),
-            p = 9 - predicted_word.len(),
-        );
-        if let (Some(p), Some(change)) = (&r.proposed, r.change) {
-            let _ = write!(
-                out,
-                "  {} under the proposal: {} ({})",
-                match change {
-                    palisade_replay::Change::Break => style.red("BREAKS"),
-                    palisade_replay::Change::Open => style.green("OPENS"),
-                },
-                p.predicted.as_str(),
-                reason(r, p)
-            );
-        }
-        out.push('\n');
-        if let Some(m) = &r.mismatch {
-            let _ = writeln!(
-                out,
-                "              {} {}: {}",
-                style.yellow("! mismatch"),
-                m.kind.as_str(),
-                m.reason
-            );
-        }
-        if r.session.during_gap {
-            let _ = writeln!(
-                out,
-                "              {} events were lost while this attempt was open; its observed outcome may be wrong",
-                style.yellow("! gap:")
-            );
-        }
-        match &r.dns {
-            Some(palisade_replay::DnsDependence::Unresolved) => {
-                let _ = writeln!(
-                    out,
-                    "              {} a domainNames rule could accept {}; the capture has no DNS answer naming it, so the verdict shown is uncertain",
-                    style.yellow("? depends on DNS:"),
-                    r.session.dst.ip()
-                );
-            }
-            Some(palisade_replay::DnsDependence::Resolved(names)) => {
-                let _ = writeln!(
-                    out,
-                    "              {} {} resolved as {} (the capture's DNS answers)",
-                    style.bold("dns:"),
-                    r.session.dst.ip(),
-                    names.join(", ")
-                );
-            }
-            None => {}
-        }
+        let _ = write!(out, "{}  {head}{:pad$}", clock(r.session.start_ns), "");
+        timeline_tail(r, style, &mut out);
     }
     out
+}
+
+/// The part of a timeline line the others are aligned on: `src → dst :port/proto`.
+fn timeline_head(r: &Replayed) -> String {
+    format!(
+        "{} → {} :{}/{}",
+        r.src.label(r.session.src.ip()),
+        r.dst.label(r.session.dst.ip()),
+        r.session.dst.port(),
+        r.session.proto
+    )
+}
+
+/// The rest of a session's timeline entry after the aligned head: outcomes, reasons, and the
+/// lines for a mismatch, a gap or a DNS dependence.
+fn timeline_tail(r: &Replayed, style: Style, out: &mut String) {
+    let observed = r.session.observed.as_str();
+    let observed = match r.session.observed {
+        palisade_flows::Observed::Accepted => style.green(observed),
+        palisade_flows::Observed::Unknown => style.dim(observed),
+        _ => style.red(observed),
+    };
+    // The outcome word JSON prints (`"predicted": "timed-out"`): one word per deny action.
+    let predicted_word = r.predicted.as_str();
+    let predicted = if r.predicted.allowed() {
+        style.green(predicted_word)
+    } else {
+        style.red(predicted_word)
+    };
+    let _ = write!(
+        out,
+        "  observed {observed}{:w$}  predicted {predicted}{:p$}  ({})",
+        "",
+        "",
+        reason(r, &r.current),
+        w = 9 - r.session.observed.as_str().len(),
+        p = 9 - predicted_word.len(),
+    );
+    if let (Some(p), Some(change)) = (&r.proposed, r.change) {
+        let _ = write!(
+            out,
+            "  {} under the proposal: {} ({})",
+            match change {
+                palisade_replay::Change::Break => style.red("BREAKS"),
+                palisade_replay::Change::Open => style.green("OPENS"),
+            },
+            p.predicted.as_str(),
+            reason(r, p)
+        );
+    }
+    out.push('\n');
+    if let Some(m) = &r.mismatch {
+        let _ = writeln!(
+            out,
+            "              {} {}: {}",
+            style.yellow("! mismatch"),
+            m.kind.as_str(),
+            m.reason
+        );
+    }
+    if r.session.during_gap {
+        let _ = writeln!(
+            out,
+            "              {} events were lost while this attempt was open; its observed outcome may be wrong",
+            style.yellow("! gap:")
+        );
+    }
+    match &r.dns {
+        Some(palisade_replay::DnsDependence::Unresolved) => {
+            let _ = writeln!(
+                out,
+                "              {} a domainNames rule could accept {}; the capture has no DNS answer naming it, so the verdict shown is uncertain",
+                style.yellow("? depends on DNS:"),
+                r.session.dst.ip()
+            );
+        }
+        Some(palisade_replay::DnsDependence::Resolved(names)) => {
+            let _ = writeln!(
+                out,
+                "              {} {} resolved as {} (the capture's DNS answers)",
+                style.bold("dns:"),
+                r.session.dst.ip(),
+                names.join(", ")
+            );
+        }
+        None => {}
+    }
 }
 
 fn summary_text(out: &mut String, s: &Summary, style: Style) {
@@ -1588,39 +1604,47 @@ fn md_pairs(report: &Report<'_>, out: &mut String) {
 fn md_sessions(report: &Report<'_>, out: &mut String) {
     if report.timeline && !report.sessions.is_empty() {
         let proposed = report.whatif.is_some();
-        let _ = writeln!(
-            out,
-            "\n## Sessions\n\n| start | from | to | port | observed | predicted |{} decided by | mismatch |\n|---|---|---|---|---|---|{}---|---|",
-            if proposed { " proposed |" } else { "" },
-            if proposed { "---|" } else { "" }
-        );
+        out.push_str(&md_sessions_header(proposed));
         for r in report.sessions {
-            let se = &r.session;
-            let proposed_cell = match (&r.proposed, r.change) {
-                (Some(p), Some(c)) => format!(" {} ({}) |", p.predicted.as_str(), c.as_str()),
-                (Some(p), None) => format!(" {} |", p.predicted.as_str()),
-                (None, _) if proposed => " |".to_string(),
-                _ => String::new(),
-            };
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {}/{} | {} | {} |{proposed_cell} {} | {} |",
-                time(se.start_ns),
-                md_cell(&r.src.label(se.src.ip())),
-                md_cell(&r.dst.label(se.dst.ip())),
-                se.dst.port(),
-                se.proto,
-                se.observed.as_str(),
-                r.predicted.as_str(),
-                md_cell(&reason(r, &r.current)),
-                r.mismatch.as_ref().map_or(String::new(), |m| format!(
-                    "**{}**: {}",
-                    m.kind.as_str(),
-                    md_cell(&m.reason)
-                ))
-            );
+            out.push_str(&md_session_row(r, proposed));
         }
     }
+}
+
+/// The heading and table header of the Markdown timeline.
+fn md_sessions_header(proposed: bool) -> String {
+    format!(
+        "\n## Sessions\n\n| start | from | to | port | observed | predicted |{} decided by | mismatch |\n|---|---|---|---|---|---|{}---|---|\n",
+        if proposed { " proposed |" } else { "" },
+        if proposed { "---|" } else { "" }
+    )
+}
+
+/// One row of the Markdown timeline (with the newline).
+fn md_session_row(r: &Replayed, proposed: bool) -> String {
+    let se = &r.session;
+    let proposed_cell = match (&r.proposed, r.change) {
+        (Some(p), Some(c)) => format!(" {} ({}) |", p.predicted.as_str(), c.as_str()),
+        (Some(p), None) => format!(" {} |", p.predicted.as_str()),
+        (None, _) if proposed => " |".to_string(),
+        _ => String::new(),
+    };
+    format!(
+        "| {} | {} | {} | {}/{} | {} | {} |{proposed_cell} {} | {} |\n",
+        time(se.start_ns),
+        md_cell(&r.src.label(se.src.ip())),
+        md_cell(&r.dst.label(se.dst.ip())),
+        se.dst.port(),
+        se.proto,
+        se.observed.as_str(),
+        r.predicted.as_str(),
+        md_cell(&reason(r, &r.current)),
+        r.mismatch.as_ref().map_or(String::new(), |m| format!(
+            "**{}**: {}",
+            m.kind.as_str(),
+            md_cell(&m.reason)
+        ))
+    )
 }
 
 /// Problems of the inputs.
@@ -1633,6 +1657,188 @@ fn md_input(report: &Report<'_>, out: &mut String) {
         }
     }
 }
+
+// ---- Reports written a session at a time --------------------------------------------------
+//
+// A capture of millions of sessions does not fit a report built in one string (the CLI keeps
+// its sessions in sorted runs on disk instead): these cut every format that lists sessions
+// into the frame around them and one piece per session, such that writing `before`, the
+// pieces (aligned and separated as [`SessionFrame`] says) and `after` gives the same bytes as
+// [`text`], [`md`], [`csv`], [`json`] or YAML of [`json`] on the same sessions (tested).
+
+/// A report format that lists every session.
+#[derive(Clone, Copy, Debug)]
+pub enum SessionFormat {
+    /// [`text`] with the timeline.
+    Text(Style),
+    /// [`md`] with the timeline.
+    Md,
+    /// [`csv`].
+    Csv,
+    /// [`json`].
+    Json,
+    /// YAML of [`json`] ([`crate::yaml::from_json`]).
+    Yaml,
+}
+
+/// One session's part of a report. Only the text timeline aligns its entries: there `head`
+/// (`src → dst :port/proto`, `head_width` characters) is padded to the widest head of the
+/// whole report before `body`; elsewhere `head` is empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionPiece {
+    /// What the text timeline aligns on (with the start time before it); empty elsewhere.
+    pub head: String,
+    /// The characters of the head to align (without the time).
+    pub head_width: usize,
+    /// The rest, with its final newline (none for a JSON element).
+    pub body: String,
+}
+
+/// A report without its sessions, cut where they go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionFrame {
+    /// Everything before the first session.
+    pub before: String,
+    /// Written between two pieces.
+    pub separator: &'static str,
+    /// Everything after the last session.
+    pub after: String,
+}
+
+/// One session as `format` lists it. `proposed`: whether the report has a proposal (the CSV
+/// and Markdown columns).
+///
+/// # Errors
+/// Only for YAML, when the session's JSON does not convert (a bug, as in [`crate::yaml`]).
+pub fn session_piece(
+    format: SessionFormat,
+    r: &Replayed,
+    proposed: bool,
+) -> Result<SessionPiece, String> {
+    Ok(match format {
+        SessionFormat::Text(style) => {
+            let head = timeline_head(r);
+            let head_width = head.chars().count();
+            let mut body = String::new();
+            timeline_tail(r, style, &mut body);
+            SessionPiece {
+                head: format!("{}  {head}", clock(r.session.start_ns)),
+                head_width,
+                body,
+            }
+        }
+        SessionFormat::Md => SessionPiece {
+            body: md_session_row(r, proposed),
+            ..SessionPiece::default()
+        },
+        SessionFormat::Csv => SessionPiece {
+            body: csv_row(r, proposed),
+            ..SessionPiece::default()
+        },
+        SessionFormat::Json => SessionPiece {
+            // An element of the pretty-printed `sessions` array: every line four spaces in.
+            body: indent_lines(to_json(&json_session(r)).trim_end(), "    ", "    "),
+            ..SessionPiece::default()
+        },
+        SessionFormat::Yaml => {
+            let doc = crate::yaml::from_json(&to_json(&json_session(r)))?;
+            SessionPiece {
+                // An item of the block sequence under `sessions:`.
+                body: indent_lines(&doc, "- ", "  "),
+                ..SessionPiece::default()
+            }
+        }
+    })
+}
+
+/// `text` with `first` before its first line and `rest` before each later non-empty one.
+/// Empty lines stay empty, as the YAML emitter writes them inside a block scalar at any depth
+/// (pretty JSON has none).
+fn indent_lines(text: &str, first: &str, rest: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if i == 0 {
+            out.push_str(first);
+        } else if line != "\n" {
+            out.push_str(rest);
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// The report around its sessions (`report.sessions` is ignored: the pieces stand for them,
+/// and there is at least one). Text and Markdown assume `report.timeline`.
+///
+/// # Errors
+/// Only for YAML, as [`session_piece`].
+pub fn session_frame(format: SessionFormat, report: &Report<'_>) -> Result<SessionFrame, String> {
+    let frame = Report {
+        sessions: &[],
+        ..*report
+    };
+    let proposed = report.whatif.is_some();
+    Ok(match format {
+        SessionFormat::Text(style) => {
+            let mut before = text_title(&frame, style);
+            before.push('\n');
+            let mut after = String::new();
+            text_after_timeline(&frame, style, &mut after);
+            SessionFrame {
+                before,
+                separator: "",
+                after,
+            }
+        }
+        SessionFormat::Md => {
+            let mut before = String::new();
+            md_totals(&frame, &mut before);
+            md_whatif(&frame, &mut before);
+            md_spikes(&frame, &mut before);
+            md_pairs(&frame, &mut before);
+            before.push_str(&md_sessions_header(proposed));
+            let mut after = String::new();
+            md_input(&frame, &mut after);
+            SessionFrame {
+                before,
+                separator: "",
+                after,
+            }
+        }
+        SessionFormat::Csv => SessionFrame {
+            before: csv_header(proposed),
+            separator: "",
+            after: String::new(),
+        },
+        SessionFormat::Json => {
+            let doc = json(&frame);
+            let rest = doc
+                .strip_prefix(JSON_NO_SESSIONS)
+                .expect("`sessions` is the report's first member");
+            SessionFrame {
+                before: "{\n  \"sessions\": [\n".to_string(),
+                separator: ",\n",
+                after: format!("\n  ]{rest}"),
+            }
+        }
+        SessionFormat::Yaml => {
+            let doc = crate::yaml::from_json(&json(&frame))?;
+            let rest = doc
+                .strip_prefix(YAML_NO_SESSIONS)
+                .ok_or("`sessions` is not the YAML report's first key")?;
+            SessionFrame {
+                before: "sessions:\n".to_string(),
+                separator: "",
+                after: rest.to_string(),
+            }
+        }
+    })
+}
+
+/// How [`json`] starts when there are no sessions.
+const JSON_NO_SESSIONS: &str = "{\n  \"sessions\": []";
+/// How its YAML starts then.
+const YAML_NO_SESSIONS: &str = "sessions: []\n";
 
 #[cfg(test)]
 mod tests {
@@ -1968,6 +2174,68 @@ mod tests {
             prop_assert_eq!(high, reference.iter().any(|&b| b >= 0x7f));
             if !high {
                 prop_assert!(!crate::escape::needs_sanitizing(&reference));
+            }
+        }
+    }
+
+    /// What a writer of pieces does: the frame, the pieces in order with the separator
+    /// between them and every text head padded to the widest.
+    fn assemble(frame: &SessionFrame, pieces: &[SessionPiece]) -> String {
+        let width = pieces.iter().map(|p| p.head_width).max().unwrap_or(0);
+        let mut out = frame.before.clone();
+        for (i, p) in pieces.iter().enumerate() {
+            if i > 0 {
+                out.push_str(frame.separator);
+            }
+            out.push_str(&p.head);
+            out.push_str(&" ".repeat(width - p.head_width));
+            out.push_str(&p.body);
+        }
+        out.push_str(&frame.after);
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Frame and pieces give the whole report's bytes in every format that lists
+        /// sessions, with and without a proposal.
+        #[test]
+        fn pieces_in_their_frame_are_the_whole_report(
+            sessions in prop::collection::vec(replayed(), 1..6),
+            with_proposal: bool,
+            color: bool,
+        ) {
+            let mut summary = Summary::default();
+            let mut whatif = WhatIf::default();
+            for r in &sessions {
+                summary.add(r);
+                whatif.add(r);
+            }
+            let inputs = [ReadReport::default()];
+            let report = Report {
+                sessions: &sessions,
+                summary: &summary,
+                inputs: &inputs,
+                whatif: with_proposal.then_some(&whatif),
+                spikes: None,
+                timeline: true,
+            };
+            let style = Style { color };
+            let formats = [
+                (SessionFormat::Text(style), super::text(&report, style)),
+                (SessionFormat::Md, md(&report)),
+                (SessionFormat::Csv, csv(&report)),
+                (SessionFormat::Json, json(&report)),
+                (SessionFormat::Yaml, crate::yaml::from_json(&json(&report)).unwrap()),
+            ];
+            for (format, whole) in formats {
+                let frame = session_frame(format, &report).unwrap();
+                let pieces: Vec<SessionPiece> = sessions
+                    .iter()
+                    .map(|r| session_piece(format, r, with_proposal).unwrap())
+                    .collect();
+                prop_assert_eq!(assemble(&frame, &pieces), whole, "{:?}", format);
             }
         }
     }

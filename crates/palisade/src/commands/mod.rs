@@ -21,6 +21,7 @@ pub mod sandbox;
 mod sandbox_replay;
 mod serve;
 mod snapshot;
+mod sorted_sessions;
 mod watch;
 
 use crate::args::{Cli, Command, LevelArg};

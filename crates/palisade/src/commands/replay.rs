@@ -1,5 +1,6 @@
 //! `palisade replay`: recorded traffic against the current (and a proposed) policy set.
 
+use super::sorted_sessions::SortedSessions;
 use crate::args::{DenyActionArg, ReplayArgs, SpikeOnArg};
 use crate::input::{input, load_checked};
 use crate::output::emit_err;
@@ -10,7 +11,7 @@ use palisade_flows::{FlowReader, Format, Observed, ReadOptions, ReadReport, Sess
 use palisade_load::{Input, LoadOptions, load};
 use palisade_model::Model;
 use palisade_render::Style;
-use palisade_render::replay::{self as render, Report};
+use palisade_render::replay::{self as render, Report, SessionFormat};
 use palisade_replay::{
     DenyAction, Filter, Replayed, Replayer, SessionContext, SpikeBasis, SpikeConfig, Spikes,
     Summary, WhatIf, parse_duration_ns,
@@ -129,7 +130,7 @@ impl Capture<'_> {
 
 /// Everything collected while reading.
 struct Collected {
-    sessions: Vec<Replayed>,
+    sessions: SortedSessions,
     summary: Summary,
     whatif: Option<WhatIf>,
     spikes: Option<Spikes>,
@@ -164,7 +165,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         )?)?),
         _ => None,
     };
-    let mut collected = Collected::new(&args, proposed.is_some(), settings.window);
+    let mut collected = Collected::new(&args, settings.output, proposed.is_some(), settings.window);
     // Not locked: the replaying thread may write it.
     let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
     let streamed = stream_sessions(
@@ -362,9 +363,22 @@ fn open_capture(args: &ReplayArgs) -> anyhow::Result<(Box<dyn Read>, Option<Prog
 }
 
 impl Collected {
-    fn new(args: &ReplayArgs, what_if: bool, window: i64) -> Collected {
+    fn new(args: &ReplayArgs, output: Output, what_if: bool, window: i64) -> Collected {
+        let format = match output {
+            Output::Text => Some(SessionFormat::Text(args.load.color.style(false))),
+            Output::Json => Some(SessionFormat::Json),
+            Output::Yaml => Some(SessionFormat::Yaml),
+            Output::Csv => Some(SessionFormat::Csv),
+            Output::Md => Some(SessionFormat::Md),
+            Output::Jsonl | Output::Parquet => None,
+        };
+        // Tests set a small bound to take the on-disk path on small captures.
+        let keep = std::env::var("PALISADE_REPLAY_SESSIONS_IN_MEMORY")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(SortedSessions::KEEP);
         Collected {
-            sessions: Vec::new(),
+            sessions: SortedSessions::with_limits(format, what_if, keep),
             summary: Summary::default(),
             whatif: what_if.then(WhatIf::default),
             spikes: args.spikes.then(|| {
@@ -673,24 +687,33 @@ fn print_report(
     mut collected: Collected,
     stdout: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
-    collected.sessions.sort_by(|a, b| {
-        (a.session.start_ns, a.session.src, a.session.dst).cmp(&(
-            b.session.start_ns,
-            b.session.src,
-            b.session.dst,
-        ))
-    });
     let spike_report = collected.spikes.as_ref().map(|s| s.report());
     let inputs = [std::mem::take(&mut collected.read)];
+    let style: Style = args.load.color.style(false);
+    let mut sessions = std::mem::replace(&mut collected.sessions, SortedSessions::new(None, false));
+    if !sessions.in_memory() {
+        // Too many sessions for one string: merged from their sorted runs on disk (only
+        // reports that list sessions keep them).
+        let report = Report {
+            sessions: &[],
+            summary: &collected.summary,
+            inputs: &inputs,
+            whatif: collected.whatif.as_ref(),
+            spikes: spike_report.as_ref(),
+            timeline: !args.summary,
+        };
+        sessions.write_report(&report, stdout)?;
+        stdout.flush()?;
+        return exit_code(args, &collected);
+    }
     let report = Report {
-        sessions: &collected.sessions,
+        sessions: sessions.sorted(),
         summary: &collected.summary,
         inputs: &inputs,
         whatif: collected.whatif.as_ref(),
         spikes: spike_report.as_ref(),
         timeline: !args.summary,
     };
-    let style: Style = args.load.color.style(false);
     let text = match out_format {
         Output::Text => render::text(&report, style),
         Output::Json => render::json(&report),

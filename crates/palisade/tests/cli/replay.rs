@@ -656,3 +656,106 @@ fn replay_resolves_domain_names_from_dns_answers_in_a_pcap() {
         assert_snapshot!(format!("pcap_dns_answered_{answered}"), shown);
     }
 }
+
+/// Runs `replay` as [`replay`] does, keeping at most `keep` sessions in memory before they go
+/// to sorted runs on disk.
+fn replay_keeping(keep: &str, capture: &str, extra: &[&str]) -> crate::support::Run {
+    let mut args = vec!["replay", capture];
+    args.extend(CLUSTER);
+    args.extend(["--color", "never"]);
+    args.extend(extra);
+    crate::support::palisade_with_env(&args, None, &[("PALISADE_REPLAY_SESSIONS_IN_MEMORY", keep)])
+}
+
+#[test]
+fn reports_merged_from_runs_on_disk_are_the_in_memory_ones() {
+    // 23 sessions, two in memory at a time: twelve runs, merged.
+    for extra in [
+        &["-o", "text"][..],
+        &["-o", "json"],
+        &["-o", "yaml"],
+        &["-o", "csv"],
+        &["-o", "md"],
+        &["-o", "json", "--summary"],
+        &["-o", "text", "--spikes"],
+        &[
+            "-o",
+            "yaml",
+            "--proposed",
+            "examples/webshop-fixed",
+            "--overlay",
+        ],
+        &[
+            "-o",
+            "md",
+            "--proposed",
+            "examples/webshop-fixed",
+            "--overlay",
+        ],
+        &[
+            "-o",
+            "csv",
+            "--proposed",
+            "examples/webshop-fixed",
+            "--overlay",
+        ],
+    ] {
+        for capture in [PCAP, HUBBLE] {
+            let whole = replay(capture, extra, None);
+            let merged = replay_keeping("2", capture, extra);
+            assert_eq!(whole.code, 0, "{extra:?}: {}", whole.stderr);
+            assert!(
+                whole.stdout.lines().count() > 20,
+                "{extra:?}: {}",
+                whole.stdout
+            );
+            assert_eq!(whole.stdout, merged.stdout, "{capture} {extra:?}");
+            assert_eq!(whole.stderr, merged.stderr, "{capture} {extra:?}");
+        }
+    }
+    // Colour codes survive the runs as they survive sanitizing the whole report.
+    let args = ["--color", "always"];
+    assert_eq!(
+        replay(PCAP, &args, None).stdout,
+        replay_keeping("3", PCAP, &args).stdout
+    );
+}
+
+#[test]
+fn many_runs_are_merged_in_stages() {
+    // 9000 sessions, seven in memory at a time: ≈ 1300 runs, merged 64 at a time as they
+    // pile up, then once more with the report's frame.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("capture.jsonl");
+    std::fs::write(&file, many_hubble_flows(9000)).unwrap();
+    let file = file.to_str().unwrap();
+    for extra in [&["-o", "json"][..], &["-o", "text"]] {
+        let whole = replay(file, extra, None);
+        let merged = replay_keeping("7", file, extra);
+        assert!(whole.stdout.lines().count() > 9000, "{extra:?}");
+        assert_eq!(whole.stdout, merged.stdout, "{extra:?}");
+    }
+}
+
+#[test]
+fn a_missing_temporary_directory_says_how_to_go_on() {
+    let mut args = vec!["replay", PCAP];
+    args.extend(CLUSTER);
+    args.extend(["-o", "json"]);
+    let run = crate::support::palisade_with_env(
+        &args,
+        None,
+        &[
+            ("PALISADE_REPLAY_SESSIONS_IN_MEMORY", "2"),
+            ("TMPDIR", "/nonexistent/palisade-test"),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("/nonexistent/palisade-test"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("set TMPDIR"), "{}", run.stderr);
+    assert!(run.stderr.contains("-o jsonl"), "{}", run.stderr);
+}

@@ -27,10 +27,16 @@ impl Run {
 
 /// Runs `palisade ARGS` in the repository root with `stdin` (if any).
 pub fn palisade(args: &[&str], stdin: Option<&str>) -> Run {
+    palisade_with_env(args, stdin, &[])
+}
+
+/// [`palisade`] with these environment variables set.
+pub fn palisade_with_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_palisade"))
         .args(args)
         .current_dir(root())
         .env_remove("NO_COLOR")
+        .envs(env.iter().copied())
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
