@@ -39,7 +39,9 @@ pub use report::{
     write_report_data, write_report_html,
 };
 pub use server::{CSP, ServeConfig, Server};
-pub use snapshot::{Capture, Inputs, InputsFn, Options, Snapshot, UI_MAX_CONNECTIONS};
+pub use snapshot::{
+    Capture, Guardrails, Inputs, InputsFn, Options, Snapshot, UI_MAX_CONNECTIONS, UI_MAX_SESSIONS,
+};
 
 /// A JSON value pretty-printed with a trailing newline (the CLI's layout).
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {

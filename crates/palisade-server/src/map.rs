@@ -189,30 +189,9 @@ pub fn map_json(
         );
     }
     if let Some(capture) = capture {
-        // Which admin-tier rules decided the sessions of each (pair, port, protocol).
-        let mut guardrails: BTreeMap<(String, String, u16, &'static str), Vec<String>> =
-            BTreeMap::new();
-        for r in &capture.sessions {
-            for d in r.current.decided_by.iter() {
-                let Some(tier) = d.tier else { continue };
-                let s = &r.session;
-                let entry = guardrails
-                    .entry((
-                        r.src.label(s.src.ip()).to_string(),
-                        r.dst.label(s.dst.ip()).to_string(),
-                        s.dst.port(),
-                        s.proto.as_str(),
-                    ))
-                    .or_default();
-                let text = match d.rule {
-                    Some(rule) => format!("[{}] {} rule {rule}", tier.as_str(), d.policy),
-                    None => format!("[{}] {}", tier.as_str(), d.policy),
-                };
-                if !entry.contains(&text) {
-                    entry.push(text);
-                }
-            }
-        }
+        // Which admin-tier rules decided the sessions of each (pair, port, protocol), over
+        // every session (the capture lists at most `max_sessions`).
+        let mut guardrails = capture.guardrails.clone();
         for (key, stat) in capture.summary.pairs_sorted() {
             for name in [&*key.src, &*key.dst] {
                 if !nodes.contains_key(name) {

@@ -34,6 +34,11 @@ pub type InputsFn = Arc<dyn Fn() -> Result<Inputs, String> + Send + Sync>;
 /// show the first ones and say how to narrow them, instead of holding an answer of any size.
 pub const UI_MAX_CONNECTIONS: usize = 1_000_000;
 
+/// Replayed sessions a snapshot lists at most (≈ 20 MB held, ≈ 17 MB of JSON in a report):
+/// past this the timeline holds the flagged ones first, then the earliest others, and says
+/// so; counts, the map, what-if and spikes still cover every session.
+pub const UI_MAX_SESSIONS: usize = 20_000;
+
 /// Settings that stay fixed for the server's life.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -56,6 +61,8 @@ pub struct Options {
     pub selection: Selection,
     /// Workload-level connections held at most ([`UI_MAX_CONNECTIONS`] by default).
     pub max_connections: usize,
+    /// Replayed sessions listed at most ([`UI_MAX_SESSIONS`] by default).
+    pub max_sessions: usize,
 }
 
 impl Default for Options {
@@ -70,14 +77,21 @@ impl Default for Options {
             lint_config: None,
             selection: Selection::default(),
             max_connections: UI_MAX_CONNECTIONS,
+            max_sessions: UI_MAX_SESSIONS,
         }
     }
 }
 
 /// The replayed capture.
 pub struct Capture {
-    /// The sessions in start order.
+    /// The sessions in start order: all of them, or past [`Options::max_sessions`] the
+    /// flagged ones first and then the earliest others (see [`HeldSessions`]).
     pub sessions: Vec<Replayed>,
+    /// Why `sessions` is not every session, when it was cut.
+    pub sessions_cut: Option<String>,
+    /// The admin-tier rules that decided the sessions of each (source, destination, port,
+    /// protocol), over every session (the map's guardrails).
+    pub guardrails: Guardrails,
     /// Their summary (per workload pair, per outcome).
     pub summary: Summary,
     /// With a proposal: what breaks and opens.
@@ -168,7 +182,8 @@ fn replay(
     if let Some(p) = proposed {
         replayer = replayer.with_proposed(p);
     }
-    let mut sessions = Vec::new();
+    let mut held = HeldSessions::new(options.max_sessions);
+    let mut guardrails = Guardrails::new();
     let mut summary = Summary::default();
     let mut whatif = proposed.map(|_| WhatIf::default());
     let mut spikes = Spikes::new(SpikeConfig::default());
@@ -198,7 +213,8 @@ fn replay(
                 w.add(&r);
             }
             spikes.add(&r);
-            sessions.push(r);
+            add_guardrails(&mut guardrails, &r);
+            held.push(r);
         })
         .map_err(|e| Error::Capture {
             path: path.display().to_string(),
@@ -206,15 +222,18 @@ fn replay(
         })?;
         reads.push(reader.into_report());
     }
-    sessions.sort_by(|a, b| {
-        (a.session.start_ns, a.session.src, a.session.dst).cmp(&(
-            b.session.start_ns,
-            b.session.src,
-            b.session.dst,
-        ))
+    let total = summary.total.sessions;
+    let (sessions, cut) = held.into_sorted();
+    let sessions_cut = cut.then(|| {
+        format!(
+            "the capture has {total} sessions, more than the timeline holds ({}): it lists every flagged, denied or changed one first, then the earliest others; counts, the map, what-if and spikes cover all {total}, but a time range recounts only the listed ones. Every session: `palisade replay CAPTURE -o jsonl`",
+            sessions.len()
+        )
     });
     Ok(Capture {
         sessions,
+        sessions_cut,
+        guardrails,
         summary,
         whatif,
         spikes: spikes.report(),
@@ -305,6 +324,7 @@ impl Snapshot {
                 options,
             )?)
         };
+        problems.extend(capture.as_ref().and_then(|c| c.sessions_cut.clone()));
         let replay_json = capture.as_ref().map(|c| {
             palisade_render::replay::json(&Report {
                 sessions: &c.sessions,
@@ -332,5 +352,110 @@ impl Snapshot {
             map_json,
             selection: selection.clone(),
         })
+    }
+}
+
+/// See [`Capture::guardrails`].
+pub type Guardrails = std::collections::BTreeMap<(String, String, u16, &'static str), Vec<String>>;
+
+fn add_guardrails(guardrails: &mut Guardrails, r: &Replayed) {
+    for d in r.current.decided_by.iter() {
+        let Some(tier) = d.tier else { continue };
+        let s = &r.session;
+        let entry = guardrails
+            .entry((
+                r.src.label(s.src.ip()).to_string(),
+                r.dst.label(s.dst.ip()).to_string(),
+                s.dst.port(),
+                s.proto.as_str(),
+            ))
+            .or_default();
+        let text = match d.rule {
+            Some(rule) => format!("[{}] {} rule {rule}", tier.as_str(), d.policy),
+            None => format!("[{}] {}", tier.as_str(), d.policy),
+        };
+        if !entry.contains(&text) {
+            entry.push(text);
+        }
+    }
+}
+
+/// The sessions a snapshot lists, at most `max` of them, chosen while replaying in bounded
+/// memory: the earliest `max` flagged ones (a mismatch, not accepted, predicted denied, or
+/// changed by the proposal: what a reader looks for) and the earliest `max` others, of which
+/// only enough to fill `max` are kept at the end. "Earliest" is the report order (start,
+/// source, destination, then the order sessions were decided in), so with fewer than `max`
+/// sessions this is every session in the CLI's order.
+pub(crate) struct HeldSessions {
+    max: usize,
+    seen: u64,
+    flagged: std::collections::BinaryHeap<Held>,
+    others: std::collections::BinaryHeap<Held>,
+}
+
+/// A session ordered by its place in the report (a max-heap drops the latest).
+struct Held {
+    key: (i64, std::net::SocketAddr, std::net::SocketAddr, u64),
+    session: Replayed,
+}
+
+impl PartialEq for Held {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl Eq for Held {}
+impl PartialOrd for Held {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Held {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+impl HeldSessions {
+    pub(crate) fn new(max: usize) -> HeldSessions {
+        HeldSessions {
+            max,
+            seen: 0,
+            flagged: std::collections::BinaryHeap::new(),
+            others: std::collections::BinaryHeap::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, r: Replayed) {
+        let flagged = r.mismatch.is_some()
+            || r.session.observed != palisade_flows::Observed::Accepted
+            || !r.predicted.allowed()
+            || r.change.is_some();
+        let held = Held {
+            key: (r.session.start_ns, r.session.src, r.session.dst, self.seen),
+            session: r,
+        };
+        self.seen += 1;
+        let heap = if flagged {
+            &mut self.flagged
+        } else {
+            &mut self.others
+        };
+        heap.push(held);
+        if heap.len() > self.max {
+            heap.pop();
+        }
+    }
+
+    /// The held sessions in report order, and whether some were left out.
+    pub(crate) fn into_sorted(self) -> (Vec<Replayed>, bool) {
+        let mut flagged = self.flagged.into_sorted_vec();
+        let room = self.max - flagged.len();
+        let mut others = self.others.into_sorted_vec();
+        others.truncate(room);
+        flagged.append(&mut others);
+        flagged.sort_unstable();
+        let cut = (flagged.len() as u64) < self.seen;
+        (flagged.into_iter().map(|h| h.session).collect(), cut)
     }
 }

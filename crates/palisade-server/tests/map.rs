@@ -139,3 +139,109 @@ fn connectivity_held_up_to_a_bound() {
     let map: serde_json::Value = serde_json::from_str(&snapshot.map_json).unwrap();
     assert_eq!(map["edges"].as_array().unwrap().len(), 5);
 }
+
+/// The sessions a snapshot lists, from its replay document.
+fn listed(snapshot: &Snapshot) -> Vec<serde_json::Value> {
+    let doc: serde_json::Value =
+        serde_json::from_str(snapshot.replay_json.as_deref().unwrap()).unwrap();
+    doc["sessions"].as_array().unwrap().clone()
+}
+
+fn flagged(s: &serde_json::Value) -> bool {
+    !s["mismatch"].is_null() || s["observed"] != "accepted" || s["predicted"] != "accepted"
+}
+
+/// A snapshot lists at most `max_sessions` replayed sessions: past it, the flagged ones
+/// first and then the earliest others, in report order, and the page's problems say so;
+/// the map (pairs, counts, guardrails) and the summary still cover every session.
+#[test]
+fn sessions_held_up_to_a_bound() {
+    for (data, capture) in [
+        (
+            vec![example("webshop"), example("webshop-traffic/cluster")],
+            example("webshop-traffic/capture.pcap"),
+        ),
+        (
+            vec![
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../palisade/tests/cli/data/tiers-dns/cluster.yaml"),
+            ],
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../palisade/tests/cli/data/tiers-dns/capture.jsonl"),
+        ),
+    ] {
+        let inputs = Inputs {
+            current: data.into_iter().map(Input::Path).collect(),
+            captures: vec![capture],
+            ..Inputs::default()
+        };
+        let whole = Snapshot::build(&inputs, &Options::default()).unwrap();
+        let all = listed(&whole);
+        let total = all.len();
+        assert!(total >= 3, "{total}");
+        // In start order, as `palisade replay -o json` lists them (the key's finer parts,
+        // addresses, are not in this check).
+        let starts = |list: &[serde_json::Value]| -> Vec<String> {
+            list.iter()
+                .map(|s| s["start"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert!(starts(&all).is_sorted(), "{:?}", starts(&all));
+        assert!(whole.capture.as_ref().unwrap().sessions_cut.is_none());
+        let exact = Snapshot::build(
+            &inputs,
+            &Options {
+                max_sessions: total,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(exact.replay_json, whole.replay_json);
+        assert!(exact.capture.as_ref().unwrap().sessions_cut.is_none());
+
+        let mut bounds = vec![1, total - 1];
+        if total > 4 {
+            bounds.push(3);
+        }
+        for max in bounds {
+            let cut = Snapshot::build(
+                &inputs,
+                &Options {
+                    max_sessions: max,
+                    ..Options::default()
+                },
+            )
+            .unwrap();
+            let held = listed(&cut);
+            assert_eq!(held.len(), max);
+            // The flagged ones first (the earliest of them), then the earliest others; in
+            // the whole list's order.
+            let flagged_all: Vec<_> = all.iter().filter(|s| flagged(s)).collect();
+            let take_flagged = flagged_all.len().min(max);
+            let mut expected: Vec<&serde_json::Value> = flagged_all[..take_flagged].to_vec();
+            expected.extend(all.iter().filter(|s| !flagged(s)).take(max - take_flagged));
+            let expected: Vec<&serde_json::Value> =
+                all.iter().filter(|s| expected.contains(s)).collect();
+            assert_eq!(held.iter().collect::<Vec<_>>(), expected, "max {max}");
+            // Everything counted over every session stays the whole one's.
+            assert_eq!(cut.map_json, whole.map_json, "max {max}");
+            let summary = |s: &Snapshot| -> serde_json::Value {
+                serde_json::from_str::<serde_json::Value>(s.replay_json.as_deref().unwrap())
+                    .unwrap()["summary"]
+                    .clone()
+            };
+            assert_eq!(summary(&cut), summary(&whole));
+            let why = cut
+                .capture
+                .as_ref()
+                .unwrap()
+                .sessions_cut
+                .clone()
+                .expect("cut");
+            assert!(why.contains(&format!("has {total} sessions")), "{why}");
+            assert!(why.contains(&format!("holds ({max})")), "{why}");
+            assert!(why.contains("-o jsonl"), "{why}");
+            assert!(cut.problems.contains(&why));
+        }
+    }
+}

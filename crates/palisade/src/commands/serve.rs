@@ -133,6 +133,7 @@ pub fn options(args: &UiInputArgs) -> anyhow::Result<Options> {
         lint_config: config_path.map(|p| p.display().to_string()),
         selection: crate::select::selection(args.ns.namespace.as_deref(), Some(&args.select))?,
         max_connections: palisade_server::UI_MAX_CONNECTIONS,
+        max_sessions: palisade_server::UI_MAX_SESSIONS,
     })
 }
 
