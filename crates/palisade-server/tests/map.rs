@@ -188,14 +188,17 @@ fn sessions_held_up_to_a_bound() {
         };
         assert!(starts(&all).is_sorted(), "{:?}", starts(&all));
         assert!(whole.capture.as_ref().unwrap().sessions_cut.is_none());
-        let exact = Snapshot::build(
-            &inputs,
-            &Options {
-                max_sessions: total,
-                ..Options::default()
-            },
-        )
-        .unwrap();
+        let holding = |max: usize| {
+            Snapshot::build(
+                &inputs,
+                &Options {
+                    max_sessions: max,
+                    ..Options::default()
+                },
+            )
+            .unwrap()
+        };
+        let exact = holding(total);
         assert_eq!(exact.replay_json, whole.replay_json);
         assert!(exact.capture.as_ref().unwrap().sessions_cut.is_none());
 
@@ -204,14 +207,7 @@ fn sessions_held_up_to_a_bound() {
             bounds.push(3);
         }
         for max in bounds {
-            let cut = Snapshot::build(
-                &inputs,
-                &Options {
-                    max_sessions: max,
-                    ..Options::default()
-                },
-            )
-            .unwrap();
+            let cut = holding(max);
             let held = listed(&cut);
             assert_eq!(held.len(), max);
             // The flagged ones first (the earliest of them), then the earliest others; in

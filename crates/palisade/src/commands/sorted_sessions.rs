@@ -42,6 +42,18 @@ struct Run {
     file: File,
 }
 
+impl Run {
+    /// The run `out` wrote, ready to be read from its start.
+    fn finish(out: BufWriter<File>) -> anyhow::Result<Run> {
+        let mut file = out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .context(SPILL)?;
+        file.rewind().context(SPILL)?;
+        Ok(Run { file })
+    }
+}
+
 pub(crate) struct SortedSessions {
     format: Option<SessionFormat>,
     proposed: bool,
@@ -139,24 +151,14 @@ impl SortedSessions {
             )
             .context(SPILL)?;
         }
-        let mut file = out
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .context(SPILL)?;
-        file.rewind().context(SPILL)?;
-        self.runs.push(Run { file });
+        self.runs.push(Run::finish(out)?);
         if self.runs.len() >= SortedSessions::MAX_RUNS {
             let runs = std::mem::take(&mut self.runs);
             let mut out = BufWriter::with_capacity(1 << 16, temp_file()?);
             merge(runs, |record| {
                 write_record(&mut out, &record).context(SPILL)
             })?;
-            let mut file = out
-                .into_inner()
-                .map_err(|e| e.into_error())
-                .context(SPILL)?;
-            file.rewind().context(SPILL)?;
-            self.runs.push(Run { file });
+            self.runs.push(Run::finish(out)?);
         }
         Ok(())
     }
