@@ -271,6 +271,12 @@ impl ServiceVia {
 }
 
 impl Replayed {
+    /// Where the session comes in a report: by start, then source and destination (reports
+    /// sort stably by this, so ties keep the order sessions were decided in).
+    pub fn report_order(&self) -> (i64, std::net::SocketAddr, std::net::SocketAddr) {
+        (self.session.start_ns, self.session.src, self.session.dst)
+    }
+
     /// The observed outcome.
     pub fn observed(&self) -> Observed {
         self.session.observed

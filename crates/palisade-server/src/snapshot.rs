@@ -85,7 +85,7 @@ impl Default for Options {
 /// The replayed capture.
 pub struct Capture {
     /// The sessions in start order: all of them, or past [`Options::max_sessions`] the
-    /// flagged ones first and then the earliest others (see [`HeldSessions`]).
+    /// flagged ones first and then the earliest others (see `HeldSessions`).
     pub sessions: Vec<Replayed>,
     /// Why `sessions` is not every session, when it was cut.
     pub sessions_cut: Option<String>,
@@ -395,7 +395,7 @@ pub(crate) struct HeldSessions {
 
 /// A session ordered by its place in the report (a max-heap drops the latest).
 struct Held {
-    key: (i64, std::net::SocketAddr, std::net::SocketAddr, u64),
+    key: ((i64, std::net::SocketAddr, std::net::SocketAddr), u64),
     session: Replayed,
 }
 
@@ -432,7 +432,7 @@ impl HeldSessions {
             || !r.predicted.allowed()
             || r.change.is_some();
         let held = Held {
-            key: (r.session.start_ns, r.session.src, r.session.dst, self.seen),
+            key: (r.report_order(), self.seen),
             session: r,
         };
         self.seen += 1;

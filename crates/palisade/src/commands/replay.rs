@@ -773,7 +773,7 @@ fn replay_file(
         }
         sessions.push(r);
     })?;
-    sessions.sort_by_key(|r| (r.session.start_ns, r.session.src, r.session.dst));
+    sessions.sort_by_key(Replayed::report_order);
     Ok((sessions, summary, whatif))
 }
 

@@ -61,7 +61,7 @@ fn read_sessions(path: &str, replayer: &mut Replayer<'_>) -> anyhow::Result<Vec<
         reader.read(|record| sessionizer.push_record(record, &mut on_session))?;
         sessionizer.finish(&mut on_session);
     }
-    out.sort_by_key(|r| (r.session.start_ns, r.session.src, r.session.dst));
+    out.sort_by_key(Replayed::report_order);
     Ok(out)
 }
 

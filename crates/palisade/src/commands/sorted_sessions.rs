@@ -24,12 +24,8 @@ use palisade_render::escape::sanitize_output;
 use palisade_render::replay::{self as render, Report, SessionFormat, SessionPiece};
 use palisade_replay::Replayed;
 
-/// The order reports list sessions in.
+/// The order reports list sessions in ([`Replayed::report_order`]).
 type Key = (i64, SocketAddr, SocketAddr);
-
-fn key(r: &Replayed) -> Key {
-    (r.session.start_ns, r.session.src, r.session.dst)
-}
 
 /// A session's piece as written to a run: its key and its sanitized text.
 struct Record {
@@ -118,7 +114,7 @@ impl SortedSessions {
 
     /// The sessions in report order, when [`SortedSessions::in_memory`].
     pub(crate) fn sorted(&mut self) -> &[Replayed] {
-        self.kept.sort_by_key(key);
+        self.kept.sort_by_key(Replayed::report_order);
         &self.kept
     }
 
@@ -131,7 +127,7 @@ impl SortedSessions {
         let Some(format) = self.format else {
             return Ok(());
         };
-        self.kept.sort_by_key(key);
+        self.kept.sort_by_key(Replayed::report_order);
         let mut out = BufWriter::with_capacity(1 << 16, temp_file()?);
         for r in std::mem::take(&mut self.kept) {
             let piece =
@@ -145,7 +141,7 @@ impl SortedSessions {
             write_record(
                 &mut out,
                 &Record {
-                    key: key(&r),
+                    key: r.report_order(),
                     piece,
                 },
             )
