@@ -1694,6 +1694,19 @@ pub struct SessionPiece {
     pub body: String,
 }
 
+impl SessionPiece {
+    /// Writes the piece among pieces whose widest head is `width` characters: the head
+    /// padded to it, then the body.
+    ///
+    /// # Errors
+    /// Those of `out`.
+    pub fn write_padded(&self, width: usize, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        out.write_all(self.head.as_bytes())?;
+        write!(out, "{:1$}", "", width.saturating_sub(self.head_width))?;
+        out.write_all(self.body.as_bytes())
+    }
+}
+
 /// A report without its sessions, cut where they go.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionFrame {
@@ -2187,9 +2200,9 @@ mod tests {
             if i > 0 {
                 out.push_str(frame.separator);
             }
-            out.push_str(&p.head);
-            out.push_str(&" ".repeat(width - p.head_width));
-            out.push_str(&p.body);
+            let mut bytes = Vec::new();
+            p.write_padded(width, &mut bytes).unwrap();
+            out.push_str(&String::from_utf8(bytes).unwrap());
         }
         out.push_str(&frame.after);
         out

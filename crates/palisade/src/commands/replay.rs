@@ -378,7 +378,7 @@ impl Collected {
             .and_then(|v| v.parse().ok())
             .unwrap_or(SortedSessions::KEEP);
         Collected {
-            sessions: SortedSessions::with_limits(format, what_if, keep),
+            sessions: SortedSessions::new(format, what_if, keep),
             summary: Summary::default(),
             whatif: what_if.then(WhatIf::default),
             spikes: args.spikes.then(|| {
@@ -690,7 +690,7 @@ fn print_report(
     let spike_report = collected.spikes.as_ref().map(|s| s.report());
     let inputs = [std::mem::take(&mut collected.read)];
     let style: Style = args.load.color.style(false);
-    let mut sessions = std::mem::replace(&mut collected.sessions, SortedSessions::new(None, false));
+    let mut sessions = std::mem::take(&mut collected.sessions);
     if !sessions.in_memory() {
         // Too many sessions for one string: merged from their sorted runs on disk (only
         // reports that list sessions keep them).

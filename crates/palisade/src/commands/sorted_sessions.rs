@@ -64,6 +64,13 @@ pub(crate) struct SortedSessions {
     failed: Option<anyhow::Error>,
 }
 
+/// Empty, listing no sessions: what is left when a report takes the sessions.
+impl Default for SortedSessions {
+    fn default() -> Self {
+        SortedSessions::new(None, false, SortedSessions::KEEP)
+    }
+}
+
 impl SortedSessions {
     /// Sessions kept in memory before they go to a run (≈ 1 KB each).
     pub(crate) const KEEP: usize = 1 << 16;
@@ -71,12 +78,9 @@ impl SortedSessions {
     pub(crate) const MAX_RUNS: usize = 64;
 
     /// `format`: how the report lists sessions (`None`: never written to a run, as for the
-    /// formats that stream or list none); `proposed`: the report has a proposal.
-    pub(crate) fn new(format: Option<SessionFormat>, proposed: bool) -> SortedSessions {
-        SortedSessions::with_limits(format, proposed, SortedSessions::KEEP)
-    }
-
-    pub(crate) fn with_limits(
+    /// formats that stream or list none); `proposed`: the report has a proposal; `keep`:
+    /// sessions held in memory before they go to a run ([`SortedSessions::KEEP`] but in tests).
+    pub(crate) fn new(
         format: Option<SessionFormat>,
         proposed: bool,
         keep: usize,
@@ -182,10 +186,7 @@ impl SortedSessions {
                 out.write_all(frame.separator.as_bytes())?;
             }
             first = false;
-            let p = &record.piece;
-            out.write_all(p.head.as_bytes())?;
-            write!(out, "{:1$}", "", width - p.head_width)?;
-            out.write_all(p.body.as_bytes())?;
+            record.piece.write_padded(width, out)?;
             Ok(())
         })?;
         out.write_all(self.sanitize(&frame.after).as_bytes())?;
