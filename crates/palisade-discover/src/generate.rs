@@ -126,6 +126,9 @@ pub struct GeneratedPolicy {
     pub name: String,
     /// The workload it selects (`namespace/name`), or `None` for a default deny.
     pub subject: Option<String>,
+    /// The other workloads (or bare pods) it was learned for: those no stable label tells
+    /// apart from `subject`, which one policy selects together (empty for most policies).
+    pub also_selects: Vec<String>,
     /// Ingress rules written.
     pub ingress_rules: usize,
     /// Egress rules written.
@@ -192,6 +195,21 @@ struct RuleAcc {
 }
 
 impl RuleAcc {
+    /// Adds another accumulator's sessions and ports.
+    fn merge(&mut self, other: &RuleAcc) {
+        if other.sessions == 0 {
+            return;
+        }
+        if self.sessions == 0 {
+            *self = other.clone();
+            return;
+        }
+        self.ports.extend(other.ports.iter().copied());
+        self.sessions += other.sessions;
+        self.first_ns = self.first_ns.min(other.first_ns);
+        self.last_ns = self.last_ns.max(other.last_ns);
+    }
+
     fn add(&mut self, t: &Tuple) {
         if self.sessions == 0 {
             self.first_ns = t.first_ns;
@@ -218,6 +236,29 @@ struct Subject {
 }
 
 impl Subject {
+    /// What one policy for `self`'s pods and `other`'s must allow: both.
+    fn absorb(&mut self, other: &Subject) {
+        for (mine, theirs) in [
+            (&mut self.ingress, &other.ingress),
+            (&mut self.egress, &other.egress),
+        ] {
+            for (&peer, acc) in theirs {
+                mine.entry(peer).or_default().merge(acc);
+            }
+        }
+        self.resolved.merge(&other.resolved);
+        self.served.merge(&other.served);
+        if other.sessions > 0 {
+            if self.sessions == 0 {
+                self.first_ns = other.first_ns;
+                self.last_ns = other.last_ns;
+            }
+            self.sessions += other.sessions;
+            self.first_ns = self.first_ns.min(other.first_ns);
+            self.last_ns = self.last_ns.max(other.last_ns);
+        }
+    }
+
     fn count(&mut self, t: &Tuple) {
         if self.sessions == 0 {
             self.first_ns = t.first_ns;
@@ -247,7 +288,8 @@ struct Ctx<'a> {
     model: &'a Model,
     obs: &'a Observation,
     options: &'a GenerateOptions,
-    selectors: BTreeMap<NodeKey, StableSelector>,
+    /// Each node's selector, with the node's id.
+    selectors: BTreeMap<NodeKey, (String, StableSelector)>,
     /// Pods by namespace index, built on first use (selectors compare a workload with the
     /// rest of its namespace).
     namespace_pods: Option<Vec<Vec<PodId>>>,
@@ -273,12 +315,66 @@ impl Ctx<'_> {
             };
             let among = namespace.map_or(&[][..], |ns| by_namespace[ns.index()].as_slice());
             let s = crate::selectors::stable_selector_among(model, key, name, among);
-            if let Some(n) = &s.note {
-                self.notes.push(n.clone());
-            }
-            self.selectors.insert(key.clone(), s);
+            self.selectors.insert(key.clone(), (name.to_string(), s));
         }
-        self.selectors[key].labels.clone()
+        self.selectors[key].1.labels.clone()
+    }
+
+    /// Whether a node's selector matches exactly its own pods (after [`Ctx::selector`]).
+    fn exact(&self, key: &NodeKey) -> bool {
+        self.selectors.get(key).is_some_and(|(_, s)| s.exact)
+    }
+
+    /// The selectors' notes, one per group of nodes no stable label tells apart (each
+    /// node's own note would list all the others: quadratic in the group's size).
+    fn selector_notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        // (namespace, labels) → the nodes selected so, with their ids and selectors.
+        type Alike<'s> =
+            BTreeMap<(String, &'s Labels), Vec<(&'s NodeKey, &'s str, &'s StableSelector)>>;
+        let mut alike: Alike<'_> = BTreeMap::new();
+        for (key, (name, s)) in &self.selectors {
+            if s.exact {
+                notes.extend(s.note.iter().cloned());
+            } else if s.note.is_some() {
+                alike
+                    .entry((self.namespace_of(key), &s.labels))
+                    .or_default()
+                    .push((key, name.as_str(), s));
+            }
+        }
+        for ((_, labels), group) in alike {
+            if let [(_, _, s)] = group[..] {
+                notes.extend(s.note.iter().cloned());
+                continue;
+            }
+            let own: BTreeSet<PodId> = group
+                .iter()
+                .flat_map(|(key, _, _)| members(self.model, key))
+                .collect();
+            let mut outside: Vec<String> = group
+                .iter()
+                .flat_map(|(_, _, s)| s.also_selects.iter())
+                .filter(|p| !own.contains(p))
+                .map(|&p| self.model.pod_workload_name(p))
+                .collect();
+            outside.sort();
+            outside.dedup();
+            let mut names: Vec<&str> = group.iter().map(|(_, name, _)| *name).collect();
+            names.sort_unstable();
+            let also = if outside.is_empty() {
+                String::new()
+            } else {
+                format!(", as do {}", outside.join(", "))
+            };
+            notes.push(format!(
+                "no stable labels tell apart {} ({} of them, all matching {}{also}): the generated policies and rules select them together, as one (give them distinguishing labels)",
+                names.join(", "),
+                names.len(),
+                crate::selectors::labels_text(labels),
+            ));
+        }
+        notes
     }
 
     fn namespace_of(&self, key: &NodeKey) -> String {
@@ -652,6 +748,7 @@ pub fn generate(model: &Model, obs: &Observation, options: &GenerateOptions) -> 
                 namespace: ns.clone(),
                 name,
                 subject: None,
+                also_selects: Vec::new(),
                 ingress_rules: 0,
                 egress_rules: usize::from(dns),
                 sessions: 0,
@@ -664,20 +761,50 @@ pub fn generate(model: &Model, obs: &Observation, options: &GenerateOptions) -> 
             out.files.insert(ns.clone(), text);
             continue;
         }
+        // Subjects no stable label tells apart have the same selector: a policy for any of
+        // them selects them all. So they get one policy, allowing what each was seen doing:
+        // what the separate policies would allow together (they add up), written once.
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut group_of: BTreeMap<Labels, usize> = BTreeMap::new();
         for &i in subject_nodes {
             let node = &nodes[i];
-            let s = &subjects[&i];
+            let labels = ctx.selector(&node.key, &node.id);
+            if !ctx.exact(&node.key) {
+                if let Some(&g) = group_of.get(&labels) {
+                    groups[g].push(i);
+                    continue;
+                }
+                group_of.insert(labels, groups.len());
+            }
+            groups.push(vec![i]);
+        }
+        for group in &groups {
+            let members: Vec<&Node> = group.iter().map(|&i| &nodes[i]).collect();
+            let merged;
+            let s = match group[..] {
+                [i] => &subjects[&i],
+                _ => {
+                    let mut all = Subject::default();
+                    for i in group {
+                        all.absorb(&subjects[i]);
+                    }
+                    merged = all;
+                    &merged
+                }
+            };
+            let node = members[0];
             let base = node.id.split_once('/').map_or(node.id.as_str(), |(_, n)| n);
             let name = unique(&match options.mode {
                 GenerateMode::Replace => base.to_string(),
                 GenerateMode::Add => format!("{base}-observed"),
             });
-            let policy = subject_policy(&mut ctx, &mut text, node, s, ns, &name, &dns_keys);
+            let policy = subject_policy(&mut ctx, &mut text, &members, s, ns, &name, &dns_keys);
             out.policies.push(policy);
         }
         out.files.insert(ns.clone(), text);
     }
-    out.notes = ctx.notes;
+    out.notes = ctx.selector_notes();
+    out.notes.append(&mut ctx.notes);
     out.notes.sort();
     out.notes.dedup();
     out
@@ -704,10 +831,12 @@ fn header(text: &mut String, name: &str, ns: &str, annotations: &[(&str, String)
 }
 
 #[allow(clippy::too_many_arguments)]
+/// The policy of `members` (one workload or bare pod, or several that no stable label tells
+/// apart: the first names the policy), learned as `s`.
 fn subject_policy(
     ctx: &mut Ctx<'_>,
     text: &mut String,
-    node: &Node,
+    members: &[&Node],
     s: &Subject,
     ns: &str,
     name: &str,
@@ -715,8 +844,15 @@ fn subject_policy(
 ) -> GeneratedPolicy {
     let options = ctx.options;
     let nodes = &ctx.obs.map.nodes;
+    let node = members[0];
+    let others = &members[1..];
+    // Who the policy is for, in comments.
+    let who = match others.len() {
+        0 => node.id.clone(),
+        n => format!("{} and {n} more", node.id),
+    };
     let replace = options.mode == GenerateMode::Replace;
-    let is_dns_server = dns_keys.contains(&node.key);
+    let is_dns_server = members.iter().any(|m| dns_keys.contains(&m.key));
     let full = options.scope == Scope::Full;
     let with_ports = options.scope >= Scope::IngressPorts;
     let dns_egress = replace
@@ -752,6 +888,14 @@ fn subject_policy(
         time(s.first_ns),
         time(s.last_ns)
     );
+    if !others.is_empty() {
+        let ids: Vec<&str> = others.iter().map(|m| m.id.as_str()).collect();
+        let _ = writeln!(
+            text,
+            "# Also for {}, which no stable label tells apart from it: this policy selects them all and allows what any of them was seen doing.",
+            ids.join(", ")
+        );
+    }
     header(text, name, ns, &annotations);
     let labels = ctx.selector(&node.key, &node.id);
     text.push_str("spec:\n");
@@ -765,14 +909,13 @@ fn subject_policy(
     }
     let mut ingress_rules = 0;
     let mut egress_rules = 0;
-    let dst_key = node.key.clone();
     let model = ctx.model;
+    let member_keys: Vec<&NodeKey> = members.iter().map(|m| &m.key).collect();
     if with_ingress {
         if s.ingress.is_empty() && !dns_ingress {
             let _ = writeln!(
                 text,
-                "  # Nothing was seen connecting to {}: all ingress denied on purpose.\n  ingress: []",
-                node.id
+                "  # Nothing was seen connecting to {who}: all ingress denied on purpose.\n  ingress: []",
             );
         } else {
             text.push_str("  ingress:\n");
@@ -785,18 +928,14 @@ fn subject_policy(
                 dns_ports(text);
                 ingress_rules += 1;
             }
-            for (&peer, acc) in &s.ingress {
-                let peer_node = &nodes[peer];
-                let items = ctx.peer_items(peer_node, ns, 4);
-                if items.is_empty() {
-                    continue;
-                }
-                rule_comment(text, "from", &peer_node.id, acc);
+            for rule in peer_rules(ctx, &s.ingress, ns) {
+                rule_comment(text, "from", &rule.peer_ids(nodes), &rule.acc);
                 text.push_str("  - from:\n");
-                text.push_str(&items);
+                text.push_str(&rule.items);
                 if with_ports {
-                    let name_of = |p: Protocol, port: u16| port_name(model, &dst_key, p, port);
-                    ports_yaml(text, 4, &acc.ports, &name_of, options.merge_ports);
+                    let name_of =
+                        |p: Protocol, port: u16| common_port_name(model, &member_keys, p, port);
+                    ports_yaml(text, 4, &rule.acc.ports, &name_of, options.merge_ports);
                 }
                 ingress_rules += 1;
             }
@@ -806,8 +945,7 @@ fn subject_policy(
         if s.egress.is_empty() && !dns_egress {
             let _ = writeln!(
                 text,
-                "  # {} was not seen connecting anywhere: all egress denied on purpose.\n  egress: []",
-                node.id
+                "  # {who} was not seen connecting anywhere: all egress denied on purpose.\n  egress: []",
             );
         } else {
             text.push_str("  egress:\n");
@@ -828,25 +966,20 @@ fn subject_policy(
                 dns_ports(text);
                 egress_rules += 1;
             }
-            for (&peer, acc) in &s.egress {
-                let peer_node = &nodes[peer];
-                let items = ctx.peer_items(peer_node, ns, 4);
-                if items.is_empty() {
-                    continue;
-                }
-                rule_comment(text, "to", &peer_node.id, acc);
+            for rule in peer_rules(ctx, &s.egress, ns) {
+                rule_comment(text, "to", &rule.peer_ids(nodes), &rule.acc);
                 text.push_str("  - to:\n");
-                text.push_str(&items);
-                let key = peer_node.key.clone();
-                let named = is_subject(peer_node);
+                text.push_str(&rule.items);
+                let named = rule.peers.iter().all(|&p| is_subject(&nodes[p]));
+                let keys: Vec<&NodeKey> = rule.peers.iter().map(|&p| &nodes[p].key).collect();
                 let name_of = |p: Protocol, port: u16| {
                     if named {
-                        port_name(model, &key, p, port)
+                        common_port_name(model, &keys, p, port)
                     } else {
                         None
                     }
                 };
-                ports_yaml(text, 4, &acc.ports, &name_of, options.merge_ports);
+                ports_yaml(text, 4, &rule.acc.ports, &name_of, options.merge_ports);
                 egress_rules += 1;
             }
         }
@@ -855,6 +988,7 @@ fn subject_policy(
         namespace: ns.to_string(),
         name: name.to_string(),
         subject: Some(node.id.clone()),
+        also_selects: others.iter().map(|m| m.id.clone()).collect(),
         ingress_rules,
         egress_rules,
         sessions: s.sessions,
@@ -946,14 +1080,10 @@ fn namespace_policy(
             text.push_str(sel.trim_start());
             rules += 1;
         }
-        for (&peer, acc) in &from_nodes {
-            let items = ctx.peer_items(&nodes[peer], ns, 4);
-            if items.is_empty() {
-                continue;
-            }
-            rule_comment(text, "from", &nodes[peer].id, acc);
+        for rule in peer_rules(ctx, &from_nodes, ns) {
+            rule_comment(text, "from", &rule.peer_ids(nodes), &rule.acc);
             text.push_str("  - from:\n");
-            text.push_str(&items);
+            text.push_str(&rule.items);
             rules += 1;
         }
     }
@@ -961,10 +1091,72 @@ fn namespace_policy(
         namespace: ns.to_string(),
         name: name.to_string(),
         subject: None,
+        also_selects: Vec::new(),
         ingress_rules: rules,
         egress_rules: 0,
         sessions: total.sessions,
     }
+}
+
+/// One rule of a policy: the peers whose entries are the same (peers no stable label tells
+/// apart, the same address blocks), with their sessions together.
+struct PeerRule {
+    /// The `- ...` entries under `from:`/`to:`.
+    items: String,
+    /// The peers' node indexes, in node order.
+    peers: Vec<usize>,
+    acc: RuleAcc,
+}
+
+impl PeerRule {
+    fn peer_ids(&self, nodes: &[Node]) -> String {
+        let ids: Vec<&str> = self.peers.iter().map(|&p| nodes[p].id.as_str()).collect();
+        ids.join(", ")
+    }
+}
+
+/// The rules for a subject's peers in one direction, in peer order: one per distinct entry
+/// text (two rules with the same peers would only be one split in two); peers no rule can
+/// express are left out (a note says why).
+fn peer_rules(ctx: &mut Ctx<'_>, peers: &BTreeMap<usize, RuleAcc>, ns: &str) -> Vec<PeerRule> {
+    let nodes = &ctx.obs.map.nodes;
+    let mut rules: Vec<PeerRule> = Vec::new();
+    let mut rule_of: BTreeMap<String, usize> = BTreeMap::new();
+    for (&peer, acc) in peers {
+        let items = ctx.peer_items(&nodes[peer], ns, 4);
+        if items.is_empty() {
+            continue;
+        }
+        match rule_of.get(&items) {
+            Some(&r) => {
+                rules[r].peers.push(peer);
+                rules[r].acc.merge(acc);
+            }
+            None => {
+                rule_of.insert(items.clone(), rules.len());
+                rules.push(PeerRule {
+                    items,
+                    peers: vec![peer],
+                    acc: acc.clone(),
+                });
+            }
+        }
+    }
+    rules
+}
+
+/// A port's name where every one of `keys` names it alike (see [`port_name`]).
+fn common_port_name(
+    model: &Model,
+    keys: &[&NodeKey],
+    protocol: Protocol,
+    port: u16,
+) -> Option<String> {
+    let (first, rest) = keys.split_first()?;
+    let name = port_name(model, first, protocol, port)?;
+    rest.iter()
+        .all(|k| port_name(model, k, protocol, port).as_deref() == Some(name.as_str()))
+        .then_some(name)
 }
 
 fn rule_comment(text: &mut String, dir: &str, peer: &str, acc: &RuleAcc) {
@@ -1150,6 +1342,105 @@ spec:
         );
         // The named port of the destination.
         assert!(text.contains("port: http"));
+    }
+
+    #[test]
+    fn indistinguishable_subjects_share_one_policy_rule_and_note() {
+        // Three bare pods (and a fourth never seen) that no label tells apart, and an API.
+        let mut cluster = String::new();
+        for (name, ip, app) in [
+            ("w-1", "10.1.0.1", "worker"),
+            ("w-2", "10.1.0.2", "worker"),
+            ("w-3", "10.1.0.3", "worker"),
+            ("lonely", "10.1.0.4", "worker"),
+            ("api", "10.1.0.10", "api"),
+        ] {
+            cluster.push_str(&format!(
+                "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: work, labels: {{app: {app}}}}}\nspec: {{containers: [{{name: c, image: x}}]}}\nstatus: {{podIP: {ip}}}\n"
+            ));
+        }
+        let rows = format!(
+            "{T},10.1.0.10,10.1.0.1,40000,80,TCP,accepted\n\
+             {T},10.1.0.10,10.1.0.2,40001,443,TCP,accepted\n\
+             {T},10.1.0.1,10.1.0.10,40002,8080,TCP,accepted\n\
+             {T},10.1.0.3,10.1.0.10,40003,8080,TCP,accepted\n\
+             {T},10.1.0.2,198.51.100.7,40004,443,TCP,accepted\n"
+        );
+        let ((g, text), _) = run_over(
+            &cluster,
+            &rows,
+            GenerateOptions::default(),
+            MapOptions::default(),
+        );
+        let subjects: Vec<(&str, &[String], usize, usize)> = g
+            .policies
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p.subject.as_deref()?,
+                    &p.also_selects[..],
+                    p.ingress_rules,
+                    p.egress_rules,
+                ))
+            })
+            .collect();
+        // One policy for the three workers: each one's own would select all three.
+        assert_eq!(
+            subjects,
+            [
+                ("work/api", &[][..], 1, 1),
+                (
+                    "work/w-1",
+                    &["work/w-2".to_string(), "work/w-3".to_string()][..],
+                    1,
+                    2
+                ),
+            ],
+            "{text}"
+        );
+        let worker = text
+            .split("---\n")
+            .find(|p| p.contains("name: w-1\n"))
+            .expect("the workers' policy");
+        // What each worker was seen doing, together: ingress from the API on both ports.
+        assert!(
+            worker.contains(
+                "    - protocol: TCP\n      port: 80\n    - protocol: TCP\n      port: 443\n"
+            ),
+            "{worker}"
+        );
+        assert!(
+            worker.contains("# to 198.51.100.0/24: 1 session on 443/TCP"),
+            "{worker}"
+        );
+        assert!(
+            worker.contains("# Also for work/w-2, work/w-3, which no stable label tells apart"),
+            "{worker}"
+        );
+        // The API's ingress from two workers is one rule naming both; so is its egress.
+        let api = text
+            .split("---\n")
+            .find(|p| p.contains("name: api\n"))
+            .expect("the API's policy");
+        assert!(
+            api.contains("# from work/w-1, work/w-3: 2 sessions on 8080/TCP"),
+            "{api}"
+        );
+        assert!(
+            api.contains("# to work/w-1, work/w-2: 2 sessions on 80/TCP, 443/TCP"),
+            "{api}"
+        );
+        // One note for the group (not one per worker listing the others), naming the pod that
+        // the selector also takes in without having been seen.
+        let group_notes: Vec<&String> = g
+            .notes
+            .iter()
+            .filter(|n| n.contains("no stable labels"))
+            .collect();
+        assert_eq!(
+            group_notes,
+            [&"no stable labels tell apart work/w-1, work/w-2, work/w-3 (3 of them, all matching {app: worker}, as do work/lonely): the generated policies and rules select them together, as one (give them distinguishing labels)".to_string()],
+        );
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct StableSelector {
     /// Whether the labels match exactly the workload's pods among the namespace's pods
     /// (false when no label set tells it apart).
     pub exact: bool,
+    /// When not exact: the other pods of the namespace the labels select too.
+    pub also_selects: Vec<PodId>,
 }
 
 /// Pods of a node (hostNetwork pods left out: policies do not select them).
@@ -80,6 +82,7 @@ pub fn stable_selector_among(
                 labels: Labels::new(),
                 note: None,
                 exact: false,
+                also_selects: Vec::new(),
             };
         }
     };
@@ -140,6 +143,7 @@ pub fn stable_selector_among(
             labels: start,
             note: None,
             exact: true,
+            also_selects: Vec::new(),
         };
     }
     // The smallest distinguishing subset of the shared labels (ties: the first in key
@@ -175,6 +179,7 @@ pub fn stable_selector_among(
             )),
             labels,
             exact: true,
+            also_selects: Vec::new(),
         },
         None => {
             let clash = clashes(&shared);
@@ -185,6 +190,7 @@ pub fn stable_selector_among(
                 )),
                 labels: shared,
                 exact: false,
+                also_selects: clash,
             }
         }
     }

@@ -113,6 +113,9 @@ struct JsonPolicy<'a> {
     namespace: &'a str,
     name: &'a str,
     subject: Option<&'a str>,
+    /// The subjects no stable label tells apart from `subject`, selected by the same policy.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    also_selects: &'a [String],
     ingress_rules: usize,
     egress_rules: usize,
     sessions: u64,
@@ -192,6 +195,7 @@ pub fn json(r: &GenerateReport<'_>) -> String {
                 namespace: &p.namespace,
                 name: &p.name,
                 subject: p.subject.as_deref(),
+                also_selects: &p.also_selects,
                 ingress_rules: p.ingress_rules,
                 egress_rules: p.egress_rules,
                 sessions: p.sessions,
@@ -352,7 +356,11 @@ pub fn md(r: &GenerateReport<'_>) -> String {
             "| {} | {} | {} | {} | {} | {} |",
             p.namespace,
             p.name,
-            p.subject.as_deref().unwrap_or("every pod"),
+            match (p.subject.as_deref(), p.also_selects.len()) {
+                (None, _) => "every pod".to_string(),
+                (Some(s), 0) => s.to_string(),
+                (Some(s), n) => format!("{s} and {n} more no label tells apart"),
+            },
             p.ingress_rules,
             p.egress_rules,
             p.sessions

@@ -217,6 +217,78 @@ fn generate_report_files_and_directory() {
 }
 
 #[test]
+fn generate_merges_pods_no_label_tells_apart() {
+    let dir = temp_dir("alike");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cluster = dir.join("cluster.yaml");
+    let mut pods = String::new();
+    for (name, ip, app) in [
+        ("w-1", "10.1.0.1", "worker"),
+        ("w-2", "10.1.0.2", "worker"),
+        ("api", "10.1.0.10", "api"),
+    ] {
+        pods.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: work, labels: {{app: {app}}}}}\nspec: {{containers: [{{name: c, image: x}}]}}\nstatus: {{podIP: {ip}}}\n"
+        ));
+    }
+    std::fs::write(&cluster, pods).unwrap();
+    let csv = "time,src,dst,src_port,dst_port,protocol,outcome\n\
+               2026-09-20T14:56:40Z,10.1.0.10,10.1.0.1,40000,80,TCP,accepted\n\
+               2026-09-20T14:56:41Z,10.1.0.10,10.1.0.2,40001,443,TCP,accepted\n";
+    let (json, md) = (dir.join("report.json"), dir.join("report.md"));
+    for report in [&json, &md] {
+        let r = palisade(
+            &[
+                "generate",
+                "-",
+                "--cluster",
+                cluster.to_str().unwrap(),
+                "--report",
+                report.to_str().unwrap(),
+            ],
+            Some(csv),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        // One policy for both workers, one note for the pair.
+        assert_eq!(
+            r.stdout.matches("kind: NetworkPolicy").count(),
+            2,
+            "{}",
+            r.stdout
+        );
+        assert_eq!(
+            r.stderr.matches("no stable labels").count(),
+            1,
+            "{}",
+            r.stderr
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let workers = &json["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["subject"] == "work/w-1")
+        .unwrap();
+    assert_eq!(workers["also_selects"], serde_json::json!(["work/w-2"]));
+    assert_eq!(workers["ingress_rules"], 1);
+    let api = json["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["subject"] == "work/api")
+        .unwrap();
+    assert!(api.get("also_selects").is_none(), "{api}");
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        md.contains("| work | w-1 | work/w-1 and 1 more no label tells apart | 1 | 0 | 2 |"),
+        "{md}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn generate_add_mode() {
     let r = run("generate", PCAP, &["--mode", "add", "--learn", "attempted"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
