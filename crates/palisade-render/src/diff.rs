@@ -21,6 +21,20 @@ pub const MD_MAX_ROWS: usize = 200;
 struct JsonDiff<'a> {
     changes: Vec<JsonChange<'a>>,
     summary: JsonSummary,
+    /// Every policy added, removed or modified, by name (the human formats name the first
+    /// few only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    edits: Vec<JsonEdit<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonEdit<'a> {
+    policy: &'a str,
+    what: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -215,6 +229,16 @@ pub fn json(diff: &Diff) -> String {
             removed: s.removed,
             changed: s.changed,
         },
+        edits: diff
+            .edits
+            .iter()
+            .map(|e| JsonEdit {
+                policy: &e.policy,
+                what: e.what.as_str(),
+                file: e.file.as_deref(),
+                line: e.line,
+            })
+            .collect(),
     })
 }
 
@@ -237,13 +261,29 @@ pub fn csv(diff: &Diff) -> String {
     out
 }
 
+/// Policy edits named in the human formats (text, Markdown); JSON lists them all.
+/// Regenerating a namespace's policies can edit thousands, which one line cannot show.
+const EDITS_SHOWN: usize = 20;
+
+/// `items` joined with `, `, the first [`EDITS_SHOWN`] only, then how many more.
+fn capped(items: impl ExactSizeIterator<Item = String>) -> String {
+    let total = items.len();
+    let mut line: Vec<String> = items.take(EDITS_SHOWN).collect();
+    if total > EDITS_SHOWN {
+        line.push(format!(
+            "and {} more (`-o json` lists them all)",
+            total - EDITS_SHOWN
+        ));
+    }
+    line.join(", ")
+}
+
 fn edits_line(diff: &Diff) -> String {
-    let names: Vec<String> = diff
-        .edits
-        .iter()
-        .map(|e| format!("{} {}", e.policy, e.what.as_str()))
-        .collect();
-    names.join(", ")
+    capped(
+        diff.edits
+            .iter()
+            .map(|e| format!("{} {}", e.policy, e.what.as_str())),
+    )
 }
 
 /// Markdown for a pull-request comment: a heading, a summary line and a table.
@@ -264,17 +304,13 @@ pub fn md(diff: &Diff) -> String {
         );
     }
     if !diff.edits.is_empty() {
-        let edited: Vec<String> = diff
-            .edits
-            .iter()
-            .map(|e| {
-                let loc = location(e.file.as_deref(), e.line)
-                    .map(|l| format!(" ({l})"))
-                    .unwrap_or_default();
-                format!("`{}` {}{loc}", e.policy, e.what.as_str())
-            })
-            .collect();
-        let _ = writeln!(out, "\nPolicies edited: {}.", edited.join(", "));
+        let edited = capped(diff.edits.iter().map(|e| {
+            let loc = location(e.file.as_deref(), e.line)
+                .map(|l| format!(" ({l})"))
+                .unwrap_or_default();
+            format!("`{}` {}{loc}", e.policy, e.what.as_str())
+        }));
+        let _ = writeln!(out, "\nPolicies edited: {edited}.");
     }
     for (title, list) in [("Appear", &diff.appeared), ("Disappear", &diff.disappeared)] {
         if !list.is_empty() {
@@ -452,4 +488,46 @@ pub fn group_external(diff: &mut Diff) {
             c
         })
         .collect();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_diff::{PolicyEdit, What};
+
+    fn with_edits(n: usize) -> Diff {
+        Diff {
+            level: palisade_engine::connectivity::Level::Workload,
+            changes: Vec::new(),
+            appeared: Vec::new(),
+            disappeared: Vec::new(),
+            edits: (0..n)
+                .map(|i| PolicyEdit {
+                    policy: format!("ns/p{i:04}"),
+                    what: What::Removed,
+                    file: None,
+                    line: None,
+                })
+                .collect(),
+            incremental: false,
+        }
+    }
+
+    #[test]
+    fn human_formats_name_at_most_twenty_edits() {
+        let few = text(&with_edits(EDITS_SHOWN), Style::PLAIN);
+        assert!(few.contains("ns/p0019 removed\n"), "{few}");
+        assert!(!few.contains("more"), "{few}");
+        let many = text(&with_edits(1537), Style::PLAIN);
+        assert!(
+            many.contains("ns/p0019 removed, and 1517 more (`-o json` lists them all)\n"),
+            "{many}"
+        );
+        assert!(!many.contains("ns/p0020"), "{many}");
+        let md = md(&with_edits(1537));
+        assert!(md.contains("`ns/p0019` removed, and 1517 more"), "{md}");
+        assert!(!md.contains("ns/p0020"), "{md}");
+        // The machine formats keep every edit.
+        assert!(json(&with_edits(1537)).contains("ns/p1536"));
+    }
 }
