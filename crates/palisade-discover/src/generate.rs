@@ -194,31 +194,44 @@ struct RuleAcc {
     last_ns: i64,
 }
 
+/// Adds `more` sessions seen from `from` to `to` to a count and the time span it covers.
+fn tally(sessions: &mut u64, first_ns: &mut i64, last_ns: &mut i64, more: u64, from: i64, to: i64) {
+    if *sessions == 0 {
+        (*first_ns, *last_ns) = (from, to);
+    }
+    *sessions += more;
+    *first_ns = (*first_ns).min(from);
+    *last_ns = (*last_ns).max(to);
+}
+
 impl RuleAcc {
     /// Adds another accumulator's sessions and ports.
     fn merge(&mut self, other: &RuleAcc) {
         if other.sessions == 0 {
             return;
         }
-        if self.sessions == 0 {
-            *self = other.clone();
-            return;
-        }
         self.ports.extend(other.ports.iter().copied());
-        self.sessions += other.sessions;
-        self.first_ns = self.first_ns.min(other.first_ns);
-        self.last_ns = self.last_ns.max(other.last_ns);
+        let (first, last) = (other.first_ns, other.last_ns);
+        tally(
+            &mut self.sessions,
+            &mut self.first_ns,
+            &mut self.last_ns,
+            other.sessions,
+            first,
+            last,
+        );
     }
 
     fn add(&mut self, t: &Tuple) {
-        if self.sessions == 0 {
-            self.first_ns = t.first_ns;
-            self.last_ns = t.last_ns;
-        }
         self.ports.insert((t.protocol, t.port));
-        self.sessions += t.sessions;
-        self.first_ns = self.first_ns.min(t.first_ns);
-        self.last_ns = self.last_ns.max(t.last_ns);
+        tally(
+            &mut self.sessions,
+            &mut self.first_ns,
+            &mut self.last_ns,
+            t.sessions,
+            t.first_ns,
+            t.last_ns,
+        );
     }
 }
 
@@ -249,24 +262,27 @@ impl Subject {
         self.resolved.merge(&other.resolved);
         self.served.merge(&other.served);
         if other.sessions > 0 {
-            if self.sessions == 0 {
-                self.first_ns = other.first_ns;
-                self.last_ns = other.last_ns;
-            }
-            self.sessions += other.sessions;
-            self.first_ns = self.first_ns.min(other.first_ns);
-            self.last_ns = self.last_ns.max(other.last_ns);
+            let (first, last) = (other.first_ns, other.last_ns);
+            tally(
+                &mut self.sessions,
+                &mut self.first_ns,
+                &mut self.last_ns,
+                other.sessions,
+                first,
+                last,
+            );
         }
     }
 
     fn count(&mut self, t: &Tuple) {
-        if self.sessions == 0 {
-            self.first_ns = t.first_ns;
-            self.last_ns = t.last_ns;
-        }
-        self.sessions += t.sessions;
-        self.first_ns = self.first_ns.min(t.first_ns);
-        self.last_ns = self.last_ns.max(t.last_ns);
+        tally(
+            &mut self.sessions,
+            &mut self.first_ns,
+            &mut self.last_ns,
+            t.sessions,
+            t.first_ns,
+            t.last_ns,
+        );
     }
 }
 
@@ -1398,10 +1414,12 @@ spec:
             ],
             "{text}"
         );
-        let worker = text
-            .split("---\n")
-            .find(|p| p.contains("name: w-1\n"))
-            .expect("the workers' policy");
+        let policy_named = |name: &str| {
+            text.split("---\n")
+                .find(|p| p.contains(&format!("  name: {name}\n")))
+                .unwrap_or_else(|| panic!("no policy {name}: {text}"))
+        };
+        let worker = policy_named("w-1");
         // What each worker was seen doing, together: ingress from the API on both ports.
         assert!(
             worker.contains(
@@ -1418,10 +1436,7 @@ spec:
             "{worker}"
         );
         // The API's ingress from two workers is one rule naming both; so is its egress.
-        let api = text
-            .split("---\n")
-            .find(|p| p.contains("name: api\n"))
-            .expect("the API's policy");
+        let api = policy_named("api");
         assert!(
             api.contains("# from work/w-1, work/w-3: 2 sessions on 8080/TCP"),
             "{api}"
