@@ -194,14 +194,27 @@ struct RuleAcc {
     last_ns: i64,
 }
 
-/// Adds `more` sessions seen from `from` to `to` to a count and the time span it covers.
-fn tally(sessions: &mut u64, first_ns: &mut i64, last_ns: &mut i64, more: u64, from: i64, to: i64) {
-    if *sessions == 0 {
-        (*first_ns, *last_ns) = (from, to);
+/// A count of sessions and the time span they cover.
+trait Tally {
+    /// The count, the first and the last time.
+    fn span(&mut self) -> (&mut u64, &mut i64, &mut i64);
+
+    /// Adds `more` sessions seen from `from` to `to`.
+    fn tally(&mut self, more: u64, from: i64, to: i64) {
+        let (sessions, first_ns, last_ns) = self.span();
+        if *sessions == 0 {
+            (*first_ns, *last_ns) = (from, to);
+        }
+        *sessions += more;
+        *first_ns = (*first_ns).min(from);
+        *last_ns = (*last_ns).max(to);
     }
-    *sessions += more;
-    *first_ns = (*first_ns).min(from);
-    *last_ns = (*last_ns).max(to);
+}
+
+impl Tally for RuleAcc {
+    fn span(&mut self) -> (&mut u64, &mut i64, &mut i64) {
+        (&mut self.sessions, &mut self.first_ns, &mut self.last_ns)
+    }
 }
 
 impl RuleAcc {
@@ -211,27 +224,12 @@ impl RuleAcc {
             return;
         }
         self.ports.extend(other.ports.iter().copied());
-        let (first, last) = (other.first_ns, other.last_ns);
-        tally(
-            &mut self.sessions,
-            &mut self.first_ns,
-            &mut self.last_ns,
-            other.sessions,
-            first,
-            last,
-        );
+        self.tally(other.sessions, other.first_ns, other.last_ns);
     }
 
     fn add(&mut self, t: &Tuple) {
         self.ports.insert((t.protocol, t.port));
-        tally(
-            &mut self.sessions,
-            &mut self.first_ns,
-            &mut self.last_ns,
-            t.sessions,
-            t.first_ns,
-            t.last_ns,
-        );
+        self.tally(t.sessions, t.first_ns, t.last_ns);
     }
 }
 
@@ -248,6 +246,12 @@ struct Subject {
     last_ns: i64,
 }
 
+impl Tally for Subject {
+    fn span(&mut self) -> (&mut u64, &mut i64, &mut i64) {
+        (&mut self.sessions, &mut self.first_ns, &mut self.last_ns)
+    }
+}
+
 impl Subject {
     /// What one policy for `self`'s pods and `other`'s must allow: both.
     fn absorb(&mut self, other: &Subject) {
@@ -262,27 +266,12 @@ impl Subject {
         self.resolved.merge(&other.resolved);
         self.served.merge(&other.served);
         if other.sessions > 0 {
-            let (first, last) = (other.first_ns, other.last_ns);
-            tally(
-                &mut self.sessions,
-                &mut self.first_ns,
-                &mut self.last_ns,
-                other.sessions,
-                first,
-                last,
-            );
+            self.tally(other.sessions, other.first_ns, other.last_ns);
         }
     }
 
     fn count(&mut self, t: &Tuple) {
-        tally(
-            &mut self.sessions,
-            &mut self.first_ns,
-            &mut self.last_ns,
-            t.sessions,
-            t.first_ns,
-            t.last_ns,
-        );
+        self.tally(t.sessions, t.first_ns, t.last_ns);
     }
 }
 
@@ -1031,16 +1020,7 @@ fn namespace_policy(
         serves_dns |= s.served.sessions > 0
             || (ctx.options.dns == DnsMode::All && ctx.dns.iter().any(|(k, _)| *k == nodes[i].key));
         for (&peer, acc) in &s.ingress {
-            let merge = |into: &mut RuleAcc| {
-                if into.sessions == 0 {
-                    into.first_ns = acc.first_ns;
-                    into.last_ns = acc.last_ns;
-                }
-                into.sessions += acc.sessions;
-                into.first_ns = into.first_ns.min(acc.first_ns);
-                into.last_ns = into.last_ns.max(acc.last_ns);
-                into.ports.extend(acc.ports.iter().copied());
-            };
+            let merge = |into: &mut RuleAcc| into.merge(acc);
             merge(&mut total);
             if is_subject(&nodes[peer]) {
                 merge(
