@@ -314,7 +314,8 @@ fn invalid_pod_ip_rejects_the_pod() {
 
 #[test]
 fn paths_directories_and_missing_files() {
-    let dir = std::env::temp_dir().join(format!("palisade-load-test-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("palisade-load-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("sub")).unwrap();
     std::fs::create_dir_all(dir.join(".hidden")).unwrap();

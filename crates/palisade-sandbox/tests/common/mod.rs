@@ -21,7 +21,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Model {
 
 /// Loads manifest text.
 pub fn load_text(text: &str) -> Model {
-    let dir = std::env::temp_dir().join(format!(
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "palisade-sandbox-test-{}-{}",
         std::process::id(),
         COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)

@@ -42,7 +42,8 @@ fn test_json() {
 
 #[test]
 fn test_spec_errors_name_file_and_line() {
-    let dir = std::env::temp_dir().join(format!("palisade-conntest-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("palisade-conntest-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let spec = dir.join("bad.yaml");
     std::fs::write(

@@ -144,7 +144,8 @@ fn git_out(dir: &Path, args: &[&str]) -> String {
 
 /// A repository with the buggy shop committed twice (k8s/), then the fix committed.
 fn repo(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("palisade-diff-{name}-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("palisade-diff-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let root = crate::support::root();

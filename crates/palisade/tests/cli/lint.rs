@@ -87,7 +87,8 @@ fn fail_on_select_and_ignore_set_the_exit_code() {
 
 #[test]
 fn config_file_is_read() {
-    let dir = std::env::temp_dir().join(format!("palisade-lint-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("palisade-lint-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("palisade.toml");
     std::fs::write(

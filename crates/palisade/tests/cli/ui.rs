@@ -365,7 +365,8 @@ fn non_loopback_address_gets_a_generated_token() {
 
 #[test]
 fn report_is_one_self_contained_file() {
-    let out = std::env::temp_dir().join(format!("palisade-report-{}.html", std::process::id()));
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("palisade-report-{}.html", std::process::id()));
     let out_s = out.to_string_lossy().into_owned();
     let run = palisade(
         &[
