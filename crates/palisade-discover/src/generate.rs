@@ -835,9 +835,9 @@ fn header(text: &mut String, name: &str, ns: &str, annotations: &[(&str, String)
     string_map(text, 2, "annotations", &list);
 }
 
-#[allow(clippy::too_many_arguments)]
 /// The policy of `members` (one workload or bare pod, or several that no stable label tells
 /// apart: the first names the policy), learned as `s`.
+#[allow(clippy::too_many_arguments)]
 fn subject_policy(
     ctx: &mut Ctx<'_>,
     text: &mut String,
