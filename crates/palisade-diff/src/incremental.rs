@@ -4,17 +4,23 @@
 use crate::eval::{Side, Target};
 use crate::policies::{Edit, dir_index};
 use crate::{Diff, End, Endpoints, Raw, Sides, external, policies};
+use palisade_engine::Engine;
 use palisade_engine::connectivity::Level;
 use palisade_engine::ipspace::Family;
 use palisade_engine::ipspace::{key as ip_key, net_bounds};
 use palisade_engine::semantics;
 use palisade_model::PeerKind;
-use palisade_model::{Direction, Model, NamespaceId, PodId, PortSet};
+use palisade_model::{Direction, Labels, Model, NamespaceId, PodId, PortSet};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Pods of the model grouped for fast peer enumeration.
 struct PodIndex {
     by_namespace: Vec<Vec<PodId>>,
+    /// Per namespace, its pods in groups that no pod selector or namespace selector tells
+    /// apart (same labels and hostNetwork): a policy selects, and a selector peer admits,
+    /// all of a group or none of it, so each group is asked once. Built on first use: a
+    /// small change touches few namespaces of a large cluster.
+    alike: Vec<std::cell::OnceCell<Vec<Vec<PodId>>>>,
     /// Pods by IP on the numeric line, sorted (built on first use).
     by_ip: std::cell::OnceCell<Vec<(Family, u128, PodId)>>,
     all: Vec<PodId>,
@@ -27,10 +33,29 @@ impl PodIndex {
             by_namespace[model.pods[pod.index()].namespace.index()].push(pod);
         }
         PodIndex {
+            alike: vec![std::cell::OnceCell::new(); by_namespace.len()],
             by_namespace,
             by_ip: std::cell::OnceCell::new(),
             all: model.pod_ids().collect(),
         }
+    }
+
+    fn alike(&self, model: &Model, namespace: NamespaceId) -> &[Vec<PodId>] {
+        self.alike[namespace.index()].get_or_init(|| {
+            let mut groups: Vec<Vec<PodId>> = Vec::new();
+            let mut group_of: FxHashMap<(&Labels, bool), usize> = FxHashMap::default();
+            for &pod in &self.by_namespace[namespace.index()] {
+                let p = &model.pods[pod.index()];
+                let group = *group_of
+                    .entry((&p.labels, p.host_network))
+                    .or_insert_with(|| {
+                        groups.push(Vec::new());
+                        groups.len() - 1
+                    });
+                groups[group].push(pod);
+            }
+            groups
+        })
     }
 
     fn by_ip(&self, model: &Model) -> &[(Family, u128, PodId)] {
@@ -50,16 +75,16 @@ impl PodIndex {
     }
 }
 
-/// The version of an edit on one side, as (side, policy id).
+/// The versions of an edit, as (on the new side, side, policy id).
 fn versions<'a, 'm>(
     edit: &Edit,
     old: &'a Side<'m>,
     new: &'a Side<'m>,
-) -> impl Iterator<Item = (&'a Side<'m>, palisade_model::PolicyId)> {
+) -> impl Iterator<Item = (bool, &'a Side<'m>, palisade_model::PolicyId)> {
     edit.old
-        .map(|p| (old, p))
+        .map(|p| (false, old, p))
         .into_iter()
-        .chain(edit.new.map(|p| (new, p)))
+        .chain(edit.new.map(|p| (true, new, p)))
 }
 
 /// Adds the pods the rules of `policy` (one direction) admit; `false` when a rule admits
@@ -78,13 +103,10 @@ fn admitted_pods(
             return false;
         }
         for peer in &rule.peers {
-            let mut consider = |pod: PodId| {
-                if side.peer_admits(policy, &peer.kind, Target::Pod(pod)) {
-                    out.insert(pod);
-                }
-            };
+            let admits = |pod: PodId| side.peer_admits(policy, &peer.kind, Target::Pod(pod));
             match &peer.kind {
-                // Candidates: the pods of the peer's namespaces; `peer_admits` decides.
+                // Candidates: the pods of the peer's namespaces; `peer_admits` decides, once
+                // per group of alike pods.
                 PeerKind::Selector {
                     namespace_selector, ..
                 } => {
@@ -92,7 +114,11 @@ fn admitted_pods(
                         semantics::peer_namespaces(p.namespace, namespace_selector.as_ref());
                     for (i, ns) in model.namespaces.iter().enumerate() {
                         if namespaces.contains(NamespaceId::new(i), &ns.labels) {
-                            index.by_namespace[i].iter().for_each(|&pod| consider(pod));
+                            for group in index.alike(model, NamespaceId::new(i)) {
+                                if admits(group[0]) {
+                                    out.extend(group.iter().copied());
+                                }
+                            }
                         }
                     }
                 }
@@ -104,7 +130,9 @@ fn admitted_pods(
                         if (f, k) > (family, hi) {
                             break;
                         }
-                        consider(pod);
+                        if admits(pod) {
+                            out.insert(pod);
+                        }
                     }
                 }
             }
@@ -113,7 +141,87 @@ fn admitted_pods(
     true
 }
 
-pub(crate) fn diff(old: &Model, new: &Model, level: Level) -> Diff {
+/// Candidate pairs per pod above which pairs are evaluated once per pair of pod classes.
+///
+/// Compiling both sides to find the classes costs a few microseconds per pod; the reference
+/// evaluates a pair in one to tens of microseconds (more the more policies select its ends).
+/// A policy-only pull request has far fewer candidates than this and never pays for the
+/// compilation; replacing a whole namespace's policies (e.g. one generated policy per pod by
+/// one per group of alike pods) makes nearly every pair of its pods a candidate.
+const CLASSES_ABOVE_PAIRS_PER_POD: usize = 64;
+
+/// When [`diff`] evaluates pairs once per pair of pod classes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ByClasses {
+    /// Above [`CLASSES_ABOVE_PAIRS_PER_POD`] candidate pairs per pod.
+    WhenMany,
+    /// Always (tests: small models then take the same path as large ones).
+    Always,
+}
+
+/// The key under which a pair's answers are computed once: the pair itself, or, when there
+/// are many candidates, the classes of its pods on both sides. Two pods in the same class of
+/// the compiled engine on each side are alike to every NetworkPolicy of that side (same
+/// namespace, labels, named ports, hostNetwork and ipBlock atoms), so the reference gives
+/// every pair of their classes the same answer.
+struct PairClasses {
+    /// Per pod, a dense id of its (old class, new class); empty when pairs key by pod.
+    of_pod: Vec<u32>,
+}
+
+impl PairClasses {
+    fn when_worth_it(old: &Model, new: &Model, candidates: usize, when: ByClasses) -> Self {
+        if when == ByClasses::WhenMany
+            && candidates <= CLASSES_ABOVE_PAIRS_PER_POD * old.pods.len().max(1)
+        {
+            return PairClasses { of_pod: Vec::new() };
+        }
+        let (old_engine, new_engine) = (Engine::new(old), Engine::new(new));
+        let mut ids: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+        let of_pod = old
+            .pod_ids()
+            .map(|pod| {
+                let both = (old_engine.class_of(pod), new_engine.class_of(pod));
+                let next = ids.len() as u32;
+                *ids.entry(both).or_insert(next)
+            })
+            .collect();
+        PairClasses { of_pod }
+    }
+
+    fn key(&self, src: PodId, dst: PodId) -> (u32, u32) {
+        match self.of_pod.is_empty() {
+            true => (src.index() as u32, dst.index() as u32),
+            false => (self.of_pod[src.index()], self.of_pod[dst.index()]),
+        }
+    }
+}
+
+/// Both sides' answers for pod pairs, each computed once per key.
+struct PairAnswers {
+    classes: PairClasses,
+    cache: FxHashMap<(u32, u32), (PortSet, PortSet)>,
+}
+
+impl PairAnswers {
+    /// Whether the sides answer a candidate pair differently. Keyed by pod, most candidates
+    /// are asked once, so their answers are not kept.
+    fn differ(&mut self, sides: &Sides<'_>, src: PodId, dst: PodId) -> bool {
+        if self.classes.of_pod.is_empty() {
+            return sides.old.pair(src, dst) != sides.new.pair(src, dst);
+        }
+        let (before, after) = self.get(sides, src, dst);
+        before != after
+    }
+
+    fn get(&mut self, sides: &Sides<'_>, src: PodId, dst: PodId) -> &(PortSet, PortSet) {
+        self.cache
+            .entry(self.classes.key(src, dst))
+            .or_insert_with(|| (sides.old.pair(src, dst), sides.new.pair(src, dst)))
+    }
+}
+
+pub(crate) fn diff(old: &Model, new: &Model, level: Level, by_classes: ByClasses) -> Diff {
     let edits = policies::edits(old, new);
     let sides = Sides {
         old: Side::new(old),
@@ -127,22 +235,31 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level) -> Diff {
     }
     let index = PodIndex::new(old);
 
-    // Subjects per direction: pods an edited policy version selects.
-    let mut subjects: [FxHashSet<PodId>; 2] = [FxHashSet::default(), FxHashSet::default()];
+    // Per direction, the subjects (pods an edited policy version selects) and the versions
+    // selecting each, as (on the new side, policy id). A policy selects pods of its own
+    // namespace only, so only those are asked.
+    type Versions = Vec<(bool, palisade_model::PolicyId)>;
+    let mut selecting: [FxHashMap<PodId, Versions>; 2] =
+        [FxHashMap::default(), FxHashMap::default()];
     for edit in &edits {
         for direction in [Direction::Egress, Direction::Ingress] {
             if !edit.touches(direction) {
                 continue;
             }
-            for (side, policy) in versions(edit, &sides.old, &sides.new) {
+            for (is_new, side, policy) in versions(edit, &sides.old, &sides.new) {
                 let ns = side.model.policies[policy.index()].namespace;
                 let ns_name = &side.model.namespace(ns).name;
                 let Some(ns) = old.namespace_id(ns_name) else {
                     continue;
                 };
-                for &pod in &index.by_namespace[ns.index()] {
-                    if side.selects(policy, pod, direction) {
-                        subjects[dir_index(direction)].insert(pod);
+                for group in index.alike(old, ns) {
+                    if side.selects(policy, group[0], direction) {
+                        for &pod in group {
+                            selecting[dir_index(direction)]
+                                .entry(pod)
+                                .or_default()
+                                .push((is_new, policy));
+                        }
                     }
                 }
             }
@@ -155,7 +272,8 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level) -> Diff {
     type AdmittedKey = (bool, palisade_model::PolicyId, usize);
     let mut admitted_cache: FxHashMap<AdmittedKey, Option<Vec<PodId>>> = FxHashMap::default();
     for direction in [Direction::Egress, Direction::Ingress] {
-        let mut sorted: Vec<PodId> = subjects[dir_index(direction)].iter().copied().collect();
+        let selecting = &selecting[dir_index(direction)];
+        let mut sorted: Vec<PodId> = selecting.keys().copied().collect();
         sorted.sort_unstable();
         for subject in sorted {
             let flips =
@@ -163,29 +281,19 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level) -> Diff {
             let mut peers: FxHashSet<PodId> = FxHashSet::default();
             let mut every = flips;
             if !every {
-                for edit in &edits {
-                    if !edit.touches(direction) {
-                        continue;
-                    }
-                    for (is_new, (side, policy)) in
-                        versions(edit, &sides.old, &sides.new).enumerate()
-                    {
-                        if !side.selects(policy, subject, direction) {
-                            continue;
-                        }
-                        // The peers a version admits do not depend on the subject.
-                        let is_new = is_new == 1 || edit.old.is_none();
-                        let admitted = admitted_cache
-                            .entry((is_new, policy, dir_index(direction)))
-                            .or_insert_with(|| {
-                                let mut set = FxHashSet::default();
-                                admitted_pods(side, &index, policy, direction, &mut set)
-                                    .then(|| set.into_iter().collect::<Vec<PodId>>())
-                            });
-                        match admitted {
-                            Some(list) => peers.extend(list.iter().copied()),
-                            None => every = true,
-                        }
+                for &(is_new, policy) in &selecting[&subject] {
+                    let side = if is_new { &sides.new } else { &sides.old };
+                    // The peers a version admits do not depend on the subject.
+                    let admitted = admitted_cache
+                        .entry((is_new, policy, dir_index(direction)))
+                        .or_insert_with(|| {
+                            let mut set = FxHashSet::default();
+                            admitted_pods(side, &index, policy, direction, &mut set)
+                                .then(|| set.into_iter().collect::<Vec<PodId>>())
+                        });
+                    match admitted {
+                        Some(list) => peers.extend(list.iter().copied()),
+                        None => every = true,
                     }
                 }
             }
@@ -211,26 +319,27 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level) -> Diff {
     let mut changed_eps: FxHashSet<(u32, u32)> = FxHashSet::default();
     let mut sorted: Vec<(PodId, PodId)> = candidates.into_iter().collect();
     sorted.sort_unstable();
+    let mut answers = PairAnswers {
+        classes: PairClasses::when_worth_it(old, new, sorted.len(), by_classes),
+        cache: FxHashMap::default(),
+    };
     for (s, d) in sorted {
         let (es, ed) = (eps.of_pod(old, s), eps.of_pod(old, d));
         if es == ed || changed_eps.contains(&(es, ed)) {
             continue;
         }
-        if sides.old.pair(s, d) != sides.new.pair(s, d) {
+        if answers.differ(&sides, s, d) {
             changed_eps.insert((es, ed));
         }
     }
     let mut changed_eps: Vec<(u32, u32)> = changed_eps.into_iter().collect();
     changed_eps.sort_unstable();
-    let mut cache: FxHashMap<(PodId, PodId), (PortSet, PortSet)> = FxHashMap::default();
     for (es, ed) in changed_eps {
         let (mut before, mut after): (Option<PortSet>, Option<PortSet>) = (None, None);
         let (src_pods, dst_pods) = (eps.pods(old, es), eps.pods(old, ed));
         for &s in src_pods.iter() {
             for &d in dst_pods.iter() {
-                let (b, a) = cache
-                    .entry((s, d))
-                    .or_insert_with(|| (sides.old.pair(s, d), sides.new.pair(s, d)));
+                let (b, a) = answers.get(&sides, s, d);
                 before = Some(before.map_or_else(|| b.clone(), |x| x.intersection(b)));
                 after = Some(after.map_or_else(|| a.clone(), |x| x.intersection(a)));
             }
@@ -251,8 +360,8 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level) -> Diff {
 
     // External ranges of every endpoint holding a subject.
     for direction in [Direction::Egress, Direction::Ingress] {
-        let mut touched: Vec<u32> = subjects[dir_index(direction)]
-            .iter()
+        let mut touched: Vec<u32> = selecting[dir_index(direction)]
+            .keys()
             .map(|&p| eps.of_pod(old, p))
             .collect();
         touched.sort_unstable();

@@ -1,7 +1,7 @@
 //! Property test: the incremental diff equals the full recomputation on random models and
 //! random policy changes, at both levels, causes included.
 
-use palisade_diff::{diff_full, diff_incremental};
+use palisade_diff::{diff_full, diff_incremental, diff_incremental_by_classes};
 use palisade_engine::connectivity::Level;
 use palisade_model::Model;
 use palisade_testkit::*;
@@ -94,6 +94,27 @@ proptest! {
         for level in [Level::Pod, Level::Workload] {
             let full = diff_full(&old, &new, level);
             let inc = diff_incremental(&old, &new, level).expect("same workloads");
+            prop_assert_eq!(&inc.changes, &full.changes, "level {:?}", level);
+            prop_assert_eq!(&inc.edits, &full.edits);
+        }
+    }
+
+    /// The path many candidate pairs take: one evaluation per pair of pod classes. Every pod
+    /// comes twice (same labels, ports and namespace, another name and IP), so classes hold
+    /// several pods and random ipBlocks may split them.
+    #[test]
+    fn incremental_by_classes_equals_full(
+        pods in prop::collection::vec((pod_strategy(), prop::option::of(0..2u8)), 1..6),
+        policies in prop::collection::vec(policy_strategy(), 0..5),
+        ns in prop::collection::vec(labels_strategy(), 3..=3),
+        edits in prop::collection::vec(edit_strategy(), 1..3),
+    ) {
+        let pods: Vec<_> = pods.iter().chain(&pods).cloned().collect();
+        let old = build_model(&pods, &policies, &ns);
+        let new = build_new(&pods, &apply(&policies, &edits), &ns);
+        for level in [Level::Pod, Level::Workload] {
+            let full = diff_full(&old, &new, level);
+            let inc = diff_incremental_by_classes(&old, &new, level).expect("same workloads");
             prop_assert_eq!(&inc.changes, &full.changes, "level {:?}", level);
             prop_assert_eq!(&inc.edits, &full.edits);
         }
