@@ -14,7 +14,7 @@ use palisade_model::{Direction, Labels, Model, NamespaceId, PodId, PortSet};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Pods of the model grouped for fast peer enumeration.
-struct PodIndex {
+pub(crate) struct PodIndex {
     by_namespace: Vec<Vec<PodId>>,
     /// Per namespace, its pods in groups that no pod selector or namespace selector tells
     /// apart (same labels and hostNetwork): a policy selects, and a selector peer admits,
@@ -27,7 +27,7 @@ struct PodIndex {
 }
 
 impl PodIndex {
-    fn new(model: &Model) -> Self {
+    pub(crate) fn new(model: &Model) -> Self {
         let mut by_namespace = vec![Vec::new(); model.namespaces.len()];
         for pod in model.pod_ids() {
             by_namespace[model.pods[pod.index()].namespace.index()].push(pod);
@@ -40,7 +40,7 @@ impl PodIndex {
         }
     }
 
-    fn alike(&self, model: &Model, namespace: NamespaceId) -> &[Vec<PodId>] {
+    pub(crate) fn alike(&self, model: &Model, namespace: NamespaceId) -> &[Vec<PodId>] {
         self.alike[namespace.index()].get_or_init(|| {
             let mut groups: Vec<Vec<PodId>> = Vec::new();
             let mut group_of: FxHashMap<(&Labels, bool), usize> = FxHashMap::default();
@@ -76,7 +76,7 @@ impl PodIndex {
 }
 
 /// The versions of an edit, as (on the new side, side, policy id).
-fn versions<'a, 'm>(
+pub(crate) fn versions<'a, 'm>(
     edit: &Edit,
     old: &'a Side<'m>,
     new: &'a Side<'m>,
@@ -89,7 +89,7 @@ fn versions<'a, 'm>(
 
 /// Adds the pods the rules of `policy` (one direction) admit; `false` when a rule admits
 /// every peer.
-fn admitted_pods(
+pub(crate) fn admitted_pods(
     side: &Side<'_>,
     index: &PodIndex,
     policy: palisade_model::PolicyId,

@@ -1,7 +1,7 @@
 //! Property test: the incremental diff equals the full recomputation on random models and
 //! random policy changes, at both levels, causes included.
 
-use palisade_diff::{diff_full, diff_incremental, diff_incremental_by_classes};
+use palisade_diff::{diff_aligned, diff_full, diff_incremental, diff_incremental_by_classes};
 use palisade_engine::connectivity::Level;
 use palisade_model::Model;
 use palisade_testkit::*;
@@ -130,5 +130,66 @@ proptest! {
         let b = build_model(&pods, &policies, &ns);
         let full = diff_full(&a, &b, Level::Workload);
         prop_assert!(full.is_equivalent(), "{:?}", full.changes);
+    }
+}
+
+proptest! {
+    // More cases than above: a change of one pod's IP or named ports matters only where a
+    // random policy has an ipBlock or a named port that meets it.
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    /// The path for sides whose pods, workloads or namespace labels differ: pods replaced
+    /// (other labels, ports, IP, workload or namespace), pods added at the end (the last
+    /// ones dropped when `grow` is negative), one namespace's labels changed, and policy
+    /// edits on top.
+    #[test]
+    fn aligned_equals_full(
+        pods in prop::collection::vec((pod_strategy(), prop::option::of(0..2u8)), 1..7),
+        replaced in prop::collection::vec(
+            (0..8usize, pod_strategy(), prop::option::of(0..2u8)), 0..3),
+        grow in prop::collection::vec((pod_strategy(), prop::option::of(0..2u8)), 0..3),
+        shrink in 0..3usize,
+        tweaks in prop::collection::vec((0..8usize, 0..3u8), 0..3),
+        policies in prop::collection::vec(policy_strategy(), 0..5),
+        ns in prop::collection::vec(labels_strategy(), 3..=3),
+        relabel in prop::option::of((0..3usize, labels_strategy())),
+        edits in prop::collection::vec(edit_strategy(), 0..3),
+    ) {
+        let mut new_pods = pods.clone();
+        for (at, pod, workload) in replaced {
+            let n = new_pods.len();
+            new_pods[at % n] = (pod, workload);
+        }
+        // One property of a pod changed, nothing else: its IP, its named ports or hostNetwork.
+        for (at, what) in tweaks {
+            let n = new_pods.len();
+            let pod = &mut new_pods[at % n].0;
+            match what {
+                0 => pod.has_ip = !pod.has_ip,
+                1 => match pod.ports.pop() {
+                    Some(_) => {}
+                    None => pod.ports.push(0),
+                },
+                _ => pod.host_network = !pod.host_network,
+            }
+        }
+        if grow.is_empty() {
+            new_pods.truncate(new_pods.len().saturating_sub(shrink).max(1));
+        }
+        new_pods.extend(grow);
+        let mut new_ns = ns.clone();
+        if let Some((at, labels)) = relabel {
+            new_ns[at] = labels;
+        }
+        let old = build_model(&pods, &policies, &ns);
+        let new = build_new(&new_pods, &apply(&policies, &edits), &new_ns);
+        for level in [Level::Pod, Level::Workload] {
+            let full = diff_full(&old, &new, level);
+            let aligned = diff_aligned(&old, &new, level).expect("no admin policies");
+            prop_assert_eq!(&aligned.changes, &full.changes, "level {:?}", level);
+            prop_assert_eq!(&aligned.appeared, &full.appeared);
+            prop_assert_eq!(&aligned.disappeared, &full.disappeared);
+            prop_assert_eq!(&aligned.edits, &full.edits);
+        }
     }
 }

@@ -1,0 +1,301 @@
+//! The aligned path: the sides differ in pods, workloads or namespace labels (a workload
+//! added, a label changed, replicas scaled), and in NetworkPolicies, but neither has admin
+//! policies.
+//!
+//! What one pod may send another depends only on the policies, the two pods and their
+//! namespaces' labels. So endpoints are matched by name, and an endpoint is *changed* when
+//! it exists on one side only, or its pods or their namespace's labels differ in anything
+//! a policy can see (name, labels, ports, IPs, hostNetwork). Every pair with a changed end
+//! is a candidate; among the unchanged endpoints only the policy edits can change a pair,
+//! and they are followed as on the incremental path: the subjects an edited version
+//! selects, towards the peers its rules admit (every endpoint when a subject's isolation
+//! flips). Candidates are then evaluated on both sides from the policies, never the whole
+//! cluster, which is what keeps a workload added to a 150,000-pod cluster from expanding
+//! both sides' complete connectivity. Marking an endpoint changed when it is not only costs
+//! time, so the comparison of pods is positional and strict.
+
+use crate::eval::Side;
+use crate::incremental::{PodIndex, admitted_pods, versions};
+use crate::policies::dir_index;
+use crate::{Diff, End, Endpoints, Raw, Sides, external, policies};
+use palisade_engine::connectivity::Level;
+use palisade_model::{Direction, Model, Pod, PodId, PortSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+/// One endpoint of either side, matched by name: its index on each side where it exists.
+#[derive(Clone, Copy)]
+struct Matched {
+    old: Option<u32>,
+    new: Option<u32>,
+}
+
+/// Whether two pods look the same to every NetworkPolicy (their namespaces' labels aside).
+fn same_pod(a: &Pod, b: &Pod) -> bool {
+    a.name == b.name
+        && a.labels == b.labels
+        && a.ports == b.ports
+        && a.ips == b.ips
+        && a.host_network == b.host_network
+}
+
+/// When [`diff`] hands over to the full path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fallback {
+    /// When the full path is cheaper: the changed pods' pairs outnumber an eighth of the
+    /// endpoint pairs on a cluster small enough (at most [`FULL_AT_MOST_ENDPOINTS`]
+    /// endpoints) for both sides' complete connectivity to be held.
+    WhenCheaper,
+    /// Never (tests).
+    Never,
+}
+
+/// The most endpoints at which the full path may be preferred: it holds every connected
+/// endpoint pair of both sides by name (≈ 16 M pairs here, about 2 GB at most).
+const FULL_AT_MOST_ENDPOINTS: usize = 4096;
+
+pub(crate) fn diff(old: &Model, new: &Model, level: Level, fallback: Fallback) -> Option<Diff> {
+    let sides = Sides {
+        old: Side::new(old),
+        new: Side::new(new),
+        old_eps: Endpoints::new(old, level),
+        new_eps: Endpoints::new(new, level),
+        level,
+    };
+    let edits = policies::edits(old, new);
+
+    // Endpoints of both sides, matched by name.
+    let mut matched: Vec<Matched> = Vec::with_capacity(sides.old_eps.len());
+    let mut by_name: FxHashMap<String, u32> = FxHashMap::default();
+    let mut of_old = Vec::with_capacity(sides.old_eps.len());
+    for e in 0..sides.old_eps.len() as u32 {
+        let id = matched.len() as u32;
+        by_name.insert(sides.old_eps.name(old, e), id);
+        matched.push(Matched {
+            old: Some(e),
+            new: None,
+        });
+        of_old.push(id);
+    }
+    let mut of_new = Vec::with_capacity(sides.new_eps.len());
+    for e in 0..sides.new_eps.len() as u32 {
+        let name = sides.new_eps.name(new, e);
+        let id = match by_name.get(&name) {
+            Some(&id) if matched[id as usize].new.is_none() => id,
+            _ => {
+                matched.push(Matched {
+                    old: None,
+                    new: None,
+                });
+                matched.len() as u32 - 1
+            }
+        };
+        matched[id as usize].new = Some(e);
+        of_new.push(id);
+    }
+    drop(by_name);
+
+    // Changed endpoints.
+    let namespace_changed: Vec<bool> = old
+        .namespaces
+        .iter()
+        .map(|ns| {
+            new.namespace_id(&ns.name)
+                .is_none_or(|id| new.namespace(id).labels != ns.labels)
+        })
+        .collect();
+    let changed: Vec<bool> = matched
+        .iter()
+        .map(|m| {
+            let (Some(o), Some(n)) = (m.old, m.new) else {
+                return true;
+            };
+            let (old_pods, new_pods) = (sides.old_eps.pods(old, o), sides.new_eps.pods(new, n));
+            old_pods.len() != new_pods.len()
+                || old_pods.iter().zip(new_pods.iter()).any(|(&a, &b)| {
+                    let (a, b) = (&old.pods[a.index()], &new.pods[b.index()]);
+                    namespace_changed[a.namespace.index()]
+                        || old.namespace(a.namespace).name != new.namespace(b.namespace).name
+                        || !same_pod(a, b)
+                })
+        })
+        .collect();
+    if fallback == Fallback::WhenCheaper && matched.len() <= FULL_AT_MOST_ENDPOINTS {
+        let changed_pods: usize = matched
+            .iter()
+            .zip(&changed)
+            .filter(|(_, c)| **c)
+            .map(|(m, _)| {
+                m.old.map_or(0, |o| sides.old_eps.pods(old, o).len())
+                    + m.new.map_or(0, |n| sides.new_eps.pods(new, n).len())
+            })
+            .sum();
+        let pods = old.pods.len().max(new.pods.len());
+        if changed_pods.saturating_mul(pods) > matched.len() * matched.len() / 8 {
+            return None;
+        }
+    }
+    let all: Vec<u32> = (0..matched.len() as u32).collect();
+
+    // Candidate pairs of matched endpoints, and the endpoints whose external ranges can
+    // change (each as a subject in a direction).
+    let mut candidates: FxHashSet<(u32, u32)> = FxHashSet::default();
+    let mut subjects: [FxHashSet<u32>; 2] = [FxHashSet::default(), FxHashSet::default()];
+    for (e, _) in changed.iter().enumerate().filter(|(_, c)| **c) {
+        let e = e as u32;
+        for &other in &all {
+            candidates.insert((e, other));
+            candidates.insert((other, e));
+        }
+        subjects[0].insert(e);
+        subjects[1].insert(e);
+    }
+    let (old_index, new_index) = (PodIndex::new(old), PodIndex::new(new));
+    // Per direction and subject endpoint, the peers the edited versions selecting it admit
+    // (`None`: every endpoint).
+    let mut peers_of: [FxHashMap<u32, Option<FxHashSet<u32>>>; 2] =
+        [FxHashMap::default(), FxHashMap::default()];
+    for edit in &edits {
+        for direction in [Direction::Egress, Direction::Ingress] {
+            if !edit.touches(direction) {
+                continue;
+            }
+            for (is_new, side, policy) in versions(edit, &sides.old, &sides.new) {
+                let (model, index, of_side, eps) = if is_new {
+                    (new, &new_index, &of_new, &sides.new_eps)
+                } else {
+                    (old, &old_index, &of_old, &sides.old_eps)
+                };
+                let ns = model.policies[policy.index()].namespace;
+                let mut selected: Vec<u32> = Vec::new();
+                for group in index.alike(model, ns) {
+                    if side.selects(policy, group[0], direction) {
+                        selected.extend(
+                            group
+                                .iter()
+                                .map(|&p| of_side[eps.of_pod(model, p) as usize]),
+                        );
+                    }
+                }
+                selected.retain(|&e| !changed[e as usize]);
+                if selected.is_empty() {
+                    continue;
+                }
+                let mut admitted: FxHashSet<PodId> = FxHashSet::default();
+                let admitted: Option<FxHashSet<u32>> =
+                    admitted_pods(side, index, policy, direction, &mut admitted).then(|| {
+                        admitted
+                            .iter()
+                            .map(|&p| of_side[eps.of_pod(model, p) as usize])
+                            .collect()
+                    });
+                for e in selected {
+                    let slot = peers_of[dir_index(direction)]
+                        .entry(e)
+                        .or_insert_with(|| Some(FxHashSet::default()));
+                    match (slot.as_mut(), &admitted) {
+                        (Some(set), Some(more)) => set.extend(more.iter().copied()),
+                        _ => *slot = None,
+                    }
+                }
+            }
+        }
+    }
+    for direction in [Direction::Egress, Direction::Ingress] {
+        for (&subject, peers) in &peers_of[dir_index(direction)] {
+            subjects[dir_index(direction)].insert(subject);
+            let m = matched[subject as usize];
+            let (o, n) = (m.old.expect("unchanged"), m.new.expect("unchanged"));
+            let (old_pods, new_pods) = (sides.old_eps.pods(old, o), sides.new_eps.pods(new, n));
+            let flips = old_pods.iter().zip(new_pods.iter()).any(|(&a, &b)| {
+                sides.old.isolated(a, direction) != sides.new.isolated(b, direction)
+            });
+            let peers: Box<dyn Iterator<Item = u32> + '_> = match peers {
+                Some(set) if !flips => Box::new(set.iter().copied()),
+                _ => Box::new(all.iter().copied()),
+            };
+            for peer in peers {
+                candidates.insert(match direction {
+                    Direction::Egress => (subject, peer),
+                    Direction::Ingress => (peer, subject),
+                });
+            }
+        }
+    }
+
+    // Evaluate each candidate on both sides: the ports every pod of the source may use
+    // towards every pod of the destination (nothing where an end is missing).
+    let value = |side: &Side<'_>, eps: &Endpoints, src: Option<u32>, dst: Option<u32>| {
+        let (Some(src), Some(dst)) = (src, dst) else {
+            return PortSet::default();
+        };
+        let model = side.model;
+        let (src_pods, dst_pods) = (eps.pods(model, src), eps.pods(model, dst));
+        let mut allowed: Option<PortSet> = None;
+        for &s in src_pods.iter() {
+            for &d in dst_pods.iter() {
+                let ports = side.pair(s, d);
+                allowed = Some(match allowed {
+                    Some(a) => a.intersection(&ports),
+                    None => ports,
+                });
+            }
+        }
+        allowed.unwrap_or_default()
+    };
+    let mut sorted: Vec<(u32, u32)> = candidates.into_iter().filter(|(s, d)| s != d).collect();
+    sorted.sort_unstable();
+    let mut raws = Vec::new();
+    for (s, d) in sorted {
+        let (ms, md) = (matched[s as usize], matched[d as usize]);
+        let before = value(&sides.old, &sides.old_eps, ms.old, md.old);
+        let after = value(&sides.new, &sides.new_eps, ms.new, md.new);
+        if before != after {
+            raws.push(Raw {
+                src: End::Ep {
+                    old: ms.old,
+                    new: ms.new,
+                },
+                dst: End::Ep {
+                    old: md.old,
+                    new: md.new,
+                },
+                before,
+                after,
+            });
+        }
+    }
+
+    // External ranges of the changed endpoints and of the edits' subjects.
+    for direction in [Direction::Egress, Direction::Ingress] {
+        let mut touched: Vec<u32> = subjects[dir_index(direction)].iter().copied().collect();
+        touched.sort_unstable();
+        for e in touched {
+            let m = matched[e as usize];
+            let old_pods = m.old.map(|o| sides.old_eps.pods(old, o));
+            let new_pods = m.new.map(|n| sides.new_eps.pods(new, n));
+            external::rows(
+                old_pods.as_deref().map(|p| (&sides.old, p)),
+                new_pods.as_deref().map(|p| (&sides.new, p)),
+                direction,
+                End::Ep {
+                    old: m.old,
+                    new: m.new,
+                },
+                &mut raws,
+            );
+        }
+    }
+
+    let mut appeared = Vec::new();
+    let mut disappeared = Vec::new();
+    for m in &matched {
+        match (m.old, m.new) {
+            (None, Some(n)) => appeared.push(sides.new_eps.name(new, n)),
+            (Some(o), None) => disappeared.push(sides.old_eps.name(old, o)),
+            _ => {}
+        }
+    }
+    appeared.sort();
+    disappeared.sort();
+    Some(sides.finish(raws, &edits, appeared, disappeared, true))
+}
