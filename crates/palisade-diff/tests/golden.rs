@@ -2,7 +2,7 @@
 //! ipBlock splits and named ports whose numbers change in a workload.
 
 use insta::assert_snapshot;
-use palisade_diff::{Diff, diff, diff_full};
+use palisade_diff::{Diff, diff, diff_aligned, diff_full};
 use palisade_engine::connectivity::Level;
 use palisade_load::{Input, LoadOptions, load};
 use palisade_model::Model;
@@ -127,11 +127,21 @@ fn show(d: &Diff) -> String {
     out
 }
 
-/// Diffs at workload level, checking that the full path agrees with the chosen one.
+/// Diffs at workload level, checking that the full and the aligned path agree with the
+/// chosen one.
 fn run(old: &Model, new: &Model) -> String {
     let d = diff(old, new, Level::Workload);
     let full = diff_full(old, new, Level::Workload);
-    assert_eq!(d.changes, full.changes, "incremental and full paths differ");
+    assert_eq!(
+        d.changes, full.changes,
+        "the chosen and the full path differ"
+    );
+    let aligned = diff_aligned(old, new, Level::Workload).expect("no admin policies");
+    assert_eq!(
+        show(&aligned),
+        show(&full),
+        "the aligned and the full path differ"
+    );
     show(&d)
 }
 
@@ -314,7 +324,12 @@ spec:
         ("db.yaml", db_policy),
     ]);
     let d = diff(&old, &new, Level::Workload);
-    assert!(!d.incremental, "pods differ: the full path runs");
+    assert!(
+        !d.incremental,
+        "pods differ, and in a cluster this small the full path is cheaper"
+    );
+    let aligned = diff_aligned(&old, &new, Level::Workload).expect("no admin policies");
+    assert_eq!(show(&aligned), show(&d));
     assert_snapshot!(show(&d));
 }
 
