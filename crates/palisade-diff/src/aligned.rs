@@ -1,24 +1,25 @@
-//! The aligned path: the sides differ in pods, workloads or namespace labels (a workload
-//! added, a label changed, replicas scaled), and in NetworkPolicies, but neither has admin
-//! policies.
+//! The aligned path: the sides may differ in pods, workloads or namespace labels (a workload
+//! added, a label changed, replicas scaled) and in policies of every tier, but not in Nodes.
 //!
-//! What one pod may send another depends only on the policies, the two pods and their
-//! namespaces' labels. So endpoints are matched by name, and an endpoint is *changed* when
+//! What one pod may send another depends only on the policies, the two pods, their
+//! namespaces' labels and (through admin `nodes` peers) the Nodes. So endpoints are matched by name, and an endpoint is *changed* when
 //! it exists on one side only, or its pods or their namespace's labels differ in anything
 //! a policy can see (name, labels, ports, IPs, hostNetwork). Every pair with a changed end
 //! is a candidate; among the unchanged endpoints only the policy edits can change a pair,
-//! and they are followed as on the incremental path: the subjects an edited version
-//! selects, towards the peers its rules admit (every endpoint when a subject's isolation
-//! flips). Candidates are then evaluated on both sides from the policies, never the whole
+//! and NetworkPolicy edits are followed as on the incremental path: the subjects an edited
+//! version selects, towards the peers its rules admit (every endpoint when a subject's
+//! isolation flips). An admin policy edit makes its subjects' pairs with the pods its changed
+//! rules match candidates, in the directions it touches. Candidates are then evaluated on both sides from the policies, never the whole
 //! cluster, which is what keeps a workload added to a 150,000-pod cluster from expanding
 //! both sides' complete connectivity. Marking an endpoint changed when it is not only costs
 //! time, so the comparison of pods is positional and strict.
 
 use crate::eval::Side;
 use crate::incremental::{PodIndex, admitted_pods, versions};
-use crate::policies::dir_index;
+use crate::policies::{admin_rule_eq, dir_index};
 use crate::{Diff, End, Endpoints, Raw, Sides, external, policies};
 use palisade_engine::connectivity::Level;
+use palisade_engine::{Endpoint, admin};
 use palisade_model::{Direction, Model, Pod, PodId, PortSet};
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -38,11 +39,27 @@ fn same_pod(a: &Pod, b: &Pod) -> bool {
         && a.host_network == b.host_network
 }
 
+/// Whether both sides have the same Nodes (names, labels, addresses): admin `nodes` peers
+/// see them, so a Node changed could change any pair.
+fn same_nodes(old: &Model, new: &Model) -> bool {
+    fn key(m: &Model) -> Vec<(&String, &palisade_model::Labels, &Vec<std::net::IpAddr>)> {
+        let mut nodes: Vec<_> = m
+            .nodes
+            .iter()
+            .map(|n| (&n.name, &n.labels, &n.ips))
+            .collect();
+        nodes.sort();
+        nodes
+    }
+    key(old) == key(new)
+}
+
 /// When [`diff`] hands over to the full path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Fallback {
-    /// When the full path is cheaper: the changed pods' pairs outnumber an eighth of the
-    /// endpoint pairs on a cluster small enough (at most [`FULL_AT_MOST_ENDPOINTS`]
+    /// When the full path is cheaper: the pod pairs of the whole rows to evaluate (changed
+    /// endpoints, subjects of admin edits and of isolation flips) outnumber an eighth of the
+    /// endpoint pairs, on a cluster small enough (at most [`FULL_AT_MOST_ENDPOINTS`]
     /// endpoints) for both sides' complete connectivity to be held.
     WhenCheaper,
     /// Never (tests).
@@ -54,6 +71,9 @@ pub(crate) enum Fallback {
 const FULL_AT_MOST_ENDPOINTS: usize = 4096;
 
 pub(crate) fn diff(old: &Model, new: &Model, level: Level, fallback: Fallback) -> Option<Diff> {
+    if !same_nodes(old, new) {
+        return None;
+    }
     let sides = Sides {
         old: Side::new(old),
         new: Side::new(new),
@@ -62,6 +82,7 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level, fallback: Fallback) -
         level,
     };
     let edits = policies::edits(old, new);
+    let admin_edits = policies::admin_edits(old, new);
 
     // Endpoints of both sides, matched by name.
     let mut matched: Vec<Matched> = Vec::with_capacity(sides.old_eps.len());
@@ -119,35 +140,16 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level, fallback: Fallback) -
                 })
         })
         .collect();
-    if fallback == Fallback::WhenCheaper && matched.len() <= FULL_AT_MOST_ENDPOINTS {
-        let changed_pods: usize = matched
-            .iter()
-            .zip(&changed)
-            .filter(|(_, c)| **c)
-            .map(|(m, _)| {
-                m.old.map_or(0, |o| sides.old_eps.pods(old, o).len())
-                    + m.new.map_or(0, |n| sides.new_eps.pods(new, n).len())
-            })
-            .sum();
-        let pods = old.pods.len().max(new.pods.len());
-        if changed_pods.saturating_mul(pods) > matched.len() * matched.len() / 8 {
-            return None;
-        }
-    }
-    let all: Vec<u32> = (0..matched.len() as u32).collect();
-
-    // Candidate pairs of matched endpoints, and the endpoints whose external ranges can
-    // change (each as a subject in a direction).
-    let mut candidates: FxHashSet<(u32, u32)> = FxHashSet::default();
+    // Candidates: whole rows (every pair with the endpoint as source, `rows[0]`, or as
+    // destination, `rows[1]`) and single pairs. Rows are not expanded into pairs, so many
+    // changed endpoints cost time, not memory. An endpoint with a row in a direction is also
+    // a subject whose external ranges can change.
+    let mut rows: [FxHashSet<u32>; 2] = [FxHashSet::default(), FxHashSet::default()];
+    let mut pairs: FxHashSet<(u32, u32)> = FxHashSet::default();
     let mut subjects: [FxHashSet<u32>; 2] = [FxHashSet::default(), FxHashSet::default()];
     for (e, _) in changed.iter().enumerate().filter(|(_, c)| **c) {
-        let e = e as u32;
-        for &other in &all {
-            candidates.insert((e, other));
-            candidates.insert((other, e));
-        }
-        subjects[0].insert(e);
-        subjects[1].insert(e);
+        rows[0].insert(e as u32);
+        rows[1].insert(e as u32);
     }
     let (old_index, new_index) = (PodIndex::new(old), PodIndex::new(new));
     // Per direction and subject endpoint, the peers the edited versions selecting it admit
@@ -200,25 +202,121 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level, fallback: Fallback) -
             }
         }
     }
+    // An admin policy edit can change what its subjects send (egress rules) or receive
+    // (ingress rules), towards the pods a changed rule of either version matches: rules are
+    // walked in order and the first match decides, so a peer no changed rule matches meets
+    // the same rules as before. A change of tier, priority or subject (or a policy added or
+    // removed) changes every rule.
+    for edit in &admin_edits {
+        let version = |is_new: bool| {
+            let (model, id) = if is_new {
+                (new, edit.new?)
+            } else {
+                (old, edit.old?)
+            };
+            Some(&model.admin_policies[id as usize])
+        };
+        let (old_policy, new_policy) = (version(false), version(true));
+        let whole = match (old_policy, new_policy) {
+            (Some(a), Some(b)) => {
+                a.tier != b.tier || a.priority != b.priority || a.subject != b.subject
+            }
+            _ => true,
+        };
+        for direction in [Direction::Egress, Direction::Ingress] {
+            if !edit.touches(direction) {
+                continue;
+            }
+            let d = dir_index(direction);
+            let versions = [
+                (old, old_policy, new_policy, &of_old, &sides.old_eps),
+                (new, new_policy, old_policy, &of_new, &sides.new_eps),
+            ];
+            let mut peers: FxHashSet<u32> = FxHashSet::default();
+            let mut selected: FxHashSet<u32> = FxHashSet::default();
+            for (model, this, other, of_side, eps) in versions {
+                let Some(policy) = this else { continue };
+                let rules = policy.rules(direction);
+                let theirs = other.map_or(&[][..], |p| p.rules(direction));
+                let changed_rules: Vec<_> = (0..rules.len())
+                    .filter(|&i| {
+                        whole || theirs.get(i).is_none_or(|t| !admin_rule_eq(t, &rules[i]))
+                    })
+                    .map(|i| &rules[i])
+                    .collect();
+                for pod in model.pod_ids() {
+                    let endpoint = of_side[eps.of_pod(model, pod) as usize];
+                    if admin::subject_selects(model, policy, &model.pods[pod.index()]) {
+                        selected.insert(endpoint);
+                    }
+                    if changed_rules
+                        .iter()
+                        .any(|r| admin::rule_peer(model, r, Endpoint::Pod(pod)).is_some())
+                    {
+                        peers.insert(endpoint);
+                    }
+                }
+            }
+            for &subject in &selected {
+                subjects[d].insert(subject);
+                if changed[subject as usize] {
+                    continue;
+                }
+                for &peer in &peers {
+                    pairs.insert(match direction {
+                        Direction::Egress => (subject, peer),
+                        Direction::Ingress => (peer, subject),
+                    });
+                }
+            }
+        }
+    }
     for direction in [Direction::Egress, Direction::Ingress] {
-        for (&subject, peers) in &peers_of[dir_index(direction)] {
-            subjects[dir_index(direction)].insert(subject);
+        let d = dir_index(direction);
+        for (&subject, peers) in &peers_of[d] {
+            if rows[d].contains(&subject) {
+                continue;
+            }
             let m = matched[subject as usize];
             let (o, n) = (m.old.expect("unchanged"), m.new.expect("unchanged"));
             let (old_pods, new_pods) = (sides.old_eps.pods(old, o), sides.new_eps.pods(new, n));
             let flips = old_pods.iter().zip(new_pods.iter()).any(|(&a, &b)| {
                 sides.old.isolated(a, direction) != sides.new.isolated(b, direction)
             });
-            let peers: Box<dyn Iterator<Item = u32> + '_> = match peers {
-                Some(set) if !flips => Box::new(set.iter().copied()),
-                _ => Box::new(all.iter().copied()),
-            };
-            for peer in peers {
-                candidates.insert(match direction {
-                    Direction::Egress => (subject, peer),
-                    Direction::Ingress => (peer, subject),
-                });
+            match peers {
+                Some(set) if !flips => {
+                    subjects[d].insert(subject);
+                    for &peer in set {
+                        pairs.insert(match direction {
+                            Direction::Egress => (subject, peer),
+                            Direction::Ingress => (peer, subject),
+                        });
+                    }
+                }
+                _ => {
+                    rows[d].insert(subject);
+                }
             }
+        }
+    }
+    for d in 0..2 {
+        subjects[d].extend(rows[d].iter().copied());
+    }
+    if fallback == Fallback::WhenCheaper && matched.len() <= FULL_AT_MOST_ENDPOINTS {
+        // The pod pairs the rows take, against an eighth of the endpoint pairs.
+        let row_pods: usize = rows
+            .iter()
+            .flatten()
+            .map(|&e| {
+                let m = matched[e as usize];
+                m.old.map_or(0, |o| sides.old_eps.pods(old, o).len())
+                    + m.new.map_or(0, |n| sides.new_eps.pods(new, n).len())
+            })
+            .sum();
+        let pods = old.pods.len().max(new.pods.len());
+        let work = row_pods.saturating_mul(pods).saturating_add(pairs.len());
+        if work > matched.len() * matched.len() / 8 {
+            return None;
         }
     }
 
@@ -242,10 +340,13 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level, fallback: Fallback) -
         }
         allowed.unwrap_or_default()
     };
-    let mut sorted: Vec<(u32, u32)> = candidates.into_iter().filter(|(s, d)| s != d).collect();
-    sorted.sort_unstable();
+    // Every candidate once: a source row covers its pairs; a destination row the pairs whose
+    // source has no row; a single pair only when neither end has a row in its direction.
     let mut raws = Vec::new();
-    for (s, d) in sorted {
+    let mut evaluate = |s: u32, d: u32| {
+        if s == d {
+            return;
+        }
         let (ms, md) = (matched[s as usize], matched[d as usize]);
         let before = value(&sides.old, &sides.old_eps, ms.old, md.old);
         let after = value(&sides.new, &sides.new_eps, ms.new, md.new);
@@ -262,6 +363,20 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level, fallback: Fallback) -
                 before,
                 after,
             });
+        }
+    };
+    let all = 0..matched.len() as u32;
+    for &s in &rows[0] {
+        all.clone().for_each(|d| evaluate(s, d));
+    }
+    for &d in &rows[1] {
+        all.clone()
+            .filter(|s| !rows[0].contains(s))
+            .for_each(|s| evaluate(s, d));
+    }
+    for &(s, d) in &pairs {
+        if !rows[0].contains(&s) && !rows[1].contains(&d) {
+            evaluate(s, d);
         }
     }
 

@@ -239,29 +239,24 @@ impl Diff {
     }
 }
 
-/// Diffs two models: incrementally when they share namespaces, pods and workloads; else,
-/// without admin policies, from the endpoints that changed and the policy edits (the aligned
-/// path), unless the full recomputation is cheaper; else in full.
+/// Diffs two models: incrementally when they share namespaces, pods and workloads and have
+/// no admin policies; else from the endpoints that changed and the policy edits (the
+/// aligned path) when they have the same Nodes, unless the full recomputation is cheaper;
+/// else in full.
 pub fn diff(old: &Model, new: &Model, level: Level) -> Diff {
     if let Some(d) = diff_incremental(old, new, level) {
         return d;
     }
-    if old.admin_policies.is_empty()
-        && new.admin_policies.is_empty()
-        && let Some(d) = aligned::diff(old, new, level, aligned::Fallback::WhenCheaper)
-    {
+    if let Some(d) = aligned::diff(old, new, level, aligned::Fallback::WhenCheaper) {
         return d;
     }
     diff_full(old, new, level)
 }
 
-/// The aligned path however many endpoints changed; `None` when either side has admin
-/// policies. For the property tests, which hold it to [`diff_full`].
+/// The aligned path however many endpoints changed; `None` when the sides' Nodes differ.
+/// For the property tests, which hold it to [`diff_full`].
 #[doc(hidden)]
 pub fn diff_aligned(old: &Model, new: &Model, level: Level) -> Option<Diff> {
-    if !old.admin_policies.is_empty() || !new.admin_policies.is_empty() {
-        return None;
-    }
     aligned::diff(old, new, level, aligned::Fallback::Never)
 }
 

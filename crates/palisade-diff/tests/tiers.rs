@@ -4,7 +4,7 @@
 //! changed, with the same before/after, and names an admin policy as a cause of every
 //! pod-to-pod change (nothing else differs).
 
-use palisade_diff::diff_full;
+use palisade_diff::{diff_aligned, diff_full};
 use palisade_engine::connectivity::Level;
 use palisade_engine::{Endpoint, Reference};
 use palisade_model::{Direction, IpNet, Model, PortSet};
@@ -97,6 +97,71 @@ proptest! {
                     prop_assert_eq!(&change.after, &after);
                 }
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// The aligned path with admin tiers: pods replaced or added, a namespace relabelled and
+    /// the ClusterNetworkPolicies changed, on the same Nodes. It reports what the full path
+    /// reports, at both levels.
+    #[test]
+    fn aligned_with_admin_tiers_equals_full(
+        pods in prop::collection::vec((pod_strategy(), prop::option::of(0..2u8)), 1..6),
+        replaced in prop::collection::vec(
+            (0..8usize, pod_strategy(), prop::option::of(0..2u8)), 0..2),
+        grow in prop::collection::vec((pod_strategy(), prop::option::of(0..2u8)), 0..2),
+        policies in prop::collection::vec(policy_strategy(), 0..4),
+        ns in prop::collection::vec(labels_strategy(), 3..=3),
+        relabel in prop::option::of((0..3usize, labels_strategy())),
+        old_admin in admin_policies_strategy(),
+        new_admin in admin_policies_strategy(),
+        admin_change in 0..5u8,
+        tweak_at in 0..4usize,
+        new_subject in (selector_strategy(), prop::option::of(selector_strategy())),
+    ) {
+        let mut new_pods = pods.clone();
+        for (at, pod, workload) in replaced {
+            let n = new_pods.len();
+            new_pods[at % n] = (pod, workload);
+        }
+        new_pods.extend(grow);
+        let mut new_ns = ns.clone();
+        if let Some((at, labels)) = relabel {
+            new_ns[at] = labels;
+        }
+        // Other admin policies, the same ones, or the same with one policy's priority, tier
+        // or subject changed (its rules kept).
+        let mut tweaked = old_admin.clone();
+        let n = tweaked.len().max(1);
+        if let Some(p) = tweaked.get_mut(tweak_at % n) {
+            match admin_change {
+                2 => p.priority = (p.priority + 1) % 3,
+                3 => p.baseline = !p.baseline,
+                4 => p.subject = new_subject,
+                _ => {}
+            }
+        }
+        let new_admin = match admin_change {
+            0 => new_admin,
+            _ => tweaked,
+        };
+        let old = build(&pods, &policies, &ns, &old_admin);
+        let new = build(&new_pods, &policies, &new_ns, &new_admin);
+        for level in [Level::Pod, Level::Workload] {
+            let full = diff_full(&old, &new, level);
+            // The generator adds its Nodes with the first admin policy: a side without any
+            // has none, and the aligned path then declines.
+            let Some(aligned) = diff_aligned(&old, &new, level) else {
+                prop_assert_ne!(old.nodes.len(), new.nodes.len());
+                continue;
+            };
+            prop_assert_eq!(&aligned.changes, &full.changes, "level {:?}", level);
+            prop_assert_eq!(&aligned.appeared, &full.appeared);
+            prop_assert_eq!(&aligned.disappeared, &full.disappeared);
+            prop_assert_eq!(&aligned.edits, &full.edits);
         }
     }
 }
