@@ -2,14 +2,15 @@
 //! added, a label changed, replicas scaled) and in policies of every tier, but not in Nodes.
 //!
 //! What one pod may send another depends only on the policies, the two pods, their
-//! namespaces' labels and (through admin `nodes` peers) the Nodes. So endpoints are matched by name, and an endpoint is *changed* when
-//! it exists on one side only, or its pods or their namespace's labels differ in anything
-//! a policy can see (name, labels, ports, IPs, hostNetwork). Every pair with a changed end
-//! is a candidate; among the unchanged endpoints only the policy edits can change a pair,
-//! and NetworkPolicy edits are followed as on the incremental path: the subjects an edited
-//! version selects, towards the peers its rules admit (every endpoint when a subject's
-//! isolation flips). An admin policy edit makes its subjects' pairs with the pods its changed
-//! rules match candidates, in the directions it touches. Candidates are then evaluated on both sides from the policies, never the whole
+//! namespaces' labels and (through admin `nodes` peers) the Nodes. So endpoints are matched
+//! by name, and an endpoint is *changed* when it exists on one side only, or its pods or
+//! their namespace's labels differ in anything a policy can see (name, labels, ports, IPs,
+//! hostNetwork). Every pair with a changed end is a candidate. Among the unchanged
+//! endpoints only the policy edits can change a pair. NetworkPolicy edits are followed as on
+//! the incremental path: the subjects an edited version selects, towards the peers its rules
+//! admit (every endpoint when a subject's isolation flips). An admin policy edit makes its
+//! subjects' pairs with the pods its changed rules match candidates, in the directions it
+//! touches. Candidates are then evaluated on both sides from the policies, never the whole
 //! cluster, which is what keeps a workload added to a 150,000-pod cluster from expanding
 //! both sides' complete connectivity. Marking an endpoint changed when it is not only costs
 //! time, so the comparison of pods is positional and strict.
@@ -30,7 +31,7 @@ struct Matched {
     new: Option<u32>,
 }
 
-/// Whether two pods look the same to every NetworkPolicy (their namespaces' labels aside).
+/// Whether two pods look the same to every policy (their namespaces' labels aside).
 fn same_pod(a: &Pod, b: &Pod) -> bool {
     a.name == b.name
         && a.labels == b.labels
@@ -179,6 +180,8 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level, fallback: Fallback) -
                     }
                 }
                 selected.retain(|&e| !changed[e as usize]);
+                selected.sort_unstable();
+                selected.dedup();
                 if selected.is_empty() {
                     continue;
                 }
