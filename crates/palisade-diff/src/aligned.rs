@@ -75,13 +75,7 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level, fallback: Fallback) -
     if !same_nodes(old, new) {
         return None;
     }
-    let sides = Sides {
-        old: Side::new(old),
-        new: Side::new(new),
-        old_eps: Endpoints::new(old, level),
-        new_eps: Endpoints::new(new, level),
-        level,
-    };
+    let sides = Sides::numbered(old, new, level);
     let edits = policies::edits(old, new);
     let admin_edits = policies::admin_edits(old, new);
 

@@ -1,6 +1,5 @@
 //! The full path: both sides' complete connectivity, compared pair by pair.
 
-use crate::eval::Side;
 use crate::{Diff, End, Endpoints, Raw, Sides, external, policies};
 use palisade_engine::Engine;
 use palisade_engine::connectivity::{Level, PeerRef, compute};
@@ -8,13 +7,7 @@ use palisade_model::{Direction, Model, PortSet};
 use rustc_hash::FxHashMap;
 
 pub(crate) fn diff(old: &Model, new: &Model, level: Level) -> Diff {
-    let sides = Sides {
-        old: Side::new(old),
-        new: Side::new(new),
-        old_eps: Endpoints::new(old, level),
-        new_eps: Endpoints::new(new, level),
-        level,
-    };
+    let sides = Sides::numbered(old, new, level);
     let edits = policies::edits(old, new);
     let names = |model: &Model, eps: &Endpoints| -> FxHashMap<String, u32> {
         (0..eps.len() as u32)

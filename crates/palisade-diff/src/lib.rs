@@ -269,16 +269,7 @@ pub fn diff_full(old: &Model, new: &Model, level: Level) -> Diff {
 /// differ in namespaces, pods or workloads, or when either has admin-tier policies (the
 /// incremental path follows NetworkPolicy edits only; use [`diff_full`]).
 pub fn diff_incremental(old: &Model, new: &Model, level: Level) -> Option<Diff> {
-    if !same_workloads(old, new) || !old.admin_policies.is_empty() || !new.admin_policies.is_empty()
-    {
-        return None;
-    }
-    Some(incremental::diff(
-        old,
-        new,
-        level,
-        incremental::ByClasses::WhenMany,
-    ))
+    incremental_by(old, new, level, incremental::ByClasses::WhenMany)
 }
 
 /// [`diff_incremental`] evaluating pod pairs once per pair of pod classes however few
@@ -286,16 +277,20 @@ pub fn diff_incremental(old: &Model, new: &Model, level: Level) -> Option<Diff> 
 /// property tests hold that path to [`diff_full`] on small models).
 #[doc(hidden)]
 pub fn diff_incremental_by_classes(old: &Model, new: &Model, level: Level) -> Option<Diff> {
+    incremental_by(old, new, level, incremental::ByClasses::Always)
+}
+
+fn incremental_by(
+    old: &Model,
+    new: &Model,
+    level: Level,
+    by_classes: incremental::ByClasses,
+) -> Option<Diff> {
     if !same_workloads(old, new) || !old.admin_policies.is_empty() || !new.admin_policies.is_empty()
     {
         return None;
     }
-    Some(incremental::diff(
-        old,
-        new,
-        level,
-        incremental::ByClasses::Always,
-    ))
+    Some(incremental::diff(old, new, level, by_classes))
 }
 
 /// The endpoints of one side at a level: each with its pods.
@@ -450,7 +445,18 @@ pub(crate) struct Sides<'m> {
     pub(crate) level: Level,
 }
 
-impl Sides<'_> {
+impl<'m> Sides<'m> {
+    /// Both sides with their endpoints numbered densely (the full and the aligned path).
+    pub(crate) fn numbered(old: &'m Model, new: &'m Model, level: Level) -> Self {
+        Sides {
+            old: eval::Side::new(old),
+            new: eval::Side::new(new),
+            old_eps: Endpoints::new(old, level),
+            new_eps: Endpoints::new(new, level),
+            level,
+        }
+    }
+
     fn end_name(&self, end: End) -> String {
         match end {
             End::Ep { old: Some(e), .. } => self.old_eps.name(self.old.model, e),
