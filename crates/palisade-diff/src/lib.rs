@@ -9,15 +9,20 @@
 //! ingress) in a direction the edit touched, with `file:line` on the side where the policy
 //! lives (the new side for added and modified policies, the old side for removed ones).
 //!
-//! Two paths compute the same result:
-//! - [`diff_incremental`], when both sides have the same namespaces, pods and workloads
-//!   (a policy-only change, the usual pull request): only the pods a changed policy selects
-//!   as subject can change, and only towards the peers the changed rules mention (or every
-//!   peer, when the pod's isolation flips). Nothing else is evaluated.
+//! Three paths compute the same result:
+//! - [`diff_incremental`], when both sides have the same namespaces, pods and workloads and
+//!   no admin policies (a policy-only change, the usual pull request): only the pods a
+//!   changed policy selects as subject can change, and only towards the peers the changed
+//!   rules mention (or every peer, when the pod's isolation flips). Nothing else is
+//!   evaluated.
+//! - the aligned path, when both sides have the same Nodes (workloads added, removed or
+//!   relabelled; admin policies): endpoints matched by name, the pairs of those that changed
+//!   and the pairs the policy edits reach, evaluated from the policies.
 //! - [`diff_full`]: both sides' complete connectivity, compared pair by pair.
 //!
-//! [`diff`] picks the incremental path when it applies. External ranges are compared on the
-//! common refinement of both sides' ipBlock boundaries, then adjacent ranges with the same
+//! [`diff`] picks the first that applies (the full path also when it is cheaper, on small
+//! clusters where most pods changed). External ranges are compared on the common
+//! refinement of both sides' ipBlock boundaries, then adjacent ranges with the same
 //! before/after are merged, so the ranges reported do not depend on how either side split
 //! the address space.
 //!
@@ -197,7 +202,8 @@ pub struct Diff {
     pub disappeared: Vec<String>,
     /// Every policy edit, sorted by name.
     pub edits: Vec<PolicyEdit>,
-    /// Whether the incremental path computed it.
+    /// Whether only what changed was evaluated (the incremental or the aligned path), rather
+    /// than both sides' complete connectivity.
     pub incremental: bool,
 }
 
