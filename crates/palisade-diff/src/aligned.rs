@@ -17,11 +17,12 @@
 
 use crate::eval::Side;
 use crate::incremental::{PodIndex, admitted_pods, versions};
+use crate::merge::same_pod;
 use crate::policies::{admin_rule_eq, dir_index};
 use crate::{Diff, End, Endpoints, Raw, Sides, external, policies};
 use palisade_engine::connectivity::Level;
 use palisade_engine::{Endpoint, admin};
-use palisade_model::{Direction, Model, Pod, PodId, PortSet};
+use palisade_model::{Direction, Model, PodId, PortSet};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// One endpoint of either side, matched by name: its index on each side where it exists.
@@ -29,15 +30,6 @@ use rustc_hash::{FxHashMap, FxHashSet};
 struct Matched {
     old: Option<u32>,
     new: Option<u32>,
-}
-
-/// Whether two pods look the same to every policy (their namespaces' labels aside).
-fn same_pod(a: &Pod, b: &Pod) -> bool {
-    a.name == b.name
-        && a.labels == b.labels
-        && a.ports == b.ports
-        && a.ips == b.ips
-        && a.host_network == b.host_network
 }
 
 /// Whether both sides have the same Nodes (names, labels, addresses): admin `nodes` peers
@@ -134,7 +126,7 @@ pub(crate) fn diff(old: &Model, new: &Model, level: Level, fallback: Fallback) -
                     let (a, b) = (&old.pods[a.index()], &new.pods[b.index()]);
                     namespace_changed[a.namespace.index()]
                         || old.namespace(a.namespace).name != new.namespace(b.namespace).name
-                        || !same_pod(a, b)
+                        || !same_pod(old, a, new, b)
                 })
         })
         .collect();

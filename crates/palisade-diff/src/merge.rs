@@ -1,6 +1,6 @@
 //! Comparing and combining the non-policy parts of models.
 
-use palisade_model::{Model, Span};
+use palisade_model::{Model, Pod, Span};
 
 /// The source text of a span.
 pub(crate) fn span_text(model: &Model, span: Option<Span>) -> Option<&str> {
@@ -39,15 +39,16 @@ pub fn same_workloads(a: &Model, b: &Model) -> bool {
             .zip(&b.workloads)
             .all(|(x, y)| x.namespace == y.namespace && x.pods == y.pods && x.name == y.name)
         && a.pods.iter().zip(&b.pods).all(|(x, y)| {
-            x.namespace == y.namespace
-                && x.workload == y.workload
-                && x.host_network == y.host_network
-                && (same_text(a, x.span, b, y.span)
-                    || (x.name == y.name
-                        && x.labels == y.labels
-                        && x.ports == y.ports
-                        && x.ips == y.ips))
+            x.namespace == y.namespace && x.workload == y.workload && same_pod(a, x, b, y)
         })
+}
+
+/// Whether two pods look the same to every policy, their namespace and workload aside: read
+/// from the same text, or equal in name, labels, named ports, IPs and hostNetwork.
+pub(crate) fn same_pod(a: &Model, x: &Pod, b: &Model, y: &Pod) -> bool {
+    x.host_network == y.host_network
+        && (same_text(a, x.span, b, y.span)
+            || (x.name == y.name && x.labels == y.labels && x.ports == y.ports && x.ips == y.ips))
 }
 
 fn shift(span: Option<Span>, by: u32) -> Option<Span> {
