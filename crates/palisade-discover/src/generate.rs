@@ -185,51 +185,53 @@ pub fn dns_servers(model: &Model) -> Vec<(NodeKey, String)> {
     out.into_iter().map(|(n, k)| (k, n)).collect()
 }
 
-/// A peer of a rule, with what it covers.
-#[derive(Clone, Debug, Default)]
-struct RuleAcc {
-    ports: BTreeSet<(Protocol, u16)>,
+/// A count of sessions and the time span they cover.
+#[derive(Clone, Copy, Debug, Default)]
+struct Seen {
     sessions: u64,
     first_ns: i64,
     last_ns: i64,
 }
 
-/// A count of sessions and the time span they cover.
-trait Tally {
-    /// The count, the first and the last time.
-    fn span(&mut self) -> (&mut u64, &mut i64, &mut i64);
-
+impl Seen {
     /// Adds `more` sessions seen from `from` to `to`.
-    fn tally(&mut self, more: u64, from: i64, to: i64) {
-        let (sessions, first_ns, last_ns) = self.span();
-        if *sessions == 0 {
-            (*first_ns, *last_ns) = (from, to);
+    fn add(&mut self, more: u64, from: i64, to: i64) {
+        if self.sessions == 0 {
+            (self.first_ns, self.last_ns) = (from, to);
         }
-        *sessions += more;
-        *first_ns = (*first_ns).min(from);
-        *last_ns = (*last_ns).max(to);
+        self.sessions += more;
+        self.first_ns = self.first_ns.min(from);
+        self.last_ns = self.last_ns.max(to);
+    }
+
+    /// Adds another count (nothing when it is empty).
+    fn merge(&mut self, other: Seen) {
+        if other.sessions > 0 {
+            self.add(other.sessions, other.first_ns, other.last_ns);
+        }
     }
 }
 
-impl Tally for RuleAcc {
-    fn span(&mut self) -> (&mut u64, &mut i64, &mut i64) {
-        (&mut self.sessions, &mut self.first_ns, &mut self.last_ns)
-    }
+/// A peer of a rule, with what it covers.
+#[derive(Clone, Debug, Default)]
+struct RuleAcc {
+    ports: BTreeSet<(Protocol, u16)>,
+    seen: Seen,
 }
 
 impl RuleAcc {
     /// Adds another accumulator's sessions and ports.
     fn merge(&mut self, other: &RuleAcc) {
-        if other.sessions == 0 {
+        if other.seen.sessions == 0 {
             return;
         }
         self.ports.extend(other.ports.iter().copied());
-        self.tally(other.sessions, other.first_ns, other.last_ns);
+        self.seen.merge(other.seen);
     }
 
     fn add(&mut self, t: &Tuple) {
         self.ports.insert((t.protocol, t.port));
-        self.tally(t.sessions, t.first_ns, t.last_ns);
+        self.seen.add(t.sessions, t.first_ns, t.last_ns);
     }
 }
 
@@ -241,15 +243,7 @@ struct Subject {
     resolved: RuleAcc,
     /// Learned DNS sessions it served.
     served: RuleAcc,
-    sessions: u64,
-    first_ns: i64,
-    last_ns: i64,
-}
-
-impl Tally for Subject {
-    fn span(&mut self) -> (&mut u64, &mut i64, &mut i64) {
-        (&mut self.sessions, &mut self.first_ns, &mut self.last_ns)
-    }
+    seen: Seen,
 }
 
 impl Subject {
@@ -265,13 +259,11 @@ impl Subject {
         }
         self.resolved.merge(&other.resolved);
         self.served.merge(&other.served);
-        if other.sessions > 0 {
-            self.tally(other.sessions, other.first_ns, other.last_ns);
-        }
+        self.seen.merge(other.seen);
     }
 
     fn count(&mut self, t: &Tuple) {
-        self.tally(t.sessions, t.first_ns, t.last_ns);
+        self.seen.add(t.sessions, t.first_ns, t.last_ns);
     }
 }
 
@@ -865,7 +857,7 @@ fn subject_policy(
         && !ctx.dns.is_empty()
         && match options.dns {
             DnsMode::All => true,
-            DnsMode::Observed => s.resolved.sessions > 0,
+            DnsMode::Observed => s.resolved.seen.sessions > 0,
             DnsMode::None => false,
         };
     let dns_ingress = replace && is_dns_server && options.dns == DnsMode::All;
@@ -873,9 +865,9 @@ fn subject_policy(
     let with_egress = if replace { full } else { !s.egress.is_empty() };
     let mut annotations = vec![
         (GENERATED_FROM, options.generated_from.clone()),
-        (SESSIONS, s.sessions.to_string()),
-        (FIRST_SEEN, time(s.first_ns)),
-        (LAST_SEEN, time(s.last_ns)),
+        (SESSIONS, s.seen.sessions.to_string()),
+        (FIRST_SEEN, time(s.seen.first_ns)),
+        (LAST_SEEN, time(s.seen.last_ns)),
     ];
     if dns_ingress {
         // Serving DNS to every pod is the point of a DNS server: say so to lint (NP005).
@@ -889,9 +881,9 @@ fn subject_policy(
         node.workload_kind
             .map(|k| format!(" ({k})"))
             .unwrap_or_default(),
-        plural(s.sessions, "session"),
-        time(s.first_ns),
-        time(s.last_ns)
+        plural(s.seen.sessions, "session"),
+        time(s.seen.first_ns),
+        time(s.seen.last_ns)
     );
     if !others.is_empty() {
         let ids: Vec<&str> = others.iter().map(|m| m.id.as_str()).collect();
@@ -928,7 +920,7 @@ fn subject_policy(
                 let _ = writeln!(
                     text,
                     "  # DNS for every pod of the cluster ({} learned).\n  - from:\n    - namespaceSelector: {{}}",
-                    plural(s.served.sessions, "session")
+                    plural(s.served.seen.sessions, "session")
                 );
                 dns_ports(text);
                 ingress_rules += 1;
@@ -955,8 +947,8 @@ fn subject_policy(
         } else {
             text.push_str("  egress:\n");
             if dns_egress {
-                let seen = if s.resolved.sessions > 0 {
-                    format!("{} learned", plural(s.resolved.sessions, "session"))
+                let seen = if s.resolved.seen.sessions > 0 {
+                    format!("{} learned", plural(s.resolved.seen.sessions, "session"))
                 } else {
                     "none seen; kept open because cached answers hide lookups".to_string()
                 };
@@ -996,7 +988,7 @@ fn subject_policy(
         also_selects: others.iter().map(|m| m.id.clone()).collect(),
         ingress_rules,
         egress_rules,
-        sessions: s.sessions,
+        sessions: s.seen.sessions,
     }
 }
 
@@ -1017,7 +1009,7 @@ fn namespace_policy(
     let mut serves_dns = false;
     for &i in subject_nodes {
         let s = &subjects[&i];
-        serves_dns |= s.served.sessions > 0
+        serves_dns |= s.served.seen.sessions > 0
             || (ctx.options.dns == DnsMode::All && ctx.dns.iter().any(|(k, _)| *k == nodes[i].key));
         for (&peer, acc) in &s.ingress {
             let merge = |into: &mut RuleAcc| into.merge(acc);
@@ -1040,10 +1032,10 @@ fn namespace_policy(
         "# Every pod of {ns}: ingress from the namespaces and networks seen connecting to it, any port."
     );
     let mut annotations = vec![(GENERATED_FROM, ctx.options.generated_from.clone())];
-    if total.sessions > 0 {
-        annotations.push((SESSIONS, total.sessions.to_string()));
-        annotations.push((FIRST_SEEN, time(total.first_ns)));
-        annotations.push((LAST_SEEN, time(total.last_ns)));
+    if total.seen.sessions > 0 {
+        annotations.push((SESSIONS, total.seen.sessions.to_string()));
+        annotations.push((FIRST_SEEN, time(total.seen.first_ns)));
+        annotations.push((LAST_SEEN, time(total.seen.last_ns)));
     }
     if dns_open {
         annotations.push((palisade_model::IGNORE_ANNOTATION, "NP005".to_string()));
@@ -1090,7 +1082,7 @@ fn namespace_policy(
         also_selects: Vec::new(),
         ingress_rules: rules,
         egress_rules: 0,
-        sessions: total.sessions,
+        sessions: total.seen.sessions,
     }
 }
 
@@ -1160,10 +1152,10 @@ fn rule_comment(text: &mut String, dir: &str, peer: &str, acc: &RuleAcc) {
     let _ = writeln!(
         text,
         "  # {dir} {peer}: {} on {}, {} .. {}",
-        plural(acc.sessions, "session"),
+        plural(acc.seen.sessions, "session"),
         ports.join(", "),
-        time(acc.first_ns),
-        time(acc.last_ns)
+        time(acc.seen.first_ns),
+        time(acc.seen.last_ns)
     );
 }
 
