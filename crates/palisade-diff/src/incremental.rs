@@ -190,9 +190,10 @@ impl PairClasses {
     }
 
     fn key(&self, src: PodId, dst: PodId) -> (u32, u32) {
-        match self.of_pod.is_empty() {
-            true => (src.index() as u32, dst.index() as u32),
-            false => (self.of_pod[src.index()], self.of_pod[dst.index()]),
+        if self.of_pod.is_empty() {
+            (src.index() as u32, dst.index() as u32)
+        } else {
+            (self.of_pod[src.index()], self.of_pod[dst.index()])
         }
     }
 }
